@@ -1,0 +1,124 @@
+"""The ``hookline`` command: serve, migrate, config, listen, send."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+import click
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from hookline.settings import Settings, load_settings
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except (ValidationError, SettingsError) as exc:
+        raise click.ClickException(f"invalid settings:\n{exc}") from exc
+
+
+@click.group()
+@click.version_option(package_name="hookline")
+def main() -> None:
+    """Hookline: self-hostable webhook delivery."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (HOOKLINE_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (HOOKLINE_PORT, default 8000).")
+@click.option(
+    "--role",
+    type=click.Choice(["all", "api", "worker"]),
+    default="all",
+    show_default=True,
+    help="API and dispatcher in one process, or one of them.",
+)
+@click.option(
+    "--dev",
+    is_flag=True,
+    default=None,
+    help="Allow http:// and private destinations (HOOKLINE_DEV).",
+)
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None)
+def serve(
+    host: str | None, port: int | None, role: str, dev: bool | None, log_format: str | None
+) -> None:
+    """Run the server."""
+    from hookline.server import run
+
+    settings = _settings(host=host, port=port, dev=dev, log_format=log_format)
+    run(settings, role)  # type: ignore[arg-type]
+
+
+@main.command()
+def migrate() -> None:
+    """Apply schema migrations."""
+    from hookline.store import open_store
+
+    async def go() -> list[str]:
+        store = open_store(_settings())
+        await store.open()
+        await store.close()
+        return []
+
+    asyncio.run(go())
+    click.echo("migrations applied")
+
+
+@main.command()
+def config() -> None:
+    """Print the effective configuration (secrets masked)."""
+    click.echo(json.dumps(_settings().masked(), indent=2, sort_keys=True))
+
+
+@main.command()
+@click.option("--port", type=int, default=9000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--secret", default=None, help="The webhook's secret: verify signatures with it.")
+@click.option("--public-key", default=None, help="The whpk_ key, for the ed25519 scheme.")
+@click.option("--status", type=int, default=200, show_default=True, help="Status to answer.")
+def listen(port: int, host: str, secret: str | None, public_key: str | None, status: int) -> None:
+    """A local receiver that verifies (any scheme) and prints each delivery."""
+    from hookline.listen import run_listener
+
+    run_listener(host=host, port=port, secret=secret, status=status, public_key=public_key)
+
+
+@main.command()
+@click.option("--workspace", "-w", required=True, help="Workspace id.")
+@click.option("--type", "-t", "event_type", required=True, help="Event type.")
+@click.option("--data", "-d", default="{}", show_default=True, help="Event data as JSON.")
+@click.option("--id", "event_id", default=None, help="Idempotency key.")
+def send(workspace: str, event_type: str, data: str, event_id: str | None) -> None:
+    """Send an event through the API (HOOKLINE_URL, HOOKLINE_API_KEY)."""
+    base = os.environ.get("HOOKLINE_URL", "http://127.0.0.1:8000").rstrip("/")
+    key = os.environ.get("HOOKLINE_API_KEY") or os.environ.get("HOOKLINE_ADMIN_KEY")
+    if not key:
+        raise click.ClickException("set HOOKLINE_API_KEY to a workspace or admin key")
+    try:
+        payload: dict[str, Any] = {"type": event_type, "data": json.loads(data)}
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"--data is not JSON: {exc}") from exc
+    if event_id:
+        payload["id"] = event_id
+    request = urllib.request.Request(
+        f"{base}/v1/workspaces/{workspace}/events",
+        data=json.dumps(payload).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            click.echo(resp.read().decode())
+    except urllib.error.HTTPError as exc:
+        click.echo(exc.read().decode(), err=True)
+        sys.exit(1)
+    except urllib.error.URLError as exc:
+        raise click.ClickException(f"cannot reach {base}: {exc.reason}") from exc

@@ -1,0 +1,373 @@
+"""The dispatcher: claim → prepare → send → record → decide, with bounded concurrency.
+
+One loop claims due deliveries in batches while slots are free; each claim
+becomes a task that prepares the request, sends it, and hands the attempt to
+the recorder, which writes finished attempts in group commits. Leases are
+renewed in one query for all of this worker's claims while they run, so a
+worker that dies gives its claims back after ``lease_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import aiohttp
+
+from hookline.dispatch.prepare import PendingDispatch, prepare
+from hookline.dispatch.sender import SendResult, make_session, send
+from hookline.domain.models import Attempt, DeliveryStatus
+from hookline.domain.retry import Decision, Outcome, decide
+from hookline.ids import new_id, now_ms
+from hookline.notify import Mailer, PauseNotices
+from hookline.service.context import Context
+from hookline.store.port import AttemptRecord, Claim
+
+log = logging.getLogger("hookline.dispatch")
+
+RECORD_BATCH = 256
+RECORD_LINGER = 0.005
+PURGE_BATCH = 500
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        session_factory: Callable[[], aiohttp.ClientSession] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.store = ctx.store
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[2:]}"
+        self._session_factory = session_factory or (
+            lambda: make_session(
+                open_network=self.settings.dev,
+                allowed=ctx.allowed_networks,
+                limit=self.settings.worker_concurrency,
+            )
+        )
+        self._wake = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._per_webhook: Counter[str] = Counter()
+        self._records: list[AttemptRecord] = []
+        self._records_ready = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self._closing = False
+        self._give_up_at = float("inf")
+        self._recorder_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._session: aiohttp.ClientSession | None = None
+        self._notices = PauseNotices(ctx.store, Mailer(ctx.settings))
+        self._notifying: set[asyncio.Task[bool]] = set()
+
+    def wake(self) -> None:
+        """Called by the API in the same process when new work is due now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Run until ``stop``; then drain in-flight attempts and flush their records."""
+        self._session = self._session_factory()
+        await self.store.listen_for_work(self.wake)  # other processes' new work (PostgreSQL)
+        self._recorder_task = asyncio.create_task(self._recorder(), name="hookline-recorder")
+        self._tasks = [
+            asyncio.create_task(self._housekeeping(), name="hookline-housekeeping"),
+        ]
+        try:
+            await self._claim_loop()
+        finally:
+            await self._drain()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._slot_freed.set()
+
+    # -- claim ----------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        settings = self.settings
+        lease_ms = int(settings.lease_seconds * 1000)
+        while not self._stopping.is_set():
+            free = settings.worker_concurrency - len(self._inflight)
+            if free <= 0:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                continue
+            self._wake.clear()
+            try:
+                claims = await self.store.claim_due(
+                    self.owner,
+                    limit=min(free, settings.claim_batch),
+                    now=now_ms(),
+                    lease_ms=lease_ms,
+                    busy=self._per_webhook,
+                    per_webhook=settings.endpoint_concurrency,
+                )
+            except Exception:
+                log.exception("claiming deliveries failed; retrying")
+                await self._sleep(settings.poll_interval)
+                continue
+            for claim in claims:
+                self._start(claim)
+            if len(claims) < min(free, settings.claim_batch):
+                await self._sleep(await self._idle_wait())
+
+    async def _idle_wait(self) -> float:
+        """Until the next delivery comes due, at most the poll interval.
+
+        Due deliveries that were not claimed are blocked (their webhook is at its
+        concurrency cap or has a FIFO head in flight): a finished attempt wakes
+        the loop for those. They must not hide a later due time, such as a rate
+        limit's next slot, so only deliveries due after now count here.
+        """
+        wait = self.settings.poll_interval
+        with contextlib.suppress(Exception):
+            now = now_ms()
+            due = await self.store.next_due_at(after=now)
+            if due is not None:
+                wait = min(wait, max(0.0, (due - now_ms()) / 1000))
+        return wait
+
+    async def _release(self, dlv_ids: list[str]) -> None:
+        try:
+            await self.store.release(self.owner, dlv_ids)
+        except Exception:
+            log.exception("releasing %d deliveries failed; their leases will expire", len(dlv_ids))
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+    def _start(self, claim: Claim) -> None:
+        self._per_webhook[claim.webhook.id] += 1
+        task = asyncio.create_task(self._dispatch(claim))
+        self._inflight[claim.delivery_id] = task
+        task.add_done_callback(lambda _t: self._finished(claim))
+
+    def _finished(self, claim: Claim) -> None:
+        self._inflight.pop(claim.delivery_id, None)
+        self._per_webhook[claim.webhook.id] -= 1
+        if self._per_webhook[claim.webhook.id] <= 0:
+            del self._per_webhook[claim.webhook.id]
+        self._slot_freed.set()
+
+    # -- prepare, send, decide ------------------------------------------------
+
+    async def _dispatch(self, claim: Claim) -> None:
+        try:
+            pending = prepare(
+                claim,
+                box=self.ctx.box,
+                delivery_defaults=self.settings.delivery,
+                policy_defaults=self.settings.retry_policy,
+                timestamp=int(time.time()),
+            )
+        except Exception:
+            log.exception("preparing delivery %s failed", claim.delivery_id)
+            self._records.append(_unpreparable(claim))
+            self._records_ready.set()
+            return
+        assert self._session is not None
+        started = now_ms()
+        result = await send(
+            self._session,
+            pending.url,
+            pending.headers,
+            pending.body,
+            timeout=pending.policy.timeout,
+            follow_redirects=pending.policy.follow_redirects,
+            open_network=self.settings.dev,
+            allowed=self.ctx.allowed_networks,
+        )
+        self._records.append(self._record(pending, result, started))
+        self._records_ready.set()
+
+    def _record(self, pending: PendingDispatch, result: SendResult, started: int) -> AttemptRecord:
+        claim = pending.claim
+        outcome = Outcome(
+            status_code=result.status_code, error=result.error, retry_after=result.retry_after
+        )
+        finished = now_ms()
+        decision: Decision = decide(pending.policy, claim.attempt, outcome, finished)
+        if "test" in claim.tags and decision.kind != "succeeded":
+            decision = Decision(kind="failed")  # a test ping is tried once and pauses nothing
+        metrics = self.ctx.metrics
+        metrics.deliveries.labels(outcome=decision.kind).inc()
+        metrics.attempt_duration.observe(result.duration_ms / 1000)
+        status = {
+            "succeeded": DeliveryStatus.SUCCEEDED,
+            "retry": DeliveryStatus.PENDING,
+            "failed": DeliveryStatus.FAILED,
+        }[decision.kind]
+        attempt = Attempt(
+            id=new_id("att"),
+            delivery_id=claim.delivery_id,
+            number=claim.attempt,
+            started_at=started,
+            duration_ms=result.duration_ms,
+            request=pending.request_record(),
+            response=None
+            if result.status_code is None
+            else {
+                "status": result.status_code,
+                "headers": result.headers,
+                "body": result.body,
+                "truncated": result.truncated,
+            },
+            error=result.error,
+            outcome="success" if outcome.succeeded else "failure",
+        )
+        return AttemptRecord(
+            attempt=attempt,
+            webhook_id=claim.webhook.id,
+            status=status.value,
+            next_attempt_at=decision.retry_at_ms,
+            status_code=result.status_code,
+            error=result.error,
+            completed_at=None if decision.kind == "retry" else finished,
+            pause_webhook=decision.pause_webhook,
+        )
+
+    # -- record ---------------------------------------------------------------
+
+    async def _recorder(self) -> None:
+        while True:
+            await self._records_ready.wait()
+            if len(self._records) < RECORD_BATCH and not self._stopping.is_set():
+                await asyncio.sleep(RECORD_LINGER)
+            self._records_ready.clear()
+            await self._flush()
+            if self._closing and not self._records:
+                return
+
+    async def _flush(self) -> None:
+        async with self._flush_lock:
+            while self._records:
+                batch, self._records = self._records[:RECORD_BATCH], self._records[RECORD_BATCH:]
+                try:
+                    paused = await self.store.record_attempts(self.owner, batch)
+                except Exception:
+                    log.exception("recording %d attempts failed; recording one by one", len(batch))
+                    paused = []
+                    for record in batch:
+                        paused += await self._record_alone(record)
+                self._recorded(batch, paused)
+
+    async def _record_alone(self, record: AttemptRecord) -> list[str]:
+        """Record one attempt, retrying while the store fails; drop it if its delivery is gone.
+
+        Writing records one at a time keeps a record the database refuses (its delivery
+        was deleted while the attempt ran) from holding back every other record.
+        """
+        dlv_id = record.attempt.delivery_id
+        while True:
+            try:
+                return await self.store.record_attempts(self.owner, [record])
+            except Exception:
+                log.exception("recording the attempt of %s failed", dlv_id)
+            with contextlib.suppress(Exception):
+                if await self.store.get_delivery(dlv_id) is None:
+                    log.warning("delivery %s was deleted during its attempt; not recorded", dlv_id)
+                    return []
+            if self._closing and time.monotonic() >= self._give_up_at:
+                log.error("giving up recording %s; its lease will expire and it is retried", dlv_id)
+                return []
+            await asyncio.sleep(0.5)
+
+    def _recorded(self, batch: list[AttemptRecord], paused: list[str]) -> None:
+        # A finished delivery may unblock the next one of a FIFO webhook; a retry may be due.
+        self._wake.set()
+        for wh_id in paused:
+            log.warning("webhook %s paused after exhausting its retries", wh_id)
+            task = asyncio.create_task(self._notices.paused(wh_id))
+            self._notifying.add(task)
+            task.add_done_callback(self._notifying.discard)
+
+    # -- housekeeping ---------------------------------------------------------
+
+    async def _housekeeping(self) -> None:
+        renew_every = max(0.05, self.settings.lease_seconds / 3)
+        last_purge = 0.0
+        while True:
+            await asyncio.sleep(renew_every)
+            try:
+                now = now_ms()
+                if self._inflight:
+                    await self.store.renew_leases(
+                        self.owner, until=now + int(self.settings.lease_seconds * 1000)
+                    )
+                if await self.store.reclaim_expired(now):
+                    self._wake.set()
+                if time.monotonic() - last_purge >= self.settings.purge_interval:
+                    last_purge = time.monotonic()
+                    await self._purge()
+            except Exception:
+                log.exception("housekeeping failed; will retry")
+
+    async def _purge(self) -> None:
+        before = now_ms() - int(self.settings.retention_days * 86_400_000)
+        while await self.store.purge_expired(before, batch=PURGE_BATCH) >= PURGE_BATCH:
+            await asyncio.sleep(0.05)
+
+    # -- shutdown -------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        grace = self.settings.shutdown_grace
+        self._give_up_at = time.monotonic() + 2 * grace
+        pending = list(self._inflight.values())
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=grace)
+            late_ids = [d for d, t in self._inflight.items() if t in late]
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            if late_ids:
+                await self._release(late_ids)
+        # The recorder writes what is left, then ends; cancelling it could drop a batch.
+        self._closing = True
+        self._records_ready.set()
+        if self._recorder_task is not None:
+            await self._recorder_task
+        if self._notifying:
+            await asyncio.wait(self._notifying, timeout=grace)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+
+
+def _unpreparable(claim: Claim) -> AttemptRecord:
+    """A delivery that cannot even be rendered or signed fails rather than loops."""
+    now = now_ms()
+    attempt = Attempt(
+        id=new_id("att"),
+        delivery_id=claim.delivery_id,
+        number=claim.attempt,
+        started_at=now,
+        duration_ms=0.0,
+        request={"method": "POST", "url": claim.webhook.url, "headers": {}, "body": ""},
+        response=None,
+        error="internal_error",
+        outcome="failure",
+    )
+    return AttemptRecord(
+        attempt=attempt,
+        webhook_id=claim.webhook.id,
+        status=DeliveryStatus.FAILED.value,
+        next_attempt_at=None,
+        status_code=None,
+        error="internal_error",
+        completed_at=now,
+    )

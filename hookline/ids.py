@@ -1,0 +1,43 @@
+"""Prefixed, sortable identifiers and the one time format of the API.
+
+Ids are ULIDs with a type prefix (``wh_01J…``); they sort by creation time.
+Times are stored as integer milliseconds since the epoch and shown as RFC 3339
+UTC with milliseconds (``2026-03-18T10:05:00.000Z``).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from ulid import ULID
+
+PREFIXES = ("ws", "wh", "evt", "dlv", "att", "key")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{ULID()}"
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def format_ms(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def parse_time(value: str) -> int:
+    """Parse an RFC 3339 time (or unix seconds) into epoch milliseconds."""
+    text = value.strip()
+    if text.replace(".", "", 1).isdigit():
+        return int(float(text) * 1000)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)

@@ -1,0 +1,129 @@
+"""One program with roles: ``all`` (API, UI and dispatcher), ``api`` or ``worker``.
+
+Every role shares one stop signal: SIGTERM or SIGINT stops new claims and new
+requests, lets in-flight attempts finish (or releases them), then exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import signal
+import socket
+from collections.abc import Iterator
+from typing import Literal
+
+import uvicorn
+
+from hookline.dispatch.dispatcher import Dispatcher
+from hookline.logs import setup_logging
+from hookline.secrets import SecretBox
+from hookline.service import Context, Services
+from hookline.settings import Settings, ensure_generated_keys
+from hookline.store import open_store
+
+Role = Literal["all", "api", "worker"]
+log = logging.getLogger("hookline")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its own signal handling: Hookline's stop signal drives it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(settings: Settings, role: Role) -> None:
+    setup_logging(settings)
+    admin_key, generated = ensure_generated_keys(settings)
+    assert settings.encryption_key is not None
+    store = open_store(settings)
+    await store.open()
+    ctx = Context.build(settings, store, SecretBox(settings.encryption_key.get_secret_value()))
+    dispatcher = Dispatcher(ctx) if role in ("all", "worker") else None
+    if dispatcher is not None:
+        ctx.wake = dispatcher.wake
+    server: _Server | None = None
+    sockets: list[socket.socket] = []
+    if role in ("all", "api") or settings.port != 0:
+        from hookline.api.app import create_app, create_ops_app
+
+        # The worker role serves only /healthz, /readyz and /metrics (none with --port 0).
+        app = create_app(Services(ctx)) if role != "worker" else create_ops_app(Services(ctx))
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
+        )
+        server = _Server(config)
+        try:
+            # Bind first: a port in use fails the start before any delivery is claimed.
+            sockets.append(config.bind_socket())
+        except SystemExit:
+            await store.close()
+            raise
+
+    stopped = asyncio.Event()
+
+    def stop() -> None:
+        if stopped.is_set():
+            return
+        log.info("stopping: no new claims, draining in-flight attempts")
+        stopped.set()
+        if dispatcher is not None:
+            dispatcher.stop()
+        if server is not None:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+
+    _banner(settings, role, admin_key if generated else None)
+    try:
+        tasks = []
+        if dispatcher is not None:
+            tasks.append(asyncio.create_task(dispatcher.run(), name="hookline-dispatcher"))
+        if server is not None:
+            tasks.append(asyncio.create_task(server.serve(sockets), name="hookline-api"))
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stop()
+        await asyncio.gather(*tasks)
+    finally:
+        await store.close()
+        log.info("stopped")
+
+
+def _banner(settings: Settings, role: Role, new_admin_key: str | None) -> None:
+    base = settings.base_url
+    lines = [f"Hookline {role} role on {settings.database_display}"]
+    if settings.dev:
+        lines.append(
+            "DEV MODE: http:// URLs and private/loopback destinations are ALLOWED. "
+            "Never run like this in production."
+        )
+    if new_admin_key is not None:
+        lines.append(f"Admin key (generated, shown once; stored in {settings.data_dir}/admin.key):")
+        lines.append(f"    {new_admin_key}")
+    else:
+        lines.append(f"Admin key: from HOOKLINE_ADMIN_KEY or {settings.data_dir}/admin.key")
+    if role != "worker":
+        lines += [f"UI:       {base}/ui", f"API:      {base}/v1", f"API docs: {base}/docs"]
+    print("\n".join(lines), flush=True)
+
+
+def run(settings: Settings, role: Role) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(serve(settings, role))

@@ -1,0 +1,57 @@
+"""The service layer: the one place the API, UI, CLI and dispatcher go through."""
+
+from __future__ import annotations
+
+import hmac
+import time
+
+from hookline.errors import Unauthorized
+from hookline.secrets import hash_key
+from hookline.service.access import ADMIN, Principal
+from hookline.service.catalog import Catalog
+from hookline.service.context import Context
+from hookline.service.deliveries import Deliveries
+from hookline.service.events import Events
+from hookline.service.webhooks import Webhooks
+from hookline.service.workspaces import Workspaces
+
+AUTH_CACHE_SECONDS = 5.0
+
+
+class Services:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.workspaces = Workspaces(ctx)
+        self.catalog = Catalog(ctx)
+        self.webhooks = Webhooks(ctx, self.workspaces)
+        self.events = Events(ctx, self.workspaces, self.catalog)
+        self.deliveries = Deliveries(ctx, self.workspaces, self.webhooks)
+        self._auth_cache: dict[str, tuple[Principal, float]] = {}
+
+    async def authenticate(self, key: str | None) -> Principal:
+        """The principal a bearer key stands for; revocations apply within seconds."""
+        if not key:
+            raise Unauthorized()
+        admin = self.ctx.settings.admin_key
+        if admin is not None and hmac.compare_digest(
+            key.encode(), admin.get_secret_value().encode()
+        ):
+            return ADMIN
+        digest = hash_key(key)
+        cached = self._auth_cache.get(digest)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        found = await self.ctx.store.find_api_key(digest)
+        if found is None:
+            raise Unauthorized("The API key is unknown or revoked.")
+        principal = Principal(key_id=found.id, workspace_id=found.workspace_id, role=found.role)
+        if len(self._auth_cache) > 10_000:
+            self._auth_cache.clear()
+        self._auth_cache[digest] = (principal, time.monotonic() + AUTH_CACHE_SECONDS)
+        return principal
+
+    def forget_keys(self) -> None:
+        self._auth_cache.clear()
+
+
+__all__ = ["Context", "Principal", "Services"]

@@ -1,0 +1,188 @@
+"""The one typed settings object: every default lives here.
+
+Settings come from the environment (``HOOKLINE_*``); complex values are JSON.
+``load_settings`` builds them once at start and they are passed down from there.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_PLANS: dict[str, dict[str, Any]] = {
+    "free": {"maxWebhooks": 10},
+    "pro": {"maxWebhooks": None},
+}
+
+DEFAULT_DELIVERY: dict[str, str] = {
+    "signature": "standard",
+    "envelope": "standard",
+    "brand": "Hookline",
+    "userAgent": "Hookline-Webhook/1.0",
+}
+
+
+class Settings(BaseSettings):
+    """Deployment settings. Each field's description is its documentation."""
+
+    model_config = SettingsConfigDict(env_prefix="HOOKLINE_", extra="ignore")
+
+    data_dir: Path = Field(
+        Path(".hookline"),
+        description="Directory for the SQLite database, the generated admin key and encryption key.",
+    )
+    database_url: str = Field(
+        "",
+        description="`sqlite:///path` (default: `<data_dir>/hookline.db`) or `postgresql://…`",
+    )
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(8000, description="Port the HTTP server listens on.")
+    public_url: str = Field(
+        "", description="Base URL shown to users (default: `http://<host>:<port>`)."
+    )
+    dev: bool = Field(
+        False, description="Dev mode: allows http:// URLs and private/loopback destinations."
+    )
+    allow_http: bool = Field(False, description="Allow http:// webhook URLs outside dev mode.")
+    admin_key: SecretStr | None = Field(
+        None, description="The admin key; generated into the data directory when unset."
+    )
+    encryption_key: SecretStr | None = Field(
+        None,
+        description="Fernet key encrypting webhook secrets at rest; generated when unset.",
+    )
+    max_event_bytes: int = Field(262144, description="Largest accepted event request body.")
+    strict_event_types: bool = Field(
+        False, description="Reject events whose type is not in the catalog."
+    )
+    retention_days: float = Field(
+        30, description="Deliveries, attempts and events older than this are purged."
+    )
+    purge_interval: float = Field(
+        60, description="Seconds between the dispatcher's purges of expired data."
+    )
+    retry_policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Deployment default retry policy (JSON); fields left out take their defaults.",
+    )
+    delivery: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_DELIVERY),
+        description="Deployment default delivery format (JSON): signature, envelope, brand, userAgent.",
+    )
+    plans: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: dict(DEFAULT_PLANS),
+        description='Plans by name (JSON): {"free": {"maxWebhooks": 10}, "pro": {"maxWebhooks": null}}.',
+    )
+    default_plan: str = Field("free", description="Plan of workspaces created without one.")
+    smtp_url: str = Field("", description="smtp://user:pass@host:port for failure e-mails.")
+    mail_from: str = Field("hookline@localhost", description="From address of failure e-mails.")
+    allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs of private networks that may be delivered to, comma-separated "
+        '(or a JSON list), e.g. "10.1.0.0/16,192.168.7.0/24".',
+    )
+    worker_concurrency: int = Field(
+        128, description="Attempts in flight at once per worker process."
+    )
+    endpoint_concurrency: int = Field(
+        16, description="Attempts in flight at once to one webhook, per worker process."
+    )
+    claim_batch: int = Field(256, description="Most deliveries claimed in one query.")
+    poll_interval: float = Field(
+        0.25, description="Seconds between queue polls when nothing wakes the worker."
+    )
+    lease_seconds: float = Field(
+        60, description="How long a claimed delivery stays with its worker before it is retaken."
+    )
+    shutdown_grace: float = Field(
+        10, description="Seconds in-flight attempts get to finish on SIGTERM."
+    )
+    log_format: Literal["text", "json"] = Field("text", description="Log line format.")
+    log_level: str = Field("INFO", description="Log level.")
+
+    @field_validator("allowed_networks", mode="before")
+    @classmethod
+    def _cidr_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _valid_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad one
+        return value
+
+    @property
+    def sqlite_path(self) -> Path:
+        url = self.database_url or f"sqlite:///{self.data_dir / 'hookline.db'}"
+        if not url.startswith("sqlite:///"):
+            raise ValueError(f"not a SQLite URL: {url}")
+        return Path(url.removeprefix("sqlite:///"))
+
+    @property
+    def database_display(self) -> str:
+        """The database URL with any password masked, for logs and banners."""
+        if not self.database_url:
+            return str(self.sqlite_path)
+        return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", self.database_url)
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration with secrets masked, for `hookline config`."""
+        shown = self.model_dump(mode="json")
+        for name in ("admin_key", "encryption_key"):
+            shown[name] = "***" if shown[name] else None
+        if self.database_url:
+            shown["database_url"] = self.database_display
+        if "@" in self.smtp_url:
+            scheme, _, rest = self.smtp_url.partition("://")
+            shown["smtp_url"] = f"{scheme}://***@{rest.rpartition('@')[2]}"
+        return shown
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
+
+
+def ensure_generated_keys(settings: Settings) -> tuple[str, bool]:
+    """Return the admin key, generating and storing it on first start.
+
+    Also makes sure an encryption key exists. Returns (admin key, newly generated).
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.encryption_key is None:
+        from cryptography.fernet import Fernet
+
+        path = settings.data_dir / "encryption.key"
+        if not path.exists():
+            _write_private(path, Fernet.generate_key().decode())
+        settings.encryption_key = SecretStr(path.read_text().strip())
+    if settings.admin_key is not None:
+        return settings.admin_key.get_secret_value(), False
+    path = settings.data_dir / "admin.key"
+    generated = not path.exists()
+    if generated:
+        _write_private(path, "hk_admin_" + secrets.token_urlsafe(32))
+    key = path.read_text().strip()
+    settings.admin_key = SecretStr(key)
+    return key, generated
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.touch(mode=0o600)
+    path.write_text(text + "\n")

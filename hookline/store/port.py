@@ -1,0 +1,207 @@
+"""The storage port: what the service layer and the dispatcher ask of a database.
+
+Each adapter owns its SQL. Methods speak the domain; lists are newest first
+and take an opaque cursor. Times are epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from hookline.domain.models import (
+    ApiKey,
+    Attempt,
+    Delivery,
+    Event,
+    EventType,
+    Webhook,
+    WebhookStatus,
+    Workspace,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeliveryFilter:
+    workspace_id: str | None = None
+    webhook_id: str | None = None
+    status: str | None = None
+    event_type: str | None = None
+    event_id: str | None = None
+    since: int | None = None
+    until: int | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NewEvent:
+    """An event to insert, with the webhooks it fans out to."""
+
+    event: Event
+    webhook_ids: list[str]
+    delivery_ids: list[str]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Inserted:
+    event: Event
+    created: bool
+    deliveries: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Claim:
+    """A delivery claimed for one attempt, with what the worker needs to send it."""
+
+    delivery_id: str
+    attempt: int
+    tags: list[str]
+    event: Event
+    webhook: Webhook
+    webhook_secret: str
+    workspace_settings: dict[str, Any]
+    signing_key: str | None = None
+    previous_keys: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AttemptRecord:
+    """One finished attempt and what it decided for its delivery."""
+
+    attempt: Attempt
+    webhook_id: str
+    status: str
+    next_attempt_at: int | None
+    status_code: int | None
+    error: str | None
+    completed_at: int | None
+    pause_webhook: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StatusChange:
+    status: WebhookStatus
+    reason: str | None
+    by: str
+    at: int
+
+
+@dataclass(kw_only=True, slots=True)
+class WebhookChanges:
+    fields: dict[str, Any] = field(default_factory=dict)
+    secret: str | None = None
+    signing_key: str | None = None
+    previous_keys: list[dict[str, Any]] | None = None
+    status: StatusChange | None = None
+
+
+class Store(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def migrate(self) -> list[str]: ...
+    async def ping(self) -> None: ...
+    async def listen_for_work(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` whenever work may have become due in another process (may do nothing)."""
+        ...
+
+    async def create_workspace(self, ws: Workspace) -> bool: ...
+    async def get_workspace(self, ws_id: str) -> Workspace | None: ...
+    async def list_workspaces(
+        self, *, ids: list[str] | None, limit: int, cursor: str | None
+    ) -> Page[Workspace]: ...
+    async def update_workspace(self, ws: Workspace) -> None: ...
+    async def delete_workspace(self, ws_id: str) -> bool: ...
+
+    async def create_api_key(self, key: ApiKey, key_hash: str) -> None: ...
+    async def find_api_key(self, key_hash: str) -> ApiKey | None: ...
+    async def get_api_key(self, key_id: str) -> ApiKey | None: ...
+    async def list_api_keys(
+        self, ws_id: str, *, limit: int, cursor: str | None
+    ) -> Page[ApiKey]: ...
+    async def delete_api_key(self, key_id: str) -> bool: ...
+
+    async def create_event_type(self, et: EventType) -> bool: ...
+    async def get_event_type(self, name: str) -> EventType | None: ...
+    async def list_event_types(
+        self, *, category: str | None, include_archived: bool, limit: int, cursor: str | None
+    ) -> Page[EventType]: ...
+    async def update_event_type(self, et: EventType) -> None: ...
+
+    async def create_webhook(
+        self,
+        wh: Webhook,
+        secret: str,
+        *,
+        max_webhooks: int | None,
+        signing_key: str | None = None,
+    ) -> bool: ...
+    async def get_webhook(self, wh_id: str) -> Webhook | None: ...
+    async def get_webhook_secret(self, wh_id: str) -> str | None: ...
+    async def get_webhook_keys(self, wh_id: str) -> WebhookChanges | None: ...
+    async def list_webhooks(
+        self, ws_id: str, *, status: str | None, limit: int, cursor: str | None
+    ) -> Page[Webhook]: ...
+    async def subscribed_webhooks(self, ws_id: str) -> list[Webhook]: ...
+    async def update_webhook(self, wh_id: str, changes: WebhookChanges, now: int) -> None: ...
+    async def delete_webhook(self, wh_id: str) -> bool: ...
+    async def take_pause_notice(self, wh_id: str, *, now: int, interval_ms: int) -> bool: ...
+
+    async def insert_events(self, batch: list[NewEvent]) -> list[Inserted]: ...
+    async def get_event(self, event_id: str, *, ws_id: str | None) -> Event | None: ...
+    async def list_events(
+        self,
+        ws_id: str,
+        *,
+        type: str | None,
+        since: int | None,
+        until: int | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[Event]: ...
+
+    async def get_delivery(self, dlv_id: str) -> Delivery | None: ...
+    async def list_deliveries(
+        self, flt: DeliveryFilter, *, limit: int, cursor: str | None
+    ) -> Page[Delivery]: ...
+    async def list_event_deliveries(self, ws_id: str, event_id: str) -> list[Delivery]: ...
+    async def list_attempts(self, dlv_id: str) -> list[Attempt]: ...
+    async def get_event_of_delivery(self, dlv_id: str) -> Event | None: ...
+    async def resend(
+        self, dlv_ids: list[str], *, new_ids: list[str], tag: str, now: int
+    ) -> list[Delivery]: ...
+    async def insert_test_delivery(
+        self, event: Event, webhook_id: str, dlv_id: str
+    ) -> Delivery: ...
+    async def recoverable(
+        self, wh_id: str, *, since: int, until: int | None, statuses: list[str]
+    ) -> list[str]: ...
+
+    async def claim_due(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        now: int,
+        lease_ms: int,
+        busy: Mapping[str, int] | None = None,
+        per_webhook: int | None = None,
+    ) -> list[Claim]: ...
+    async def record_attempts(self, owner: str, records: list[AttemptRecord]) -> list[str]: ...
+    async def release(self, owner: str, dlv_ids: list[str]) -> None: ...
+    async def renew_leases(self, owner: str, *, until: int) -> None: ...
+    async def reclaim_expired(self, now: int) -> int: ...
+    async def next_due_at(self, *, after: int | None = None) -> int | None: ...
+    async def queue_stats(self) -> tuple[dict[str, int], int | None]:
+        """Unfinished deliveries by status, and the earliest due time of a pending one."""
+        ...
+
+    async def purge_expired(self, before: int, *, batch: int) -> int: ...

@@ -1,0 +1,210 @@
+"""Claiming due deliveries across processes: ``FOR UPDATE SKIP LOCKED`` plus the same rules as SQLite.
+
+One short transaction per claim, never held across an HTTP call:
+
+1. ``SELECT`` as many due candidates as are still wanted, in queue order, ``FOR
+   UPDATE OF d SKIP LOCKED``: a delivery another process is claiming is skipped,
+   not waited for. The query leaves out webhooks this worker has saturated
+   (``<> ALL($2)``) and, for FIFO webhooks, every delivery but the oldest
+   unfinished one when none is in flight. A FIFO head stays unfinished (pending,
+   sending, held) until its last attempt, so a concurrent claimer's snapshot can
+   only be more cautious.
+2. Lock the candidates' rate-limited webhooks ``FOR NO KEY UPDATE SKIP LOCKED``
+   and read their current ``rate_next_at``: the slot clock is shared by every
+   worker. A webhook another claimer holds is skipped this round (that claimer
+   takes its slot). ``NO KEY`` does not conflict with the ``KEY SHARE`` locks of
+   concurrent ingestion; ``SKIP LOCKED`` means a claim never waits for a lock,
+   so it can never be part of a deadlock.
+3. Choose: at most ``per_webhook - busy[wh]`` per webhook; a rate-limited
+   webhook gets the candidate whose slot is now and pushes the others to their
+   own slots; the chosen ones become ``sending`` under this owner's lease.
+4. When the window held candidates that step 3 could not take (their webhook
+   filled up, ran out of slots or is held by another claimer), read again
+   without those webhooks. Locking only as many rows as wanted, rather than a
+   wider window, keeps concurrent claimers from skipping each other's leftovers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+
+from hookline.store import records
+from hookline.store.port import Claim
+from hookline.store.postgres.base import Queries
+from hookline.store.postgres.connection import Connection, Record
+
+# Due deliveries in queue order, skipping webhooks this worker has saturated and, for FIFO
+# webhooks, every delivery but the oldest unfinished one.
+_CANDIDATES = (
+    "SELECT d.id, d.webhook_id, w.rate_limit FROM deliveries d "
+    "JOIN webhooks w ON w.id = d.webhook_id "
+    "WHERE d.status = 'pending' AND d.next_attempt_at <= $1 "
+    "AND d.webhook_id <> ALL($2::text[]) "
+    "AND (w.ordering <> 'fifo' OR NOT EXISTS (SELECT 1 FROM deliveries h "
+    "WHERE h.webhook_id = d.webhook_id AND h.status IN ('pending', 'sending', 'held') "
+    "AND h.id <> d.id AND (h.id < d.id OR h.status = 'sending'))) "
+    "ORDER BY d.next_attempt_at, d.id LIMIT $3 "
+    "FOR UPDATE OF d SKIP LOCKED"
+)
+_LOCK_RATE_LIMITED = (
+    "SELECT id, rate_next_at FROM webhooks WHERE id = ANY($1::text[]) "
+    "ORDER BY id FOR NO KEY UPDATE SKIP LOCKED"
+)
+_TAKE = (
+    "UPDATE deliveries SET status = 'sending', lease_owner = $1, lease_until = $2 "
+    "WHERE id = ANY($3::text[]) "
+    "RETURNING id, attempt_count, tags, event_pk, webhook_id, next_attempt_at"
+)
+
+
+class ClaimQueries(Queries):
+    async def claim_due(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        now: int,
+        lease_ms: int,
+        busy: Mapping[str, int] | None = None,
+        per_webhook: int | None = None,
+    ) -> list[Claim]:
+        """Claim up to ``limit`` due deliveries, oldest due first, under a lease.
+
+        A webhook gets at most ``per_webhook`` minus its ``busy`` count (this
+        worker's attempts in flight to it); a ``fifo`` webhook only its oldest
+        unfinished delivery, and only when none is in flight; a rate-limited
+        webhook one attempt per ``1/rateLimit`` seconds across all workers (the
+        rest are pushed to the next free slot).
+        """
+        busy = busy or {}
+        cap = per_webhook or limit
+        if limit <= 0:
+            return []
+        async with self._db.transaction() as c:
+            skip = {wh for wh, n in busy.items() if n >= cap}
+            taken: Counter[str] = Counter()
+            found: list[Record] = []
+            # Usually one round; another only without webhooks that just ran out of room.
+            while len(found) < limit:
+                window = limit - len(found)
+                candidates = await c.fetch(_CANDIDATES, now, sorted(skip), window)
+                clocks = await _lock_rate_limited(c, candidates)
+                chosen, pushed = await _choose(
+                    c,
+                    candidates,
+                    clocks,
+                    now=now,
+                    limit=window,
+                    cap=cap,
+                    busy=busy,
+                    taken=taken,
+                )
+                if chosen:
+                    found += await c.fetch(_TAKE, owner, now + lease_ms, chosen)
+                # Webhooks with nothing more to give now: filled up to the cap, out of
+                # rate-limit slots, or with their slot clock held by another claimer.
+                filled = {wh for wh in taken if busy.get(wh, 0) + taken[wh] >= cap}
+                limited = {r["webhook_id"] for r in candidates if r["rate_limit"]}
+                blocked = (filled | pushed | (limited - clocks.keys())) - skip
+                if len(candidates) < window or not blocked:
+                    break
+                skip |= blocked
+            if not found:
+                return []
+            found.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
+            return await _claims(c, found)
+
+
+async def _lock_rate_limited(c: Connection, candidates: list[Record]) -> dict[str, int | None]:
+    """Lock the candidates' rate-limited webhooks; their ``rate_next_at`` (those we could lock)."""
+    limited = sorted({r["webhook_id"] for r in candidates if r["rate_limit"]})
+    if not limited:
+        return {}
+    return {r["id"]: r["rate_next_at"] for r in await c.fetch(_LOCK_RATE_LIMITED, limited)}
+
+
+async def _choose(
+    c: Connection,
+    candidates: list[Record],
+    clocks: Mapping[str, int | None],
+    *,
+    now: int,
+    limit: int,
+    cap: int,
+    busy: Mapping[str, int],
+    taken: Counter[str],
+) -> tuple[list[str], set[str]]:
+    """Pick the deliveries to claim; reserve rate-limit slots and push the rest to theirs.
+
+    ``taken`` counts, per webhook, what this claim already took (it is updated).
+    A rate-limited webhook's next free moment is its locked ``rate_next_at``
+    (``clocks``); each of its candidates gets the next slot in turn: the one whose
+    slot is now is claimed, the others wait until their own slot, so they come
+    due one interval apart. One whose webhook is not in ``clocks`` is left alone.
+    Returns the chosen ids and the webhooks whose candidates were pushed back.
+    """
+    chosen: list[str] = []
+    next_slot: dict[str, int] = {}
+    reserved: dict[str, int] = {}
+    deferred: list[tuple[int, str]] = []
+    pushed: set[str] = set()
+    for row in candidates:
+        wh_id = row["webhook_id"]
+        if len(chosen) >= limit or busy.get(wh_id, 0) + taken[wh_id] >= cap:
+            continue
+        if row["rate_limit"]:
+            if wh_id not in clocks:
+                continue
+            interval = max(1, round(1000 / row["rate_limit"]))
+            slot = next_slot.get(wh_id) or max(clocks[wh_id] or 0, now)
+            next_slot[wh_id] = slot + interval
+            if slot > now:
+                deferred.append((slot, row["id"]))
+                pushed.add(wh_id)
+                continue
+            reserved[wh_id] = slot + interval
+        chosen.append(row["id"])
+        taken[wh_id] += 1
+    if reserved:
+        await c.executemany(
+            "UPDATE webhooks SET rate_next_at = $1 WHERE id = $2",
+            [(until, wh_id) for wh_id, until in sorted(reserved.items())],
+        )
+    if deferred:
+        await c.executemany("UPDATE deliveries SET next_attempt_at = $1 WHERE id = $2", deferred)
+    return chosen, pushed
+
+
+async def _claims(c: Connection, found: list[Record]) -> list[Claim]:
+    events = await _by_key(c, "events", "pk", "bigint", {r["event_pk"] for r in found})
+    hooks = await _by_key(c, "webhooks", "id", "text", {r["webhook_id"] for r in found})
+    spaces = await _by_key(
+        c, "workspaces", "id", "text", {h["workspace_id"] for h in hooks.values()}
+    )
+    return [
+        Claim(
+            delivery_id=r["id"],
+            attempt=r["attempt_count"] + 1,
+            tags=json.loads(r["tags"]),
+            event=records.event(events[r["event_pk"]]),
+            webhook=records.webhook(hooks[r["webhook_id"]]),
+            webhook_secret=hooks[r["webhook_id"]]["secret"],
+            signing_key=hooks[r["webhook_id"]]["signing_key"],
+            previous_keys=json.loads(hooks[r["webhook_id"]]["previous_keys"]),
+            workspace_settings=json.loads(
+                spaces[hooks[r["webhook_id"]]["workspace_id"]]["settings"]
+            ),
+        )
+        for r in found
+    ]
+
+
+async def _by_key(
+    c: Connection, table: str, column: str, type_: str, keys: set[object]
+) -> dict[object, Record]:
+    rows = await c.fetch(
+        f"SELECT * FROM {table} WHERE {column} = ANY($1::{type_}[])", sorted(keys, key=str)
+    )
+    return {r[column]: r for r in rows}

@@ -1,0 +1,40 @@
+"""``SqliteStore``: the store port on one SQLite file, assembled from its query groups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from hookline.store.sqlite import migrations
+from hookline.store.sqlite.connection import ConnectionThread
+from hookline.store.sqlite.deliveries import DeliveryQueries
+from hookline.store.sqlite.events import EventQueries
+from hookline.store.sqlite.queue import QueueQueries
+from hookline.store.sqlite.tenants import TenantQueries
+from hookline.store.sqlite.webhooks import WebhookQueries
+
+
+class SqliteStore(TenantQueries, WebhookQueries, EventQueries, DeliveryQueries, QueueQueries):
+    """WAL mode; one writer connection and one reader connection, each on its own thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer = ConnectionThread(path, "hookline-sqlite-w")
+        self._reader = ConnectionThread(path, "hookline-sqlite-r")
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        await self.migrate()
+
+    async def close(self) -> None:
+        await self._writer.close()
+        await self._reader.close()
+
+    async def migrate(self) -> list[str]:
+        return await self._writer.run(migrations.apply)
+
+    async def ping(self) -> None:
+        await self._reader.run(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def listen_for_work(self, wake: Callable[[], None]) -> None:
+        """Nothing: SQLite has no notifications; other processes' work is found by polling."""

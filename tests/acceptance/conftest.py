@@ -1,0 +1,117 @@
+"""Fixtures of the acceptance tier: one recording receiver per session, one server per module
+and backend.
+
+Tests that share a server do not interfere: each takes its own workspace and
+its own receiver endpoint.
+
+Backends: every module whose tests use the ``hookline`` server (or ``backend``,
+``database_url``) runs once on SQLite and once on PostgreSQL, each PostgreSQL
+server on its own new database, dropped at teardown. When the PostgreSQL server
+(``HOOKLINE_TEST_POSTGRES_URL``, default ``postgresql://postgres@127.0.0.1:5432/postgres``)
+is unreachable, the PostgreSQL runs are skipped, saying why, unless
+``HOOKLINE_REQUIRE_POSTGRES=1``: then they fail. Modules that start only their
+own servers without asking for a backend (the SSRF checks of ``test_safety``) run
+on SQLite only: what they test does not touch the store.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from .process import (
+    POSTGRES_UNREACHABLE,
+    POSTGRES_URL,
+    Api,
+    Hookline,
+    create_database,
+    drop_database,
+)
+from .receiver import Receiver
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as rcv:
+        yield rcv
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of this module's servers: ``sqlite`` or ``postgresql``."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The PostgreSQL server's URL, once it answered; skips (or fails) the test if it does not."""
+    try:
+        drop_database(create_database())
+    except POSTGRES_UNREACHABLE as exc:
+        reason = f"PostgreSQL unreachable at {POSTGRES_URL}: {exc!r}"
+        if os.environ.get("HOOKLINE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason} (HOOKLINE_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+def _database(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """``None`` for SQLite (the file in the server's data directory), else a new database."""
+    if backend == "sqlite":
+        yield None
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    url = create_database(server)
+    try:
+        yield url
+    finally:
+        drop_database(url, server)
+
+
+@pytest.fixture(scope="module")
+def module_database(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The database of this module's server (``None``: SQLite in its data directory)."""
+    yield from _database(backend, request)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A database for the servers one test starts itself (``None``: SQLite in the data directory).
+
+    Pass it to every ``Hookline`` of the test: a restart on the same data directory
+    must find the same database.
+    """
+    yield from _database(backend, request)
+
+
+@pytest.fixture(scope="module")
+def hookline(
+    tmp_path_factory: pytest.TempPathFactory, module_database: str | None
+) -> Iterator[Hookline]:
+    server = Hookline(tmp_path_factory.mktemp("hookline"), database_url=module_database)
+    server.start()
+    try:
+        yield server
+    finally:
+        code = server.terminate()
+        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
+
+
+@pytest.fixture(scope="module")
+def api(hookline: Hookline) -> Iterator[Api]:
+    with hookline.api() as client:
+        yield client
+
+
+@pytest.fixture
+def ws(api: Api) -> str:
+    """A fresh workspace for one test."""
+    return api.workspace()

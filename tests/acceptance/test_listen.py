@@ -1,0 +1,88 @@
+"""``hookline listen``: the development receiver verifies and prints what Hookline sends."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .process import Api, free_port, poll
+
+pytestmark = pytest.mark.slow
+
+SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 bytes
+
+
+class Listener:
+    def __init__(self, port: int, log: Path) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/hooks"
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def listener(tmp_path: Path) -> Iterator[Listener]:
+    port = free_port()
+    listener = Listener(port, tmp_path / "listen.log")
+    command = [sys.executable, "-m", "hookline", "listen", "--port", str(port)]
+    with listener.log.open("wb") as log:
+        proc = subprocess.Popen(
+            [*command, "--secret", SECRET],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=tmp_path,
+        )
+        try:
+            poll(lambda: _accepts(port), bool, timeout=20, what="hookline listen accepting")
+            yield listener
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def test_listen_verifies_and_prints_a_delivery(api: Api, ws: str, listener: Listener) -> None:
+    api.webhook(ws, listener.url, secret=SECRET)
+
+    event = api.send(ws, "lesson.viewed", {"lesson": "l-77"})
+
+    dlv = api.settled(api.deliveries_of(event["id"])[0]["id"])
+    assert dlv["status"] == "succeeded", dlv
+    out = poll(listener.output, lambda text: "l-77" in text, what="listen printed the event")
+    assert "signature OK" in out
+    assert "lesson.viewed" in out
+    assert event["id"] in out
+
+
+def test_listen_rejects_a_delivery_signed_with_another_secret(
+    api: Api, ws: str, listener: Listener
+) -> None:
+    api.webhook(ws, listener.url, secret="whsec_" + "A" * 32, retryPolicy={"schedule": [0]})
+
+    event = api.send(ws, "lesson.viewed", {"lesson": "l-78"})
+
+    dlv = api.settled(api.deliveries_of(event["id"])[0]["id"])
+    assert dlv["status"] == "failed"
+    assert dlv["lastStatusCode"] == 401
+    out = poll(listener.output, lambda text: "REJECTED" in text, what="listen rejected it")
+    assert "l-78" not in out

@@ -1,0 +1,391 @@
+"""hookline.dispatch.sender.send against real receivers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from email.utils import formatdate
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from hookline.dispatch.sender import MAX_RESPONSE_BYTES, SendResult, make_session, send
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+BODY = b'{"id":"evt_1","type":"order.created","data":{"n":1}}'
+HEADERS = {"Content-Type": "application/json", "User-Agent": "Hookline-Webhook/1.0"}
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
+
+
+class Receiver:
+    """An aiohttp app on 127.0.0.1 with routes added per test; records every request."""
+
+    def __init__(self) -> None:
+        self.app = web.Application()
+        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.release = asyncio.Event()  # set at teardown so held handlers return
+        self.port = 0
+        self.runner: web.AppRunner | None = None
+
+    def route(self, path: str, handler: Handler) -> str:
+        async def recording(request: web.Request) -> web.StreamResponse:
+            body = await request.read()
+            self.seen.append((request.method, request.path, dict(request.headers), body))
+            return await handler(request)
+
+        self.app.router.add_route("*", path, recording)
+        return self.url(path)
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    rcv = Receiver()
+    # Routes are added before the app freezes: tests call ``route`` then ``start``.
+    yield rcv
+    rcv.release.set()
+    if rcv.runner is not None:
+        await rcv.runner.cleanup()
+
+
+async def start(rcv: Receiver) -> None:
+    runner = web.AppRunner(rcv.app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = site._server
+    assert isinstance(server, asyncio.Server)
+    rcv.port = server.sockets[0].getsockname()[1]
+    rcv.runner = runner
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    sess = make_session(open_network=True, allowed=(), limit=10)
+    yield sess
+    await sess.close()
+
+
+async def post(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    timeout: float = 5.0,
+    follow_redirects: bool = False,
+    open_network: bool = True,
+) -> SendResult:
+    return await send(
+        session,
+        url,
+        HEADERS,
+        BODY,
+        timeout=timeout,
+        follow_redirects=follow_redirects,
+        open_network=open_network,
+    )
+
+
+def answer(status: int, text: str = "", **headers: str) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=status, text=text, headers=headers)
+
+    return handler
+
+
+async def test_2xx_returns_status_headers_and_body(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
+    receiver.route("/hook", answer(202, "thanks", **{"X-Receiver": "r1"}))
+    await start(receiver)
+
+    result = await post(session, receiver.url("/hook"))
+
+    assert result.status_code == 202
+    assert result.error is None
+    assert result.body == "thanks"
+    assert result.truncated is False
+    assert result.headers["X-Receiver"] == "r1"
+    assert result.duration_ms > 0
+    assert result.final_url == receiver.url("/hook")
+    ((method, path, headers, body),) = receiver.seen
+    assert (method, path, body) == ("POST", "/hook", BODY)
+    assert headers["Content-Type"] == "application/json"
+    assert headers["User-Agent"] == "Hookline-Webhook/1.0"
+    assert "Accept-Encoding" not in headers
+    assert "Cookie" not in headers
+
+
+async def test_500_is_a_response_not_an_error(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
+    receiver.route("/hook", answer(500, "boom"))
+    await start(receiver)
+
+    result = await post(session, receiver.url("/hook"))
+
+    assert (result.status_code, result.error, result.body) == (500, None, "boom")
+
+
+async def test_slow_receiver_times_out(receiver: Receiver, session: aiohttp.ClientSession) -> None:
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await receiver.release.wait()
+        return web.Response(text="late")
+
+    receiver.route("/hook", slow)
+    await start(receiver)
+
+    started = time.monotonic()
+    result = await post(session, receiver.url("/hook"), timeout=0.3)
+
+    assert result.error == "timeout"
+    assert result.status_code is None
+    assert 0.25 <= time.monotonic() - started < 2.0
+    assert 250 <= result.duration_ms < 2000
+
+
+async def test_slow_body_counts_against_the_same_timeout(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(status=200)
+        await resp.prepare(request)
+        await resp.write(b"partial")
+        await receiver.release.wait()
+        return resp
+
+    receiver.route("/hook", trickle)
+    await start(receiver)
+
+    result = await post(session, receiver.url("/hook"), timeout=0.3)
+
+    assert result.error == "timeout"
+    assert result.status_code is None
+
+
+async def test_connection_refused_is_connect_error(session: aiohttp.ClientSession) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens on the port any more.
+    result = await post(session, f"http://127.0.0.1:{port}/hook")
+
+    assert result.error == "connect_error"
+    assert result.status_code is None
+
+
+@pytest.mark.parametrize(
+    ("size", "truncated"),
+    [(MAX_RESPONSE_BYTES, False), (MAX_RESPONSE_BYTES + 1, True), (1024 * 1024, True)],
+)
+async def test_response_body_is_cut_at_64_kib(
+    receiver: Receiver, session: aiohttp.ClientSession, size: int, truncated: bool
+) -> None:
+    async def big(request: web.Request) -> web.StreamResponse:
+        # Streamed in small chunks over a few milliseconds, as a real server would.
+        resp = web.StreamResponse(status=200)
+        resp.content_length = size
+        await resp.prepare(request)
+        chunk = b"a" * 8192
+        sent = 0
+        while sent < size:
+            part = chunk[: size - sent]
+            await resp.write(part)
+            sent += len(part)
+            if sent <= 2 * MAX_RESPONSE_BYTES:
+                await asyncio.sleep(0.002)
+        await resp.write_eof()
+        return resp
+
+    receiver.route("/hook", big)
+    await start(receiver)
+
+    result = await post(session, receiver.url("/hook"))
+
+    assert result.status_code == 200
+    assert result.error is None
+    assert result.truncated is truncated
+    assert len(result.body) == min(size, MAX_RESPONSE_BYTES)
+
+
+async def test_non_utf8_body_is_kept_as_text(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
+    async def latin(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=b"caf\xe9", content_type="text/plain")
+
+    receiver.route("/hook", latin)
+    await start(receiver)
+
+    result = await post(session, receiver.url("/hook"))
+
+    assert result.body == "caf\ufffd"
+
+
+async def test_redirect_is_a_failure_unless_followed(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
+    receiver.route("/old", answer(301, Location="/new"))
+    receiver.route("/new", answer(200, "moved here"))
+    await start(receiver)
+
+    result = await post(session, receiver.url("/old"))
+
+    assert result.status_code == 301
+    assert result.error is None
+    assert result.headers["Location"] == "/new"
+    assert [path for _, path, _, _ in receiver.seen] == ["/old"]
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_redirects_are_followed_when_asked(
+    receiver: Receiver, session: aiohttp.ClientSession, status: int
+) -> None:
+    receiver.route("/old", answer(status, Location="/new"))
+    receiver.route("/new", answer(200, "moved here"))
+    await start(receiver)
+
+    result = await post(session, receiver.url("/old"), follow_redirects=True)
+
+    assert (result.status_code, result.error, result.body) == (200, None, "moved here")
+    assert result.final_url == receiver.url("/new")
+    assert [(m, p, b) for m, p, _, b in receiver.seen] == [
+        ("POST", "/old", BODY),
+        ("POST", "/new", BODY),
+    ]
+
+
+async def test_five_hops_are_followed_and_a_sixth_is_too_many(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
+    for n in range(6):
+        receiver.route(f"/r{n}", answer(307, Location=f"/r{n + 1}"))
+    receiver.route("/r6", answer(200, "end"))
+    await start(receiver)
+
+    five = await post(session, receiver.url("/r1"), follow_redirects=True)
+    assert (five.status_code, five.error) == (200, None)
+    assert five.final_url == receiver.url("/r6")
+
+    receiver.seen.clear()
+    six = await post(session, receiver.url("/r0"), follow_redirects=True)
+    assert six.error == "too_many_redirects"
+    assert six.status_code == 307
+    assert len(receiver.seen) == 6
+    assert "/r6" not in [p for _, p, _, _ in receiver.seen]
+
+
+async def test_every_redirect_hop_is_checked_against_the_blocklist(receiver: Receiver) -> None:
+    # 127.0.0.1 is allowed; the redirect points at 127.0.0.2, which is not.
+    receiver.route("/hook", answer(302, Location="http://127.0.0.2/steal"))
+    await start(receiver)
+    only_one = (ipaddress.ip_network("127.0.0.1/32"),)
+    session = make_session(open_network=False, allowed=only_one, limit=4)
+    try:
+        result = await send(
+            session,
+            receiver.url("/hook"),
+            HEADERS,
+            BODY,
+            timeout=5,
+            follow_redirects=True,
+            open_network=False,
+            allowed=only_one,
+        )
+    finally:
+        await session.close()
+
+    assert result.error == "blocked_destination"
+    assert len(receiver.seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "value", "expected"),
+    [
+        (429, "7", 7.0),
+        (503, "1.5", 1.5),
+        (503, "-3", 0.0),
+        (429, "soon", None),
+        (200, None, None),
+    ],
+)
+async def test_retry_after_seconds_are_parsed(
+    receiver: Receiver,
+    session: aiohttp.ClientSession,
+    status: int,
+    value: str | None,
+    expected: float | None,
+) -> None:
+    headers = {} if value is None else {"Retry-After": value}
+    receiver.route("/hook", answer(status, **headers))
+    await start(receiver)
+
+    result = await post(session, receiver.url("/hook"))
+
+    assert result.status_code == status
+    assert result.retry_after == expected
+
+
+async def test_retry_after_http_date_is_parsed(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
+    receiver.route(
+        "/hook", answer(503, **{"Retry-After": formatdate(time.time() + 120, usegmt=True)})
+    )
+    await start(receiver)
+
+    result = await post(session, receiver.url("/hook"))
+
+    assert result.retry_after is not None
+    assert 100 < result.retry_after <= 121
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "2130706433", "0x7f.1"])
+async def test_loopback_is_blocked_outside_dev_mode(receiver: Receiver, host: str) -> None:
+    receiver.route("/hook", answer(200))
+    await start(receiver)
+    session = make_session(open_network=False, allowed=(), limit=4)
+    try:
+        result = await send(
+            session,
+            receiver.url("/hook", host=host),
+            HEADERS,
+            BODY,
+            timeout=5,
+            follow_redirects=False,
+            open_network=False,
+        )
+    finally:
+        await session.close()
+
+    assert result.error == "blocked_destination"
+    assert result.status_code is None
+    assert receiver.seen == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_allowed_networks_open_loopback(receiver: Receiver, host: str) -> None:
+    receiver.route("/hook", answer(204))
+    await start(receiver)
+    session = make_session(open_network=False, allowed=LOOPBACK, limit=4)
+    try:
+        result = await send(
+            session,
+            receiver.url("/hook", host=host),
+            HEADERS,
+            BODY,
+            timeout=5,
+            follow_redirects=False,
+            open_network=False,
+            allowed=LOOPBACK,
+        )
+    finally:
+        await session.close()
+
+    assert (result.status_code, result.error) == (204, None)
+    assert len(receiver.seen) == 1

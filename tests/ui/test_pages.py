@@ -1,0 +1,229 @@
+"""The pages' behaviour in process: form validation, Send Logs filters and pages, blocked
+resends, banners, deletion, empty states."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hookline.domain.models import WebhookStatus
+from hookline.ids import now_ms
+from hookline.store.port import StatusChange, WebhookChanges
+
+from .conftest import MakeUi, Ui
+
+
+def field_error(html: str, name: str) -> str:
+    found = re.search(rf'id="{name}-error">([^<]*)<', html)
+    assert found, f"no error shown for {name}"
+    return found.group(1)
+
+
+@pytest.fixture
+async def signed_in(ui: Ui) -> Ui:
+    await ui.login()
+    return ui
+
+
+async def hook_of(ui: Ui, ws: str = "acme") -> dict[str, str]:
+    hooks = await ui.api("GET", f"/v1/workspaces/{ws}/webhooks")
+    return dict(hooks[0])
+
+
+@pytest.mark.parametrize(
+    ("fields", "where", "message"),
+    [
+        ({"url": "http://example.com/h"}, "url", "The URL must use https://; http:// is refused."),
+        ({"url": "https://10.0.0.7/h"}, "url", "The URL points at 10.0.0.7, a private"),
+        ({"url": "https://u:p@example.com/h"}, "url", "must not contain credentials"),
+        ({"url": ""}, "url", "Enter the endpoint URL"),
+        ({"events": []}, "events", "Choose at least one event"),
+        ({"more_events": "course.* bad*"}, "events", "Not valid: &#39;bad*&#39;"),
+        (
+            {"header_name": ["X-Hookline-Sig"], "header_value": ["x"]},
+            "headers",
+            "Header &#39;X-Hookline-Sig&#39; is reserved",
+        ),
+        ({"header_name": ["Content-Type"], "header_value": ["x"]}, "headers", "is reserved"),
+        ({"header_name": [""], "header_value": ["orphan"]}, "headers", "needs a name"),
+        ({"name": "n" * 201}, "name", "The name is at most 200 characters."),
+    ],
+)
+async def test_the_form_shows_each_rule_next_to_its_field(
+    signed_in: Ui, fields: dict[str, object], where: str, message: str
+) -> None:
+    data: dict[str, object] = {
+        "url": "https://example.com/hook",
+        "events": ["*"],
+        "name": "Mine",
+        **fields,
+    }
+    response = await signed_in.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert response.status_code == 422
+    assert message in field_error(response.text, where)
+    assert 'aria-describedby="' + where + '-error"' in response.text
+    assert "please correct the fields marked below" in response.text
+    # What was typed is still there.
+    if fields.get("url"):
+        assert f'value="{fields["url"]}"' in response.text
+    assert len(await signed_in.api("GET", "/v1/workspaces/acme/webhooks")) == 1
+
+
+async def test_a_plan_limit_is_shown_above_the_form(signed_in: Ui) -> None:
+    for n in range(9):
+        await signed_in.api(
+            "POST",
+            "/v1/workspaces/acme/webhooks",
+            201,
+            json={"url": f"https://example.com/{n}", "events": ["*"]},
+        )
+    data = {"url": "https://example.com/eleventh", "events": ["*"]}
+    response = await signed_in.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert response.status_code == 422
+    assert "plan allows 10 webhooks; delete one" in response.text
+
+
+async def test_edit_changes_fields_and_keeps_the_rest(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    page = await signed_in.client.get(f"/ui/webhooks/{wh['id']}/edit")
+    assert 'value="https://acme.example.com/hook"' in page.text
+    data = {
+        "url": "https://acme.example.com/v2",
+        "name": "Acme v2",
+        "events": ["*"],
+        "header_name": ["Authorization", ""],
+        "header_value": ["Bearer t", ""],
+    }
+    response = await signed_in.post(f"/ui/webhooks/{wh['id']}/edit", data)
+    assert response.status_code == 303
+    changed = await signed_in.api("GET", f"/v1/webhooks/{wh['id']}")
+    assert changed["url"] == "https://acme.example.com/v2"
+    assert changed["name"] == "Acme v2"
+    assert changed["headers"] == {"Authorization": "Bearer t"}
+    assert changed["status"] == "active"
+
+
+async def test_resending_a_delivery_in_progress_says_why_not(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})
+    (dlv,) = await signed_in.api("GET", f"/v1/webhooks/{wh['id']}/deliveries")
+    page = await signed_in.client.get(f"/ui/deliveries/{dlv['id']}")
+    assert "Resend is blocked while the delivery is pending." in page.text
+    response = await signed_in.post(f"/ui/deliveries/{dlv['id']}/resend", page=page.url.path)
+    assert response.headers["location"] == f"/ui/deliveries/{dlv['id']}"
+    shown = await signed_in.client.get(response.headers["location"])
+    assert "Not resent: The delivery is still pending; wait until it finishes." in shown.text
+    assert len(await signed_in.api("GET", f"/v1/webhooks/{wh['id']}/deliveries")) == 1
+
+
+async def test_send_logs_page_filter_and_search(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    for n in range(55):
+        body = {
+            "type": "course.completed" if n % 5 else "course.started",
+            "data": {"learner": f"l{n}"},
+        }
+        await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json=body)
+    await signed_in.settle()
+    logs = f"/ui/webhooks/{wh['id']}/logs"
+    first = await signed_in.client.get(logs)
+    assert first.text.count("data-delivery=") == 50
+    older = re.search(r'href="([^"]+)" rel="next"', first.text)
+    assert older
+    second = await signed_in.client.get(older.group(1).replace("&amp;", "&"))
+    assert second.text.count("data-delivery=") == 5
+    assert "← Newest" in second.text and 'rel="next"' not in second.text
+    started = await signed_in.client.get(logs, params={"eventType": "course.started"})
+    assert started.text.count("data-delivery=") == 11
+    found = await signed_in.client.get(logs, params={"q": '"l42"'})
+    assert found.text.count("data-delivery=") == 1
+    none = await signed_in.client.get(logs, params={"status": "failed"})
+    assert "No deliveries match" in none.text
+    bad = await signed_in.client.get(logs, params={"since": "yesterday-ish"})
+    assert bad.status_code == 422
+    assert "Enter a time such as" in field_error(bad.text, "f-since")
+    backwards = await signed_in.client.get(
+        logs, params={"since": "2026-01-02T00:00", "until": "2026-01-01T00:00"}
+    )
+    assert "The end must be after the start." in backwards.text
+
+
+async def test_a_system_pause_shows_its_reason(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    change = StatusChange(
+        status=WebhookStatus.PAUSED, reason="too_many_failures", by="system", at=now_ms()
+    )
+    await signed_in.store.update_webhook(wh["id"], WebhookChanges(status=change), now_ms())
+    page = await signed_in.client.get(f"/ui/webhooks/{wh['id']}")
+    banner = re.search(r'id="status-banner">(.*?)</div>', page.text, re.S)
+    assert banner
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", banner.group(1)))
+    assert "Paused by Hookline (automatically) on 20" in text
+    assert "reason: too_many_failures" in text
+    assert "held" in text
+    resumed = await signed_in.post(f"/ui/webhooks/{wh['id']}/status", {"status": "active"})
+    assert resumed.status_code == 303
+    page = await signed_in.client.get(f"/ui/webhooks/{wh['id']}")
+    assert 'id="status-banner"' not in page.text
+    assert "Endpoint enabled" in page.text
+
+
+async def test_delete_asks_first_and_takes_the_logs_with_it(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})
+    await signed_in.settle()
+    (dlv,) = await signed_in.api("GET", f"/v1/webhooks/{wh['id']}/deliveries")
+    confirm = await signed_in.client.get(f"/ui/webhooks/{wh['id']}/delete")
+    assert "and all its Send Logs</strong>" in confirm.text
+    assert "permanently" in confirm.text and "cannot be undone" in confirm.text
+    response = await signed_in.post(f"/ui/webhooks/{wh['id']}/delete")
+    assert response.headers["location"] == "/ui/w/acme"
+    listing = await signed_in.client.get("/ui/w/acme")
+    assert "and all its logs were deleted" in listing.text
+    assert "No endpoints yet" in listing.text
+    for path in (f"/v1/webhooks/{wh['id']}", f"/v1/deliveries/{dlv['id']}"):
+        response = await signed_in.client.get(
+            path, headers={"Authorization": "Bearer " + "hk_admin_ui_test_key_0123456789"}
+        )
+        assert response.status_code == 404
+
+
+async def test_test_ping_of_a_disabled_endpoint_says_why_not(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    await signed_in.api("PATCH", f"/v1/webhooks/{wh['id']}", json={"status": "disabled"})
+    response = await signed_in.post(f"/ui/webhooks/{wh['id']}/test")
+    page = await signed_in.client.get(response.headers["location"])
+    assert "Test ping not sent: The webhook is disabled; enable it to test it." in page.text
+
+
+async def test_empty_states(make_ui: MakeUi) -> None:
+    ui = await make_ui()
+    await ui.login()
+    assert "No workspaces yet" in (await ui.client.get("/ui/workspaces")).text
+    await ui.api("POST", "/v1/workspaces", 201, json={"id": "new", "name": "New"})
+    assert "No endpoints yet" in (await ui.client.get("/ui/w/new")).text
+    assert "The catalog is empty" in (await ui.client.get("/ui/w/new/catalog")).text
+    form = await ui.client.get("/ui/w/new/webhooks/new")
+    assert "The event catalog is empty" in form.text
+    await ui.api(
+        "POST",
+        "/v1/workspaces/new/webhooks",
+        201,
+        json={"url": "https://example.com/h", "events": ["*"], "name": "Quiet"},
+    )
+    wh = await hook_of(ui, "new")
+    assert "No deliveries yet" in (await ui.client.get(f"/ui/webhooks/{wh['id']}/logs")).text
+    detail = await ui.client.get(f"/ui/webhooks/{wh['id']}")
+    assert "No attempts in the last 24 hours." in detail.text
+    missing = await ui.client.get("/ui/deliveries/dlv_nope")
+    assert missing.status_code == 404 and "No such delivery." in missing.text
+
+
+async def test_every_wrong_field_is_shown_at_once(signed_in: Ui) -> None:
+    data = {"url": "ftp://files.example.com", "name": "n" * 300, "more_events": ""}
+    response = await signed_in.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert response.status_code == 422
+    assert "absolute https://" in field_error(response.text, "url")
+    assert "at least one event" in field_error(response.text, "events")
+    assert "at most 200" in field_error(response.text, "name")

@@ -1,0 +1,324 @@
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from hookline.domain.retry import (
+    DEFAULT_SCHEDULE,
+    Decision,
+    Outcome,
+    RetryPolicy,
+    decide,
+    exponential_schedule,
+    validate_policy,
+)
+
+NOW = 1_773_828_300_000
+DISCKO_RETRY_ON = [408, 413, 429, 500, 502, 503, 504]
+
+
+class Extreme(random.Random):
+    """An rng whose ``uniform`` always returns one end of the range."""
+
+    def __init__(self, high: bool) -> None:
+        super().__init__(0)
+        self.high = high
+
+    def uniform(self, a: float, b: float) -> float:
+        return b if self.high else a
+
+
+def policy(**fields: Any) -> RetryPolicy:
+    return RetryPolicy(**{"jitter": 0.0, **fields})
+
+
+# -- decide ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [200, 201, 204, 299])
+def test_2xx_succeeds(status: int) -> None:
+    assert decide(policy(), 1, Outcome(status_code=status), NOW) == Decision(kind="succeeded")
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        Outcome(status_code=199),
+        Outcome(status_code=300),
+        Outcome(status_code=404),
+        Outcome(status_code=500),
+        Outcome(error="timeout"),
+        Outcome(status_code=200, error="body_read_error"),
+    ],
+)
+def test_anything_else_is_a_failed_attempt(outcome: Outcome) -> None:
+    assert not outcome.succeeded
+    assert decide(policy(), 1, outcome, NOW).kind == "retry"
+
+
+def test_retries_follow_the_schedule_exactly_without_jitter() -> None:
+    p = policy(schedule=(0, 5, 300, 0.25))
+    failure = Outcome(status_code=500)
+    assert decide(p, 1, failure, NOW) == Decision(kind="retry", retry_at_ms=NOW + 5_000)
+    assert decide(p, 2, failure, NOW) == Decision(kind="retry", retry_at_ms=NOW + 300_000)
+    assert decide(p, 3, failure, NOW) == Decision(kind="retry", retry_at_ms=NOW + 250)
+    assert decide(p, 4, failure, NOW) == Decision(kind="failed", pause_webhook=False)
+
+
+def test_jitter_stays_within_its_bounds() -> None:
+    p = RetryPolicy(schedule=(0, 10), jitter=0.2)
+    rng = random.Random(1234)
+    delays = [decide(p, 1, Outcome(error="timeout"), NOW, rng).retry_at_ms for _ in range(500)]
+    assert all(d is not None and NOW + 8_000 <= d <= NOW + 12_000 for d in delays)
+    assert len(set(delays)) > 100  # it does spread
+    low = decide(p, 1, Outcome(error="timeout"), NOW, Extreme(high=False))
+    high = decide(p, 1, Outcome(error="timeout"), NOW, Extreme(high=True))
+    assert (low.retry_at_ms, high.retry_at_ms) == (NOW + 8_000, NOW + 12_000)
+
+
+def test_exhaustion_fails_and_pauses_only_when_asked() -> None:
+    failure = Outcome(status_code=503)
+    assert decide(policy(schedule=(0, 1)), 2, failure, NOW) == Decision(kind="failed")
+    paused = decide(policy(schedule=(0, 1), on_exhausted="pause"), 2, failure, NOW)
+    assert paused == Decision(kind="failed", pause_webhook=True)
+    # Not yet exhausted: no pause.
+    assert not decide(policy(schedule=(0, 1), on_exhausted="pause"), 1, failure, NOW).pause_webhook
+
+
+def test_a_single_attempt_schedule_never_retries() -> None:
+    assert decide(policy(schedule=(0,)), 1, Outcome(error="timeout"), NOW).kind == "failed"
+
+
+def test_retry_on_list_fails_other_statuses_at_once() -> None:
+    p = policy(retry_on=frozenset(DISCKO_RETRY_ON), on_exhausted="pause")
+    assert decide(p, 1, Outcome(status_code=400), NOW) == Decision(kind="failed")
+    assert decide(p, 1, Outcome(status_code=404), NOW) == Decision(kind="failed")
+    assert decide(p, 1, Outcome(status_code=301), NOW) == Decision(kind="failed")
+    for status in DISCKO_RETRY_ON:
+        assert decide(p, 1, Outcome(status_code=status), NOW).kind == "retry"
+
+
+@pytest.mark.parametrize("error", ["timeout", "connect_error", "tls_error", "blocked_destination"])
+def test_timeouts_and_network_errors_are_always_retried(error: str) -> None:
+    p = policy(retry_on=frozenset({500}))
+    assert decide(p, 1, Outcome(error=error), NOW) == Decision(
+        kind="retry", retry_at_ms=NOW + 5_000
+    )
+
+
+def test_an_empty_retry_on_list_still_retries_network_errors() -> None:
+    p = policy(retry_on=frozenset())
+    assert decide(p, 1, Outcome(status_code=500), NOW).kind == "failed"
+    assert decide(p, 1, Outcome(error="timeout"), NOW).kind == "retry"
+
+
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize(
+    ("retry_after", "expected_s"),
+    [(1, 5), (5, 5), (7, 7), (7.5, 7.5), (10, 10), (100, 10), (0, 5)],
+)
+def test_retry_after_is_clamped_to_one_to_two_times_the_schedule(
+    status: int, retry_after: float, expected_s: float
+) -> None:
+    p = policy(schedule=(0, 5))
+    decision = decide(p, 1, Outcome(status_code=status, retry_after=retry_after), NOW)
+    assert decision == Decision(kind="retry", retry_at_ms=NOW + round(expected_s * 1000))
+
+
+@pytest.mark.parametrize("status", [500, 502, 408, 404])
+def test_retry_after_is_ignored_on_other_statuses(status: int) -> None:
+    decision = decide(policy(schedule=(0, 5)), 1, Outcome(status_code=status, retry_after=9), NOW)
+    assert decision.retry_at_ms == NOW + 5_000
+
+
+def test_retry_after_with_jitter_stays_within_the_clamp() -> None:
+    p = RetryPolicy(schedule=(0, 5), jitter=0.2)
+    for high in (False, True):
+        for retry_after in (0, 7, 100):
+            outcome = Outcome(status_code=429, retry_after=retry_after)
+            at = decide(p, 1, outcome, NOW, Extreme(high=high)).retry_at_ms
+            assert at is not None and NOW + 5_000 <= at <= NOW + 10_000
+
+
+def test_retry_after_does_not_rescue_a_status_outside_retry_on() -> None:
+    p = policy(retry_on=frozenset({500}))
+    assert decide(p, 1, Outcome(status_code=429, retry_after=1), NOW).kind == "failed"
+
+
+# -- exponential schedule --------------------------------------------------------
+
+
+def test_discko_exponential_schedule() -> None:
+    spec = {"initial": 1, "factor": 2, "retries": 8, "max": 3600}
+    assert exponential_schedule(spec) == (0, 1, 2, 4, 8, 16, 32, 64, 128)
+    assert exponential_schedule({}) == (0, 1, 2, 4, 8, 16, 32, 64, 128)
+    p = RetryPolicy.resolve({"exponential": spec, "jitter": 0})
+    assert p.max_attempts == 9
+    failure = Outcome(status_code=500)
+    delays = [decide(p, n, failure, NOW).retry_at_ms for n in range(1, 9)]
+    assert delays == [NOW + 1000 * 2**i for i in range(8)]
+    assert decide(p, 9, failure, NOW).kind == "failed"
+
+
+def test_exponential_schedule_is_capped_and_fractional() -> None:
+    assert exponential_schedule({"initial": 1, "factor": 10, "retries": 5, "max": 500}) == (
+        0,
+        1,
+        10,
+        100,
+        500,
+        500,
+    )
+    assert exponential_schedule({"initial": 0.1, "factor": 3, "retries": 2}) == pytest.approx(
+        (0, 0.1, 0.3)
+    )
+    assert exponential_schedule({"retries": 0}) == (0,)
+
+
+# -- resolve ---------------------------------------------------------------------
+
+
+def test_resolve_defaults() -> None:
+    p = RetryPolicy.resolve()
+    assert p == RetryPolicy()
+    assert p.schedule == DEFAULT_SCHEDULE == (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
+    assert (p.retry_on, p.timeout, p.follow_redirects, p.jitter, p.on_exhausted) == (
+        "any",
+        10.0,
+        False,
+        0.2,
+        "fail",
+    )
+    assert p.max_attempts == 8
+    assert RetryPolicy.resolve(None, {}, None) == RetryPolicy()
+
+
+def test_resolve_precedence_deployment_workspace_webhook() -> None:
+    deployment = {"schedule": [0, 1], "timeout": 5, "jitter": 0.1, "followRedirects": True}
+    workspace = {"timeout": 7, "retryOn": [500, 503]}
+    webhook = {"schedule": [0, 2, 3], "onExhausted": "pause"}
+    p = RetryPolicy.resolve(deployment, workspace, webhook)
+    assert p == RetryPolicy(
+        schedule=(0, 2, 3),
+        retry_on=frozenset({500, 503}),
+        timeout=7,
+        follow_redirects=True,
+        jitter=0.1,
+        on_exhausted="pause",
+    )
+    # The webhook's layer wins over the workspace's, field by field.
+    assert RetryPolicy.resolve(deployment, workspace, {"retryOn": "any"}).retry_on == "any"
+    assert RetryPolicy.resolve(deployment, workspace, {"timeout": 1}).timeout == 1
+    # A lower layer does not override a higher one.
+    assert RetryPolicy.resolve({"timeout": 1}, {"timeout": 2}).timeout == 2
+
+
+def test_resolve_ignores_nulls_and_switches_schedule_kinds() -> None:
+    assert RetryPolicy.resolve({"timeout": 3}, {"timeout": None}).timeout == 3
+    exp = {"exponential": {"initial": 1, "retries": 2}}
+    assert RetryPolicy.resolve({"schedule": [0, 9]}, exp).schedule == (0, 1, 2)
+    assert RetryPolicy.resolve(exp, {"schedule": [0, 9]}).schedule == (0, 9)
+    assert RetryPolicy.resolve(exp, {"schedule": None}).schedule == (0, 1, 2)
+
+
+def test_is_retryable() -> None:
+    assert RetryPolicy().is_retryable(418)
+    assert RetryPolicy(retry_on=frozenset({429})).is_retryable(429)
+    assert not RetryPolicy(retry_on=frozenset({429})).is_retryable(418)
+
+
+# -- validate --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        {},
+        {
+            "schedule": [0, 0.5, 5, 604800],
+            "retryOn": [408, 429, 500],
+            "timeout": 0.5,
+            "followRedirects": True,
+            "jitter": 0,
+            "onExhausted": "pause",
+        },
+        {"exponential": {"initial": 1, "factor": 2, "retries": 8, "max": 3600}},
+        {"exponential": {}},
+        {"retryOn": "any", "jitter": 1, "timeout": 60},
+        {"schedule": [0] * 50},
+    ],
+)
+def test_valid_policies(raw: Any) -> None:
+    assert validate_policy(raw) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("fast", "retryPolicy must be an object"),
+        ([0, 5], "retryPolicy must be an object"),
+        ({"retries": 3}, "retryPolicy.retries is not a known field"),
+        *[
+            (
+                {"schedule": bad},
+                "retryPolicy.schedule must be 1 to 50 delays in seconds, each 0 to 604800",
+            )
+            for bad in ([], [0, -1], [0, "5"], [0, True], [0] * 51, [0, 604801], "0,5", 5)
+        ],
+        (
+            {"exponential": {"initial": 1, "base": 2}},
+            "retryPolicy.exponential takes initial, factor, retries and max",
+        ),
+        ({"exponential": [1, 2]}, "retryPolicy.exponential takes initial, factor, retries and max"),
+        *[
+            (
+                {"exponential": bad},
+                "retryPolicy.exponential needs initial ≥ 0, factor 1-10, retries 0-49, max ≥ 0",
+            )
+            for bad in (
+                {"initial": -1},
+                {"max": -1},
+                {"factor": 0.5},
+                {"factor": 11},
+                {"retries": 50},
+                {"retries": -1},
+                {"retries": 2.5},
+                {"initial": "1"},
+            )
+        ],
+        (
+            {"schedule": [0, 1], "exponential": {}},
+            "retryPolicy takes schedule or exponential, not both",
+        ),
+        *[
+            ({"retryOn": bad}, 'retryPolicy.retryOn must be "any" or a list of HTTP status codes')
+            for bad in ("all", [99], [600], ["500"], [500.0], 500)
+        ],
+        *[
+            ({"timeout": bad}, "retryPolicy.timeout must be between 0 and 60 seconds")
+            for bad in (0, -1, 61, "10", True)
+        ],
+        *[
+            ({"jitter": bad}, "retryPolicy.jitter must be between 0 and 1")
+            for bad in (-0.1, 1.5, "0.2")
+        ],
+        ({"followRedirects": "yes"}, "retryPolicy.followRedirects must be true or false"),
+        ({"followRedirects": 1}, "retryPolicy.followRedirects must be true or false"),
+        ({"onExhausted": "retry"}, 'retryPolicy.onExhausted must be "fail" or "pause"'),
+    ],
+)
+def test_invalid_policies_say_why(raw: Any, message: str) -> None:
+    assert validate_policy(raw) == [message]
+
+
+def test_every_problem_is_reported() -> None:
+    problems = validate_policy({"timeout": 0, "jitter": 2, "onExhausted": "x", "foo": 1})
+    assert problems == [
+        "retryPolicy.foo is not a known field",
+        "retryPolicy.timeout must be between 0 and 60 seconds",
+        "retryPolicy.jitter must be between 0 and 1",
+        'retryPolicy.onExhausted must be "fail" or "pause"',
+    ]

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from hookline.verify import (
+    VerificationError,
+    check_timestamp,
+    secret_bytes,
+    standard_signature,
+    verify_standard,
+)
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+MSG_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+TIMESTAMP = 1614265330
+BODY = b'{"test": 2432232314}'
+SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+HEADERS = {
+    "webhook-id": MSG_ID,
+    "webhook-timestamp": str(TIMESTAMP),
+    "webhook-signature": SIGNATURE,
+}
+
+
+def test_the_vector_signature() -> None:
+    assert standard_signature(secret_bytes(SECRET), MSG_ID, TIMESTAMP, BODY) == SIGNATURE
+
+
+def test_accepts_a_good_delivery() -> None:
+    verify_standard(SECRET, HEADERS, BODY, now=TIMESTAMP)
+
+
+def test_header_names_are_case_insensitive() -> None:
+    headers = {k.title(): v for k, v in HEADERS.items()}
+    assert "Webhook-Signature" in headers
+    verify_standard(SECRET, headers, BODY, now=TIMESTAMP)
+
+
+def test_any_one_matching_signature_is_enough() -> None:
+    other = "v1," + "A" * 44
+    headers = {**HEADERS, "webhook-signature": f"v1a,xyz {other} {SIGNATURE}"}
+    verify_standard(SECRET, headers, BODY, now=TIMESTAMP)
+
+
+@pytest.mark.parametrize(
+    ("secret", "headers", "body"),
+    [
+        (SECRET, HEADERS, b'{"test": 2432232315}'),
+        (SECRET, HEADERS, BODY + b"\n"),
+        ("whsec_" + "B" * 32, HEADERS, BODY),
+        (SECRET, {**HEADERS, "webhook-id": "msg_other"}, BODY),
+        (SECRET, {**HEADERS, "webhook-signature": SIGNATURE.replace("v1,", "v2,")}, BODY),
+        (SECRET, {**HEADERS, "webhook-signature": SIGNATURE[:-2] + "A="}, BODY),
+        (SECRET, {**HEADERS, "webhook-signature": SIGNATURE.removeprefix("v1,")}, BODY),
+    ],
+    ids=["tampered", "trailing-newline", "wrong-secret", "other-id", "v2", "altered", "bare"],
+)
+def test_rejects_what_does_not_match(secret: str, headers: dict[str, str], body: bytes) -> None:
+    with pytest.raises(VerificationError, match="no signature matches"):
+        verify_standard(secret, headers, body, now=TIMESTAMP)
+
+
+@pytest.mark.parametrize("offset", [-300, -1, 0, 1, 300])
+def test_timestamps_within_five_minutes_pass(offset: int) -> None:
+    verify_standard(SECRET, HEADERS, BODY, now=TIMESTAMP + offset)
+
+
+@pytest.mark.parametrize("offset", [-301, 301, 86_400, -86_400])
+def test_stale_or_future_timestamps_fail(offset: int) -> None:
+    # now = ts + 301: the delivery is stale; now = ts - 301: it claims to come from the future.
+    with pytest.raises(VerificationError, match="300 s away"):
+        verify_standard(SECRET, HEADERS, BODY, now=TIMESTAMP + offset)
+
+
+def test_tolerance_is_configurable() -> None:
+    verify_standard(SECRET, HEADERS, BODY, now=TIMESTAMP + 1000, tolerance=1000)
+    with pytest.raises(VerificationError):
+        verify_standard(SECRET, HEADERS, BODY, now=TIMESTAMP + 11, tolerance=10)
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_missing_headers_fail(missing: str) -> None:
+    headers = {k: v for k, v in HEADERS.items() if k != missing}
+    with pytest.raises(VerificationError, match="missing"):
+        verify_standard(SECRET, headers, BODY, now=TIMESTAMP)
+    with pytest.raises(VerificationError, match="missing"):
+        verify_standard(SECRET, {**HEADERS, missing: ""}, BODY, now=TIMESTAMP)
+
+
+@pytest.mark.parametrize("value", ["abc", "1614265330.5", ""])
+def test_a_malformed_timestamp_fails(value: str) -> None:
+    with pytest.raises(VerificationError):
+        check_timestamp(value, now=TIMESTAMP)
+
+
+def test_check_timestamp_returns_the_seconds() -> None:
+    assert check_timestamp("1614265330", now=TIMESTAMP) == TIMESTAMP
+
+
+def test_secret_forms() -> None:
+    assert secret_bytes("whsec_aGVsbG8=") == b"hello"
+    assert secret_bytes("whsec_aGVsbG8") == b"hello"  # unpadded, as the libraries accept
+    assert secret_bytes("my-own secret!") == b"my-own secret!"
+    with pytest.raises(VerificationError, match="not followed by base64"):
+        secret_bytes("whsec_not base64!")
+
+
+def test_importable_without_the_server() -> None:
+    code = (
+        "import sys; import hookline.verify; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('fastapi', 'pydantic', 'aiohttp', 'starlette', 'uvicorn', 'click')]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
