@@ -1,0 +1,76 @@
+"""Fixtures of the fault tier: real processes on PostgreSQL, killed, cut off and lied to.
+
+Every test here is marked ``slow`` and ``postgres``, and every wait has a
+deadline: a test that goes wrong fails within a minute or two, its processes
+(and cluster) stopped by the fixtures. Each database is new and
+dropped after its test; when the PostgreSQL server (``HOOKLINE_TEST_POSTGRES_URL``)
+is unreachable the tests are skipped, saying why, unless
+``HOOKLINE_REQUIRE_POSTGRES=1``: then they fail. The PostgreSQL-restart test runs
+its own cluster (``initdb``/``pg_ctl`` in a temporary directory, on a free port),
+never the shared server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from acceptance.process import POSTGRES_UNREACHABLE, POSTGRES_URL, create_database, drop_database
+
+from .cluster import BIN, Cluster
+from .fleet import Fleet
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("HOOKLINE_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"{reason} (HOOKLINE_REQUIRE_POSTGRES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    try:
+        drop_database(create_database())
+    except POSTGRES_UNREACHABLE as exc:
+        _unavailable(f"PostgreSQL unreachable at {POSTGRES_URL}: {exc!r}")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def database(postgres_server: str) -> Iterator[str]:
+    """A new, empty database on the shared server; dropped after the test."""
+    url = create_database(postgres_server)
+    try:
+        yield url
+    finally:
+        drop_database(url, postgres_server)
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    """A running PostgreSQL cluster of this test alone; stopped and removed however it ends."""
+    if not (BIN / "initdb").exists():
+        _unavailable(f"no PostgreSQL binaries in {BIN} (HOOKLINE_TEST_PG_BIN)")
+    owned = Cluster()
+    try:
+        owned.init().start()
+        yield owned
+    finally:
+        owned.destroy()
+
+
+@pytest.fixture
+def start_fleet(tmp_path: Path) -> Iterator[Callable[..., Fleet]]:
+    """Starts ``Fleet(root, database_url, **options)``; every process stops after the test."""
+    made: list[Fleet] = []
+
+    def start(database_url: str, **options: Any) -> Fleet:
+        made.append(Fleet(tmp_path / f"fleet{len(made)}", database_url, **options))
+        return made[-1].start()
+
+    yield start
+    for fleet in made:
+        fleet.close()

@@ -1,0 +1,135 @@
+"""Hookline scaled out: one ``--role api`` process and several ``--role worker`` processes on one
+PostgreSQL database, as ``docs/deploy.md`` describes, each a real subprocess with its own data
+directory and log, sharing the admin and encryption keys.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+from acceptance.process import ADMIN_KEY, Api, Hookline
+from cryptography.fernet import Fernet
+
+# One batch request of the ingestion API carries at most this many events here.
+BATCH = 250
+
+
+class Fleet:
+    def __init__(
+        self,
+        root: Path,
+        database_url: str,
+        *,
+        workers: int = 2,
+        worker_http: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        shared = {
+            "HOOKLINE_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            **(env or {}),
+        }
+
+        def server(name: str, **kwargs: Any) -> Hookline:
+            return Hookline(root / name, env=shared, database_url=database_url, **kwargs)
+
+        self.api_server = server("api", role="api")
+        self.workers = [
+            server(f"worker{n}", role="worker", http=worker_http) for n in range(workers)
+        ]
+        self._api: Api | None = None
+        self._codes: dict[str, int] | None = None
+
+    @property
+    def servers(self) -> list[Hookline]:
+        return [self.api_server, *self.workers]
+
+    @property
+    def api(self) -> Api:
+        if self._api is None:
+            self._api = Api(self.api_server.base_url, ADMIN_KEY)
+        return self._api
+
+    def start(self) -> Fleet:
+        """Start every process at once (their migrations take turns under a lock)."""
+        with ThreadPoolExecutor(max_workers=len(self.servers)) as pool:
+            for started in [pool.submit(s.start) for s in self.servers]:
+                started.result()
+        return self
+
+    def kill_worker(self, n: int) -> None:
+        self.workers[n].kill()
+
+    def restart_worker(self, n: int) -> None:
+        self.workers[n].start()
+
+    def close(self) -> dict[str, int]:
+        """SIGTERM every process (at once: each drains); the exit code of each (idempotent)."""
+        if self._codes is not None:
+            return self._codes
+        if self._api is not None:
+            self._api.close()
+        with ThreadPoolExecutor(max_workers=len(self.servers)) as pool:
+            waits = {s.log_path.name: pool.submit(s.terminate) for s in self.servers if s.proc}
+            self._codes = {name: code.result() for name, code in waits.items()}
+        return self._codes
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {s.log_path}\n{s.output()[-4000:]}" for s in self.servers)
+
+
+def send_events(api: Api, ws: str, type: str, count: int, *, prefix: str) -> list[str]:
+    """Send ``count`` events in batches; their ids (``{prefix}-{n}``), every one accepted."""
+    ids = []
+    for start in range(0, count, BATCH):
+        events = [
+            {"id": f"{prefix}-{n}", "type": type, "data": {"seq": n}}
+            for n in range(start, min(count, start + BATCH))
+        ]
+        results = api.post(f"/v1/workspaces/{ws}/events/batch", {"events": events})
+        assert [r["status"] for r in results] == [202] * len(events), results
+        ids += [r["data"]["id"] for r in results]
+    return ids
+
+
+def ready(base_url: str) -> bool:
+    """Whether ``/readyz`` says the process reaches its database."""
+    try:
+        return httpx.get(f"{base_url}/readyz", timeout=1.0).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def wait_ready(base_urls: list[str], *, want: bool, timeout: float) -> float:
+    """Poll every ``/readyz`` until all are ready (or all unready); how long it took."""
+    started = time.monotonic()
+    deadline = started + timeout
+    while True:
+        states = {url: ready(url) for url in base_urls}
+        if all(state == want for state in states.values()):
+            return time.monotonic() - started
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"/readyz not {'200' if want else '503'} within {timeout} s: {json.dumps(states)}"
+            )
+        time.sleep(0.05)
+
+
+def unfinished(fleet: Fleet, ws: str) -> int:
+    """Deliveries of the workspace still pending, sending or held (up to 250 each)."""
+    return sum(
+        len(fleet.api.get(f"/v1/workspaces/{ws}/deliveries?status={status}&limit=250"))
+        for status in ("pending", "sending", "held")
+    )
+
+
+def settle(fleet: Fleet, ws: str, *, timeout: float) -> None:
+    """Wait until the queue is empty: every delivery recorded, none left to retry."""
+    deadline = time.monotonic() + timeout
+    while (left := unfinished(fleet, ws)) > 0:
+        assert time.monotonic() < deadline, f"{left} deliveries unfinished after {timeout} s"
+        time.sleep(0.1)

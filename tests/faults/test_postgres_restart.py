@@ -1,0 +1,148 @@
+"""PostgreSQL restarts under load (docs/deploy.md: "API and workers reconnect by themselves").
+
+On a cluster of its own, the test keeps sending events one by one while the
+server is stopped and started again. Every process says it is unready while the
+database is gone and ready within 10 s of its return, events are accepted again,
+and every event that got a 202, before, during or after, is delivered.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+from acceptance.process import ADMIN_KEY, create_database, poll
+
+from .cluster import Cluster
+from .fleet import Fleet, settle, wait_ready
+from .receiver import FaultReceiver
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+RECOVERY = 10.0  # seconds the processes get to be ready again once PostgreSQL is back
+OUTAGE = 2.0  # seconds PostgreSQL stays down, at least
+
+
+class Sender(threading.Thread):
+    """Posts events one at a time, as fast as they are answered, until stopped; keeps the ids
+    of the accepted ones (202) with when they were accepted, and counts the refused ones."""
+
+    def __init__(self, base_url: str, ws: str) -> None:
+        super().__init__(name="event-sender", daemon=True)
+        self._client = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=5.0
+        )
+        self._path = f"/v1/workspaces/{ws}/events"
+        self._halt = threading.Event()
+        self._lock = threading.Lock()
+        self.accepted: list[tuple[float, str]] = []
+        self.refused = 0
+
+    def run(self) -> None:
+        try:
+            for n in itertools.count():
+                if self._halt.is_set():
+                    return
+                event = {"id": f"evt-{n}", "type": "restart.tick", "data": {"seq": n}}
+                try:
+                    resp = self._client.post(self._path, json=event)
+                except httpx.TransportError:
+                    resp = None
+                with self._lock:
+                    if resp is not None and resp.status_code == 202:
+                        self.accepted.append((time.monotonic(), event["id"]))
+                    else:
+                        self.refused += 1
+        finally:
+            self._client.close()
+
+    def accepted_since(self, moment: float) -> int:
+        with self._lock:
+            return sum(1 for at, _ in self.accepted if at >= moment)
+
+    def ids(self) -> set[str]:
+        with self._lock:
+            return {event_id for _, event_id in self.accepted}
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=15)
+        assert not self.is_alive(), "the sender did not stop"
+
+
+# fast: the server ends every session and shuts down cleanly; immediate: it dies as in a
+# crash and replays its WAL on the next start.
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_api_and_workers_ride_out_a_postgresql_restart_and_lose_nothing_accepted(
+    cluster: Cluster, start_fleet: Callable[..., Fleet], mode: str
+) -> None:
+    database = create_database(cluster.url)
+    # Each request is held 0.1 s: attempts are in flight when the database goes away.
+    with FaultReceiver(delay=0.1) as rcv:
+        fleet = start_fleet(
+            database, workers=2, worker_http=True, env={"HOOKLINE_LEASE_SECONDS": "5"}
+        )
+        everyone = [s.base_url for s in fleet.servers]
+        api = fleet.api
+        ws = api.workspace()
+        api.webhook(ws, rcv.url("restart"), retryPolicy={"schedule": [0, 0.2, 0.5, 1, 1, 1]})
+        sender = Sender(fleet.api_server.base_url, ws)
+        sender.start()
+        try:
+            rcv.wait_until(lambda r: r.count() >= 50, timeout=15, what="deliveries under way")
+
+            cluster.stop(mode)
+            down = time.monotonic()
+            wait_ready(everyone, want=False, timeout=10)
+            refused = sender.refused
+            # The outage lasts OUTAGE seconds at least, with events refused meanwhile.
+            poll(
+                lambda: (sender.refused, time.monotonic() - down),
+                lambda seen: seen[0] > refused + 5 and seen[1] >= OUTAGE,
+                what="events refused during the outage",
+            )
+
+            cluster.start()
+            back = time.monotonic()
+            ready_after = wait_ready(everyone, want=True, timeout=RECOVERY)
+            poll(
+                lambda: sender.accepted_since(back),
+                lambda n: n > 0,
+                timeout=RECOVERY,
+                what="an event accepted after the restart",
+            )
+            accepting_after = time.monotonic() - back
+            # New work reaches the workers: an event accepted now is delivered.
+            first_after = min(at for at, _ in sender.accepted if at >= back)
+            new_ids = {i for at, i in sender.accepted if at >= back}
+            rcv.wait_until(
+                lambda r: bool(r.succeeded("restart") & new_ids),
+                timeout=RECOVERY,
+                what="an event accepted after the restart delivered",
+            )
+            delivering_after = time.monotonic() - back
+            assert first_after - back < RECOVERY
+            poll(lambda: sender.accepted_since(back), lambda n: n >= 50, what="50 more accepted")
+        finally:
+            sender.stop()
+
+        accepted = sender.ids()
+        rcv.wait_until(
+            lambda r: r.succeeded("restart") >= accepted,
+            timeout=30,
+            what="every accepted event delivered",
+        )
+        settle(fleet, ws, timeout=10)
+        codes = fleet.close()
+        assert set(codes.values()) == {0}, (codes, fleet.logs())
+        repeated = sum(n - 1 for n in rcv.received("restart").values())
+    print(
+        f"\n{len(accepted)} events accepted, {sender.refused} refused while PostgreSQL was down, "
+        f"all delivered ({repeated} sent twice); after the restart: /readyz 200 in "
+        f"{ready_after:.2f} s, accepting in {accepting_after:.2f} s, "
+        f"delivering in {delivering_after:.2f} s"
+    )
