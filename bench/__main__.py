@@ -1,0 +1,295 @@
+"""``make bench``: run every scenario against the same receiver and write docs/benchmarks.md.
+
+    python -m bench [--out docs/benchmarks.md] [--only limit,sqlite,...] [--quick]
+
+Each scenario starts what it needs (fresh data directory or database), stops by
+itself, and is skipped with a note when the time left (``--budget``, default
+14 min) is less than it needs. Results go to ``bench/.runs/<run>/results.json``
+as they come and the report is rewritten after every scenario.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shlex
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench import machine, report
+from bench.deploy import Deployment, postgres_ready
+from bench.procs import ROOT, start_receiver
+from bench.scenarios import (
+    ingest,
+    isolation,
+    latency,
+    memory,
+    peer,
+    profile,
+    scale,
+    storeops,
+    throughput,
+)
+
+N_THROUGHPUT = 20_000
+REPEATS = 2  # Hookline runs per store (and isolation runs per side), interleaved
+CONCURRENCY = 128  # the limit's requests in flight = Hookline's attempts in flight
+PG_WORKERS = 2
+
+# name → (estimated seconds, needs PostgreSQL)
+PLAN: dict[str, tuple[float, bool]] = {
+    "sqlite": (80, False),
+    "postgres": (100, True),
+    "ingest": (30, False),
+    "latency": (25, False),
+    "latency_pg": (30, True),
+    "isolation": (100, False),
+    "memory": (110, False),
+    "scale": (75, False),
+    "scale_pg": (150, True),
+    "peer": (70, False),
+    "profile": (45, False),
+    "storeops": (25, False),
+}
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.quick: bool = args.quick
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        self.dir = ROOT / "bench" / ".runs" / stamp
+        self.dir.mkdir(parents=True)
+        self.deadline = time.monotonic() + args.budget
+        self.results: dict[str, Any] = {
+            "command": args.command,
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "run_dir": str(self.dir.relative_to(ROOT)),
+            "scenarios": {},
+        }
+        self.receiver = ""
+        self.pg_ok, self.pg_reason = False, ""
+
+    def n(self, full: int) -> int:
+        return max(1000, full // 10) if self.quick else full
+
+    def save(self) -> None:
+        (self.dir / "results.json").write_text(json.dumps(self.results, indent=1, default=str))
+        self.args.out.write_text(report.render(self.results))
+
+    async def scenario(self, name: str, fn: Callable[[], Awaitable[Any]]) -> None:
+        wanted = self.args.only
+        if wanted and name not in wanted:
+            return
+        estimate, needs_pg = PLAN[name]
+        entry: dict[str, Any]
+        left = self.deadline - time.monotonic()
+        if needs_pg and not self.pg_ok:
+            entry = {"status": "skipped", "reason": self.pg_reason}
+        elif left < estimate * (0.3 if self.quick else 1.0):
+            entry = {
+                "status": "skipped",
+                "reason": f"time budget: {left:.0f} s left, needs about {estimate:.0f} s",
+            }
+        else:
+            print(f"[bench] {name} …", flush=True)
+            started = time.monotonic()
+            try:
+                entry = {"status": "ok", "data": await fn()}
+            except Exception as exc:
+                traceback.print_exc()
+                entry = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"[:1500]}
+            entry["seconds"] = round(time.monotonic() - started, 1)
+            entry["loadavg_end"] = os.getloadavg()
+        print(f"[bench] {name}: {entry['status']} {entry.get('reason', '')}", flush=True)
+        self.results["scenarios"][name] = entry
+        self.save()
+
+    async def run(self) -> None:
+        self.results["machine"] = machine.facts()
+        self.pg_ok, self.pg_reason = postgres_ready()
+        self.results["postgres_ready"] = self.pg_ok or self.pg_reason
+        recv_proc, self.receiver = start_receiver(self.dir)
+        try:
+            timeout = aiohttp.ClientTimeout(total=120)
+            connector = aiohttp.TCPConnector(limit=64)
+            async with aiohttp.ClientSession(timeout=timeout, connector=connector) as s:
+                await self._all(s)
+        finally:
+            recv_proc.stop()
+        self.results["total_seconds"] = round(self.args.budget - (self.deadline - time.monotonic()))
+        self.save()
+
+    async def _all(self, s: aiohttp.ClientSession) -> None:
+        rcv, n = self.receiver, self.n(N_THROUGHPUT)
+
+        async def pair(kind: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+            # The limit runs before, between and after Hookline's runs (the machine is shared
+            # and drifts); each side's rate is over all of its runs.
+            limits = [await asyncio.to_thread(throughput.run_limit, rcv, n, CONCURRENCY)]
+            runs = []
+            for _ in range(REPEATS):
+                deploy = Deployment(kind, self.dir, workers=PG_WORKERS, env=env).start()
+                try:
+                    runs.append(await throughput.hookline_throughput(s, deploy, rcv, n))
+                finally:
+                    deploy.stop()
+                limits.append(await asyncio.to_thread(throughput.run_limit, rcv, n, CONCURRENCY))
+            limit = throughput.merge_runs(limits, "seconds")
+            hook = throughput.merge_runs(runs, "logged_s")
+            return {
+                "limit": limit,
+                "hookline": hook,
+                "ratio": hook["rate"] / limit["rate"],
+                "env": env,
+            }
+
+        async def in_deploy(
+            kind: str,
+            fn: Callable[[Deployment], Awaitable[Any]],
+            *,
+            env: dict[str, str] | None = None,
+            probe: Path | None = None,
+        ) -> Any:
+            deploy = Deployment(kind, self.dir, workers=PG_WORKERS, env=env, probe=probe).start()
+            try:
+                return await fn(deploy)
+            finally:
+                deploy.stop()
+
+        pg_env = {"HOOKLINE_WORKER_CONCURRENCY": str(CONCURRENCY // PG_WORKERS)}
+        await self.scenario("sqlite", lambda: pair("sqlite"))
+        await self.scenario("postgres", lambda: pair("postgres", pg_env))
+        await self.scenario(
+            "ingest",
+            lambda: in_deploy(
+                "sqlite", lambda d: ingest.ingest(s, d, rcv, seconds=2 if self.quick else 5)
+            ),
+        )
+        secs = 3.0 if self.quick else 10.0
+        await self.scenario(
+            "latency",
+            lambda: in_deploy("sqlite", lambda d: latency.latency(s, d, rcv, seconds=secs)),
+        )
+        await self.scenario(
+            "latency_pg",
+            lambda: in_deploy(
+                "postgres", lambda d: latency.latency(s, d, rcv, seconds=secs), env=pg_env
+            ),
+        )
+        await self.scenario("isolation", lambda: self._isolation(s))
+        await self.scenario(
+            "memory",
+            lambda: in_deploy("sqlite", lambda d: memory.memory(s, d, rcv, n=self.n(100_000))),
+        )
+        big = 100_000 if self.quick else 1_000_000
+        await self.scenario(
+            "scale",
+            lambda: in_deploy(
+                "sqlite",
+                lambda d: scale.scale(
+                    s, d, rcv, large=big, measure=self.n(15_000), budget_s=self._fill_budget(25)
+                ),
+            ),
+        )
+        await self.scenario(
+            "scale_pg",
+            lambda: in_deploy(
+                "postgres",
+                lambda d: scale.scale(
+                    s, d, rcv, large=big, measure=self.n(15_000), budget_s=self._fill_budget(40)
+                ),
+                env=pg_env,
+            ),
+        )
+        await self.scenario("peer", lambda: self._peer(s))
+        await self.scenario(
+            "profile",
+            lambda: in_deploy(
+                "sqlite",
+                lambda d: profile.profile(
+                    s,
+                    d,
+                    rcv,
+                    self.dir / "profile-sqlite.txt",
+                    n=self.n(30_000),
+                    seconds=4 if self.quick else 10,
+                ),
+                probe=self.dir / "probe.json",
+            ),
+        )
+
+        await self.scenario(
+            "storeops", lambda: in_deploy("sqlite", lambda d: storeops.storeops(s, d, rcv))
+        )
+
+    def _fill_budget(self, reserve: float) -> float:
+        """At most ~3 minutes of filling, and never past the deadline minus ``reserve`` s."""
+        left = float(self.deadline) - time.monotonic() - reserve - 60
+        return max(5.0, min(180.0, left))
+
+    async def _isolation(self, s: aiohttp.ClientSession) -> dict[str, Any]:
+        per_hook = self.n(2_000)
+        runs: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+        for _ in range(REPEATS):
+            for label, hang in (("without", 0), ("with", isolation.HANG)):
+                deploy = Deployment("sqlite", self.dir).start()
+                try:
+                    runs[label].append(
+                        await isolation.healthy_rate(
+                            s, deploy, self.receiver, per_hook=per_hook, hang=hang
+                        )
+                    )
+                finally:
+                    deploy.stop()
+        out: dict[str, Any] = {}
+        for label, done in runs.items():
+            out[label] = throughput.merge_runs(done, "logged_s")
+            out[label]["hung_requests"] = sum(r["hung_requests"] for r in done)
+        out["kept"] = out["with"]["rate"] / out["without"]["rate"]
+        out["timeout_s"] = isolation.TIMEOUT_S
+        return out
+
+    async def _peer(self, s: aiohttp.ClientSession) -> dict[str, Any]:
+        n = self.n(3_000)
+        out: dict[str, Any] = {}
+        for pool, conc in (("prefork", os.cpu_count() or 2), ("prefork", 8)):
+            key = f"{pool}-{conc}"
+            out[key] = await peer.peer(
+                s, self.dir, self.receiver, n=n, pool=pool, concurrency=conc, timeout=60
+            )
+        return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--only", type=lambda v: set(v.split(",")), default=set())
+    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes (smoke test)")
+    parser.add_argument("--budget", type=float, default=14 * 60, help="seconds for all scenarios")
+    parser.add_argument(
+        "--render", type=Path, help="only rewrite the report from a run's results.json"
+    )
+    args = parser.parse_args()
+    if args.render:
+        args.out.write_text(report.render(json.loads(args.render.read_text())))
+        return
+    args.command = os.environ.get("BENCH_COMMAND") or shlex.join(
+        ["python", "-m", "bench", *sys.argv[1:]]
+    )
+    import uvloop
+
+    uvloop.run(Bench(args).run())
+
+
+if __name__ == "__main__":
+    main()
