@@ -200,6 +200,16 @@ async def test_fifo_claims_only_the_oldest_unfinished_delivery(store: Store) -> 
     assert {d.status for d in await deliveries(store, plain.id)} == {DeliveryStatus.SENDING}
 
 
+async def test_a_fifo_backlog_first_in_line_does_not_hide_the_others(store: Store) -> None:
+    fifo, _ = await setup(store, count=300, ordering="fifo")  # older, past the read window
+    plain, _ = await setup(store, count=5)
+    first = await claim(store, T0, limit=10)
+    assert sorted(c.webhook.id for c in first) == sorted([fifo.id] + [plain.id] * 5)
+    # With its head in flight, nothing of the FIFO webhook can go: the others still do.
+    late, _ = await setup(store, count=2)
+    assert [c.webhook.id for c in await claim(store, T0, limit=10)] == [late.id, late.id]
+
+
 async def test_a_retrying_fifo_head_holds_the_rest_until_it_succeeds(store: Store) -> None:
     _wh, sent = await setup(store, count=3, ordering="fifo")
 

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from hookline.ids import now_ms
 from hookline.store.port import AttemptRecord, Claim
@@ -45,39 +45,41 @@ class QueueQueries(Queries):
         cap = per_webhook or limit
 
         def claim(c: sqlite3.Connection) -> list[Claim]:
-            full = {wh for wh, n in busy.items() if n >= cap}
             taken: Counter[str] = Counter()
-            found: list[sqlite3.Row] = []
-            # Usually one round. When the window was all backlog of webhooks that this claim
-            # filled up, read again without them, so their backlog cannot crowd out the rest.
-            while len(found) < limit:
-                window = (limit - len(found)) * _OVERSELECT
-                candidates = c.execute(
-                    _CANDIDATES.format(skip=rows.placeholders(len(full))),
-                    (now, *full, window),
-                ).fetchall()
-                chosen = _choose(
+            # The oldest due deliveries of all webhooks: usually enough.
+            window = limit * _OVERSELECT
+            candidates = _candidates(c, _DUE, (now, window))
+            chosen = _choose(c, candidates, now=now, limit=limit, cap=cap, busy=busy, taken=taken)
+            if len(chosen) < limit and len(candidates) == window:
+                # The window was backlog of webhooks at their cap. Rather than read on past it
+                # (a long backlog made every claim slow), take each other webhook's own oldest.
+                seen = {r.id for r in candidates}
+                full = [wh for wh in {*busy, *taken} if busy.get(wh, 0) + taken[wh] >= cap]
+                more = _candidates(
                     c,
-                    candidates,
+                    _DUE_PER_WEBHOOK.format(skip=rows.placeholders(len(full))),
+                    (*full, now, cap),
+                )
+                chosen += _choose(
+                    c,
+                    [r for r in more if r.id not in seen],
                     now=now,
-                    limit=limit - len(found),
+                    limit=limit - len(chosen),
                     cap=cap,
                     busy=busy,
                     taken=taken,
                 )
-                if chosen:
-                    found += c.execute(
-                        "UPDATE deliveries SET status = 'sending', lease_owner = ?, lease_until = ? "
-                        f"WHERE id IN ({rows.placeholders(len(chosen))}) "
-                        "RETURNING id, attempt_count, tags, event_pk, webhook_id, next_attempt_at",
-                        (owner, now + lease_ms, *chosen),
-                    ).fetchall()
-                filled = {wh for wh in taken if busy.get(wh, 0) + taken[wh] >= cap} - full
-                if len(candidates) < window or not filled:
-                    break
-                full |= filled
-            if not found:
+            if not chosen:
                 return []
+            marks = rows.placeholders(len(chosen))
+            c.execute(
+                "UPDATE deliveries SET status = 'sending', lease_owner = ?, lease_until = ? "
+                f"WHERE id IN ({marks})",
+                (owner, now + lease_ms, *chosen),
+            )
+            found = rows.select_json(
+                c, "deliveries", f"SELECT * FROM deliveries WHERE id IN ({marks})", chosen
+            )
             found.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
             return _claims(c, found)
 
@@ -94,8 +96,9 @@ class QueueQueries(Queries):
         def record(c: sqlite3.Connection) -> list[str]:
             # Whether a record may pause its webhook must be read before the leases are cleared.
             pausing = [r.webhook_id for r in records if r.pause_webhook and _owns(c, owner, r)]
-            c.executemany(_INSERT_ATTEMPT, [_attempt_args(r) for r in records])
-            c.executemany(_APPLY_DECISION, [_decision_args(owner, r) for r in records])
+            # One statement each for the whole batch (see rows.select_json on why not executemany).
+            c.execute(_INSERT_ATTEMPTS, (json.dumps([_attempt_args(r) for r in records]),))
+            c.execute(_APPLY_DECISIONS, (json.dumps([_decision_args(r) for r in records]), owner))
             paused = []
             now = now_ms()
             for wh_id in dict.fromkeys(pausing):
@@ -194,25 +197,56 @@ class QueueQueries(Queries):
         return await self._writer.write(purge)
 
 
-# Due deliveries in queue order, skipping webhooks this worker has saturated and, for FIFO
-# webhooks, every delivery but the oldest unfinished one.
-_CANDIDATES = (
-    "SELECT d.id, d.webhook_id, w.rate_limit, w.rate_next_at FROM deliveries d "
-    "JOIN webhooks w ON w.id = d.webhook_id "
-    "WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
-    "AND d.webhook_id NOT IN ({skip}) "
-    "AND (w.ordering != 'fifo' OR NOT EXISTS (SELECT 1 FROM deliveries h "
+# Whether ``d`` may go now as far as ordering goes: a FIFO webhook sends only its oldest
+# unfinished delivery, and only while none of its deliveries is in flight.
+# (A CASE, so that the subquery runs for FIFO webhooks only.)
+_FIFO_HEAD = (
+    "CASE WHEN w.ordering != 'fifo' THEN 1 ELSE NOT EXISTS (SELECT 1 FROM deliveries h "
     "WHERE h.webhook_id = d.webhook_id AND h.status IN ('pending', 'sending', 'held') "
-    "AND h.id != d.id AND (h.id < d.id OR h.status = 'sending'))) "
-    "ORDER BY d.next_attempt_at, d.id LIMIT ?"
+    "AND h.id != d.id AND (h.id < d.id OR h.status = 'sending')) END"
 )
-# Candidates read per claimed slot, so that one webhook's backlog cannot fill a whole batch.
-_OVERSELECT = 4
+_CANDIDATE = (
+    "json_group_array(json_array(d.id, d.webhook_id, w.rate_limit, w.rate_next_at, "
+    f"d.next_attempt_at, {_FIFO_HEAD}))"
+)
+# Due deliveries in queue order.
+_DUE = (
+    f"SELECT {_CANDIDATE} FROM (SELECT id, webhook_id, next_attempt_at FROM deliveries "
+    "WHERE status = 'pending' "
+    "AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?) AS d "
+    "JOIN webhooks w ON w.id = d.webhook_id"
+)
+# Each active webhook's oldest due deliveries (at most the cap), but for those that are full.
+_DUE_PER_WEBHOOK = (
+    f"SELECT {_CANDIDATE} FROM webhooks w JOIN deliveries d ON d.webhook_id = w.id "
+    "WHERE w.status = 'active' AND w.id NOT IN ({skip}) AND d.id IN ("
+    "SELECT q.id FROM deliveries q WHERE q.webhook_id = w.id AND q.status = 'pending' "
+    "AND q.next_attempt_at <= ? ORDER BY q.next_attempt_at, q.id LIMIT ?)"
+)
+# Candidates read per claimed slot before looking at each webhook's own queue.
+_OVERSELECT = 2
+
+
+def _candidates(c: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[_Candidate]:
+    """Rows of a candidate query (one JSON array, see rows.select_json), in queue order."""
+    (text,) = c.execute(sql, args).fetchone()
+    return sorted(
+        (_Candidate(*row) for row in json.loads(text)), key=lambda r: (r.next_attempt_at, r.id)
+    )
+
+
+class _Candidate(NamedTuple):
+    id: str
+    webhook_id: str
+    rate_limit: float | None
+    rate_next_at: int | None
+    next_attempt_at: int
+    ready: bool  # not held back by a FIFO webhook's order
 
 
 def _choose(
     c: sqlite3.Connection,
-    candidates: list[sqlite3.Row],
+    candidates: list[_Candidate],
     *,
     now: int,
     limit: int,
@@ -232,18 +266,18 @@ def _choose(
     reserved: dict[str, int] = {}
     deferred: list[tuple[int, str]] = []
     for row in candidates:
-        wh_id = row["webhook_id"]
-        if len(chosen) >= limit or busy.get(wh_id, 0) + taken[wh_id] >= cap:
+        wh_id = row.webhook_id
+        if len(chosen) >= limit or not row.ready or busy.get(wh_id, 0) + taken[wh_id] >= cap:
             continue
-        if row["rate_limit"]:
-            interval = max(1, round(1000 / row["rate_limit"]))
-            slot = next_slot.get(wh_id) or max(row["rate_next_at"] or 0, now)
+        if row.rate_limit:
+            interval = max(1, round(1000 / row.rate_limit))
+            slot = next_slot.get(wh_id) or max(row.rate_next_at or 0, now)
             next_slot[wh_id] = slot + interval
             if slot > now:
-                deferred.append((slot, row["id"]))
+                deferred.append((slot, row.id))
                 continue
             reserved[wh_id] = slot + interval
-        chosen.append(row["id"])
+        chosen.append(row.id)
         taken[wh_id] += 1
     c.executemany(
         "UPDATE webhooks SET rate_next_at = ? WHERE id = ?",
@@ -253,39 +287,58 @@ def _choose(
     return chosen
 
 
-def _claims(c: sqlite3.Connection, found: list[sqlite3.Row]) -> list[Claim]:
+def _claims(c: sqlite3.Connection, found: list[dict[str, Any]]) -> list[Claim]:
     events = rows.by_key(c, "events", "pk", {r["event_pk"] for r in found})
     hooks = rows.by_key(c, "webhooks", "id", {r["webhook_id"] for r in found})
     spaces = rows.by_key(c, "workspaces", "id", {h["workspace_id"] for h in hooks.values()})
+    # Each webhook and workspace is mapped once per claim, however many deliveries it has.
+    shared = {
+        wh_id: {
+            "webhook": rows.webhook(h),
+            "webhook_secret": h["secret"],
+            "signing_key": h["signing_key"],
+            "previous_keys": json.loads(h["previous_keys"]),
+            "workspace_settings": json.loads(spaces[h["workspace_id"]]["settings"]),
+        }
+        for wh_id, h in hooks.items()
+    }
     return [
         Claim(
             delivery_id=r["id"],
             attempt=r["attempt_count"] + 1,
             tags=json.loads(r["tags"]),
             event=rows.event(events[r["event_pk"]]),
-            webhook=rows.webhook(hooks[r["webhook_id"]]),
-            webhook_secret=hooks[r["webhook_id"]]["secret"],
-            signing_key=hooks[r["webhook_id"]]["signing_key"],
-            previous_keys=json.loads(hooks[r["webhook_id"]]["previous_keys"]),
-            workspace_settings=json.loads(
-                spaces[hooks[r["webhook_id"]]["workspace_id"]]["settings"]
-            ),
+            **shared[r["webhook_id"]],
         )
         for r in found
     ]
 
 
-_INSERT_ATTEMPT = (
-    "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, "
-    "response, error, outcome) SELECT ?,?,?,?,?,?,?,?,? "
-    "WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?)"
+def _columns(names: str) -> str:
+    """``json_extract(value, '$[i]') AS name`` for each name: a row of a JSON array of arrays."""
+    return ", ".join(
+        f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(names.split(", "))
+    )
+
+
+_ATTEMPT_COLUMNS = (
+    "id, delivery_id, number, started_at, duration_ms, request, response, error, outcome"
 )
-_APPLY_DECISION = (
+# An attempt is logged while its delivery exists (it may be deleted while the attempt runs).
+_INSERT_ATTEMPTS = (
+    f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) "
+    f"SELECT {_columns(_ATTEMPT_COLUMNS)} FROM json_each(?) "
+    "WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = json_extract(value, '$[1]'))"
+)
+_DECISION_COLUMNS = "delivery_id, status, next_attempt_at, status_code, error, completed_at"
+_APPLY_DECISIONS = (
     "UPDATE deliveries SET "
-    f"status = CASE WHEN ? = 'pending' THEN {rows.REQUEUE} ELSE ? END, "
-    "attempt_count = attempt_count + 1, next_attempt_at = ?, last_status_code = ?, "
-    "last_error = ?, completed_at = ?, lease_owner = NULL, lease_until = NULL "
-    "WHERE id = ? AND lease_owner = ?"
+    f"status = CASE WHEN r.status = 'pending' THEN {rows.REQUEUE} ELSE r.status END, "
+    "attempt_count = attempt_count + 1, next_attempt_at = r.next_attempt_at, "
+    "last_status_code = r.status_code, last_error = r.error, completed_at = r.completed_at, "
+    "lease_owner = NULL, lease_until = NULL "
+    f"FROM (SELECT {_columns(_DECISION_COLUMNS)} FROM json_each(?)) AS r "
+    "WHERE deliveries.id = r.delivery_id AND deliveries.lease_owner = ?"
 )
 
 
@@ -301,20 +354,17 @@ def _attempt_args(r: AttemptRecord) -> tuple[Any, ...]:
         rows.json_or_none(a.response),
         a.error,
         a.outcome,
-        a.delivery_id,
     )
 
 
-def _decision_args(owner: str, r: AttemptRecord) -> tuple[Any, ...]:
+def _decision_args(r: AttemptRecord) -> tuple[Any, ...]:
     return (
-        r.status,
+        r.attempt.delivery_id,
         r.status,
         r.next_attempt_at,
         r.status_code,
         r.error,
         r.completed_at,
-        r.attempt.delivery_id,
-        owner,
     )
 
 
