@@ -4,7 +4,7 @@
 
 Each scenario starts what it needs (fresh data directory or database), stops by
 itself, and is skipped with a note when the time left (``--budget``, default
-14 min) is less than it needs. Results go to ``bench/.runs/<run>/results.json``
+28 min) is less than it needs. Results go to ``bench/.runs/<run>/results.json``
 as they come and the report is rewritten after every scenario.
 """
 
@@ -275,7 +275,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--only", type=lambda v: set(v.split(",")), default=set())
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes (smoke test)")
-    parser.add_argument("--budget", type=float, default=14 * 60, help="seconds for all scenarios")
+    parser.add_argument("--budget", type=float, default=28 * 60, help="seconds for all scenarios")
     parser.add_argument(
         "--render", type=Path, help="only rewrite the report from a run's results.json"
     )
