@@ -4,9 +4,10 @@ One short transaction per claim, never held across an HTTP call:
 
 1. ``SELECT`` as many due candidates as are still wanted, in queue order, ``FOR
    UPDATE OF d SKIP LOCKED``: a delivery another process is claiming is skipped,
-   not waited for. The query leaves out webhooks this worker has saturated
-   (``<> ALL($2)``) and, for FIFO webhooks, every delivery but the oldest
-   unfinished one when none is in flight. A FIFO head stays unfinished (pending,
+   not waited for. The query leaves out, for FIFO webhooks, every delivery but
+   the oldest unfinished one when none is in flight, and webhooks this worker has
+   saturated: then it looks up each other webhook's own oldest due deliveries
+   first, so it never reads through a saturated webhook's backlog. A FIFO head stays unfinished (pending,
    sending, held) until its last attempt, so a concurrent claimer's snapshot can
    only be more cautious.
 2. Lock the candidates' rate-limited webhooks ``FOR NO KEY UPDATE SKIP LOCKED``
@@ -35,16 +36,37 @@ from hookline.store.port import Claim
 from hookline.store.postgres.base import Queries
 from hookline.store.postgres.connection import Connection, Record
 
-# Due deliveries in queue order, skipping webhooks this worker has saturated and, for FIFO
-# webhooks, every delivery but the oldest unfinished one.
+# A FIFO webhook sends only its oldest unfinished delivery, and only while none is in flight.
+_FIFO_HEAD = (
+    "(w.ordering <> 'fifo' OR NOT EXISTS (SELECT 1 FROM deliveries h "
+    "WHERE h.webhook_id = {d}.webhook_id AND h.status IN ('pending', 'sending', 'held') "
+    "AND h.id <> {d}.id AND (h.id < {d}.id OR h.status = 'sending')))"
+)
+# Due deliveries in queue order, for FIFO webhooks only their heads.
 _CANDIDATES = (
     "SELECT d.id, d.webhook_id, w.rate_limit FROM deliveries d "
     "JOIN webhooks w ON w.id = d.webhook_id "
     "WHERE d.status = 'pending' AND d.next_attempt_at <= $1 "
-    "AND d.webhook_id <> ALL($2::text[]) "
-    "AND (w.ordering <> 'fifo' OR NOT EXISTS (SELECT 1 FROM deliveries h "
-    "WHERE h.webhook_id = d.webhook_id AND h.status IN ('pending', 'sending', 'held') "
-    "AND h.id <> d.id AND (h.id < d.id OR h.status = 'sending'))) "
+    f"AND {_FIFO_HEAD.format(d='d')} "
+    "ORDER BY d.next_attempt_at, d.id LIMIT $2 "
+    "FOR UPDATE OF d SKIP LOCKED"
+)
+# The same, leaving out some webhooks ($2). Filtering the queue above would read on through
+# their whole due backlog; this reads each other active webhook's own oldest due deliveries
+# (at most $4, index deliveries_due_webhook) without locks, then locks the ones wanted and
+# checks them again under the lock.
+_CANDIDATES_EXCEPT = (
+    "SELECT d.id, d.webhook_id, w.rate_limit FROM deliveries d "
+    "JOIN webhooks w ON w.id = d.webhook_id "
+    "WHERE d.id IN (SELECT q.id FROM webhooks w CROSS JOIN LATERAL ("
+    "SELECT q.id, q.webhook_id, q.next_attempt_at FROM deliveries q "
+    "WHERE q.webhook_id = w.id AND q.status = 'pending' AND q.next_attempt_at <= $1 "
+    f"AND {_FIFO_HEAD.format(d='q')} "
+    "ORDER BY q.next_attempt_at, q.id LIMIT $4) q "
+    "WHERE w.status = 'active' AND w.id <> ALL($2::text[]) "
+    "ORDER BY q.next_attempt_at, q.id LIMIT $3) "
+    "AND d.status = 'pending' AND d.next_attempt_at <= $1 "
+    f"AND {_FIFO_HEAD.format(d='d')} "
     "ORDER BY d.next_attempt_at, d.id LIMIT $3 "
     "FOR UPDATE OF d SKIP LOCKED"
 )
@@ -89,7 +111,11 @@ class ClaimQueries(Queries):
             # Usually one round; another only without webhooks that just ran out of room.
             while len(found) < limit:
                 window = limit - len(found)
-                candidates = await c.fetch(_CANDIDATES, now, sorted(skip), window)
+                candidates = await (
+                    c.fetch(_CANDIDATES_EXCEPT, now, sorted(skip), window, cap)
+                    if skip
+                    else c.fetch(_CANDIDATES, now, window)
+                )
                 clocks = await _lock_rate_limited(c, candidates)
                 chosen, pushed = await _choose(
                     c,
