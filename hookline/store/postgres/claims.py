@@ -7,9 +7,9 @@ One short transaction per claim, never held across an HTTP call:
    not waited for. The query leaves out, for FIFO webhooks, every delivery but
    the oldest unfinished one when none is in flight, and webhooks this worker has
    saturated: then it looks up each other webhook's own oldest due deliveries
-   first, so it never reads through a saturated webhook's backlog. A FIFO head stays unfinished (pending,
-   sending, held) until its last attempt, so a concurrent claimer's snapshot can
-   only be more cautious.
+   first, so it never reads through a saturated webhook's backlog. A FIFO head
+   stays unfinished (pending, sending, held) until its last attempt, so a
+   concurrent claimer's snapshot can only be more cautious.
 2. Lock the candidates' rate-limited webhooks ``FOR NO KEY UPDATE SKIP LOCKED``
    and read their current ``rate_next_at``: the slot clock is shared by every
    worker. A webhook another claimer holds is skipped this round (that claimer
