@@ -36,7 +36,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         Path(".hookline"),
-        description="Directory for the SQLite database, the generated admin key and encryption key.",
+        description="Directory for the SQLite database, the generated admin key and encryption key; "
+        "kept private to its owner (0700, files 0600).",
     )
     database_url: str = Field(
         "",
@@ -164,7 +165,8 @@ def ensure_generated_keys(settings: Settings) -> tuple[str, bool]:
 
     Also makes sure an encryption key exists. Returns (admin key, newly generated).
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)
     if settings.encryption_key is None:
         from cryptography.fernet import Fernet
 

@@ -3,7 +3,8 @@
 In-process: the app on a fresh SQLite database behind httpx (cookies kept), for
 sessions, CSRF and access rules. In the browser: the real ``hookline serve --dev``
 (tests/acceptance/process.py), a recording receiver and Debian's Chromium driven
-by Playwright; those tests are skipped, saying why, only when Chromium is missing.
+by Playwright; those tests are skipped, saying why, only when Chromium is missing and
+``HOOKLINE_REQUIRE_CHROMIUM`` is unset (CI sets it: then they fail).
 """
 
 from __future__ import annotations
@@ -179,7 +180,10 @@ async def ui(make_ui: MakeUi) -> Ui:
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
-        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
+        message = f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("HOOKLINE_REQUIRE_CHROMIUM"):
+            pytest.fail(f"{message}, and HOOKLINE_REQUIRE_CHROMIUM is set")
+        pytest.skip(f"{message} (set HOOKLINE_REQUIRE_CHROMIUM=1 to make this a failure)")
     return CHROMIUM
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from hookline.api.routing import StrictJsonRoute
-from hookline.api.schemas import ErrorResponse, Out
+from hookline.api.schemas import ErrorResponse, In, Out
 
 _MEANING = {
     400: "Malformed request (e.g. invalid JSON).",
@@ -23,6 +23,11 @@ _MEANING = {
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": text} for status, text in _MEANING.items()
 }
+
+
+class NoFields(In):
+    """A body with nothing in it: an action route takes no body, ``{}`` or ``null``; anything else
+    is refused (malformed JSON 400, fields 422) as on every other route."""
 
 
 class Deleted(Out):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import Query
+from fastapi import Body, Query
 from pydantic import BaseModel, Field
 
 from hookline.api.deps import Cursor, Limit, Svc, Who, time_param
-from hookline.api.routes.common import v1_router
+from hookline.api.routes.common import NoFields, v1_router
 from hookline.api.schemas import (
     DeliveryDetail,
     DeliveryOut,
@@ -78,6 +78,8 @@ async def get_delivery(dlvId: str, svc: Svc, who: Who) -> Ok[DeliveryDetail]:
 
 
 @router.post("/deliveries/{dlvId}/resend", status_code=202, response_model=Ok[DeliveryOut])
-async def resend(dlvId: str, svc: Svc, who: Who) -> Ok[DeliveryOut]:
+async def resend(
+    dlvId: str, svc: Svc, who: Who, _body: Annotated[NoFields | None, Body()] = None
+) -> Ok[DeliveryOut]:
     """Send the event again to the webhook's current URL as a new delivery tagged resent."""
     return Ok(data=delivery_out(await svc.deliveries.resend(who, dlvId)))

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import Body, Query
 
 from hookline.api.deps import Cursor, Limit, Svc, Who, time_param
-from hookline.api.routes.common import Deleted, v1_router
+from hookline.api.routes.common import Deleted, NoFields, v1_router
 from hookline.api.routes.deliveries import DeliveryQuery, delivery_filter
 from hookline.api.schemas import (
     DeliveryDetail,
@@ -95,7 +95,9 @@ async def rotate_secret(
 
 
 @router.post("/webhooks/{whId}/test", response_model=Ok[DeliveryDetail])
-async def test_webhook(whId: str, svc: Svc, who: Who) -> Ok[DeliveryDetail]:
+async def test_webhook(
+    whId: str, svc: Svc, who: Who, _body: Annotated[NoFields | None, Body()] = None
+) -> Ok[DeliveryDetail]:
     """Send a test event now and return the delivery with its first attempt."""
     dlv, attempts = await svc.deliveries.test(who, whId)
     detail = DeliveryDetail(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
@@ -60,6 +61,17 @@ class ConnectionThread:
             await self.run(shut)
             self._conn = None
         self._pool.shutdown(wait=True)
+
+
+def make_private(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), in a 0700 directory when
+    the directory is new. SQLite gives its -wal and -shm files the database file's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            file.chmod(0o600)
 
 
 def _enable_wal(conn: sqlite3.Connection, attempts: int = 50) -> None:

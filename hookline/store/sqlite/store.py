@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hookline.store.sqlite import migrations
-from hookline.store.sqlite.connection import ConnectionThread
+from hookline.store.sqlite.connection import ConnectionThread, make_private
 from hookline.store.sqlite.deliveries import DeliveryQueries
 from hookline.store.sqlite.events import EventQueries
 from hookline.store.sqlite.queue import QueueQueries
@@ -23,7 +23,7 @@ class SqliteStore(TenantQueries, WebhookQueries, EventQueries, DeliveryQueries, 
         self._reader = ConnectionThread(path, "hookline-sqlite-r")
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(self.path)
         await self.migrate()
 
     async def close(self) -> None:

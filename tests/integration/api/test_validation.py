@@ -319,6 +319,26 @@ async def test_malformed_json_is_400(api: Api, ws: str, body: bytes) -> None:
 
 
 @pytest.mark.parametrize(
+    "body", [b"{", b"not json", b'{"x": NaN}', b'{"x": "\xff"}', b"\xff\xfe", b"[1, Infinity]"]
+)
+async def test_action_routes_refuse_malformed_bodies(api: Api, ws: str, body: bytes) -> None:
+    """Test ping and resend take no body, but a malformed one is 400 as on every other route."""
+    hook = await api.webhook(ws)
+    event = await api.event(ws)
+    await api.settle()
+    deliveries = await api.ok("GET", f"/v1/events/{event['id']}")
+    dlv_id = deliveries["deliveries"][0]["id"]
+    headers = {"Content-Type": "application/json"}
+    for path in (f"/v1/webhooks/{hook['id']}/test", f"/v1/deliveries/{dlv_id}/resend"):
+        response = await api.post(path, content=body, headers=headers)
+        assert_error(response, 400, "malformed_json")
+        response = await api.post(path, json={"unexpected": 1})
+        assert_error(response, 422, "validation_error")
+    resent = await api.post(f"/v1/deliveries/{dlv_id}/resend", json={})
+    assert resent.status_code == 202, resent.text
+
+
+@pytest.mark.parametrize(
     ("body", "code"),
     [
         ({"data": {}}, "invalid_event_type"),
