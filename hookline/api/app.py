@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from hookline import __version__, ui
 from hookline.api import errors
@@ -29,17 +31,34 @@ Authenticate with `Authorization: Bearer <key>`: the admin key, or a workspace k
 every error is `{"ok": false, "error": {"code", "message", "details"?}}`."""
 
 
+FAVICON = f"{ui.STATIC_PATH}/favicon.svg"
+
+
 def create_app(services: Services) -> FastAPI:
-    app = FastAPI(
+    # The API docs (Swagger UI at /docs) load their scripts from Hookline itself, not from
+    # a CDN: they work on a machine without internet.
+    app = FastAPIOffline(
         title="Hookline",
         version=__version__,
         description=DESCRIPTION,
         docs_url="/docs",
         redoc_url=None,
+        static_url="/docs-assets",
+        favicon_url=FAVICON,
+        swagger_ui_parameters={"validatorUrl": None},
         default_response_class=JsonResponse,
         generate_unique_id_function=lambda route: route.name,
     )
     app.state.services = services
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/ui", status_code=307)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> RedirectResponse:
+        return RedirectResponse(FAVICON, status_code=308)
+
     errors.install(app)
     for module in (workspaces, event_types, webhooks, events, deliveries, operations):
         app.include_router(module.router)
