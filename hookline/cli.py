@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import urllib.error
 import urllib.request
@@ -74,8 +73,40 @@ def migrate() -> None:
 
 @main.command()
 def config() -> None:
-    """Print the effective configuration (secrets masked)."""
-    click.echo(json.dumps(_settings().masked(), indent=2, sort_keys=True))
+    """Print the effective configuration (secrets masked) and what it resolves to."""
+    settings = _settings()
+    shown = settings.masked()
+    shown["effective"] = _effective(settings)
+    click.echo(json.dumps(shown, indent=2, sort_keys=True))
+
+
+def _effective(settings: Settings) -> dict[str, Any]:
+    """What the settings amount to: the mode, the database, the keys, the default retry policy."""
+    from hookline.domain.retry import RetryPolicy
+
+    policy = RetryPolicy.resolve(settings.retry_policy)
+    key_file = settings.data_dir / "admin.key"
+    if settings.admin_key is not None:
+        admin_key = "*** (from HOOKLINE_ADMIN_KEY)"
+    elif key_file.exists():
+        admin_key = f"*** (in {key_file})"
+    else:
+        admin_key = f"none yet: generated into {key_file} on the first start"
+    return {
+        "mode": "dev (http:// and private destinations allowed)" if settings.dev else "production",
+        "database": settings.database_display
+        if settings.database_url.startswith("postgres")
+        else str(settings.sqlite_path.absolute()),
+        "admin_key": admin_key,
+        "retry_policy": {
+            "schedule": list(policy.schedule),
+            "retryOn": policy.retry_on if policy.retry_on == "any" else sorted(policy.retry_on),
+            "timeout": policy.timeout,
+            "followRedirects": policy.follow_redirects,
+            "jitter": policy.jitter,
+            "onExhausted": policy.on_exhausted,
+        },
+    }
 
 
 @main.command()
@@ -96,12 +127,26 @@ def listen(port: int, host: str, secret: str | None, public_key: str | None, sta
 @click.option("--type", "-t", "event_type", required=True, help="Event type.")
 @click.option("--data", "-d", default="{}", show_default=True, help="Event data as JSON.")
 @click.option("--id", "event_id", default=None, help="Idempotency key.")
-def send(workspace: str, event_type: str, data: str, event_id: str | None) -> None:
-    """Send an event through the API (HOOKLINE_URL, HOOKLINE_API_KEY)."""
-    base = os.environ.get("HOOKLINE_URL", "http://127.0.0.1:8000").rstrip("/")
-    key = os.environ.get("HOOKLINE_API_KEY") or os.environ.get("HOOKLINE_ADMIN_KEY")
+@click.option(
+    "--url",
+    envvar="HOOKLINE_URL",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="Hookline's base URL (HOOKLINE_URL).",
+)
+@click.option(
+    "--key",
+    envvar=["HOOKLINE_API_KEY", "HOOKLINE_ADMIN_KEY"],
+    default=None,
+    help="A workspace or admin key (HOOKLINE_API_KEY).",
+)
+def send(
+    workspace: str, event_type: str, data: str, event_id: str | None, url: str, key: str | None
+) -> None:
+    """Send an event through the API."""
+    base = _base_url(url)
     if not key:
-        raise click.ClickException("set HOOKLINE_API_KEY to a workspace or admin key")
+        raise click.ClickException("give --key or set HOOKLINE_API_KEY to a workspace or admin key")
     try:
         payload: dict[str, Any] = {"type": event_type, "data": json.loads(data)}
     except json.JSONDecodeError as exc:
@@ -122,3 +167,12 @@ def send(workspace: str, event_type: str, data: str, event_id: str | None) -> No
         sys.exit(1)
     except urllib.error.URLError as exc:
         raise click.ClickException(f"cannot reach {base}: {exc.reason}") from exc
+
+
+def _base_url(url: str) -> str:
+    base = url.strip().rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise click.ClickException(
+            f"{url!r} has no scheme: write it as http://{base} (or https://…)"
+        )
+    return base

@@ -59,3 +59,31 @@ def test_config_masks_the_database_password(monkeypatch) -> None:
     assert result.exit_code == 0, result.output
     assert "s3cret" not in result.output
     assert json.loads(result.output)["database_url"] == "postgresql://hook:***@db.example:5432/hook"
+
+
+def test_config_prints_what_the_settings_resolve_to(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOOKLINE_RETRY_POLICY", '{"exponential": {"initial": 1, "retries": 3}}')
+    effective = json.loads(CliRunner().invoke(main, ["config"]).output)["effective"]
+    assert effective["mode"] == "production"
+    assert effective["database"] == str(tmp_path / ".hookline" / "hookline.db")
+    assert effective["admin_key"].startswith("none yet")
+    assert effective["retry_policy"]["schedule"] == [0, 1, 2, 4]
+    assert effective["retry_policy"]["timeout"] == 10
+
+    (tmp_path / ".hookline").mkdir()
+    (tmp_path / ".hookline" / "admin.key").write_text("hk_admin_secret-value\n")
+    monkeypatch.setenv("HOOKLINE_DEV", "true")
+    output = CliRunner().invoke(main, ["config"]).output
+    assert "secret-value" not in output
+    effective = json.loads(output)["effective"]
+    assert effective["admin_key"].startswith("*** (in ")
+    assert effective["mode"].startswith("dev")
+
+
+def test_send_says_to_add_a_scheme_to_a_bare_url() -> None:
+    result = CliRunner().invoke(
+        main, ["send", "-w", "acme", "-t", "a.b", "--url", "localhost:8000", "--key", "hk_x"]
+    )
+    assert result.exit_code != 0
+    assert "has no scheme: write it as http://localhost:8000" in result.output
