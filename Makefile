@@ -10,8 +10,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# `make run PORT=8001` listens on another port.
 run: $(STAMP)
-	$(VENV)/bin/hookline serve --dev
+	$(VENV)/bin/hookline serve --dev $(if $(PORT),--port $(PORT))
 
 test: $(STAMP)
 	$(PY) -m pytest -q
