@@ -319,6 +319,7 @@ class Dispatcher:
         before = now_ms() - int(self.settings.retention_days * 86_400_000)
         while await self.store.purge_expired(before, batch=PURGE_BATCH) >= PURGE_BATCH:
             await asyncio.sleep(0.05)
+        await self.store.purge_ui_sessions(now_ms())
 
     # -- shutdown -------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from hookline.service.catalog import Catalog
 from hookline.service.context import Context
 from hookline.service.deliveries import Deliveries
 from hookline.service.events import Events
+from hookline.service.sessions import Sessions
 from hookline.service.webhooks import Webhooks
 from hookline.service.workspaces import Workspaces
 
@@ -26,6 +27,7 @@ class Services:
         self.webhooks = Webhooks(ctx, self.workspaces)
         self.events = Events(ctx, self.workspaces, self.catalog)
         self.deliveries = Deliveries(ctx, self.workspaces, self.webhooks)
+        self.sessions = Sessions(ctx, self.workspaces)
         self._auth_cache: dict[str, tuple[Principal, float]] = {}
 
     async def authenticate(self, key: str | None) -> Principal:

@@ -111,3 +111,5 @@ class Workspaces:
             raise NotFound("No such API key.")
         who.check(key.workspace_id, Action.OWN, "API key")
         await self.store.delete_api_key(key_id)
+        # The portal sessions of links it issued end now (its own sessions authenticate it).
+        await self.store.delete_portal_sessions(key_id)

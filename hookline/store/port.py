@@ -104,6 +104,24 @@ class WebhookChanges:
     status: StatusChange | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UiSession:
+    """A signed-in UI session. ``id`` is the SHA-256 (hex) of the token its cookie carries.
+
+    ``kind`` "key": signed in with an API key (``api_key``, sealed); "portal": signed in to
+    ``workspace_id`` by a portal link. ``issued_by`` is the id of that key, or of the key
+    that issued the link ("admin" for the admin key).
+    """
+
+    id: str
+    kind: str
+    issued_by: str
+    created_at: int
+    expires_at: int
+    api_key: str | None = None
+    workspace_id: str | None = None
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -205,3 +223,21 @@ class Store(Protocol):
         ...
 
     async def purge_expired(self, before: int, *, batch: int) -> int: ...
+
+    async def create_ui_session(self, session: UiSession) -> None: ...
+    async def get_ui_session(self, session_id: str, *, now: int) -> UiSession | None:
+        """The session, unless it is unknown or expired at ``now``."""
+        ...
+
+    async def delete_ui_session(self, session_id: str) -> bool: ...
+    async def delete_portal_sessions(self, issued_by: str) -> int:
+        """Delete the portal sessions of the links the key ``issued_by`` issued."""
+        ...
+
+    async def redeem_portal_link(self, link_id: str, *, expires_at: int) -> bool:
+        """Record the link as used; False when it was already (atomic across processes)."""
+        ...
+
+    async def purge_ui_sessions(self, now: int) -> int:
+        """Delete the sessions and the redeemed links that expired before ``now``."""
+        ...

@@ -22,7 +22,7 @@ from hookline.domain.models import (
     WebhookStatus,
     Workspace,
 )
-from hookline.store.port import Page
+from hookline.store.port import Page, UiSession
 
 T = TypeVar("T")
 
@@ -155,3 +155,15 @@ def attempt(row: Row) -> Attempt:
 
 def json_or_none(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
+
+
+def ui_session(row: Row) -> UiSession:
+    return UiSession(
+        id=row["id"],
+        kind=row["kind"],
+        issued_by=row["issued_by"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        api_key=row["api_key"],
+        workspace_id=row["workspace_id"],
+    )

@@ -1,4 +1,4 @@
-"""Portal links: a signed URL that signs a workspace's customer into the UI for that
+"""Portal links: a signed, single-use URL that signs a workspace's customer into the UI for that
 workspace only (CONTRACT §9). The API issues them; ``/ui/portal/<token>`` redeems them."""
 
 from __future__ import annotations

@@ -1,18 +1,23 @@
 """UI sessions, CSRF tokens and portal links, all signed with one secret derived from the
 deployment's encryption key (so every API process of a deployment accepts them).
 
-A session is a signed cookie (HttpOnly, SameSite=Lax, path /ui). It holds:
+A session lives in the store (``hookline.service.sessions``): who is signed in, with
+which key (sealed) or portal workspace, who issued it, and when it expires. The
+cookie (HttpOnly, SameSite=Lax, path /ui) is signed and holds only:
 
-    csrf     a random token every POST form must echo back
-    key      the API key signed in with, sealed with the deployment's encryption
-             key (the cookie never shows it); each request authenticates it again
-             through the service layer, so a revoked key ends the session
-    portal   or: the one workspace a portal link signed the visitor into
-    expires  epoch ms; after it the session is gone (SESSION_SECONDS after sign-in)
+    sid      the session's random token; the store keeps its SHA-256. Every request
+             loads the session; a missing or expired one is signed out, so signing
+             out (which deletes it) ends a copied cookie too
+    csrf     a random token every POST form must echo back, signed with the sid
+             (a new one at every sign-in)
+    expires  epoch ms; the session's expiry (SESSION_SECONDS after sign-in, or a
+             portal link's own expiry if sooner), or an anonymous cookie's
     flash    messages for the next page
 
-A portal link is ``/ui/portal/<token>``: a signed, short-lived grant of the
-admin role in one workspace.
+Before sign-in the cookie has no sid: it carries the sign-in form's CSRF token.
+
+A portal link is ``/ui/portal/<token>``: a signed, short-lived grant of the admin
+role in one workspace, with its own id so that it can be redeemed only once.
 """
 
 from __future__ import annotations
@@ -25,10 +30,9 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from hookline.domain.models import Role
 from hookline.ids import now_ms
-from hookline.service import Principal
 from hookline.settings import Settings
+from hookline.store.port import UiSession
 
 COOKIE = "hookline_session"
 SESSION_SECONDS = 8 * 3600
@@ -51,8 +55,14 @@ def ui_secret(settings: Settings) -> bytes:
 
 @dataclass(kw_only=True)
 class Session:
+    """A visitor's session: anonymous (no ``id``) or signed in.
+
+    ``key``, ``portal`` and ``by`` come from the session's record in the store.
+    """
+
     csrf: str
     expires: int
+    id: str | None = None
     key: str | None = None
     portal: str | None = None
     by: str | None = None
@@ -69,15 +79,21 @@ class Session:
 
     @property
     def signed_in(self) -> bool:
-        return self.key is not None or self.portal is not None
+        return self.id is not None
 
-    def sign_in(self, *, key: str | None = None, portal: str | None = None, by: str = "") -> None:
-        """Start a fresh session (a new CSRF token: nothing from before carries over)."""
+    def sign_in(self, token: str, record: UiSession) -> None:
+        """Become the stored session ``record`` (a new CSRF token: nothing from before carries
+        over)."""
         self.csrf = secrets.token_urlsafe(24)
-        self.key, self.portal, self.by = key, portal, by or None
-        self.expires = now_ms() + SESSION_SECONDS * 1000
+        self.id = token
+        self.attach(record)
         self.flash = []
         self.changed = True
+
+    def attach(self, record: UiSession) -> None:
+        """Take who is signed in, and until when, from the stored session."""
+        self.key, self.portal, self.by = record.api_key, record.workspace_id, record.issued_by
+        self.expires = record.expires_at
 
     def add_flash(self, kind: str, text: str) -> None:
         self.flash = [*self.flash, (kind, text)][-MAX_FLASHES:]
@@ -92,12 +108,15 @@ class Session:
     def check_csrf(self, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf.encode(), (token or "").encode())
 
-    def portal_principal(self) -> Principal | None:
-        if self.portal is None:
-            return None
-        return Principal(
-            key_id=f"portal:{self.by or 'link'}", workspace_id=self.portal, role=Role.ADMIN
-        )
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PortalGrant:
+    """What a valid portal link grants: the admin role in ``workspace_id`` until ``expires``."""
+
+    workspace_id: str
+    by: str
+    expires: int
+    link_id: str
 
 
 class Signer:
@@ -109,27 +128,24 @@ class Signer:
 
     def dump_session(self, session: Session) -> str:
         body: dict[str, Any] = {"c": session.csrf, "e": session.expires}
-        if session.key is not None:
-            body["k"] = session.key
-        if session.portal is not None:
-            body["p"] = session.portal
-            body["b"] = session.by
+        if session.id is not None:
+            body["s"] = session.id
         if session.flash:
             body["f"] = session.flash
         return self._sessions.dumps(body)
 
     def load_session(self, cookie: str | None) -> Session | None:
-        """The session in ``cookie``; None when missing, forged or expired."""
+        """The session in ``cookie`` (its ``id`` still to be looked up in the store); None when
+        missing, forged or expired."""
         if not cookie:
             return None
         try:
             body = self._sessions.loads(cookie, max_age=SESSION_SECONDS + 60)
+            sid = body.get("s")
             session = Session(
                 csrf=str(body["c"]),
                 expires=int(body["e"]),
-                key=body.get("k"),
-                portal=body.get("p"),
-                by=body.get("b"),
+                id=None if sid is None else str(sid),
                 flash=[(str(k), str(t)) for k, t in body.get("f", [])],
             )
         except (BadSignature, KeyError, TypeError, ValueError):
@@ -137,13 +153,20 @@ class Signer:
         return session if session.expires > now_ms() else None
 
     def dump_portal(self, workspace_id: str, by: str, expires: int) -> str:
-        return self._portal.dumps({"w": workspace_id, "b": by, "e": expires})
+        """A portal token; each has its own random id, so each link can be redeemed once."""
+        body = {"w": workspace_id, "b": by, "e": expires, "j": secrets.token_urlsafe(16)}
+        return self._portal.dumps(body)
 
-    def load_portal(self, token: str) -> tuple[str, str] | None:
-        """(workspace id, issuer key id) of a valid, unexpired portal token."""
+    def load_portal(self, token: str) -> PortalGrant | None:
+        """The grant of a valid, unexpired portal token."""
         try:
             body = self._portal.loads(token, max_age=PORTAL_MAX_SECONDS + 60)
-            workspace_id, by, expires = str(body["w"]), str(body["b"]), int(body["e"])
+            grant = PortalGrant(
+                workspace_id=str(body["w"]),
+                by=str(body["b"]),
+                expires=int(body["e"]),
+                link_id=str(body["j"]),
+            )
         except (BadSignature, KeyError, TypeError, ValueError):
             return None
-        return (workspace_id, by) if expires > now_ms() else None
+        return grant if grant.expires > now_ms() else None

@@ -23,9 +23,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from hookline.domain.models import Role
 from hookline.errors import HooklineError, PayloadTooLarge, Unauthorized
-from hookline.ids import format_ms
+from hookline.ids import format_ms, now_ms
 from hookline.service import Principal, Services
-from hookline.ui.session import COOKIE, SESSION_SECONDS, Session, Signer, ui_secret
+from hookline.ui.session import COOKIE, Session, Signer, ui_secret
 
 log = logging.getLogger("hookline.ui")
 
@@ -97,17 +97,35 @@ def signer(request: Request) -> Signer:
     return Signer(ui_secret(services(request).ctx.settings))
 
 
+async def open_session(request: Request) -> Session:
+    """Load the request's session: the cookie's, while the store still has it; else a fresh
+    anonymous one (signed out, expired, or ended by a revoked key)."""
+    session = signer(request).load_session(request.cookies.get(COOKIE))
+    if session is not None and session.id is not None:
+        record = await services(request).sessions.find(session.id)
+        if record is None:
+            session = None
+        else:
+            session.attach(record)
+    found = session or Session.anonymous()
+    request.state.ui_session = found
+    return found
+
+
 def session_of(request: Request) -> Session:
-    """The request's session (an anonymous one when there is none), loaded once."""
+    """The request's session, loaded by ``open_session`` (an anonymous one otherwise)."""
     found: Session | None = getattr(request.state, "ui_session", None)
     if found is None:
-        found = signer(request).load_session(request.cookies.get(COOKIE)) or Session.anonymous()
+        found = Session.anonymous()
         request.state.ui_session = found
     return found
 
 
-def end_session(request: Request) -> Session:
-    """Forget who was signed in; the next page gets a fresh anonymous session."""
+async def end_session(request: Request) -> Session:
+    """End the signed-in session (in the store too); the next page gets a fresh anonymous one."""
+    ended = session_of(request)
+    if ended.id is not None:
+        await services(request).sessions.end(ended.id)
     fresh = Session.anonymous()
     request.state.ui_session = fresh
     return fresh
@@ -144,9 +162,11 @@ class Viewer:
 
 async def authenticate(svc: Services, session: Session) -> Principal:
     """The principal a session stands for, checked again on every request."""
-    portal = session.portal_principal()
-    if portal is not None:
-        return portal
+    if session.portal is not None:
+        try:
+            return await svc.sessions.portal_principal(session.portal, session.by or "")
+        except Unauthorized as exc:
+            raise SignInRequired(exc.message) from exc
     if session.key is None:
         raise SignInRequired()
     try:
@@ -167,7 +187,7 @@ async def viewer(request: Request) -> Viewer:
     try:
         who = await authenticate(svc, session)
     except SignInRequired:
-        end_session(request)
+        await end_session(request)
         raise
     seen = Viewer(request=request, svc=svc, session=session, who=who)
     request.state.ui_viewer = seen
@@ -287,6 +307,7 @@ async def _handle(
     handler: Callable[[Request], Coroutine[Any, Any, Response]], request: Request
 ) -> Response:
     try:
+        await open_session(request)
         return await handler(request)
     except SignInRequired as exc:
         if exc.message:
@@ -327,7 +348,7 @@ def _store_session(request: Request, response: Response) -> None:
     response.set_cookie(
         COOKIE,
         signer(request).dump_session(session),
-        max_age=SESSION_SECONDS,
+        max_age=max(1, (session.expires - now_ms()) // 1000),
         path="/ui",
         httponly=True,
         samesite="lax",

@@ -36,6 +36,7 @@ from hookline.store.port import (
     Page,
     StatusChange,
     Store,
+    UiSession,
     WebhookChanges,
 )
 
@@ -1047,6 +1048,84 @@ async def test_purge_removes_old_events_with_their_deliveries_in_batches(store: 
     # A purged idempotency key may be used again.
     (again,) = await store.insert_events([to(replace(old[0], created_at=T0 + 50), wh)])
     assert again.created
+
+
+# -- UI sessions -------------------------------------------------------------------
+
+
+def a_ui_session(n: int, **fields: Any) -> UiSession:
+    values: dict[str, Any] = {
+        "id": f"{n:064x}",
+        "kind": "key",
+        "issued_by": "admin",
+        "created_at": T0,
+        "expires_at": T0 + 60_000,
+        "api_key": f"sealed-{n}",
+        **fields,
+    }
+    return UiSession(**values)
+
+
+def a_portal_session(n: int, issued_by: str, **fields: Any) -> UiSession:
+    return a_ui_session(
+        n, kind="portal", issued_by=issued_by, api_key=None, workspace_id="acme", **fields
+    )
+
+
+async def test_a_ui_session_lives_until_it_expires_or_ends(store: Store) -> None:
+    key = a_ui_session(1)
+    portal = a_portal_session(2, "key_issuer")
+    await store.create_ui_session(key)
+    await store.create_ui_session(portal)
+    assert await store.get_ui_session(key.id, now=T0) == key
+    assert await store.get_ui_session(portal.id, now=T0 + 59_999) == portal
+    assert await store.get_ui_session(portal.id, now=T0 + 60_000) is None
+    assert await store.get_ui_session("unknown", now=T0) is None
+    assert await store.delete_ui_session(key.id)
+    assert not await store.delete_ui_session(key.id)
+    assert await store.get_ui_session(key.id, now=T0) is None
+    assert await store.get_ui_session(portal.id, now=T0) == portal
+
+
+async def test_revoking_a_key_deletes_the_portal_sessions_it_issued(store: Store) -> None:
+    issued = [a_portal_session(n, "key_one") for n in range(3)]
+    other = a_portal_session(3, "key_two")
+    own = a_ui_session(4, issued_by="key_one")
+    for session in [*issued, other, own]:
+        await store.create_ui_session(session)
+    assert await store.delete_portal_sessions("key_one") == 3
+    for session in issued:
+        assert await store.get_ui_session(session.id, now=T0) is None
+    # Another key's links, and the key's own sign-in (it is authenticated each request), stay.
+    assert await store.get_ui_session(other.id, now=T0) == other
+    assert await store.get_ui_session(own.id, now=T0) == own
+    assert await store.delete_portal_sessions("key_one") == 0
+
+
+async def test_a_portal_link_is_redeemed_once_even_at_the_same_time(
+    store: Store, store_factory: Callable[[], Store]
+) -> None:
+    second = store_factory()  # another process on the same database
+    await second.open()
+    tries = [s.redeem_portal_link("link-1", expires_at=T0) for s in (store, second) * 4]
+    assert sorted(await asyncio.gather(*tries)) == [False] * 7 + [True]
+    assert not await store.redeem_portal_link("link-1", expires_at=T0)
+    assert await store.redeem_portal_link("link-2", expires_at=T0)
+
+
+async def test_purging_removes_expired_sessions_and_redemptions(store: Store) -> None:
+    old, live = a_ui_session(1, expires_at=T0 - 1), a_portal_session(2, "admin")
+    await store.create_ui_session(old)
+    await store.create_ui_session(live)
+    assert await store.redeem_portal_link("old-link", expires_at=T0 - 1)
+    assert await store.redeem_portal_link("live-link", expires_at=T0 + 1)
+    assert await store.purge_ui_sessions(T0) == 2
+    assert await store.purge_ui_sessions(T0) == 0
+    assert await store.get_ui_session(live.id, now=T0) == live
+    assert await store.get_ui_session(old.id, now=T0 - 10) is None
+    assert not await store.redeem_portal_link("live-link", expires_at=T0 + 1)
+    # A purged link has expired: its redemption record is no longer needed.
+    assert await store.redeem_portal_link("old-link", expires_at=T0 - 1)
 
 
 # -- schema ------------------------------------------------------------------------

@@ -27,12 +27,16 @@ async def test_admin_key_signs_in_with_a_safe_cookie(ui: Ui) -> None:
     assert morsel["httponly"] is True
     assert morsel["samesite"] == "lax"
     assert morsel["path"] == "/ui"
-    # The key is sealed with the deployment's encryption key, never readable in the cookie.
+    # The cookie holds only the session's token; the stored session has the key, sealed
+    # with the deployment's encryption key.
     assert ADMIN_KEY not in response.headers["set-cookie"]
     signer = Signer(ui_secret(ui.services.ctx.settings))
     session = signer.load_session(session_cookie(ui))
-    assert session is not None and session.key is not None
-    assert ADMIN_KEY not in session.key
+    assert session is not None and session.id is not None and session.key is None
+    stored = await ui.services.sessions.find(session.id)
+    assert stored is not None and stored.api_key is not None
+    assert ADMIN_KEY not in stored.api_key
+    assert ui.services.ctx.box.open(stored.api_key) == ADMIN_KEY
     page = await ui.client.get("/ui/workspaces")
     assert page.status_code == 200
     assert "Acme" in page.text and "Globex" in page.text

@@ -94,10 +94,12 @@ async def create_portal_link(
 ) -> Ok[PortalLinkOut]:
     """A short-lived signed link into the admin UI for this workspace only.
 
-    Whoever opens it before expiresAt (default 15 minutes, expiresIn up to a day) is
-    signed in to this workspace with the admin role: its webhooks, secrets, Send Logs,
-    resend, recover and test. The URL starts with the deployment's HOOKLINE_PUBLIC_URL.
-    Admin key, or the workspace's owner or admin keys.
+    Whoever opens it first, before expiresAt (default 15 minutes, expiresIn up to a
+    day), is signed in to this workspace with the admin role: its webhooks, secrets,
+    Send Logs, resend, recover and test. The link works once; the session ends at
+    expiresAt at the latest, or when the key that issued the link is revoked. The URL
+    starts with the deployment's HOOKLINE_PUBLIC_URL. Admin key, or the workspace's
+    owner or admin keys.
     """
     expires_in = body.expiresIn if body is not None else None
     link = await issue_portal_link(svc, who, wId, expires_in)

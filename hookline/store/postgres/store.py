@@ -12,12 +12,19 @@ from hookline.store.postgres.deliveries import DeliveryQueries
 from hookline.store.postgres.events import EventQueries
 from hookline.store.postgres.listener import WorkListener
 from hookline.store.postgres.queue import QueueQueries
+from hookline.store.postgres.sessions import SessionQueries
 from hookline.store.postgres.tenants import TenantQueries
 from hookline.store.postgres.webhooks import WebhookQueries
 
 
 class PostgresStore(
-    TenantQueries, WebhookQueries, EventQueries, DeliveryQueries, ClaimQueries, QueueQueries
+    TenantQueries,
+    WebhookQueries,
+    EventQueries,
+    DeliveryQueries,
+    ClaimQueries,
+    QueueQueries,
+    SessionQueries,
 ):
     """An asyncpg pool (1 to ``max_size`` connections) and, once asked, one listening connection.
 

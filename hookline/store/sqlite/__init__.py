@@ -9,6 +9,7 @@ webhooks.py    webhooks, plan limit, status changes holding/releasing deliveries
 events.py      idempotent event ingestion with fan-out, event reads
 deliveries.py  Send Logs reads, resend/recover, test deliveries
 queue.py       claim under lease, record attempts (fenced), release, reclaim, purge
+sessions.py    UI sessions, redeemed portal links
 """
 
 from __future__ import annotations

@@ -10,11 +10,14 @@ from hookline.store.sqlite.connection import ConnectionThread, make_private
 from hookline.store.sqlite.deliveries import DeliveryQueries
 from hookline.store.sqlite.events import EventQueries
 from hookline.store.sqlite.queue import QueueQueries
+from hookline.store.sqlite.sessions import SessionQueries
 from hookline.store.sqlite.tenants import TenantQueries
 from hookline.store.sqlite.webhooks import WebhookQueries
 
 
-class SqliteStore(TenantQueries, WebhookQueries, EventQueries, DeliveryQueries, QueueQueries):
+class SqliteStore(
+    TenantQueries, WebhookQueries, EventQueries, DeliveryQueries, QueueQueries, SessionQueries
+):
     """WAL mode; one writer connection and one reader connection, each on its own thread."""
 
     def __init__(self, path: Path) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from hookline.errors import NotFound, Unauthorized
-from hookline.ui.session import Session
+from hookline.errors import Unauthorized
+from hookline.ids import now_ms
+from hookline.ui.session import SESSION_SECONDS
 from hookline.ui.web import (
     SIGN_IN_ROLES,
     SignInRequired,
@@ -24,6 +25,7 @@ from hookline.ui.web import (
 
 router = ui_router()
 
+LINK_USED = "This link was already used or has expired; ask for a new one."
 REFUSED_ROLE = (
     "A {role} key cannot sign in to the admin UI: only the admin key and a workspace's "
     "owner or admin keys can manage webhooks. Sign in with one of those."
@@ -69,8 +71,10 @@ async def login(request: Request) -> Response:
     if who.role not in SIGN_IN_ROLES:
         role = who.role.value if who.role else "workspace"
         return again(REFUSED_ROLE.format(role=role), 403)
-    session = session_of(request)
-    session.sign_in(key=svc.ctx.box.seal(key))
+    token, record = await svc.sessions.start_key_session(
+        svc.ctx.box.seal(key), who, expires_at=now_ms() + SESSION_SECONDS * 1000
+    )
+    (await end_session(request)).sign_in(token, record)
     home = "/ui/workspaces" if who.is_admin else f"/ui/w/{who.workspace_id}"
     return redirect(target or home)
 
@@ -79,13 +83,13 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     if session_of(request).signed_in:
         await read_form(request)
-    end_session(request).add_flash("info", "You are signed out.")
+    (await end_session(request)).add_flash("info", "You are signed out.")
     return redirect("/ui/login")
 
 
 @router.get("/portal/{token}")
 async def portal(request: Request, token: str) -> Response:
-    """Redeem a portal link: a session in that one workspace, with the admin role."""
+    """Redeem a portal link, once: a session in that one workspace, with the admin role."""
     grant = signer(request).load_portal(token)
     if grant is None:
         return error_page(
@@ -93,14 +97,23 @@ async def portal(request: Request, token: str) -> Response:
             403,
             "This portal link is invalid or has expired. Ask for a new one.",
         )
-    workspace_id, by = grant
-    session: Session = session_of(request)
-    session.sign_in(portal=workspace_id, by=by)
-    principal = session.portal_principal()
-    assert principal is not None
     try:
-        await services(request).workspaces.get(principal, workspace_id)
-    except NotFound:
-        end_session(request)
-        raise
-    return redirect(f"/ui/w/{workspace_id}")
+        started = await services(request).sessions.redeem_portal_link(
+            link_id=grant.link_id,
+            workspace_id=grant.workspace_id,
+            issued_by=grant.by,
+            link_expires_at=grant.expires,
+            expires_at=now_ms() + SESSION_SECONDS * 1000,
+        )
+    except Unauthorized as exc:
+        return refused_link(request, exc.message)
+    if started is None:
+        return refused_link(request, LINK_USED)
+    (await end_session(request)).sign_in(*started)
+    return redirect(f"/ui/w/{grant.workspace_id}")
+
+
+def refused_link(request: Request, message: str) -> Response:
+    """The sign-in page, saying why the portal link did not sign the visitor in."""
+    session_of(request).add_flash("error", message)
+    return render(request, "login.html", status_code=403, next="", error=None)
