@@ -99,6 +99,9 @@ PUBLIC = {
     "GET /openapi.json",
     "GET /docs",
     "GET /docs/oauth2-redirect",
+    "MOUNT /docs-assets",
+    "GET /",
+    "GET /favicon.ico",
 }
 
 # Callers: the admin key, each role of workspace A (which the rows address) and
