@@ -84,6 +84,7 @@ def check_url(
     try:
         parsed = URL(url)
         parsed.port  # noqa: B018 - raises on a malformed port
+        parsed.host  # noqa: B018 - raises on a host IDNA cannot decode (xn--zz)
     except (TypeError, ValueError) as exc:
         raise Invalid(f"The URL is malformed: {exc}.", code="invalid_url") from exc
     if parsed.scheme not in ("http", "https") or not parsed.raw_host:
@@ -107,7 +108,11 @@ def host_addresses(url: URL) -> list[IPAddress]:
     Both of yarl's forms of the host are read (the ASCII one aiohttp connects to and the
     decoded one), with and without trailing dots."""
     found: list[IPAddress] = []
-    for host in (url.raw_host or "", url.host or ""):
+    try:
+        decoded = url.host or ""
+    except ValueError:  # an xn-- label that does not decode: only the ASCII form is used
+        decoded = ""
+    for host in (url.raw_host or "", decoded):
         for spelling in (host, host.rstrip(".")):
             address = ip_literal(spelling) if spelling else None
             if address is not None and address not in found:

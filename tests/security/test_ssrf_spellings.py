@@ -211,7 +211,9 @@ def test_the_spelling_is_judged_on_the_address_the_client_uses(host: str) -> Non
 
 # Hosts from an alphabet of everything that can make a spelling: any accepted URL must not
 # name a blocked address, for yarl, for ``ipaddress`` or for the C library.
-HOST_ALPHABET = "0123456789abcdefxX.:[]%-_l" + "".join(DOTS) + fullwidth("0179afx") + "\u2460\u246b"
+HOST_ALPHABET = (
+    "0123456789abcdefnxX.:[]%-_l" + "".join(DOTS) + fullwidth("0179afx") + "\u2460\u246b"
+)
 
 
 def numeric_addresses(host: str) -> list[IPAddress]:
@@ -228,6 +230,7 @@ def numeric_addresses(host: str) -> list[IPAddress]:
 @example("2130706433", None)
 @example("0x7f.1", None)
 @example("\u246b\u2466.0.0.1", None)  # circled 12 and 7
+@example("xn--zz", None)  # an xn-- label IDNA cannot decode
 def test_an_accepted_url_never_names_a_blocked_address(host: str, port: int | None) -> None:
     url = url_with(host, port, "/x")
     try:
