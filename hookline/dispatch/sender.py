@@ -13,6 +13,7 @@ or not a resolver was asked, the address actually connected to is checked.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import ssl
 import time
@@ -27,6 +28,7 @@ from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
 from hookline.domain.destinations import (
+    IPAddress,
     Network,
     check_url,
     host_addresses,
@@ -83,7 +85,10 @@ def guarded_socket_factory(allowed: Sequence[Network]) -> SocketFactoryType:
 
     def factory(addr_info: AddrInfoType) -> socket.socket:
         family, type_, proto, _, sockaddr = addr_info
-        address = ip_literal(str(sockaddr[0]))
+        try:  # strictly: a form the OS would resolve again (127.1) is not an address here
+            address: IPAddress | None = ipaddress.ip_address(sockaddr[0])
+        except ValueError:
+            address = None
         if address is None or is_blocked(address, allowed):
             # One message for every refusal: aiohappyeyeballs re-raises the exception itself
             # (not a combined OSError) when all attempts failed with the same text.

@@ -303,6 +303,10 @@ def test_the_socket_factory_refuses_a_blocked_sockaddr() -> None:
     opened = guarded_socket_factory(parse_networks(["127.0.0.1/32"]))
     sock = opened((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", 80)))
     sock.close()
+    # Only a canonical address is judged: a form the OS would resolve again is refused.
+    for host in ("127.1", "2130706433", "localhost"):
+        with pytest.raises(BlockedDestination):
+            opened((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, 80)))
 
 
 async def test_the_connection_is_refused_even_when_no_resolver_is_asked(
