@@ -155,15 +155,17 @@ blocked_hosts = st.one_of(
         address_in(BLOCKED_V4).flatmap(ipv4_spelling),
         st.lists(st.booleans(), min_size=1, max_size=4).filter(any),
     ),
-    st.sampled_from(
-        ["localhost", "LOCALHOST", "localhost.", "LocalHost.LocalDomain", "a.localhost"]
-    ).map(lambda name: "".join(fullwidth(c) if c in "lo" else c for c in name)),
+    st.tuples(
+        st.sampled_from(
+            ["localhost", "LOCALHOST", "localhost.", "LocalHost.LocalDomain", "a.localhost"]
+        ),
+        st.booleans(),
+    ).map(lambda spelled: fullwidth(spelled[0]) if spelled[1] else spelled[0]),
 )
 
 
-def url_with(host: str, draw_port: int | None, path: str) -> str:
-    port = "" if draw_port is None else f":{draw_port}"
-    return f"https://{host}{port}{path}"
+def url_with(host: str, port: int | None, path: str) -> str:
+    return f"https://{host}{'' if port is None else f':{port}'}{path}"
 
 
 ports = st.none() | st.integers(1, 65535)
