@@ -240,7 +240,10 @@ WebhookStatusName = Literal["active", "paused", "disabled"]
 
 URL_DOC = (
     "Absolute https:// URL without credentials; http:// only in dev mode or with "
-    "HOOKLINE_ALLOW_HTTP. Private and reserved IP literals are refused (url_not_allowed)."
+    "HOOKLINE_ALLOW_HTTP. A host naming a private or reserved address, in any spelling "
+    "(Unicode dots and digits included), is refused (url_not_allowed); one that is neither "
+    "an address nor a host name is invalid_url. Stored and returned as it is sent: ASCII "
+    "(punycode) host, lower-case scheme and host, percent-encoded path."
 )
 URL_SCHEMA: JsonDict = {"format": "uri", "pattern": "^https://"}
 EVENTS_DOC = (
@@ -467,7 +470,7 @@ def delivery_out(d: Delivery) -> DeliveryOut:
 
 class RequestRecord(Out):
     method: str
-    url: str
+    url: str = Field(description="The URL posted to; after redirects, the last hop.")
     headers: dict[str, str]
     body: str
 

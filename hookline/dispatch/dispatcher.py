@@ -189,6 +189,7 @@ class Dispatcher:
             follow_redirects=pending.policy.follow_redirects,
             open_network=self.settings.dev,
             allowed=self.ctx.allowed_networks,
+            allow_http=self.ctx.allow_http,
         )
         self._records.append(self._record(pending, result, started))
         self._records_ready.set()
@@ -216,7 +217,7 @@ class Dispatcher:
             number=claim.attempt,
             started_at=started,
             duration_ms=result.duration_ms,
-            request=pending.request_record(),
+            request={**pending.request_record(), "url": result.final_url},
             response=None
             if result.status_code is None
             else {

@@ -1,27 +1,41 @@
 """Send one attempt over HTTP with an injected aiohttp session.
 
-Outside dev mode the session's resolver refuses private and reserved
-addresses and aiohttp connects to the address that was checked, so a
-hostname cannot resolve to one address for the check and another for the
-connection. IP-literal hosts skip resolvers, so they are checked here.
+Outside dev mode three checks keep deliveries off private and reserved
+addresses. Each URL posted to (the webhook's, then every redirect hop) passes
+the rules of a webhook URL, on the host yarl parses, which is the host aiohttp
+uses; a redirect from https to http is refused. The session's resolver drops
+blocked addresses from DNS answers, so a name with one good and one bad
+address reaches the good one. And the socket factory refuses to create a
+socket for a blocked address: whatever the spelling of the host, and whether
+or not a resolver was asked, the address actually connected to is checked.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from aiohappyeyeballs import AddrInfoType, SocketFactoryType
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+from yarl import URL
 
-from hookline.domain.destinations import Network, ip_literal, is_blocked
+from hookline.domain.destinations import (
+    IPAddress,
+    Network,
+    check_url,
+    host_addresses,
+    ip_literal,
+    is_blocked,
+)
+from hookline.errors import Invalid
 
 MAX_RESPONSE_BYTES = 64 * 1024
 MAX_REDIRECTS = 5
@@ -30,6 +44,14 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 class BlockedDestination(OSError):
     """The destination resolves to an address webhooks may not reach."""
+
+
+class RefusedHop(Exception):
+    """A URL to post to breaks the destination rules; ``error`` is the attempt's error."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 class GuardedResolver(AbstractResolver):
@@ -56,6 +78,26 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
+def guarded_socket_factory(allowed: Sequence[Network]) -> SocketFactoryType:
+    """A socket factory for aiohttp that refuses blocked addresses: it gets the address
+    just before the connection, IP literals included, which skip every resolver."""
+    allowed = tuple(allowed)
+
+    def factory(addr_info: AddrInfoType) -> socket.socket:
+        family, type_, proto, _, sockaddr = addr_info
+        try:  # strictly: a form the OS would resolve again (127.1) is not an address here
+            address: IPAddress | None = ipaddress.ip_address(sockaddr[0])
+        except ValueError:
+            address = None
+        if address is None or is_blocked(address, allowed):
+            # One message for every refusal: aiohappyeyeballs re-raises the exception itself
+            # (not a combined OSError) when all attempts failed with the same text.
+            raise BlockedDestination("connection to a blocked address refused")
+        return socket.socket(family=family, type=type_, proto=proto)
+
+    return factory
+
+
 def make_session(
     *, open_network: bool, allowed: Sequence[Network], limit: int
 ) -> aiohttp.ClientSession:
@@ -64,6 +106,7 @@ def make_session(
         limit_per_host=0,
         ttl_dns_cache=10,
         resolver=None if open_network else GuardedResolver(allowed),
+        socket_factory=None if open_network else guarded_socket_factory(allowed),
     )
     return aiohttp.ClientSession(
         connector=connector,
@@ -95,22 +138,24 @@ async def send(
     follow_redirects: bool,
     open_network: bool,
     allowed: Sequence[Network] = (),
+    allow_http: bool = False,
 ) -> SendResult:
+    """POST ``body`` to ``url`` (and, when asked, to each redirect hop that passes the rules);
+    ``final_url`` is the last URL posted to."""
     start = time.perf_counter()
     deadline = aiohttp.ClientTimeout(total=timeout)
     status: int | None = None
     resp_headers: dict[str, str] = {}
     text, truncated, error = "", False, None
     retry_after: float | None = None
+    final_url = url
     try:
         async with asyncio.timeout(timeout):
-            for _hop in range(MAX_REDIRECTS + 1):
-                host = urlsplit(url).hostname or ""
-                literal = ip_literal(host)
-                if not open_network and literal is not None and is_blocked(literal, allowed):
-                    raise BlockedDestination(f"{literal} is a blocked address")
+            target = _first_hop(url, open_network=open_network, allowed=allowed)
+            for hop in range(MAX_REDIRECTS + 1):
+                final_url = str(target)
                 async with session.post(
-                    url, data=body, headers=headers, timeout=deadline, allow_redirects=False
+                    target, data=body, headers=headers, timeout=deadline, allow_redirects=False
                 ) as resp:
                     status = resp.status
                     resp_headers = _flatten(resp.headers)
@@ -121,14 +166,23 @@ async def send(
                     location = resp.headers.get("Location")
                 if not (follow_redirects and status in REDIRECT_STATUSES and location):
                     break
-                target = urljoin(url, location)
-                if _origin(target) != _origin(url):
+                if hop == MAX_REDIRECTS:
+                    error = "too_many_redirects"
+                    break
+                following = _next_hop(
+                    target,
+                    location,
+                    allow_http=allow_http,
+                    open_network=open_network,
+                    allowed=allowed,
+                )
+                if following.origin() != target.origin():
                     headers = _without_credentials(headers)
-                url = target
-            else:
-                error = "too_many_redirects"
+                target = following
     except TimeoutError:
         error = "timeout"
+    except RefusedHop as exc:
+        error = exc.error
     except BlockedDestination:
         error = "blocked_destination"
     except aiohttp.ClientConnectorCertificateError:
@@ -157,8 +211,45 @@ async def send(
         error=error,
         duration_ms=round((time.perf_counter() - start) * 1000, 3),
         retry_after=retry_after,
-        final_url=url,
+        final_url=final_url,
     )
+
+
+def _first_hop(url: str, *, open_network: bool, allowed: Sequence[Network]) -> URL:
+    """The webhook's URL as aiohttp will use it. Its rules were checked when it was saved;
+    an address it names directly is checked again here, names are left to the resolver."""
+    try:
+        target = URL(url)
+    except ValueError as exc:
+        raise RefusedHop("invalid_url") from exc
+    if not open_network and any(is_blocked(a, allowed) for a in host_addresses(target)):
+        raise RefusedHop("blocked_destination")
+    return target
+
+
+def _next_hop(
+    current: URL,
+    location: str,
+    *,
+    allow_http: bool,
+    open_network: bool,
+    allowed: Sequence[Network],
+) -> URL:
+    """The redirect target, checked with the rules of a webhook URL; from https, never http."""
+    try:
+        target = current.join(URL(location))
+    except ValueError as exc:
+        raise RefusedHop("invalid_redirect") from exc
+    if open_network:
+        return target
+    try:
+        check_url(str(target), allow_http=True, open_network=False, allowed=allowed)
+    except Invalid as exc:
+        blocked = exc.error_code == "url_not_allowed"
+        raise RefusedHop("blocked_destination" if blocked else "invalid_redirect") from exc
+    if target.scheme == "http" and (current.scheme == "https" or not allow_http):
+        raise RefusedHop("insecure_redirect")
+    return target
 
 
 async def _read_capped(content: aiohttp.StreamReader, limit: int) -> bytes:
@@ -180,11 +271,6 @@ async def _read_capped(content: aiohttp.StreamReader, limit: int) -> bytes:
 # Headers that authenticate to the webhook's own origin: a redirect elsewhere does not get them
 # (what browsers, requests and httpx do). Signatures stay: they are made for this delivery.
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
 
 
 def _without_credentials(headers: dict[str, str]) -> dict[str, str]:

@@ -182,13 +182,12 @@ class Webhooks:
             url = body.get("url")
             if not isinstance(url, str) or not url:
                 raise Invalid("url is required.", code="invalid_url")
-            check_url(
+            out["url"] = check_url(
                 url,
                 allow_http=self.ctx.allow_http,
                 open_network=self.ctx.settings.dev,
                 allowed=self.ctx.allowed_networks,
             )
-            out["url"] = url
         if "events" in body or creating:
             events = body.get("events")
             if not isinstance(events, list) or not events:

@@ -8,6 +8,7 @@ deadline, for what arrives: method, path, headers and the raw body.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 import time
 import uuid
@@ -66,8 +67,11 @@ class Endpoint:
 
 
 class Receiver:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    """``ssl_context`` (a server context) makes it an https:// receiver."""
+
+    def __init__(self, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None) -> None:
         self.host = host
+        self.ssl_context = ssl_context
         self._cond = threading.Condition()
         self._scripts: dict[str, _Script] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -80,7 +84,8 @@ class Receiver:
     @property
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "http" if self.ssl_context is None else "https"
+        return f"{scheme}://{host}:{self.port}"
 
     def endpoint(
         self, statuses: Iterable[Answer] = (), *, default: Answer = 200, delay: float = 0.0
@@ -162,7 +167,7 @@ class Receiver:
         # A held request (SIGTERM test) finishes within a second or two.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
+        site = web.TCPSite(self._runner, self.host, 0, ssl_context=self.ssl_context)
         await site.start()
         server = site._server
         assert isinstance(server, asyncio.Server)

@@ -132,6 +132,64 @@ def test_a_private_address_in_any_spelling_is_refused_at_creation(
     assert guarded.get(f"/v1/workspaces/{ws}/webhooks") == []
 
 
+# Spellings the HTTP client maps to a blocked address (IDNA / UTS-46: ideographic, fullwidth and
+# halfwidth dots, fullwidth and circled digits, fullwidth letters), and hosts that are neither an
+# address nor a host name. The check is made on the host the client will use.
+UNICODE_BYPASSES = [
+    "127\u30020\u30020\u30021",  # ideographic full stops
+    "127\uff0e0\uff0e0\uff0e1",  # fullwidth full stops
+    "127\uff610\uff610\uff611",  # halfwidth ideographic full stops
+    "\uff11\uff12\uff17.\uff10.\uff10.\uff11",  # fullwidth digits
+    "\u246b\u2466.0.0.1",  # circled 12 and 7
+    "0x7f\u30021",
+    "\uff10\uff58\uff17\uff46.1",  # fullwidth 0x7f
+    "169\u3002254\u3002169\u3002254",  # cloud metadata
+    "10\u30020\u30020\u30021",
+    "127.0.0.1.",
+    "\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54",  # fullwidth localhost
+    "%31%32%37.0.0.1",
+    "127.0.0.1%2e",
+]
+
+
+@pytest.mark.parametrize("host", UNICODE_BYPASSES)
+def test_a_unicode_spelling_of_a_private_address_is_refused_at_creation_and_patch(
+    guarded: Api, receiver: Receiver, host: str
+) -> None:
+    ws = guarded.workspace()
+    endpoint = receiver.endpoint()
+    for scheme in ("https", "http"):
+        url = f"{scheme}://{host}:{receiver.port}{endpoint.path}"
+        body = {"url": url, "events": ["*"]}
+        error = guarded.post(f"/v1/workspaces/{ws}/webhooks", body, status=422)
+        assert error["code"] in ("url_not_allowed", "invalid_url"), (url, error)
+        assert error["message"]
+    assert guarded.get(f"/v1/workspaces/{ws}/webhooks") == []
+
+    wh = guarded.webhook(ws, "https://example.com/hook", status="paused")
+    url = f"https://{host}:{receiver.port}{endpoint.path}"
+    error = guarded.patch(f"/v1/webhooks/{wh['id']}", {"url": url}, status=422)
+    assert error["code"] in ("url_not_allowed", "invalid_url"), (url, error)
+    assert guarded.get(f"/v1/webhooks/{wh['id']}")["url"] == "https://example.com/hook"
+    assert endpoint.requests == []
+
+
+def test_an_accepted_url_is_stored_as_it_is_sent(guarded: Api) -> None:
+    ws = guarded.workspace()
+    written = (
+        "HTTPS://\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25\u3002com:443/Caf\u00e9/./a?q=\u00fc"
+    )
+    wh = guarded.webhook(ws, written, status="paused")
+    sent = "https://example.com/Caf%C3%A9/a?q=%C3%BC"
+    assert wh["url"] == sent
+    assert guarded.get(f"/v1/webhooks/{wh['id']}")["url"] == sent
+    assert [w["url"] for w in guarded.get(f"/v1/workspaces/{ws}/webhooks")] == [sent]
+
+    patched = guarded.patch(f"/v1/webhooks/{wh['id']}", {"url": "https://B\u00fccher.example/x"})
+    assert patched["url"] == "https://xn--bcher-kva.example/x"
+    assert guarded.get(f"/v1/webhooks/{wh['id']}")["url"] == "https://xn--bcher-kva.example/x"
+
+
 def test_https_is_still_required_without_allow_http(tmp_path: Path) -> None:
     with guarded_server(tmp_path / "data", HOOKLINE_ALLOW_HTTP="false") as server:
         with server.api() as api:

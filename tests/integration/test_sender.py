@@ -389,3 +389,62 @@ async def test_allowed_networks_open_loopback(receiver: Receiver, host: str) -> 
 
     assert (result.status_code, result.error) == (204, None)
     assert len(receiver.seen) == 1
+
+
+async def guarded_send(url: str, *, allow_http: bool) -> SendResult:
+    """``send`` outside dev mode with loopback opened, following redirects."""
+    session = make_session(open_network=False, allowed=LOOPBACK, limit=4)
+    try:
+        return await send(
+            session,
+            url,
+            HEADERS,
+            BODY,
+            timeout=5,
+            follow_redirects=True,
+            open_network=False,
+            allowed=LOOPBACK,
+            allow_http=allow_http,
+        )
+    finally:
+        await session.close()
+
+
+async def test_a_redirect_to_http_needs_http_allowed(receiver: Receiver) -> None:
+    receiver.route("/old", answer(302, Location="/new"))
+    receiver.route("/new", answer(200, "moved here"))
+    await start(receiver)
+
+    refused = await guarded_send(receiver.url("/old"), allow_http=False)
+    assert (refused.error, refused.status_code) == ("insecure_redirect", None)
+    assert refused.final_url == receiver.url("/old")  # the last URL posted to
+    assert [p for _, p, _, _ in receiver.seen] == ["/old"]
+
+    receiver.seen.clear()
+    followed = await guarded_send(receiver.url("/old"), allow_http=True)
+    assert (followed.error, followed.status_code) == (None, 200)
+    assert followed.final_url == receiver.url("/new")
+    assert [p for _, p, _, _ in receiver.seen] == ["/old", "/new"]
+
+
+@pytest.mark.parametrize(
+    ("location", "error"),
+    [
+        ("http://169\u3002254\u3002169\u3002254/latest", "blocked_destination"),  # metadata
+        ("http://localhost/x", "blocked_destination"),
+        ("http://[::1", "invalid_redirect"),
+        ("ftp://127.0.0.1/x", "invalid_redirect"),
+        ("http://user:pw@127.0.0.1/x", "invalid_redirect"),
+    ],
+)
+async def test_each_redirect_hop_passes_the_webhook_url_rules(
+    receiver: Receiver, location: str, error: str
+) -> None:
+    receiver.route("/hook", answer(307, Location=location))
+    await start(receiver)
+
+    result = await guarded_send(receiver.url("/hook"), allow_http=True)
+
+    assert result.error == error
+    assert result.final_url == receiver.url("/hook")
+    assert len(receiver.seen) == 1

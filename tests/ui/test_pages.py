@@ -227,3 +227,30 @@ async def test_every_wrong_field_is_shown_at_once(signed_in: Ui) -> None:
     assert "absolute https://" in field_error(response.text, "url")
     assert "at least one event" in field_error(response.text, "events")
     assert "at most 200" in field_error(response.text, "name")
+
+
+@pytest.mark.parametrize("name", ["", "n" * 201])  # alone, and with another field wrong
+async def test_a_unicode_spelling_of_loopback_is_refused_by_the_form(
+    signed_in: Ui, name: str
+) -> None:
+    url = "https://127\u30020\u30020\u30021:9443/x"
+    data = {"url": url, "events": ["*"], "name": name}
+    response = await signed_in.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert response.status_code == 422
+    assert "points at 127.0.0.1, a private" in field_error(response.text, "url")
+    wh = await hook_of(signed_in)
+    response = await signed_in.post(f"/ui/webhooks/{wh['id']}/edit", data)
+    assert response.status_code == 422
+    assert "points at 127.0.0.1, a private" in field_error(response.text, "url")
+    assert len(await signed_in.api("GET", "/v1/workspaces/acme/webhooks")) == 1
+    assert (await hook_of(signed_in))["url"] == wh["url"]
+
+
+async def test_the_form_stores_and_shows_the_url_as_it_is_sent(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    data = {"url": "https://B\u00fccher.Example/Caf\u00e9", "events": ["*"]}
+    response = await signed_in.post(f"/ui/webhooks/{wh['id']}/edit", data)
+    assert response.status_code == 303
+    sent = "https://xn--bcher-kva.example/Caf%C3%A9"
+    assert (await signed_in.api("GET", f"/v1/webhooks/{wh['id']}"))["url"] == sent
+    assert sent in (await signed_in.client.get(f"/ui/webhooks/{wh['id']}")).text
