@@ -125,8 +125,9 @@ class Rig:
             poll_interval=0.05,
             **overrides,
         )
-        self.store = open_store(self.settings)
-        self.ctx = Context.build(self.settings, self.store, SecretBox(key))
+        box = SecretBox(key)
+        self.store = open_store(self.settings, box)
+        self.ctx = Context.build(self.settings, self.store, box)
         self.svc = Services(self.ctx)
         self.dispatcher: Dispatcher | None = None
         self._task: asyncio.Task[None] | None = None
