@@ -38,8 +38,10 @@ def postgres_ready() -> tuple[bool, str]:
         [
             PY,
             "-c",
-            "from hookline.settings import Settings; from hookline.store import "
-            f"open_store; open_store(Settings(database_url='{PG_BASE}/postgres'))",
+            "from cryptography.fernet import Fernet; from hookline.secrets import SecretBox; "
+            "from hookline.settings import Settings; from hookline.store import open_store; "
+            f"open_store(Settings(database_url='{PG_BASE}/postgres'), "
+            "SecretBox(Fernet.generate_key().decode()))",
         ],
         capture_output=True,
         text=True,

@@ -58,11 +58,14 @@ def serve(
 
 @main.command()
 def migrate() -> None:
-    """Apply schema migrations."""
+    """Apply schema migrations (and seal custom headers older versions stored in clear)."""
+    from hookline.secrets import SecretBox
+    from hookline.settings import ensure_encryption_key
     from hookline.store import open_store
 
     async def go() -> list[str]:
-        store = open_store(_settings())
+        settings = _settings()
+        store = open_store(settings, SecretBox(ensure_encryption_key(settings)))
         await store.open()
         await store.close()
         return []

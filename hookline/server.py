@@ -40,9 +40,10 @@ async def serve(settings: Settings, role: Role) -> None:
     setup_logging(settings)
     admin_key, generated = ensure_generated_keys(settings)
     assert settings.encryption_key is not None
-    store = open_store(settings)
+    box = SecretBox(settings.encryption_key.get_secret_value())
+    store = open_store(settings, box)
     await store.open()
-    ctx = Context.build(settings, store, SecretBox(settings.encryption_key.get_secret_value()))
+    ctx = Context.build(settings, store, box)
     dispatcher = Dispatcher(ctx) if role in ("all", "worker") else None
     if dispatcher is not None:
         ctx.wake = dispatcher.wake

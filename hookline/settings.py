@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     )
     encryption_key: SecretStr | None = Field(
         None,
-        description="Fernet key encrypting webhook secrets at rest; generated when unset.",
+        description="Fernet key encrypting webhook secrets, keys and custom header values at rest; "
+        "generated when unset.",
     )
     max_event_bytes: int = Field(262144, description="Largest accepted event request body.")
     strict_event_types: bool = Field(
@@ -165,15 +166,7 @@ def ensure_generated_keys(settings: Settings) -> tuple[str, bool]:
 
     Also makes sure an encryption key exists. Returns (admin key, newly generated).
     """
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    settings.data_dir.chmod(0o700)
-    if settings.encryption_key is None:
-        from cryptography.fernet import Fernet
-
-        path = settings.data_dir / "encryption.key"
-        if not path.exists():
-            _write_private(path, Fernet.generate_key().decode())
-        settings.encryption_key = SecretStr(path.read_text().strip())
+    ensure_encryption_key(settings)
     if settings.admin_key is not None:
         return settings.admin_key.get_secret_value(), False
     path = settings.data_dir / "admin.key"
@@ -183,6 +176,20 @@ def ensure_generated_keys(settings: Settings) -> tuple[str, bool]:
     key = path.read_text().strip()
     settings.admin_key = SecretStr(key)
     return key, generated
+
+
+def ensure_encryption_key(settings: Settings) -> str:
+    """The deployment's encryption key, generated and stored on first use."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)
+    if settings.encryption_key is None:
+        from cryptography.fernet import Fernet
+
+        path = settings.data_dir / "encryption.key"
+        if not path.exists():
+            _write_private(path, Fernet.generate_key().decode())
+        settings.encryption_key = SecretStr(path.read_text().strip())
+    return settings.encryption_key.get_secret_value()
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -68,7 +68,8 @@ async def storeops(
     session: aiohttp.ClientSession, deploy: Deployment, receiver: str
 ) -> dict[str, Any]:
     from hookline.ids import now_ms
-    from hookline.settings import Settings
+    from hookline.secrets import SecretBox
+    from hookline.settings import Settings, ensure_encryption_key
     from hookline.store import open_store
 
     api = Api(session, deploy.base)
@@ -79,7 +80,8 @@ async def storeops(
     conn.execute("UPDATE deliveries SET status = 'pending' WHERE status = 'held'")
     conn.commit()
     conn.close()
-    store = open_store(Settings(database_url=f"sqlite:///{deploy.sqlite_path}"))
+    settings = Settings(database_url=f"sqlite:///{deploy.sqlite_path}", data_dir=deploy.dir)
+    store = open_store(settings, SecretBox(ensure_encryption_key(settings)))
     await store.open()
     stop = threading.Event()
 

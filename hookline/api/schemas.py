@@ -257,7 +257,18 @@ EVENTS_SCHEMA: JsonDict = {
 }
 HEADERS_DOC = (
     "Custom headers sent with every delivery: at most 20, 4 KiB in all, values without "
-    "CR/LF/NUL. Headers Hookline sets and X-{Brand}-* are reserved (reserved_header)."
+    "CR/LF/NUL. Headers Hookline sets and X-{Brand}-* are reserved (reserved_header). "
+    'Values are stored encrypted; member keys read them as "***".'
+)
+HEADERS_OUT_DOC = (
+    "The custom headers. Their values are stored encrypted and shown to owner and admin keys "
+    'and the admin key; a member key gets every value as "***".'
+)
+REQUEST_HEADERS_DOC = (
+    "The headers sent. A custom header whose name contains auth, cookie, credential, key, "
+    'passwd, password, secret, session or token (any case) is stored as "[redacted]"; a '
+    'member key gets every other custom header value as "***". Hookline\'s own headers, '
+    "signatures included, are shown as sent."
 )
 HEADERS_SCHEMA: JsonDict = {
     "maxProperties": 20,
@@ -321,7 +332,7 @@ class WebhookOut(Out):
     name: str
     description: str
     events: list[str]
-    headers: dict[str, str]
+    headers: dict[str, str] = Field(description=HEADERS_OUT_DOC)
     status: WebhookStatusName
     statusReason: str | None
     statusChangedBy: str | None
@@ -471,7 +482,7 @@ def delivery_out(d: Delivery) -> DeliveryOut:
 class RequestRecord(Out):
     method: str
     url: str = Field(description="The URL posted to; after redirects, the last hop.")
-    headers: dict[str, str]
+    headers: dict[str, str] = Field(description=REQUEST_HEADERS_DOC)
     body: str
 
 

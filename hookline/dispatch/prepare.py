@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from yarl import URL
 
 from hookline.domain import envelope
+from hookline.domain.headers import redacted
 from hookline.domain.retry import RetryPolicy
 from hookline.secrets import SecretBox
 from hookline.signing import SigningKeys, signature_headers
@@ -18,16 +19,19 @@ from hookline.store.port import Claim
 class PendingDispatch:
     claim: Claim
     url: str
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)
     body: bytes
     policy: RetryPolicy
     timestamp: int
 
     def request_record(self) -> dict[str, Any]:
+        """The request as the attempt's log keeps it: custom headers that carry credentials
+        are redacted (``hookline.domain.headers``), so they are never stored."""
+        custom = self.claim.webhook.headers
         return {
             "method": "POST",
             "url": self.url,
-            "headers": self.headers,
+            "headers": redacted(self.headers, custom.__contains__),
             "body": self.body.decode(),
         }
 

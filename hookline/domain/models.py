@@ -74,7 +74,7 @@ class Webhook:
     name: str
     description: str
     events: list[str]
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)  # their values are often credentials
     status: WebhookStatus
     status_reason: str | None
     status_changed_by: str | None

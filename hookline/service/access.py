@@ -5,7 +5,7 @@ The admin key may do everything. A workspace key sees only its workspace
 
     owner      everything in the workspace, including its keys and settings
     admin      manage webhooks, see secrets, resend, recover, test, send events
-    member     read webhooks (without secrets), events and logs
+    member     read webhooks (without secrets or custom header values), events and logs
     publisher  send events
 """
 
@@ -60,6 +60,11 @@ class Principal:
     def require_admin(self, what: str) -> None:
         if not self.is_admin:
             raise Forbidden(f"Only the admin key can {what}.")
+
+    @property
+    def sees_secrets(self) -> bool:
+        """Whether custom header values are shown: to those who may manage webhooks."""
+        return self.role is None or Action.MANAGE in _ALLOWED[self.role]
 
 
 ADMIN = Principal(key_id="admin")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from hookline.domain.headers import redacted
 from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event, WebhookStatus
 from hookline.domain.retry import RetryPolicy
 from hookline.errors import Conflict, Invalid, NotFound
 from hookline.ids import new_id, now_ms
 from hookline.service.access import Action, Principal
 from hookline.service.context import MAX_LIMIT, Context, clamp_limit
-from hookline.service.webhooks import Webhooks
+from hookline.service.webhooks import Webhooks, is_reserved
 from hookline.service.workspaces import Workspaces
 from hookline.store.port import DeliveryFilter, Page
 
@@ -83,7 +84,7 @@ class Deliveries:
     ) -> tuple[Delivery, Event | None, list[Attempt]]:
         dlv = await self.get(who, dlv_id)
         event = await self.store.get_event_of_delivery(dlv_id)
-        return dlv, event, await self.store.list_attempts(dlv_id)
+        return dlv, event, await self._shown(who, dlv, await self.store.list_attempts(dlv_id))
 
     async def resend(self, who: Principal, dlv_id: str) -> Delivery:
         dlv = await self.get(who, dlv_id, Action.MANAGE)
@@ -152,3 +153,30 @@ class Deliveries:
                 return current or dlv, attempts[:1]
             await asyncio.sleep(0.02)
         return dlv, []
+
+    async def _shown(self, who: Principal, dlv: Delivery, attempts: list[Attempt]) -> list[Attempt]:
+        """The attempts as ``who`` may see them: custom credentials redacted (also in attempts
+        recorded before they were redacted when stored) and, below admin, every other custom
+        header value masked. A custom header is one the webhook has, or one Hookline does not
+        set itself (the webhook may have had it when the attempt was made)."""
+        if not attempts:
+            return attempts
+        wh = await self.store.get_webhook(dlv.webhook_id)
+        ws = await self.store.get_workspace(dlv.workspace_id)
+        custom = set(wh.headers) if wh else set()
+        brand = self.ctx.brand(ws) if ws else ""
+
+        def is_custom(name: str) -> bool:
+            return name in custom or not (brand and is_reserved(name, brand))
+
+        mask = not who.sees_secrets
+        return [
+            replace(
+                a,
+                request={
+                    **a.request,
+                    "headers": redacted(a.request.get("headers") or {}, is_custom, mask=mask),
+                },
+            )
+            for a in attempts
+        ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from hookline.domain.destinations import check_url
+from hookline.domain.headers import masked
 from hookline.domain.matching import is_valid_pattern
 from hookline.domain.models import Webhook, WebhookStatus, Workspace
 from hookline.domain.retry import validate_policy
@@ -59,7 +61,7 @@ class Webhooks:
         if wh is None or not who.sees(wh.workspace_id):
             raise NotFound("No such webhook.")
         who.check(wh.workspace_id, action, "webhook")
-        return wh
+        return _shown(who, wh)
 
     async def create(self, who: Principal, ws_id: str, body: dict[str, Any]) -> Webhook:
         ws = await self.workspaces.get(who, ws_id, Action.MANAGE)
@@ -107,9 +109,10 @@ class Webhooks:
         cursor: str | None,
     ) -> Page[Webhook]:
         await self.workspaces.get(who, ws_id)
-        return await self.store.list_webhooks(
+        page = await self.store.list_webhooks(
             ws_id, status=status, limit=clamp_limit(limit), cursor=cursor
         )
+        return replace(page, items=[_shown(who, wh) for wh in page.items])
 
     async def update(self, who: Principal, wh_id: str, body: dict[str, Any]) -> Webhook:
         wh = await self.get(who, wh_id, Action.MANAGE)
@@ -253,13 +256,11 @@ def _checked_headers(headers: Any, brand: str) -> dict[str, str]:
         raise Invalid("headers must be an object of names to values.", code="invalid_header")
     if len(headers) > MAX_HEADERS:
         raise Invalid(f"At most {MAX_HEADERS} custom headers.", code="invalid_header")
-    prefix = f"x-{brand.lower()}-"
     total = 0
     for name, value in headers.items():
         if not TOKEN_RE.fullmatch(name):
             raise Invalid(f"Header name {name!r} is not a valid HTTP token.", code="invalid_header")
-        lower = name.lower()
-        if lower in RESERVED_HEADERS or lower.startswith(("webhook-", prefix)):
+        if is_reserved(name, brand):
             raise Invalid(f"Header {name!r} is reserved: Hookline sets it.", code="reserved_header")
         if not isinstance(value, str) or not HEADER_VALUE_RE.fullmatch(value):
             raise Invalid(
@@ -273,3 +274,14 @@ def _checked_headers(headers: Any, brand: str) -> dict[str, str]:
             code="invalid_header",
         )
     return dict(headers)
+
+
+def is_reserved(name: str, brand: str) -> bool:
+    """Whether Hookline sets the header ``name`` itself (so a webhook cannot)."""
+    lower = name.lower()
+    return lower in RESERVED_HEADERS or lower.startswith(("webhook-", f"x-{brand.lower()}-"))
+
+
+def _shown(who: Principal, wh: Webhook) -> Webhook:
+    """``wh`` as ``who`` may see it: custom header values masked below admin."""
+    return wh if who.sees_secrets else replace(wh, headers=masked(wh.headers))

@@ -22,7 +22,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
+from cryptography.fernet import Fernet
 
+from hookline.secrets import SecretBox
 from hookline.store.port import Store
 from hookline.store.postgres import PostgresStore
 from hookline.store.sqlite import SqliteStore
@@ -35,6 +37,8 @@ BACKENDS = [
 POSTGRES_URL = os.environ.get(
     "HOOKLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+# The deployment key of every store the fixtures open (custom headers are sealed with it).
+BOX = SecretBox(Fernet.generate_key().decode())
 
 
 def with_database(url: str, name: str) -> str:
@@ -53,7 +57,7 @@ async def _create_template(name: str) -> None:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    store = PostgresStore(with_database(POSTGRES_URL, name), max_size=1)
+    store = PostgresStore(with_database(POSTGRES_URL, name), box=BOX, max_size=1)
     try:
         await store.migrate()
     finally:
@@ -182,10 +186,16 @@ async def database(
 
 def _new_store(url: str) -> Store:
     if url.startswith("sqlite:///"):
-        return SqliteStore(Path(url.removeprefix("sqlite:///")))
+        return SqliteStore(Path(url.removeprefix("sqlite:///")), box=BOX)
     if url.startswith("postgresql://"):
-        return PostgresStore(url)
+        return PostgresStore(url, box=BOX)
     raise NotImplementedError(url)
+
+
+@pytest.fixture
+def box() -> SecretBox:
+    """The box the fixtures' stores seal with."""
+    return BOX
 
 
 @pytest.fixture

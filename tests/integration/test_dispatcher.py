@@ -1,4 +1,5 @@
-"""The Dispatcher in-process, on a real SQLite store, against receivers on 127.0.0.1."""
+"""The Dispatcher in-process, on a real SQLite store (PostgreSQL too where a test takes the
+``database`` fixture), against receivers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from aiohttp import web
 from cryptography.fernet import Fernet
@@ -125,8 +127,9 @@ class Rig:
             poll_interval=0.05,
             **overrides,
         )
-        self.store = open_store(self.settings)
-        self.ctx = Context.build(self.settings, self.store, SecretBox(key))
+        box = SecretBox(key)
+        self.store = open_store(self.settings, box)
+        self.ctx = Context.build(self.settings, self.store, box)
         self.svc = Services(self.ctx)
         self.dispatcher: Dispatcher | None = None
         self._task: asyncio.Task[None] | None = None
@@ -446,3 +449,54 @@ async def test_a_slow_endpoint_does_not_starve_others(
     receiver.gate.set()
     await rig.settled(ws, 11)
     await rig.stop()
+
+
+async def test_sealed_custom_headers_are_sent_and_credentials_left_out_of_attempts(
+    rigs: Callable[..., Awaitable[Rig]], receiver: Receiver, database: str
+) -> None:
+    """On each backend: the receiver gets the custom headers; the database holds neither the
+    credential nor, in the attempt's record, its value ("[redacted]")."""
+    got: list[dict[str, str]] = []
+
+    async def record(request: web.Request) -> web.StreamResponse:
+        got.append(dict(request.headers))
+        return web.Response(text="ok")
+
+    rig = await rigs(database_url=database)
+    ws = await rig.workspace()
+    headers = {"Authorization": "Bearer sekrit-123", "X-Tenant": "tenant-77"}
+    await rig.webhook(ws, receiver.route("/auth", record), headers=headers)
+    await rig.send(ws)
+    rig.start()
+    (dlv,) = await rig.settled(ws, 1)
+    await rig.stop()
+
+    (sent,) = got
+    assert sent["Authorization"] == "Bearer sekrit-123"
+    assert sent["X-Tenant"] == "tenant-77"
+    (attempt,) = await rig.store.list_attempts(dlv.id)
+    logged = attempt.request["headers"]
+    assert logged["Authorization"] == "[redacted]"
+    assert logged["X-Tenant"] == "tenant-77"
+    assert logged["webhook-signature"] == sent["webhook-signature"]
+    assert "sekrit-123" not in await _raw_database(database)
+
+
+async def _raw_database(database: str) -> str:
+    """Every webhook and attempt row, read past the store, as one text."""
+    if database.startswith("sqlite:///"):
+        with sqlite3.connect(database.removeprefix("sqlite:///")) as conn:
+            rows = [
+                *conn.execute("SELECT * FROM webhooks").fetchall(),
+                *conn.execute("SELECT * FROM attempts").fetchall(),
+            ]
+        conn.close()
+        return repr(rows)
+    pg = await asyncpg.connect(database)
+    try:
+        found = await pg.fetch(
+            "SELECT w::text FROM webhooks w UNION ALL SELECT a::text FROM attempts a"
+        )
+    finally:
+        await pg.close()
+    return repr([r[0] for r in found])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
@@ -10,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from hookline.domain.models import (
@@ -1191,3 +1193,85 @@ async def test_a_fresh_migrate_equals_the_migration_files(store: Store, database
     }
     assert actual == expected
     assert sorted(versions) == [name for name, _ in _scripts()]
+
+
+# -- custom headers at rest ---------------------------------------------------------
+
+SEKRIT = "sekrit-123"
+
+
+async def raw_webhooks(database: str) -> str:
+    """Every column of every webhook, read past the store (sqlite3 or asyncpg), as one text."""
+    if database.startswith("sqlite:///"):
+        conn = sqlite3.connect(database.removeprefix("sqlite:///"))
+        try:
+            return repr(conn.execute("SELECT * FROM webhooks").fetchall())
+        finally:
+            conn.close()
+    pg = await asyncpg.connect(database)
+    try:
+        return repr([r[0] for r in await pg.fetch("SELECT w::text FROM webhooks w")])
+    finally:
+        await pg.close()
+
+
+async def write_raw_headers(database: str, wh_id: str, column: str) -> None:
+    """Set a webhook's ``headers`` column directly, as an older version would have written it."""
+    if database.startswith("sqlite:///"):
+        conn = sqlite3.connect(database.removeprefix("sqlite:///"))
+        try:
+            conn.execute("UPDATE webhooks SET headers = ? WHERE id = ?", (column, wh_id))
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    pg = await asyncpg.connect(database)
+    try:
+        await pg.execute("UPDATE webhooks SET headers = $1 WHERE id = $2", column, wh_id)
+    finally:
+        await pg.close()
+
+
+async def test_custom_headers_are_sealed_in_the_database(store: Store, database: str) -> None:
+    await add_workspace(store)
+    headers = {"Authorization": f"Bearer {SEKRIT}", "X-Tenant": "tenant-77"}
+    wh = await add_webhook(store, headers=headers)
+    raw = await raw_webhooks(database)
+    assert wh.id in raw  # the rows are there
+    for clear in (SEKRIT, "tenant-77", "Authorization", "X-Tenant"):
+        assert clear not in raw, f"{clear!r} is stored in clear"
+    assert (await store.get_webhook(wh.id)) == wh
+    await publish(store, wh)
+    assert (await claim_one(store)).webhook.headers == headers
+
+    changed = {"Authorization": "Bearer rotated-456"}
+    await store.update_webhook(wh.id, WebhookChanges(fields={"headers": changed}), T0 + 1)
+    assert "rotated-456" not in await raw_webhooks(database)
+    found = await store.get_webhook(wh.id)
+    assert found is not None and found.headers == changed
+    page = await store.list_webhooks("acme", status=None, limit=10, cursor=None)
+    assert [w.headers for w in page.items] == [changed]
+
+
+async def test_headers_an_older_version_stored_in_clear_are_sealed_by_migrating(
+    store: Store, store_factory: Callable[[], Store], database: str
+) -> None:
+    await add_workspace(store)
+    wh = await add_webhook(store)
+    legacy = {"Authorization": f"Bearer {SEKRIT}"}
+    await write_raw_headers(database, wh.id, json.dumps(legacy))
+    assert SEKRIT in await raw_webhooks(database)
+    # Read as it is until then (an older process may still write such rows while upgrading) ...
+    found = await store.get_webhook(wh.id)
+    assert found is not None and found.headers == legacy
+
+    # ... and sealed by the next start (every store migrates when it opens).
+    upgraded = store_factory()
+    await upgraded.open()
+    assert await upgraded.migrate() == []
+    assert SEKRIT not in await raw_webhooks(database)
+    for reader in (store, upgraded):
+        found = await reader.get_webhook(wh.id)
+        assert found is not None and found.headers == legacy
+    await publish(store, wh)
+    assert (await claim_one(upgraded)).webhook.headers == legacy

@@ -31,6 +31,7 @@ from test_store import (
 from hookline.domain.models import Attempt, DeliveryStatus, Webhook, WebhookStatus
 from hookline.errors import Invalid
 from hookline.ids import new_id
+from hookline.secrets import SecretBox
 from hookline.settings import Settings
 from hookline.store import open_store
 from hookline.store.port import (
@@ -96,11 +97,11 @@ def _columns(rows: list[tuple[str, str]]) -> dict[str, set[str]]:
 
 @pytest.mark.empty_database
 async def test_a_fresh_migrate_has_every_table_and_column_of_the_sqlite_schema(
-    store_factory: Callable[[], Store], database: str, tmp_path: Path
+    store_factory: Callable[[], Store], database: str, tmp_path: Path, box: SecretBox
 ) -> None:
     pg = store_factory()
     assert await pg.migrate() == [name.removesuffix(".sql") for name, _ in migrations.scripts()]
-    lite = SqliteStore(tmp_path / "reference.db")
+    lite = SqliteStore(tmp_path / "reference.db", box=box)
     try:
         await lite.migrate()
     finally:
@@ -336,8 +337,10 @@ async def test_a_lost_listening_connection_comes_back_and_wakes(
     assert len(await _server_pids(database, "hookline-listen")) == 1
 
 
-async def test_listening_to_an_unreachable_server_does_not_fail_and_closes_cleanly() -> None:
-    store = PostgresStore("postgresql://postgres@127.0.0.1:1/nowhere")
+async def test_listening_to_an_unreachable_server_does_not_fail_and_closes_cleanly(
+    box: SecretBox,
+) -> None:
+    store = PostgresStore("postgresql://postgres@127.0.0.1:1/nowhere", box=box)
     wakes = Wakes()
     await store.listen_for_work(wakes)  # keeps trying in the background
     await store.close()
@@ -389,8 +392,9 @@ async def test_nul_in_text_finds_nothing_and_is_invalid_to_store(store: Store) -
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
-def test_open_store_picks_postgres_and_masks_the_password(scheme: str) -> None:
-    store = open_store(Settings(database_url=f"{scheme}://hook:s3cret@db.internal:5432/hookline"))
+def test_open_store_picks_postgres_and_masks_the_password(scheme: str, box: SecretBox) -> None:
+    settings = Settings(database_url=f"{scheme}://hook:s3cret@db.internal:5432/hookline")
+    store = open_store(settings, box)
     assert isinstance(store, PostgresStore)
     assert "s3cret" not in repr(store)
     assert repr(store) == f"PostgresStore('{scheme}://hook:***@db.internal:5432/hookline')"

@@ -113,7 +113,7 @@ def deliver_each(
 async def private_keys(data_dir: Path, wh_ids: list[str]) -> dict[str, str]:
     """The webhooks' ed25519 private keys (current and in grace), unsealed as the server does."""
     box = SecretBox((data_dir / "encryption.key").read_text().strip())
-    store = SqliteStore(data_dir / "hookline.db")
+    store = SqliteStore(data_dir / "hookline.db", box=box)
     await store.open()
     try:
         found: dict[str, str] = {}

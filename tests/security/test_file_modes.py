@@ -8,9 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
+from hookline.secrets import SecretBox
 from hookline.settings import ensure_generated_keys, load_settings
 from hookline.store.sqlite import SqliteStore
+
+BOX = SecretBox(Fernet.generate_key().decode())
 
 
 def mode(path: Path) -> int:
@@ -28,7 +32,7 @@ def usual_umask() -> Iterator[None]:
 async def test_a_new_data_directory_and_its_files_are_private(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "data")
     ensure_generated_keys(settings)
-    store = SqliteStore(settings.sqlite_path)
+    store = SqliteStore(settings.sqlite_path, box=BOX)
     await store.open()
     try:
         await store.ping()
@@ -48,7 +52,7 @@ async def test_an_existing_database_is_made_private(tmp_path: Path) -> None:
     db.touch(mode=0o644)
     settings = load_settings(data_dir=data)
     ensure_generated_keys(settings)
-    store = SqliteStore(settings.sqlite_path)
+    store = SqliteStore(settings.sqlite_path, box=BOX)
     await store.open()
     try:
         assert mode(data) == 0o700
@@ -61,7 +65,7 @@ async def test_a_database_outside_the_data_directory_gets_a_private_directory(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "elsewhere" / "hooks.db"
-    store = SqliteStore(path)
+    store = SqliteStore(path, box=BOX)
     await store.open()
     try:
         assert mode(path.parent) == 0o700

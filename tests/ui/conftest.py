@@ -139,10 +139,10 @@ async def make_ui(tmp_path: Path) -> AsyncIterator[MakeUi]:
             **overrides,
         }
         settings = Settings(**values)
-        store = open_store(settings)
-        await store.open()
         assert settings.encryption_key is not None
         box = SecretBox(settings.encryption_key.get_secret_value())
+        store = open_store(settings, box)
+        await store.open()
         services = Services(Context.build(settings, store, box))
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(services)),

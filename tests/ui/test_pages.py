@@ -1,5 +1,5 @@
 """The pages' behaviour in process: form validation, Send Logs filters and pages, blocked
-resends, banners, deletion, empty states."""
+resends, banners, deletion, empty states, custom credentials redacted in attempts."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from hookline.domain.models import WebhookStatus
-from hookline.ids import now_ms
-from hookline.store.port import StatusChange, WebhookChanges
+from hookline.dispatch.prepare import prepare
+from hookline.domain.models import Attempt, WebhookStatus
+from hookline.ids import new_id, now_ms
+from hookline.store.port import AttemptRecord, StatusChange, WebhookChanges
 
 from .conftest import MakeUi, Ui
 
@@ -254,3 +255,52 @@ async def test_the_form_stores_and_shows_the_url_as_it_is_sent(signed_in: Ui) ->
     sent = "https://xn--bcher-kva.example/Caf%C3%A9"
     assert (await signed_in.api("GET", f"/v1/webhooks/{wh['id']}"))["url"] == sent
     assert sent in (await signed_in.client.get(f"/ui/webhooks/{wh['id']}")).text
+
+
+async def test_attempt_pages_show_custom_credentials_redacted(ui: Ui) -> None:
+    """The webhook page shows an owner (who may manage it) the custom header values; the
+    delivery page shows the attempt as recorded: the credential redacted, the rest as sent.
+    (Member keys cannot sign in to the UI; their API view is masked, see the API tests.)"""
+    wh = await hook_of(ui)
+    headers = {"Authorization": "Bearer sekrit-123", "X-Tenant": "tenant-77"}
+    await ui.api("PATCH", f"/v1/webhooks/{wh['id']}", json={"headers": headers})
+    await ui.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})
+    (claim,) = await ui.store.claim_due("tests:ui", limit=10, now=now_ms(), lease_ms=60_000)
+    settings = ui.services.ctx.settings
+    pending = prepare(
+        claim,
+        box=ui.services.ctx.box,
+        delivery_defaults=settings.delivery,
+        policy_defaults=settings.retry_policy,
+        timestamp=now_ms() // 1000,
+    )
+    attempt = Attempt(
+        id=new_id("att"),
+        delivery_id=claim.delivery_id,
+        number=1,
+        started_at=now_ms(),
+        duration_ms=3.0,
+        request=pending.request_record(),
+        response={"status": 200, "headers": {}, "body": "", "truncated": False},
+        error=None,
+        outcome="success",
+    )
+    record = AttemptRecord(
+        attempt=attempt,
+        webhook_id=claim.webhook.id,
+        status="succeeded",
+        next_attempt_at=None,
+        status_code=200,
+        error=None,
+        completed_at=now_ms(),
+    )
+    await ui.store.record_attempts("tests:ui", [record])
+
+    await ui.login(await ui.key("acme", "owner"))
+    page = (await ui.client.get(f"/ui/webhooks/{wh['id']}")).text
+    assert "<code>Authorization: Bearer sekrit-123</code>" in page
+    assert "<code>X-Tenant: tenant-77</code>" in page
+    delivery = (await ui.client.get(f"/ui/deliveries/{claim.delivery_id}")).text
+    assert "<code>Authorization</code></th><td><code>[redacted]</code>" in delivery
+    assert "<code>X-Tenant</code></th><td><code>tenant-77</code>" in delivery
+    assert "sekrit-123" not in delivery

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hookline.secrets import SecretBox
 from hookline.store.postgres.connection import Connection, Database
 
 # The channel a transaction that creates due work notifies (delivered at commit).
@@ -21,9 +22,11 @@ class Queries:
 
     Reads go through ``_db.fetch*`` (retried once on a lost connection); writes
     through ``_db.transaction()`` or ``_db.execute`` (never retried).
+    ``_box`` seals and opens what is stored encrypted (webhooks' custom headers).
     """
 
     _db: Database
+    _box: SecretBox
 
 
 async def notify_work(conn: Connection) -> None:

@@ -31,6 +31,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 
+from hookline.secrets import SecretBox
 from hookline.store import records
 from hookline.store.port import Claim
 from hookline.store.postgres.base import Queries
@@ -143,7 +144,7 @@ class ClaimQueries(Queries):
             if not found:
                 return []
             found.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
-            return await _claims(c, found)
+            return await _claims(c, found, self._box)
 
 
 async def _lock_rate_limited(c: Connection, candidates: list[Record]) -> dict[str, int | None]:
@@ -206,7 +207,7 @@ async def _choose(
     return chosen, pushed
 
 
-async def _claims(c: Connection, found: list[Record]) -> list[Claim]:
+async def _claims(c: Connection, found: list[Record], box: SecretBox) -> list[Claim]:
     events = await _by_key(c, "events", "pk", "bigint", {r["event_pk"] for r in found})
     hooks = await _by_key(c, "webhooks", "id", "text", {r["webhook_id"] for r in found})
     spaces = await _by_key(
@@ -218,7 +219,7 @@ async def _claims(c: Connection, found: list[Record]) -> list[Claim]:
             attempt=r["attempt_count"] + 1,
             tags=json.loads(r["tags"]),
             event=records.event(events[r["event_pk"]]),
-            webhook=records.webhook(hooks[r["webhook_id"]]),
+            webhook=records.webhook(hooks[r["webhook_id"]], box),
             webhook_secret=hooks[r["webhook_id"]]["secret"],
             signing_key=hooks[r["webhook_id"]]["signing_key"],
             previous_keys=json.loads(hooks[r["webhook_id"]]["previous_keys"]),

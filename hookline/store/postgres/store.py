@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from hookline.secrets import SecretBox
 from hookline.store.postgres import migrations
 from hookline.store.postgres.claims import ClaimQueries
 from hookline.store.postgres.connection import Database
@@ -30,11 +31,13 @@ class PostgresStore(
 
     Any number of processes may share the database: claims lock with ``SKIP
     LOCKED``, rate limits and FIFO order are kept in the database, and work
-    created by one process is announced to the others with NOTIFY.
+    created by one process is announced to the others with NOTIFY. ``box`` holds the
+    deployment key: webhooks' custom headers are stored sealed with it.
     """
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(self, url: str, *, box: SecretBox, min_size: int = 1, max_size: int = 10) -> None:
         self.url = url
+        self._box = box
         self._db = Database(url, min_size=min_size, max_size=max_size)
         self._listener = WorkListener(url)
 
@@ -49,8 +52,11 @@ class PostgresStore(
         await self._db.close()
 
     async def migrate(self) -> list[str]:
+        """Apply the schema migrations, then seal custom headers older versions left in clear."""
         async with self._db.connection() as conn:
-            return await migrations.apply(conn)
+            applied = await migrations.apply(conn)
+        await self.seal_plain_headers()
+        return applied
 
     async def ping(self) -> None:
         """Raise unless the database answers; re-establish a lost listening connection."""

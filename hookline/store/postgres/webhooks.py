@@ -17,8 +17,10 @@ from hookline.store.port import Page, WebhookChanges
 from hookline.store.postgres.base import Queries, notify_work
 from hookline.store.postgres.connection import Params, rowcount
 
-_JSON_COLUMNS = frozenset({"events", "headers", "retry_policy", "metadata"})
-_COLUMNS = frozenset({"url", "name", "description", "rate_limit", "ordering", *_JSON_COLUMNS})
+_JSON_COLUMNS = frozenset({"events", "retry_policy", "metadata"})
+_COLUMNS = frozenset(
+    {"url", "name", "description", "rate_limit", "ordering", "headers", *_JSON_COLUMNS}
+)
 
 
 class WebhookQueries(Queries):
@@ -56,7 +58,7 @@ class WebhookQueries(Queries):
                 wh.name,
                 wh.description,
                 json.dumps(wh.events),
-                json.dumps(wh.headers),
+                records.sealed_headers(wh.headers, self._box),
                 secret,
                 wh.status.value,
                 wh.status_reason,
@@ -74,7 +76,7 @@ class WebhookQueries(Queries):
 
     async def get_webhook(self, wh_id: str) -> Webhook | None:
         row = await self._db.fetchrow("SELECT * FROM webhooks WHERE id = $1", wh_id)
-        return records.webhook(row) if row else None
+        return records.webhook(row, self._box) if row else None
 
     async def get_webhook_secret(self, wh_id: str) -> str | None:
         secret: str | None = await self._db.fetchval(
@@ -104,13 +106,13 @@ class WebhookQueries(Queries):
             sql += f" AND status = {p(status)}"
         sql += f" ORDER BY id DESC LIMIT {p(limit + 1)}"
         found = await self._db.fetch(sql, *p.values)
-        return records.page(found, limit, "id", records.webhook)
+        return records.page(found, limit, "id", lambda r: records.webhook(r, self._box))
 
     async def subscribed_webhooks(self, ws_id: str) -> list[Webhook]:
         found = await self._db.fetch(
             "SELECT * FROM webhooks WHERE workspace_id = $1 AND status <> 'disabled'", ws_id
         )
-        return [records.webhook(r) for r in found]
+        return [records.webhook(r, self._box) for r in found]
 
     async def update_webhook(self, wh_id: str, changes: WebhookChanges, now: int) -> None:
         """Apply ``changes``; a status change holds pending deliveries or releases held ones."""
@@ -119,9 +121,11 @@ class WebhookQueries(Queries):
         for column, value in changes.fields.items():
             if column not in _COLUMNS:
                 raise ValueError(f"not a webhook column: {column}")
-            sets.append(
-                f"{column} = {p(records.json_or_none(value) if column in _JSON_COLUMNS else value)}"
-            )
+            if column == "headers":
+                value = records.sealed_headers(value, self._box)
+            elif column in _JSON_COLUMNS:
+                value = records.json_or_none(value)
+            sets.append(f"{column} = {p(value)}")
         if changes.secret is not None:
             sets.append(f"secret = {p(changes.secret)}")
         if changes.signing_key is not None:
@@ -174,3 +178,21 @@ class WebhookQueries(Queries):
             now - interval_ms,
         )
         return changed > 0
+
+    async def seal_plain_headers(self) -> int:
+        """Seal every ``headers`` value still in clear (written before they were sealed);
+        return how many. Compares before it writes, so concurrent upgraders agree."""
+        async with self._db.transaction() as c:
+            plain = await c.fetch("SELECT id, headers FROM webhooks WHERE headers LIKE '{%'")
+            await c.executemany(
+                "UPDATE webhooks SET headers = $1 WHERE id = $2 AND headers = $3",
+                [
+                    (
+                        records.sealed_headers(json.loads(r["headers"]), self._box),
+                        r["id"],
+                        r["headers"],
+                    )
+                    for r in plain
+                ],
+            )
+        return len(plain)

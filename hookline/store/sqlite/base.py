@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hookline.secrets import SecretBox
 from hookline.store.sqlite.connection import ConnectionThread
 
 
@@ -10,7 +11,9 @@ class Queries:
 
     Writes go through ``_writer`` (one ``BEGIN IMMEDIATE`` transaction each);
     reads through ``_reader``, which sees the last committed state (WAL).
+    ``_box`` seals and opens what is stored encrypted (webhooks' custom headers).
     """
 
     _writer: ConnectionThread
     _reader: ConnectionThread
+    _box: SecretBox

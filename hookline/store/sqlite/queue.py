@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from hookline.ids import now_ms
+from hookline.secrets import SecretBox
 from hookline.store.port import AttemptRecord, Claim
 from hookline.store.sqlite import rows
 from hookline.store.sqlite.base import Queries
@@ -81,7 +82,7 @@ class QueueQueries(Queries):
                 c, "deliveries", f"SELECT * FROM deliveries WHERE id IN ({marks})", chosen
             )
             found.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
-            return _claims(c, found)
+            return _claims(c, found, self._box)
 
         return await self._writer.write(claim)
 
@@ -287,14 +288,14 @@ def _choose(
     return chosen
 
 
-def _claims(c: sqlite3.Connection, found: list[dict[str, Any]]) -> list[Claim]:
+def _claims(c: sqlite3.Connection, found: list[dict[str, Any]], box: SecretBox) -> list[Claim]:
     events = rows.by_key(c, "events", "pk", {r["event_pk"] for r in found})
     hooks = rows.by_key(c, "webhooks", "id", {r["webhook_id"] for r in found})
     spaces = rows.by_key(c, "workspaces", "id", {h["workspace_id"] for h in hooks.values()})
     # Each webhook and workspace is mapped once per claim, however many deliveries it has.
     shared = {
         wh_id: {
-            "webhook": rows.webhook(h),
+            "webhook": rows.webhook(h, box),
             "webhook_secret": h["secret"],
             "signing_key": h["signing_key"],
             "previous_keys": json.loads(h["previous_keys"]),

@@ -39,6 +39,9 @@ from hookline.store.records import (
     page as page,
 )
 from hookline.store.records import (
+    sealed_headers as sealed_headers,
+)
+from hookline.store.records import (
     webhook as webhook,
 )
 from hookline.store.records import (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from hookline.secrets import SecretBox
 from hookline.store.sqlite import migrations
 from hookline.store.sqlite.connection import ConnectionThread, make_private
 from hookline.store.sqlite.deliveries import DeliveryQueries
@@ -18,10 +19,14 @@ from hookline.store.sqlite.webhooks import WebhookQueries
 class SqliteStore(
     TenantQueries, WebhookQueries, EventQueries, DeliveryQueries, QueueQueries, SessionQueries
 ):
-    """WAL mode; one writer connection and one reader connection, each on its own thread."""
+    """WAL mode; one writer connection and one reader connection, each on its own thread.
 
-    def __init__(self, path: Path) -> None:
+    ``box`` holds the deployment key: webhooks' custom headers are stored sealed with it.
+    """
+
+    def __init__(self, path: Path, *, box: SecretBox) -> None:
         self.path = path
+        self._box = box
         self._writer = ConnectionThread(path, "hookline-sqlite-w")
         self._reader = ConnectionThread(path, "hookline-sqlite-r")
 
@@ -34,7 +39,10 @@ class SqliteStore(
         await self._reader.close()
 
     async def migrate(self) -> list[str]:
-        return await self._writer.run(migrations.apply)
+        """Apply the schema migrations, then seal custom headers older versions left in clear."""
+        applied = await self._writer.run(migrations.apply)
+        await self.seal_plain_headers()
+        return applied
 
     async def ping(self) -> None:
         await self._reader.run(lambda c: c.execute("SELECT 1").fetchone())

@@ -12,8 +12,10 @@ from hookline.store.port import Page, WebhookChanges
 from hookline.store.sqlite import rows
 from hookline.store.sqlite.base import Queries
 
-_JSON_COLUMNS = frozenset({"events", "headers", "retry_policy", "metadata"})
-_COLUMNS = frozenset({"url", "name", "description", "rate_limit", "ordering", *_JSON_COLUMNS})
+_JSON_COLUMNS = frozenset({"events", "retry_policy", "metadata"})
+_COLUMNS = frozenset(
+    {"url", "name", "description", "rate_limit", "ordering", "headers", *_JSON_COLUMNS}
+)
 
 
 class WebhookQueries(Queries):
@@ -47,7 +49,7 @@ class WebhookQueries(Queries):
                     wh.name,
                     wh.description,
                     json.dumps(wh.events),
-                    json.dumps(wh.headers),
+                    rows.sealed_headers(wh.headers, self._box),
                     secret,
                     wh.status.value,
                     wh.status_reason,
@@ -70,7 +72,7 @@ class WebhookQueries(Queries):
         row = await self._reader.run(
             lambda c: c.execute("SELECT * FROM webhooks WHERE id = ?", (wh_id,)).fetchone()
         )
-        return rows.webhook(row) if row else None
+        return rows.webhook(row, self._box) if row else None
 
     async def get_webhook_secret(self, wh_id: str) -> str | None:
         row = await self._reader.run(
@@ -104,7 +106,7 @@ class WebhookQueries(Queries):
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit + 1)
         found = await self._reader.run(lambda c: c.execute(sql, args).fetchall())
-        return rows.page(found, limit, "id", rows.webhook)
+        return rows.page(found, limit, "id", lambda r: rows.webhook(r, self._box))
 
     async def subscribed_webhooks(self, ws_id: str) -> list[Webhook]:
         found = await self._reader.run(
@@ -112,7 +114,7 @@ class WebhookQueries(Queries):
                 "SELECT * FROM webhooks WHERE workspace_id = ? AND status != 'disabled'", (ws_id,)
             ).fetchall()
         )
-        return [rows.webhook(r) for r in found]
+        return [rows.webhook(r, self._box) for r in found]
 
     async def update_webhook(self, wh_id: str, changes: WebhookChanges, now: int) -> None:
         """Apply ``changes``; a status change holds pending deliveries or releases held ones."""
@@ -122,7 +124,10 @@ class WebhookQueries(Queries):
             if column not in _COLUMNS:
                 raise ValueError(f"not a webhook column: {column}")
             sets.append(f"{column} = ?")
-            args.append(rows.json_or_none(value) if column in _JSON_COLUMNS else value)
+            if column == "headers":
+                args.append(rows.sealed_headers(value, self._box))
+            else:
+                args.append(rows.json_or_none(value) if column in _JSON_COLUMNS else value)
         if changes.secret is not None:
             sets.append("secret = ?")
             args.append(changes.secret)
@@ -180,3 +185,24 @@ class WebhookQueries(Queries):
                 > 0
             )
         )
+
+    async def seal_plain_headers(self) -> int:
+        """Seal every ``headers`` value still in clear (written before they were sealed);
+        return how many. Compares before it writes, so concurrent upgraders agree."""
+
+        def seal(c: sqlite3.Connection) -> int:
+            plain = c.execute("SELECT id, headers FROM webhooks WHERE headers LIKE '{%'").fetchall()
+            c.executemany(
+                "UPDATE webhooks SET headers = ? WHERE id = ? AND headers = ?",
+                [
+                    (
+                        rows.sealed_headers(json.loads(r["headers"]), self._box),
+                        r["id"],
+                        r["headers"],
+                    )
+                    for r in plain
+                ],
+            )
+            return len(plain)
+
+        return await self._writer.write(seal)

@@ -198,10 +198,10 @@ def settings_for(data_dir: Path, **overrides: Any) -> Settings:
 
 async def start(settings: Settings) -> Services:
     """Open a store and build the services on it, as ``hookline serve`` does."""
-    store = open_store(settings)
-    await store.open()
     assert settings.encryption_key is not None
     box = SecretBox(settings.encryption_key.get_secret_value())
+    store = open_store(settings, box)
+    await store.open()
     return Services(Context.build(settings, store, box))
 
 
