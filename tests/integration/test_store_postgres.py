@@ -99,7 +99,7 @@ async def test_a_fresh_migrate_has_every_table_and_column_of_the_sqlite_schema(
     store_factory: Callable[[], Store], database: str, tmp_path: Path
 ) -> None:
     pg = store_factory()
-    assert await pg.migrate() == ["0001_initial", "0002_due_per_webhook"]
+    assert await pg.migrate() == ["0001_initial", "0002_due_per_webhook", "0003_key_check"]
     lite = SqliteStore(tmp_path / "reference.db")
     try:
         await lite.migrate()
@@ -134,7 +134,7 @@ async def test_a_fresh_migrate_has_every_table_and_column_of_the_sqlite_schema(
     finally:
         await conn.close()
     assert _columns([(r["table_name"], r["column_name"]) for r in rows]) == expected
-    assert versions == ["0001_initial.sql", "0002_due_per_webhook.sql"]
+    assert versions == ["0001_initial.sql", "0002_due_per_webhook.sql", "0003_key_check.sql"]
 
 
 async def test_ids_order_byte_wise_whatever_the_server_locale(store: Store) -> None:
