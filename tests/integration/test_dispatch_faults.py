@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from test_dispatcher import Receiver, eventually
 
-from hookline.dispatch.dispatcher import Dispatcher, fault_backoff_ms
+from hookline.dispatch.dispatcher import Dispatcher
 from hookline.domain.models import Delivery, DeliveryStatus
 from hookline.ids import now_ms
 from hookline.secrets import SecretBox
@@ -207,11 +207,3 @@ async def test_a_record_the_database_keeps_refusing_leaves_the_delivery_pending(
         assert receiver.count("/hook") == 2  # at least once: the unrecorded request went out
     finally:
         await store.close()
-
-
-def test_the_backoff_after_faults_doubles_up_to_ten_minutes() -> None:
-    waits = [fault_backoff_ms(n, 5) for n in range(12)]
-    for n, wait in enumerate(waits):
-        expected = min(600_000, 5_000 * 2**n)
-        assert 0.9 * expected <= wait <= expected, (n, wait)
-    assert fault_backoff_ms(10_000, 5) <= 600_000
