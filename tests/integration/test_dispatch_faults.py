@@ -67,15 +67,19 @@ class Process:
         )
         return found or 0.0
 
-    async def one_delivery(self, url: str) -> Delivery:
-        """A workspace, a webhook to ``url`` and one event: its delivery."""
-        ws = await self.svc.workspaces.create(ADMIN, {"name": "faults", "plan": "pro"})
-        await self.svc.webhooks.create(ADMIN, ws.id, {"url": url, "events": ["*"]})
-        body = json.dumps({"events": [{"type": "job.done", "data": {"n": 1}}]}).encode()
-        (result,) = await self.svc.events.ingest_batch(ADMIN, ws.id, body)
+    async def one_delivery(
+        self, url: str, *, type: str = "job.done", ws_id: str | None = None
+    ) -> Delivery:
+        """A webhook to ``url`` for events of ``type`` (in a new workspace unless given one)
+        and one such event: its delivery."""
+        if ws_id is None:
+            ws_id = (await self.svc.workspaces.create(ADMIN, {"name": "faults", "plan": "pro"})).id
+        wh = await self.svc.webhooks.create(ADMIN, ws_id, {"url": url, "events": [type]})
+        body = json.dumps({"events": [{"type": type, "data": {"n": 1}}]}).encode()
+        (result,) = await self.svc.events.ingest_batch(ADMIN, ws_id, body)
         assert not isinstance(result, Exception), result
         page = await self.store.list_deliveries(
-            DeliveryFilter(workspace_id=ws.id), limit=10, cursor=None
+            DeliveryFilter(webhook_id=wh.id), limit=10, cursor=None
         )
         (dlv,) = page.items
         return dlv
@@ -150,13 +154,15 @@ async def test_a_secret_the_key_cannot_open_leaves_the_delivery_pending(
 
 
 class _RefusesRecords:
-    """A store whose database refuses the first ``refusals`` writes of attempt records."""
+    """A store whose database refuses writes of attempt records: the first ``refusals`` of
+    them, and every one holding an attempt of a delivery in ``refused``."""
 
     refusals = 0
+    refused: frozenset[str] = frozenset()
 
     async def record_attempts(self, owner: str, records: list[AttemptRecord]) -> list[str]:
-        if self.refusals > 0:
-            self.refusals -= 1
+        if self.refusals > 0 or any(r.attempt.delivery_id in self.refused for r in records):
+            self.refusals = max(0, self.refusals - 1)
             raise OSError("the database refused the write")
         found: list[str] = await super().record_attempts(owner, records)  # type: ignore[misc]
         return found
@@ -170,7 +176,7 @@ class _PostgresRefusing(_RefusesRecords, PostgresStore):
     pass
 
 
-def refusing_store(database: str, refusals: int) -> Any:
+def refusing_store(database: str, refusals: int = 0) -> Any:
     if database.startswith("sqlite:///"):
         made: Any = _SqliteRefusing(Path(database.removeprefix("sqlite:///")))
     else:
@@ -205,5 +211,35 @@ async def test_a_record_the_database_keeps_refusing_leaves_the_delivery_pending(
         (attempt,) = await store.list_attempts(dlv.id)
         assert attempt.number == 1
         assert receiver.count("/hook") == 2  # at least once: the unrecorded request went out
+    finally:
+        await store.close()
+
+
+async def test_a_record_refused_for_good_does_not_hold_back_the_others(
+    database: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    store = refusing_store(database)
+    await store.open()
+    try:
+        node = Process(store, tmp_path / "node", Fernet.generate_key().decode())
+        poison = await node.one_delivery(receiver.route("/poison"), type="job.poison")
+        store.refused = frozenset({poison.id})
+        node.start()
+        try:
+            await receiver.wait("/poison", 1)
+            # Records written after the one the database keeps refusing still get written.
+            fine = await node.one_delivery(
+                receiver.route("/fine"), type="job.fine", ws_id=poison.workspace_id
+            )
+            await succeeded(store, fine.id)
+            waiting = await deferred(store, poison.id)
+            assert waiting.attempt_count == 0
+            assert node.internal_errors("record") >= 1 + 3
+
+            store.refused = frozenset()
+            done = await succeeded(store, poison.id)
+        finally:
+            await node.stop()
+        assert done.attempt_count == 1
     finally:
         await store.close()
