@@ -60,15 +60,17 @@ def serve(
 def migrate() -> None:
     """Apply schema migrations (and seal custom headers older versions stored in clear)."""
     from hookline.secrets import SecretBox
+    from hookline.server import checked_key
     from hookline.settings import ensure_encryption_key
     from hookline.store import open_store
 
-    async def go() -> list[str]:
+    async def go() -> None:
         settings = _settings()
-        store = open_store(settings, SecretBox(ensure_encryption_key(settings)))
+        box = SecretBox(ensure_encryption_key(settings))
+        store = open_store(settings, box)
         await store.open()
+        await checked_key(store, box, settings)
         await store.close()
-        return []
 
     asyncio.run(go())
     click.echo("migrations applied")

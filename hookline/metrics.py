@@ -47,6 +47,13 @@ class Metrics:
             "How long the most overdue pending delivery has been due (0 when none is).",
             registry=self.registry,
         )
+        self.internal_errors = Counter(
+            "hookline_internal_errors",
+            "Faults of Hookline's own while dispatching (prepare, send, decide, record): the "
+            "delivery is retried later, without counting an attempt.",
+            ["stage"],
+            registry=self.registry,
+        )
 
     def __repr__(self) -> str:
         return "Metrics()"

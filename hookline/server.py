@@ -1,5 +1,7 @@
 """One program with roles: ``all`` (API, UI and dispatcher), ``api`` or ``worker``.
 
+Before it serves or claims anything, every role checks that its encryption key
+is the deployment's (it opens the store's key check) and refuses to start if not.
 Every role shares one stop signal: SIGTERM or SIGINT stops new claims and new
 requests, lets in-flight attempts finish (or releases them), then exits.
 """
@@ -18,11 +20,13 @@ from typing import Literal
 import uvicorn
 
 from hookline.dispatch.dispatcher import Dispatcher
+from hookline.ids import now_ms
 from hookline.logs import setup_logging
 from hookline.secrets import SecretBox
 from hookline.service import Context, Services
 from hookline.settings import Settings, ensure_generated_keys
 from hookline.store import open_store
+from hookline.store.port import Store
 
 Role = Literal["all", "api", "worker"]
 log = logging.getLogger("hookline")
@@ -43,6 +47,7 @@ async def serve(settings: Settings, role: Role) -> None:
     box = SecretBox(settings.encryption_key.get_secret_value())
     store = open_store(settings, box)
     await store.open()
+    await checked_key(store, box, settings)
     ctx = Context.build(settings, store, box)
     dispatcher = Dispatcher(ctx) if role in ("all", "worker") else None
     if dispatcher is not None:
@@ -100,6 +105,61 @@ async def serve(settings: Settings, role: Role) -> None:
     finally:
         await store.close()
         log.info("stopped")
+
+
+class WrongEncryptionKey(Exception):
+    """This process's encryption key cannot open the secrets stored in the database."""
+
+
+# What the key check token seals: any process holding the deployment's key can open it.
+KEY_CHECK = "hookline key check"
+WRONG_KEY = (
+    "Hookline cannot start: its encryption key is not the key the secrets in {database} are "
+    "sealed with, so this process could neither sign deliveries nor read webhook secrets. "
+    "Every process of a deployment (the API and every worker, on every machine) needs the "
+    "same key: set HOOKLINE_ENCRYPTION_KEY to the deployment's key in each of them (a process "
+    "without it generates a key of its own into {key_file})."
+)
+
+
+async def check_encryption_key(store: Store, box: SecretBox) -> None:
+    """Raise ``WrongEncryptionKey`` unless ``box`` holds the key of the store's secrets.
+
+    The store keeps a token sealed with the deployment's key, written by the first
+    process that finds none (two starting at once agree on whichever was stored first).
+    A database from before the token existed is checked against a webhook secret first.
+    """
+    token = await store.key_check()
+    if token is None:
+        secret = await store.any_webhook_secret()
+        if secret is not None and not _opens(box, secret):
+            raise WrongEncryptionKey
+        token = await store.set_key_check(box.seal(KEY_CHECK), now=now_ms())
+    if not _opens(box, token):
+        raise WrongEncryptionKey
+
+
+async def checked_key(store: Store, box: SecretBox, settings: Settings) -> None:
+    """Check the key, then seal what older versions left in clear; exit with ``WRONG_KEY``
+    (the store closed) when the key is not the deployment's."""
+    try:
+        await check_encryption_key(store, box)
+    except WrongEncryptionKey:
+        await store.close()
+        raise SystemExit(
+            WRONG_KEY.format(
+                database=settings.database_display, key_file=settings.data_dir / "encryption.key"
+            )
+        ) from None
+    await store.seal_plain_headers()
+
+
+def _opens(box: SecretBox, token: str) -> bool:
+    try:
+        box.open(token)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _banner(settings: Settings, role: Role, new_admin_key: str | None) -> None:

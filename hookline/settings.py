@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     shutdown_grace: float = Field(
         10, description="Seconds in-flight attempts get to finish on SIGTERM."
     )
+    fault_retry_seconds: float = Field(
+        5,
+        description="First wait before a delivery is tried again after a fault of Hookline's "
+        "own (a bug, a database error); it doubles with each fault in a row, up to 10 minutes.",
+    )
     log_format: Literal["text", "json"] = Field("text", description="Log line format.")
     log_level: str = Field("INFO", description="Log level.")
 

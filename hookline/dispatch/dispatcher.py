@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import socket
 import time
 from collections import Counter
@@ -34,6 +35,11 @@ log = logging.getLogger("hookline.dispatch")
 RECORD_BATCH = 256
 RECORD_LINGER = 0.005
 PURGE_BATCH = 500
+# Tries of a record the store refuses before its delivery is deferred instead.
+RECORD_TRIES = 3
+# The longest wait after a fault of Hookline's own (seconds), and the error it leaves.
+FAULT_BACKOFF_MAX = 600.0
+INTERNAL_ERROR = "internal_error"
 
 
 class Dispatcher:
@@ -60,6 +66,8 @@ class Dispatcher:
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._per_webhook: Counter[str] = Counter()
         self._records: list[AttemptRecord] = []
+        # Each waiting record's delivery's faults in a row, for the backoff if it cannot be written.
+        self._faults: dict[str, int] = {}
         self._records_ready = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._closing = False
@@ -174,25 +182,60 @@ class Dispatcher:
                 timestamp=int(time.time()),
             )
         except Exception:
-            log.exception("preparing delivery %s failed", claim.delivery_id)
-            self._records.append(_unpreparable(claim))
-            self._records_ready.set()
+            await self._internal_fault(claim, "prepare")
             return
         assert self._session is not None
         started = now_ms()
-        result = await send(
-            self._session,
-            pending.url,
-            pending.headers,
-            pending.body,
-            timeout=pending.policy.timeout,
-            follow_redirects=pending.policy.follow_redirects,
-            open_network=self.settings.dev,
-            allowed=self.ctx.allowed_networks,
-            allow_http=self.ctx.allow_http,
-        )
-        self._records.append(self._record(pending, result, started))
+        try:
+            result = await send(
+                self._session,
+                pending.url,
+                pending.headers,
+                pending.body,
+                timeout=pending.policy.timeout,
+                follow_redirects=pending.policy.follow_redirects,
+                open_network=self.settings.dev,
+                allowed=self.ctx.allowed_networks,
+                allow_http=self.ctx.allow_http,
+            )
+        except Exception:
+            await self._internal_fault(claim, "send")
+            return
+        try:
+            record = self._record(pending, result, started)
+        except Exception:
+            await self._internal_fault(claim, "decide")
+            return
+        self._faults[claim.delivery_id] = claim.internal_faults
+        self._records.append(record)
         self._records_ready.set()
+
+    async def _internal_fault(self, claim: Claim, stage: str) -> None:
+        """A fault of Hookline's own ends no delivery: it goes back to the queue, unattempted.
+
+        Only the receiver's answers and the retry policy end a delivery. A bug, a key
+        that cannot open its secrets or a database error is logged and counted, and the
+        delivery is tried again after a backoff that grows with each fault in a row.
+        """
+        log.exception("%s of delivery %s failed; it is tried again later", stage, claim.delivery_id)
+        self.ctx.metrics.internal_errors.labels(stage=stage).inc()
+        await self._defer(claim.delivery_id, claim.internal_faults)
+
+    async def _defer(self, dlv_id: str, faults: int) -> None:
+        """Put a claimed delivery back to be tried after its backoff, retrying while the store
+        fails (a stop cancels this, and the delivery is released)."""
+        while True:
+            try:
+                await self._defer_once(dlv_id, faults)
+                return
+            except Exception:
+                log.exception("deferring delivery %s failed; retrying", dlv_id)
+            await asyncio.sleep(0.5)
+
+    async def _defer_once(self, dlv_id: str, faults: int) -> None:
+        until = now_ms() + fault_backoff_ms(faults, self.settings.fault_retry_seconds)
+        if not await self.store.defer(self.owner, dlv_id, until=until, error=INTERNAL_ERROR):
+            log.warning("delivery %s is no longer leased to this worker", dlv_id)
 
     def _record(self, pending: PendingDispatch, result: SendResult, started: int) -> AttemptRecord:
         claim = pending.claim
@@ -260,26 +303,40 @@ class Dispatcher:
                     paused = await self.store.record_attempts(self.owner, batch)
                 except Exception:
                     log.exception("recording %d attempts failed; recording one by one", len(batch))
+                    self.ctx.metrics.internal_errors.labels(stage="record").inc()
                     paused = []
                     for record in batch:
                         paused += await self._record_alone(record)
+                for record in batch:
+                    self._faults.pop(record.attempt.delivery_id, None)
                 self._recorded(batch, paused)
 
     async def _record_alone(self, record: AttemptRecord) -> list[str]:
         """Record one attempt, retrying while the store fails; drop it if its delivery is gone.
 
         Writing records one at a time keeps a record the database refuses (its delivery
-        was deleted while the attempt ran) from holding back every other record.
+        was deleted while the attempt ran) from holding back every other record. A record
+        the store keeps refusing while its delivery exists is a fault of Hookline's own:
+        after ``RECORD_TRIES`` its delivery goes back to the queue, to be tried again later.
         """
         dlv_id = record.attempt.delivery_id
+        tries = 0
         while True:
             try:
                 return await self.store.record_attempts(self.owner, [record])
             except Exception:
                 log.exception("recording the attempt of %s failed", dlv_id)
+                self.ctx.metrics.internal_errors.labels(stage="record").inc()
+            tries += 1
             with contextlib.suppress(Exception):
                 if await self.store.get_delivery(dlv_id) is None:
                     log.warning("delivery %s was deleted during its attempt; not recorded", dlv_id)
+                    return []
+                if tries >= RECORD_TRIES:
+                    await self._defer_once(dlv_id, self._faults.get(dlv_id, 0))
+                    log.warning(
+                        "the attempt of %s is not recorded; it is tried again later", dlv_id
+                    )
                     return []
             if self._closing and time.monotonic() >= self._give_up_at:
                 log.error("giving up recording %s; its lease will expire and it is retried", dlv_id)
@@ -350,26 +407,8 @@ class Dispatcher:
             await self._session.close()
 
 
-def _unpreparable(claim: Claim) -> AttemptRecord:
-    """A delivery that cannot even be rendered or signed fails rather than loops."""
-    now = now_ms()
-    attempt = Attempt(
-        id=new_id("att"),
-        delivery_id=claim.delivery_id,
-        number=claim.attempt,
-        started_at=now,
-        duration_ms=0.0,
-        request={"method": "POST", "url": claim.webhook.url, "headers": {}, "body": ""},
-        response=None,
-        error="internal_error",
-        outcome="failure",
-    )
-    return AttemptRecord(
-        attempt=attempt,
-        webhook_id=claim.webhook.id,
-        status=DeliveryStatus.FAILED.value,
-        next_attempt_at=None,
-        status_code=None,
-        error="internal_error",
-        completed_at=now,
-    )
+def fault_backoff_ms(faults: int, first: float) -> int:
+    """How long a delivery waits after a fault of Hookline's own, ``faults`` others before it
+    in a row: ``first`` seconds doubling up to ``FAULT_BACKOFF_MAX``, with 10 % jitter."""
+    delay = min(FAULT_BACKOFF_MAX, first * 2.0 ** min(faults, 32))
+    return round(delay * random.uniform(0.9, 1.0) * 1000)

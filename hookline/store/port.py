@@ -71,6 +71,7 @@ class Claim:
     workspace_settings: dict[str, Any]
     signing_key: str | None = None
     previous_keys: list[dict[str, Any]] = field(default_factory=list)
+    internal_faults: int = 0  # Hookline's own faults in a row since the last attempt
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -240,4 +241,34 @@ class Store(Protocol):
 
     async def purge_ui_sessions(self, now: int) -> int:
         """Delete the sessions and the redeemed links that expired before ``now``."""
+        ...
+
+    async def defer(self, owner: str, dlv_id: str, *, until: int, error: str) -> bool:
+        """Give a claimed delivery back to be tried again at ``until``, without an attempt.
+
+        For a fault of Hookline's own: the delivery is pending again (held if its webhook
+        is no longer active), ``error`` is its last error and its count of internal faults
+        in a row grows by one (the next real attempt resets it). Only the lease owner can
+        defer; whether it did.
+        """
+        ...
+
+    async def key_check(self) -> str | None:
+        """The token sealed with the deployment's encryption key, or None before it is set."""
+        ...
+
+    async def set_key_check(self, token: str, *, now: int) -> str:
+        """Store ``token`` as the key check unless one is stored already; the stored one."""
+        ...
+
+    async def any_webhook_secret(self) -> str | None:
+        """Some webhook's sealed secret, or None when there is no webhook."""
+        ...
+
+    async def seal_plain_headers(self) -> int:
+        """Seal the custom headers an older version stored in clear; how many rows it sealed.
+
+        Run once the encryption key is known to be the deployment's: sealing with another
+        key would lock the deployment out of those headers.
+        """
         ...

@@ -1253,7 +1253,7 @@ async def test_custom_headers_are_sealed_in_the_database(store: Store, database:
     assert [w.headers for w in page.items] == [changed]
 
 
-async def test_headers_an_older_version_stored_in_clear_are_sealed_by_migrating(
+async def test_headers_an_older_version_stored_in_clear_are_sealed_on_upgrade(
     store: Store, store_factory: Callable[[], Store], database: str
 ) -> None:
     await add_workspace(store)
@@ -1265,13 +1265,85 @@ async def test_headers_an_older_version_stored_in_clear_are_sealed_by_migrating(
     found = await store.get_webhook(wh.id)
     assert found is not None and found.headers == legacy
 
-    # ... and sealed by the next start (every store migrates when it opens).
+    # ... and sealed by the next start (which seals them once the key is checked).
     upgraded = store_factory()
     await upgraded.open()
-    assert await upgraded.migrate() == []
+    assert await upgraded.seal_plain_headers() == 1
     assert SEKRIT not in await raw_webhooks(database)
     for reader in (store, upgraded):
         found = await reader.get_webhook(wh.id)
         assert found is not None and found.headers == legacy
     await publish(store, wh)
     assert (await claim_one(upgraded)).webhook.headers == legacy
+
+
+# -- faults of Hookline's own and the key check -----------------------------------
+
+
+async def test_defer_puts_a_claim_back_without_an_attempt(store: Store) -> None:
+    await add_workspace(store)
+    wh = await add_webhook(store)
+    await publish(store, wh)
+    claim = await claim_one(store, "A")
+    assert claim.internal_faults == 0
+
+    assert not await store.defer("B", claim.delivery_id, until=T0 + 5_000, error="internal_error")
+    assert await status_of(store, claim.delivery_id) is SENDING
+    assert await store.defer("A", claim.delivery_id, until=T0 + 5_000, error="internal_error")
+    dlv = await store.get_delivery(claim.delivery_id)
+    assert dlv is not None
+    assert (dlv.status, dlv.attempt_count, dlv.next_attempt_at) == (PENDING, 0, T0 + 5_000)
+    assert (dlv.last_error, dlv.completed_at) == ("internal_error", None)
+    assert await store.list_attempts(claim.delivery_id) == []
+    assert await store.reclaim_expired(T0 + 10 * LEASE) == 0  # the lease went with it
+    # Only a claim can be deferred, and only once.
+    assert not await store.defer("A", claim.delivery_id, until=T0, error="internal_error")
+    assert await store.claim_due("A", limit=10, now=T0 + 4_999, lease_ms=LEASE) == []
+
+    again = await claim_one(store, "B", now=T0 + 5_000)
+    assert (again.attempt, again.internal_faults) == (1, 1)
+    assert await store.defer("B", again.delivery_id, until=T0 + 6_000, error="internal_error")
+    third = await claim_one(store, "A", now=T0 + 6_000)
+    assert (third.attempt, third.internal_faults) == (1, 2)
+    # A real attempt starts the count of faults in a row again.
+    await store.record_attempts("A", [finished(third, PENDING, code=500, next_at=T0 + 7_000)])
+    fourth = await claim_one(store, "A", now=T0 + 7_000)
+    assert (fourth.attempt, fourth.internal_faults) == (2, 0)
+
+
+async def test_a_claim_of_a_paused_webhook_is_deferred_held(store: Store) -> None:
+    await add_workspace(store)
+    wh = await add_webhook(store)
+    await publish(store, wh)
+    claim = await claim_one(store)
+    pause = StatusChange(status=WebhookStatus.PAUSED, reason=None, by="key_1", at=T0)
+    await store.update_webhook(wh.id, WebhookChanges(status=pause), T0)
+    assert await store.defer("A", claim.delivery_id, until=T0 + 1, error="internal_error")
+    assert await status_of(store, claim.delivery_id) is HELD
+
+
+async def test_the_key_check_is_written_once(store: Store) -> None:
+    assert await store.key_check() is None
+    assert await store.set_key_check("first", now=T0) == "first"
+    assert await store.set_key_check("second", now=T0 + 1) == "first"
+    assert await store.key_check() == "first"
+
+
+@pytest.mark.empty_database
+async def test_processes_starting_at_once_agree_on_the_key_check(
+    store_factory: Callable[[], Store],
+) -> None:
+    stores = [store_factory() for _ in range(4)]
+    await asyncio.gather(*(s.open() for s in stores))
+    stored = await asyncio.gather(
+        *(s.set_key_check(f"token-{n}", now=T0) for n, s in enumerate(stores))
+    )
+    assert len(set(stored)) == 1, stored
+    assert {await s.key_check() for s in stores} == set(stored)
+
+
+async def test_any_webhook_secret(store: Store) -> None:
+    assert await store.any_webhook_secret() is None
+    await add_workspace(store)
+    await add_webhook(store)
+    assert await store.any_webhook_secret() == "sealed-secret"

@@ -31,7 +31,8 @@ _APPLY_DECISION = (
     "UPDATE deliveries SET "
     f"status = CASE WHEN $1 = 'pending' THEN {REQUEUE} ELSE $1 END, "
     "attempt_count = attempt_count + 1, next_attempt_at = $2, last_status_code = $3, "
-    "last_error = $4, completed_at = $5, lease_owner = NULL, lease_until = NULL "
+    "last_error = $4, completed_at = $5, internal_faults = 0, lease_owner = NULL, "
+    "lease_until = NULL "
     "WHERE id = $6 AND lease_owner = $7"
 )
 _PAUSE = (
@@ -142,6 +143,27 @@ class QueueQueries(Queries):
             before,
             batch,
         )
+
+    async def defer(self, owner: str, dlv_id: str, *, until: int, error: str) -> bool:
+        """Give a claimed delivery back to be tried at ``until``, without an attempt (see the port)."""
+        async with self._db.transaction() as c:
+            await c.execute(
+                "SELECT 1 FROM webhooks WHERE id = (SELECT webhook_id FROM deliveries "
+                "WHERE id = $1 AND lease_owner = $2 AND status = 'sending') FOR SHARE",
+                dlv_id,
+                owner,
+            )
+            back = await c.fetchval(
+                f"UPDATE deliveries SET status = {REQUEUE}, next_attempt_at = $1, "
+                "last_error = $2, internal_faults = internal_faults + 1, lease_owner = NULL, "
+                "lease_until = NULL WHERE id = $3 AND status = 'sending' AND lease_owner = $4 "
+                "RETURNING status",
+                until,
+                error,
+                dlv_id,
+                owner,
+            )
+            return back is not None
 
 
 async def _record(c: Connection, owner: str, batch: list[AttemptRecord]) -> list[str]:

@@ -52,11 +52,8 @@ class PostgresStore(
         await self._db.close()
 
     async def migrate(self) -> list[str]:
-        """Apply the schema migrations, then seal custom headers older versions left in clear."""
         async with self._db.connection() as conn:
-            applied = await migrations.apply(conn)
-        await self.seal_plain_headers()
-        return applied
+            return await migrations.apply(conn)
 
     async def ping(self) -> None:
         """Raise unless the database answers; re-establish a lost listening connection."""
@@ -66,6 +63,25 @@ class PostgresStore(
     async def listen_for_work(self, wake: Callable[[], None]) -> None:
         """Call ``wake`` whenever another process (or this one) commits work that may be due."""
         await self._listener.add(wake)
+
+    async def key_check(self) -> str | None:
+        token = await self._db.fetchval("SELECT token FROM key_check WHERE id = 1")
+        return None if token is None else str(token)
+
+    async def set_key_check(self, token: str, *, now: int) -> str:
+        # A concurrent first insert makes this one wait for it, then do nothing: both read its token.
+        await self._db.execute(
+            "INSERT INTO key_check (id, token, created_at) VALUES (1, $1, $2) "
+            "ON CONFLICT (id) DO NOTHING",
+            token,
+            now,
+        )
+        stored = await self._db.fetchval("SELECT token FROM key_check WHERE id = 1")
+        return str(stored)
+
+    async def any_webhook_secret(self) -> str | None:
+        secret = await self._db.fetchval("SELECT secret FROM webhooks ORDER BY id LIMIT 1")
+        return None if secret is None else str(secret)
 
 
 def _masked(url: str) -> str:

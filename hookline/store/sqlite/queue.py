@@ -197,6 +197,20 @@ class QueueQueries(Queries):
 
         return await self._writer.write(purge)
 
+    async def defer(self, owner: str, dlv_id: str, *, until: int, error: str) -> bool:
+        """Give a claimed delivery back to be tried at ``until``, without an attempt (see the port)."""
+        changed = await self._writer.write(
+            lambda c: (
+                c.execute(
+                    f"UPDATE deliveries SET status = {rows.REQUEUE}, next_attempt_at = ?, "
+                    "last_error = ?, internal_faults = internal_faults + 1, lease_owner = NULL, "
+                    "lease_until = NULL WHERE id = ? AND status = 'sending' AND lease_owner = ?",
+                    (until, error, dlv_id, owner),
+                ).rowcount
+            )
+        )
+        return changed > 0
+
 
 # Whether ``d`` may go now as far as ordering goes: a FIFO webhook sends only its oldest
 # unfinished delivery, and only while none of its deliveries is in flight.
@@ -309,6 +323,7 @@ def _claims(c: sqlite3.Connection, found: list[dict[str, Any]], box: SecretBox) 
             attempt=r["attempt_count"] + 1,
             tags=json.loads(r["tags"]),
             event=rows.event(events[r["event_pk"]]),
+            internal_faults=r["internal_faults"],
             **shared[r["webhook_id"]],
         )
         for r in found
@@ -337,7 +352,7 @@ _APPLY_DECISIONS = (
     f"status = CASE WHEN r.status = 'pending' THEN {rows.REQUEUE} ELSE r.status END, "
     "attempt_count = attempt_count + 1, next_attempt_at = r.next_attempt_at, "
     "last_status_code = r.status_code, last_error = r.error, completed_at = r.completed_at, "
-    "lease_owner = NULL, lease_until = NULL "
+    "internal_faults = 0, lease_owner = NULL, lease_until = NULL "
     f"FROM (SELECT {_columns(_DECISION_COLUMNS)} FROM json_each(?)) AS r "
     "WHERE deliveries.id = r.delivery_id AND deliveries.lease_owner = ?"
 )

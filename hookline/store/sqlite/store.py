@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,13 +40,32 @@ class SqliteStore(
         await self._reader.close()
 
     async def migrate(self) -> list[str]:
-        """Apply the schema migrations, then seal custom headers older versions left in clear."""
-        applied = await self._writer.run(migrations.apply)
-        await self.seal_plain_headers()
-        return applied
+        return await self._writer.run(migrations.apply)
 
     async def ping(self) -> None:
         await self._reader.run(lambda c: c.execute("SELECT 1").fetchone())
 
     async def listen_for_work(self, wake: Callable[[], None]) -> None:
         """Nothing: SQLite has no notifications; other processes' work is found by polling."""
+
+    async def key_check(self) -> str | None:
+        row = await self._reader.run(
+            lambda c: c.execute("SELECT token FROM key_check WHERE id = 1").fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def set_key_check(self, token: str, *, now: int) -> str:
+        def put(c: sqlite3.Connection) -> str:
+            c.execute(
+                "INSERT OR IGNORE INTO key_check (id, token, created_at) VALUES (1, ?, ?)",
+                (token, now),
+            )
+            return str(c.execute("SELECT token FROM key_check WHERE id = 1").fetchone()[0])
+
+        return await self._writer.write(put)
+
+    async def any_webhook_secret(self) -> str | None:
+        row = await self._reader.run(
+            lambda c: c.execute("SELECT secret FROM webhooks ORDER BY id LIMIT 1").fetchone()
+        )
+        return None if row is None else str(row[0])

@@ -1,0 +1,245 @@
+"""Faults of Hookline's own end no delivery: the dispatcher on both stores, a receiver on 127.0.0.1.
+
+A secret the worker's key cannot open and a database that refuses the records
+leave the delivery pending, unattempted, due again after a backoff, and counted
+in ``hookline_internal_errors_total``; once the fault is gone it is delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+from test_dispatcher import Receiver, eventually
+
+from hookline.dispatch.dispatcher import Dispatcher
+from hookline.domain.models import Delivery, DeliveryStatus
+from hookline.ids import now_ms
+from hookline.secrets import SecretBox
+from hookline.service import Context, Services
+from hookline.service.access import ADMIN
+from hookline.settings import Settings
+from hookline.store.port import AttemptRecord, DeliveryFilter, Store
+from hookline.store.postgres import PostgresStore
+from hookline.store.sqlite import SqliteStore
+
+# Seconds before the first retry after a fault: long enough to see the delivery wait.
+FAULT_RETRY = 2.0
+
+
+class Process:
+    """One Hookline process's services (and, once started, its dispatcher) on a shared store."""
+
+    def __init__(self, store: Store, data_dir: Path, key: str) -> None:
+        self.settings = Settings(
+            dev=True,
+            data_dir=data_dir,
+            encryption_key=SecretStr(key),
+            admin_key=SecretStr("hk_admin_test"),
+            poll_interval=0.05,
+            fault_retry_seconds=FAULT_RETRY,
+        )
+        self.ctx = Context.build(self.settings, store, SecretBox(key))
+        self.svc = Services(self.ctx)
+        self.store = store
+        self._dispatcher: Dispatcher | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._dispatcher = Dispatcher(self.ctx)
+        self._task = asyncio.create_task(self._dispatcher.run())
+
+    async def stop(self) -> None:
+        if self._dispatcher is not None and self._task is not None:
+            self._dispatcher.stop()
+            await asyncio.wait_for(self._task, 15)
+        self._dispatcher = self._task = None
+
+    def internal_errors(self, stage: str) -> float:
+        found = self.ctx.metrics.registry.get_sample_value(
+            "hookline_internal_errors_total", {"stage": stage}
+        )
+        return found or 0.0
+
+    async def one_delivery(
+        self, url: str, *, type: str = "job.done", ws_id: str | None = None
+    ) -> Delivery:
+        """A webhook to ``url`` for events of ``type`` (in a new workspace unless given one)
+        and one such event: its delivery."""
+        if ws_id is None:
+            ws_id = (await self.svc.workspaces.create(ADMIN, {"name": "faults", "plan": "pro"})).id
+        wh = await self.svc.webhooks.create(ADMIN, ws_id, {"url": url, "events": [type]})
+        body = json.dumps({"events": [{"type": type, "data": {"n": 1}}]}).encode()
+        (result,) = await self.svc.events.ingest_batch(ADMIN, ws_id, body)
+        assert not isinstance(result, Exception), result
+        page = await self.store.list_deliveries(
+            DeliveryFilter(webhook_id=wh.id), limit=10, cursor=None
+        )
+        (dlv,) = page.items
+        return dlv
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    rcv = Receiver()
+    await rcv.start()
+    yield rcv
+    await rcv.close()
+
+
+async def delivery(store: Store, dlv_id: str) -> Delivery:
+    found = await store.get_delivery(dlv_id)
+    assert found is not None
+    return found
+
+
+async def deferred(store: Store, dlv_id: str) -> Delivery:
+    """The delivery once a fault has put it back in the queue."""
+    return await eventually(
+        lambda: delivery(store, dlv_id),
+        lambda d: d.status is DeliveryStatus.PENDING and d.last_error == "internal_error",
+        what="the delivery deferred",
+    )
+
+
+async def succeeded(store: Store, dlv_id: str) -> Delivery:
+    return await eventually(
+        lambda: delivery(store, dlv_id),
+        lambda d: d.status is DeliveryStatus.SUCCEEDED,
+        timeout=FAULT_RETRY + 15,
+        what="the delivery succeeded",
+    )
+
+
+async def test_a_secret_the_key_cannot_open_leaves_the_delivery_pending(
+    store: Store, tmp_path: Path, receiver: Receiver
+) -> None:
+    # The API process seals the webhook's secrets with its key; the worker has another one.
+    api_key, worker_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    api = Process(store, tmp_path / "api", api_key)
+    dlv = await api.one_delivery(receiver.route("/hook"))
+    worker = Process(store, tmp_path / "worker", worker_key)
+    started = now_ms()
+    worker.start()
+    try:
+        waiting = await deferred(store, dlv.id)
+        assert worker.internal_errors("prepare") == 1
+        assert waiting.attempt_count == 0
+        assert waiting.next_attempt_at is not None
+        assert waiting.next_attempt_at >= started + 0.9 * FAULT_RETRY * 1000
+        assert waiting.next_attempt_at > now_ms()
+        assert await store.list_attempts(dlv.id) == []
+        assert receiver.seen == []
+    finally:
+        await worker.stop()
+
+    # The worker restarted with the deployment's key delivers it, as its first attempt.
+    fixed = Process(store, tmp_path / "fixed", api_key)
+    fixed.start()
+    try:
+        done = await succeeded(store, dlv.id)
+    finally:
+        await fixed.stop()
+    assert (done.attempt_count, done.last_status_code, done.last_error) == (1, 200, None)
+    (attempt,) = await store.list_attempts(dlv.id)
+    assert (attempt.number, attempt.outcome) == (1, "success")
+    assert receiver.count("/hook") == 1
+    assert fixed.internal_errors("prepare") == 0
+
+
+class _RefusesRecords:
+    """A store whose database refuses writes of attempt records: the first ``refusals`` of
+    them, and every one holding an attempt of a delivery in ``refused``."""
+
+    refusals = 0
+    refused: frozenset[str] = frozenset()
+
+    async def record_attempts(self, owner: str, records: list[AttemptRecord]) -> list[str]:
+        if self.refusals > 0 or any(r.attempt.delivery_id in self.refused for r in records):
+            self.refusals = max(0, self.refusals - 1)
+            raise OSError("the database refused the write")
+        found: list[str] = await super().record_attempts(owner, records)  # type: ignore[misc]
+        return found
+
+
+class _SqliteRefusing(_RefusesRecords, SqliteStore):
+    pass
+
+
+class _PostgresRefusing(_RefusesRecords, PostgresStore):
+    pass
+
+
+def refusing_store(database: str, box: SecretBox, refusals: int = 0) -> Any:
+    if database.startswith("sqlite:///"):
+        made: Any = _SqliteRefusing(Path(database.removeprefix("sqlite:///")), box=box)
+    else:
+        made = _PostgresRefusing(database, box=box)
+    made.refusals = refusals
+    return made
+
+
+async def test_a_record_the_database_keeps_refusing_leaves_the_delivery_pending(
+    database: str, box: SecretBox, tmp_path: Path, receiver: Receiver
+) -> None:
+    # The batch and three writes of the record alone fail: the delivery goes back to the queue.
+    store = refusing_store(database, box, refusals=4)
+    await store.open()
+    try:
+        node = Process(store, tmp_path / "node", Fernet.generate_key().decode())
+        dlv = await node.one_delivery(receiver.route("/hook"))
+        node.start()
+        try:
+            waiting = await deferred(store, dlv.id)
+            assert node.internal_errors("record") == 4
+            assert waiting.attempt_count == 0
+            assert waiting.next_attempt_at is not None and waiting.next_attempt_at > now_ms()
+            assert await store.list_attempts(dlv.id) == []
+            assert receiver.count("/hook") == 1
+
+            # The database takes records again: the next try is delivered and recorded.
+            done = await succeeded(store, dlv.id)
+        finally:
+            await node.stop()
+        assert (done.attempt_count, done.last_status_code, done.last_error) == (1, 200, None)
+        (attempt,) = await store.list_attempts(dlv.id)
+        assert attempt.number == 1
+        assert receiver.count("/hook") == 2  # at least once: the unrecorded request went out
+    finally:
+        await store.close()
+
+
+async def test_a_record_refused_for_good_does_not_hold_back_the_others(
+    database: str, box: SecretBox, tmp_path: Path, receiver: Receiver
+) -> None:
+    store = refusing_store(database, box)
+    await store.open()
+    try:
+        node = Process(store, tmp_path / "node", Fernet.generate_key().decode())
+        poison = await node.one_delivery(receiver.route("/poison"), type="job.poison")
+        store.refused = frozenset({poison.id})
+        node.start()
+        try:
+            await receiver.wait("/poison", 1)
+            # Records written after the one the database keeps refusing still get written.
+            fine = await node.one_delivery(
+                receiver.route("/fine"), type="job.fine", ws_id=poison.workspace_id
+            )
+            await succeeded(store, fine.id)
+            waiting = await deferred(store, poison.id)
+            assert waiting.attempt_count == 0
+            assert node.internal_errors("record") >= 1 + 3
+
+            store.refused = frozenset()
+            done = await succeeded(store, poison.id)
+        finally:
+            await node.stop()
+        assert done.attempt_count == 1
+    finally:
+        await store.close()
