@@ -1,4 +1,7 @@
-"""Structured logging: plain text by default, one JSON object per line with --log-format json."""
+"""Structured logging: plain text by default, one JSON object per line with --log-format json.
+
+A record may carry ``extra={"fields": {...}}``: in JSON they become keys of the line.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)

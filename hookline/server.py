@@ -43,6 +43,12 @@ class _Server(uvicorn.Server):
 async def serve(settings: Settings, role: Role) -> None:
     setup_logging(settings)
     admin_key, generated = ensure_generated_keys(settings)
+    if generated:  # now: a start that fails later must not lose the only sight of it
+        print(
+            f"Admin key (generated, shown once; stored in {settings.data_dir}/admin.key):\n"
+            f"    {admin_key}",
+            flush=True,
+        )
     assert settings.encryption_key is not None
     box = SecretBox(settings.encryption_key.get_secret_value())
     store = open_store(settings, box)
@@ -74,7 +80,11 @@ async def serve(settings: Settings, role: Role) -> None:
             sockets.append(config.bind_socket())
         except SystemExit:
             await store.close()
-            raise
+            raise SystemExit(
+                f"Hookline cannot listen on {settings.host}:{settings.port} (see above; usually "
+                "another program has the port). Choose another with --port or HOOKLINE_PORT "
+                "(make run PORT=…), or another address with --host or HOOKLINE_HOST."
+            ) from None
 
     stopped = asyncio.Event()
 
@@ -92,7 +102,7 @@ async def serve(settings: Settings, role: Role) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop)
 
-    _banner(settings, role, admin_key if generated else None)
+    _banner(settings, role)
     try:
         tasks = []
         if dispatcher is not None:
@@ -162,7 +172,7 @@ def _opens(box: SecretBox, token: str) -> bool:
     return True
 
 
-def _banner(settings: Settings, role: Role, new_admin_key: str | None) -> None:
+def _banner(settings: Settings, role: Role) -> None:
     base = settings.base_url
     lines = [f"Hookline {role} role on {settings.database_display}"]
     if settings.dev:
@@ -170,11 +180,7 @@ def _banner(settings: Settings, role: Role, new_admin_key: str | None) -> None:
             "DEV MODE: http:// URLs and private/loopback destinations are ALLOWED. "
             "Never run like this in production."
         )
-    if new_admin_key is not None:
-        lines.append(f"Admin key (generated, shown once; stored in {settings.data_dir}/admin.key):")
-        lines.append(f"    {new_admin_key}")
-    else:
-        lines.append(f"Admin key: from HOOKLINE_ADMIN_KEY or {settings.data_dir}/admin.key")
+    lines.append(f"Admin key: from HOOKLINE_ADMIN_KEY or {settings.data_dir}/admin.key")
     if role != "worker":
         lines += [f"UI:       {base}/ui", f"API:      {base}/v1", f"API docs: {base}/docs"]
     print("\n".join(lines), flush=True)

@@ -21,6 +21,7 @@ from hookline.api.routing import JsonResponse
 from hookline.errors import HooklineError
 
 log = logging.getLogger("hookline.api")
+rejected_log = logging.getLogger("hookline.api.rejected")
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -54,19 +55,52 @@ def error_response(
     return JsonResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
-async def _hookline_error(_request: Request, exc: Exception) -> JsonResponse:
+def rejected(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JsonResponse:
+    """The error response to a request refused for what it asked, logged in one line: at
+    info level in dev mode (so a developer sees why), at debug level otherwise."""
+    services = getattr(request.app.state, "services", None)
+    level = logging.INFO if services is not None and services.ctx.settings.dev else logging.DEBUG
+    if rejected_log.isEnabledFor(level):
+        rejected_log.log(
+            level,
+            "%s %s → %d %s: %s",
+            request.method,
+            request.url.path,
+            status,
+            code,
+            message,
+            extra={
+                "fields": {
+                    "method": request.method,
+                    "path": request.url.path,
+                    "status": status,
+                    "code": code,
+                }
+            },
+        )
+    return error_response(status, code, message, details, headers)
+
+
+async def _hookline_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, HooklineError)
     if exc.status >= 500:
         log.error("internal error: %s", exc)
         return error_response(500, "internal_error", "Something went wrong inside Hookline.")
-    return error_response(exc.status, exc.error_code, exc.message, exc.details)
+    return rejected(request, exc.status, exc.error_code, exc.message, exc.details)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JsonResponse:
+async def _validation_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return error_response(400, "malformed_json", "The request body is not valid JSON.")
+        return rejected(request, 400, "malformed_json", "The request body is not valid JSON.")
     details = [
         {
             "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
@@ -74,7 +108,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JsonResponse:
         }
         for e in errors
     ]
-    return error_response(422, "validation_error", "The request does not fit the API.", details)
+    return rejected(request, 422, "validation_error", "The request does not fit the API.", details)
 
 
 async def _http_error(request: Request, exc: Exception) -> JsonResponse:
@@ -84,7 +118,7 @@ async def _http_error(request: Request, exc: Exception) -> JsonResponse:
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request))
-    return error_response(exc.status_code, code, message, headers=headers)
+    return rejected(request, exc.status_code, code, message, headers=headers)
 
 
 def _allowed_methods(request: Request) -> list[str]:

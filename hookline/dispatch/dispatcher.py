@@ -25,12 +25,13 @@ from hookline.dispatch.prepare import PendingDispatch, prepare
 from hookline.dispatch.sender import SendResult, make_session, send
 from hookline.domain.models import Attempt, DeliveryStatus
 from hookline.domain.retry import Decision, Outcome, decide
-from hookline.ids import new_id, now_ms
+from hookline.ids import format_ms, new_id, now_ms
 from hookline.notify import Mailer, PauseNotices
 from hookline.service.context import Context
 from hookline.store.port import AttemptRecord, Claim
 
 log = logging.getLogger("hookline.dispatch")
+attempts_log = logging.getLogger("hookline.attempts")
 
 RECORD_BATCH = 256
 RECORD_LINGER = 0.005
@@ -53,6 +54,8 @@ class Dispatcher:
         self.settings = ctx.settings
         self.store = ctx.store
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[2:]}"
+        # One line per attempt: shown in dev mode, at debug level otherwise.
+        self._attempt_log_level = logging.INFO if self.settings.dev else logging.DEBUG
         self._session_factory = session_factory or (
             lambda: make_session(
                 open_network=self.settings.dev,
@@ -246,6 +249,8 @@ class Dispatcher:
         decision: Decision = decide(pending.policy, claim.attempt, outcome, finished)
         if "test" in claim.tags and decision.kind != "succeeded":
             decision = Decision(kind="failed")  # a test ping is tried once and pauses nothing
+        if attempts_log.isEnabledFor(self._attempt_log_level):
+            _log_attempt(self._attempt_log_level, claim, result, decision)
         metrics = self.ctx.metrics
         metrics.deliveries.labels(outcome=decision.kind).inc()
         metrics.attempt_duration.observe(result.duration_ms / 1000)
@@ -412,3 +417,34 @@ def fault_backoff_ms(faults: int, first: float) -> int:
     in a row: ``first`` seconds doubling up to ``FAULT_BACKOFF_MAX``, with 10 % jitter."""
     delay = min(FAULT_BACKOFF_MAX, first * 2.0 ** min(faults, 32))
     return round(delay * random.uniform(0.9, 1.0) * 1000)
+
+
+def _log_attempt(level: int, claim: Claim, result: SendResult, decision: Decision) -> None:
+    answer = f"HTTP {result.status_code}" if result.status_code is not None else result.error
+    then = (
+        f"retry at {format_ms(decision.retry_at_ms)}" if decision.kind == "retry" else decision.kind
+    )
+    attempts_log.log(
+        level,
+        "%s %s %s attempt %d: %s in %.0f ms, %s",
+        claim.webhook.id,
+        claim.delivery_id,
+        claim.event.type,
+        claim.attempt,
+        answer,
+        result.duration_ms,
+        then,
+        extra={
+            "fields": {
+                "webhook": claim.webhook.id,
+                "delivery": claim.delivery_id,
+                "eventType": claim.event.type,
+                "attempt": claim.attempt,
+                "status": result.status_code,
+                "error": result.error,
+                "durationMs": result.duration_ms,
+                "outcome": decision.kind,
+                "retryAt": format_ms(decision.retry_at_ms),
+            }
+        },
+    )

@@ -156,11 +156,9 @@ class Hookline:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
         env.update(
-            HOOKLINE_DATA_DIR=str(self.data_dir),
-            HOOKLINE_LOG_LEVEL="INFO",
-            PYTHONUNBUFFERED="1",
-            **self._env,
+            HOOKLINE_DATA_DIR=str(self.data_dir), HOOKLINE_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1"
         )
+        env.update(self._env)
         if self.admin_key is not None:
             env["HOOKLINE_ADMIN_KEY"] = self.admin_key
         if self.database_url is not None:
