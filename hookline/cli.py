@@ -19,8 +19,19 @@ from hookline.settings import Settings, load_settings
 def _settings(**overrides: Any) -> Settings:
     try:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except (ValidationError, SettingsError) as exc:
+    except ValidationError as exc:
+        problems = "\n".join(_problem(e["loc"], e["msg"]) for e in exc.errors())
+        raise click.ClickException(f"invalid settings:\n{problems}") from exc
+    except SettingsError as exc:
         raise click.ClickException(f"invalid settings:\n{exc}") from exc
+
+
+def _problem(loc: tuple[int | str, ...], message: str) -> str:
+    """``  HOOKLINE_NAME: what is wrong`` (the value itself is not shown: it may be a secret)."""
+    name, *path = (str(p) for p in loc) or ("settings",)
+    where = f"HOOKLINE_{name.upper()}" + "".join(f"[{p}]" for p in path)
+    message = message.removeprefix("Value error, ")
+    return f"  {message}" if message.startswith(where) else f"  {where}: {message}"
 
 
 @click.group()

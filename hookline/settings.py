@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from hookline.domain.retry import validate_policy
+
 DEFAULT_PLANS: dict[str, dict[str, Any]] = {
     "free": {"maxWebhooks": 10},
     "pro": {"maxWebhooks": None},
@@ -129,6 +131,14 @@ class Settings(BaseSettings):
     def _valid_cidrs(cls, value: list[str]) -> list[str]:
         for cidr in value:
             ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad one
+        return value
+
+    @field_validator("retry_policy")
+    @classmethod
+    def _valid_retry_policy(cls, value: dict[str, Any]) -> dict[str, Any]:
+        problems = validate_policy(value, "HOOKLINE_RETRY_POLICY")
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
     @property

@@ -17,6 +17,14 @@ DEFAULT_SCHEDULE: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 3600
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 MAX_ATTEMPTS = 50
 MAX_DELAY = 7 * 24 * 3600.0
+# The lowest and highest value of each exponential field.
+EXPONENTIAL_FIELDS: dict[str, tuple[float, float]] = {
+    "initial": (0, MAX_DELAY),
+    "factor": (1, 10),
+    "retries": (0, MAX_ATTEMPTS - 1),
+    "max": (0, MAX_DELAY),
+}
+MAX_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -68,12 +76,16 @@ def exponential_schedule(spec: Mapping[str, Any]) -> tuple[float, ...]:
     return (0.0, *(min(initial * factor**i, ceiling) for i in range(retries)))
 
 
-def validate_policy(raw: Any) -> list[str]:
-    """Human-readable problems with a JSON retry policy; empty when valid."""
+def validate_policy(raw: Any, name: str = "retryPolicy") -> list[str]:
+    """Human-readable problems with a JSON retry policy; empty when valid.
+
+    ``name`` is what the messages call the policy (a request field, or the
+    deployment setting).
+    """
     if raw is None:
         return []
     if not isinstance(raw, dict):
-        return ["retryPolicy must be an object"]
+        return [f"{name} must be an object"]
     problems: list[str] = []
     known = {
         "schedule",
@@ -84,7 +96,7 @@ def validate_policy(raw: Any) -> list[str]:
         "jitter",
         "onExhausted",
     }
-    problems += [f"retryPolicy.{k} is not a known field" for k in raw if k not in known]
+    problems += [f"{name}.{k} is not a known field" for k in raw if k not in known]
     schedule = raw.get("schedule")
     if schedule is not None and not (
         isinstance(schedule, list)
@@ -92,43 +104,52 @@ def validate_policy(raw: Any) -> list[str]:
         and all(_is_number(s) and 0 <= s <= MAX_DELAY for s in schedule)
     ):
         problems.append(
-            f"retryPolicy.schedule must be 1 to {MAX_ATTEMPTS} delays in seconds, each 0 to {MAX_DELAY:g}"
+            f"{name}.schedule must be 1 to {MAX_ATTEMPTS} delays in seconds, each 0 to {MAX_DELAY:g}"
         )
     exp = raw.get("exponential")
     if schedule is not None and exp is not None:
-        problems.append("retryPolicy takes schedule or exponential, not both")
+        problems.append(f"{name} takes schedule or exponential, not both")
     if exp is not None:
-        if not isinstance(exp, dict) or set(exp) - {"initial", "factor", "retries", "max"}:
-            problems.append("retryPolicy.exponential takes initial, factor, retries and max")
-        elif not (
-            all(_is_number(exp.get(k, 1)) and exp.get(k, 1) >= 0 for k in ("initial", "max"))
-            and _is_number(exp.get("factor", 2))
-            and 1 <= exp.get("factor", 2) <= 10
-            and isinstance(exp.get("retries", 8), int)
-            and 0 <= exp.get("retries", 8) < MAX_ATTEMPTS
-        ):
-            problems.append(
-                "retryPolicy.exponential needs initial ≥ 0, factor 1-10, "
-                f"retries 0-{MAX_ATTEMPTS - 1}, max ≥ 0"
-            )
+        if not isinstance(exp, dict) or set(exp) - set(EXPONENTIAL_FIELDS):
+            problems.append(f"{name}.exponential takes initial, factor, retries and max")
+        else:
+            problems += _exponential_problems(exp, f"{name}.exponential")
     on = raw.get("retryOn")
     if (
         on is not None
         and on != "any"
         and not (isinstance(on, list) and all(isinstance(c, int) and 100 <= c <= 599 for c in on))
     ):
-        problems.append('retryPolicy.retryOn must be "any" or a list of HTTP status codes')
+        problems.append(f'{name}.retryOn must be "any" or a list of HTTP status codes')
     timeout = raw.get("timeout")
-    if timeout is not None and not (_is_number(timeout) and 0 < timeout <= 60):
-        problems.append("retryPolicy.timeout must be between 0 and 60 seconds")
+    if timeout is not None and not (_is_number(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        problems.append(f"{name}.timeout must be between 0 and {MAX_TIMEOUT:g} seconds")
     jitter = raw.get("jitter")
     if jitter is not None and not (_is_number(jitter) and 0 <= jitter <= 1):
-        problems.append("retryPolicy.jitter must be between 0 and 1")
+        problems.append(f"{name}.jitter must be between 0 and 1")
     redirects = raw.get("followRedirects")
     if redirects is not None and not isinstance(redirects, bool):
-        problems.append("retryPolicy.followRedirects must be true or false")
+        problems.append(f"{name}.followRedirects must be true or false")
     if raw.get("onExhausted") not in (None, "fail", "pause"):
-        problems.append('retryPolicy.onExhausted must be "fail" or "pause"')
+        problems.append(f'{name}.onExhausted must be "fail" or "pause"')
+    return problems
+
+
+def _exponential_problems(exp: dict[str, Any], name: str) -> list[str]:
+    """Each field given must be in its range (null is not a value here: leave it out)."""
+    problems = []
+    for key, (low, high) in EXPONENTIAL_FIELDS.items():
+        if key not in exp:
+            continue
+        value = exp[key]
+        if key == "retries":
+            if not (
+                isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+            ):
+                problems.append(f"{name}.retries must be a whole number from {low:g} to {high:g}")
+        elif not (_is_number(value) and low <= value <= high):
+            unit = "" if key == "factor" else " seconds"
+            problems.append(f"{name}.{key} must be a number from {low:g} to {high:g}{unit}")
     return problems
 
 
@@ -182,4 +203,7 @@ def decide(
         delay = scheduled * (1 + spread)
     else:
         delay = scheduled
+    # At most MAX_DELAY, whatever a stored policy (or a Retry-After) asks for: the next
+    # attempt's time always fits the store and the API's time format.
+    delay = MAX_DELAY if not delay <= MAX_DELAY else max(delay, 0.0)
     return Decision(kind="retry", retry_at_ms=now_ms + round(delay * 1000))

@@ -63,12 +63,20 @@ def validate_workspace_settings(raw: Any) -> dict[str, Any]:
     delivery = raw.get("delivery")
     if delivery is not None:
         problems += validate_delivery(delivery)
-    problems += validate_policy(raw.get("retryPolicy"))
+    problems += validate_policy(raw.get("retryPolicy"), "settings.retryPolicy")
     if problems:
         raise Invalid(
-            "The workspace settings are invalid.", code="invalid_settings", details=problems
+            summary("The workspace settings are invalid", problems),
+            code="invalid_settings",
+            details=problems,
         )
     return raw
+
+
+def summary(lead: str, problems: list[str]) -> str:
+    """``lead``, the first problem, and how many more the details list."""
+    more = f" (and {len(problems) - 1} more, see details)" if len(problems) > 1 else ""
+    return f"{lead}: {problems[0]}{more}."
 
 
 def validate_delivery(delivery: Any) -> list[str]:

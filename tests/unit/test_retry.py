@@ -7,6 +7,7 @@ import pytest
 
 from hookline.domain.retry import (
     DEFAULT_SCHEDULE,
+    MAX_DELAY,
     Decision,
     Outcome,
     RetryPolicy,
@@ -249,6 +250,11 @@ def test_is_retryable() -> None:
         {"exponential": {}},
         {"retryOn": "any", "jitter": 1, "timeout": 60},
         {"schedule": [0] * 50},
+        {"exponential": {"initial": 0, "factor": 1, "retries": 0, "max": 0}},
+        {"exponential": {"initial": 604800, "factor": 10, "retries": 49, "max": 604800}},
+        {"exponential": {"initial": 1e-300, "factor": 1.5, "max": 0.5}},
+        {"timeout": 1e-300, "jitter": 1e-300, "schedule": [1e-300, 604800.0]},
+        {"schedule": None, "exponential": None, "timeout": None, "jitter": None},
     ],
 )
 def test_valid_policies(raw: Any) -> None:
@@ -266,7 +272,21 @@ def test_valid_policies(raw: Any) -> None:
                 {"schedule": bad},
                 "retryPolicy.schedule must be 1 to 50 delays in seconds, each 0 to 604800",
             )
-            for bad in ([], [0, -1], [0, "5"], [0, True], [0] * 51, [0, 604801], "0,5", 5)
+            for bad in (
+                [],
+                [0, -1],
+                [0, "5"],
+                [0, True],
+                [0] * 51,
+                [0, 604801],
+                "0,5",
+                5,
+                [0, 1e300],
+                [0, 10**400],
+                [0, float("nan")],
+                [0, float("inf")],
+                [0, None],
+            )
         ],
         (
             {"exponential": {"initial": 1, "base": 2}},
@@ -275,19 +295,25 @@ def test_valid_policies(raw: Any) -> None:
         ({"exponential": [1, 2]}, "retryPolicy.exponential takes initial, factor, retries and max"),
         *[
             (
-                {"exponential": bad},
-                "retryPolicy.exponential needs initial ≥ 0, factor 1-10, retries 0-49, max ≥ 0",
+                {"exponential": {field: bad}},
+                f"retryPolicy.exponential.{field} must be a number from 0 to 604800 seconds",
             )
-            for bad in (
-                {"initial": -1},
-                {"max": -1},
-                {"factor": 0.5},
-                {"factor": 11},
-                {"retries": 50},
-                {"retries": -1},
-                {"retries": 2.5},
-                {"initial": "1"},
+            for field in ("initial", "max")
+            for bad in (-1, 604801, 1e300, 10**400, float("inf"), float("nan"), "1", True, None)
+        ],
+        *[
+            (
+                {"exponential": {"factor": bad}},
+                "retryPolicy.exponential.factor must be a number from 1 to 10",
             )
+            for bad in (0.5, 11, 1e300, float("nan"), "2", True, None)
+        ],
+        *[
+            (
+                {"exponential": {"retries": bad}},
+                "retryPolicy.exponential.retries must be a whole number from 0 to 49",
+            )
+            for bad in (50, -1, 2.5, 8.0, 10**400, True, "8", None)
         ],
         (
             {"schedule": [0, 1], "exponential": {}},
@@ -299,11 +325,11 @@ def test_valid_policies(raw: Any) -> None:
         ],
         *[
             ({"timeout": bad}, "retryPolicy.timeout must be between 0 and 60 seconds")
-            for bad in (0, -1, 61, "10", True)
+            for bad in (0, -1, 61, "10", True, -1e-300, 1e300, 10**400, float("nan"))
         ],
         *[
             ({"jitter": bad}, "retryPolicy.jitter must be between 0 and 1")
-            for bad in (-0.1, 1.5, "0.2")
+            for bad in (-0.1, 1.5, "0.2", True, 1e300, 10**400, float("nan"), float("-inf"))
         ],
         ({"followRedirects": "yes"}, "retryPolicy.followRedirects must be true or false"),
         ({"followRedirects": 1}, "retryPolicy.followRedirects must be true or false"),
@@ -322,3 +348,49 @@ def test_every_problem_is_reported() -> None:
         "retryPolicy.jitter must be between 0 and 1",
         'retryPolicy.onExhausted must be "fail" or "pause"',
     ]
+
+
+def test_each_exponential_field_out_of_range_is_named() -> None:
+    bad = {"initial": 1e300, "factor": 0, "retries": True, "max": -1}
+    assert validate_policy({"exponential": bad}) == [
+        "retryPolicy.exponential.initial must be a number from 0 to 604800 seconds",
+        "retryPolicy.exponential.factor must be a number from 1 to 10",
+        "retryPolicy.exponential.retries must be a whole number from 0 to 49",
+        "retryPolicy.exponential.max must be a number from 0 to 604800 seconds",
+    ]
+
+
+def test_the_messages_name_the_policy_they_are_about() -> None:
+    assert validate_policy({"timeout": 0}, "HOOKLINE_RETRY_POLICY") == [
+        "HOOKLINE_RETRY_POLICY.timeout must be between 0 and 60 seconds"
+    ]
+    assert validate_policy([], "settings.retryPolicy") == ["settings.retryPolicy must be an object"]
+
+
+# -- stored policies from before the bounds ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"exponential": {"initial": 1e300, "max": 1e300}},
+        {"exponential": {"initial": 1e300, "factor": 10, "retries": 49, "max": 1e308}},
+        {"schedule": [0, 1e300]},
+        {"schedule": [0, float("inf")]},
+        {"schedule": [0, float("nan")]},
+    ],
+)
+def test_a_stored_policy_beyond_the_bounds_waits_at_most_max_delay(stored: Any) -> None:
+    """Policies stored before the bounds were checked must not yield an unstorable time."""
+    p = RetryPolicy.resolve(stored)
+    for rng in (Extreme(high=False), Extreme(high=True)):
+        for attempt in range(1, p.max_attempts):
+            d = decide(p, attempt, Outcome(status_code=500), NOW, rng)
+            assert d.retry_at_ms is not None
+            assert NOW <= d.retry_at_ms <= NOW + MAX_DELAY * 1000, (attempt, d)
+
+
+def test_retry_after_never_takes_a_wait_past_max_delay() -> None:
+    p = policy(schedule=(0, MAX_DELAY))
+    d = decide(p, 1, Outcome(status_code=429, retry_after=1e300), NOW)
+    assert d.retry_at_ms == NOW + MAX_DELAY * 1000

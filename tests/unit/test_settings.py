@@ -3,7 +3,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from hookline.cli import main
 from hookline.settings import Settings
@@ -87,3 +89,34 @@ def test_send_says_to_add_a_scheme_to_a_bare_url() -> None:
     )
     assert result.exit_code != 0
     assert "has no scheme: write it as http://localhost:8000" in result.output
+
+
+@pytest.mark.parametrize(
+    ("policy", "problem"),
+    [
+        ('{"exponential": {"initial": 1e300}}', "exponential.initial must be a number from 0"),
+        ('{"timeout": 0}', "timeout must be between 0 and 60 seconds"),
+        ('{"jitter": NaN}', "jitter must be between 0 and 1"),
+        ('{"schedule": [0, 1e400]}', "schedule must be 1 to 50 delays in seconds"),
+        ('{"retries": 3}', "retries is not a known field"),
+    ],
+)
+def test_serve_refuses_an_invalid_deployment_retry_policy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, policy: str, problem: str
+) -> None:
+    monkeypatch.setenv("HOOKLINE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HOOKLINE_RETRY_POLICY", policy)
+    with pytest.raises(ValidationError, match="HOOKLINE_RETRY_POLICY"):
+        Settings()
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 1, result.output
+    assert "invalid settings" in result.output
+    assert f"HOOKLINE_RETRY_POLICY.{problem}" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "hookline.db").exists()  # stopped before opening anything
+
+
+def test_a_valid_deployment_retry_policy_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = {"exponential": {"initial": 0.5, "factor": 10, "retries": 49, "max": 604800}}
+    monkeypatch.setenv("HOOKLINE_RETRY_POLICY", json.dumps(policy))
+    assert Settings().retry_policy == policy
