@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from hookline.domain.models import (
@@ -342,3 +344,99 @@ async def test_two_workers_polling_in_real_time_never_exceed_the_rate(
     busiest = max(sum(1 for w in walls if start <= w < start + 1) for start in walls)
     assert busiest <= rate + 1, busiest  # +1: a claim may come back a little late
     assert walls[-1] - walls[0] >= (count - 1) / rate - 0.05
+
+
+# -- rows outside the API's bounds -------------------------------------------------------------
+#
+# The API takes rates of 0.001 to 10000 per second and times up to year 9999. Rows written
+# before those bounds (or by hand) must not fail the claim: it serves every workspace at once.
+
+DAY = 86_400_000
+
+
+async def other_workspace(store: Store, ws_id: str = "globex") -> str:
+    ws = Workspace(
+        id=ws_id,
+        name=ws_id.title(),
+        plan="pro",
+        notification_email=None,
+        settings={},
+        created_at=T0,
+        updated_at=T0,
+    )
+    assert await store.create_workspace(ws)
+    return ws_id
+
+
+async def write(database: str, sql: str, *args: Any) -> None:
+    """Change a row behind the store's back (``$1``-style placeholders on either backend)."""
+    if database.startswith("sqlite:///"):
+        conn = sqlite3.connect(database.removeprefix("sqlite:///"))
+        try:
+            conn.execute(re.sub(r"\$\d+", "?", sql), args)
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    pg = await asyncpg.connect(database)
+    try:
+        await pg.execute(sql, *args)
+    finally:
+        await pg.close()
+
+
+async def test_the_lowest_rate_limit_gives_one_slot_per_1000_seconds(store: Store) -> None:
+    wh, sent = await setup(store, count=3, rate_limit=0.001)
+    plain, _ = await setup(store, count=2, workspace_id=await other_workspace(store))
+    first = await claim(store, T0)
+    assert [c.event.id for c in first if c.webhook.id == wh.id] == sent[:1]
+    assert sum(c.webhook.id == plain.id for c in first) == 2
+    due = sorted(d.next_attempt_at or 0 for d in await deliveries(store, wh.id, "pending"))
+    assert due == [T0 + 1_000_000, T0 + 2_000_000]
+    assert await claim(store, T0 + 999_999) == []
+    assert [c.event.id for c in await claim(store, T0 + 1_000_000)] == sent[1:2]
+
+
+@pytest.mark.parametrize("rate", [1e-300, 5e-324, -1.0, float("inf")])
+async def test_an_absurd_rate_limit_does_not_stop_other_workspaces_deliveries(
+    store: Store, rate: float
+) -> None:
+    """1e-300 per second was once accepted: its interval overflowed the store's integers."""
+    damaged, held = await setup(store, count=3, rate_limit=rate)
+    plain, sent = await setup(store, count=3, workspace_id=await other_workspace(store))
+
+    claimed = await claim(store, T0)
+
+    assert sorted(c.event.id for c in claimed if c.webhook.id == plain.id) == sorted(sent)
+    assert [c.event.id for c in claimed if c.webhook.id == damaged.id] == held[:1]
+    # The others wait their slots: at most a day apart (1 ms for an infinite rate).
+    due = sorted(d.next_attempt_at or 0 for d in await deliveries(store, damaged.id, "pending"))
+    assert len(due) == 2 and T0 < due[0] < due[1] <= T0 + 2 * DAY, due
+    assert [c.event.id for c in await claim(store, T0 + 2 * DAY)] == held[1:2]
+
+
+async def test_a_rate_clock_far_ahead_is_ignored_and_rewritten(store: Store, database: str) -> None:
+    damaged, held = await setup(store, count=3, rate_limit=1.0)
+    top = 2**63 - 1  # the largest time either store's integers hold
+    await write(database, "UPDATE webhooks SET rate_next_at = $1 WHERE id = $2", top, damaged.id)
+    plain, sent = await setup(store, count=3, workspace_id=await other_workspace(store))
+
+    claimed = await claim(store, T0)
+
+    assert sorted(c.event.id for c in claimed if c.webhook.id == plain.id) == sorted(sent)
+    assert [c.event.id for c in claimed if c.webhook.id == damaged.id] == held[:1]
+    due = sorted(d.next_attempt_at or 0 for d in await deliveries(store, damaged.id, "pending"))
+    assert due == [T0 + 1000, T0 + 2000]
+    assert [c.event.id for c in await claim(store, T0 + 1000)] == held[1:2]
+
+
+async def test_a_delivery_due_past_year_9999_is_left_alone(store: Store, database: str) -> None:
+    far, _ = await setup(store, count=1)
+    top = 2**63 - 1
+    await write(
+        database, "UPDATE deliveries SET next_attempt_at = $1 WHERE webhook_id = $2", top, far.id
+    )
+    _, sent = await setup(store, count=2, workspace_id=await other_workspace(store))
+    assert sorted(c.event.id for c in await claim(store, T0)) == sorted(sent)
+    assert [d.next_attempt_at for d in await deliveries(store, far.id)] == [top]
+    assert await store.next_due_at() == top

@@ -187,8 +187,8 @@ async def _choose(
         if row["rate_limit"]:
             if wh_id not in clocks:
                 continue
-            interval = max(1, round(1000 / row["rate_limit"]))
-            slot = next_slot.get(wh_id) or max(clocks[wh_id] or 0, now)
+            interval = records.rate_interval(row["rate_limit"])
+            slot = next_slot.get(wh_id) or records.first_slot(clocks[wh_id], now)
             next_slot[wh_id] = slot + interval
             if slot > now:
                 deferred.append((slot, row["id"]))

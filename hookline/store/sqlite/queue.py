@@ -246,7 +246,8 @@ def _candidates(c: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[
     """Rows of a candidate query (one JSON array, see rows.select_json), in queue order."""
     (text,) = c.execute(sql, args).fetchone()
     return sorted(
-        (_Candidate(*row) for row in json.loads(text)), key=lambda r: (r.next_attempt_at, r.id)
+        (_Candidate(*row) for row in rows.loads_json(text)),
+        key=lambda r: (r.next_attempt_at, r.id),
     )
 
 
@@ -285,8 +286,8 @@ def _choose(
         if len(chosen) >= limit or not row.ready or busy.get(wh_id, 0) + taken[wh_id] >= cap:
             continue
         if row.rate_limit:
-            interval = max(1, round(1000 / row.rate_limit))
-            slot = next_slot.get(wh_id) or max(row.rate_next_at or 0, now)
+            interval = rows.rate_interval(row.rate_limit)
+            slot = next_slot.get(wh_id) or rows.first_slot(row.rate_next_at, now)
             next_slot[wh_id] = slot + interval
             if slot > now:
                 deferred.append((slot, row.id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -27,6 +28,9 @@ from hookline.store.records import (
     event_type as event_type,
 )
 from hookline.store.records import (
+    first_slot as first_slot,
+)
+from hookline.store.records import (
     int_cursor as int_cursor,
 )
 from hookline.store.records import (
@@ -37,6 +41,9 @@ from hookline.store.records import (
 )
 from hookline.store.records import (
     page as page,
+)
+from hookline.store.records import (
+    rate_interval as rate_interval,
 )
 from hookline.store.records import (
     sealed_headers as sealed_headers,
@@ -88,7 +95,7 @@ def select_json(
     (text,) = c.execute(
         f"SELECT json_group_array(json_object({obj})) FROM ({sql})", tuple(args)
     ).fetchone()
-    result: list[dict[str, Any]] = json.loads(text)
+    result: list[dict[str, Any]] = loads_json(text)
     return result
 
 
@@ -100,3 +107,22 @@ def columns(c: sqlite3.Connection, table: str) -> tuple[str, ...]:
     if table not in _COLUMNS:
         _COLUMNS[table] = tuple(r[1] for r in c.execute(f"PRAGMA table_info({table})"))
     return _COLUMNS[table]
+
+
+# A JSON string, or SQLite's word for an infinite REAL outside one.
+_STRING_OR_INF = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\w.])(-?)Inf(?![\w])')
+
+
+def loads_json(text: str) -> Any:
+    """JSON that SQLite built: some versions write an infinite REAL as ``Inf``, not JSON.
+
+    No row the service writes holds one; a row changed by hand may, and must not
+    make every read or claim that meets it fail.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        fixed = _STRING_OR_INF.sub(
+            lambda m: m[0] if m[0].startswith('"') else f"{m[1]}Infinity", text
+        )
+        return json.loads(fixed)
