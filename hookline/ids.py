@@ -23,11 +23,23 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+# 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the first and last moments the
+# time format can write.
+MIN_TIME_MS = -62135596800000
+MAX_TIME_MS = 253402300799999
+
+
 def format_ms(ms: int | None) -> str | None:
+    """RFC 3339 UTC with milliseconds; never raises for a stored time.
+
+    Times the service writes stay well inside the format's range; one outside it
+    (a damaged or hand-written row) is shown as the nearest end of the range.
+    """
     if ms is None:
         return None
-    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    ms = MIN_TIME_MS if not ms >= MIN_TIME_MS else MAX_TIME_MS if ms > MAX_TIME_MS else int(ms)
+    dt = datetime.fromtimestamp(ms // 1000, tz=UTC)
+    return f"{dt.year:04d}" + dt.strftime("-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def parse_time(value: str) -> int:

@@ -8,7 +8,7 @@ from fastapi import Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hookline.errors import Invalid
-from hookline.ids import parse_time
+from hookline.ids import MAX_TIME_MS, parse_time
 from hookline.service import Principal, Services
 
 
@@ -39,10 +39,6 @@ Limit = Annotated[int, Query(ge=1, le=250, description="Page size (default 50, m
 Cursor = Annotated[
     str | None, Query(max_length=200, description="nextCursor of the previous page.")
 ]
-
-
-# 9999-12-31T23:59:59.999Z: the last moment RFC 3339 can write.
-MAX_TIME_MS = 253402300799999
 
 
 def time_param(value: str | None, name: str) -> int | None:
