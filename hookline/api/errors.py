@@ -108,7 +108,11 @@ async def _validation_error(request: Request, exc: Exception) -> JsonResponse:
         }
         for e in errors
     ]
-    return rejected(request, 422, "validation_error", "The request does not fit the API.", details)
+    first = details[0] if details else None
+    where = f": {first['field']}: {first['message']}" if first and first["field"] else ""
+    more = f" (and {len(details) - 1} more, see details)" if len(details) > 1 else ""
+    message = f"The request does not fit the API{where}{more}."
+    return rejected(request, 422, "validation_error", message, details)
 
 
 async def _http_error(request: Request, exc: Exception) -> JsonResponse:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.config import JsonDict
 
 from hookline.domain.models import (
@@ -21,7 +21,14 @@ from hookline.domain.models import (
     Webhook,
     Workspace,
 )
+from hookline.domain.retry import (
+    EXPONENTIAL_FIELDS,
+    MAX_ATTEMPTS,
+    MAX_DELAY,
+    MAX_TIMEOUT,
+)
 from hookline.ids import format_ms
+from hookline.service.webhooks import MAX_GRACE_SECONDS, MAX_RATE_LIMIT, MIN_RATE_LIMIT
 
 T = TypeVar("T")
 
@@ -55,6 +62,81 @@ def prefixed(prefix: str) -> Any:
 
 EVENT_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$"
 EVENT_PATTERN = r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}([./]\*)?)$"
+
+
+def _range(kind: str, low: float, high: float, description: str, **extra: Any) -> JsonDict:
+    return {
+        "type": [kind, "null"],
+        "minimum": low,
+        "maximum": high,
+        "description": description,
+        **extra,
+    }
+
+
+def _exponential_field(key: str, description: str, default: float) -> JsonDict:
+    low, high = EXPONENTIAL_FIELDS[key]
+    kind = "integer" if key == "retries" else "number"
+    return _range(kind, low, high, description, default=default)
+
+
+# The retry policy as the service checks it (422 invalid_retry_policy, or invalid_settings in
+# a workspace's settings). Every field may be left out or null: it then comes from the
+# workspace's policy, the deployment's, or the default.
+RETRY_POLICY_SCHEMA: JsonDict = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "How often and for how long a failed delivery is retried.",
+    "properties": {
+        "schedule": {
+            "type": ["array", "null"],
+            "minItems": 1,
+            "maxItems": MAX_ATTEMPTS,
+            "items": {"type": "number", "minimum": 0, "maximum": MAX_DELAY},
+            "description": "One entry per attempt: the seconds to wait before it (the first "
+            "is normally 0). Default 0, 5, 300, 1800, 7200, 18000, 36000, 36000.",
+        },
+        "exponential": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "description": "Instead of schedule: a first attempt at once, then `retries` "
+            "more, waiting initial, initial * factor, initial * factor^2, … seconds, each "
+            "wait at most max.",
+            "properties": {
+                "initial": _exponential_field("initial", "Seconds before the first retry.", 1),
+                "factor": _exponential_field("factor", "Each wait is this times the last.", 2),
+                "retries": _exponential_field("retries", "Retries after the first attempt.", 8),
+                "max": _exponential_field("max", "The longest wait, in seconds.", 3600),
+            },
+        },
+        "retryOn": {
+            "anyOf": [
+                {"const": "any"},
+                {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}},
+                {"type": "null"},
+            ],
+            "description": 'Statuses worth a retry ("any", the default, retries every '
+            "non-2xx); timeouts and network errors are always retried.",
+        },
+        "timeout": {
+            "type": ["number", "null"],
+            "exclusiveMinimum": 0,
+            "maximum": MAX_TIMEOUT,
+            "default": 10,
+            "description": "Seconds an attempt may take.",
+        },
+        "followRedirects": {"type": ["boolean", "null"], "default": False},
+        "jitter": _range(
+            "number", 0, 1, "Each wait varies at random by up to this fraction.", default=0.2
+        ),
+        "onExhausted": {
+            "enum": ["fail", "pause", None],
+            "default": "fail",
+            "description": "After the last attempt: fail the delivery, or also pause the webhook.",
+        },
+    },
+}
+RetryPolicyIn = Annotated[dict[str, Any], WithJsonSchema(RETRY_POLICY_SCHEMA)]
 
 
 class In(BaseModel):
@@ -96,7 +178,9 @@ class WorkspaceSettings(In):
     delivery: dict[str, str] | None = Field(
         None, description="signature, envelope, brand, userAgent (CONTRACT §5)."
     )
-    retryPolicy: dict[str, Any] | None = Field(None, description="Retry policy (CONTRACT §6).")
+    retryPolicy: RetryPolicyIn | None = Field(
+        None, description="The workspace's retry policy: its webhooks' defaults."
+    )
 
 
 class WorkspaceCreate(In):
@@ -162,6 +246,7 @@ class PortalLinkIn(In):
         None,
         ge=60,
         le=86400,
+        strict=True,
         description="Seconds the link stays valid (default 900, at most 86400).",
     )
 
@@ -301,8 +386,21 @@ class WebhookFields(In):
         json_schema_extra={"pattern": "^[\\x21-\\x7e]{8,256}$"},
     )
     status: WebhookStatusName | None = None
-    retryPolicy: dict[str, Any] | None = None
-    rateLimit: float | None = Field(None, description="At most this many attempts per second.")
+    retryPolicy: RetryPolicyIn | None = None
+    rateLimit: (
+        Annotated[
+            float,
+            Field(
+                strict=True,
+                json_schema_extra={"minimum": MIN_RATE_LIMIT, "maximum": MAX_RATE_LIMIT},
+            ),
+        ]
+        | None
+    ) = Field(
+        None,
+        description=f"At most this many attempts per second, {MIN_RATE_LIMIT:g} (one every "
+        f"1000 seconds) to {MAX_RATE_LIMIT:g} (invalid_rate_limit otherwise); null: no limit.",
+    )
     ordering: Literal["none", "fifo"] | None = None
     metadata: dict[str, Any] | None = None
 
@@ -384,7 +482,8 @@ class SecretRotate(In):
     graceSeconds: float = Field(
         86400,
         ge=0,
-        le=30 * 86400,
+        le=MAX_GRACE_SECONDS,
+        strict=True,
         description="How long the old secret (and key pair) keep signing too, in seconds.",
     )
 

@@ -14,7 +14,7 @@ from hookline.domain.retry import validate_policy
 from hookline.errors import Invalid, NotFound
 from hookline.ids import new_id, now_ms
 from hookline.service.access import Action, Principal
-from hookline.service.context import Context, clamp_limit
+from hookline.service.context import Context, clamp_limit, summary
 from hookline.service.workspaces import Workspaces
 from hookline.signing import generate_keypair, generate_secret, public_key_of
 from hookline.store.port import Page, StatusChange, WebhookChanges
@@ -47,6 +47,9 @@ HEADER_VALUE_RE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 SECRET_RE = re.compile(r"[\x21-\x7e]{8,256}")
 ORDERINGS = ("none", "fifo")
 MAX_GRACE_SECONDS = 30 * 86400
+# Attempts per second: at least one every 1000 s (about 17 minutes), at most 10000.
+MIN_RATE_LIMIT = 0.001
+MAX_RATE_LIMIT = 10_000
 MAX_PREVIOUS_KEYS = 4
 
 
@@ -211,14 +214,21 @@ class Webhooks:
             problems = validate_policy(body["retryPolicy"])
             if problems:
                 raise Invalid(
-                    "The retry policy is invalid.", code="invalid_retry_policy", details=problems
+                    summary("The retry policy is invalid", problems),
+                    code="invalid_retry_policy",
+                    details=problems,
                 )
             out["retry_policy"] = body["retryPolicy"]
         if "rateLimit" in body:
             rate = body["rateLimit"]
-            if rate is not None and not (isinstance(rate, int | float) and 0 < rate <= 10_000):
+            if rate is not None and not (
+                isinstance(rate, int | float)
+                and not isinstance(rate, bool)
+                and MIN_RATE_LIMIT <= rate <= MAX_RATE_LIMIT
+            ):
                 raise Invalid(
-                    "rateLimit is attempts per second, above 0 and at most 10000.",
+                    f"rateLimit is attempts per second, from {MIN_RATE_LIMIT:g} "
+                    f"(one every 1000 seconds) to {MAX_RATE_LIMIT:g}.",
                     code="invalid_rate_limit",
                 )
             out["rate_limit"] = rate
