@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     )
     retry_policy: dict[str, Any] = Field(
         default_factory=dict,
-        description="Deployment default retry policy (JSON); fields left out take their defaults.",
+        description="Deployment default retry policy (JSON, fields and ranges below); fields left "
+        "out take their defaults. An invalid policy stops the server at start.",
     )
     delivery: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_DELIVERY),
