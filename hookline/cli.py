@@ -28,9 +28,11 @@ def _settings(**overrides: Any) -> Settings:
 
 def _problem(loc: tuple[int | str, ...], message: str) -> str:
     """``  HOOKLINE_NAME: what is wrong`` (the value itself is not shown: it may be a secret)."""
-    name, *path = (str(p) for p in loc) or ("settings",)
-    where = f"HOOKLINE_{name.upper()}" + "".join(f"[{p}]" for p in path)
     message = message.removeprefix("Value error, ")
+    if not loc:
+        return f"  {message}"
+    name, *path = (str(p) for p in loc)
+    where = f"HOOKLINE_{name.upper()}" + "".join(f"[{p}]" for p in path)
     return f"  {message}" if message.startswith(where) else f"  {where}: {message}"
 
 
