@@ -64,9 +64,11 @@ EVENT_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$"
 EVENT_PATTERN = r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}([./]\*)?)$"
 
 
-def _range(kind: str, low: float, high: float, description: str, **extra: Any) -> JsonDict:
+def _range(
+    kind: str, low: float, high: float, description: str, *, nullable: bool = True, **extra: Any
+) -> JsonDict:
     return {
-        "type": [kind, "null"],
+        "type": [kind, "null"] if nullable else kind,
         "minimum": low,
         "maximum": high,
         "description": description,
@@ -77,12 +79,12 @@ def _range(kind: str, low: float, high: float, description: str, **extra: Any) -
 def _exponential_field(key: str, description: str, default: float) -> JsonDict:
     low, high = EXPONENTIAL_FIELDS[key]
     kind = "integer" if key == "retries" else "number"
-    return _range(kind, low, high, description, default=default)
+    return _range(kind, low, high, description, nullable=False, default=default)
 
 
 # The retry policy as the service checks it (422 invalid_retry_policy, or invalid_settings in
-# a workspace's settings). Every field may be left out or null: it then comes from the
-# workspace's policy, the deployment's, or the default.
+# a workspace's settings). Each top-level field may be left out or null: it then comes from
+# the workspace's policy, the deployment's, or the default; inside exponential, left out only.
 RETRY_POLICY_SCHEMA: JsonDict = {
     "type": "object",
     "additionalProperties": False,
