@@ -142,6 +142,9 @@ def test_a_worker_killed_three_times_loses_nothing_and_repeats_only_what_was_in_
         for k, n in enumerate(per_kill)
     )
     print(f"\nworker concurrency {concurrency}; {report}")
+    # The kills caught attempts in flight (on a loaded machine one kill can land between a
+    # worker's batches, with nothing open: the others still test what a kill repeats).
+    assert sum(still_open) > 0, report
     for k, n in enumerate(per_kill):
-        assert 0 < still_open[k] <= concurrency, report  # the kill did catch attempts in flight
+        assert still_open[k] <= concurrency, report
         assert n <= len(caught[k]), report
