@@ -178,7 +178,8 @@ class ErrorResponse(Out):
 
 class WorkspaceSettings(In):
     delivery: dict[str, str] | None = Field(
-        None, description="signature, envelope, brand, userAgent (CONTRACT §5)."
+        None,
+        description="How deliveries are made: signature (scheme), envelope (body shape), brand (header prefix), userAgent.",
     )
     retryPolicy: RetryPolicyIn | None = Field(
         None, description="The workspace's retry policy: its webhooks' defaults."

@@ -182,7 +182,7 @@ class Webhooks:
         return new_secret, public
 
     def _validated(self, ws: Workspace, body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-        """Check every rule of CONTRACT §3 and return the store's column values."""
+        """Check every rule of a webhook's fields and return the store's column values."""
         out: dict[str, Any] = {}
         if "url" in body or creating:
             url = body.get("url")

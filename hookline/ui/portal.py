@@ -1,5 +1,5 @@
 """Portal links: a signed, single-use URL that signs a workspace's customer into the UI for that
-workspace only (CONTRACT §9). The API issues them; ``/ui/portal/<token>`` redeems them."""
+workspace only. The API issues them; ``/ui/portal/<token>`` redeems them."""
 
 from __future__ import annotations
 
