@@ -304,3 +304,62 @@ async def test_attempt_pages_show_custom_credentials_redacted(ui: Ui) -> None:
     assert "<code>Authorization</code></th><td><code>[redacted]</code>" in delivery
     assert "<code>X-Tenant</code></th><td><code>tenant-77</code>" in delivery
     assert "sekrit-123" not in delivery
+
+
+async def test_the_url_hint_says_what_this_mode_allows(make_ui: MakeUi) -> None:
+    prod = await make_ui()
+    await prod.login()
+    await prod.api("POST", "/v1/workspaces", 201, json={"id": "acme", "name": "Acme"})
+    hint = re.search(
+        r'id="url-hint">([^<]*)<', (await prod.client.get("/ui/w/acme/webhooks/new")).text
+    )
+    assert hint and hint.group(1).startswith("An absolute https:// URL.")
+    assert "http://" not in hint.group(1).replace("https://", "")
+    data = {"url": "http://example.com/h", "events": ["*"]}
+    refused = await prod.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert "http:// is refused" in field_error(refused.text, "url")
+
+    dev = await make_ui(dev=True)
+    await dev.login()
+    await dev.api("POST", "/v1/workspaces", 201, json={"id": "acme", "name": "Acme"})
+    hint = re.search(
+        r'id="url-hint">([^<]*)<', (await dev.client.get("/ui/w/acme/webhooks/new")).text
+    )
+    assert hint and "http://" in hint.group(1)
+    assert "loopback and private addresses" in hint.group(1) and "are allowed" in hint.group(1)
+    data = {"url": "http://127.0.0.1:9000/hook", "events": ["*"]}
+    made = await dev.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert made.status_code == 303
+
+
+async def test_a_wrong_url_does_not_hide_the_other_wrong_fields(signed_in: Ui) -> None:
+    data = {
+        "url": "http://example.com/h",
+        "events": ["*"],
+        "more_events": "bad*",
+        "header_name": ["Content-Type", ""],
+        "header_value": ["x", ""],
+    }
+    response = await signed_in.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert response.status_code == 422
+    assert "http:// is refused" in field_error(response.text, "url")
+    assert "Not valid: &#39;bad*&#39;" in field_error(response.text, "events")
+    assert "is reserved" in field_error(response.text, "headers")
+
+
+async def test_a_failed_submit_keeps_the_header_rows_the_user_had(signed_in: Ui) -> None:
+    page = await signed_in.client.get("/ui/w/acme/webhooks/new")
+    assert page.text.count('name="header_name"') == 2
+    data = {
+        "url": "",
+        "events": ["*"],
+        "header_name": ["Authorization", ""],
+        "header_value": ["Bearer t", ""],
+    }
+    for _ in range(3):
+        response = await signed_in.post(
+            "/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new"
+        )
+        assert response.status_code == 422
+        assert response.text.count('name="header_name"') == 2
+        assert 'value="Authorization"' in response.text
