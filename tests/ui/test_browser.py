@@ -310,10 +310,7 @@ def test_disable_shows_who_and_when_and_blocks_resend(
 
     page.goto(f"/ui/deliveries/{dlv['id']}")
     expect(page.get_by_text("Resend is blocked: the endpoint is disabled.")).to_be_visible()
-    page.get_by_role("button", name="Resend").click()
-    expect(page.get_by_role("alert")).to_have_text(
-        "Not resent: The webhook is disabled; enable it before resending."
-    )
+    expect(page.get_by_role("button", name="Resend")).to_be_disabled()
     assert len(api.get(f"/v1/webhooks/{wh['id']}/deliveries")) == 1
 
     page.get_by_role("link", name="Orders").first.click()
@@ -321,6 +318,34 @@ def test_disable_shows_who_and_when_and_blocks_resend(
     page.get_by_role("button", name="Enable endpoint").click()
     expect(page.locator("#status-banner")).to_have_count(0)
     assert api.get(f"/v1/webhooks/{wh['id']}")["status"] == "active"
+
+
+def test_after_resend_the_new_delivery_shows_its_progress(
+    page: Any, api: Api, hookline: Hookline, receiver: Receiver
+) -> None:
+    from playwright.sync_api import expect
+
+    ws = api.workspace(name="Resend Co")
+    endpoint = receiver.endpoint()
+    wh = api.webhook(ws, endpoint.url, name="Orders")
+    api.send(ws, "order.created", {"n": 1})
+    (dlv,) = settled_all(api, wh["id"], 1)
+    endpoint.hold(3.0)
+
+    sign_in(page, hookline.admin_key or "")
+    page.goto(f"/ui/deliveries/{dlv['id']}")
+    expect(page.get_by_text("receiver that de-duplicates by it ignores the resend")).to_be_visible()
+    page.get_by_role("button", name="Resend").click()
+    expect(page).not_to_have_url(re.compile(dlv["id"] + "$"))
+    expect(page.get_by_role("status").filter(has_text="Resent:")).to_be_visible()
+    resend = page.get_by_role("button", name="Resend")
+    expect(resend).to_be_disabled()
+    expect(page.get_by_text("This page refreshes itself")).to_be_visible()
+    # Without a reload, the page follows the delivery until it has succeeded.
+    expect(page.locator("h1 .badge")).to_have_text("Succeeded", timeout=15_000)
+    expect(resend).to_be_enabled()
+    expect(page.locator("[data-refresh]")).to_have_count(0)
+    expect(page.get_by_role("status").filter(has_text="Resent:")).to_be_visible()
 
 
 def test_test_ping_shows_status_duration_and_error(

@@ -363,3 +363,34 @@ async def test_a_failed_submit_keeps_the_header_rows_the_user_had(signed_in: Ui)
         assert response.status_code == 422
         assert response.text.count('name="header_name"') == 2
         assert 'value="Authorization"' in response.text
+
+
+async def test_a_delivery_in_progress_refreshes_itself_and_cannot_be_resent(
+    signed_in: Ui,
+) -> None:
+    wh = await hook_of(signed_in)
+    await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})
+    (dlv,) = await signed_in.api("GET", f"/v1/webhooks/{wh['id']}/deliveries")
+    page = await signed_in.client.get(f"/ui/deliveries/{dlv['id']}")
+    assert dlv["status"] == "pending"
+    assert 'data-refresh="2"' in page.text
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page.text
+    assert re.search(r"<button[^>]*disabled>Resend</button>", page.text)
+    assert "refreshes itself until the delivery finishes" in page.text
+    assert "same event id (<code>webhook-id</code>, <code>X-Hookline-Delivery</code>)" in page.text
+    logs = await signed_in.client.get(f"/ui/webhooks/{wh['id']}/logs")
+    assert "same event ids (<code>webhook-id</code>, <code>X-Hookline-Delivery</code>)" in logs.text
+    assert "data-refresh" not in logs.text
+
+
+def test_only_a_delivery_under_way_or_due_soon_is_polled() -> None:
+    from hookline.domain.models import DeliveryStatus
+    from hookline.ui.routes.logs import refresh_seconds
+
+    soon, later = now_ms() + 5_000, now_ms() + 3_600_000
+    assert refresh_seconds(DeliveryStatus.SENDING, None) == 2
+    assert refresh_seconds(DeliveryStatus.PENDING, soon) == 2
+    assert refresh_seconds(DeliveryStatus.PENDING, later) is None
+    assert refresh_seconds(DeliveryStatus.HELD, soon) is None
+    assert refresh_seconds(DeliveryStatus.SUCCEEDED, None) is None
+    assert refresh_seconds(DeliveryStatus.FAILED, None) is None
