@@ -394,3 +394,58 @@ def test_only_a_delivery_under_way_or_due_soon_is_polled() -> None:
     assert refresh_seconds(DeliveryStatus.HELD, soon) is None
     assert refresh_seconds(DeliveryStatus.SUCCEEDED, None) is None
     assert refresh_seconds(DeliveryStatus.FAILED, None) is None
+
+
+async def settle_all(ui: Ui, status: str) -> None:
+    """Record one attempt deciding ``status`` for every due delivery."""
+    for claim in await ui.store.claim_due("tests:ui", limit=10, now=now_ms(), lease_ms=60_000):
+        code = 200 if status == "succeeded" else 500
+        attempt = Attempt(
+            id=new_id("att"),
+            delivery_id=claim.delivery_id,
+            number=1,
+            started_at=now_ms(),
+            duration_ms=3.0,
+            request={"method": "POST", "url": claim.webhook.url, "headers": {}, "body": "{}"},
+            response={"status": code, "headers": {}, "body": "", "truncated": False},
+            error=None,
+            outcome="success" if status == "succeeded" else "failure",
+        )
+        record = AttemptRecord(
+            attempt=attempt,
+            webhook_id=claim.webhook.id,
+            status=status,
+            next_attempt_at=None,
+            status_code=code,
+            error=None,
+            completed_at=now_ms(),
+        )
+        await ui.store.record_attempts("tests:ui", [record])
+
+
+async def test_the_endpoints_table_shows_each_endpoints_health(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    quiet = await signed_in.api(
+        "POST",
+        "/v1/workspaces/acme/webhooks",
+        201,
+        json={"url": "https://quiet.example.com/h", "events": ["nothing.*"], "name": "Quiet"},
+    )
+    for status in ("succeeded", "failed", "failed"):
+        await signed_in.api(
+            "POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}}
+        )
+        await settle_all(signed_in, status)
+    page = (await signed_in.client.get("/ui/w/acme")).text
+    failing = re.search(r'<tr>\s*<td data-label="Name"><a href="/ui/webhooks/' + wh["id"], page)
+    assert failing
+    row = page[failing.start() : page.index("</tr>", failing.start())]
+    assert 'data-health="failed"' in row and "Last failed" in row
+    assert "2 failed in a row" in row
+    start = page.index(f'href="/ui/webhooks/{quiet["id"]}"')
+    assert "No deliveries yet" in page[start : page.index("</tr>", start)]
+
+    await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})
+    await settle_all(signed_in, "succeeded")
+    page = (await signed_in.client.get("/ui/w/acme")).text
+    assert "Last succeeded" in page and "failed in a row" not in page

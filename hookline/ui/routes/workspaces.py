@@ -35,12 +35,14 @@ async def webhooks(
     ws = await seen.svc.workspaces.get(seen.who, wsId)
     shown = status if status in STATUSES else None
     page = await seen.svc.webhooks.list(seen.who, ws.id, status=shown, limit=50, cursor=cursor)
+    health = await seen.svc.deliveries.health(seen.who, ws.id, page.items)
     return render(
         seen.request,
         "webhooks.html",
         viewer=seen,
         workspace=ws,
         webhooks=page.items,
+        health=health,
         status=shown,
         statuses=STATUSES,
         next_cursor=page.next_cursor,
