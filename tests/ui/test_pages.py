@@ -396,33 +396,6 @@ def test_only_a_delivery_under_way_or_due_soon_is_polled() -> None:
     assert refresh_seconds(DeliveryStatus.FAILED, None) is None
 
 
-async def settle_all(ui: Ui, status: str) -> None:
-    """Record one attempt deciding ``status`` for every due delivery."""
-    for claim in await ui.store.claim_due("tests:ui", limit=10, now=now_ms(), lease_ms=60_000):
-        code = 200 if status == "succeeded" else 500
-        attempt = Attempt(
-            id=new_id("att"),
-            delivery_id=claim.delivery_id,
-            number=1,
-            started_at=now_ms(),
-            duration_ms=3.0,
-            request={"method": "POST", "url": claim.webhook.url, "headers": {}, "body": "{}"},
-            response={"status": code, "headers": {}, "body": "", "truncated": False},
-            error=None,
-            outcome="success" if status == "succeeded" else "failure",
-        )
-        record = AttemptRecord(
-            attempt=attempt,
-            webhook_id=claim.webhook.id,
-            status=status,
-            next_attempt_at=None,
-            status_code=code,
-            error=None,
-            completed_at=now_ms(),
-        )
-        await ui.store.record_attempts("tests:ui", [record])
-
-
 async def test_the_endpoints_table_shows_each_endpoints_health(signed_in: Ui) -> None:
     wh = await hook_of(signed_in)
     quiet = await signed_in.api(
@@ -435,7 +408,7 @@ async def test_the_endpoints_table_shows_each_endpoints_health(signed_in: Ui) ->
         await signed_in.api(
             "POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}}
         )
-        await settle_all(signed_in, status)
+        await signed_in.settle(200 if status == "succeeded" else 500)
     page = (await signed_in.client.get("/ui/w/acme")).text
     failing = re.search(r'<tr>\s*<td data-label="Name"><a href="/ui/webhooks/' + wh["id"], page)
     assert failing
@@ -446,6 +419,50 @@ async def test_the_endpoints_table_shows_each_endpoints_health(signed_in: Ui) ->
     assert "No deliveries yet" in page[start : page.index("</tr>", start)]
 
     await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})
-    await settle_all(signed_in, "succeeded")
+    await signed_in.settle(200)
     page = (await signed_in.client.get("/ui/w/acme")).text
     assert "Last succeeded" in page and "failed in a row" not in page
+
+
+async def test_an_operator_creates_a_workspace_from_the_ui(signed_in: Ui) -> None:
+    page = await signed_in.client.get("/ui/workspaces")
+    assert 'action="/ui/workspaces"' in page.text and 'name="csrf"' in page.text
+    bad = {"id": "no spaces!", "name": "", "plan": "free"}
+    response = await signed_in.post("/ui/workspaces", bad, page="/ui/workspaces")
+    assert response.status_code == 422
+    assert "Enter the workspace name." in field_error(response.text, "ws-name")
+    assert 'value="no spaces!"' in response.text
+    response = await signed_in.post(
+        "/ui/workspaces", {**bad, "name": "Initech"}, page="/ui/workspaces"
+    )
+    assert "A workspace id is 1-64 letters" in field_error(response.text, "ws-id")
+    response = await signed_in.post(
+        "/ui/workspaces", {"id": "acme", "name": "Again", "plan": "free"}, page="/ui/workspaces"
+    )
+    assert response.status_code == 422
+    assert "exists" in field_error(response.text, "ws-id")
+    response = await signed_in.post(
+        "/ui/workspaces", {"name": "Initech", "plan": "nope"}, page="/ui/workspaces"
+    )
+    assert "Choose a plan." in field_error(response.text, "ws-plan")
+
+    made = await signed_in.post(
+        "/ui/workspaces",
+        {"id": "initech", "name": "Initech", "plan": "free"},
+        page="/ui/workspaces",
+    )
+    assert made.status_code == 303 and made.headers["location"] == "/ui/w/initech"
+    assert (await signed_in.api("GET", "/v1/workspaces/initech"))["name"] == "Initech"
+    unnamed = await signed_in.post("/ui/workspaces", {"name": "Hooli"}, page="/ui/workspaces")
+    assert unnamed.status_code == 303 and unnamed.headers["location"].startswith("/ui/w/ws_")
+
+    forged = await signed_in.client.post("/ui/workspaces", data={"name": "X", "csrf": "forged"})
+    assert forged.status_code == 403
+
+
+async def test_only_the_admin_key_creates_workspaces_from_the_ui(ui: Ui) -> None:
+    await ui.login(await ui.key("acme", "owner"))
+    response = await ui.post("/ui/workspaces", {"name": "Sneaky"}, page="/ui/w/acme")
+    assert response.status_code == 303
+    names = [w["name"] for w in await ui.api("GET", "/v1/workspaces")]
+    assert "Sneaky" not in names
