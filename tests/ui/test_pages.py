@@ -466,3 +466,44 @@ async def test_only_the_admin_key_creates_workspaces_from_the_ui(ui: Ui) -> None
     assert response.status_code == 303
     names = [w["name"] for w in await ui.api("GET", "/v1/workspaces")]
     assert "Sneaky" not in names
+
+
+def title_and_heading(html: str) -> tuple[str, str]:
+    import html as entities
+
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)
+    assert title and heading
+    shown = re.sub(r'<span class="(badge|tag)[^"]*">[^<]*</span>', "", heading.group(1))
+    shown = entities.unescape(re.sub(r"<[^>]+>", "", shown))
+    return entities.unescape(title.group(1)).split(" · ")[0].strip(), " ".join(shown.split())
+
+
+async def test_every_tab_title_starts_with_the_page_heading(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    untitled = await signed_in.api(
+        "POST",
+        "/v1/workspaces/acme/webhooks",
+        201,
+        json={"url": "https://untitled.example.com/h", "events": ["*"]},
+    )
+    await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})
+    await signed_in.settle(200)
+    (dlv, *_) = await signed_in.api("GET", f"/v1/webhooks/{wh['id']}/deliveries")
+    paths = [
+        "/ui/workspaces",
+        "/ui/w/acme",
+        "/ui/w/acme/catalog",
+        "/ui/w/acme/webhooks/new",
+        f"/ui/webhooks/{wh['id']}",
+        f"/ui/webhooks/{untitled['id']}",
+        f"/ui/webhooks/{untitled['id']}/logs",
+        f"/ui/webhooks/{wh['id']}/edit",
+        f"/ui/webhooks/{wh['id']}/logs",
+        f"/ui/webhooks/{wh['id']}/delete",
+        f"/ui/deliveries/{dlv['id']}",
+        "/ui/deliveries/dlv_nope",
+    ]
+    for path in paths:
+        title, heading = title_and_heading((await signed_in.client.get(path)).text)
+        assert title == heading, path
