@@ -58,7 +58,12 @@ def main() -> None:
     default=None,
     help="Allow http:// and private destinations (HOOKLINE_DEV).",
 )
-@click.option("--log-format", type=click.Choice(["text", "json"]), default=None)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines as text, or one JSON object a line (HOOKLINE_LOG_FORMAT, default text).",
+)
 def serve(
     host: str | None, port: int | None, role: str, dev: bool | None, log_format: str | None
 ) -> None:
@@ -128,8 +133,8 @@ def _effective(settings: Settings) -> dict[str, Any]:
 
 
 @main.command()
-@click.option("--port", type=int, default=9000, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=9000, show_default=True, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--secret", default=None, help="The webhook's secret: verify signatures with it.")
 @click.option("--public-key", default=None, help="The whpk_ key, for the ed25519 scheme.")
 @click.option("--status", type=int, default=200, show_default=True, help="Status to answer.")

@@ -8,7 +8,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hookline.domain.headers import redacted
-from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event, WebhookStatus
+from hookline.domain.models import (
+    Attempt,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    Webhook,
+    WebhookStatus,
+)
 from hookline.domain.retry import RetryPolicy
 from hookline.errors import Conflict, Invalid, NotFound
 from hookline.ids import new_id, now_ms
@@ -16,7 +23,7 @@ from hookline.service.access import Action, Principal
 from hookline.service.context import MAX_LIMIT, Context, clamp_limit
 from hookline.service.webhooks import Webhooks, is_reserved
 from hookline.service.workspaces import Workspaces
-from hookline.store.port import DeliveryFilter, Page
+from hookline.store.port import DeliveryFilter, EndpointHealth, Page
 
 IN_PROGRESS = frozenset({DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.HELD})
 RECOVERABLE = frozenset({DeliveryStatus.FAILED.value, DeliveryStatus.SUCCEEDED.value})
@@ -180,3 +187,11 @@ class Deliveries:
             )
             for a in attempts
         ]
+
+    async def health(
+        self, who: Principal, ws_id: str, webhooks: list[Webhook]
+    ) -> dict[str, EndpointHealth]:
+        """The health of each of ``webhooks`` of workspace ``ws_id`` that has settled a
+        delivery: its last outcome and its failure streak, in one store query."""
+        await self.workspaces.get(who, ws_id)
+        return await self.store.webhook_health([w.id for w in webhooks if w.workspace_id == ws_id])

@@ -123,6 +123,16 @@ class UiSession:
     workspace_id: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EndpointHealth:
+    """How a webhook's settled deliveries went: the latest one's outcome ("succeeded" or
+    "failed") and when it settled, and how many failed in a row up to it."""
+
+    last_outcome: str
+    last_at: int
+    failure_streak: int
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -271,4 +281,8 @@ class Store(Protocol):
         Run once the encryption key is known to be the deployment's: sealing with another
         key would lock the deployment out of those headers.
         """
+        ...
+
+    async def webhook_health(self, wh_ids: list[str]) -> dict[str, EndpointHealth]:
+        """The health of each of ``wh_ids`` that has a settled delivery, in one query."""
         ...

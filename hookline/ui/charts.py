@@ -130,13 +130,19 @@ def _frame(title: str, desc: str, ident: str, top: float, unit: str, body: list[
 
 
 def _x_labels(hours: list[Hour]) -> list[str]:
+    """Every fourth hour counted back from the current one, which is labelled as now."""
     slot = PLOT_W / HOURS
-    return [
+    labels = [
         f'<text class="axis" x="{LEFT + slot * (i + 0.5):.1f}" y="{HEIGHT - 6}" '
         f'text-anchor="middle">{h.label}</text>'
-        for i, h in enumerate(hours)
-        if i % 4 == 0
+        for i, h in enumerate(hours[:-1])
+        if (HOURS - 1 - i) % 4 == 0
     ]
+    labels.append(
+        f'<text class="axis now" x="{LEFT + PLOT_W}" y="{HEIGHT - 6}" text-anchor="end">'
+        f"<title>The current hour, from {hours[-1].label} UTC</title>now</text>"
+    )
+    return labels
 
 
 def _outcome_svg(hours: list[Hour]) -> Markup:

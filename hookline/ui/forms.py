@@ -7,10 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookline.domain.destinations import check_url
-from hookline.domain.models import EventType, Webhook
+from hookline.domain.models import EventType, Webhook, Workspace
 from hookline.errors import HooklineError, Invalid
-from hookline.service import Context, Principal, Services
+from hookline.service import Principal, Services
 from hookline.ui.web import Form
 
 # The API's own limits (hookline.api.schemas.WebhookFields), checked before the service's rules.
@@ -68,7 +67,9 @@ class WebhookForm:
         )
 
     def header_rows(self) -> list[tuple[str, str]]:
-        return [*self.headers, *[("", "")] * BLANK_HEADER_ROWS]
+        """The rows the user filled in and one blank row (two on an empty form)."""
+        blanks = max(1, BLANK_HEADER_ROWS - len(self.headers))
+        return [*self.headers, *[("", "")] * blanks]
 
     def extra_patterns(self, catalog: list[EventType]) -> str:
         """The chosen patterns without a checkbox of their own, for the free-text field."""
@@ -84,7 +85,7 @@ class WebhookForm:
         if len(self.url) > MAX_URL:
             self.errors["url"] = f"The URL is at most {MAX_URL} characters."
         if not self.url:
-            self.errors["url"] = "Enter the endpoint URL (https://…)."
+            self.errors["url"] = "Enter the endpoint URL."
         if not self.events:
             self.errors["events"] = "Choose at least one event, or enter a pattern such as course.*"
         headers: dict[str, str] = {}
@@ -102,20 +103,16 @@ class WebhookForm:
             "headers": headers,
         }
 
-    def check_url_too(self, ctx: Context) -> None:
-        """With other fields already wrong the service is not asked, so the URL's own rules
-        (the same ones the service applies) are checked here: every message shows at once."""
-        if not self.errors or "url" in self.errors:
-            return
-        try:
-            check_url(
-                self.url,
-                allow_http=ctx.allow_http,
-                open_network=ctx.settings.dev,
-                allowed=ctx.allowed_networks,
-            )
-        except Invalid as exc:
-            self.errors["url"] = exc.message
+    def check_each_field(self, svc: Services, ws: Workspace, body: dict[str, Any]) -> None:
+        """The service stops at the first wrong field, so each field still without an error
+        is checked on its own by the service's rules: every message shows at once."""
+        for name in ("url", "events", "headers"):
+            if name in self.errors:
+                continue
+            try:
+                svc.webhooks._validated(ws, {name: body[name]}, creating=False)
+            except Invalid as exc:
+                self.take(exc)
 
     def take(self, exc: HooklineError) -> None:
         """Show a service error next to its field (or above the form)."""

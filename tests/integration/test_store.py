@@ -33,6 +33,7 @@ from hookline.store.port import (
     AttemptRecord,
     Claim,
     DeliveryFilter,
+    EndpointHealth,
     Inserted,
     NewEvent,
     Page,
@@ -1347,3 +1348,28 @@ async def test_any_webhook_secret(store: Store) -> None:
     await add_workspace(store)
     await add_webhook(store)
     assert await store.any_webhook_secret() == "sealed-secret"
+
+
+async def test_webhook_health_is_the_last_outcome_and_the_failure_streak(store: Store) -> None:
+    await add_workspace(store)
+    failing, healthy, quiet, waiting = [await add_webhook(store) for _ in range(4)]
+    outcomes = [
+        (failing, SUCCEEDED, 100),
+        (failing, FAILED, 200),
+        (failing, FAILED, 300),
+        (healthy, FAILED, 150),
+        (healthy, SUCCEEDED, 250),
+    ]
+    for wh, status, at in outcomes:
+        await publish(store, wh)
+        claim = await claim_one(store)
+        record = finished(claim, status, code=200 if status is SUCCEEDED else 500)
+        await store.record_attempts("A", [replace(record, completed_at=T0 + at)])
+    await publish(store, waiting)
+
+    health = await store.webhook_health([failing.id, healthy.id, quiet.id, waiting.id])
+    assert health == {
+        failing.id: EndpointHealth(last_outcome="failed", last_at=T0 + 300, failure_streak=2),
+        healthy.id: EndpointHealth(last_outcome="succeeded", last_at=T0 + 250, failure_streak=0),
+    }
+    assert await store.webhook_health([]) == {}

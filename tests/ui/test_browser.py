@@ -310,10 +310,7 @@ def test_disable_shows_who_and_when_and_blocks_resend(
 
     page.goto(f"/ui/deliveries/{dlv['id']}")
     expect(page.get_by_text("Resend is blocked: the endpoint is disabled.")).to_be_visible()
-    page.get_by_role("button", name="Resend").click()
-    expect(page.get_by_role("alert")).to_have_text(
-        "Not resent: The webhook is disabled; enable it before resending."
-    )
+    expect(page.get_by_role("button", name="Resend")).to_be_disabled()
     assert len(api.get(f"/v1/webhooks/{wh['id']}/deliveries")) == 1
 
     page.get_by_role("link", name="Orders").first.click()
@@ -321,6 +318,34 @@ def test_disable_shows_who_and_when_and_blocks_resend(
     page.get_by_role("button", name="Enable endpoint").click()
     expect(page.locator("#status-banner")).to_have_count(0)
     assert api.get(f"/v1/webhooks/{wh['id']}")["status"] == "active"
+
+
+def test_after_resend_the_new_delivery_shows_its_progress(
+    page: Any, api: Api, hookline: Hookline, receiver: Receiver
+) -> None:
+    from playwright.sync_api import expect
+
+    ws = api.workspace(name="Resend Co")
+    endpoint = receiver.endpoint()
+    wh = api.webhook(ws, endpoint.url, name="Orders")
+    api.send(ws, "order.created", {"n": 1})
+    (dlv,) = settled_all(api, wh["id"], 1)
+    endpoint.hold(3.0)
+
+    sign_in(page, hookline.admin_key or "")
+    page.goto(f"/ui/deliveries/{dlv['id']}")
+    expect(page.get_by_text("receiver that de-duplicates by it ignores the resend")).to_be_visible()
+    page.get_by_role("button", name="Resend").click()
+    expect(page).not_to_have_url(re.compile(dlv["id"] + "$"))
+    expect(page.get_by_role("status").filter(has_text="Resent:")).to_be_visible()
+    resend = page.get_by_role("button", name="Resend")
+    expect(resend).to_be_disabled()
+    expect(page.get_by_text("This page refreshes itself")).to_be_visible()
+    # Without a reload, the page follows the delivery until it has succeeded.
+    expect(page.locator("h1 .badge")).to_have_text("Succeeded", timeout=15_000)
+    expect(resend).to_be_enabled()
+    expect(page.locator("[data-refresh]")).to_have_count(0)
+    expect(page.get_by_role("status").filter(has_text="Resent:")).to_be_visible()
 
 
 def test_test_ping_shows_status_duration_and_error(
@@ -435,3 +460,63 @@ def test_phone_width_and_keyboard(
         expect(page.locator("#status-banner")).to_contain_text("Disabled")
     finally:
         ctx.close()
+
+
+def test_send_logs_fit_a_phone_with_long_ids(
+    browser: Any, api: Api, hookline: Hookline, receiver: Receiver
+) -> None:
+    from playwright.sync_api import expect
+
+    ws = api.workspace(name="Long Ids Co")
+    endpoint = receiver.endpoint()
+    wh = api.webhook(ws, endpoint.url, name="Long", events=["*"])
+    long_id = "evt_" + "0123456789abcdef" * 7
+    kind = "learning_management.enrollment_certificate_awarded_to_member"
+    api.send(ws, kind, {"n": 1}, id=long_id)
+    (dlv,) = settled_all(api, wh["id"], 1)
+    api.post(f"/v1/deliveries/{dlv['id']}/resend", {}, status=202)
+    settled_all(api, wh["id"], 2)
+    ctx = browser.new_context(base_url=hookline.base_url, viewport=PHONE, has_touch=True)
+    try:
+        page = ctx.new_page()
+        sign_in(page, hookline.admin_key or "")
+        page.goto(f"/ui/webhooks/{wh['id']}/logs")
+        expect(page.locator("#send-logs tbody tr")).to_have_count(2)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shown = page.locator("#send-logs [data-event-id]").first
+        expect(shown).to_have_attribute("title", long_id)
+        box = shown.bounding_box()
+        assert box and box["x"] + box["width"] <= PHONE["width"]
+        assert_dates_fit(page)
+        shot(page, "send-logs-phone")
+        page.set_viewport_size(DESKTOP)
+        assert_dates_fit(page)
+    finally:
+        ctx.close()
+
+
+# The widest a filled-in datetime-local field shows (en-US), plus room for its picker icon.
+DATE_TEXT_WIDTH = """e => {
+  const probe = document.createElement("span");
+  probe.style.font = getComputedStyle(e).font;
+  probe.style.whiteSpace = "pre";
+  probe.style.position = "absolute";
+  probe.textContent = "12/28/2026, 10:11:12 PM";
+  document.body.appendChild(probe);
+  const needed = probe.getBoundingClientRect().width + 36;
+  probe.remove();
+  const style = getComputedStyle(e);
+  const inner = e.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return [inner, needed];
+}"""
+
+
+def assert_dates_fit(page: Any) -> None:
+    width = page.viewport_size["width"]
+    for name in ("f-since", "f-until"):
+        field = page.locator(f"#{name}")
+        field.fill("2026-12-28T22:11:12")
+        box = field.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= width
+        inner, needed = field.evaluate(DATE_TEXT_WIDTH)
+        assert inner >= needed, f"{name} is {inner}px wide at {width}px, its date needs {needed}px"

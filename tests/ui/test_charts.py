@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hookline.domain.models import Attempt, Delivery, DeliveryStatus
 from hookline.service.deliveries import Activity
 from hookline.ui.charts import HOUR_MS, HOURS, axis_top, picture, window_start
@@ -91,3 +93,15 @@ def test_axis_tops_divide_into_round_steps() -> None:
         400,
         20_000,
     ]
+
+
+def test_the_current_hour_is_labelled_on_both_charts() -> None:
+    deliveries = [delivery(1, NOW, DeliveryStatus.SUCCEEDED)]
+    attempts = [attempt(1, NOW, 40, True)]
+    pic = picture(Activity(deliveries=deliveries, attempts=attempts, truncated=False), NOW)
+    current = pic.hours[-1].label
+    for svg in (str(pic.outcomes), str(pic.latency)):
+        assert f"<title>The current hour, from {current} UTC</title>now</text>" in svg
+        # The other labels count back from it in steps of four hours.
+        shown = re.findall(r'text-anchor="middle">(\d\d:\d\d)</text>', svg)
+        assert shown == [h.label for h in pic.hours[3:23:4]]

@@ -304,3 +304,206 @@ async def test_attempt_pages_show_custom_credentials_redacted(ui: Ui) -> None:
     assert "<code>Authorization</code></th><td><code>[redacted]</code>" in delivery
     assert "<code>X-Tenant</code></th><td><code>tenant-77</code>" in delivery
     assert "sekrit-123" not in delivery
+
+
+async def test_the_url_hint_says_what_this_mode_allows(make_ui: MakeUi) -> None:
+    prod = await make_ui()
+    await prod.login()
+    await prod.api("POST", "/v1/workspaces", 201, json={"id": "acme", "name": "Acme"})
+    hint = re.search(
+        r'id="url-hint">([^<]*)<', (await prod.client.get("/ui/w/acme/webhooks/new")).text
+    )
+    assert hint and hint.group(1).startswith("An absolute https:// URL.")
+    assert "http://" not in hint.group(1).replace("https://", "")
+    data = {"url": "http://example.com/h", "events": ["*"]}
+    refused = await prod.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert "http:// is refused" in field_error(refused.text, "url")
+
+    dev = await make_ui(dev=True)
+    await dev.login()
+    await dev.api("POST", "/v1/workspaces", 201, json={"id": "acme", "name": "Acme"})
+    hint = re.search(
+        r'id="url-hint">([^<]*)<', (await dev.client.get("/ui/w/acme/webhooks/new")).text
+    )
+    assert hint and "http://" in hint.group(1)
+    assert "loopback and private addresses" in hint.group(1) and "are allowed" in hint.group(1)
+    data = {"url": "http://127.0.0.1:9000/hook", "events": ["*"]}
+    made = await dev.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert made.status_code == 303
+
+
+async def test_a_wrong_url_does_not_hide_the_other_wrong_fields(signed_in: Ui) -> None:
+    data = {
+        "url": "http://example.com/h",
+        "events": ["*"],
+        "more_events": "bad*",
+        "header_name": ["Content-Type", ""],
+        "header_value": ["x", ""],
+    }
+    response = await signed_in.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert response.status_code == 422
+    assert "http:// is refused" in field_error(response.text, "url")
+    assert "Not valid: &#39;bad*&#39;" in field_error(response.text, "events")
+    assert "is reserved" in field_error(response.text, "headers")
+
+
+async def test_a_failed_submit_keeps_the_header_rows_the_user_had(signed_in: Ui) -> None:
+    page = await signed_in.client.get("/ui/w/acme/webhooks/new")
+    assert page.text.count('name="header_name"') == 2
+    data = {
+        "url": "",
+        "events": ["*"],
+        "header_name": ["Authorization", ""],
+        "header_value": ["Bearer t", ""],
+    }
+    for _ in range(3):
+        response = await signed_in.post(
+            "/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new"
+        )
+        assert response.status_code == 422
+        assert response.text.count('name="header_name"') == 2
+        assert 'value="Authorization"' in response.text
+
+
+async def test_a_delivery_in_progress_refreshes_itself_and_cannot_be_resent(
+    signed_in: Ui,
+) -> None:
+    wh = await hook_of(signed_in)
+    await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})
+    (dlv,) = await signed_in.api("GET", f"/v1/webhooks/{wh['id']}/deliveries")
+    page = await signed_in.client.get(f"/ui/deliveries/{dlv['id']}")
+    assert dlv["status"] == "pending"
+    assert 'data-refresh="2"' in page.text
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page.text
+    assert re.search(r"<button[^>]*disabled>Resend</button>", page.text)
+    assert "refreshes itself until the delivery finishes" in page.text
+    assert "same event id (<code>webhook-id</code>, <code>X-Hookline-Delivery</code>)" in page.text
+    logs = await signed_in.client.get(f"/ui/webhooks/{wh['id']}/logs")
+    assert "same event ids (<code>webhook-id</code>, <code>X-Hookline-Delivery</code>)" in logs.text
+    assert "data-refresh" not in logs.text
+
+
+def test_only_a_delivery_under_way_or_due_soon_is_polled() -> None:
+    from hookline.domain.models import DeliveryStatus
+    from hookline.ui.routes.logs import refresh_seconds
+
+    soon, later = now_ms() + 5_000, now_ms() + 3_600_000
+    assert refresh_seconds(DeliveryStatus.SENDING, None) == 2
+    assert refresh_seconds(DeliveryStatus.PENDING, soon) == 2
+    assert refresh_seconds(DeliveryStatus.PENDING, later) is None
+    assert refresh_seconds(DeliveryStatus.HELD, soon) is None
+    assert refresh_seconds(DeliveryStatus.SUCCEEDED, None) is None
+    assert refresh_seconds(DeliveryStatus.FAILED, None) is None
+
+
+async def test_the_endpoints_table_shows_each_endpoints_health(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    quiet = await signed_in.api(
+        "POST",
+        "/v1/workspaces/acme/webhooks",
+        201,
+        json={"url": "https://quiet.example.com/h", "events": ["nothing.*"], "name": "Quiet"},
+    )
+    for status in ("succeeded", "failed", "failed"):
+        await signed_in.api(
+            "POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}}
+        )
+        await signed_in.settle(200 if status == "succeeded" else 500)
+    page = (await signed_in.client.get("/ui/w/acme")).text
+    failing = re.search(r'<tr>\s*<td data-label="Name"><a href="/ui/webhooks/' + wh["id"], page)
+    assert failing
+    row = page[failing.start() : page.index("</tr>", failing.start())]
+    assert 'data-health="failed"' in row and "Last failed" in row
+    assert "2 failed in a row" in row
+    start = page.index(f'href="/ui/webhooks/{quiet["id"]}"')
+    assert "No deliveries yet" in page[start : page.index("</tr>", start)]
+
+    await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})
+    await signed_in.settle(200)
+    page = (await signed_in.client.get("/ui/w/acme")).text
+    assert "Last succeeded" in page and "failed in a row" not in page
+
+
+async def test_an_operator_creates_a_workspace_from_the_ui(signed_in: Ui) -> None:
+    page = await signed_in.client.get("/ui/workspaces")
+    assert 'action="/ui/workspaces"' in page.text and 'name="csrf"' in page.text
+    bad = {"id": "no spaces!", "name": "", "plan": "free"}
+    response = await signed_in.post("/ui/workspaces", bad, page="/ui/workspaces")
+    assert response.status_code == 422
+    assert "Enter the workspace name." in field_error(response.text, "ws-name")
+    assert 'value="no spaces!"' in response.text
+    response = await signed_in.post(
+        "/ui/workspaces", {**bad, "name": "Initech"}, page="/ui/workspaces"
+    )
+    assert "A workspace id is 1-64 letters" in field_error(response.text, "ws-id")
+    response = await signed_in.post(
+        "/ui/workspaces", {"id": "acme", "name": "Again", "plan": "free"}, page="/ui/workspaces"
+    )
+    assert response.status_code == 422
+    assert "exists" in field_error(response.text, "ws-id")
+    response = await signed_in.post(
+        "/ui/workspaces", {"name": "Initech", "plan": "nope"}, page="/ui/workspaces"
+    )
+    assert "Choose a plan." in field_error(response.text, "ws-plan")
+
+    made = await signed_in.post(
+        "/ui/workspaces",
+        {"id": "initech", "name": "Initech", "plan": "free"},
+        page="/ui/workspaces",
+    )
+    assert made.status_code == 303 and made.headers["location"] == "/ui/w/initech"
+    assert (await signed_in.api("GET", "/v1/workspaces/initech"))["name"] == "Initech"
+    unnamed = await signed_in.post("/ui/workspaces", {"name": "Hooli"}, page="/ui/workspaces")
+    assert unnamed.status_code == 303 and unnamed.headers["location"].startswith("/ui/w/ws_")
+
+    forged = await signed_in.client.post("/ui/workspaces", data={"name": "X", "csrf": "forged"})
+    assert forged.status_code == 403
+
+
+async def test_only_the_admin_key_creates_workspaces_from_the_ui(ui: Ui) -> None:
+    await ui.login(await ui.key("acme", "owner"))
+    response = await ui.post("/ui/workspaces", {"name": "Sneaky"}, page="/ui/w/acme")
+    assert response.status_code == 303
+    names = [w["name"] for w in await ui.api("GET", "/v1/workspaces")]
+    assert "Sneaky" not in names
+
+
+def title_and_heading(html: str) -> tuple[str, str]:
+    import html as entities
+
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)
+    assert title and heading
+    shown = re.sub(r'<span class="(badge|tag)[^"]*">[^<]*</span>', "", heading.group(1))
+    shown = entities.unescape(re.sub(r"<[^>]+>", "", shown))
+    return entities.unescape(title.group(1)).split(" · ")[0].strip(), " ".join(shown.split())
+
+
+async def test_every_tab_title_starts_with_the_page_heading(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    untitled = await signed_in.api(
+        "POST",
+        "/v1/workspaces/acme/webhooks",
+        201,
+        json={"url": "https://untitled.example.com/h", "events": ["*"]},
+    )
+    await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})
+    await signed_in.settle(200)
+    (dlv, *_) = await signed_in.api("GET", f"/v1/webhooks/{wh['id']}/deliveries")
+    paths = [
+        "/ui/workspaces",
+        "/ui/w/acme",
+        "/ui/w/acme/catalog",
+        "/ui/w/acme/webhooks/new",
+        f"/ui/webhooks/{wh['id']}",
+        f"/ui/webhooks/{untitled['id']}",
+        f"/ui/webhooks/{untitled['id']}/logs",
+        f"/ui/webhooks/{wh['id']}/edit",
+        f"/ui/webhooks/{wh['id']}/logs",
+        f"/ui/webhooks/{wh['id']}/delete",
+        f"/ui/deliveries/{dlv['id']}",
+        "/ui/deliveries/dlv_nope",
+    ]
+    for path in paths:
+        title, heading = title_and_heading((await signed_in.client.get(path)).text)
+        assert title == heading, path

@@ -6,7 +6,7 @@ import json
 
 from hookline.domain.models import Attempt, Delivery, Event
 from hookline.store import records
-from hookline.store.port import DeliveryFilter, Page
+from hookline.store.port import DeliveryFilter, EndpointHealth, Page
 from hookline.store.postgres.base import INITIAL, Queries, notify_work
 from hookline.store.postgres.connection import Params
 
@@ -21,6 +21,29 @@ _RESEND = (
     "JOIN deliveries d ON d.id = x.old_id JOIN webhooks w ON w.id = d.webhook_id "
     "WHERE w.status <> 'disabled' RETURNING *"
 )
+
+# Per webhook: its settled deliveries numbered newest first; the streak is how many failed
+# ones come before the newest success.
+HEALTH_SQL = """
+WITH settled AS (
+    SELECT webhook_id, status, completed_at,
+           ROW_NUMBER() OVER (
+               PARTITION BY webhook_id ORDER BY completed_at DESC, id DESC
+           ) AS n
+    FROM deliveries
+    WHERE webhook_id = ANY($1::text[]) AND status IN ('succeeded', 'failed')
+      AND completed_at IS NOT NULL
+),
+last_ok AS (
+    SELECT webhook_id, MIN(n) AS n FROM settled WHERE status = 'succeeded' GROUP BY webhook_id
+)
+SELECT s.webhook_id, s.status, s.completed_at,
+       (SELECT COUNT(*) FROM settled f
+        WHERE f.webhook_id = s.webhook_id AND f.status = 'failed'
+          AND f.n < COALESCE((SELECT o.n FROM last_ok o WHERE o.webhook_id = s.webhook_id),
+                             9223372036854775807)) AS streak
+FROM settled s WHERE s.n = 1
+"""
 
 
 class DeliveryQueries(Queries):
@@ -147,3 +170,14 @@ class DeliveryQueries(Queries):
             sql += f" AND created_at < {p(until)}"
         found = await self._db.fetch(sql + " ORDER BY id", *p.values)
         return [r["id"] for r in found]
+
+    async def webhook_health(self, wh_ids: list[str]) -> dict[str, EndpointHealth]:
+        if not wh_ids:
+            return {}
+        found = await self._db.fetch(HEALTH_SQL, wh_ids)
+        return {
+            r["webhook_id"]: EndpointHealth(
+                last_outcome=r["status"], last_at=r["completed_at"], failure_streak=r["streak"]
+            )
+            for r in found
+        }

@@ -6,9 +6,32 @@ import sqlite3
 from typing import Any
 
 from hookline.domain.models import Attempt, Delivery, Event
-from hookline.store.port import DeliveryFilter, Page
+from hookline.store.port import DeliveryFilter, EndpointHealth, Page
 from hookline.store.sqlite import rows
 from hookline.store.sqlite.base import Queries
+
+# Per webhook: its settled deliveries numbered newest first; the streak is how many failed
+# ones come before the newest success.
+HEALTH_SQL = """
+WITH settled AS (
+    SELECT webhook_id, status, completed_at,
+           ROW_NUMBER() OVER (
+               PARTITION BY webhook_id ORDER BY completed_at DESC, id DESC
+           ) AS n
+    FROM deliveries
+    WHERE webhook_id IN ({ids}) AND status IN ('succeeded', 'failed')
+      AND completed_at IS NOT NULL
+),
+last_ok AS (
+    SELECT webhook_id, MIN(n) AS n FROM settled WHERE status = 'succeeded' GROUP BY webhook_id
+)
+SELECT s.webhook_id, s.status, s.completed_at,
+       (SELECT COUNT(*) FROM settled f
+        WHERE f.webhook_id = s.webhook_id AND f.status = 'failed'
+          AND f.n < COALESCE((SELECT o.n FROM last_ok o WHERE o.webhook_id = s.webhook_id),
+                             9223372036854775807)) AS streak
+FROM settled s WHERE s.n = 1
+"""
 
 
 class DeliveryQueries(Queries):
@@ -143,3 +166,15 @@ class DeliveryQueries(Queries):
             args.append(until)
         found = await self._reader.run(lambda c: c.execute(sql + " ORDER BY id", args).fetchall())
         return [r["id"] for r in found]
+
+    async def webhook_health(self, wh_ids: list[str]) -> dict[str, EndpointHealth]:
+        if not wh_ids:
+            return {}
+        sql = HEALTH_SQL.format(ids=rows.placeholders(len(wh_ids)))
+        found = await self._reader.run(lambda c: c.execute(sql, wh_ids).fetchall())
+        return {
+            r["webhook_id"]: EndpointHealth(
+                last_outcome=r["status"], last_at=r["completed_at"], failure_streak=r["streak"]
+            )
+            for r in found
+        }

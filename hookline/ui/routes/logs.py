@@ -10,12 +10,13 @@ from fastapi import Response
 
 from hookline.domain.models import DeliveryStatus
 from hookline.errors import Conflict, Invalid
-from hookline.ids import parse_time
+from hookline.ids import now_ms, parse_time
 from hookline.service.deliveries import IN_PROGRESS
 from hookline.store.port import DeliveryFilter
 from hookline.ui.web import PostedDep, ViewerDep, redirect, render, safe_next, ui_router
 
 router = ui_router()
+REFRESH_AHEAD_MS = 60_000
 
 PAGE_SIZE = 50
 STATUSES = [s.value for s in DeliveryStatus]
@@ -110,6 +111,7 @@ async def send_logs(
         first_link=query.link(path) if cursor else None,
         back=query.link(path, cursor),
         tab="logs",
+        brand=seen.svc.ctx.delivery_settings(ws.settings)["brand"],
     )
 
 
@@ -170,7 +172,19 @@ async def delivery(dlvId: str, seen: ViewerDep) -> Response:
         attempts=list(reversed(attempts)),
         resends=sorted(resends, key=lambda d: d.id, reverse=True),
         blocked=blocked,
+        live=refresh_seconds(dlv.status, dlv.next_attempt_at),
+        brand=seen.svc.ctx.delivery_settings(ws.settings)["brand"],
     )
+
+
+def refresh_seconds(status: DeliveryStatus, next_attempt_at: int | None) -> int | None:
+    """How often the delivery page reloads itself: while an attempt is under way or due
+    within a minute; a delivery held or waiting longer for its retry is not polled."""
+    if status is DeliveryStatus.SENDING:
+        return 2
+    if status is DeliveryStatus.PENDING and (next_attempt_at or 0) <= now_ms() + REFRESH_AHEAD_MS:
+        return 2
+    return None
 
 
 @router.post("/deliveries/{dlvId}/resend")

@@ -67,7 +67,7 @@ async def create_webhook(wsId: str, posted: PostedDep) -> Response:
     ws = await seen.svc.workspaces.get(seen.who, wsId)
     form = WebhookForm.parse(posted.form)
     body = form.body()
-    form.check_url_too(seen.svc.ctx)
+    form.check_each_field(seen.svc, ws, body)
     if not form.errors:
         try:
             wh = await seen.svc.webhooks.create(seen.who, ws.id, body)
@@ -96,7 +96,7 @@ async def update_webhook(whId: str, posted: PostedDep) -> Response:
     wh, ws = await _webhook(seen, whId)
     form = WebhookForm.parse(posted.form)
     body = form.body()
-    form.check_url_too(seen.svc.ctx)
+    form.check_each_field(seen.svc, ws, body)
     if not form.errors:
         try:
             await seen.svc.webhooks.update(seen.who, wh.id, body)

@@ -1,4 +1,5 @@
-// Hookline UI: show/hide and copy the signing secret, confirmations, one more header row.
+// Hookline UI: show/hide and copy the signing secret, confirmations, one more header row,
+// a delivery in progress kept up to date.
 // Every page works without it; it only adds conveniences.
 "use strict";
 
@@ -76,4 +77,22 @@
   });
 
   document.querySelectorAll("[data-add-header]").forEach(function (b) { b.hidden = false; });
+
+  // A delivery in progress: fetch its page again every few seconds and swap in the fresh
+  // part, until the page no longer asks for it (the delivery has settled).
+  function refresh(part) {
+    var seconds = parseInt(part.getAttribute("data-refresh"), 10) || 2;
+    window.setTimeout(function () {
+      fetch(window.location.href, { credentials: "same-origin" }).then(function (response) {
+        return response.ok ? response.text() : Promise.reject(new Error(response.statusText));
+      }).then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(part.id);
+        if (!fresh) { return; }
+        part.replaceWith(fresh);
+        if (fresh.hasAttribute("data-refresh")) { refresh(fresh); }
+      }, function () { refresh(part); });
+    }, seconds * 1000);
+  }
+  var live = document.querySelector("[data-refresh]");
+  if (live) { refresh(live); }
 })();
