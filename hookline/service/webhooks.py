@@ -181,6 +181,17 @@ class Webhooks:
         await self.store.update_webhook(wh_id, changes, now)
         return new_secret, public
 
+    def field_problems(self, ws: Workspace, body: dict[str, Any]) -> tuple[Invalid, ...]:
+        """Each field of ``body`` checked on its own by the rules of create and update, so that
+        a form can show every wrong field at once (the service itself stops at the first)."""
+        problems: tuple[Invalid, ...] = ()
+        for name, value in body.items():
+            try:
+                self._validated(ws, {name: value}, creating=False)
+            except Invalid as exc:
+                problems += (exc,)
+        return problems
+
     def _validated(self, ws: Workspace, body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         """Check every rule of a webhook's fields and return the store's column values."""
         out: dict[str, Any] = {}

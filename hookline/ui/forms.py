@@ -106,13 +106,9 @@ class WebhookForm:
     def check_each_field(self, svc: Services, ws: Workspace, body: dict[str, Any]) -> None:
         """The service stops at the first wrong field, so each field still without an error
         is checked on its own by the service's rules: every message shows at once."""
-        for name in ("url", "events", "headers"):
-            if name in self.errors:
-                continue
-            try:
-                svc.webhooks._validated(ws, {name: body[name]}, creating=False)
-            except Invalid as exc:
-                self.take(exc)
+        unchecked = {n: body[n] for n in ("url", "events", "headers") if n not in self.errors}
+        for problem in svc.webhooks.field_problems(ws, unchecked):
+            self.take(problem)
 
     def take(self, exc: HooklineError) -> None:
         """Show a service error next to its field (or above the form)."""
