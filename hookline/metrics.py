@@ -1,4 +1,4 @@
-"""Prometheus metrics of one process, served at ``/metrics`` (CONTRACT §8).
+"""Prometheus metrics of one process, served at ``/metrics``.
 
 Counters and the attempt histogram are this process's own (scrape every
 process); queue depth and the oldest due delivery's lag are read from the

@@ -1,4 +1,4 @@
-"""Sign a delivery: the headers each signature scheme adds (CONTRACT §5). Sans I/O.
+"""Sign a delivery: the headers each signature scheme adds. Sans I/O.
 
 The formulas live in ``hookline.verify`` (the receiving side), so signer and
 verifier cannot drift apart. During a secret rotation's grace period a webhook

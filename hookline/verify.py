@@ -10,7 +10,7 @@ imported when used): a receiver can copy this one module without the server.
     except VerificationError as exc:
         return 401, str(exc)
 
-Schemes (CONTRACT §5): ``standard`` (Standard Webhooks v1), ``ed25519``
+Schemes: ``standard`` (Standard Webhooks v1), ``ed25519``
 (Standard Webhooks v1a, with the ``whpk_`` public key), ``hmac-sha256``
 (``X-{Brand}-Signature-256: sha256=…`` over ``"{ts}.{body}"``),
 ``hmac-sha256-body`` (``X-{Brand}-Hmac-Sha256`` over the body), ``rfc9421``

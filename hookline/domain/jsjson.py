@@ -1,8 +1,8 @@
 """JSON written exactly as JavaScript's ``JSON.stringify`` writes the same value.
 
-Receivers in Node re-serialize the parsed body (the Disco seed recomputes the
-Content-Digest from ``JSON.stringify(req.body)``), so the bytes Hookline signs
-must be the bytes JavaScript would produce:
+Receivers in Node often re-serialize the parsed body (an RFC 9421 verifier that
+recomputes the Content-Digest from ``JSON.stringify(req.body)``, say), so the bytes
+Hookline signs must be the bytes JavaScript would produce:
 
 - compact, UTF-8, non-ASCII characters written as they are;
 - object keys that are array indices ("0", "17") first in ascending order,

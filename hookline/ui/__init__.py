@@ -1,4 +1,4 @@
-"""The admin UI and customer portal at /ui (CONTRACT §9): server-rendered pages on the
+"""The admin UI and customer portal at /ui: server-rendered pages on the
 service layer, signed in with a key or a portal link.
 
     session.py   signed session cookies, CSRF tokens, portal tokens

@@ -1,4 +1,4 @@
-"""Operations endpoints every process serves: /healthz, /readyz, /metrics (CONTRACT §8)."""
+"""Operations endpoints every process serves: /healthz, /readyz, /metrics."""
 
 from __future__ import annotations
 
