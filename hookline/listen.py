@@ -15,6 +15,7 @@ def make_app(*, secret: str | None, status: int, public_key: str | None = None) 
 
     async def receive(request: web.Request) -> web.Response:
         body = await request.read()
+        stamp = datetime.now().strftime("%H:%M:%S.%f")[:-3]
         headers = dict(request.headers)
         scheme = detect_scheme(headers)
         brand_event = next((k for k in headers if k.lower().endswith("-event")), "X-Hookline-Event")
@@ -35,11 +36,10 @@ def make_app(*, secret: str | None, status: int, public_key: str | None = None) 
                 )
                 verdict = f"{scheme} signature OK"
             except VerificationError as exc:
-                print(f"REJECTED {request.path}: {exc}", flush=True)
+                print(f"{stamp} REJECTED {request.method} {request.path}: {exc}", flush=True)
                 return web.json_response({"error": str(exc)}, status=401)
         event_type = headers.get(brand_event, "?")
         delivery = headers.get(f"X-{brand}-Delivery", "?")
-        stamp = datetime.now().strftime("%H:%M:%S.%f")[:-3]
         print(f"{stamp} {request.method} {request.path} {event_type} {delivery} — {verdict}")
         try:
             print(json.dumps(json.loads(body), indent=2, ensure_ascii=False), flush=True)

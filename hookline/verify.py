@@ -157,11 +157,7 @@ def verify_hmac_sha256(
     now: float | None = None,
 ) -> None:
     """Verify ``X-{Brand}-Signature-256`` over ``"{X-{Brand}-Timestamp}.{body}"``."""
-    lower = _lower(headers)
-    signature = lower.get(f"x-{brand.lower()}-signature-256")
-    timestamp = lower.get(f"x-{brand.lower()}-timestamp")
-    if not (signature and timestamp):
-        raise VerificationError(f"missing X-{brand}-Signature-256 or X-{brand}-Timestamp header")
+    signature, timestamp = _required(headers, f"X-{brand}-Signature-256", f"X-{brand}-Timestamp")
     check_timestamp(timestamp, tolerance=tolerance, now=now)
     expected = timestamped_hmac(secret, timestamp, body)
     if not hmac.compare_digest(signature.strip().encode(), expected.encode()):
@@ -183,11 +179,7 @@ def verify_hmac_sha256_body(
     ``X-{Brand}-Timestamp``: that refuses a delivery replayed as it was, not one
     whose header was rewritten. Prefer a timestamped scheme where you can.
     """
-    lower = _lower(headers)
-    signature = lower.get(f"x-{brand.lower()}-hmac-sha256")
-    timestamp = lower.get(f"x-{brand.lower()}-timestamp")
-    if not (signature and timestamp):
-        raise VerificationError(f"missing X-{brand}-Hmac-Sha256 or X-{brand}-Timestamp header")
+    signature, timestamp = _required(headers, f"X-{brand}-Hmac-Sha256", f"X-{brand}-Timestamp")
     check_timestamp(timestamp, tolerance=tolerance, now=now)
     if not hmac.compare_digest(
         signature.strip().lower().encode(), body_hmac(secret, body).encode()
@@ -271,13 +263,7 @@ def verify_rfc9421(
     ``url`` is the full URL the request was sent to (``@target-uri``): the one the receiver
     was called at, with the path and query as they arrived (see ``target_uri``).
     """
-    lower = _lower(headers)
-    inputs, values = lower.get("signature-input"), lower.get("signature")
-    if not (inputs and values):
-        raise VerificationError("missing Signature-Input or Signature header")
-    digest = lower.get("content-digest")
-    if not digest:
-        raise VerificationError("missing Content-Digest header")
+    inputs, values, digest = _required(headers, "Signature-Input", "Signature", "Content-Digest")
     if not hmac.compare_digest(digest.strip().encode(), content_digest(body).encode()):
         raise VerificationError("Content-Digest does not match the body")
     signatures = {m.group(1): m.group(2) for m in _SIG_VALUE.finditer(values)}
@@ -315,7 +301,18 @@ def verify(
     tolerance: int = TOLERANCE_SECONDS,
     now: float | None = None,
 ) -> None:
-    """Verify a delivery signed with ``scheme``; raise ``VerificationError`` if it fails."""
+    """Verify a delivery signed with ``scheme``; raise ``VerificationError`` if it fails.
+
+    ``body`` is the request body exactly as received, as bytes: a ``str`` (decoded, perhaps
+    re-encoded) is a ``TypeError``, since no signature can be checked on it reliably.
+    """
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise TypeError(
+            f"body must be the raw request body as bytes, not {type(body).__name__}: pass "
+            "await request.body() (FastAPI/Starlette), request.get_data() (Flask), "
+            "request.body (Django) or await request.read() (aiohttp)"
+        )
+    body = bytes(body)
     if scheme not in SCHEMES:
         raise VerificationError(f"unknown signature scheme {scheme!r}")
     if scheme == "none":
@@ -363,10 +360,19 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _standard_headers(headers: Mapping[str, str]) -> tuple[str, str, str]:
-    lower = _lower(headers)
-    msg_id = lower.get("webhook-id")
-    timestamp = lower.get("webhook-timestamp")
-    signatures = lower.get("webhook-signature")
-    if not (msg_id and timestamp and signatures):
-        raise VerificationError("missing webhook-id, webhook-timestamp or webhook-signature header")
+    msg_id, timestamp, signatures = _required(
+        headers, "webhook-id", "webhook-timestamp", "webhook-signature"
+    )
     return msg_id, timestamp, signatures
+
+
+def _required(headers: Mapping[str, str], *names: str) -> list[str]:
+    """The values of ``names`` (any case); a ``VerificationError`` naming each one missing."""
+    lower = _lower(headers)
+    values = [lower.get(name.lower(), "") for name in names]
+    missing = [name for name, value in zip(names, values, strict=True) if not value]
+    if missing:
+        raise VerificationError(
+            f"missing header{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+        )
+    return values

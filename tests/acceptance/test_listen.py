@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -85,4 +86,6 @@ def test_listen_rejects_a_delivery_signed_with_another_secret(
     assert dlv["status"] == "failed"
     assert dlv["lastStatusCode"] == 401
     out = poll(listener.output, lambda text: "REJECTED" in text, what="listen rejected it")
+    (rejected,) = [line for line in out.splitlines() if "REJECTED" in line]
+    assert re.match(r"\d\d:\d\d:\d\d\.\d{3} REJECTED POST /", rejected), rejected
     assert "l-78" not in out

@@ -89,5 +89,5 @@ async def test_the_fastapi_receiver_runs_as_documented(monkeypatch: pytest.Monke
         {"detail": "no signature matches the secret"},
     )
     assert unsigned.status_code == 401
-    assert "missing webhook-id" in unsigned.json()["detail"]
+    assert "missing headers webhook-id" in unsigned.json()["detail"]
     assert strangers.status_code == 401

@@ -35,22 +35,14 @@ MISMATCH = {
 # The headers each scheme needs, and what it says when one is missing.
 REQUIRED = {
     "standard": {
-        "webhook-id": "missing webhook-id, webhook-timestamp or webhook-signature header",
-        "webhook-timestamp": "missing webhook-id, webhook-timestamp or webhook-signature header",
-        "webhook-signature": "missing webhook-id, webhook-timestamp or webhook-signature header",
+        h: f"missing header {h}" for h in ("webhook-id", "webhook-timestamp", "webhook-signature")
     },
-    "hmac-sha256": {
-        "X-Acme-Signature-256": "missing X-Acme-Signature-256 or X-Acme-Timestamp header",
-        "X-Acme-Timestamp": "missing X-Acme-Signature-256 or X-Acme-Timestamp header",
-    },
+    "hmac-sha256": {h: f"missing header {h}" for h in ("X-Acme-Signature-256", "X-Acme-Timestamp")},
     "hmac-sha256-body": {
-        "X-Acme-Hmac-Sha256": "missing X-Acme-Hmac-Sha256 or X-Acme-Timestamp header",
-        "X-Acme-Timestamp": "missing X-Acme-Hmac-Sha256 or X-Acme-Timestamp header",
+        h: f"missing header {h}" for h in ("X-Acme-Hmac-Sha256", "X-Acme-Timestamp")
     },
     "rfc9421": {
-        "Signature": "missing Signature-Input or Signature header",
-        "Signature-Input": "missing Signature-Input or Signature header",
-        "Content-Digest": "missing Content-Digest header",
+        **{h: f"missing header {h}" for h in ("Signature", "Signature-Input", "Content-Digest")},
         "Content-Type": "the signed header content-type is missing",
     },
 }

@@ -10,6 +10,7 @@ from hookline.verify import (
     check_timestamp,
     secret_bytes,
     standard_signature,
+    verify,
     verify_standard,
 )
 
@@ -116,3 +117,23 @@ def test_importable_without_the_server() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+
+
+def test_a_str_body_is_a_type_error_that_says_what_to_pass() -> None:
+    with pytest.raises(TypeError, match=r"raw request body as bytes, not str: pass await request"):
+        verify("standard", HEADERS, BODY.decode(), secret=SECRET, now=TIMESTAMP)
+
+
+def test_bytes_like_bodies_are_accepted() -> None:
+    verify("standard", HEADERS, bytearray(BODY), secret=SECRET, now=TIMESTAMP)
+    verify("standard", HEADERS, memoryview(BODY), secret=SECRET, now=TIMESTAMP)
+
+
+def test_a_missing_header_is_named_exactly() -> None:
+    headers = {k: v for k, v in HEADERS.items() if k != "webhook-timestamp"}
+    with pytest.raises(VerificationError) as caught:
+        verify("standard", headers, BODY, secret=SECRET, now=TIMESTAMP)
+    assert str(caught.value) == "missing header webhook-timestamp"
+    with pytest.raises(VerificationError) as caught:
+        verify("hmac-sha256", {}, BODY, secret=SECRET, brand="Acme", now=TIMESTAMP)
+    assert str(caught.value) == "missing headers X-Acme-Signature-256, X-Acme-Timestamp"
