@@ -11,6 +11,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.config import JsonDict
 
+from hookline.domain.envelope import ENVELOPES
 from hookline.domain.models import (
     ApiKey,
     Attempt,
@@ -29,6 +30,7 @@ from hookline.domain.retry import (
 )
 from hookline.ids import format_ms
 from hookline.service.webhooks import MAX_GRACE_SECONDS, MAX_RATE_LIMIT, MIN_RATE_LIMIT
+from hookline.signing import SCHEMES
 
 T = TypeVar("T")
 
@@ -140,6 +142,44 @@ RETRY_POLICY_SCHEMA: JsonDict = {
 }
 RetryPolicyIn = Annotated[dict[str, Any], WithJsonSchema(RETRY_POLICY_SCHEMA)]
 
+# How deliveries are made, as the service checks it (422 invalid_settings). A field left out
+# comes from the deployment's HOOKLINE_DELIVERY.
+DELIVERY_SCHEMA: JsonDict = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "How deliveries are signed, shaped and named.",
+    "properties": {
+        "signature": {
+            "enum": list(SCHEMES),
+            "default": "standard",
+            "description": "standard (Standard Webhooks HMAC), ed25519 (Standard Webhooks v1a), "
+            "hmac-sha256 (X-{Brand}-Signature-256 over timestamp.body), hmac-sha256-body "
+            "(X-{Brand}-Hmac-Sha256 over the body), rfc9421 (HTTP Message Signatures with "
+            "Content-Digest) or none.",
+        },
+        "envelope": {
+            "enum": list(ENVELOPES),
+            "default": "standard",
+            "description": "The body: standard {id, type, timestamp, data}, typed {id, type, "
+            "workspaceId, createdAt, data} or dated {date, event, data}.",
+        },
+        "brand": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,31}$",
+            "default": "Hookline",
+            "description": "The X-{Brand}- prefix of Hookline's own headers.",
+        },
+        "userAgent": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256,
+            "default": "Hookline-Webhook/1.0",
+            "description": "The User-Agent of every delivery.",
+        },
+    },
+}
+DeliverySettingsIn = Annotated[dict[str, str], WithJsonSchema(DELIVERY_SCHEMA)]
+
 
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -177,9 +217,8 @@ class ErrorResponse(Out):
 
 
 class WorkspaceSettings(In):
-    delivery: dict[str, str] | None = Field(
-        None,
-        description="How deliveries are made: signature (scheme), envelope (body shape), brand (header prefix), userAgent.",
+    delivery: DeliverySettingsIn | None = Field(
+        None, description="How deliveries are made; fields left out take the deployment's."
     )
     retryPolicy: RetryPolicyIn | None = Field(
         None, description="The workspace's retry policy: its webhooks' defaults."
