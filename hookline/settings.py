@@ -196,8 +196,8 @@ def ensure_generated_keys(settings: Settings) -> tuple[str, bool]:
 
 def ensure_encryption_key(settings: Settings) -> str:
     """The deployment's encryption key, generated and stored on first use."""
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    settings.data_dir.chmod(0o700)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)  # a mode given to mkdir would be cut by the umask
     if settings.encryption_key is None:
         from cryptography.fernet import Fernet
 

@@ -265,7 +265,7 @@ class Dispatcher:
             number=claim.attempt,
             started_at=started,
             duration_ms=result.duration_ms,
-            request={**pending.request_record(), "url": result.final_url},
+            request=pending.request_record(result.final_url),
             response=None
             if result.status_code is None
             else {

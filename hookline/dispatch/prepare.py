@@ -24,13 +24,14 @@ class PendingDispatch:
     policy: RetryPolicy
     timestamp: int
 
-    def request_record(self) -> dict[str, Any]:
-        """The request as the attempt's log keeps it: custom headers that carry credentials
-        are redacted (``hookline.domain.headers``), so they are never stored."""
+    def request_record(self, url: str | None = None) -> dict[str, Any]:
+        """The request as the attempt's log keeps it, posted to ``url`` (the last redirect hop;
+        default the webhook's URL): custom headers that carry credentials are redacted
+        (``hookline.domain.headers``), so they are never stored."""
         custom = self.claim.webhook.headers
         return {
             "method": "POST",
-            "url": self.url,
+            "url": url or self.url,
             "headers": redacted(self.headers, custom.__contains__),
             "body": self.body.decode(),
         }

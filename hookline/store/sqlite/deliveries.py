@@ -21,16 +21,12 @@ WITH settled AS (
     FROM deliveries
     WHERE webhook_id IN ({ids}) AND status IN ('succeeded', 'failed')
       AND completed_at IS NOT NULL
-),
-last_ok AS (
-    SELECT webhook_id, MIN(n) AS n FROM settled WHERE status = 'succeeded' GROUP BY webhook_id
 )
-SELECT s.webhook_id, s.status, s.completed_at,
-       (SELECT COUNT(*) FROM settled f
-        WHERE f.webhook_id = s.webhook_id AND f.status = 'failed'
-          AND f.n < COALESCE((SELECT o.n FROM last_ok o WHERE o.webhook_id = s.webhook_id),
-                             9223372036854775807)) AS streak
-FROM settled s WHERE s.n = 1
+SELECT webhook_id,
+       MAX(CASE WHEN n = 1 THEN status END) AS status,
+       MAX(CASE WHEN n = 1 THEN completed_at END) AS completed_at,
+       COALESCE(MIN(CASE WHEN status = 'succeeded' THEN n END), COUNT(*) + 1) - 1 AS streak
+FROM settled GROUP BY webhook_id
 """
 
 
