@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+import tempfile
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import click
@@ -64,14 +67,31 @@ def main() -> None:
     default=None,
     help="Log lines as text, or one JSON object a line (HOOKLINE_LOG_FORMAT, default text).",
 )
+@click.option(
+    "--supervised",
+    is_flag=True,
+    hidden=True,
+    help="Run as a dispatcher process of `hookline serve` (started by it, not by hand).",
+)
 def serve(
-    host: str | None, port: int | None, role: str, dev: bool | None, log_format: str | None
+    host: str | None,
+    port: int | None,
+    role: str,
+    dev: bool | None,
+    log_format: str | None,
+    supervised: bool,
 ) -> None:
     """Run the server."""
+    settings = _settings(host=host, port=port, dev=dev, log_format=log_format)
+    metrics_dir = None
+    if role == "all" and settings.workers != 0:
+        # Before the metrics library is imported: every process then keeps its counters in
+        # files here, which the API's /metrics adds up (the dispatcher processes inherit it).
+        metrics_dir = Path(tempfile.mkdtemp(prefix="hookline-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     from hookline.server import run
 
-    settings = _settings(host=host, port=port, dev=dev, log_format=log_format)
-    run(settings, role)  # type: ignore[arg-type]
+    run(settings, role, supervised=supervised, metrics_dir=metrics_dir)  # type: ignore[arg-type]
 
 
 @main.command()

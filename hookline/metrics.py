@@ -1,13 +1,21 @@
-"""Prometheus metrics of one process, served at ``/metrics``.
+"""Prometheus metrics, served at ``/metrics``.
 
 Counters and the attempt histogram are this process's own (scrape every
-process); queue depth and the oldest due delivery's lag are read from the
-database at scrape time, so any process reports the whole queue.
+process), except under ``hookline serve`` with dispatcher processes: there every
+process of the server keeps them in files in ``PROMETHEUS_MULTIPROC_DIR`` and the
+API's ``/metrics`` reports their sums. Queue depth and the oldest due delivery's
+lag are read from the database at scrape time, so any process reports the whole queue.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import os
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from hookline.ids import now_ms
 from hookline.store.port import Store
@@ -19,6 +27,15 @@ _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._queue = _QueueGauges()
+        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if shared:
+            # Counters still register here, but /metrics reads the processes' files instead.
+            self._exposed = CollectorRegistry()
+            MultiProcessCollector(self._exposed, path=shared)  # type: ignore[no-untyped-call]
+        else:
+            self._exposed = self.registry
+        self._exposed.register(self._queue)
         self.events_ingested = Counter(
             "hookline_events_ingested",
             "Events accepted by this process (idempotent repeats excluded).",
@@ -36,17 +53,6 @@ class Metrics:
             buckets=_DURATION_BUCKETS,
             registry=self.registry,
         )
-        self.queue_depth = Gauge(
-            "hookline_queue_depth",
-            "Unfinished deliveries in the database, by status (pending, held, sending).",
-            ["status"],
-            registry=self.registry,
-        )
-        self.oldest_pending_age = Gauge(
-            "hookline_oldest_pending_age_seconds",
-            "How long the most overdue pending delivery has been due (0 when none is).",
-            registry=self.registry,
-        )
         self.internal_errors = Counter(
             "hookline_internal_errors",
             "Faults of Hookline's own while dispatching (prepare, send, decide, record): the "
@@ -62,8 +68,29 @@ class Metrics:
         """The Prometheus text exposition, with the queue gauges read from ``store`` now."""
         now = now_ms()
         counts, oldest_due = await store.queue_stats()
+        self._queue.counts = counts
+        self._queue.lag = 0.0 if oldest_due is None else max(0.0, (now - oldest_due) / 1000)
+        return generate_latest(self._exposed)
+
+
+class _QueueGauges(Collector):
+    """The queue gauges, as last read from the database (by ``Metrics.render``)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.lag = 0.0
+
+    def collect(self) -> Iterator[Metric]:
+        depth = GaugeMetricFamily(
+            "hookline_queue_depth",
+            "Unfinished deliveries in the database, by status (pending, held, sending).",
+            labels=["status"],
+        )
         for status in ("pending", "held", "sending"):
-            self.queue_depth.labels(status=status).set(counts.get(status, 0))
-        lag = 0.0 if oldest_due is None else max(0.0, (now - oldest_due) / 1000)
-        self.oldest_pending_age.set(lag)
-        return generate_latest(self.registry)
+            depth.add_metric([status], self.counts.get(status, 0))
+        yield depth
+        yield GaugeMetricFamily(
+            "hookline_oldest_pending_age_seconds",
+            "How long the most overdue pending delivery has been due (0 when none is).",
+            value=self.lag,
+        )

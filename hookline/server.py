@@ -1,9 +1,12 @@
-"""One program with roles: ``all`` (API, UI and dispatcher), ``api`` or ``worker``.
+"""One program with roles: ``all`` (API, UI and dispatchers), ``api`` or ``worker``.
 
-Before it serves or claims anything, every role checks that its encryption key
-is the deployment's (it opens the store's key check) and refuses to start if not.
-Every role shares one stop signal: SIGTERM or SIGINT stops new claims and new
-requests, lets in-flight attempts finish (or releases them), then exits.
+``all`` serves the API and UI in this process and runs ``HOOKLINE_WORKERS``
+dispatcher processes beside it (``supervisor.py``); with ``HOOKLINE_WORKERS=0`` the
+dispatcher runs in this process instead. Before it serves or claims anything, every
+role checks that its encryption key is the deployment's (it opens the store's key
+check) and refuses to start if not. Every role shares one stop signal: SIGTERM or
+SIGINT stops new claims and new requests, lets in-flight attempts finish (or
+releases them), stops the dispatcher processes, then exits.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
+import shutil
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Literal
 
 import uvicorn
@@ -27,6 +33,7 @@ from hookline.service import Context, Services
 from hookline.settings import Settings, ensure_generated_keys
 from hookline.store import open_store
 from hookline.store.port import Store
+from hookline.supervisor import Supervisor, watch_parent
 
 Role = Literal["all", "api", "worker"]
 log = logging.getLogger("hookline")
@@ -40,8 +47,17 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve(settings: Settings, role: Role) -> None:
+def dispatcher_processes(settings: Settings, role: Role) -> int:
+    """How many dispatcher processes ``role`` starts beside itself."""
+    if role != "all":
+        return 0
+    return os.cpu_count() or 1 if settings.workers is None else settings.workers
+
+
+async def serve(settings: Settings, role: Role, *, supervised: bool = False) -> None:
     setup_logging(settings)
+    if supervised:
+        watch_parent()
     admin_key, generated = ensure_generated_keys(settings)
     if generated:  # now: a start that fails later must not lose the only sight of it
         print(
@@ -55,9 +71,11 @@ async def serve(settings: Settings, role: Role) -> None:
     await store.open()
     await checked_key(store, box, settings)
     ctx = Context.build(settings, store, box)
-    dispatcher = Dispatcher(ctx) if role in ("all", "worker") else None
-    if dispatcher is not None:
-        ctx.wake = dispatcher.wake
+    workers = dispatcher_processes(settings, role)
+    supervisor = Supervisor(workers, _worker_env(settings), grace=settings.shutdown_grace)
+    in_process = role == "worker" or (role == "all" and workers == 0)
+    dispatcher = Dispatcher(ctx) if in_process else None
+    ctx.wake = _wake(store, dispatcher.wake if dispatcher is not None else None)
     server: _Server | None = None
     sockets: list[socket.socket] = []
     if role in ("all", "api") or settings.port != 0:
@@ -95,6 +113,7 @@ async def serve(settings: Settings, role: Role) -> None:
         stopped.set()
         if dispatcher is not None:
             dispatcher.stop()
+        supervisor.stop()
         if server is not None:
             server.should_exit = True
 
@@ -102,11 +121,14 @@ async def serve(settings: Settings, role: Role) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop)
 
-    _banner(settings, role)
+    if not supervised:
+        _banner(settings, role, workers)
     try:
         tasks = []
         if dispatcher is not None:
             tasks.append(asyncio.create_task(dispatcher.run(), name="hookline-dispatcher"))
+        if workers:
+            tasks.append(asyncio.create_task(supervisor.run(), name="hookline-supervisor"))
         if server is not None:
             tasks.append(asyncio.create_task(server.serve(sockets), name="hookline-api"))
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -172,9 +194,41 @@ def _opens(box: SecretBox, token: str) -> bool:
     return True
 
 
-def _banner(settings: Settings, role: Role) -> None:
+def _wake(store: Store, local: Callable[[], None] | None) -> Callable[[], None]:
+    """What services call when they created work that is due now."""
+    if local is None:
+        return store.work_created
+
+    def wake() -> None:
+        local()
+        store.work_created()
+
+    return wake
+
+
+def _worker_env(settings: Settings) -> dict[str, str]:
+    """The environment of a dispatcher process: this one's, with the keys and command-line
+    choices made explicit so that it runs with the same settings."""
+    assert settings.admin_key is not None and settings.encryption_key is not None
+    env = dict(os.environ)
+    env.update(
+        HOOKLINE_DATA_DIR=str(settings.data_dir.resolve()),
+        HOOKLINE_DATABASE_URL=settings.database_url
+        or f"sqlite:///{settings.sqlite_path.resolve()}",
+        HOOKLINE_ADMIN_KEY=settings.admin_key.get_secret_value(),
+        HOOKLINE_ENCRYPTION_KEY=settings.encryption_key.get_secret_value(),
+        HOOKLINE_DEV="true" if settings.dev else "false",
+        HOOKLINE_LOG_FORMAT=settings.log_format,
+        HOOKLINE_LOG_LEVEL=settings.log_level,
+    )
+    return env
+
+
+def _banner(settings: Settings, role: Role, workers: int) -> None:
     base = settings.base_url
     lines = [f"Hookline {role} role on {settings.database_display}"]
+    if workers:
+        lines.append(f"Dispatchers: {workers} processes (HOOKLINE_WORKERS)")
     if settings.dev:
         lines.append(
             "DEV MODE: http:// URLs and private/loopback destinations are ALLOWED. "
@@ -186,11 +240,18 @@ def _banner(settings: Settings, role: Role) -> None:
     print("\n".join(lines), flush=True)
 
 
-def run(settings: Settings, role: Role) -> None:
+def run(
+    settings: Settings, role: Role, *, supervised: bool = False, metrics_dir: Path | None = None
+) -> None:
+    """Serve until stopped; ``metrics_dir`` (the processes' shared metrics) is removed after."""
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    asyncio.run(serve(settings, role))
+    try:
+        asyncio.run(serve(settings, role, supervised=supervised))
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

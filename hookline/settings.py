@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         description="CIDRs of private networks that may be delivered to, comma-separated "
         '(or a JSON list), e.g. "10.1.0.0/16,192.168.7.0/24".',
     )
+    workers: int | None = Field(
+        None,
+        ge=0,
+        le=64,
+        description="Dispatcher processes `hookline serve` starts beside the API (0 to 64; "
+        "default: one per CPU core). 0 runs the dispatcher in the API's own process.",
+    )
     worker_concurrency: int = Field(
         128, description="Attempts in flight at once per worker process."
     )

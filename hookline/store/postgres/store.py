@@ -64,6 +64,9 @@ class PostgresStore(
         """Call ``wake`` whenever another process (or this one) commits work that may be due."""
         await self._listener.add(wake)
 
+    def work_created(self) -> None:
+        """Nothing: the transactions that create work send ``NOTIFY hookline_work`` themselves."""
+
     async def key_check(self) -> str | None:
         token = await self._db.fetchval("SELECT token FROM key_check WHERE id = 1")
         return None if token is None else str(token)

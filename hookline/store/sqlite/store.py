@@ -14,6 +14,7 @@ from hookline.store.sqlite.events import EventQueries
 from hookline.store.sqlite.queue import QueueQueries
 from hookline.store.sqlite.sessions import SessionQueries
 from hookline.store.sqlite.tenants import TenantQueries
+from hookline.store.sqlite.wake import Wakeups
 from hookline.store.sqlite.webhooks import WebhookQueries
 
 
@@ -23,19 +24,26 @@ class SqliteStore(
     """WAL mode; one writer connection and one reader connection, each on its own thread.
 
     ``box`` holds the deployment key: webhooks' custom headers are stored sealed with it.
+    Beside the database file, ``<file>-run/`` holds what the processes sharing it
+    coordinate through: the write lock and the registry of dispatchers to wake.
     """
 
     def __init__(self, path: Path, *, box: SecretBox) -> None:
         self.path = path
         self._box = box
-        self._writer = ConnectionThread(path, "hookline-sqlite-w")
+        run = path.with_name(path.name + "-run")
+        self._run_dir = run
+        self._writer = ConnectionThread(path, "hookline-sqlite-w", lock=run / "write.lock")
         self._reader = ConnectionThread(path, "hookline-sqlite-r")
+        self._wakeups = Wakeups(run / "wake", path)
 
     async def open(self) -> None:
         make_private(self.path)
+        self._run_dir.mkdir(mode=0o700, exist_ok=True)
         await self.migrate()
 
     async def close(self) -> None:
+        self._wakeups.close()
         await self._writer.close()
         await self._reader.close()
 
@@ -46,7 +54,12 @@ class SqliteStore(
         await self._reader.run(lambda c: c.execute("SELECT 1").fetchone())
 
     async def listen_for_work(self, wake: Callable[[], None]) -> None:
-        """Nothing: SQLite has no notifications; other processes' work is found by polling."""
+        """Call ``wake`` when another process on this database creates work (see ``wake``)."""
+        self._wakeups.listen(wake)
+
+    def work_created(self) -> None:
+        """Wake the dispatchers of every process on this database: work is due now."""
+        self._wakeups.send()
 
     async def key_check(self) -> str | None:
         row = await self._reader.run(
