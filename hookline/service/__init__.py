@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import time
 
 from hookline.errors import Unauthorized
 from hookline.secrets import hash_key
@@ -28,10 +27,10 @@ class Services:
         self.events = Events(ctx, self.workspaces, self.catalog)
         self.deliveries = Deliveries(ctx, self.workspaces, self.webhooks)
         self.sessions = Sessions(ctx, self.workspaces)
-        self._auth_cache: dict[str, tuple[Principal, float]] = {}
 
     async def authenticate(self, key: str | None) -> Principal:
-        """The principal a bearer key stands for; revocations apply within seconds."""
+        """The principal a bearer key stands for; revocations apply within seconds (at once
+        to ingestion, see ``ConfigCache``)."""
         if not key:
             raise Unauthorized()
         admin = self.ctx.settings.admin_key
@@ -40,20 +39,20 @@ class Services:
         ):
             return ADMIN
         digest = hash_key(key)
-        cached = self._auth_cache.get(digest)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        found = await self.ctx.store.find_api_key(digest)
+        found = await self.ctx.cache.get(
+            "key",
+            digest,
+            lambda: self.ctx.store.find_api_key(digest),
+            keep_none=False,
+            ttl=AUTH_CACHE_SECONDS,
+        )
         if found is None:
             raise Unauthorized("The API key is unknown or revoked.")
-        principal = Principal(key_id=found.id, workspace_id=found.workspace_id, role=found.role)
-        if len(self._auth_cache) > 10_000:
-            self._auth_cache.clear()
-        self._auth_cache[digest] = (principal, time.monotonic() + AUTH_CACHE_SECONDS)
-        return principal
+        return Principal(key_id=found.id, workspace_id=found.workspace_id, role=found.role)
 
     def forget_keys(self) -> None:
-        self._auth_cache.clear()
+        """Forget what this process read of the configuration (after revoking a key here)."""
+        self.ctx.cache.reset()
 
 
 __all__ = ["Context", "Principal", "Services"]

@@ -105,8 +105,14 @@ class Catalog:
         return await self.update(who, name, {"archived": True})
 
     async def validate_event(self, event_type: str, data: dict[str, Any]) -> None:
-        """Check ``data`` against its type's schema; in strict mode, the type must exist."""
-        et = await self.store.get_event_type(event_type)
+        """Check ``data`` against its type's schema; in strict mode, the type must exist.
+
+        The type is read from the configuration cache: ingestion alone calls this, and its
+        insert checks that the cache is current.
+        """
+        et = await self.ctx.cache.get(
+            "event_type", event_type, lambda: self.store.get_event_type(event_type)
+        )
         if et is None or et.archived:
             if self.ctx.settings.strict_event_types:
                 raise Invalid(

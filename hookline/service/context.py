@@ -14,6 +14,7 @@ from hookline.domain.retry import validate_policy
 from hookline.errors import Invalid
 from hookline.metrics import Metrics
 from hookline.secrets import SecretBox
+from hookline.service.cache import ConfigCache
 from hookline.settings import Settings
 from hookline.signing import SCHEMES
 from hookline.store.port import Store
@@ -31,6 +32,10 @@ class Context:
     wake: Callable[[], None] = lambda: None
     allowed_networks: tuple[Network, ...] = field(default=())
     metrics: Metrics = field(default_factory=Metrics)
+    cache: ConfigCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cache = ConfigCache(self.store)
 
     @classmethod
     def build(cls, settings: Settings, store: Store, box: SecretBox) -> Context:

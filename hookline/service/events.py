@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from hookline.domain import jsjson
 from hookline.domain.matching import is_valid_event_type, matches_any
 from hookline.domain.models import Delivery, Event, Webhook
-from hookline.errors import BadRequest, HooklineError, Invalid, NotFound, PayloadTooLarge
+from hookline.errors import (
+    BadRequest,
+    HooklineError,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+)
 from hookline.ids import new_id, now_ms
 from hookline.service.access import Action, Principal
 from hookline.service.catalog import Catalog
 from hookline.service.context import Context, clamp_limit
 from hookline.service.workspaces import Workspaces
-from hookline.store.port import Inserted, NewEvent, Page
+from hookline.store.port import Inserted, NewEvent, Page, StaleConfig
 
+T = TypeVar("T")
 IDEMPOTENCY_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 MAX_BATCH = 1000
+# Tries of an ingest against a configuration that keeps changing; the last checks nothing.
+STALE_TRIES = 3
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -40,52 +51,100 @@ class Events:
     async def ingest(
         self, who: Principal, ws_id: str, raw: bytes, idempotency_key: str | None
     ) -> Accepted:
-        await self.workspaces.get(who, ws_id, Action.PUBLISH)
-        if len(raw) > self.body_limit(batch=False):
-            raise PayloadTooLarge(
-                f"The event is {len(raw)} bytes; the limit is {self.body_limit(batch=False)}."
+        async def once(version: int | None) -> Accepted:
+            await self.workspaces.get(who, ws_id, Action.PUBLISH, cached=True)
+            if len(raw) > self.body_limit(batch=False):
+                raise PayloadTooLarge(
+                    f"The event is {len(raw)} bytes; the limit is {self.body_limit(batch=False)}."
+                )
+            body = _parse(raw)
+            if idempotency_key is not None and isinstance(body, dict) and body.get("id") is None:
+                body = {**body, "id": idempotency_key}
+            event = await self._prepare(ws_id, body)
+            hooks = await self._subscribers(ws_id)
+            (inserted,) = await self.store.insert_events(
+                [_fan_out(event, hooks)], config_version=version
             )
-        body = _parse(raw)
-        if idempotency_key is not None and isinstance(body, dict) and body.get("id") is None:
-            body = {**body, "id": idempotency_key}
-        event = await self._prepare(ws_id, body)
-        hooks = await self.store.subscribed_webhooks(ws_id)
-        (inserted,) = await self.store.insert_events([_fan_out(event, hooks)])
-        return self._accepted(inserted)
+            return self._accepted(inserted)
+
+        return await self._current(who, once)
 
     async def ingest_batch(
         self, who: Principal, ws_id: str, raw: bytes
     ) -> list[Accepted | HooklineError]:
-        await self.workspaces.get(who, ws_id, Action.PUBLISH)
-        limit = self.body_limit(batch=True)
-        if len(raw) > limit:
-            raise PayloadTooLarge(f"The batch is {len(raw)} bytes; the limit is {limit}.")
-        body = _parse(raw)
-        items = body.get("events") if isinstance(body, dict) else None
-        if not isinstance(items, list):
-            raise Invalid('The body must be {"events": [ … ]}.', code="invalid_batch")
-        if not 1 <= len(items) <= MAX_BATCH:
-            raise Invalid(f"A batch holds 1 to {MAX_BATCH} events.", code="invalid_batch")
-        results: list[Accepted | HooklineError | None] = []
-        ready: list[tuple[int, Event]] = []
-        for item in items:
+        async def once(version: int | None) -> list[Accepted | HooklineError]:
+            await self.workspaces.get(who, ws_id, Action.PUBLISH, cached=True)
+            limit = self.body_limit(batch=True)
+            if len(raw) > limit:
+                raise PayloadTooLarge(f"The batch is {len(raw)} bytes; the limit is {limit}.")
+            body = _parse(raw)
+            items = body.get("events") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise Invalid('The body must be {"events": [ … ]}.', code="invalid_batch")
+            if not 1 <= len(items) <= MAX_BATCH:
+                raise Invalid(f"A batch holds 1 to {MAX_BATCH} events.", code="invalid_batch")
+            results: list[Accepted | HooklineError | None] = []
+            ready: list[tuple[int, Event]] = []
+            for item in items:
+                try:
+                    event = await self._prepare(ws_id, item)
+                except HooklineError as exc:
+                    results.append(exc)
+                    continue
+                size = len(event.data_json.encode())
+                if size > self.ctx.settings.max_event_bytes:
+                    results.append(PayloadTooLarge(f"The event's data is {size} bytes."))
+                    continue
+                ready.append((len(results), event))
+                results.append(None)
+            if len(ready) < len(items) and version is not None:
+                await self._check(version)  # the refusals came from current reads
+            if ready:
+                hooks = await self._subscribers(ws_id)
+                inserted = await self.store.insert_events(
+                    [_fan_out(e, hooks) for _, e in ready], config_version=version
+                )
+                for (index, _), done in zip(ready, inserted, strict=True):
+                    results[index] = self._accepted(done)
+            return [r for r in results if r is not None]
+
+        return await self._current(who, once)
+
+    async def _current(self, who: Principal, once: Callable[[int | None], Awaitable[T]]) -> T:
+        """Run ``once`` with the configuration cache's version until the cache was current.
+
+        The insert refuses a version the configuration has moved past; a refusal of the
+        event (a 404, a schema violation…) never reaches the insert, so it is checked
+        against the counter before it is given. The last try checks nothing: its reads are
+        fresh (made after the cache started over), as every read was before caching.
+        """
+        for attempt in range(STALE_TRIES):
+            version = await self.ctx.cache.version() if attempt < STALE_TRIES - 1 else None
             try:
-                event = await self._prepare(ws_id, item)
-            except HooklineError as exc:
-                results.append(exc)
-                continue
-            size = len(event.data_json.encode())
-            if size > self.ctx.settings.max_event_bytes:
-                results.append(PayloadTooLarge(f"The event's data is {size} bytes."))
-                continue
-            ready.append((len(results), event))
-            results.append(None)
-        if ready:
-            hooks = await self.store.subscribed_webhooks(ws_id)
-            inserted = await self.store.insert_events([_fan_out(e, hooks) for _, e in ready])
-            for (index, _), done in zip(ready, inserted, strict=True):
-                results[index] = self._accepted(done)
-        return [r for r in results if r is not None]
+                try:
+                    return await once(version)
+                except HooklineError:
+                    if version is not None:
+                        await self._check(version)
+                    raise
+            except StaleConfig:
+                await self._start_over(who)
+        raise AssertionError("unreachable: the last try checks no version")
+
+    async def _check(self, version: int) -> None:
+        if await self.store.config_version() != version:
+            raise StaleConfig
+
+    async def _start_over(self, who: Principal) -> None:
+        """The configuration changed: read it afresh, the caller's key first."""
+        self.ctx.cache.reset()
+        if not who.is_admin and await self.store.get_api_key(who.key_id) is None:
+            raise Unauthorized("The API key is unknown or revoked.")
+
+    async def _subscribers(self, ws_id: str) -> list[Webhook]:
+        return await self.ctx.cache.get(
+            "subscribers", ws_id, lambda: self.store.subscribed_webhooks(ws_id)
+        )
 
     def body_limit(self, *, batch: bool) -> int:
         """The largest request body an event (or a batch of them) may have, in bytes."""

@@ -48,10 +48,20 @@ class Workspaces:
             raise Conflict(f"A workspace with id {ws_id!r} exists.", code="workspace_exists")
         return ws
 
-    async def get(self, who: Principal, ws_id: str, action: Action = Action.READ) -> Workspace:
+    async def get(
+        self, who: Principal, ws_id: str, action: Action = Action.READ, *, cached: bool = False
+    ) -> Workspace:
+        """The workspace, if ``who`` may do ``action`` in it; ``cached`` reads it from the
+        configuration cache (for ingestion, whose insert checks the cache is current)."""
         if not who.sees(ws_id):
             raise NotFound("No such workspace.")
-        ws = await self.store.get_workspace(ws_id)
+        ws = (
+            await self.ctx.cache.get(
+                "workspace", ws_id, lambda: self.store.get_workspace(ws_id), keep_none=False
+            )
+            if cached
+            else await self.store.get_workspace(ws_id)
+        )
         if ws is None:
             raise NotFound("No such workspace.")
         who.check(ws_id, action, "workspace")

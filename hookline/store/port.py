@@ -51,6 +51,10 @@ class NewEvent:
     delivery_ids: list[str]
 
 
+class StaleConfig(Exception):
+    """An insert given a configuration version found the configuration changed since."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Inserted:
     event: Event
@@ -189,7 +193,19 @@ class Store(Protocol):
     async def delete_webhook(self, wh_id: str) -> bool: ...
     async def take_pause_notice(self, wh_id: str, *, now: int, interval_ms: int) -> bool: ...
 
-    async def insert_events(self, batch: list[NewEvent]) -> list[Inserted]: ...
+    async def config_version(self) -> int:
+        """The counter every change to what ingestion reads moves (keys, workspaces,
+        the catalog, webhooks' existence, subscriptions and status)."""
+        ...
+
+    async def insert_events(
+        self, batch: list[NewEvent], *, config_version: int | None = None
+    ) -> list[Inserted]:
+        """Insert each event with one delivery per webhook, in one transaction; a known
+        (workspace, id) inserts nothing. With ``config_version``, raise ``StaleConfig``
+        and insert nothing if the configuration's counter is no longer that."""
+        ...
+
     async def get_event(self, event_id: str, *, ws_id: str | None) -> Event | None: ...
     async def list_events(
         self,

@@ -145,6 +145,7 @@ def test_a_hanging_endpoint_does_not_slow_the_healthy_ones(
         "HOOKLINE_ENDPOINT_CONCURRENCY": "4",
         "HOOKLINE_WORKER_CONCURRENCY": "32",
         "HOOKLINE_SHUTDOWN_GRACE": "0.5",
+        "HOOKLINE_WORKERS": "1",  # the caps are per dispatcher process
     }
     server = Hookline(tmp_path / "data", env=env, database_url=database_url).start()
     try:

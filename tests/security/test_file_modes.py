@@ -36,11 +36,16 @@ async def test_a_new_data_directory_and_its_files_are_private(tmp_path: Path) ->
     await store.open()
     try:
         await store.ping()
-        files = sorted(settings.data_dir.iterdir())
-        names = {f.name for f in files}
+        await store.listen_for_work(lambda: None)  # registers in the run directory
+        await store.set_key_check("token", now=0)  # a write: takes the write lock
+        found = sorted(settings.data_dir.rglob("*"))
+        names = {str(f.relative_to(settings.data_dir)) for f in found}
         assert {"hookline.db", "hookline.db-wal", "hookline.db-shm", "admin.key"} <= names
+        assert {"hookline.db-run/write.lock", "hookline.db-run/wake"} <= names
         assert mode(settings.data_dir) == 0o700
-        assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
+        assert {f.name: mode(f) for f in found} == {
+            f.name: 0o700 if f.is_dir() else 0o600 for f in found
+        }
     finally:
         await store.close()
 

@@ -33,7 +33,7 @@ def production_server(data_dir: Path) -> Hookline:
 
 
 def database_files(data_dir: Path) -> dict[str, bytes]:
-    files = {p.name: p.read_bytes() for p in sorted(data_dir.glob("hookline.db*"))}
+    files = {p.name: p.read_bytes() for p in sorted(data_dir.glob("hookline.db*")) if p.is_file()}
     assert "hookline.db" in files, sorted(p.name for p in data_dir.iterdir())
     return files
 

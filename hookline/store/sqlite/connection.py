@@ -70,6 +70,7 @@ class ConnectionThread:
             yield
             return
         if self._lock_fd is None:
+            self._lock_path.parent.mkdir(mode=0o700, exist_ok=True)
             self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:

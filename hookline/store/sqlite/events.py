@@ -6,16 +6,28 @@ import sqlite3
 from typing import Any
 
 from hookline.domain.models import Event
-from hookline.store.port import Inserted, NewEvent, Page
+from hookline.store.port import Inserted, NewEvent, Page, StaleConfig
 from hookline.store.sqlite import rows
 from hookline.store.sqlite.base import Queries
 
 
 class EventQueries(Queries):
-    async def insert_events(self, batch: list[NewEvent]) -> list[Inserted]:
+    async def config_version(self) -> int:
+        row = await self._reader.run(
+            lambda c: c.execute("SELECT n FROM config_version WHERE id = 1").fetchone()
+        )
+        return int(row[0])
+
+    async def insert_events(
+        self, batch: list[NewEvent], *, config_version: int | None = None
+    ) -> list[Inserted]:
         """Insert each event with one delivery per webhook; a known (workspace, id) inserts nothing."""
 
         def insert(c: sqlite3.Connection) -> list[Inserted]:
+            if config_version is not None:
+                (current,) = c.execute("SELECT n FROM config_version WHERE id = 1").fetchone()
+                if current != config_version:
+                    raise StaleConfig
             return [_insert_one(c, item) for item in batch]
 
         return await self._writer.write(insert)

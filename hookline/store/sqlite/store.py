@@ -32,14 +32,12 @@ class SqliteStore(
         self.path = path
         self._box = box
         run = path.with_name(path.name + "-run")
-        self._run_dir = run
         self._writer = ConnectionThread(path, "hookline-sqlite-w", lock=run / "write.lock")
         self._reader = ConnectionThread(path, "hookline-sqlite-r")
         self._wakeups = Wakeups(run / "wake", path)
 
     async def open(self) -> None:
         make_private(self.path)
-        self._run_dir.mkdir(mode=0o700, exist_ok=True)
         await self.migrate()
 
     async def close(self) -> None:

@@ -48,7 +48,8 @@ class Wakeups:
         """Call ``wake`` (on the running loop) whenever another process sends a wake-up."""
         if not SUPPORTED or self._listener is not None:
             return
-        self.registry.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.registry.parent.mkdir(mode=0o700, exist_ok=True)
+        self.registry.mkdir(mode=0o700, exist_ok=True)
         name = f"{os.getpid()}-{secrets.token_hex(4)}"
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.setblocking(False)
