@@ -21,10 +21,9 @@ from collections.abc import Callable
 
 import aiohttp
 
+from hookline.dispatch.outcome import RetryAt, Verdict, conclude
 from hookline.dispatch.prepare import PendingDispatch, prepare
 from hookline.dispatch.sender import SendResult, make_session, send
-from hookline.domain.models import Attempt, DeliveryStatus
-from hookline.domain.retry import Decision, Outcome, decide
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.notify import Mailer, PauseNotices
 from hookline.service.context import Context
@@ -205,7 +204,7 @@ class Dispatcher:
             await self._internal_fault(claim, "send")
             return
         try:
-            record = self._record(pending, result, started)
+            record = self._conclude(pending, result, started)
         except Exception:
             await self._internal_fault(claim, "decide")
             return
@@ -240,53 +239,19 @@ class Dispatcher:
         if not await self.store.defer(self.owner, dlv_id, until=until, error=INTERNAL_ERROR):
             log.warning("delivery %s is no longer leased to this worker", dlv_id)
 
-    def _record(self, pending: PendingDispatch, result: SendResult, started: int) -> AttemptRecord:
-        claim = pending.claim
-        outcome = Outcome(
-            status_code=result.status_code, error=result.error, retry_after=result.retry_after
+    def _conclude(
+        self, pending: PendingDispatch, result: SendResult, started: int
+    ) -> AttemptRecord:
+        concluded = conclude(
+            pending, result, attempt_id=new_id("att"), started=started, finished=now_ms()
         )
-        finished = now_ms()
-        decision: Decision = decide(pending.policy, claim.attempt, outcome, finished)
-        if "test" in claim.tags and decision.kind != "succeeded":
-            decision = Decision(kind="failed")  # a test ping is tried once and pauses nothing
+        verdict = concluded.verdict
         if attempts_log.isEnabledFor(self._attempt_log_level):
-            _log_attempt(self._attempt_log_level, claim, result, decision)
+            _log_attempt(self._attempt_log_level, pending.claim, result, verdict)
         metrics = self.ctx.metrics
-        metrics.deliveries.labels(outcome=decision.kind).inc()
+        metrics.deliveries.labels(outcome=verdict.kind).inc()
         metrics.attempt_duration.observe(result.duration_ms / 1000)
-        status = {
-            "succeeded": DeliveryStatus.SUCCEEDED,
-            "retry": DeliveryStatus.PENDING,
-            "failed": DeliveryStatus.FAILED,
-        }[decision.kind]
-        attempt = Attempt(
-            id=new_id("att"),
-            delivery_id=claim.delivery_id,
-            number=claim.attempt,
-            started_at=started,
-            duration_ms=result.duration_ms,
-            request=pending.request_record(result.final_url),
-            response=None
-            if result.status_code is None
-            else {
-                "status": result.status_code,
-                "headers": result.headers,
-                "body": result.body,
-                "truncated": result.truncated,
-            },
-            error=result.error,
-            outcome="success" if outcome.succeeded else "failure",
-        )
-        return AttemptRecord(
-            attempt=attempt,
-            webhook_id=claim.webhook.id,
-            status=status.value,
-            next_attempt_at=decision.retry_at_ms,
-            status_code=result.status_code,
-            error=result.error,
-            completed_at=None if decision.kind == "retry" else finished,
-            pause_webhook=decision.pause_webhook,
-        )
+        return concluded.record
 
     # -- record ---------------------------------------------------------------
 
@@ -419,11 +384,10 @@ def fault_backoff_ms(faults: int, first: float) -> int:
     return round(delay * random.uniform(0.9, 1.0) * 1000)
 
 
-def _log_attempt(level: int, claim: Claim, result: SendResult, decision: Decision) -> None:
+def _log_attempt(level: int, claim: Claim, result: SendResult, verdict: Verdict) -> None:
     answer = f"HTTP {result.status_code}" if result.status_code is not None else result.error
-    then = (
-        f"retry at {format_ms(decision.retry_at_ms)}" if decision.kind == "retry" else decision.kind
-    )
+    retry_at = verdict.at_ms if isinstance(verdict, RetryAt) else None
+    then = f"retry at {format_ms(retry_at)}" if retry_at is not None else verdict.kind
     attempts_log.log(
         level,
         "%s %s %s attempt %d: %s in %.0f ms, %s",
@@ -443,8 +407,8 @@ def _log_attempt(level: int, claim: Claim, result: SendResult, decision: Decisio
                 "status": result.status_code,
                 "error": result.error,
                 "durationMs": result.duration_ms,
-                "outcome": decision.kind,
-                "retryAt": format_ms(decision.retry_at_ms),
+                "outcome": verdict.kind,
+                "retryAt": format_ms(retry_at),
             }
         },
     )

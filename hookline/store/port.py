@@ -14,6 +14,7 @@ from hookline.domain.models import (
     ApiKey,
     Attempt,
     Delivery,
+    DeliveryStatus,
     Event,
     EventType,
     Webhook,
@@ -80,7 +81,7 @@ class AttemptRecord:
 
     attempt: Attempt
     webhook_id: str
-    status: str
+    status: DeliveryStatus
     next_attempt_at: int | None
     status_code: int | None
     error: str | None
