@@ -16,7 +16,6 @@ import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable
 
 import aiohttp
 
@@ -25,7 +24,8 @@ from hookline.dispatch.housekeeping import Housekeeping
 from hookline.dispatch.outcome import RetryAt, Verdict, conclude
 from hookline.dispatch.prepare import PendingDispatch, prepare
 from hookline.dispatch.recorder import Recorder
-from hookline.dispatch.sender import SendResult, make_session, send
+from hookline.dispatch.sender import AiohttpTransport, make_session
+from hookline.dispatch.transport import SendResult, Transport
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.notify import Mailer, PauseNotices
 from hookline.service.context import Context
@@ -40,7 +40,7 @@ class Dispatcher:
         self,
         ctx: Context,
         *,
-        session_factory: Callable[[], aiohttp.ClientSession] | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.ctx = ctx
         self.settings = ctx.settings
@@ -48,13 +48,6 @@ class Dispatcher:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[2:]}"
         # One line per attempt: shown in dev mode, at debug level otherwise.
         self._attempt_log_level = logging.INFO if self.settings.dev else logging.DEBUG
-        self._session_factory = session_factory or (
-            lambda: make_session(
-                open_network=self.settings.dev,
-                allowed=ctx.allowed_networks,
-                limit=self.settings.worker_concurrency,
-            )
-        )
         self._wake = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -76,7 +69,8 @@ class Dispatcher:
             wake=self._wake.set,
         )
         self._tasks: list[asyncio.Task[None]] = []
-        self._session: aiohttp.ClientSession | None = None
+        self._transport = transport
+        self._session: aiohttp.ClientSession | None = None  # the default transport's, owned here
 
     def wake(self) -> None:
         """Called by the API in the same process when new work is due now."""
@@ -84,7 +78,18 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Run until ``stop``; then drain in-flight attempts and flush their records."""
-        self._session = self._session_factory()
+        if self._transport is None:
+            self._session = make_session(
+                open_network=self.settings.dev,
+                allowed=self.ctx.allowed_networks,
+                limit=self.settings.worker_concurrency,
+            )
+            self._transport = AiohttpTransport(
+                self._session,
+                open_network=self.settings.dev,
+                allowed=self.ctx.allowed_networks,
+                allow_http=self.ctx.allow_http,
+            )
         await self.store.listen_for_work(self.wake)  # other processes' new work (PostgreSQL)
         self._recorder.start()
         self._tasks = [
@@ -185,20 +190,10 @@ class Dispatcher:
         except Exception:
             await self._internal_fault(claim, "prepare")
             return
-        assert self._session is not None
+        assert self._transport is not None
         started = now_ms()
         try:
-            result = await send(
-                self._session,
-                pending.url,
-                pending.headers,
-                pending.body,
-                timeout=pending.policy.timeout,
-                follow_redirects=pending.policy.follow_redirects,
-                open_network=self.settings.dev,
-                allowed=self.ctx.allowed_networks,
-                allow_http=self.ctx.allow_http,
-            )
+            result = await self._transport.send(pending.request)
         except Exception:
             await self._internal_fault(claim, "send")
             return

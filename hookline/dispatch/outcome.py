@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from hookline.dispatch.prepare import PendingDispatch
-from hookline.dispatch.sender import SendResult
+from hookline.dispatch.transport import SendResult
 from hookline.domain.models import Attempt, AttemptOutcome, DeliveryStatus
 from hookline.domain.retry import Decision, Outcome, decide
 from hookline.store.port import AttemptRecord

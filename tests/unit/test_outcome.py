@@ -8,7 +8,7 @@ import pytest
 
 from hookline.dispatch.outcome import Failed, RetryAt, Succeeded, conclude, verdict_of
 from hookline.dispatch.prepare import PendingDispatch
-from hookline.dispatch.sender import SendResult
+from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain.models import AttemptOutcome, DeliveryStatus, Event, Webhook, WebhookStatus
 from hookline.domain.retry import Decision, RetryPolicy
 from hookline.store.port import Claim
@@ -53,9 +53,12 @@ def pending(*, attempt: int = 1, tags: list[str] | None = None, **policy: Any) -
     c = claim(attempt=attempt, tags=tags)
     return PendingDispatch(
         claim=c,
-        url=c.webhook.url,
-        headers={"Authorization": "Bearer sekrit", "Content-Type": "application/json"},
-        body=b'{"type":"job.done"}',
+        request=OutboundRequest(
+            url=c.webhook.url,
+            headers={"Authorization": "Bearer sekrit", "Content-Type": "application/json"},
+            body=b'{"type":"job.done"}',
+            timeout=10.0,
+        ),
         policy=RetryPolicy(**{"jitter": 0.0, **policy}),
         timestamp=STARTED // 1000,
     )
