@@ -29,7 +29,7 @@ from hookline.dispatch.transport import SendResult, Transport
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.notify import Mailer, PauseNotices
 from hookline.service.context import Context
-from hookline.store.port import AttemptRecord, Claim
+from hookline.store.port import AttemptRecord, Claim, Queue
 
 log = logging.getLogger("hookline.dispatch")
 attempts_log = logging.getLogger("hookline.attempts")
@@ -44,7 +44,7 @@ class Dispatcher:
     ) -> None:
         self.ctx = ctx
         self.settings = ctx.settings
-        self.store = ctx.store
+        self.queue: Queue = ctx.store
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[2:]}"
         # One line per attempt: shown in dev mode, at debug level otherwise.
         self._attempt_log_level = logging.INFO if self.settings.dev else logging.DEBUG
@@ -55,6 +55,7 @@ class Dispatcher:
         self._per_webhook: Counter[str] = Counter()
         self._recorder = Recorder(
             ctx.store,
+            ctx.store,
             self.owner,
             metrics=ctx.metrics,
             notices=PauseNotices(ctx.store, Mailer(ctx.settings)),
@@ -62,6 +63,7 @@ class Dispatcher:
             recorded=self._wake.set,
         )
         self._housekeeping = Housekeeping(
+            ctx.store,
             ctx.store,
             self.owner,
             self.settings,
@@ -90,7 +92,7 @@ class Dispatcher:
                 allowed=self.ctx.allowed_networks,
                 allow_http=self.ctx.allow_http,
             )
-        await self.store.listen_for_work(self.wake)  # other processes' new work (PostgreSQL)
+        await self.queue.listen_for_work(self.wake)  # other processes' new work (PostgreSQL)
         self._recorder.start()
         self._tasks = [
             asyncio.create_task(self._housekeeping.run(), name="hookline-housekeeping"),
@@ -119,7 +121,7 @@ class Dispatcher:
                 continue
             self._wake.clear()
             try:
-                claims = await self.store.claim_due(
+                claims = await self.queue.claim_due(
                     self.owner,
                     limit=min(free, settings.claim_batch),
                     now=now_ms(),
@@ -147,14 +149,14 @@ class Dispatcher:
         wait = self.settings.poll_interval
         with contextlib.suppress(Exception):
             now = now_ms()
-            due = await self.store.next_due_at(after=now)
+            due = await self.queue.next_due_at(after=now)
             if due is not None:
                 wait = min(wait, max(0.0, (due - now_ms()) / 1000))
         return wait
 
     async def _release(self, dlv_ids: list[str]) -> None:
         try:
-            await self.store.release(self.owner, dlv_ids)
+            await self.queue.release(self.owner, dlv_ids)
         except Exception:
             log.exception("releasing %d deliveries failed; their leases will expire", len(dlv_ids))
 
@@ -221,7 +223,7 @@ class Dispatcher:
         while True:
             try:
                 await defer_once(
-                    self.store,
+                    self.queue,
                     self.owner,
                     dlv_id,
                     faults=faults,

@@ -11,7 +11,7 @@ import logging
 import random
 
 from hookline.ids import now_ms
-from hookline.store.port import Store
+from hookline.store.port import Queue
 
 log = logging.getLogger("hookline.dispatch")
 
@@ -27,8 +27,8 @@ def fault_backoff_ms(faults: int, first: float) -> int:
     return round(delay * random.uniform(0.9, 1.0) * 1000)
 
 
-async def defer_once(store: Store, owner: str, dlv_id: str, *, faults: int, first: float) -> None:
+async def defer_once(queue: Queue, owner: str, dlv_id: str, *, faults: int, first: float) -> None:
     """Give the claimed delivery back, due after its backoff; raises when the store fails."""
     until = now_ms() + fault_backoff_ms(faults, first)
-    if not await store.defer(owner, dlv_id, until=until, error=INTERNAL_ERROR):
+    if not await queue.defer(owner, dlv_id, until=until, error=INTERNAL_ERROR):
         log.warning("delivery %s is no longer leased to this worker", dlv_id)

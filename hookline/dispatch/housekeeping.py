@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from hookline.ids import now_ms
 from hookline.settings import Settings
-from hookline.store.port import Store
+from hookline.store.port import Queue, TenantStore
 
 log = logging.getLogger("hookline.dispatch")
 
@@ -25,14 +25,16 @@ PURGE_BATCH = 500
 class Housekeeping:
     def __init__(
         self,
-        store: Store,
+        queue: Queue,
+        sessions: TenantStore,
         owner: str,
         settings: Settings,
         *,
         leasing: Callable[[], bool],
         wake: Callable[[], None],
     ) -> None:
-        self.store = store
+        self.queue = queue
+        self.sessions = sessions  # for the purge of expired UI sessions
         self.owner = owner
         self.settings = settings
         self._leasing = leasing  # whether this worker holds claims now
@@ -47,10 +49,10 @@ class Housekeeping:
             try:
                 now = now_ms()
                 if self._leasing():
-                    await self.store.renew_leases(
+                    await self.queue.renew_leases(
                         self.owner, until=now + int(self.settings.lease_seconds * 1000)
                     )
-                if await self.store.reclaim_expired(now):
+                if await self.queue.reclaim_expired(now):
                     self._wake()
                 if time.monotonic() - last_purge >= self.settings.purge_interval:
                     last_purge = time.monotonic()
@@ -60,6 +62,6 @@ class Housekeeping:
 
     async def purge(self) -> None:
         before = now_ms() - int(self.settings.retention_days * 86_400_000)
-        while await self.store.purge_expired(before, batch=PURGE_BATCH) >= PURGE_BATCH:
+        while await self.queue.purge_expired(before, batch=PURGE_BATCH) >= PURGE_BATCH:
             await asyncio.sleep(0.05)
-        await self.store.purge_ui_sessions(now_ms())
+        await self.sessions.purge_ui_sessions(now_ms())

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from hookline.dispatch.faults import defer_once
 from hookline.metrics import Metrics
 from hookline.notify import PauseNotices
-from hookline.store.port import AttemptRecord, Store
+from hookline.store.port import AttemptRecord, DeliveryLog, Queue
 
 log = logging.getLogger("hookline.dispatch")
 
@@ -32,7 +32,8 @@ RECORD_TRIES = 3
 class Recorder:
     def __init__(
         self,
-        store: Store,
+        queue: Queue,
+        deliveries: DeliveryLog,
         owner: str,
         *,
         metrics: Metrics,
@@ -40,7 +41,8 @@ class Recorder:
         fault_retry_seconds: float,
         recorded: Callable[[], None],
     ) -> None:
-        self.store = store
+        self.queue = queue
+        self.deliveries = deliveries  # whether a record's delivery still exists
         self.owner = owner
         self._metrics = metrics
         self._notices = notices
@@ -100,7 +102,7 @@ class Recorder:
             while self._records:
                 batch, self._records = self._records[:RECORD_BATCH], self._records[RECORD_BATCH:]
                 try:
-                    paused = await self.store.record_attempts(self.owner, batch)
+                    paused = await self.queue.record_attempts(self.owner, batch)
                 except Exception:
                     log.exception("recording %d attempts failed; recording one by one", len(batch))
                     self._metrics.internal_errors.labels(stage="record").inc()
@@ -123,18 +125,18 @@ class Recorder:
         tries = 0
         while True:
             try:
-                return await self.store.record_attempts(self.owner, [record])
+                return await self.queue.record_attempts(self.owner, [record])
             except Exception:
                 log.exception("recording the attempt of %s failed", dlv_id)
                 self._metrics.internal_errors.labels(stage="record").inc()
             tries += 1
             with contextlib.suppress(Exception):
-                if await self.store.get_delivery(dlv_id) is None:
+                if await self.deliveries.get_delivery(dlv_id) is None:
                     log.warning("delivery %s was deleted during its attempt; not recorded", dlv_id)
                     return []
                 if tries >= RECORD_TRIES:
                     await defer_once(
-                        self.store,
+                        self.queue,
                         self.owner,
                         dlv_id,
                         faults=self._faults.get(dlv_id, 0),
