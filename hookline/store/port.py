@@ -37,7 +37,7 @@ class Page(Generic[T]):
 class DeliveryFilter:
     workspace_id: str | None = None
     webhook_id: str | None = None
-    status: str | None = None
+    status: DeliveryStatus | None = None
     event_type: str | None = None
     event_id: str | None = None
     since: int | None = None
@@ -128,10 +128,10 @@ class UiSession:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EndpointHealth:
-    """How a webhook's settled deliveries went: the latest one's outcome ("succeeded" or
-    "failed") and when it settled, and how many failed in a row up to it."""
+    """How a webhook's settled deliveries went: the latest one's outcome (succeeded or
+    failed) and when it settled, and how many failed in a row up to it."""
 
-    last_outcome: str
+    last_outcome: DeliveryStatus
     last_at: int
     failure_streak: int
 
@@ -209,7 +209,7 @@ class WebhookStore(Protocol):
     async def get_webhook_secret(self, wh_id: str) -> str | None: ...
     async def get_webhook_keys(self, wh_id: str) -> WebhookChanges | None: ...
     async def list_webhooks(
-        self, ws_id: str, *, status: str | None, limit: int, cursor: str | None
+        self, ws_id: str, *, status: WebhookStatus | None, limit: int, cursor: str | None
     ) -> Page[Webhook]: ...
     async def subscribed_webhooks(self, ws_id: str) -> list[Webhook]: ...
     async def update_webhook(self, wh_id: str, changes: WebhookChanges, now: int) -> None: ...
@@ -264,7 +264,7 @@ class DeliveryLog(Protocol):
         self, event: Event, webhook_id: str, dlv_id: str
     ) -> Delivery: ...
     async def recoverable(
-        self, wh_id: str, *, since: int, until: int | None, statuses: list[str]
+        self, wh_id: str, *, since: int, until: int | None, statuses: list[DeliveryStatus]
     ) -> list[str]: ...
 
     async def webhook_health(self, wh_ids: list[str]) -> dict[str, EndpointHealth]:
