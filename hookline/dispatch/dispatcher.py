@@ -1,4 +1,4 @@
-"""The dispatcher: claim → prepare → send → record → decide, with bounded concurrency.
+"""The dispatcher: claim → prepare → send → conclude → record, with bounded concurrency.
 
 One loop claims due deliveries in batches while slots are free; each claim
 becomes a task that prepares the request, sends it, concludes what follows
