@@ -38,6 +38,9 @@ from hookline.domain.destinations import (
 from hookline.errors import Invalid
 
 MAX_RESPONSE_BYTES = 64 * 1024
+# No timer of aiohttp's own per request: the attempt's deadline is one asyncio.timeout around
+# every hop, set before any request starts, so a per-request timer could never fire first.
+NO_REQUEST_TIMEOUT = aiohttp.ClientTimeout()
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -137,8 +140,6 @@ class AiohttpTransport:
         """POST the request's body to its URL (and to each redirect hop it may follow that
         passes the rules); ``final_url`` is the last URL posted to."""
         start = time.perf_counter()
-        timeout = request.timeout
-        deadline = aiohttp.ClientTimeout(total=timeout)
         headers = request.headers
         status: int | None = None
         resp_headers: dict[str, str] = {}
@@ -146,7 +147,7 @@ class AiohttpTransport:
         retry_after: float | None = None
         final_url = request.url
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(request.timeout):
                 target = _first_hop(
                     request.url, open_network=self.open_network, allowed=self.allowed
                 )
@@ -156,7 +157,7 @@ class AiohttpTransport:
                         target,
                         data=request.body,
                         headers=headers,
-                        timeout=deadline,
+                        timeout=NO_REQUEST_TIMEOUT,
                         allow_redirects=False,
                     ) as resp:
                         status = resp.status
