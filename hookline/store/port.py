@@ -139,11 +139,6 @@ class EndpointHealth:
 class TenantStore(Protocol):
     """Workspaces, their API keys, the event type catalog, UI sessions and the key check."""
 
-    def work_created(self) -> None:
-        """Tell other processes' dispatchers that work is due now (done already if the
-        store's own transactions notify)."""
-        ...
-
     async def create_workspace(self, ws: Workspace) -> bool: ...
     async def get_workspace(self, ws_id: str) -> Workspace | None: ...
     async def list_workspaces(
@@ -277,6 +272,11 @@ class Queue(Protocol):
 
     async def listen_for_work(self, wake: Callable[[], None]) -> None:
         """Call ``wake`` whenever work may have become due in another process (may do nothing)."""
+        ...
+
+    def work_created(self) -> None:
+        """Tell other processes' dispatchers that work is due now (done already if the
+        store's own transactions notify)."""
         ...
 
     async def claim_due(
