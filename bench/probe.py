@@ -36,7 +36,7 @@ def _note(key: str, seconds: float, items: int | None = None) -> None:
 
 
 def install() -> None:
-    from hookline.dispatch import dispatcher
+    from hookline.dispatch.sender import AiohttpTransport
     from hookline.store.sqlite import connection, queue
 
     original_run = connection.ConnectionThread.run
@@ -78,16 +78,16 @@ def install() -> None:
     count(queue.QueueQueries, "record_attempts", "arg")
     count(queue.QueueQueries, "next_due_at", "result-less")
 
-    original_send = vars(dispatcher)["send"]
+    original_send = AiohttpTransport.send
 
-    async def send(*args: Any, **kwargs: Any) -> Any:
+    async def send(self: Any, request: Any) -> Any:
         started = time.perf_counter()
         try:
-            return await original_send(*args, **kwargs)
+            return await original_send(self, request)
         finally:
             _note("send (HTTP attempt, wall)", time.perf_counter() - started)
 
-    setattr(dispatcher, "send", send)  # noqa: B010  (the name the dispatcher calls)
+    AiohttpTransport.send = send  # type: ignore[method-assign]
 
 
 def main() -> None:

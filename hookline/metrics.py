@@ -17,8 +17,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from hookline.domain.models import DeliveryStatus
 from hookline.ids import now_ms
-from hookline.store.port import Store
+from hookline.store.port import Queue
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -64,7 +65,7 @@ class Metrics:
     def __repr__(self) -> str:
         return "Metrics()"
 
-    async def render(self, store: Store) -> bytes:
+    async def render(self, store: Queue) -> bytes:
         """The Prometheus text exposition, with the queue gauges read from ``store`` now."""
         now = now_ms()
         counts, oldest_due = await store.queue_stats()
@@ -86,7 +87,7 @@ class _QueueGauges(Collector):
             "Unfinished deliveries in the database, by status (pending, held, sending).",
             labels=["status"],
         )
-        for status in ("pending", "held", "sending"):
+        for status in (DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.SENDING):
             depth.add_metric([status], self.counts.get(status, 0))
         yield depth
         yield GaugeMetricFamily(

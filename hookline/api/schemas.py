@@ -16,6 +16,7 @@ from hookline.domain.models import (
     ApiKey,
     Attempt,
     Delivery,
+    DeliveryStatus,
     Event,
     EventType,
     Role,
@@ -609,7 +610,7 @@ def delivery_out(d: Delivery) -> DeliveryOut:
         status=d.status.value,
         attemptCount=d.attempt_count,
         nextAttemptAt=format_ms(d.next_attempt_at)
-        if d.status.value in ("pending", "held")
+        if d.status in (DeliveryStatus.PENDING, DeliveryStatus.HELD)
         else None,
         lastStatusCode=d.last_status_code,
         lastError=d.last_error,

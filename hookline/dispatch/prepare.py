@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from yarl import URL
 
+from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest
 from hookline.domain import envelope
 from hookline.domain.headers import redacted
 from hookline.domain.retry import RetryPolicy
@@ -18,9 +19,7 @@ from hookline.store.port import Claim
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PendingDispatch:
     claim: Claim
-    url: str
-    headers: dict[str, str] = field(repr=False)
-    body: bytes
+    request: OutboundRequest
     policy: RetryPolicy
     timestamp: int
 
@@ -29,11 +28,12 @@ class PendingDispatch:
         default the webhook's URL): custom headers that carry credentials are redacted
         (``hookline.domain.headers``), so they are never stored."""
         custom = self.claim.webhook.headers
+        request = self.request
         return {
             "method": "POST",
-            "url": url or self.url,
-            "headers": redacted(self.headers, custom.__contains__),
-            "body": self.body.decode(),
+            "url": url or request.url,
+            "headers": redacted(request.headers, custom.__contains__),
+            "body": request.body.decode(),
         }
 
 
@@ -81,9 +81,14 @@ def prepare(
     policy = RetryPolicy.resolve(
         policy_defaults, claim.workspace_settings.get("retryPolicy"), wh.retry_policy
     )
-    return PendingDispatch(
-        claim=claim, url=wh.url, headers=headers, body=body, policy=policy, timestamp=timestamp
+    request = OutboundRequest(
+        url=wh.url,
+        headers=headers,
+        body=body,
+        timeout=policy.timeout,
+        max_redirects=MAX_REDIRECTS if policy.follow_redirects else 0,
     )
+    return PendingDispatch(claim=claim, request=request, policy=policy, timestamp=timestamp)
 
 
 def target_uri(url: str) -> str:

@@ -1,4 +1,4 @@
-"""Send one attempt over HTTP with an injected aiohttp session.
+"""The aiohttp ``Transport``: one attempt over an injected aiohttp session.
 
 Outside dev mode three checks keep deliveries off private and reserved
 addresses. Each URL posted to (the webhook's, then every redirect hop) passes
@@ -17,8 +17,7 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -27,6 +26,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain.destinations import (
     IPAddress,
     Network,
@@ -38,7 +38,9 @@ from hookline.domain.destinations import (
 from hookline.errors import Invalid
 
 MAX_RESPONSE_BYTES = 64 * 1024
-MAX_REDIRECTS = 5
+# No timer of aiohttp's own per request: the attempt's deadline is one asyncio.timeout around
+# every hop, set before any request starts, so a per-request timer could never fire first.
+NO_REQUEST_TIMEOUT = aiohttp.ClientTimeout()
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -116,103 +118,104 @@ def make_session(
     )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SendResult:
-    status_code: int | None
-    headers: dict[str, str]
-    body: str
-    truncated: bool
-    error: str | None
-    duration_ms: float
-    retry_after: float | None
-    final_url: str
+class AiohttpTransport:
+    """Posts over ``session`` (from ``make_session``, with the same ``open_network`` and
+    ``allowed``); outside dev mode each URL posted to passes the destination rules, and a
+    redirect to http needs ``allow_http`` (from https, never)."""
 
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        open_network: bool,
+        allowed: Sequence[Network] = (),
+        allow_http: bool = False,
+    ) -> None:
+        self.session = session
+        self.open_network = open_network
+        self.allowed = tuple(allowed)
+        self.allow_http = allow_http
 
-async def send(
-    session: aiohttp.ClientSession,
-    url: str,
-    headers: dict[str, str],
-    body: bytes,
-    *,
-    timeout: float,
-    follow_redirects: bool,
-    open_network: bool,
-    allowed: Sequence[Network] = (),
-    allow_http: bool = False,
-) -> SendResult:
-    """POST ``body`` to ``url`` (and, when asked, to each redirect hop that passes the rules);
-    ``final_url`` is the last URL posted to."""
-    start = time.perf_counter()
-    deadline = aiohttp.ClientTimeout(total=timeout)
-    status: int | None = None
-    resp_headers: dict[str, str] = {}
-    text, truncated, error = "", False, None
-    retry_after: float | None = None
-    final_url = url
-    try:
-        async with asyncio.timeout(timeout):
-            target = _first_hop(url, open_network=open_network, allowed=allowed)
-            for hop in range(MAX_REDIRECTS + 1):
-                final_url = str(target)
-                async with session.post(
-                    target, data=body, headers=headers, timeout=deadline, allow_redirects=False
-                ) as resp:
-                    status = resp.status
-                    resp_headers = _flatten(resp.headers)
-                    raw = await _read_capped(resp.content, MAX_RESPONSE_BYTES + 1)
-                    truncated = len(raw) > MAX_RESPONSE_BYTES
-                    text = raw[:MAX_RESPONSE_BYTES].decode("utf-8", errors="replace")
-                    retry_after = _retry_after(resp.headers.get("Retry-After"))
-                    location = resp.headers.get("Location")
-                if not (follow_redirects and status in REDIRECT_STATUSES and location):
-                    break
-                if hop == MAX_REDIRECTS:
-                    error = "too_many_redirects"
-                    break
-                following = _next_hop(
-                    target,
-                    location,
-                    allow_http=allow_http,
-                    open_network=open_network,
-                    allowed=allowed,
+    async def send(self, request: OutboundRequest) -> SendResult:
+        """POST the request's body to its URL (and to each redirect hop it may follow that
+        passes the rules); ``final_url`` is the last URL posted to."""
+        start = time.perf_counter()
+        headers = request.headers
+        status: int | None = None
+        resp_headers: dict[str, str] = {}
+        text, truncated, error = "", False, None
+        retry_after: float | None = None
+        final_url = request.url
+        try:
+            async with asyncio.timeout(request.timeout):
+                target = _first_hop(
+                    request.url, open_network=self.open_network, allowed=self.allowed
                 )
-                if following.origin() != target.origin():
-                    headers = _without_credentials(headers)
-                target = following
-    except TimeoutError:
-        error = "timeout"
-    except RefusedHop as exc:
-        error = exc.error
-    except BlockedDestination:
-        error = "blocked_destination"
-    except aiohttp.ClientConnectorCertificateError:
-        error = "tls_error"
-    except aiohttp.ClientConnectorError as exc:
-        error = (
-            "blocked_destination"
-            if isinstance(exc.os_error, BlockedDestination)
-            else ("dns_error" if isinstance(exc.os_error, socket.gaierror) else "connect_error")
+                for hop in range(request.max_redirects + 1):
+                    final_url = str(target)
+                    async with self.session.post(
+                        target,
+                        data=request.body,
+                        headers=headers,
+                        timeout=NO_REQUEST_TIMEOUT,
+                        allow_redirects=False,
+                    ) as resp:
+                        status = resp.status
+                        resp_headers = _flatten(resp.headers)
+                        raw = await _read_capped(resp.content, MAX_RESPONSE_BYTES + 1)
+                        truncated = len(raw) > MAX_RESPONSE_BYTES
+                        text = raw[:MAX_RESPONSE_BYTES].decode("utf-8", errors="replace")
+                        retry_after = _retry_after(resp.headers.get("Retry-After"))
+                        location = resp.headers.get("Location")
+                    if not (request.max_redirects and status in REDIRECT_STATUSES and location):
+                        break
+                    if hop == request.max_redirects:
+                        error = "too_many_redirects"
+                        break
+                    following = _next_hop(
+                        target,
+                        location,
+                        allow_http=self.allow_http,
+                        open_network=self.open_network,
+                        allowed=self.allowed,
+                    )
+                    if following.origin() != target.origin():
+                        headers = _without_credentials(headers)
+                    target = following
+        except TimeoutError:
+            error = "timeout"
+        except RefusedHop as exc:
+            error = exc.error
+        except BlockedDestination:
+            error = "blocked_destination"
+        except aiohttp.ClientConnectorCertificateError:
+            error = "tls_error"
+        except aiohttp.ClientConnectorError as exc:
+            error = (
+                "blocked_destination"
+                if isinstance(exc.os_error, BlockedDestination)
+                else ("dns_error" if isinstance(exc.os_error, socket.gaierror) else "connect_error")
+            )
+        except (aiohttp.ClientSSLError, ssl.SSLError):
+            error = "tls_error"
+        except aiohttp.ServerDisconnectedError:
+            error = "connection_closed"
+        except aiohttp.ClientPayloadError:
+            error = "invalid_response"
+        except (aiohttp.ClientError, OSError):
+            error = "network_error"
+        if error is not None and error != "too_many_redirects":
+            status = None if error != "invalid_response" else status
+        return SendResult(
+            status_code=status,
+            headers=resp_headers,
+            body=text,
+            truncated=truncated,
+            error=error,
+            duration_ms=round((time.perf_counter() - start) * 1000, 3),
+            retry_after=retry_after,
+            final_url=final_url,
         )
-    except (aiohttp.ClientSSLError, ssl.SSLError):
-        error = "tls_error"
-    except aiohttp.ServerDisconnectedError:
-        error = "connection_closed"
-    except aiohttp.ClientPayloadError:
-        error = "invalid_response"
-    except (aiohttp.ClientError, OSError):
-        error = "network_error"
-    if error is not None and error != "too_many_redirects":
-        status = None if error != "invalid_response" else status
-    return SendResult(
-        status_code=status,
-        headers=resp_headers,
-        body=text,
-        truncated=truncated,
-        error=error,
-        duration_ms=round((time.perf_counter() - start) * 1000, 3),
-        retry_after=retry_after,
-        final_url=final_url,
-    )
 
 
 def _first_hop(url: str, *, open_network: bool, allowed: Sequence[Network]) -> URL:
@@ -273,7 +276,7 @@ async def _read_capped(content: aiohttp.StreamReader, limit: int) -> bytes:
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
-def _without_credentials(headers: dict[str, str]) -> dict[str, str]:
+def _without_credentials(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
 
 

@@ -28,6 +28,14 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+class AttemptOutcome(StrEnum):
+    """An attempt's own result: a 2xx answer, or anything else (the retry policy decides
+    what follows)."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
 SYSTEM = "system"
 
 
@@ -124,4 +132,4 @@ class Attempt:
     request: dict[str, Any]
     response: dict[str, Any] | None
     error: str | None
-    outcome: str
+    outcome: AttemptOutcome

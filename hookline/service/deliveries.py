@@ -26,7 +26,7 @@ from hookline.service.workspaces import Workspaces
 from hookline.store.port import DeliveryFilter, EndpointHealth, Page
 
 IN_PROGRESS = frozenset({DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.HELD})
-RECOVERABLE = frozenset({DeliveryStatus.FAILED.value, DeliveryStatus.SUCCEEDED.value})
+RECOVERABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED})
 TEST_WAIT_MARGIN = 5.0
 ACTIVITY_MAX_DELIVERIES = 5000
 ACTIVITY_ATTEMPT_SAMPLE = 100
@@ -121,13 +121,15 @@ class Deliveries:
             raise Conflict(
                 "The webhook is disabled; enable it before recovering.", code="webhook_disabled"
             )
-        statuses = body.get("statuses") or ["failed"]
+        statuses = body.get("statuses") or [DeliveryStatus.FAILED]
         if not set(statuses) <= RECOVERABLE:
             raise Invalid('statuses may hold "failed" and "succeeded".', code="invalid_statuses")
         since, until = body["since"], body.get("until")
         if until is not None and until <= since:
             raise Invalid("until must be after since.", code="invalid_time_range")
-        ids = await self.store.recoverable(wh_id, since=since, until=until, statuses=statuses)
+        ids = await self.store.recoverable(
+            wh_id, since=since, until=until, statuses=[DeliveryStatus(s) for s in statuses]
+        )
         if not ids:
             return 0
         created = await self.store.resend(

@@ -113,7 +113,10 @@ class Webhooks:
     ) -> Page[Webhook]:
         await self.workspaces.get(who, ws_id)
         page = await self.store.list_webhooks(
-            ws_id, status=status, limit=clamp_limit(limit), cursor=cursor
+            ws_id,
+            status=None if status is None else WebhookStatus(status),
+            limit=clamp_limit(limit),
+            cursor=cursor,
         )
         return replace(page, items=[_shown(who, wh) for wh in page.items])
 
@@ -125,7 +128,7 @@ class Webhooks:
             _check_secret(body["secret"])
             changes.secret = self.ctx.box.seal(body["secret"])
         new_status = body.get("status")
-        if new_status is not None and new_status != wh.status.value:
+        if new_status is not None and new_status != wh.status:
             changes.status = StatusChange(
                 status=WebhookStatus(new_status),
                 reason=body.get("statusReason"),

@@ -1,7 +1,9 @@
 """The storage port: what the service layer and the dispatcher ask of a database.
 
 Each adapter owns its SQL. Methods speak the domain; lists are newest first
-and take an opaque cursor. Times are epoch milliseconds.
+and take an opaque cursor. Times are epoch milliseconds. The port is a few
+protocols, one per concern, so that a part can say how little it needs (the
+dispatcher needs the ``Queue``); ``Store`` is all of them, what an adapter is.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from hookline.domain.models import (
     ApiKey,
     Attempt,
     Delivery,
+    DeliveryStatus,
     Event,
     EventType,
     Webhook,
@@ -34,7 +37,7 @@ class Page(Generic[T]):
 class DeliveryFilter:
     workspace_id: str | None = None
     webhook_id: str | None = None
-    status: str | None = None
+    status: DeliveryStatus | None = None
     event_type: str | None = None
     event_id: str | None = None
     since: int | None = None
@@ -84,7 +87,7 @@ class AttemptRecord:
 
     attempt: Attempt
     webhook_id: str
-    status: str
+    status: DeliveryStatus
     next_attempt_at: int | None
     status_code: int | None
     error: str | None
@@ -129,27 +132,16 @@ class UiSession:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EndpointHealth:
-    """How a webhook's settled deliveries went: the latest one's outcome ("succeeded" or
-    "failed") and when it settled, and how many failed in a row up to it."""
+    """How a webhook's settled deliveries went: the latest one's outcome (succeeded or
+    failed) and when it settled, and how many failed in a row up to it."""
 
-    last_outcome: str
+    last_outcome: DeliveryStatus
     last_at: int
     failure_streak: int
 
 
-class Store(Protocol):
-    async def open(self) -> None: ...
-    async def close(self) -> None: ...
-    async def migrate(self) -> list[str]: ...
-    async def ping(self) -> None: ...
-    async def listen_for_work(self, wake: Callable[[], None]) -> None:
-        """Call ``wake`` whenever work may have become due in another process (may do nothing)."""
-        ...
-
-    def work_created(self) -> None:
-        """Tell other processes' dispatchers that work is due now (done already if the
-        store's own transactions notify)."""
-        ...
+class TenantStore(Protocol):
+    """Workspaces, their API keys, the event type catalog, UI sessions and the key check."""
 
     async def create_workspace(self, ws: Workspace) -> bool: ...
     async def get_workspace(self, ws_id: str) -> Workspace | None: ...
@@ -174,6 +166,36 @@ class Store(Protocol):
     ) -> Page[EventType]: ...
     async def update_event_type(self, et: EventType) -> None: ...
 
+    async def create_ui_session(self, session: UiSession) -> None: ...
+    async def get_ui_session(self, session_id: str, *, now: int) -> UiSession | None:
+        """The session, unless it is unknown or expired at ``now``."""
+        ...
+
+    async def delete_ui_session(self, session_id: str) -> bool: ...
+    async def delete_portal_sessions(self, issued_by: str) -> int:
+        """Delete the portal sessions of the links the key ``issued_by`` issued."""
+        ...
+
+    async def redeem_portal_link(self, link_id: str, *, expires_at: int) -> bool:
+        """Record the link as used; False when it was already (atomic across processes)."""
+        ...
+
+    async def purge_ui_sessions(self, now: int) -> int:
+        """Delete the sessions and the redeemed links that expired before ``now``."""
+        ...
+
+    async def key_check(self) -> str | None:
+        """The token sealed with the deployment's encryption key, or None before it is set."""
+        ...
+
+    async def set_key_check(self, token: str, *, now: int) -> str:
+        """Store ``token`` as the key check unless one is stored already; the stored one."""
+        ...
+
+
+class WebhookStore(Protocol):
+    """Webhooks, their sealed secrets, keys and custom headers, and their pause notices."""
+
     async def create_webhook(
         self,
         wh: Webhook,
@@ -186,12 +208,28 @@ class Store(Protocol):
     async def get_webhook_secret(self, wh_id: str) -> str | None: ...
     async def get_webhook_keys(self, wh_id: str) -> WebhookChanges | None: ...
     async def list_webhooks(
-        self, ws_id: str, *, status: str | None, limit: int, cursor: str | None
+        self, ws_id: str, *, status: WebhookStatus | None, limit: int, cursor: str | None
     ) -> Page[Webhook]: ...
     async def subscribed_webhooks(self, ws_id: str) -> list[Webhook]: ...
     async def update_webhook(self, wh_id: str, changes: WebhookChanges, now: int) -> None: ...
     async def delete_webhook(self, wh_id: str) -> bool: ...
     async def take_pause_notice(self, wh_id: str, *, now: int, interval_ms: int) -> bool: ...
+
+    async def any_webhook_secret(self) -> str | None:
+        """Some webhook's sealed secret, or None when there is no webhook."""
+        ...
+
+    async def seal_plain_headers(self) -> int:
+        """Seal the custom headers an older version stored in clear; how many rows it sealed.
+
+        Run once the encryption key is known to be the deployment's: sealing with another
+        key would lock the deployment out of those headers.
+        """
+        ...
+
+
+class EventStore(Protocol):
+    """Events: written with their deliveries in one transaction, then read."""
 
     async def config_version(self) -> int:
         """The counter every change to what ingestion reads moves (keys, workspaces,
@@ -218,6 +256,11 @@ class Store(Protocol):
         cursor: str | None,
     ) -> Page[Event]: ...
 
+
+class DeliveryLog(Protocol):
+    """Deliveries and their attempts as the API shows them; resends, recovery, test pings
+    and endpoint health."""
+
     async def get_delivery(self, dlv_id: str) -> Delivery | None: ...
     async def list_deliveries(
         self, flt: DeliveryFilter, *, limit: int, cursor: str | None
@@ -232,8 +275,25 @@ class Store(Protocol):
         self, event: Event, webhook_id: str, dlv_id: str
     ) -> Delivery: ...
     async def recoverable(
-        self, wh_id: str, *, since: int, until: int | None, statuses: list[str]
+        self, wh_id: str, *, since: int, until: int | None, statuses: list[DeliveryStatus]
     ) -> list[str]: ...
+
+    async def webhook_health(self, wh_ids: list[str]) -> dict[str, EndpointHealth]:
+        """The health of each of ``wh_ids`` that has a settled delivery, in one query."""
+        ...
+
+
+class Queue(Protocol):
+    """The deliveries as a queue: claims under a lease, their records, the leases' upkeep."""
+
+    async def listen_for_work(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` whenever work may have become due in another process (may do nothing)."""
+        ...
+
+    def work_created(self) -> None:
+        """Tell other processes' dispatchers that work is due now (done already if the
+        store's own transactions notify)."""
+        ...
 
     async def claim_due(
         self,
@@ -256,24 +316,6 @@ class Store(Protocol):
 
     async def purge_expired(self, before: int, *, batch: int) -> int: ...
 
-    async def create_ui_session(self, session: UiSession) -> None: ...
-    async def get_ui_session(self, session_id: str, *, now: int) -> UiSession | None:
-        """The session, unless it is unknown or expired at ``now``."""
-        ...
-
-    async def delete_ui_session(self, session_id: str) -> bool: ...
-    async def delete_portal_sessions(self, issued_by: str) -> int:
-        """Delete the portal sessions of the links the key ``issued_by`` issued."""
-        ...
-
-    async def redeem_portal_link(self, link_id: str, *, expires_at: int) -> bool:
-        """Record the link as used; False when it was already (atomic across processes)."""
-        ...
-
-    async def purge_ui_sessions(self, now: int) -> int:
-        """Delete the sessions and the redeemed links that expired before ``now``."""
-        ...
-
     async def defer(self, owner: str, dlv_id: str, *, until: int, error: str) -> bool:
         """Give a claimed delivery back to be tried again at ``until``, without an attempt.
 
@@ -284,26 +326,11 @@ class Store(Protocol):
         """
         ...
 
-    async def key_check(self) -> str | None:
-        """The token sealed with the deployment's encryption key, or None before it is set."""
-        ...
 
-    async def set_key_check(self, token: str, *, now: int) -> str:
-        """Store ``token`` as the key check unless one is stored already; the stored one."""
-        ...
+class Store(TenantStore, WebhookStore, EventStore, DeliveryLog, Queue, Protocol):
+    """The whole port, and the database's own life: open, migrate, ping, close."""
 
-    async def any_webhook_secret(self) -> str | None:
-        """Some webhook's sealed secret, or None when there is no webhook."""
-        ...
-
-    async def seal_plain_headers(self) -> int:
-        """Seal the custom headers an older version stored in clear; how many rows it sealed.
-
-        Run once the encryption key is known to be the deployment's: sealing with another
-        key would lock the deployment out of those headers.
-        """
-        ...
-
-    async def webhook_health(self, wh_ids: list[str]) -> dict[str, EndpointHealth]:
-        """The health of each of ``wh_ids`` that has a settled delivery, in one query."""
-        ...
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def migrate(self) -> list[str]: ...
+    async def ping(self) -> None: ...

@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 from hookline.domain.models import (
     ApiKey,
     Attempt,
+    AttemptOutcome,
     Delivery,
     DeliveryStatus,
     Event,
@@ -173,7 +174,7 @@ def attempt(row: Row) -> Attempt:
         request=json.loads(row["request"]),
         response=json.loads(row["response"]) if row["response"] else None,
         error=row["error"],
-        outcome=row["outcome"],
+        outcome=AttemptOutcome(row["outcome"]),
     )
 
 

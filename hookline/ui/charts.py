@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from markupsafe import Markup, escape
 
-from hookline.domain.models import DeliveryStatus
+from hookline.domain.models import AttemptOutcome, DeliveryStatus
 from hookline.service.deliveries import Activity
 
 HOUR_MS = 3_600_000
@@ -83,7 +83,7 @@ def picture(activity: Activity, now: int) -> Picture:
         hour = bucket(att.started_at)
         if hour is not None:
             hour.latencies.append(att.duration_ms)
-            points.append((att.started_at, att.duration_ms, att.outcome == "success"))
+            points.append((att.started_at, att.duration_ms, att.outcome is AttemptOutcome.SUCCESS))
     durations = [p[1] for p in points]
     return Picture(
         hours=hours,

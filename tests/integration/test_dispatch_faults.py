@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from test_dispatcher import Receiver, eventually
 
 from hookline.dispatch.dispatcher import Dispatcher
+from hookline.dispatch.transport import OutboundRequest, SendResult, Transport
 from hookline.domain.models import Delivery, DeliveryStatus
 from hookline.ids import now_ms
 from hookline.secrets import SecretBox
@@ -51,8 +52,8 @@ class Process:
         self._dispatcher: Dispatcher | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._dispatcher = Dispatcher(self.ctx)
+    def start(self, transport: Transport | None = None) -> None:
+        self._dispatcher = Dispatcher(self.ctx, transport=transport)
         self._task = asyncio.create_task(self._dispatcher.run())
 
     async def stop(self) -> None:
@@ -151,6 +152,36 @@ async def test_a_secret_the_key_cannot_open_leaves_the_delivery_pending(
     assert (attempt.number, attempt.outcome) == (1, "success")
     assert receiver.count("/hook") == 1
     assert fixed.internal_errors("prepare") == 0
+
+
+class _Broken:
+    """A transport with a bug: every send raises."""
+
+    def __init__(self) -> None:
+        self.requests: list[OutboundRequest] = []
+
+    async def send(self, request: OutboundRequest) -> SendResult:
+        self.requests.append(request)
+        raise RuntimeError("a bug in the transport")
+
+
+async def test_a_transport_that_raises_leaves_the_delivery_pending(
+    store: Store, tmp_path: Path, receiver: Receiver
+) -> None:
+    node = Process(store, tmp_path / "node", Fernet.generate_key().decode())
+    dlv = await node.one_delivery(receiver.route("/hook"))
+    broken = _Broken()
+    node.start(broken)
+    try:
+        waiting = await deferred(store, dlv.id)
+    finally:
+        await node.stop()
+    assert node.internal_errors("send") == 1
+    assert waiting.attempt_count == 0
+    assert await store.list_attempts(dlv.id) == []
+    (request,) = broken.requests
+    assert request.url == receiver.route("/hook")
+    assert request.max_redirects == 0  # the default policy does not follow redirects
 
 
 class _RefusesRecords:

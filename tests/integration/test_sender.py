@@ -1,4 +1,4 @@
-"""hookline.dispatch.sender.send against real receivers on 127.0.0.1."""
+"""hookline.dispatch.sender.AiohttpTransport against real receivers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from hookline.dispatch.sender import MAX_RESPONSE_BYTES, SendResult, make_session, send
+from hookline.dispatch.sender import MAX_RESPONSE_BYTES, AiohttpTransport, make_session
+from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest, SendResult
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BODY = b'{"id":"evt_1","type":"order.created","data":{"n":1}}'
@@ -80,14 +81,17 @@ async def post(
     follow_redirects: bool = False,
     open_network: bool = True,
 ) -> SendResult:
-    return await send(
-        session,
-        url,
-        HEADERS,
-        BODY,
+    transport = AiohttpTransport(session, open_network=open_network)
+    return await transport.send(request(url, timeout=timeout, follow_redirects=follow_redirects))
+
+
+def request(url: str, *, timeout: float = 5.0, follow_redirects: bool = False) -> OutboundRequest:
+    return OutboundRequest(
+        url=url,
+        headers=HEADERS,
+        body=BODY,
         timeout=timeout,
-        follow_redirects=follow_redirects,
-        open_network=open_network,
+        max_redirects=MAX_REDIRECTS if follow_redirects else 0,
     )
 
 
@@ -287,16 +291,8 @@ async def test_every_redirect_hop_is_checked_against_the_blocklist(receiver: Rec
     only_one = (ipaddress.ip_network("127.0.0.1/32"),)
     session = make_session(open_network=False, allowed=only_one, limit=4)
     try:
-        result = await send(
-            session,
-            receiver.url("/hook"),
-            HEADERS,
-            BODY,
-            timeout=5,
-            follow_redirects=True,
-            open_network=False,
-            allowed=only_one,
-        )
+        transport = AiohttpTransport(session, open_network=False, allowed=only_one)
+        result = await transport.send(request(receiver.url("/hook"), follow_redirects=True))
     finally:
         await session.close()
 
@@ -351,15 +347,8 @@ async def test_loopback_is_blocked_outside_dev_mode(receiver: Receiver, host: st
     await start(receiver)
     session = make_session(open_network=False, allowed=(), limit=4)
     try:
-        result = await send(
-            session,
-            receiver.url("/hook", host=host),
-            HEADERS,
-            BODY,
-            timeout=5,
-            follow_redirects=False,
-            open_network=False,
-        )
+        transport = AiohttpTransport(session, open_network=False)
+        result = await transport.send(request(receiver.url("/hook", host=host)))
     finally:
         await session.close()
 
@@ -374,16 +363,8 @@ async def test_allowed_networks_open_loopback(receiver: Receiver, host: str) -> 
     await start(receiver)
     session = make_session(open_network=False, allowed=LOOPBACK, limit=4)
     try:
-        result = await send(
-            session,
-            receiver.url("/hook", host=host),
-            HEADERS,
-            BODY,
-            timeout=5,
-            follow_redirects=False,
-            open_network=False,
-            allowed=LOOPBACK,
-        )
+        transport = AiohttpTransport(session, open_network=False, allowed=LOOPBACK)
+        result = await transport.send(request(receiver.url("/hook", host=host)))
     finally:
         await session.close()
 
@@ -392,20 +373,13 @@ async def test_allowed_networks_open_loopback(receiver: Receiver, host: str) -> 
 
 
 async def guarded_send(url: str, *, allow_http: bool) -> SendResult:
-    """``send`` outside dev mode with loopback opened, following redirects."""
+    """A send outside dev mode with loopback opened, following redirects."""
     session = make_session(open_network=False, allowed=LOOPBACK, limit=4)
     try:
-        return await send(
-            session,
-            url,
-            HEADERS,
-            BODY,
-            timeout=5,
-            follow_redirects=True,
-            open_network=False,
-            allowed=LOOPBACK,
-            allow_http=allow_http,
+        transport = AiohttpTransport(
+            session, open_network=False, allowed=LOOPBACK, allow_http=allow_http
         )
+        return await transport.send(request(url, follow_redirects=True))
     finally:
         await session.close()
 

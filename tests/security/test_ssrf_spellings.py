@@ -22,11 +22,12 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from hookline.dispatch.sender import (
+    AiohttpTransport,
     BlockedDestination,
     guarded_socket_factory,
     make_session,
-    send,
 )
+from hookline.dispatch.transport import OutboundRequest
 from hookline.domain.destinations import (
     IPAddress,
     check_url,
@@ -318,7 +319,7 @@ def test_the_socket_factory_refuses_a_blocked_sockaddr() -> None:
 async def test_the_connection_is_refused_even_when_no_resolver_is_asked(
     loopback_receiver: tuple[int, list[str]],
 ) -> None:
-    """The session posts straight to an IP literal (no resolver, no pre-check by ``send``):
+    """The session posts straight to an IP literal (no resolver, no pre-check by the transport):
     the socket factory alone refuses the blocked address; the receiver gets nothing."""
     port, seen = loopback_receiver
     session = make_session(open_network=False, allowed=(), limit=4)
@@ -339,20 +340,16 @@ async def test_a_unicode_spelling_sent_directly_is_blocked_at_the_attempt(
     """A URL stored before it was normalised still cannot reach loopback."""
     port, seen = loopback_receiver
     session = make_session(open_network=False, allowed=(), limit=4)
+    transport = AiohttpTransport(session, open_network=False, allow_http=True)
     try:
         for url in (
             f"http://127\u30020\u30020\u30021:{port}/leak",
             f"http://\uff11\uff12\uff17.0.0.1:{port}/leak",
         ):
-            result = await send(
-                session,
-                url,
-                {"Content-Type": "application/json"},
-                b"{}",
-                timeout=5,
-                follow_redirects=False,
-                open_network=False,
-                allow_http=True,
+            result = await transport.send(
+                OutboundRequest(
+                    url=url, headers={"Content-Type": "application/json"}, body=b"{}", timeout=5
+                )
             )
             assert result.error == "blocked_destination", url
             assert result.status_code is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hookline.dispatch.dispatcher import fault_backoff_ms
+from hookline.dispatch.faults import fault_backoff_ms
 
 
 def test_the_backoff_after_faults_doubles_up_to_ten_minutes() -> None:

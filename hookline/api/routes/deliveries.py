@@ -20,6 +20,7 @@ from hookline.api.schemas import (
     event_out,
 )
 from hookline.domain import jsjson
+from hookline.domain.models import DeliveryStatus
 from hookline.store.port import DeliveryFilter
 
 router = v1_router("deliveries")
@@ -40,7 +41,7 @@ def delivery_filter(
     return DeliveryFilter(
         workspace_id=workspace_id,
         webhook_id=webhook_id,
-        status=query.status,
+        status=None if query.status is None else DeliveryStatus(query.status),
         event_type=query.eventType,
         event_id=query.eventId,
         since=time_param(query.since, "since"),

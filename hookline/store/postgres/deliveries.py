@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hookline.domain.models import Attempt, Delivery, Event
+from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event
 from hookline.store import records
 from hookline.store.port import DeliveryFilter, EndpointHealth, Page
 from hookline.store.postgres.base import INITIAL, Queries, notify_work
@@ -155,7 +155,7 @@ class DeliveryQueries(Queries):
         return records.delivery(row)
 
     async def recoverable(
-        self, wh_id: str, *, since: int, until: int | None, statuses: list[str]
+        self, wh_id: str, *, since: int, until: int | None, statuses: list[DeliveryStatus]
     ) -> list[str]:
         p = Params()
         sql = (
@@ -173,7 +173,9 @@ class DeliveryQueries(Queries):
         found = await self._db.fetch(HEALTH_SQL, wh_ids)
         return {
             r["webhook_id"]: EndpointHealth(
-                last_outcome=r["status"], last_at=r["completed_at"], failure_streak=r["streak"]
+                last_outcome=DeliveryStatus(r["status"]),
+                last_at=r["completed_at"],
+                failure_streak=r["streak"],
             )
             for r in found
         }

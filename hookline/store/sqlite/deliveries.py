@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from hookline.domain.models import Attempt, Delivery, Event
+from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event
 from hookline.store.port import DeliveryFilter, EndpointHealth, Page
 from hookline.store.sqlite import rows
 from hookline.store.sqlite.base import Queries
@@ -150,7 +150,7 @@ class DeliveryQueries(Queries):
         return await self._writer.write(insert)
 
     async def recoverable(
-        self, wh_id: str, *, since: int, until: int | None, statuses: list[str]
+        self, wh_id: str, *, since: int, until: int | None, statuses: list[DeliveryStatus]
     ) -> list[str]:
         sql = (
             "SELECT id FROM deliveries WHERE webhook_id = ? AND created_at >= ? "
@@ -170,7 +170,9 @@ class DeliveryQueries(Queries):
         found = await self._reader.run(lambda c: c.execute(sql, wh_ids).fetchall())
         return {
             r["webhook_id"]: EndpointHealth(
-                last_outcome=r["status"], last_at=r["completed_at"], failure_streak=r["streak"]
+                last_outcome=DeliveryStatus(r["status"]),
+                last_at=r["completed_at"],
+                failure_streak=r["streak"],
             )
             for r in found
         }

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import Response
 
-from hookline.domain.models import DeliveryStatus
+from hookline.domain.models import DeliveryStatus, WebhookStatus
 from hookline.errors import Conflict, Invalid
 from hookline.ids import now_ms, parse_time
 from hookline.service.deliveries import IN_PROGRESS
@@ -52,7 +52,7 @@ class LogQuery:
             self.errors["until"] = "The end must be after the start."
         return DeliveryFilter(
             webhook_id=wh_id,
-            status=self.status if self.status in STATUSES else None,
+            status=DeliveryStatus(self.status) if self.status in STATUSES else None,
             event_type=self.event_type.strip()[:MAX_TEXT] or None,
             since=since,
             until=until,
@@ -157,7 +157,7 @@ async def delivery(dlvId: str, seen: ViewerDep) -> Response:
     )
     resends = [d for d in siblings.items if d.resent_from == dlv.id]
     blocked = None
-    if wh.status.value == "disabled":
+    if wh.status is WebhookStatus.DISABLED:
         blocked = "Resend is blocked: the endpoint is disabled. Enable it first."
     elif dlv.status in IN_PROGRESS:
         blocked = f"Resend is blocked while the delivery is {dlv.status.value}."
