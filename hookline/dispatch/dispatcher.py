@@ -68,6 +68,7 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._per_webhook: Counter[str] = Counter()
+        self._per_workspace: Counter[str] = Counter()
         self._records: list[AttemptRecord] = []
         # Each waiting record's delivery's faults in a row, for the backoff if it cannot be written.
         self._faults: dict[str, int] = {}
@@ -123,6 +124,8 @@ class Dispatcher:
                     lease_ms=lease_ms,
                     busy=self._per_webhook,
                     per_webhook=settings.endpoint_concurrency,
+                    busy_workspaces=self._per_workspace,
+                    per_workspace=settings.workspace_concurrency,
                 )
             except Exception:
                 log.exception("claiming deliveries failed; retrying")
@@ -162,6 +165,7 @@ class Dispatcher:
 
     def _start(self, claim: Claim) -> None:
         self._per_webhook[claim.webhook.id] += 1
+        self._per_workspace[claim.webhook.workspace_id] += 1
         task = asyncio.create_task(self._dispatch(claim))
         self._inflight[claim.delivery_id] = task
         task.add_done_callback(lambda _t: self._finished(claim))
@@ -171,6 +175,9 @@ class Dispatcher:
         self._per_webhook[claim.webhook.id] -= 1
         if self._per_webhook[claim.webhook.id] <= 0:
             del self._per_webhook[claim.webhook.id]
+        self._per_workspace[claim.webhook.workspace_id] -= 1
+        if self._per_workspace[claim.webhook.workspace_id] <= 0:
+            del self._per_workspace[claim.webhook.workspace_id]
         self._slot_freed.set()
 
     # -- prepare, send, decide ------------------------------------------------
