@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hookline.domain.retry import validate_policy
+from hookline.domain.scheduling import workspace_slots
 
 DEFAULT_PLANS: dict[str, dict[str, Any]] = {
     "free": {"maxWebhooks": 10},
@@ -106,6 +107,13 @@ class Settings(BaseSettings):
     endpoint_concurrency: int = Field(
         16, description="Attempts in flight at once to one webhook, per worker process."
     )
+    workspace_share: float = Field(
+        0.5,
+        description="Share of a worker's slots one workspace's attempts may hold at once, "
+        "greater than 0 and at most 1: a workspace gets ceil(share * worker_concurrency) "
+        "slots (at least 1), so one tenant's hanging endpoints cannot hold up the others' "
+        "deliveries. 1 turns the limit off.",
+    )
     claim_batch: int = Field(256, description="Most deliveries claimed in one query.")
     poll_interval: float = Field(
         0.25, description="Seconds between queue polls when nothing wakes the worker."
@@ -141,6 +149,13 @@ class Settings(BaseSettings):
             ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad one
         return value
 
+    @field_validator("workspace_share")
+    @classmethod
+    def _valid_share(cls, value: float) -> float:
+        if not 0 < value <= 1:  # also NaN
+            raise ValueError(f"HOOKLINE_WORKSPACE_SHARE must be above 0 and at most 1, not {value}")
+        return value
+
     @field_validator("retry_policy")
     @classmethod
     def _valid_retry_policy(cls, value: dict[str, Any]) -> dict[str, Any]:
@@ -162,6 +177,11 @@ class Settings(BaseSettings):
         if not self.database_url:
             return str(self.sqlite_path)
         return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", self.database_url)
+
+    @property
+    def workspace_concurrency(self) -> int:
+        """Attempts in flight at once for one workspace, per worker process."""
+        return workspace_slots(self.workspace_share, self.worker_concurrency)
 
     @property
     def base_url(self) -> str:

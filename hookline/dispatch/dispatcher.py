@@ -53,6 +53,7 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._per_webhook: Counter[str] = Counter()
+        self._per_workspace: Counter[str] = Counter()
         self._recorder = Recorder(
             ctx.store,
             ctx.store,
@@ -128,6 +129,8 @@ class Dispatcher:
                     lease_ms=lease_ms,
                     busy=self._per_webhook,
                     per_webhook=settings.endpoint_concurrency,
+                    busy_workspaces=self._per_workspace,
+                    per_workspace=settings.workspace_concurrency,
                 )
             except Exception:
                 log.exception("claiming deliveries failed; retrying")
@@ -167,6 +170,7 @@ class Dispatcher:
 
     def _start(self, claim: Claim) -> None:
         self._per_webhook[claim.webhook.id] += 1
+        self._per_workspace[claim.webhook.workspace_id] += 1
         task = asyncio.create_task(self._dispatch(claim))
         self._inflight[claim.delivery_id] = task
         task.add_done_callback(lambda _t: self._finished(claim))
@@ -176,6 +180,9 @@ class Dispatcher:
         self._per_webhook[claim.webhook.id] -= 1
         if self._per_webhook[claim.webhook.id] <= 0:
             del self._per_webhook[claim.webhook.id]
+        self._per_workspace[claim.webhook.workspace_id] -= 1
+        if self._per_workspace[claim.webhook.workspace_id] <= 0:
+            del self._per_workspace[claim.webhook.workspace_id]
         self._slot_freed.set()
 
     # -- prepare, send, decide ------------------------------------------------

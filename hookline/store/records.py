@@ -192,32 +192,3 @@ def ui_session(row: Row) -> UiSession:
         api_key=row["api_key"],
         workspace_id=row["workspace_id"],
     )
-
-
-# The longest wait between two attempts of a rate-limited webhook, whatever its row says.
-MAX_RATE_INTERVAL_MS = 86_400_000
-
-
-def rate_interval(rate_limit: float) -> int:
-    """Milliseconds between a rate-limited webhook's attempts: at least 1, at most a day.
-
-    The API takes rates of 0.001 to 10000 per second. A row outside that (stored
-    before the bounds, or by hand) gets the nearest end instead of a slot too far
-    out for the store's integers, which would fail every webhook's claims.
-    """
-    if not rate_limit > 0:  # negative, or NaN
-        return MAX_RATE_INTERVAL_MS
-    return max(1, round(min(1000 / rate_limit, MAX_RATE_INTERVAL_MS)))
-
-
-def first_slot(clock: float | None, now: int) -> int:
-    """A rate-limited webhook's next free slot: its clock, or now if that is later.
-
-    Claims set the clock at most one interval (a day at most) past their own
-    time, so a clock further ahead is a damaged row: it is ignored (and then
-    rewritten by the claim) rather than followed into a slot that could overflow
-    the store's integers or hold the webhook back for good.
-    """
-    if clock is None or not now < clock <= now + MAX_RATE_INTERVAL_MS:  # also NaN
-        return now
-    return int(clock)

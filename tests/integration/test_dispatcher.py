@@ -451,6 +451,49 @@ async def test_a_slow_endpoint_does_not_starve_others(
     await rig.stop()
 
 
+@pytest.mark.parametrize(
+    ("share", "b_waits"), [(0.5, False), (1.0, True)], ids=["share", "no-share"]
+)
+async def test_a_workspace_of_hanging_endpoints_leaves_slots_to_the_others(
+    rigs: Callable[..., Awaitable[Rig]],
+    receiver: Receiver,
+    database: str,
+    share: float,
+    b_waits: bool,
+) -> None:
+    """Workspace A's many webhooks hang: with a share A holds half the worker's slots and B's
+    delivery goes at once; without one A holds them all and B waits for A."""
+    rig = await rigs(
+        database_url=database,
+        worker_concurrency=8,
+        endpoint_concurrency=2,
+        claim_batch=8,
+        workspace_share=share,
+    )
+    a = await rig.workspace()
+    for n in range(6):
+        await rig.webhook(a, receiver.held(f"/a{n}"))
+    await rig.send(a, 3)  # 18 deliveries, older than B's: first in the queue
+    b = await rig.workspace()
+    await rig.webhook(b, receiver.route("/b"))
+    rig.start()
+
+    async def hanging() -> int:
+        return sum(1 for path, _, _ in receiver.seen if path.startswith("/a"))
+
+    held = await eventually(hanging, lambda n: n >= 8 * share, what=f"A holding {8 * share:g}")
+    await rig.send(b)
+    if b_waits:
+        with pytest.raises(TimeoutError):
+            await receiver.wait("/b", 1, timeout=1.0)
+    else:
+        await receiver.wait("/b", 1, timeout=5.0)
+    assert held == await hanging() == 8 * share  # A never held more than its share
+    receiver.gate.set()
+    await rig.settled(b, 1)
+    await rig.stop()
+
+
 async def test_sealed_custom_headers_are_sent_and_credentials_left_out_of_attempts(
     rigs: Callable[..., Awaitable[Rig]], receiver: Receiver, database: str
 ) -> None:

@@ -10,6 +10,7 @@ import itertools
 import re
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -180,6 +181,43 @@ async def test_busy_counts_are_read_when_the_claim_is_asked_for(
     finally:
         lock.close()
     assert await task == []
+
+
+# -- per-workspace share ----------------------------------------------------------------------
+
+
+async def test_a_full_workspace_gives_nothing_while_another_workspaces_deliveries_go(
+    store: Store,
+) -> None:
+    full, _ = await setup(store, count=4)
+    other, _ = await setup(store, count=3, workspace_id=await other_workspace(store))
+
+    claims = await claim(store, T0, per_workspace=5, busy_workspaces={"acme": 5})
+    assert [c.webhook.id for c in claims] == [other.id] * 3
+    more = await claim(store, T0, per_workspace=5, busy_workspaces={"acme": 3})
+    assert [c.webhook.id for c in more] == [full.id] * 2
+
+
+async def test_a_lone_workspace_is_capped_at_its_share_across_its_webhooks(store: Store) -> None:
+    hooks = [(await setup(store, count=4))[0].id for _ in range(5)]
+    claims = await claim(store, T0, limit=20, per_webhook=2, per_workspace=6)
+    assert len(claims) == 6
+    assert all(n <= 2 for n in Counter(c.webhook.id for c in claims).values())
+    assert {c.webhook.id for c in claims} <= set(hooks)
+    assert await claim(store, T0, per_webhook=2, per_workspace=6, busy_workspaces={"acme": 6}) == []
+
+
+async def test_a_full_workspaces_backlog_first_in_line_does_not_hide_the_others(
+    store: Store,
+) -> None:
+    for _ in range(3):  # older: first in the queue, past the read window
+        await setup(store, count=100)
+    ws = await other_workspace(store)
+    others = {(await setup(store, count=1, workspace_id=ws))[0].id for _ in range(3)}
+    claims = await claim(store, T0, limit=8, per_webhook=100, per_workspace=3)
+    assert sum(c.webhook.workspace_id == "acme" for c in claims) == 3
+    assert {c.webhook.id for c in claims if c.webhook.workspace_id == ws} == others
+    assert len(claims) == 6
 
 
 # -- FIFO --------------------------------------------------------------------------------------

@@ -120,3 +120,30 @@ def test_a_valid_deployment_retry_policy_is_kept(monkeypatch: pytest.MonkeyPatch
     policy = {"exponential": {"initial": 0.5, "factor": 10, "retries": 49, "max": 604800}}
     monkeypatch.setenv("HOOKLINE_RETRY_POLICY", json.dumps(policy))
     assert Settings().retry_policy == policy
+
+
+@pytest.mark.parametrize("share", ["0", "-0.5", "1.5", "nan"])
+def test_serve_refuses_a_workspace_share_outside_its_range(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, share: str
+) -> None:
+    monkeypatch.setenv("HOOKLINE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HOOKLINE_WORKSPACE_SHARE", share)
+    with pytest.raises(ValidationError, match="HOOKLINE_WORKSPACE_SHARE must be above 0"):
+        Settings()
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 1, result.output
+    assert "invalid settings" in result.output
+    assert "HOOKLINE_WORKSPACE_SHARE must be above 0 and at most 1" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("share", "worker", "slots"), [(None, 128, 64), ("1", 128, 128), ("0.1", 8, 1)]
+)
+def test_a_workspace_gets_its_share_of_a_workers_slots(
+    monkeypatch: pytest.MonkeyPatch, share: str | None, worker: int, slots: int
+) -> None:
+    if share is not None:
+        monkeypatch.setenv("HOOKLINE_WORKSPACE_SHARE", share)
+    monkeypatch.setenv("HOOKLINE_WORKER_CONCURRENCY", str(worker))
+    assert Settings().workspace_concurrency == slots

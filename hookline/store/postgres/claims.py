@@ -5,9 +5,9 @@ One short transaction per claim, never held across an HTTP call:
 1. ``SELECT`` as many due candidates as are still wanted, in queue order, ``FOR
    UPDATE OF d SKIP LOCKED``: a delivery another process is claiming is skipped,
    not waited for. The query leaves out, for FIFO webhooks, every delivery but
-   the oldest unfinished one when none is in flight, and webhooks this worker has
-   saturated: then it looks up each other webhook's own oldest due deliveries
-   first, so it never reads through a saturated webhook's backlog. A FIFO head
+   the oldest unfinished one when none is in flight, and webhooks (or workspaces)
+   this worker has saturated: then it looks up each other webhook's own oldest due
+   deliveries first, so it never reads through a saturated webhook's backlog. A FIFO head
    stays unfinished (pending, sending, held) until its last attempt, so a
    concurrent claimer's snapshot can only be more cautious.
 2. Lock the candidates' rate-limited webhooks ``FOR NO KEY UPDATE SKIP LOCKED``
@@ -16,21 +16,23 @@ One short transaction per claim, never held across an HTTP call:
    takes its slot). ``NO KEY`` does not conflict with the ``KEY SHARE`` locks of
    concurrent ingestion; ``SKIP LOCKED`` means a claim never waits for a lock,
    so it can never be part of a deadlock.
-3. Choose: at most ``per_webhook - busy[wh]`` per webhook; a rate-limited
-   webhook gets the candidate whose slot is now and pushes the others to their
-   own slots; the chosen ones become ``sending`` under this owner's lease.
-4. When the window held candidates that step 3 could not take (their webhook
-   filled up, ran out of slots or is held by another claimer), read again
-   without those webhooks. Locking only as many rows as wanted, rather than a
+3. Choose (hookline.domain.scheduling): at most ``per_webhook - busy[wh]`` per
+   webhook and ``per_workspace - busy_workspaces[ws]`` per workspace; a
+   rate-limited webhook gets the candidate whose slot is now and pushes the
+   others to their own slots; the chosen ones become ``sending`` under this
+   owner's lease.
+4. When the window held candidates that step 3 could not take (their webhook or
+   workspace filled up, their webhook ran out of slots or is held by another
+   claimer), read again without those webhooks and workspaces. Locking only as many rows as wanted, rather than a
    wider window, keeps concurrent claimers from skipping each other's leftovers.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Mapping
 
+from hookline.domain import scheduling
 from hookline.secrets import SecretBox
 from hookline.store import records
 from hookline.store.port import Claim
@@ -45,14 +47,14 @@ _FIFO_HEAD = (
 )
 # Due deliveries in queue order, for FIFO webhooks only their heads.
 _CANDIDATES = (
-    "SELECT d.id, d.webhook_id, w.rate_limit FROM deliveries d "
+    "SELECT d.id, d.webhook_id, d.workspace_id, w.rate_limit FROM deliveries d "
     "JOIN webhooks w ON w.id = d.webhook_id "
     "WHERE d.status = 'pending' AND d.next_attempt_at <= $1 "
     f"AND {_FIFO_HEAD.format(d='d')} "
     "ORDER BY d.next_attempt_at, d.id LIMIT $2 "
     "FOR UPDATE OF d SKIP LOCKED"
 )
-# The same, leaving out some webhooks ($2). Filtering the queue above would read on through
+# The same, leaving out some webhooks ($2) and every webhook of some workspaces ($5). Filtering the queue above would read on through
 # their whole due backlog; this reads each other active webhook's own oldest due deliveries
 # (at most $4, index deliveries_due_webhook) without locks, then locks the ones wanted and
 # checks them again under the lock. Written so that statistics taken when nothing was pending
@@ -60,7 +62,7 @@ _CANDIDATES = (
 # joined against every pending delivery, half a second a claim), and the check is a CASE so
 # that the rows are found by primary key, not by filtering a partial index believed empty.
 _CANDIDATES_EXCEPT = (
-    "SELECT d.id, d.webhook_id, w.rate_limit FROM deliveries d "
+    "SELECT d.id, d.webhook_id, d.workspace_id, w.rate_limit FROM deliveries d "
     "JOIN webhooks w ON w.id = d.webhook_id "
     "WHERE d.id = ANY(ARRAY(SELECT q.id FROM webhooks w CROSS JOIN LATERAL ("
     "SELECT q.id, q.webhook_id, q.next_attempt_at FROM deliveries q "
@@ -68,6 +70,7 @@ _CANDIDATES_EXCEPT = (
     f"AND {_FIFO_HEAD.format(d='q')} "
     "ORDER BY q.next_attempt_at, q.id LIMIT $4) q "
     "WHERE w.status = 'active' AND w.id <> ALL($2::text[]) "
+    "AND w.workspace_id <> ALL($5::text[]) "
     "ORDER BY q.next_attempt_at, q.id LIMIT $3)) "
     "AND CASE WHEN d.status = 'pending' THEN d.next_attempt_at <= $1 ELSE false END "
     f"AND {_FIFO_HEAD.format(d='d')} "
@@ -95,61 +98,68 @@ class ClaimQueries(Queries):
         lease_ms: int,
         busy: Mapping[str, int] | None = None,
         per_webhook: int | None = None,
+        busy_workspaces: Mapping[str, int] | None = None,
+        per_workspace: int | None = None,
     ) -> list[Claim]:
         """Claim up to ``limit`` due deliveries, oldest due first, under a lease.
 
         A webhook gets at most ``per_webhook`` minus its ``busy`` count (this
-        worker's attempts in flight to it); a ``fifo`` webhook only its oldest
+        worker's attempts in flight to it), a workspace at most ``per_workspace``
+        minus its ``busy_workspaces`` count; a ``fifo`` webhook only its oldest
         unfinished delivery, and only when none is in flight; a rate-limited
         webhook one attempt per ``1/rateLimit`` seconds across all workers (the
-        rest are pushed to the next free slot).
+        rest are pushed to the next free slot). See hookline.domain.scheduling.
         """
-        busy = busy or {}
-        cap = per_webhook or limit
         if limit <= 0:
             return []
+        slots = scheduling.Slots(
+            per_webhook=per_webhook or limit,
+            per_workspace=per_workspace or limit,
+            webhooks=dict(busy or {}),
+            workspaces=dict(busy_workspaces or {}),
+        )
         async with self._db.transaction() as c:
-            skip = {wh for wh, n in busy.items() if n >= cap}
-            taken: Counter[str] = Counter()
+            skip, skip_workspaces = slots.full_webhooks(), slots.full_workspaces()
             found: list[Record] = []
             # Usually one round; another only without webhooks that just ran out of room.
             while len(found) < limit:
                 window = limit - len(found)
-                candidates = await (
-                    c.fetch(_CANDIDATES_EXCEPT, now, sorted(skip), window, cap)
-                    if skip
+                rows = await (
+                    c.fetch(
+                        _CANDIDATES_EXCEPT,
+                        now,
+                        sorted(skip),
+                        window,
+                        slots.per_webhook,
+                        sorted(skip_workspaces),
+                    )
+                    if skip or skip_workspaces
                     else c.fetch(_CANDIDATES, now, window)
                 )
-                clocks = await _lock_rate_limited(c, candidates)
-                chosen, pushed = await _choose(
-                    c,
-                    candidates,
-                    clocks,
-                    now=now,
-                    limit=window,
-                    cap=cap,
-                    busy=busy,
-                    taken=taken,
-                )
-                if chosen:
-                    found += await c.fetch(_TAKE, owner, now + lease_ms, chosen)
+                clocks = await _lock_rate_limited(c, rows)
+                choice = await _choose(c, rows, clocks, slots, now=now, limit=window)
+                slots = choice.slots
+                if choice.chosen:
+                    found += await c.fetch(_TAKE, owner, now + lease_ms, choice.chosen)
                 # Webhooks with nothing more to give now: filled up to the cap, out of
-                # rate-limit slots, or with their slot clock held by another claimer.
-                filled = {wh for wh in taken if busy.get(wh, 0) + taken[wh] >= cap}
-                limited = {r["webhook_id"] for r in candidates if r["rate_limit"]}
-                blocked = (filled | pushed | (limited - clocks.keys())) - skip
-                if len(candidates) < window or not blocked:
+                # rate-limit slots, or with their slot clock held by another claimer;
+                # and workspaces filled up to their share.
+                limited = {r["webhook_id"] for r in rows if r["rate_limit"]}
+                blocked = (choice.full | choice.pushed | (limited - clocks.keys())) - skip
+                filled = choice.full_workspaces - skip_workspaces
+                if len(rows) < window or not (blocked or filled):
                     break
                 skip |= blocked
+                skip_workspaces |= filled
             if not found:
                 return []
             found.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
             return await _claims(c, found, self._box)
 
 
-async def _lock_rate_limited(c: Connection, candidates: list[Record]) -> dict[str, int | None]:
+async def _lock_rate_limited(c: Connection, rows: list[Record]) -> dict[str, int | None]:
     """Lock the candidates' rate-limited webhooks; their ``rate_next_at`` (those we could lock)."""
-    limited = sorted({r["webhook_id"] for r in candidates if r["rate_limit"]})
+    limited = sorted({r["webhook_id"] for r in rows if r["rate_limit"]})
     if not limited:
         return {}
     return {r["id"]: r["rate_next_at"] for r in await c.fetch(_LOCK_RATE_LIMITED, limited)}
@@ -157,54 +167,41 @@ async def _lock_rate_limited(c: Connection, candidates: list[Record]) -> dict[st
 
 async def _choose(
     c: Connection,
-    candidates: list[Record],
+    rows: list[Record],
     clocks: Mapping[str, int | None],
+    slots: scheduling.Slots,
     *,
     now: int,
     limit: int,
-    cap: int,
-    busy: Mapping[str, int],
-    taken: Counter[str],
-) -> tuple[list[str], set[str]]:
-    """Pick the deliveries to claim; reserve rate-limit slots and push the rest to theirs.
+) -> scheduling.Choice:
+    """Choose among the candidates; reserve rate-limit slots and push the rest to theirs.
 
-    ``taken`` counts, per webhook, what this claim already took (it is updated).
     A rate-limited webhook's next free moment is its locked ``rate_next_at``
-    (``clocks``); each of its candidates gets the next slot in turn: the one whose
-    slot is now is claimed, the others wait until their own slot, so they come
-    due one interval apart. One whose webhook is not in ``clocks`` is left alone.
-    Returns the chosen ids and the webhooks whose candidates were pushed back.
+    (``clocks``); a candidate whose webhook is not in ``clocks`` (another claimer
+    holds it) is not ready, and left alone.
     """
-    chosen: list[str] = []
-    next_slot: dict[str, int] = {}
-    reserved: dict[str, int] = {}
-    deferred: list[tuple[int, str]] = []
-    pushed: set[str] = set()
-    for row in candidates:
-        wh_id = row["webhook_id"]
-        if len(chosen) >= limit or busy.get(wh_id, 0) + taken[wh_id] >= cap:
-            continue
-        if row["rate_limit"]:
-            if wh_id not in clocks:
-                continue
-            interval = records.rate_interval(row["rate_limit"])
-            slot = next_slot.get(wh_id) or records.first_slot(clocks[wh_id], now)
-            next_slot[wh_id] = slot + interval
-            if slot > now:
-                deferred.append((slot, row["id"]))
-                pushed.add(wh_id)
-                continue
-            reserved[wh_id] = slot + interval
-        chosen.append(row["id"])
-        taken[wh_id] += 1
-    if reserved:
+    candidates = [
+        scheduling.Candidate(
+            id=r["id"],
+            webhook_id=r["webhook_id"],
+            workspace_id=r["workspace_id"],
+            rate_limit=r["rate_limit"],
+            rate_clock=clocks.get(r["webhook_id"]),
+            ready=not r["rate_limit"] or r["webhook_id"] in clocks,
+        )
+        for r in rows
+    ]
+    choice = scheduling.choose(candidates, slots, now=now, limit=limit)
+    if choice.reserved:
         await c.executemany(
             "UPDATE webhooks SET rate_next_at = $1 WHERE id = $2",
-            [(until, wh_id) for wh_id, until in sorted(reserved.items())],
+            [(until, wh_id) for wh_id, until in sorted(choice.reserved.items())],
         )
-    if deferred:
-        await c.executemany("UPDATE deliveries SET next_attempt_at = $1 WHERE id = $2", deferred)
-    return chosen, pushed
+    if choice.deferred:
+        await c.executemany(
+            "UPDATE deliveries SET next_attempt_at = $1 WHERE id = $2", choice.deferred
+        )
+    return choice
 
 
 async def _claims(c: Connection, found: list[Record], box: SecretBox) -> list[Claim]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections import Counter
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
+from hookline.domain import scheduling
 from hookline.ids import now_ms
 from hookline.secrets import SecretBox
 from hookline.store.port import AttemptRecord, Claim
@@ -31,45 +31,54 @@ class QueueQueries(Queries):
         lease_ms: int,
         busy: Mapping[str, int] | None = None,
         per_webhook: int | None = None,
+        busy_workspaces: Mapping[str, int] | None = None,
+        per_workspace: int | None = None,
     ) -> list[Claim]:
         """Claim up to ``limit`` due deliveries, oldest due first, under a lease.
 
         A webhook gets at most ``per_webhook`` minus its ``busy`` count (this
-        worker's attempts in flight to it); a ``fifo`` webhook only its oldest
+        worker's attempts in flight to it), a workspace at most ``per_workspace``
+        minus its ``busy_workspaces`` count; a ``fifo`` webhook only its oldest
         unfinished delivery, and only when none is in flight; a rate-limited
         webhook one attempt per ``1/rateLimit`` seconds across all workers (the
-        rest are pushed to the next free slot).
+        rest are pushed to the next free slot). See hookline.domain.scheduling.
         """
-        # A copy taken now, on the caller's thread: the caller's live counter changes while
-        # the claim runs on the writer thread, and iterating it there could fail.
-        busy = dict(busy or {})
-        cap = per_webhook or limit
+        # Copies taken now, on the caller's thread: the caller's live counters change while
+        # the claim runs on the writer thread, and iterating them there could fail.
+        slots = scheduling.Slots(
+            per_webhook=per_webhook or limit,
+            per_workspace=per_workspace or limit,
+            webhooks=dict(busy or {}),
+            workspaces=dict(busy_workspaces or {}),
+        )
 
         def claim(c: sqlite3.Connection) -> list[Claim]:
-            taken: Counter[str] = Counter()
             # The oldest due deliveries of all webhooks: usually enough.
             window = limit * _OVERSELECT
             candidates = _candidates(c, _DUE, (now, window))
-            chosen = _choose(c, candidates, now=now, limit=limit, cap=cap, busy=busy, taken=taken)
+            choice = _choose(c, candidates, slots, now=now, limit=limit)
+            chosen = choice.chosen
             if len(chosen) < limit and len(candidates) == window:
-                # The window was backlog of webhooks at their cap. Rather than read on past it
-                # (a long backlog made every claim slow), take each other webhook's own oldest.
+                # The window was backlog of webhooks (or workspaces) at their cap. Rather than
+                # read on past it (a long backlog made every claim slow), take each other
+                # webhook's own oldest.
                 seen = {r.id for r in candidates}
-                full = [wh for wh in {*busy, *taken} if busy.get(wh, 0) + taken[wh] >= cap]
+                full, spaces = sorted(choice.full), sorted(choice.full_workspaces)
                 more = _candidates(
                     c,
-                    _DUE_PER_WEBHOOK.format(skip=rows.placeholders(len(full))),
-                    (*full, now, cap),
+                    _DUE_PER_WEBHOOK.format(
+                        skip=rows.placeholders(len(full)),
+                        skip_workspaces=rows.placeholders(len(spaces)),
+                    ),
+                    (*full, *spaces, now, slots.per_webhook),
                 )
                 chosen += _choose(
                     c,
                     [r for r in more if r.id not in seen],
+                    choice.slots,
                     now=now,
                     limit=limit - len(chosen),
-                    cap=cap,
-                    busy=busy,
-                    taken=taken,
-                )
+                ).chosen
             if not chosen:
                 return []
             marks = rows.placeholders(len(chosen))
@@ -221,20 +230,22 @@ _FIFO_HEAD = (
     "AND h.id != d.id AND (h.id < d.id OR h.status = 'sending')) END"
 )
 _CANDIDATE = (
-    "json_group_array(json_array(d.id, d.webhook_id, w.rate_limit, w.rate_next_at, "
-    f"d.next_attempt_at, {_FIFO_HEAD}))"
+    "json_group_array(json_array(d.id, d.webhook_id, d.workspace_id, w.rate_limit, "
+    f"w.rate_next_at, {_FIFO_HEAD}, d.next_attempt_at))"
 )
 # Due deliveries in queue order.
 _DUE = (
-    f"SELECT {_CANDIDATE} FROM (SELECT id, webhook_id, next_attempt_at FROM deliveries "
-    "WHERE status = 'pending' "
+    f"SELECT {_CANDIDATE} FROM (SELECT id, webhook_id, workspace_id, next_attempt_at "
+    "FROM deliveries WHERE status = 'pending' "
     "AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?) AS d "
     "JOIN webhooks w ON w.id = d.webhook_id"
 )
-# Each active webhook's oldest due deliveries (at most the cap), but for those that are full.
+# Each active webhook's oldest due deliveries (at most the cap), but for those that are full
+# and those of full workspaces.
 _DUE_PER_WEBHOOK = (
     f"SELECT {_CANDIDATE} FROM webhooks w JOIN deliveries d ON d.webhook_id = w.id "
-    "WHERE w.status = 'active' AND w.id NOT IN ({skip}) AND d.id IN ("
+    "WHERE w.status = 'active' AND w.id NOT IN ({skip}) "
+    "AND w.workspace_id NOT IN ({skip_workspaces}) AND d.id IN ("
     "SELECT q.id FROM deliveries q WHERE q.webhook_id = w.id AND q.status = 'pending' "
     "AND q.next_attempt_at <= ? ORDER BY q.next_attempt_at, q.id LIMIT ?)"
 )
@@ -242,65 +253,41 @@ _DUE_PER_WEBHOOK = (
 _OVERSELECT = 2
 
 
-def _candidates(c: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[_Candidate]:
+def _candidates(
+    c: sqlite3.Connection, sql: str, args: tuple[Any, ...]
+) -> list[scheduling.Candidate]:
     """Rows of a candidate query (one JSON array, see rows.select_json), in queue order."""
     (text,) = c.execute(sql, args).fetchone()
-    return sorted(
-        (_Candidate(*row) for row in rows.loads_json(text)),
-        key=lambda r: (r.next_attempt_at, r.id),
-    )
-
-
-class _Candidate(NamedTuple):
-    id: str
-    webhook_id: str
-    rate_limit: float | None
-    rate_next_at: int | None
-    next_attempt_at: int
-    ready: bool  # not held back by a FIFO webhook's order
+    found = sorted(rows.loads_json(text), key=lambda r: (r[6], r[0]))  # next_attempt_at, id
+    return [
+        scheduling.Candidate(
+            id=dlv_id,
+            webhook_id=wh_id,
+            workspace_id=ws_id,
+            rate_limit=rate_limit,
+            rate_clock=rate_clock,
+            ready=bool(ready),
+        )
+        for dlv_id, wh_id, ws_id, rate_limit, rate_clock, ready, _due in found
+    ]
 
 
 def _choose(
     c: sqlite3.Connection,
-    candidates: list[_Candidate],
+    candidates: list[scheduling.Candidate],
+    slots: scheduling.Slots,
     *,
     now: int,
     limit: int,
-    cap: int,
-    busy: Mapping[str, int],
-    taken: Counter[str],
-) -> list[str]:
-    """Pick the deliveries to claim; reserve rate-limit slots and push the rest to theirs.
-
-    ``taken`` counts, per webhook, what this claim already took (it is updated).
-    A rate-limited webhook's next free moment is ``rate_next_at``; each of its
-    candidates gets the next slot in turn: the one whose slot is now is claimed,
-    the others wait until their own slot, so they come due one interval apart.
-    """
-    chosen: list[str] = []
-    next_slot: dict[str, int] = {}
-    reserved: dict[str, int] = {}
-    deferred: list[tuple[int, str]] = []
-    for row in candidates:
-        wh_id = row.webhook_id
-        if len(chosen) >= limit or not row.ready or busy.get(wh_id, 0) + taken[wh_id] >= cap:
-            continue
-        if row.rate_limit:
-            interval = rows.rate_interval(row.rate_limit)
-            slot = next_slot.get(wh_id) or rows.first_slot(row.rate_next_at, now)
-            next_slot[wh_id] = slot + interval
-            if slot > now:
-                deferred.append((slot, row.id))
-                continue
-            reserved[wh_id] = slot + interval
-        chosen.append(row.id)
-        taken[wh_id] += 1
+) -> scheduling.Choice:
+    """Choose among the candidates; reserve rate-limit slots and push the rest to theirs."""
+    choice = scheduling.choose(candidates, slots, now=now, limit=limit)
     c.executemany(
         "UPDATE webhooks SET rate_next_at = ? WHERE id = ?",
-        [(until, wh_id) for wh_id, until in reserved.items()],
+        [(until, wh_id) for wh_id, until in choice.reserved.items()],
     )
-    c.executemany("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", deferred)
-    return chosen
+    c.executemany("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", choice.deferred)
+    return choice
 
 
 def _claims(c: sqlite3.Connection, found: list[dict[str, Any]], box: SecretBox) -> list[Claim]:

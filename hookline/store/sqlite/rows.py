@@ -28,9 +28,6 @@ from hookline.store.records import (
     event_type as event_type,
 )
 from hookline.store.records import (
-    first_slot as first_slot,
-)
-from hookline.store.records import (
     int_cursor as int_cursor,
 )
 from hookline.store.records import (
@@ -41,9 +38,6 @@ from hookline.store.records import (
 )
 from hookline.store.records import (
     page as page,
-)
-from hookline.store.records import (
-    rate_interval as rate_interval,
 )
 from hookline.store.records import (
     sealed_headers as sealed_headers,
