@@ -35,6 +35,7 @@ from bench.scenarios import (
     isolation,
     latency,
     memory,
+    noisy,
     peer,
     profile,
     scale,
@@ -58,6 +59,7 @@ PLAN: dict[str, tuple[float, bool]] = {
     "latency": (40, False),
     "latency_pg": (45, True),
     "isolation": (100, False),
+    "noisy": (90, False),
     "memory": (130, False),
     "scale": (110, False),
     "scale_pg": (180, True),
@@ -215,6 +217,18 @@ class Bench:
             ),
         )
         await self.scenario("isolation", lambda: self._isolation(s))
+        events, wait = (10, 5.0) if self.quick else (20, 15.0)
+        await self.scenario(
+            "noisy",
+            lambda: self._combined(
+                noisy.combine,
+                repeated(
+                    "sqlite",
+                    lambda d: noisy.noisy(s, d, rcv, events=events, wait=wait),
+                    env=noisy.env(),
+                ),
+            ),
+        )
         await self.scenario(
             "memory",
             lambda: self._combined(

@@ -9,6 +9,7 @@ TARGETS = {
     "ratio": 0.5,
     "p99_ms": 25.0,
     "kept": 0.90,
+    "noisy_ms": 1000.0,
     "rss_mb": 150.0,
     "scale_drop": 0.20,
 }
@@ -186,6 +187,24 @@ def _summary(w: Any, res: dict[str, Any]) -> None:
         )
     else:
         w(f"| Isolation | {_why(res, 'isolation')} | ≥ 90 % | – |")
+    d = _get(res, "noisy")
+    if d:
+        missing = d["events"] - d["received"]
+        late = (
+            f"; **{missing} of {d['events']} events not received within {_f(d['wait_s'])} s** "
+            "(counted with the time they had waited)"
+            if missing
+            else ""
+        )
+        worst = _med(d["max"])
+        w(
+            f"| Fairness (SQLite): workspace B's events, one every {_f(1 / d['rate'], 1)} s, "
+            f"while workspace A's {d['hooks']} endpoints hang | sent → received: median "
+            f"{_sp(d['p50'])} ms, p95 {_sp(d['p95'])} ms, worst {_sp(d['max'])} ms{late} | "
+            f"every event < 1 s | {_met(not missing and worst < TARGETS['noisy_ms'])} |"
+        )
+    else:
+        w(f"| Fairness between workspaces | {_why(res, 'noisy')} | every event < 1 s | – |")
     d = _get(res, "memory")
     if d:
         peak = max(_med(d["peak_while_queuing_mb"]), _med(d["peak_while_draining_mb"]))
@@ -378,6 +397,7 @@ def _details(w: Any, res: dict[str, Any]) -> None:
             )
         w(f"- kept, run by run: {_values(d['kept'], scale=100)} %.")
         w("")
+    _noisy(w, res)
     d = _get(res, "memory")
     w(
         "**Memory.** SQLite all-in-one, a fresh deployment per run; the throughput run's 8 "
@@ -452,6 +472,40 @@ def _details(w: Any, res: dict[str, Any]) -> None:
                 f"{_sp(v['enqueue_rate'])} events/s; log {v['logged']}."
             )
         w("")
+
+
+def _noisy(w: Any, res: dict[str, Any]) -> None:
+    d = _get(res, "noisy")
+    w(
+        "**Fairness between workspaces.** A fresh SQLite all-in-one deployment per run. "
+        "Workspace A has webhooks whose endpoint never answers, each with deliveries queued "
+        "while paused and `retryPolicy.timeout` set; they are resumed together, and once the "
+        "requests hanging at the receiver reach the server's attempt slots "
+        "(`worker_concurrency` per dispatcher process) or stop growing for 1 s, workspace B "
+        "sends events one at a time on a fixed schedule through the single endpoint to its "
+        "one healthy webhook, and each event's sent → received time is taken as in the latency "
+        "run. An event not received by the end of the wait counts with the time it had waited, "
+        "so it is a lower bound. The server runs with `HOOKLINE_SHUTDOWN_GRACE=1` so that "
+        "stopping it does not wait out A's hanging attempts; A's attempts are not measured.\n"
+    )
+    if not d:
+        return
+    w(
+        f"- A: {d['hooks']} webhooks × {d['per_hook']} deliveries, timeout {d['timeout_s']} s; "
+        f"requests hanging when B started: {_sp(d['hung_before'])} (at most "
+        f"{d['slots']}: `worker_concurrency` × `HOOKLINE_WORKERS`), "
+        f"reached {_sp(d['filled_s'], 1)} s after A was resumed. B: {d['runs'][0]['events']} "
+        f"events per run, {_f(d['rate'])} per second, waited for up to {_f(d['wait_s'])} s "
+        f"after the last was sent. Workspace share setting (`HOOKLINE_WORKSPACE_SHARE`): "
+        f"{d['share']}."
+    )
+    for i, r in enumerate(d["runs"], 1):
+        p = r["sent_to_received_ms"]
+        w(
+            f"- run {i}: {r['received']}/{r['events']} received; median {_f(p.get('p50'))} ms, "
+            f"p95 {_f(p.get('p95'))} ms, worst {_f(p.get('max'))} ms."
+        )
+    w("")
 
 
 def _profile(w: Any, res: dict[str, Any]) -> None:
