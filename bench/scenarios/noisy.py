@@ -53,9 +53,11 @@ def env() -> dict[str, str]:
     return out
 
 
-async def _hung_settled(rcv: Receiver, expected: int, *, timeout: float = 20.0) -> int:
+async def _hung_settled(
+    rcv: Receiver, expected: int, *, timeout: float = 20.0
+) -> tuple[int, float]:
     """Until ``expected`` requests hang at the receiver, or their count has not grown for
-    1 s (a share of the slots may be all A gets); returns the count."""
+    1 s (a share of the slots may be all A gets); returns the count and when it last grew."""
     deadline = time.monotonic() + timeout
     last, since = -1, time.monotonic()
     while True:
@@ -64,7 +66,7 @@ async def _hung_settled(rcv: Receiver, expected: int, *, timeout: float = 20.0) 
         if hung != last:
             last, since = hung, now
         if hung >= expected or (hung > 0 and now - since >= 1.0) or now >= deadline:
-            return hung
+            return hung, since
         await asyncio.sleep(0.05)
 
 
@@ -93,8 +95,7 @@ async def noisy(
     await rcv.reset()
     started = time.monotonic()
     await api.set_status(hanging, "active")
-    hung = await _hung_settled(rcv, min(slots, hooks * per_hook))
-    filled_s = time.monotonic() - started
+    hung, filled = await _hung_settled(rcv, min(slots, hooks * per_hook))
     await rcv.record(True)
     run = uuid.uuid4().hex[:8]
     sent: dict[str, float] = {}
@@ -131,7 +132,7 @@ async def noisy(
         "slots": slots,
         "hung_before": hung,
         "hung_after": stats["hung"],
-        "filled_s": filled_s,
+        "filled_s": filled - started,
         "share": share_setting(),
     }
 
