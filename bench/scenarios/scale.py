@@ -4,7 +4,7 @@ One deployment: 8 paused webhooks, then old finished work is written straight
 into the database (``bench.prefill``, server stopped) up to ``small`` stored
 deliveries; ``measure`` new events are ingested and drained, ``repeats`` times;
 then the fill goes on up to ``large`` (bounded by ``budget_s``) and the same
-drains run again. The i-th drain at each size make the i-th pair of the change.
+drains run again. The i-th drains at the two sizes make the i-th pair of the change.
 """
 
 from __future__ import annotations
