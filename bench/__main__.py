@@ -4,8 +4,10 @@
 
 Each scenario starts what it needs (fresh data directory or database), stops by
 itself, and is skipped with a note when the time left (``--budget``, default
-28 min) is less than it needs. Results go to ``bench/.runs/<run>/results.json``
-as they come and the report is rewritten after every scenario.
+28 min) is less than it needs. Every measured scenario runs ``REPEATS`` times
+and reports the median and the lowest and highest of its runs. Results go to
+``bench/.runs/<run>/results.json`` as they come and the report is rewritten
+after every scenario.
 """
 
 from __future__ import annotations
@@ -26,37 +28,42 @@ from typing import Any
 import aiohttp
 
 from bench import machine, report
-from bench.deploy import Deployment, postgres_ready
+from bench.deploy import HOOKLINE_WORKERS, Deployment, postgres_ready
 from bench.procs import ROOT, start_receiver
 from bench.scenarios import (
     ingest,
     isolation,
     latency,
     memory,
+    noisy,
     peer,
     profile,
     scale,
     storeops,
     throughput,
 )
+from bench.stats import spread
 
 N_THROUGHPUT = 20_000
-REPEATS = 2  # Hookline runs per store (and isolation runs per side), interleaved
+# Runs of every measured scenario (Hookline runs per store interleaved with the limit's,
+# isolation runs per side, drains per size in the scale runs).
+REPEATS = 3
 CONCURRENCY = 128  # the limit's requests in flight = Hookline's attempts in flight
 PG_WORKERS = 2
 
 # name → (estimated seconds, needs PostgreSQL)
 PLAN: dict[str, tuple[float, bool]] = {
-    "sqlite": (80, False),
-    "postgres": (100, True),
-    "ingest": (30, False),
-    "latency": (25, False),
-    "latency_pg": (30, True),
+    "sqlite": (90, False),
+    "postgres": (110, True),
+    "ingest": (45, False),
+    "latency": (40, False),
+    "latency_pg": (45, True),
     "isolation": (100, False),
-    "memory": (110, False),
-    "scale": (75, False),
-    "scale_pg": (150, True),
-    "peer": (70, False),
+    "noisy": (90, False),
+    "memory": (130, False),
+    "scale": (110, False),
+    "scale_pg": (180, True),
+    "peer": (100, False),
     "profile": (45, False),
     "storeops": (25, False),
 }
@@ -74,6 +81,8 @@ class Bench:
             "command": args.command,
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "run_dir": str(self.dir.relative_to(ROOT)),
+            "repeats": REPEATS,
+            "hookline_workers": HOOKLINE_WORKERS,
             "scenarios": {},
         }
         self.receiver = ""
@@ -134,7 +143,7 @@ class Bench:
 
         async def pair(kind: str, env: dict[str, str] | None = None) -> dict[str, Any]:
             # The limit runs before, between and after Hookline's runs (the machine is shared
-            # and drifts); each side's rate is over all of its runs.
+            # and drifts); each Hookline run is compared with the mean of the two around it.
             limits = [await asyncio.to_thread(throughput.run_limit, rcv, n, CONCURRENCY)]
             runs = []
             for _ in range(REPEATS):
@@ -144,12 +153,16 @@ class Bench:
                 finally:
                     deploy.stop()
                 limits.append(await asyncio.to_thread(throughput.run_limit, rcv, n, CONCURRENCY))
-            limit = throughput.merge_runs(limits, "seconds")
-            hook = throughput.merge_runs(runs, "logged_s")
+            ratios = [
+                run["rate"] / ((before["rate"] + after["rate"]) / 2)
+                for run, before, after in zip(runs, limits, limits[1:], strict=False)
+            ]
             return {
-                "limit": limit,
-                "hookline": hook,
-                "ratio": hook["rate"] / limit["rate"],
+                "limit": throughput.merge_runs(limits, "seconds"),
+                "hookline": throughput.merge_runs(runs, "logged_s"),
+                "limit_rate": spread(r["rate"] for r in limits),
+                "rate": spread(r["rate"] for r in runs),
+                "ratio": spread(ratios),
                 "env": env,
             }
 
@@ -166,30 +179,62 @@ class Bench:
             finally:
                 deploy.stop()
 
+        async def repeated(
+            kind: str,
+            fn: Callable[[Deployment], Awaitable[dict[str, Any]]],
+            *,
+            env: dict[str, str] | None = None,
+        ) -> list[dict[str, Any]]:
+            """``fn`` in ``REPEATS`` fresh deployments, one after another."""
+            return [await in_deploy(kind, fn, env=env) for _ in range(REPEATS)]
+
         pg_env = {"HOOKLINE_WORKER_CONCURRENCY": str(CONCURRENCY // PG_WORKERS)}
         await self.scenario("sqlite", lambda: pair("sqlite"))
         await self.scenario("postgres", lambda: pair("postgres", pg_env))
+        ingest_s = 1.0 if self.quick else 3.0
         await self.scenario(
             "ingest",
-            lambda: in_deploy(
-                "sqlite", lambda d: ingest.ingest(s, d, rcv, seconds=2 if self.quick else 5)
+            lambda: self._combined(
+                ingest.combine,
+                repeated("sqlite", lambda d: ingest.ingest(s, d, rcv, seconds=ingest_s)),
             ),
         )
-        secs = 3.0 if self.quick else 10.0
+        secs = 2.0 if self.quick else 6.0
         await self.scenario(
             "latency",
-            lambda: in_deploy("sqlite", lambda d: latency.latency(s, d, rcv, seconds=secs)),
+            lambda: self._combined(
+                latency.combine,
+                repeated("sqlite", lambda d: latency.latency(s, d, rcv, seconds=secs)),
+            ),
         )
         await self.scenario(
             "latency_pg",
-            lambda: in_deploy(
-                "postgres", lambda d: latency.latency(s, d, rcv, seconds=secs), env=pg_env
+            lambda: self._combined(
+                latency.combine,
+                repeated(
+                    "postgres", lambda d: latency.latency(s, d, rcv, seconds=secs), env=pg_env
+                ),
             ),
         )
         await self.scenario("isolation", lambda: self._isolation(s))
+        events, wait = (10, 5.0) if self.quick else (20, 15.0)
+        await self.scenario(
+            "noisy",
+            lambda: self._combined(
+                noisy.combine,
+                repeated(
+                    "sqlite",
+                    lambda d: noisy.noisy(s, d, rcv, events=events, wait=wait),
+                    env=noisy.env(),
+                ),
+            ),
+        )
         await self.scenario(
             "memory",
-            lambda: in_deploy("sqlite", lambda d: memory.memory(s, d, rcv, n=self.n(100_000))),
+            lambda: self._combined(
+                memory.combine,
+                repeated("sqlite", lambda d: memory.memory(s, d, rcv, n=self.n(50_000))),
+            ),
         )
         big = 100_000 if self.quick else 1_000_000
         await self.scenario(
@@ -197,7 +242,13 @@ class Bench:
             lambda: in_deploy(
                 "sqlite",
                 lambda d: scale.scale(
-                    s, d, rcv, large=big, measure=self.n(15_000), budget_s=self._fill_budget(25)
+                    s,
+                    d,
+                    rcv,
+                    large=big,
+                    measure=self.n(10_000),
+                    repeats=REPEATS,
+                    budget_s=self._fill_budget(25),
                 ),
             ),
         )
@@ -206,7 +257,13 @@ class Bench:
             lambda: in_deploy(
                 "postgres",
                 lambda d: scale.scale(
-                    s, d, rcv, large=big, measure=self.n(15_000), budget_s=self._fill_budget(40)
+                    s,
+                    d,
+                    rcv,
+                    large=big,
+                    measure=self.n(10_000),
+                    repeats=REPEATS,
+                    budget_s=self._fill_budget(40),
                 ),
                 env=pg_env,
             ),
@@ -232,13 +289,20 @@ class Bench:
             "storeops", lambda: in_deploy("sqlite", lambda d: storeops.storeops(s, d, rcv))
         )
 
+    @staticmethod
+    async def _combined(
+        combine: Callable[[list[dict[str, Any]]], dict[str, Any]],
+        runs: Awaitable[list[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        return combine(await runs)
+
     def _fill_budget(self, reserve: float) -> float:
         """At most ~3 minutes of filling, and never past the deadline minus ``reserve`` s."""
         left = float(self.deadline) - time.monotonic() - reserve - 60
         return max(5.0, min(180.0, left))
 
     async def _isolation(self, s: aiohttp.ClientSession) -> dict[str, Any]:
-        per_hook = self.n(2_000)
+        per_hook = self.n(1_500)
         runs: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
         for _ in range(REPEATS):
             for label, hang in (("without", 0), ("with", isolation.HANG)):
@@ -255,18 +319,24 @@ class Bench:
         for label, done in runs.items():
             out[label] = throughput.merge_runs(done, "logged_s")
             out[label]["hung_requests"] = sum(r["hung_requests"] for r in done)
-        out["kept"] = out["with"]["rate"] / out["without"]["rate"]
+        # Each run with hanging endpoints against the run without them just before it.
+        out["kept"] = spread(
+            w["rate"] / wo["rate"] for wo, w in zip(runs["without"], runs["with"], strict=True)
+        )
         out["timeout_s"] = isolation.TIMEOUT_S
         return out
 
     async def _peer(self, s: aiohttp.ClientSession) -> dict[str, Any]:
-        n = self.n(3_000)
+        n = self.n(2_000)
         out: dict[str, Any] = {}
         for pool, conc in (("prefork", os.cpu_count() or 2), ("prefork", 8)):
-            key = f"{pool}-{conc}"
-            out[key] = await peer.peer(
-                s, self.dir, self.receiver, n=n, pool=pool, concurrency=conc, timeout=60
-            )
+            runs = [
+                await peer.peer(
+                    s, self.dir, self.receiver, n=n, pool=pool, concurrency=conc, timeout=60
+                )
+                for _ in range(REPEATS)
+            ]
+            out[f"{pool}-{conc}"] = peer.combine(runs)
         return out
 
 

@@ -2,11 +2,14 @@
 
 Each deployment gets a fresh data directory (and, on PostgreSQL, a fresh
 database created here and dropped by ``stop``). ``sql`` runs a query against
-its database from outside, to verify what was logged.
+its database from outside, to verify what was logged. Every ``hookline serve``
+process is given ``HOOKLINE_WORKERS`` (its dispatcher processes) explicitly, so
+the report can say what ran rather than what the machine's default made of it.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import time
@@ -18,6 +21,8 @@ from bench.procs import PY, ROOT, CpuMeter, Proc, hookline_env, start_hookline
 
 PG_ADMIN = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
 PG_BASE = "postgresql://postgres@127.0.0.1:5432"
+# What `hookline serve` would pick by itself: one dispatcher process per core.
+HOOKLINE_WORKERS = os.cpu_count() or 1
 
 
 def psql(sql: str, *, db: str = "postgres", timeout: float = 600) -> str:
@@ -72,7 +77,7 @@ class Deployment:
         self.dir = run_dir / f"{kind}-{uuid.uuid4().hex[:6]}"
         self.dir.mkdir(parents=True)
         self.workers = workers
-        self.env = env or {}
+        self.env = {"HOOKLINE_WORKERS": str(HOOKLINE_WORKERS), **(env or {})}
         self.probe = probe
         self.procs: list[Proc] = []
         self.db_name = ""
@@ -84,7 +89,7 @@ class Deployment:
 
     @property
     def server_pid(self) -> int:
-        """The process that takes the API (all-in-one: the only one)."""
+        """The process that takes the API (all-in-one: the parent of the dispatchers)."""
         return self.procs[0].pid
 
     def start(self) -> Deployment:

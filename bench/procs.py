@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ADMIN_KEY = "hk_admin_bench_" + "b" * 32
 PY = sys.executable
@@ -157,11 +158,39 @@ def start_hookline(
 RECEIVER_PID: list[int] = []  # set by start_receiver: CPU accounting includes the receiver
 
 
-class CpuMeter:
-    """CPU seconds (user + system, all threads) that processes use between ``start`` and ``stop``.
+def process_tree(pid: int) -> list[Any]:
+    """``pid`` and every live descendant (``hookline serve`` forks its dispatchers), as psutil
+    processes; empty once ``pid`` is gone."""
+    import psutil
 
-    ``postgres`` sums every process named ``postgres`` on the machine, so it includes any
-    other use of that server while the meter runs.
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) of ``pid``'s process tree so far: each live
+    process's own time plus what its exited, reaped children used (``children_*``)."""
+    import psutil
+
+    total = 0.0
+    for proc in process_tree(pid):
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+class CpuMeter:
+    """CPU seconds that process trees use between ``start`` and ``stop``.
+
+    Each pid counts with all its descendants (see ``tree_cpu_s``). ``postgres`` sums every
+    process named ``postgres`` on the machine, so it includes any other use of that server
+    while the meter runs.
     """
 
     def __init__(self, pids: dict[str, list[int]], *, postgres: bool = False) -> None:
@@ -172,16 +201,7 @@ class CpuMeter:
     def _sample(self) -> dict[str, float]:
         import psutil
 
-        out: dict[str, float] = {}
-        for name, pids in self.pids.items():
-            total = 0.0
-            for pid in pids:
-                try:
-                    t = psutil.Process(pid).cpu_times()
-                    total += t.user + t.system
-                except psutil.Error:
-                    pass
-            out[name] = total
+        out = {name: sum(tree_cpu_s(pid) for pid in pids) for name, pids in self.pids.items()}
         if self.postgres:
             total = 0.0
             for proc in psutil.process_iter(["name", "cpu_times"]):
@@ -199,12 +219,25 @@ class CpuMeter:
         return {k: round(end[k] - self._start.get(k, 0.0), 3) for k in end}
 
 
-def rss_peak_mb(pid: int) -> tuple[float, float]:
-    """(current RSS, peak RSS) of ``pid`` in MiB, from /proc (VmRSS, VmHWM)."""
-    fields: dict[str, float] = {}
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                fields[key] = int(value.split()[0]) / 1024
-    return fields["VmRSS"], fields["VmHWM"]
+def tree_rss_mb(pid: int) -> dict[str, float]:
+    """RSS of ``pid`` and its descendants in MiB, from /proc/<pid>/status: ``rss_mb`` sums
+    each process's VmRSS and ``peak_mb`` each process's own peak (VmHWM), so the peak is an
+    upper bound of the tree's peak (the processes need not peak at once) and pages the
+    processes share count once per process; ``processes`` is how many were read."""
+    rss = peak = 0.0
+    count = 0
+    for proc in process_tree(pid):
+        fields: dict[str, float] = {}
+        try:
+            with open(f"/proc/{proc.pid}/status") as fh:
+                for line in fh:
+                    key, _, value = line.partition(":")
+                    if key in ("VmRSS", "VmHWM"):
+                        fields[key] = int(value.split()[0]) / 1024
+        except OSError:
+            continue  # exited since it was listed
+        if len(fields) == 2:
+            rss += fields["VmRSS"]
+            peak += fields["VmHWM"]
+            count += 1
+    return {"rss_mb": rss, "peak_mb": peak, "processes": count}

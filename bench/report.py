@@ -9,6 +9,7 @@ TARGETS = {
     "ratio": 0.5,
     "p99_ms": 25.0,
     "kept": 0.90,
+    "noisy_ms": 1000.0,
     "rss_mb": 150.0,
     "scale_drop": 0.20,
 }
@@ -22,8 +23,23 @@ def _f(x: Any, digits: int = 0) -> str:
     return str(x)
 
 
-def _rates(d: dict[str, Any]) -> str:
-    return ", ".join(_f(r) for r in d.get("rates", [d.get("rate")]))
+def _sp(sp: dict[str, Any] | None, digits: int = 0, *, scale: float = 1.0) -> str:
+    """A spread as its median with the lowest and highest run in brackets; one run alone."""
+    if not sp or sp.get("median") is None:
+        return "–"
+    med, lo, hi = (_f(scale * sp[k], digits) for k in ("median", "min", "max"))
+    dash = " to " if lo.startswith("-") else "–"  # a dash after a minus sign reads as a subtraction
+    return med if sp["runs"] == 1 else f"{med} ({lo}{dash}{hi})"
+
+
+def _med(sp: dict[str, Any] | None) -> float:
+    """The median, NaN when there were no runs (so it meets no target)."""
+    value = None if not sp else sp.get("median")
+    return float("nan") if value is None else float(value)
+
+
+def _values(sp: dict[str, Any], digits: int = 0, *, scale: float = 1.0) -> str:
+    return ", ".join(_f(scale * v, digits) for v in sp.get("values", []))
 
 
 def _ms(seconds: float | None, n: int) -> str:
@@ -58,6 +74,11 @@ def render(res: dict[str, Any]) -> str:
         "described here, and every ratio compares two measurements taken in that same run. The "
         "machine is shared with other work, so numbers move from run to run: compare ratios, "
         "and see the load figures below.\n"
+    )
+    w(
+        f"Each scenario runs {res.get('repeats', 1)} times; a figure written as "
+        "**median (min–max)** is the median of those runs with the lowest and highest run "
+        "beside it, and each ratio is taken run by run before its median.\n"
     )
     w(f"- Command: `{res['command']}` (what `make bench` runs, after installing `.[test,bench]`)")
     w(f"- Date: {res['date']}; run directory (logs, raw results, profile): `{res['run_dir']}/`")
@@ -94,6 +115,11 @@ def _machine(w: Any, res: dict[str, Any]) -> None:
         ("Redis / Celery", f"{m.get('redis')} / {m.get('celery')}"),
         ("Django / django-webhook", f"{m.get('django')} / {m.get('django_webhook')}"),
         ("Hookline", m.get("hookline")),
+        (
+            "Hookline processes",
+            f"`HOOKLINE_WORKERS={res.get('hookline_workers', '?')}` (dispatcher processes) "
+            "in the environment of every `hookline serve` the bench starts",
+        ),
     ]
     for k, v in rows:
         w(f"| {k} | {v} |")
@@ -107,7 +133,7 @@ def _machine(w: Any, res: dict[str, Any]) -> None:
 
 def _summary(w: Any, res: dict[str, Any]) -> None:
     w("## Results\n")
-    w("| Scenario | Result | Target (noted, not asserted) | |")
+    w("| Scenario | Result: median (min–max) over the runs | Target (noted, not asserted) | |")
     w("|---|---|---|---|")
     for store, name in (
         ("SQLite, all-in-one", "sqlite"),
@@ -120,20 +146,21 @@ def _summary(w: Any, res: dict[str, Any]) -> None:
         lim, hook = d["limit"], d["hookline"]
         logged = "every attempt logged" if hook.get("all_logged") else "**attempts missing**"
         w(
-            f"| The limit: bare aiohttp client, 128 in flight (around the {name} run) | "
-            f"{_f(lim['rate'])} req/s over {lim['runs']} runs ({_rates(lim)}) | | |"
+            f"| The limit: bare aiohttp client, 128 in flight (around the {name} runs) | "
+            f"{_sp(d['limit_rate'])} req/s, {lim['runs']} runs | | |"
         )
         w(
-            f"| Hookline on {store} | {_f(hook['rate'])} deliveries/s ({logged}: "
-            f"{_f(hook.get('attempts'))} attempts, {_f(hook.get('succeeded'))} succeeded) = "
-            f"**{d['ratio']:.2f} × the limit** | ≥ 0.5 × | {_met(d['ratio'] >= TARGETS['ratio'])} |"
+            f"| Hookline on {store} | {_sp(d['rate'])} deliveries/s, {hook['runs']} runs "
+            f"({logged}: {_f(hook.get('attempts'))} attempts, {_f(hook.get('succeeded'))} "
+            f"succeeded) = **{_sp(d['ratio'], 2)} × the limit** | ≥ 0.5 × | "
+            f"{_met(_med(d['ratio']) >= TARGETS['ratio'])} |"
         )
     d = _get(res, "ingest")
     if d:
         parts = [
-            f"{k}: {_f(v['rate'])} events/s"
+            f"{k}: {_sp(v['rate'])} events/s"
             for k, v in d.items()
-            if isinstance(v, dict) and "rate" in v
+            if isinstance(v, dict) and "per_request" in v
         ]
         w(f"| Ingest (SQLite, 1 webhook) | {'; '.join(parts)} | | |")
     else:
@@ -144,9 +171,9 @@ def _summary(w: Any, res: dict[str, Any]) -> None:
             p = d["sent_to_received_ms"]
             w(
                 f"| Latency at {_f(d['rate'])} events/s, {label} (sent → received) | p50 "
-                f"{_f(p.get('p50'), 1)} ms, p95 {_f(p.get('p95'), 1)} ms, p99 "
-                f"{_f(p.get('p99'), 1)} ms | p99 ≤ 25 ms | "
-                f"{_met(p.get('p99', 1e9) <= TARGETS['p99_ms'])} |"
+                f"{_sp(p['p50'], 1)} ms, p95 {_sp(p['p95'], 1)} ms, p99 "
+                f"{_sp(p['p99'], 1)} ms | p99 ≤ 25 ms | "
+                f"{_met(_med(p['p99']) <= TARGETS['p99_ms'])} |"
             )
         else:
             w(f"| Latency, {label} | {_why(res, name)} | p99 ≤ 25 ms | – |")
@@ -155,17 +182,38 @@ def _summary(w: Any, res: dict[str, Any]) -> None:
         w(
             f"| Isolation (SQLite): healthy endpoints with 20 % hanging | "
             f"{_f(d['with']['rate'])} vs {_f(d['without']['rate'])} deliveries/s without = "
-            f"**{100 * d['kept']:.0f} %** kept | ≥ 90 % | {_met(d['kept'] >= TARGETS['kept'])} |"
+            f"**{_sp(d['kept'], scale=100)} %** kept | ≥ 90 % | "
+            f"{_met(_med(d['kept']) >= TARGETS['kept'])} |"
         )
     else:
         w(f"| Isolation | {_why(res, 'isolation')} | ≥ 90 % | – |")
+    d = _get(res, "noisy")
+    if d:
+        missing = d["events"] - d["received"]
+        late = (
+            f"; **{missing} of {d['events']} events not received within {_f(d['wait_s'])} s** "
+            "(counted with the time they had waited)"
+            if missing
+            else ""
+        )
+        worst = d["max"]["max"]  # of every event of every run
+        w(
+            f"| Fairness (SQLite): workspace B's events, one every {_f(1 / d['rate'], 1)} s, "
+            f"while workspace A's {d['hooks']} endpoints hang | sent → received: median "
+            f"{_sp(d['p50'])} ms, p95 {_sp(d['p95'])} ms, worst {_sp(d['max'])} ms{late} | "
+            f"every event < 1 s | {_met(not missing and worst < TARGETS['noisy_ms'])} |"
+        )
+    else:
+        w(f"| Fairness between workspaces | {_why(res, 'noisy')} | every event < 1 s | – |")
     d = _get(res, "memory")
     if d:
-        peak = max(d["peak_while_queuing_mb"], d["peak_while_draining_mb"])
+        peak = max(_med(d["peak_while_queuing_mb"]), _med(d["peak_while_draining_mb"]))
+        procs = "1 process" if d["processes"] == 1 else f"{d['processes']} processes together"
         w(
-            f"| Memory (SQLite all-in-one): peak RSS, {_f(d['n'])} queued | "
-            f"{_f(d['peak_while_queuing_mb'])} MB while queuing, {_f(d['peak_while_draining_mb'])} "
-            f"MB peak while draining them | ≤ 150 MB | {_met(peak <= TARGETS['rss_mb'])} |"
+            f"| Memory (SQLite all-in-one, {procs}): peak RSS, {_f(d['n'])} queued | "
+            f"{_sp(d['peak_while_queuing_mb'])} MB while queuing, "
+            f"{_sp(d['peak_while_draining_mb'])} MB peak while draining them | ≤ 150 MB | "
+            f"{_met(peak <= TARGETS['rss_mb'])} |"
         )
     else:
         w(f"| Memory | {_why(res, 'memory')} | ≤ 150 MB | – |")
@@ -173,12 +221,12 @@ def _summary(w: Any, res: dict[str, Any]) -> None:
         d = _get(res, name)
         if d:
             small, large = d["small"], d["large"]
-            change = large["rate"] / small["rate"] - 1
+            change = _med(d["change"])
             w(
                 f"| Dispatch rate, {label}: {_f(small['stored_before'])} vs "
-                f"{_f(large['stored_before'])} stored deliveries | {_f(small['rate'])} → "
-                f"{_f(large['rate'])} deliveries/s ({100 * change:+.0f} %) | within 20 % | "
-                f"{_met(abs(change) <= TARGETS['scale_drop'])} |"
+                f"{_f(large['stored_before'])} stored deliveries | {_sp(small['rate'])} → "
+                f"{_sp(large['rate'])} deliveries/s ({_sp(d['change'], scale=100)} %) | "
+                f"within 20 % | {_met(abs(change) <= TARGETS['scale_drop'])} |"
             )
         else:
             w(f"| Dispatch rate vs stored, {label} | {_why(res, name)} | within 20 % | – |")
@@ -187,13 +235,14 @@ def _summary(w: Any, res: dict[str, Any]) -> None:
     if d:
         for key, v in d.items():
             vs = ""
+            rate = _med(v["rate"])
             if sqlite:
                 vs = (
-                    f" = {v['rate'] / sqlite['limit']['rate']:.2f} × the limit, "
-                    f"{v['rate'] / sqlite['hookline']['rate']:.2f} × Hookline on SQLite"
+                    f" = {rate / _med(sqlite['limit_rate']):.2f} × the limit, "
+                    f"{rate / _med(sqlite['rate']):.2f} × Hookline on SQLite (medians)"
                 )
             w(
-                f"| Python peer: django-webhook + Celery ({key}), SQLite | {_f(v['rate'])} "
+                f"| Python peer: django-webhook + Celery ({key}), SQLite | {_sp(v['rate'])} "
                 f"deliveries/s{vs}; log: {v['logged']} | | |"
             )
     else:
@@ -204,11 +253,18 @@ def _summary(w: Any, res: dict[str, Any]) -> None:
 def _details(w: Any, res: dict[str, Any]) -> None:
     w("## How each number was taken\n")
     w(
+        "**Processes.** Every `hookline serve` the bench starts gets `HOOKLINE_WORKERS` "
+        "explicitly (the value is in the table above). CPU time is counted over each server's "
+        "whole process tree, the server and every process below it (their own time plus that "
+        "of children that already exited), and so is memory (see Memory below).\n"
+    )
+    w(
         "**The limit.** `bench/limit.py`, its own process: one `aiohttp.ClientSession` on uvloop "
         "posting the same ~240-byte bodies Hookline sends (its standard envelope around the same "
         "event data, with the same header set, static values: no storage, no signing) round-robin "
         "to the same 8 receiver paths, 128 requests in flight. It runs before, between and after "
-        "the Hookline runs it is compared with, and its rate is over all of those runs.\n"
+        "the Hookline runs it is compared with; each Hookline run's ratio is its rate over the "
+        "mean of the two limit runs on either side of it.\n"
     )
     w(
         "**Hookline throughput.** 8 webhooks, each subscribed to its own event type and URL on "
@@ -216,10 +272,10 @@ def _details(w: Any, res: dict[str, Any]) -> None:
         "endpoint (1000 per request), so their deliveries wait as `held`; then all 8 webhooks are "
         "resumed and the clock runs until the receiver has every delivery **and** the database "
         "holds exactly one attempt per delivery and every delivery is `succeeded` (checked in "
-        "SQL from outside the server). Settings are the defaults (`worker_concurrency` 128, "
-        "`endpoint_concurrency` 16, so 8 × 16 = 128 in flight) except on PostgreSQL, where "
-        "each of the 2 workers gets `HOOKLINE_WORKER_CONCURRENCY=64` so the total in flight is "
-        "the limit's 128.\n"
+        "SQL from outside the server). Each run has a fresh deployment. Settings are the "
+        "defaults (`worker_concurrency` 128, `endpoint_concurrency` 16, so 8 × 16 = 128 in "
+        "flight) except on PostgreSQL, where each of the 2 workers gets "
+        "`HOOKLINE_WORKER_CONCURRENCY=64` so the total in flight is the limit's 128.\n"
     )
     rows = []
     for name in ("sqlite", "postgres"):
@@ -229,18 +285,19 @@ def _details(w: Any, res: dict[str, Any]) -> None:
             lim = d["limit"]
             w(
                 f"- {name}: {h['runs']} runs of {_f(h['n'] / h['runs'])} deliveries "
-                f"({_rates(h)} deliveries/s); together received in {_f(h['received_s'], 2)} s, "
-                f"all logged at {_f(h['logged_s'], 2)} s; ingest beforehand took "
-                f"{_f(h['ingest_s'], 1)} s ({_f(h['n'] / h['ingest_s'])} events/s). Limit: "
-                f"{lim['runs']} runs, {_f(lim['n'])} requests in {_f(lim['seconds'], 2)} s, "
-                f"{lim['errors']} errors."
+                f"({_values(d['rate'])} deliveries/s; × the limit: {_values(d['ratio'], 2)}); "
+                f"together received in {_f(h['received_s'], 2)} s, all logged at "
+                f"{_f(h['logged_s'], 2)} s; ingest beforehand took {_f(h['ingest_s'], 1)} s "
+                f"({_f(h['n'] / h['ingest_s'])} events/s). Limit: {lim['runs']} runs "
+                f"({_values(d['limit_rate'])} req/s), {_f(lim['n'])} requests in "
+                f"{_f(lim['seconds'], 2)} s, {lim['errors']} errors."
             )
             rows.append((f"the limit (around the {name} runs)", lim["n"], lim["cpu"]))
             rows.append((f"Hookline on {name}", h["n"], h.get("cpu", {})))
     if rows:
         w(
-            "\nCPU time per delivery (user + system, all threads, over the timed window), which "
-            "is what bounds the rate on 2 shared cores:\n"
+            "\nCPU time per delivery (user + system, all threads of all the processes, over the "
+            "timed windows of all runs), which is what bounds the rate on 2 shared cores:\n"
         )
         w("| run | sender process(es) | receiver | PostgreSQL (all backends) |")
         w("|---|---|---|---|")
@@ -255,22 +312,25 @@ def _details(w: Any, res: dict[str, Any]) -> None:
     d = _get(res, "ingest")
     w(
         "**Ingest.** One webhook subscribed to `*`, paused (each accepted event writes its event "
-        "and one `held` delivery; nothing is sent meanwhile). Each variant runs for a fixed time "
-        "with a fixed number of requests in flight from the bench's aiohttp client, which shares "
-        "the cores with the server.\n"
+        "and one `held` delivery; nothing is sent meanwhile). Each run is a fresh deployment in "
+        "which each variant runs for a fixed time, short so that the runs fit the bench's time "
+        "budget, with a fixed number of requests in flight from the bench's aiohttp client, "
+        "which shares the cores with the server.\n"
     )
     if d:
         w("| endpoint | events per request | requests in flight | events/s | median request |")
         w("|---|---|---|---|---|")
         for k, v in d.items():
-            if isinstance(v, dict) and "rate" in v:
+            if isinstance(v, dict) and "per_request" in v:
                 w(
-                    f"| {k} | {v['per_request']} | {v['inflight']} | {_f(v['rate'])} | "
-                    f"{_f(v['request_p50_ms'], 1)} ms |"
+                    f"| {k} | {v['per_request']} | {v['inflight']} | {_sp(v['rate'])} | "
+                    f"{_sp(v['request_p50_ms'], 1)} ms |"
                 )
+        seconds = [v["seconds"] for v in d["runs"][0].values() if isinstance(v, dict)]
         w(
-            f"\nDeliveries stored at the end: {_f(d['deliveries_stored'])} (≥ the "
-            f"{_f(d['events_accepted'])} events counted, plus the warm-up).\n"
+            f"\n{len(d['runs'])} runs of about {_f(max(seconds), 1)} s per variant. Deliveries "
+            f"stored at the end of the runs: {_f(d['deliveries_stored'])} (≥ the "
+            f"{_f(d['events_accepted'])} events counted, plus the warm-ups).\n"
         )
     for name in ("latency", "latency_pg"):
         d = _get(res, name)
@@ -280,11 +340,13 @@ def _details(w: Any, res: dict[str, Any]) -> None:
             w(
                 "**Latency.** One active webhook; events go through the single endpoint on a fixed "
                 "open-loop schedule (each in its own task), after a 1 s warm-up that is not "
-                "counted. Each event carries its send time in `data.sentAt` and its own id; the "
-                "receiver notes each arrival (`time.monotonic()`, one clock for every process on "
-                "the machine) under `X-Hookline-Delivery`.\n"
+                f"counted, for {_f(d['seconds'])} s per run, each run a fresh deployment. Each "
+                "event carries its send time in `data.sentAt` and its own id; the receiver notes "
+                "each arrival (`time.monotonic()`, one clock for every process on the machine) "
+                "under `X-Hookline-Delivery`. Each run's percentiles are taken over its own "
+                "events; the table gives their median (min–max) over the runs.\n"
             )
-            w("| store | measure | p50 | p95 | p99 | max | n |")
+            w("| store | measure | p50 | p95 | p99 | max | events |")
             w("|---|---|---|---|---|---|---|")
         store = "SQLite" if name == "latency" else "PostgreSQL"
         for key, label in (
@@ -294,32 +356,35 @@ def _details(w: Any, res: dict[str, Any]) -> None:
         ):
             p = d[key]
             w(
-                f"| {store} | {label} | {_f(p.get('p50'), 1)} ms | {_f(p.get('p95'), 1)} ms | "
-                f"{_f(p.get('p99'), 1)} ms | {_f(p.get('max'), 1)} ms | {p.get('n')} |"
+                f"| {store} | {label} | {_sp(p['p50'], 1)} ms | {_sp(p['p95'], 1)} ms | "
+                f"{_sp(p['p99'], 1)} ms | {_sp(p['max'], 1)} ms | {p.get('n')} |"
             )
         if name == "latency_pg" or not _get(res, "latency_pg"):
             w("")
     for name in ("latency", "latency_pg"):
         d = _get(res, name)
-        if d:
+        if not d:
+            continue
+        for i, r in enumerate(d["runs"], 1):
             w(
-                f"- {name}: {d['received']}/{d['events']} received, {d['failures']} failed "
-                f"requests; {d['before_202']} deliveries arrived before their 202 was read by the "
-                f"client (the dispatcher is woken at commit); the sender ended "
-                f"{d['schedule_lag_s'] * 1000:.0f} ms behind its schedule. p99 of each second "
-                f"(ms): {', '.join(str(x) for x in d.get('p99_by_second_ms', []))}. CPU over "
-                f"the run: "
-                + ", ".join(f"{k} {v:.1f} s" for k, v in d.get("cpu", {}).items())
-                + f" in {d.get('cpu_window_s', 0):.1f} s."
+                f"- {name} run {i}: {r['received']}/{r['events']} received, {r['failures']} "
+                f"failed requests; {r['before_202']} deliveries arrived before their 202 was "
+                f"read by the client; the sender ended {r['schedule_lag_s'] * 1000:.0f} ms behind "
+                f"its schedule. p99 of each second (ms): "
+                f"{', '.join(str(x) for x in r.get('p99_by_second_ms', []))}. CPU: "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in r.get("cpu", {}).items())
+                + f" in {r.get('cpu_window_s', 0):.1f} s."
             )
     w("")
     d = _get(res, "isolation")
     w(
-        "**Isolation.** Two fresh SQLite deployments do the same healthy work, 8 webhooks × "
+        "**Isolation.** Fresh SQLite deployments do the same healthy work, 8 webhooks × "
         "the same number of deliveries: alone, and next to 2 more webhooks (20 % of 10) whose "
         "endpoint never answers, with as many deliveries each and `retryPolicy.timeout` 2 s. "
         "All are queued paused and resumed together; the clock stops when every healthy "
-        "delivery has arrived and is logged `succeeded`.\n"
+        "delivery has arrived and is logged `succeeded`. The two kinds of run alternate, and "
+        "each run with hanging endpoints is compared with the run without them just before "
+        "it.\n"
     )
     if d:
         for label in ("without", "with"):
@@ -327,35 +392,45 @@ def _details(w: Any, res: dict[str, Any]) -> None:
             w(
                 f"- {label} hanging endpoints: {v['runs']} runs, {_f(v['n'])} healthy "
                 f"deliveries in {_f(v['logged_s'], 2)} s = {_f(v['rate'])}/s (per run: "
-                f"{_rates(v)}); requests left hanging at the receiver: {v['hung_requests']}."
+                f"{', '.join(_f(r) for r in v['rates'])}); requests left hanging at the "
+                f"receiver: {v['hung_requests']}."
             )
+        w(f"- kept, run by run: {_values(d['kept'], scale=100)} %.")
         w("")
+    _noisy(w, res)
     d = _get(res, "memory")
     w(
-        "**Memory.** SQLite all-in-one; the throughput run's 8 webhooks, paused, while the "
-        "events are ingested (1000 per batch request, 2 in flight), so the deliveries are queued "
-        "as `held`; then they are resumed and the queue drains to the receiver. RSS (`VmRSS`) and peak RSS (`VmHWM`) "
-        "of the server process come from `/proc/<pid>/status`.\n"
+        "**Memory.** SQLite all-in-one, a fresh deployment per run; the throughput run's 8 "
+        "webhooks, paused, while the events are ingested (1000 per batch request, 2 in flight), "
+        "so the deliveries are queued as `held`; then they are resumed and the queue drains to "
+        "the receiver. The queue is smaller than one long run would use, so that the runs fit "
+        "the bench's time budget. RSS (`VmRSS`) and peak RSS (`VmHWM`) come from "
+        "`/proc/<pid>/status` of the server and of every process below it, **all processes "
+        "together**: the sum of each process's RSS, and the sum of each process's own peak. "
+        "That sum is at least the tree's real peak (the processes need not peak at the same "
+        "moment), and pages the processes share count once in each.\n"
     )
     if d:
         w(
-            f"- idle after start {_f(d['rss_idle_mb'])} MB; after ingesting {_f(d['n'])} events "
-            f"({_f(d['held'])} held deliveries, at {_f(d['ingest_rate'])} events/s) "
-            f"{_f(d['rss_queued_mb'])} MB, peak so far {_f(d['peak_while_queuing_mb'])} MB; "
-            f"after draining them ({_f(d['drain']['received'])} received, "
-            f"{_f(d['drain']['rate'])} deliveries/s, all logged: "
-            f"{d['drain'].get('all_logged')}) {_f(d['rss_after_mb'])} MB, peak "
-            f"{_f(d['peak_while_draining_mb'])} MB.\n"
+            f"- {d['processes']} process(es); idle after start {_sp(d['rss_idle_mb'])} MB; after "
+            f"ingesting {_f(d['n'])} events ({_sp(d['held'])} held deliveries, at "
+            f"{_sp(d['ingest_rate'])} events/s) {_sp(d['rss_queued_mb'])} MB, peak so far "
+            f"{_sp(d['peak_while_queuing_mb'])} MB; after draining them "
+            f"({_sp(d['drain_rate'])} deliveries/s, all logged: {d['all_logged']}) "
+            f"{_sp(d['rss_after_mb'])} MB, peak {_sp(d['peak_while_draining_mb'])} MB.\n"
         )
     w(
         "**Dispatch rate vs. stored deliveries.** One deployment with 8 paused webhooks. Old, "
         "finished work (event + `succeeded` delivery + its attempt with a logged request and "
         "response, an hour old) is written straight into the database in SQL while the server "
-        "is stopped (`bench/prefill.py`), then the same number of new events is ingested and "
-        "drained as in the throughput run; then the fill goes on to the large size (bounded to "
-        "~3 minutes) and the same drain runs again. Each fill ends as a running system would be: "
-        "on PostgreSQL `VACUUM ANALYZE` (this server runs with autovacuum off) and `CHECKPOINT`, "
-        "on SQLite a WAL checkpoint, so the drain does not pay for the bulk load.\n"
+        "is stopped (`bench/prefill.py`), then new events are ingested and drained as in the "
+        "throughput run, several times in a row (smaller drains than the throughput run's, so "
+        "that they fit the bench's time budget); then the fill goes on to the large size "
+        "(bounded to ~3 minutes) and the same drains run again. The change is taken drain by "
+        "drain (the first large against the first small, and so on). Each fill ends as a "
+        "running system would be: on PostgreSQL `VACUUM ANALYZE` (this server runs with "
+        "autovacuum off) and `CHECKPOINT`, on SQLite a WAL checkpoint, so the drains do not "
+        "pay for the bulk load.\n"
     )
     for name in ("scale", "scale_pg"):
         d = _get(res, name)
@@ -364,10 +439,11 @@ def _details(w: Any, res: dict[str, Any]) -> None:
                 v = d[label]
                 w(
                     f"- {name} {label}: {_f(v['prefilled'])} prefilled (fill took "
-                    f"{_f(v['fill_s'], 1)} s), {_f(v['stored_before'])} stored before the drain; "
-                    f"{_f(v['n'])} delivered at {_f(v['rate'])}/s, all logged: "
-                    f"{v.get('all_logged')}."
+                    f"{_f(v['fill_s'], 1)} s), {_f(v['stored_before'])} stored before the "
+                    f"first drain; {len(v['drains'])} drains of {_f(d['measure'])} at "
+                    f"{_values(v['rate'])}/s, all logged: {v.get('all_logged')}."
                 )
+            w(f"- {name} change, drain by drain: {_values(d['change'], scale=100)} %.")
             if d["large"]["prefilled"] < d["target_large"]:
                 w(
                     f"- **The large fill stopped at {_f(d['large']['prefilled'])} of "
@@ -384,17 +460,52 @@ def _details(w: Any, res: dict[str, Any]) -> None:
         "counted, which favours the peer), and at the end its `WebhookEvent` log must hold one "
         "`SUCCESS` row per event. django-webhook's task opens a new `requests.Session` (a new "
         "TCP connection) per delivery, runs one delivery per worker process at a time, and "
-        "signs with HMAC-SHA256.\n"
+        "signs with HMAC-SHA256. Each run has its own project database and queue.\n"
     )
     d = _get(res, "peer")
     if d:
         for key, v in d.items():
             w(
-                f"- {key}: {_f(v['received'])}/{_f(v['n'])} received in "
-                f"{_f(v['first_to_last_s'], 1)} s = {_f(v['rate'])}/s; enqueueing took "
-                f"{_f(v['enqueue_s'], 1)} s ({_f(v['enqueue_rate'])} events/s); log {v['logged']}."
+                f"- {key}: {len(v['runs'])} runs, {_f(v['received'])}/{_f(v['n'])} received; "
+                f"{_values(v['rate'])} deliveries/s, first to last arrival "
+                f"{_values(v['first_to_last_s'], 1)} s; enqueueing at "
+                f"{_sp(v['enqueue_rate'])} events/s; log {v['logged']}."
             )
         w("")
+
+
+def _noisy(w: Any, res: dict[str, Any]) -> None:
+    d = _get(res, "noisy")
+    w(
+        "**Fairness between workspaces.** A fresh SQLite all-in-one deployment per run. "
+        "Workspace A has webhooks whose endpoint never answers, each with deliveries queued "
+        "while paused and `retryPolicy.timeout` set; they are resumed together, and once the "
+        "requests hanging at the receiver reach the server's attempt slots "
+        "(`worker_concurrency` per dispatcher process) or stop growing for 1 s, workspace B "
+        "sends events one at a time on a fixed schedule through the single endpoint to its "
+        "one healthy webhook, and each event's sent → received time is taken as in the latency "
+        "run. An event not received by the end of the wait counts with the time it had waited, "
+        "so it is a lower bound. The server runs with `HOOKLINE_SHUTDOWN_GRACE=1` so that "
+        "stopping it does not wait out A's hanging attempts; A's attempts are not measured.\n"
+    )
+    if not d:
+        return
+    w(
+        f"- A: {d['hooks']} webhooks × {d['per_hook']} deliveries, timeout {d['timeout_s']} s; "
+        f"requests hanging when B started: {_sp(d['hung_before'])} (at most "
+        f"{d['slots']}: `worker_concurrency` × `HOOKLINE_WORKERS`), "
+        f"reached {_sp(d['filled_s'], 1)} s after A was resumed. B: {d['runs'][0]['events']} "
+        f"events per run, {_f(d['rate'])} per second, waited for up to {_f(d['wait_s'])} s "
+        f"after the last was sent. Workspace share setting (`HOOKLINE_WORKSPACE_SHARE`): "
+        f"{d['share']}."
+    )
+    for i, r in enumerate(d["runs"], 1):
+        p = r["sent_to_received_ms"]
+        w(
+            f"- run {i}: {r['received']}/{r['events']} received; median {_f(p.get('p50'))} ms, "
+            f"p95 {_f(p.get('p95'))} ms, worst {_f(p.get('max'))} ms."
+        )
+    w("")
 
 
 def _profile(w: Any, res: dict[str, Any]) -> None:
@@ -405,18 +516,27 @@ def _profile(w: Any, res: dict[str, Any]) -> None:
         return
     run = d["run"]
     w(
-        f"A throughput run ({_f(run['n'])} deliveries, {_f(run['rate'])}/s under the profiler) "
+        f"One throughput run ({_f(run['n'])} deliveries, {_f(run['rate'])}/s under the profiler) "
         f"with the server started through `bench/probe.py`, which wraps the store and the sender "
-        f"with counters from outside, and sampled by `py-spy record --nonblocking --threads` at "
+        f"with counters from outside (in the server process), and sampled with its child "
+        f"processes by `py-spy record --nonblocking --threads --subprocesses` at "
         f"{d['rate']} Hz for {d['seconds']} s ({d['samples']} non-idle samples; shares below are "
-        f"of those samples, i.e. of the CPU the server used).\n"
+        f"of those samples, i.e. of the CPU the server used). A profile describes one run, so "
+        f"it is not repeated.\n"
     )
     gil = d.get("gil") or {}
+    processes = d.get("processes") or {}
     if gil.get("samples"):
+        each = " (summed over the processes, each with its own GIL)" if len(processes) > 1 else ""
         w(
             f"A second sampler, running at the same time with `--gil`, found a thread holding "
-            f"the GIL in **{100 * gil['held_share']:.0f} %** of its ticks.\n"
+            f"the GIL in **{100 * gil['held_share']:.0f} %** of its ticks{each}.\n"
         )
+    if len(processes) > 1:
+        w("| process | share of samples |\n|---|---|")
+        for k, v in processes.items():
+            w(f"| {k} | {100 * v:.0f} % |")
+        w("")
     w("| thread | share of samples |\n|---|---|")
     for k, v in d["threads"].items():
         w(f"| {k} | {100 * v:.0f} % |")

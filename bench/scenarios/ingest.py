@@ -16,6 +16,7 @@ import aiohttp
 
 from bench.api import Api, event_data
 from bench.deploy import Deployment
+from bench.stats import spread_of
 
 VARIANTS = (
     # (label, events per request, requests in flight)
@@ -83,4 +84,19 @@ async def ingest(
     ((held,),) = await asyncio.to_thread(deploy.sql, "SELECT count(*) FROM deliveries")
     out["deliveries_stored"] = int(held)
     out["events_accepted"] = sum(v["events"] for v in out.values() if isinstance(v, dict))
+    return out
+
+
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each variant's events/s and median request over the runs (one deployment each)."""
+    out: dict[str, Any] = {"runs": runs}
+    for label, per_request, inflight in VARIANTS:
+        out[label] = {
+            "per_request": per_request,
+            "inflight": inflight,
+            "rate": spread_of(runs, label, "rate"),
+            "request_p50_ms": spread_of(runs, label, "request_p50_ms"),
+        }
+    out["deliveries_stored"] = sum(r["deliveries_stored"] for r in runs)
+    out["events_accepted"] = sum(r["events_accepted"] for r in runs)
     return out

@@ -19,17 +19,9 @@ import aiohttp
 
 from bench.api import Api, Receiver, event_data
 from bench.deploy import Deployment
+from bench.stats import percentiles, spread_of
 
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    v = sorted(values)
-
-    def p(q: float) -> float:
-        return v[min(len(v) - 1, int(q * len(v)))]
-
-    return {"p50": p(0.50), "p95": p(0.95), "p99": p(0.99), "max": v[-1], "n": len(v)}
+MEASURES = ("sent_to_received_ms", "accepted_to_received_ms", "ingest_request_ms")
 
 
 async def latency(
@@ -104,3 +96,12 @@ async def latency(
         "cpu_window_s": cpu_window,
         "p99_by_second_ms": [round(percentiles(v)["p99"], 1) for _, v in sorted(by_second.items())],
     }
+
+
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each measure's p50/p95/p99/max as the spread of the runs' own percentiles."""
+    out: dict[str, Any] = {"runs": runs, "rate": runs[0]["rate"], "seconds": runs[0]["seconds"]}
+    for key in MEASURES:
+        out[key] = {q: spread_of(runs, key, q) for q in ("p50", "p95", "p99", "max")}
+        out[key]["n"] = sum(r[key].get("n", 0) for r in runs)
+    return out

@@ -22,6 +22,7 @@ import aiohttp
 
 from bench.api import Receiver
 from bench.procs import PY, ROOT, Proc
+from bench.stats import spread_of
 
 REDIS_DB = 14
 
@@ -144,3 +145,21 @@ def _logged(db: Path) -> dict[str, int]:
     finally:
         conn.close()
     return {status: count for status, count in rows}
+
+
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One pool setting's runs: the rates' spread, counts added, the logs' statuses added."""
+    logged: dict[str, int] = {}
+    for r in runs:
+        for status, count in r["logged"].items():
+            logged[status] = logged.get(status, 0) + count
+    return {
+        "runs": runs,
+        "rate": spread_of(runs, "rate"),
+        "enqueue_rate": spread_of(runs, "enqueue_rate"),
+        "first_to_last_s": spread_of(runs, "first_to_last_s"),
+        "n": sum(r["n"] for r in runs),
+        "received": sum(r["received"] for r in runs),
+        "logged": logged,
+        "complete": all(r["complete"] for r in runs),
+    }

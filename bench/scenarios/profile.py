@@ -1,8 +1,9 @@
 """Profile: py-spy samples the SQLite all-in-one server while it drains a throughput run.
 
-``py-spy record --format raw`` (collapsed stacks, idle threads left out, one
-root frame per thread) is summed here into CPU shares: per thread, the hottest
-functions by own time, and Hookline's functions by inclusive time.
+``py-spy record --format raw --subprocesses`` (collapsed stacks, idle threads
+left out, root frames for the process and the thread) samples the server and its
+dispatcher processes; the stacks are summed here into CPU shares: per process and
+per thread, the hottest functions by own time, and Hookline's by inclusive time.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ async def profile(
         "--nolineno",
         "--threads",
         "--nonblocking",
+        "--subprocesses",
     ]
     # Two samplers at once: every non-idle thread, and only the thread holding the GIL.
     recorders = [
@@ -112,6 +114,7 @@ def _frame(text: str) -> str:
 
 
 def summarize(raw: Path, top: int = 18) -> dict[str, Any]:
+    processes: Counter[str] = Counter()
     threads: Counter[str] = Counter()
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
@@ -122,17 +125,20 @@ def summarize(raw: Path, top: int = 18) -> dict[str, Any]:
             continue
         n = int(count)
         frames = stack.split(";")
-        thread, frames = frames[0], [_frame(f) for f in frames[1:]]
+        # One root frame per process from the server down to the sampled one, then the thread.
+        depth = next((i for i, f in enumerate(frames) if not f.startswith("process ")), 0)
+        frames = [_frame(f) for f in frames[depth + 1 :]]
         total += n
+        processes["server process" if depth <= 1 else "its child processes"] += n
         threads[_thread_role(frames)] += n
         if frames:
             own[frames[-1]] += n
         for f in set(frames):
             inclusive[f] += n
-        del thread
     share = {k: v / total for k, v in threads.most_common()} if total else {}
     return {
         "samples": total,
+        "processes": {k: v / total for k, v in processes.most_common()} if total else {},
         "threads": share,
         "own": [(f, c / total) for f, c in own.most_common(top)] if total else [],
         "inclusive_hookline": [
