@@ -379,7 +379,9 @@ class Dispatcher:
                 log.exception("housekeeping failed; will retry")
 
     async def _purge(self) -> None:
-        before = now_ms() - int(self.settings.retention_days * 86_400_000)
+        now = now_ms()
+        before = now - int(self.settings.retention_days * 86_400_000)
+        await self.store.rotate_partitions(now, before=before)
         while await self.store.purge_expired(before, batch=PURGE_BATCH) >= PURGE_BATCH:
             await asyncio.sleep(0.05)
         await self.store.purge_ui_sessions(now_ms())

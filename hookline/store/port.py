@@ -234,6 +234,13 @@ class Store(Protocol):
         ...
 
     async def purge_expired(self, before: int, *, batch: int) -> int: ...
+    async def rotate_partitions(self, now: int, *, before: int) -> int:
+        """Create the partitions the coming days need, drop those wholly older than ``before``.
+
+        Returns how many were dropped; a store that does not partition returns 0
+        and leaves everything to ``purge_expired``.
+        """
+        ...
 
     async def create_ui_session(self, session: UiSession) -> None: ...
     async def get_ui_session(self, session_id: str, *, now: int) -> UiSession | None:
