@@ -35,6 +35,7 @@ from bench.scenarios import (
     memory,
     peer,
     profile,
+    purge,
     scale,
     storeops,
     throughput,
@@ -59,6 +60,8 @@ PLAN: dict[str, tuple[float, bool]] = {
     "peer": (70, False),
     "profile": (45, False),
     "storeops": (25, False),
+    "purge": (240, False),
+    "purge_pg": (240, True),
 }
 
 
@@ -231,6 +234,15 @@ class Bench:
         await self.scenario(
             "storeops", lambda: in_deploy("sqlite", lambda d: storeops.storeops(s, d, rcv))
         )
+        for name, kind, env in (("purge", "sqlite", {}), ("purge_pg", "postgres", pg_env)):
+            await self.scenario(
+                name,
+                lambda kind=kind, env=env: in_deploy(
+                    kind,
+                    lambda d: purge.purge(s, d, rcv, expired=big, budget_s=self._fill_budget(60)),
+                    env={**env, **purge.ENV},
+                ),
+            )
 
     def _fill_budget(self, reserve: float) -> float:
         """At most ~3 minutes of filling, and never past the deadline minus ``reserve`` s."""
