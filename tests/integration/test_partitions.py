@@ -14,7 +14,7 @@ from hookline.domain.models import Webhook
 from hookline.ids import now_ms
 from hookline.store.port import Store
 from hookline.store.postgres import PostgresStore, migrations
-from hookline.store.postgres.partitions import DAY_MS, day_start, partition_name
+from hookline.store.postgres.partitions import DAY_MS, LOCK_KEY, day_start, partition_name
 
 pytestmark = pytest.mark.postgres
 
@@ -186,3 +186,38 @@ async def test_the_migration_partitions_a_populated_attempts_table(
     assert await store.rotate_partitions(now_ms(), before=today - 3 * DAY_MS) == 398
     assert await store.list_attempts(made["ancient"][0]) == []
     assert await store.list_attempts(made["days"][0]) == before[made["days"][0]]
+
+
+async def test_a_busy_attempts_table_delays_the_drop_instead_of_stalling_writes(
+    store: Store, database: str
+) -> None:
+    old = day_start(now_ms()) - 10 * DAY_MS
+    await store.rotate_partitions(old - DAY_MS, before=0)
+    await add_workspace(store)
+    wh = await add_webhook(store)
+    reader = await asyncpg.connect(database)
+    try:
+        async with reader.transaction():
+            await reader.fetch("SELECT count(*) FROM attempts")  # a long report holds its lock
+            started = now_ms()
+            assert await store.rotate_partitions(now_ms(), before=old + DAY_MS) == 0
+            assert now_ms() - started < 2_000
+            assert partition_name(old) in await _partitions(database)
+            await _attempt_at(store, wh, now_ms() - 3_600_000)  # writes go on meanwhile
+    finally:
+        await reader.close()
+    assert await store.rotate_partitions(now_ms(), before=old + DAY_MS) == 1
+    assert partition_name(old) not in await _partitions(database)
+
+
+async def test_one_process_at_a_time_maintains_the_partitions(store: Store, database: str) -> None:
+    today = day_start(now_ms())
+    other = await asyncpg.connect(database)
+    try:
+        assert await other.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY)
+        assert await store.rotate_partitions(today + 10 * DAY_MS, before=0) == 0
+        assert partition_name(today + 11 * DAY_MS) not in await _partitions(database)
+    finally:
+        await other.close()
+    await store.rotate_partitions(today + 10 * DAY_MS, before=0)
+    assert partition_name(today + 11 * DAY_MS) in await _partitions(database)

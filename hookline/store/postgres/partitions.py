@@ -93,7 +93,8 @@ class PartitionQueries(Queries):
                     return 0
                 await c.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
                 await c.execute(sql)
-                return 1
+            log.info("attempts partitions: %s", sql)
+            return 1
         except asyncpg.exceptions.LockNotAvailableError:
             log.info("partition statement waited too long for its locks; next purge: %s", sql)
         except asyncpg.exceptions.CheckViolationError:
