@@ -551,8 +551,8 @@ def _purge(w: Any, res: dict[str, Any]) -> None:
                 f"- {label}: {_f(d['received'])}/{_f(d['events'])} received at "
                 f"{_f(d['rate'])} events/s, {_f(d['failures'])} failed requests; fill took "
                 f"{_f(d['fill_s'], 1)} s; the purge began {_f(d['purge_from_s'], 1)} s into the "
-                f"stream. p99 of each second (ms): "
-                f"{', '.join(_f(v, 1) for v in d['p99_by_second_ms'])}."
+                f"stream. p99 of sent → received per {d['window_s']} s (ms): "
+                f"{', '.join(_f(v) for v in d['p99_by_window_ms'])}."
             )
     w("")
 

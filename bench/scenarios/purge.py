@@ -34,6 +34,7 @@ ENV = {
     "HOOKLINE_LEASE_SECONDS": "15",
 }
 AGE_MS = 2 * 86_400_000
+WINDOW_S = 5  # latency is reported per window of this many seconds of the stream
 # Prefilled events and attempts still stored: the purge starts with either.
 _LEFT = (
     f"SELECT (SELECT count(*) FROM events WHERE id < 'evt_{prefill.CUTOFF}') "
@@ -105,10 +106,10 @@ async def purge(
     during = [b - a for a, b in gaps if b >= start and a <= end]
     e2e = [1000 * (arrivals[k] - sent[k]) for k in sent if k in arrivals]
     first = min(sent.values(), default=0.0)
-    by_second: dict[int, list[float]] = {}
+    windows: dict[int, list[float]] = {}
     for k, t in sent.items():
         if k in arrivals:
-            by_second.setdefault(int(t - first), []).append(1000 * (arrivals[k] - t))
+            windows.setdefault(int((t - first) // WINDOW_S), []).append(1000 * (arrivals[k] - t))
     return {
         "expired": stored,
         "fill_s": fill_s,
@@ -122,7 +123,8 @@ async def purge(
         "max_gap_during_purge_ms": 1000 * max(during, default=0.0),
         "sent_to_received_ms": percentiles(e2e),
         "purge_from_s": None if began is None else began - first,
-        "p99_by_second_ms": [round(percentiles(v)["p99"], 1) for _, v in sorted(by_second.items())],
+        "window_s": WINDOW_S,
+        "p99_by_window_ms": [round(percentiles(v)["p99"], 1) for _, v in sorted(windows.items())],
     }
 
 
