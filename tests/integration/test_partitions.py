@@ -153,7 +153,12 @@ async def test_the_migration_partitions_a_populated_attempts_table(
     today = day_start(now_ms())
     await add_workspace(store)
     wh = await add_webhook(store)
-    ages = {"recent": today + 60_000, "days": today - 3 * DAY_MS, "ancient": today - 500 * DAY_MS}
+    ages = {
+        "recent": today + 60_000,
+        "days": today - 3 * DAY_MS,
+        "ancient": today - 500 * DAY_MS,
+        "ahead": today + 10 * DAY_MS,  # a clock far off
+    }
     made = {age: await _attempt_at(store, wh, at - 3_600_000) for age, at in ages.items()}
     before = {dlv: await store.list_attempts(dlv) for dlv, _ in made.values()}
 
@@ -172,6 +177,7 @@ async def test_the_migration_partitions_a_populated_attempts_table(
     assert stored[made["recent"][1]] == partition_name(today)
     assert stored[made["days"][1]] == partition_name(today - 3 * DAY_MS)
     assert stored[made["ancient"][1]].startswith("attempts_before_")
+    assert stored[made["ahead"][1]] == "attempts_default"
 
     conn = await asyncpg.connect(database)
     try:
@@ -186,6 +192,15 @@ async def test_the_migration_partitions_a_populated_attempts_table(
     assert await store.rotate_partitions(now_ms(), before=today - 3 * DAY_MS) == 398
     assert await store.list_attempts(made["ancient"][0]) == []
     assert await store.list_attempts(made["days"][0]) == before[made["days"][0]]
+
+    # The day of the row in the default cannot be made (the row stays); the next one can.
+    assert await store.rotate_partitions(today + 9 * DAY_MS, before=0) == 0
+    names = await _partitions(database)
+    assert partition_name(today + 10 * DAY_MS) not in names
+    assert partition_name(today + 11 * DAY_MS) in names
+    assert await _partition_of(database, [made["ahead"][1]]) == {
+        made["ahead"][1]: "attempts_default"
+    }
 
 
 async def test_a_busy_attempts_table_delays_the_drop_instead_of_stalling_writes(

@@ -31,17 +31,19 @@ CREATE TABLE attempts (
 CREATE TABLE attempts_default PARTITION OF attempts DEFAULT;
 
 -- One partition per day from the oldest stored attempt's day (at most 400 days back; older
--- rows share one partition that ends where the days begin) through two days ahead.
+-- rows share one partition that ends where the days begin) through two days ahead; rows
+-- further ahead than that (a clock far off) go to attempts_default.
 DO $$
 DECLARE
     day_ms CONSTANT BIGINT := 86400000;
-    today BIGINT := (extract(epoch FROM now())::BIGINT * 1000 / day_ms) * day_ms;
+    today BIGINT := (floor(extract(epoch FROM now()) * 1000)::BIGINT / day_ms) * day_ms;
     oldest BIGINT;
     first_day BIGINT;
     day BIGINT;
 BEGIN
     SELECT min(started_at) INTO oldest FROM attempts_unpartitioned;
-    first_day := greatest(coalesce(oldest - oldest % day_ms, today), today - 400 * day_ms);
+    first_day := least(
+        greatest(coalesce(oldest - oldest % day_ms, today), today - 400 * day_ms), today);
     IF oldest < first_day THEN
         EXECUTE format(
             'CREATE TABLE attempts_before_%s PARTITION OF attempts '
