@@ -38,6 +38,7 @@ from bench.scenarios import (
     noisy,
     peer,
     profile,
+    purge,
     scale,
     storeops,
     throughput,
@@ -66,6 +67,8 @@ PLAN: dict[str, tuple[float, bool]] = {
     "peer": (100, False),
     "profile": (45, False),
     "storeops": (25, False),
+    "purge": (240, False),
+    "purge_pg": (240, True),
 }
 
 
@@ -288,6 +291,15 @@ class Bench:
         await self.scenario(
             "storeops", lambda: in_deploy("sqlite", lambda d: storeops.storeops(s, d, rcv))
         )
+        for name, kind, env in (("purge", "sqlite", {}), ("purge_pg", "postgres", pg_env)):
+            await self.scenario(
+                name,
+                lambda kind=kind, env=env: in_deploy(
+                    kind,
+                    lambda d: purge.purge(s, d, rcv, expired=big, budget_s=self._fill_budget(60)),
+                    env={**env, **purge.ENV},
+                ),
+            )
 
     @staticmethod
     async def _combined(

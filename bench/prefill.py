@@ -2,7 +2,8 @@
 
 Each stored delivery is a real trio: its event, the delivery (``succeeded``,
 1 attempt) and the attempt with a request and response like the ones Hookline
-logs. Ids are ``<prefix>_0000<n>``: they sort before every real ULID, so the
+logs, stored ``at`` a given time (by default an hour ago, well inside the
+retention period). Ids are ``<prefix>_0000<n>``: they sort before every real ULID, so the
 bench can count what it adds itself with ``id > '<prefix>_0001'``. The server
 must be stopped while this runs (SQLite) or idle (PostgreSQL).
 """
@@ -56,6 +57,7 @@ def fill(
     upto: int,
     budget_s: float,
     progress: Callable[[int], None] | None = None,
+    at: int | None = None,
 ) -> tuple[int, float]:
     """Add finished deliveries until ``upto`` are stored or ``budget_s`` ran out.
 
@@ -63,10 +65,11 @@ def fill(
     """
     started = time.monotonic()
     filler = _sqlite_chunk if deploy.kind == "sqlite" else _pg_chunk
+    stamp = int(time.time() * 1000) - 3_600_000 if at is None else at
     done = _prefilled(deploy)
     while done < upto and time.monotonic() - started < budget_s:
         size = min(CHUNK, upto - done)
-        filler(deploy, ws, hooks, done, size)
+        filler(deploy, ws, hooks, done, size, stamp)
         done += size
         if progress:
             progress(done)
@@ -94,9 +97,10 @@ def _prefilled(deploy: Deployment) -> int:
     return int(n)
 
 
-def _sqlite_chunk(deploy: Deployment, ws: str, hooks: list[str], start: int, size: int) -> None:
+def _sqlite_chunk(
+    deploy: Deployment, ws: str, hooks: list[str], start: int, size: int, at: int
+) -> None:
     data, request, response = _payloads()
-    at = int(time.time() * 1000) - 3_600_000  # an hour ago: well inside the retention period
     conn = sqlite3.connect(deploy.sqlite_path, isolation_level=None)
     try:
         conn.execute("PRAGMA synchronous=OFF")
@@ -134,10 +138,11 @@ def _sqlite_chunk(deploy: Deployment, ws: str, hooks: list[str], start: int, siz
         conn.close()
 
 
-def _pg_chunk(deploy: Deployment, ws: str, hooks: list[str], start: int, size: int) -> None:
+def _pg_chunk(
+    deploy: Deployment, ws: str, hooks: list[str], start: int, size: int, at: int
+) -> None:
     """The same rows, made by the server itself from ``generate_series``."""
     data, request, response = _payloads()
-    at = int(time.time() * 1000) - 3_600_000
     types = _pg_types(deploy)
 
     def lit(table: str, column: str, text: str) -> str:

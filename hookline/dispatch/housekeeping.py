@@ -61,7 +61,9 @@ class Housekeeping:
                 log.exception("housekeeping failed; will retry")
 
     async def purge(self) -> None:
-        before = now_ms() - int(self.settings.retention_days * 86_400_000)
+        now = now_ms()
+        before = now - int(self.settings.retention_days * 86_400_000)
+        await self.queue.rotate_partitions(now, before=before)
         while await self.queue.purge_expired(before, batch=PURGE_BATCH) >= PURGE_BATCH:
             await asyncio.sleep(0.05)
         await self.sessions.purge_ui_sessions(now_ms())

@@ -317,6 +317,13 @@ class Queue(Protocol):
         ...
 
     async def purge_expired(self, before: int, *, batch: int) -> int: ...
+    async def rotate_partitions(self, now: int, *, before: int) -> int:
+        """Create the partitions the coming days need, drop those wholly older than ``before``.
+
+        Returns how many were dropped; a store that does not partition returns 0
+        and leaves everything to ``purge_expired``.
+        """
+        ...
 
     async def defer(self, owner: str, dlv_id: str, *, until: int, error: str) -> bool:
         """Give a claimed delivery back to be tried again at ``until``, without an attempt.

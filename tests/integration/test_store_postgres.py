@@ -129,7 +129,8 @@ async def test_a_fresh_migrate_has_every_table_and_column_of_the_sqlite_schema(
     try:
         rows = await conn.fetch(
             "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'public'"
+            "WHERE table_schema = 'public' AND NOT EXISTS (SELECT 1 FROM pg_inherits "
+            "WHERE inhrelid = format('%I', table_name)::regclass)"  # attempts' partitions
         )
         versions = [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")]
     finally:

@@ -11,6 +11,7 @@ events.py      idempotent batched event ingestion with fan-out, event reads
 deliveries.py  Send Logs reads, resend/recover, test deliveries
 claims.py      claim due deliveries: FOR UPDATE SKIP LOCKED, FIFO heads, rate-limit slots
 queue.py       record attempts (fenced), release, renew, reclaim, queue stats, purge
+partitions.py  attempts by day: create the coming days, drop the days retention has passed
 sessions.py    UI sessions, redeemed portal links
 """
 

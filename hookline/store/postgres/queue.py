@@ -135,7 +135,9 @@ class QueueQueries(Queries):
     async def purge_expired(self, before: int, *, batch: int) -> int:
         """Delete up to ``batch`` events older than ``before`` with their deliveries and attempts.
 
-        Deliveries and attempts go by cascade. Events another purger is deleting are skipped.
+        Deliveries and attempts go by cascade (``rotate_partitions`` has dropped the days of
+        attempts wholly older than ``before`` already, so few remain). Events another purger is
+        deleting are skipped.
         """
         return await self._db.execute(
             "DELETE FROM events WHERE pk IN (SELECT pk FROM events WHERE created_at < $1 "

@@ -12,6 +12,7 @@ from hookline.store.postgres.connection import Database
 from hookline.store.postgres.deliveries import DeliveryQueries
 from hookline.store.postgres.events import EventQueries
 from hookline.store.postgres.listener import WorkListener
+from hookline.store.postgres.partitions import PartitionQueries
 from hookline.store.postgres.queue import QueueQueries
 from hookline.store.postgres.sessions import SessionQueries
 from hookline.store.postgres.tenants import TenantQueries
@@ -25,6 +26,7 @@ class PostgresStore(
     DeliveryQueries,
     ClaimQueries,
     QueueQueries,
+    PartitionQueries,
     SessionQueries,
 ):
     """An asyncpg pool (1 to ``max_size`` connections) and, once asked, one listening connection.

@@ -206,6 +206,10 @@ class QueueQueries(Queries):
 
         return await self._writer.write(purge)
 
+    async def rotate_partitions(self, now: int, *, before: int) -> int:
+        """Nothing: SQLite tables are not partitioned; ``purge_expired`` deletes everything."""
+        return 0
+
     async def defer(self, owner: str, dlv_id: str, *, until: int, error: str) -> bool:
         """Give a claimed delivery back to be tried at ``until``, without an attempt (see the port)."""
         changed = await self._writer.write(
