@@ -191,9 +191,8 @@ class Bench:
             """``fn`` in ``REPEATS`` fresh deployments, one after another."""
             return [await in_deploy(kind, fn, env=env) for _ in range(REPEATS)]
 
-        pg_env = {"HOOKLINE_WORKER_CONCURRENCY": str(CONCURRENCY // PG_WORKERS)}
         await self.scenario("sqlite", lambda: pair("sqlite"))
-        await self.scenario("postgres", lambda: pair("postgres", pg_env))
+        await self.scenario("postgres", lambda: pair("postgres"))
         ingest_s = 1.0 if self.quick else 3.0
         await self.scenario(
             "ingest",

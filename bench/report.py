@@ -274,9 +274,10 @@ def _details(w: Any, res: dict[str, Any]) -> None:
         "resumed and the clock runs until the receiver has every delivery **and** the database "
         "holds exactly one attempt per delivery and every delivery is `succeeded` (checked in "
         "SQL from outside the server). Each run has a fresh deployment. Settings are the "
-        "defaults (`worker_concurrency` 128, `endpoint_concurrency` 16, so 8 × 16 = 128 in "
-        "flight) except on PostgreSQL, where each of the 2 workers gets "
-        "`HOOKLINE_WORKER_CONCURRENCY=64` so the total in flight is the limit's 128.\n"
+        "defaults: each dispatcher process (2 of them, on either store) has "
+        "`worker_concurrency` 128 slots, of which one workspace may hold half "
+        "(`workspace_share` 0.5), so the 8 webhooks of the one workspace have 2 × 64 = 128 "
+        "attempts in flight at most, the limit's 128.\n"
     )
     rows = []
     for name in ("sqlite", "postgres"):
