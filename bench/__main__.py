@@ -213,9 +213,7 @@ class Bench:
             "latency_pg",
             lambda: self._combined(
                 latency.combine,
-                repeated(
-                    "postgres", lambda d: latency.latency(s, d, rcv, seconds=secs), env=pg_env
-                ),
+                repeated("postgres", lambda d: latency.latency(s, d, rcv, seconds=secs)),
             ),
         )
         await self.scenario("isolation", lambda: self._isolation(s))
@@ -267,7 +265,6 @@ class Bench:
                     repeats=REPEATS,
                     budget_s=self._fill_budget(40),
                 ),
-                env=pg_env,
             ),
         )
         await self.scenario("peer", lambda: self._peer(s))
@@ -290,7 +287,7 @@ class Bench:
         await self.scenario(
             "storeops", lambda: in_deploy("sqlite", lambda d: storeops.storeops(s, d, rcv))
         )
-        for name, kind, env in (("purge", "sqlite", {}), ("purge_pg", "postgres", pg_env)):
+        for name, kind, env in (("purge", "sqlite", {}), ("purge_pg", "postgres", {})):
             await self.scenario(
                 name,
                 lambda kind=kind, env=env: in_deploy(

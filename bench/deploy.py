@@ -10,6 +10,7 @@ the report can say what ran rather than what the machine's default made of it.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -131,8 +132,11 @@ class Deployment:
 
     def stop(self) -> None:
         self.stop_processes()
-        for path in self.dir.glob("hookline.db*"):
-            path.unlink()  # up to ~2 GB after the 1M fill; the logs stay
+        for path in self.dir.glob("hookline.db*"):  # up to ~2 GB after the 1M fill; logs stay
+            if path.is_dir():
+                shutil.rmtree(path)  # the processes' run directory (lock, wake-up registry)
+            else:
+                path.unlink()
         if self.db_name:
             psql(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
             self.db_name = ""

@@ -12,9 +12,14 @@ from hookline.ids import MAX_TIME_MS, parse_time
 from hookline.service import Principal, Services
 
 
-def services(request: Request) -> Services:
+def _services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
+
+
+async def services(request: Request) -> Services:
+    """The services (async: FastAPI would run a plain function on a thread per request)."""
+    return _services(request)
 
 
 _bearer = HTTPBearer(
@@ -30,7 +35,7 @@ async def principal(
 ) -> Principal:
     """The caller behind ``Authorization: Bearer <key>``; 401 without a known key."""
     key = credentials.credentials.strip() if credentials is not None else None
-    return await services(request).authenticate(key)
+    return await _services(request).authenticate(key)
 
 
 Svc = Annotated[Services, Depends(services)]

@@ -154,7 +154,7 @@ class Events:
     def _accepted(self, inserted: Inserted) -> Accepted:
         if inserted.created:
             self.ctx.metrics.events_ingested.inc()
-            if inserted.deliveries:
+            if inserted.due:
                 self.ctx.wake()
         return Accepted(
             event=inserted.event, created=inserted.created, deliveries=inserted.deliveries

@@ -63,6 +63,8 @@ class Inserted:
     event: Event
     created: bool
     deliveries: int
+    # Whether a delivery it created is due now (pending, not held): a wake-up's worth.
+    due: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

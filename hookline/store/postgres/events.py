@@ -60,7 +60,7 @@ class EventQueries(Queries):
                 raise StaleConfig from exc
             raise
         return [
-            Inserted(event=ev, created=True, deliveries=row["deliveries"])
+            Inserted(event=ev, created=True, deliveries=row["deliveries"], due=row["due"])
             if row["created"]
             else Inserted(event=records.event(row), created=False, deliveries=row["deliveries"])
             for ev, row in zip(events, found, strict=True)

@@ -1,4 +1,11 @@
-"""One SQLite connection living on its own thread, and write transactions on it."""
+"""One SQLite connection living on its own thread, and write transactions on it.
+
+Writes are group-committed: the writes asked for while the thread is busy (or in the
+same turn of the event loop) run next, together, in one ``BEGIN IMMEDIATE``
+transaction, each in a savepoint of its own, so one write's error undoes only that
+write and reaches only its caller. One commit and one trip to the thread then serve
+many callers (concurrent ingest requests, a claim and a record), instead of one each.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +18,12 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 R = TypeVar("R")
+# The most writes one transaction takes; the rest wait for the next.
+GROUP_MAX = 256
+_Write = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]"]
 
 
 class ConnectionThread:
@@ -31,6 +41,8 @@ class ConnectionThread:
         self._conn: sqlite3.Connection | None = None
         self._lock_path = lock
         self._lock_fd: int | None = None
+        self._queued: list[_Write] = []
+        self._writing = False
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -49,20 +61,59 @@ class ConnectionThread:
         return await loop.run_in_executor(self._pool, lambda: fn(self._connection()))
 
     async def write(self, fn: Callable[[sqlite3.Connection], R]) -> R:
-        """Run ``fn`` in one ``BEGIN IMMEDIATE`` transaction (serialized across processes)."""
+        """Run ``fn`` inside a write transaction (serialized across processes), with the
+        writes queued beside it; its effects are committed when this returns."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[R] = loop.create_future()
+        self._queued.append((fn, done))
+        if not self._writing:
+            self._writing = True
+            loop.call_soon(self._next_group, loop)
+        return await done
 
-        def txn(conn: sqlite3.Connection) -> R:
-            with self._locked():
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = fn(conn)
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-                return result
+    def _next_group(self, loop: asyncio.AbstractEventLoop) -> None:
+        group, self._queued = self._queued[:GROUP_MAX], self._queued[GROUP_MAX:]
+        if not group:
+            self._writing = False
+            return
+        ran = loop.run_in_executor(self._pool, self._commit, [fn for fn, _ in group])
 
-        return await self.run(txn)
+        def finished(ran: asyncio.Future[list[tuple[bool, Any]]]) -> None:
+            try:
+                outcomes = ran.result()
+            except BaseException as exc:  # the transaction itself failed: every write did
+                outcomes = [(False, exc)] * len(group)
+            for (_, done), (ok, value) in zip(group, outcomes, strict=True):
+                if done.done():  # its caller was cancelled
+                    continue
+                if ok:
+                    done.set_result(value)
+                else:
+                    done.set_exception(value)
+            self._next_group(loop)
+
+        ran.add_done_callback(finished)
+
+    def _commit(self, fns: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple[bool, Any]]:
+        """On the thread: run ``fns`` in one transaction, each in its own savepoint."""
+        conn = self._connection()
+        outcomes: list[tuple[bool, Any]] = []
+        with self._locked():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for fn in fns:
+                    conn.execute("SAVEPOINT write")
+                    try:
+                        outcomes.append((True, fn(conn)))
+                    except Exception as exc:
+                        conn.execute("ROLLBACK TO write")
+                        outcomes.append((False, exc))
+                    conn.execute("RELEASE write")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return outcomes
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

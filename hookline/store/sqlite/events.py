@@ -83,13 +83,18 @@ def _insert_one(c: sqlite3.Connection, item: NewEvent) -> Inserted:
             (ev.workspace_id, ev.id),
         ).fetchone()
         return Inserted(event=rows.event(existing), created=False, deliveries=existing["n"])
-    count = 0
+    statuses = []
     for wh_id, dlv_id in zip(item.webhook_ids, item.delivery_ids, strict=True):
-        count += c.execute(
+        statuses += c.execute(
             "INSERT INTO deliveries (id, event_pk, webhook_id, workspace_id, event_id, "
             "event_type, status, next_attempt_at, created_at) "
             f"SELECT ?, ?, w.id, w.workspace_id, ?, ?, {rows.INITIAL}, ?, ? "
-            "FROM webhooks w WHERE w.id = ? AND w.status != 'disabled'",
+            "FROM webhooks w WHERE w.id = ? AND w.status != 'disabled' RETURNING status",
             (dlv_id, row["pk"], ev.id, ev.type, ev.created_at, ev.created_at, wh_id),
-        ).rowcount
-    return Inserted(event=ev, created=True, deliveries=count)
+        ).fetchall()
+    return Inserted(
+        event=ev,
+        created=True,
+        deliveries=len(statuses),
+        due=any(status == "pending" for (status,) in statuses),
+    )

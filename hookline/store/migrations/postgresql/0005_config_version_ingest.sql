@@ -26,14 +26,14 @@ CREATE TRIGGER config_webhooks AFTER INSERT OR DELETE OR UPDATE OF events, statu
 -- Ingestion in one round trip: events (idempotent on workspace and id) with their deliveries,
 -- refused with SQLSTATE HL001 when the counter is not ``expected`` (NULL: not checked).
 -- Deliveries are given per event by its position in the batch (1-based). Returns one row per
--- event, in batch order: whether this call created it, how many deliveries it has, and for a
--- repeat the stored event.
+-- event, in batch order: whether this call created it, how many deliveries it has, whether
+-- one of them is due now (pending, not held), and for a repeat the stored event.
 CREATE FUNCTION hookline_ingest(
     expected BIGINT,
     ev_ids TEXT[], ev_workspaces TEXT[], ev_types TEXT[], ev_data TEXT[], ev_times BIGINT[],
     dlv_ids TEXT[], dlv_events INTEGER[], dlv_webhooks TEXT[]
 ) RETURNS TABLE (
-    n BIGINT, created BOOLEAN, deliveries BIGINT,
+    n BIGINT, created BOOLEAN, deliveries BIGINT, due BOOLEAN,
     pk BIGINT, id TEXT, workspace_id TEXT, type TEXT, data TEXT, created_at BIGINT
 ) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -41,6 +41,7 @@ DECLARE
     current BIGINT;
     made_n BIGINT[];
     made_count BIGINT[];
+    made_due BOOLEAN[];
     pending BOOLEAN;
 BEGIN
     IF expected IS NOT NULL THEN
@@ -75,8 +76,9 @@ BEGIN
         WHERE w.status <> 'disabled'
         RETURNING d.event_pk, d.status
     )
-    SELECT array_agg(m.n), array_agg(COALESCE(c.count, 0)), COALESCE(bool_or(c.pending), false)
-    INTO made_n, made_count, pending
+    SELECT array_agg(m.n), array_agg(COALESCE(c.count, 0)), array_agg(COALESCE(c.pending, false)),
+        COALESCE(bool_or(c.pending), false)
+    INTO made_n, made_count, made_due, pending
     FROM made m LEFT JOIN (
         SELECT event_pk, count(*) AS count, bool_or(status = 'pending') AS pending
         FROM fanned GROUP BY event_pk
@@ -85,14 +87,14 @@ BEGIN
         PERFORM pg_notify('hookline_work', '');
     END IF;
     RETURN QUERY
-    SELECT t.n, true, c.count, NULL::BIGINT, NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::TEXT,
-        NULL::BIGINT
-    FROM unnest(made_n, made_count) AS c (n, count)
+    SELECT t.n, true, c.count, c.due, NULL::BIGINT, NULL::TEXT, NULL::TEXT, NULL::TEXT,
+        NULL::TEXT, NULL::BIGINT
+    FROM unnest(made_n, made_count, made_due) AS c (n, count, due)
     JOIN unnest(ev_ids) WITH ORDINALITY AS t (id, n) ON t.n = c.n
     UNION ALL
     SELECT t.n, false,
         (SELECT count(*) FROM deliveries d WHERE d.event_pk = e.pk AND d.resent_from IS NULL),
-        e.pk, e.id, e.workspace_id, e.type, e.data, e.created_at
+        false, e.pk, e.id, e.workspace_id, e.type, e.data, e.created_at
     FROM unnest(ev_ids, ev_workspaces) WITH ORDINALITY AS t (id, workspace_id, n)
     JOIN events e ON e.workspace_id = t.workspace_id AND e.id = t.id
     WHERE t.n <> ALL(COALESCE(made_n, '{}'))
