@@ -7,6 +7,7 @@ UTC with milliseconds (``2026-03-18T10:05:00.000Z``).
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 
@@ -38,8 +39,14 @@ def format_ms(ms: int | None) -> str | None:
     if ms is None:
         return None
     ms = MIN_TIME_MS if not ms >= MIN_TIME_MS else MAX_TIME_MS if ms > MAX_TIME_MS else int(ms)
-    dt = datetime.fromtimestamp(ms // 1000, tz=UTC)
-    return f"{dt.year:04d}" + dt.strftime("-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return _second(ms // 1000) + f"{ms % 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=1024)
+def _second(seconds: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.`` of a second: the same for every time written within it."""
+    dt = datetime.fromtimestamp(seconds, tz=UTC)
+    return f"{dt.year:04d}" + dt.strftime("-%m-%dT%H:%M:%S.")
 
 
 def parse_time(value: str) -> int:

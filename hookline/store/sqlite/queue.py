@@ -52,7 +52,7 @@ class QueueQueries(Queries):
             workspaces=dict(busy_workspaces or {}),
         )
 
-        def claim(c: sqlite3.Connection) -> list[Claim]:
+        def claim(c: sqlite3.Connection) -> _Claimed:
             # The oldest due deliveries of all webhooks: usually enough.
             window = limit * _OVERSELECT
             candidates = _candidates(c, _DUE, (now, window))
@@ -80,7 +80,7 @@ class QueueQueries(Queries):
                     limit=limit - len(chosen),
                 ).chosen
             if not chosen:
-                return []
+                return [], {}, {}, {}
             marks = rows.placeholders(len(chosen))
             c.execute(
                 "UPDATE deliveries SET status = 'sending', lease_owner = ?, lease_until = ? "
@@ -91,9 +91,11 @@ class QueueQueries(Queries):
                 c, "deliveries", f"SELECT * FROM deliveries WHERE id IN ({marks})", chosen
             )
             found.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
-            return _claims(c, found, self._box)
+            return _claimed_rows(c, found)
 
-        return await self._writer.write(claim)
+        # Mapped to claims after the commit: work done under the write lock holds up every
+        # other process's writes.
+        return _claims(*await self._writer.write(claim), box=self._box)
 
     async def record_attempts(self, owner: str, records: list[AttemptRecord]) -> list[str]:
         """Store the attempts and apply their decisions; return the webhooks this paused.
@@ -103,12 +105,16 @@ class QueueQueries(Queries):
         webhook: a worker whose lease expired cannot overwrite the next worker's work.
         """
 
+        # One statement each for the whole batch (see rows.select_json on why not executemany),
+        # their arguments encoded here rather than under the write lock.
+        attempts = json.dumps([_attempt_args(r) for r in records])
+        decisions = json.dumps([_decision_args(r) for r in records])
+
         def record(c: sqlite3.Connection) -> list[str]:
             # Whether a record may pause its webhook must be read before the leases are cleared.
             pausing = [r.webhook_id for r in records if r.pause_webhook and _owns(c, owner, r)]
-            # One statement each for the whole batch (see rows.select_json on why not executemany).
-            c.execute(_INSERT_ATTEMPTS, (json.dumps([_attempt_args(r) for r in records]),))
-            c.execute(_APPLY_DECISIONS, (json.dumps([_decision_args(r) for r in records]), owner))
+            c.execute(_INSERT_ATTEMPTS, (attempts,))
+            c.execute(_APPLY_DECISIONS, (decisions, owner))
             paused = []
             now = now_ms()
             for wh_id in dict.fromkeys(pausing):
@@ -294,10 +300,22 @@ def _choose(
     return choice
 
 
-def _claims(c: sqlite3.Connection, found: list[dict[str, Any]], box: SecretBox) -> list[Claim]:
+_Rows = dict[Any, dict[str, Any]]
+# Claimed deliveries' rows with those of their events, webhooks and workspaces.
+_Claimed = tuple[list[dict[str, Any]], _Rows, _Rows, _Rows]
+
+
+def _claimed_rows(c: sqlite3.Connection, found: list[dict[str, Any]]) -> _Claimed:
+    """The claimed deliveries with the rows of their events, webhooks and workspaces."""
     events = rows.by_key(c, "events", "pk", {r["event_pk"] for r in found})
     hooks = rows.by_key(c, "webhooks", "id", {r["webhook_id"] for r in found})
     spaces = rows.by_key(c, "workspaces", "id", {h["workspace_id"] for h in hooks.values()})
+    return found, events, hooks, spaces
+
+
+def _claims(
+    found: list[dict[str, Any]], events: _Rows, hooks: _Rows, spaces: _Rows, *, box: SecretBox
+) -> list[Claim]:
     # Each webhook and workspace is mapped once per claim, however many deliveries it has.
     shared = {
         wh_id: {
@@ -351,6 +369,8 @@ _APPLY_DECISIONS = (
 
 
 def _attempt_args(r: AttemptRecord) -> tuple[Any, ...]:
+    """One attempt's row; its request and response stay objects in the batch's JSON, which
+    ``json_extract`` gives back as their JSON text (encoding them apart would do it twice)."""
     a = r.attempt
     return (
         a.id,
@@ -358,8 +378,8 @@ def _attempt_args(r: AttemptRecord) -> tuple[Any, ...]:
         a.number,
         a.started_at,
         a.duration_ms,
-        json.dumps(a.request),
-        rows.json_or_none(a.response),
+        a.request,
+        a.response,
         a.error,
         a.outcome,
     )
