@@ -4,7 +4,7 @@
 
 Each scenario starts what it needs (fresh data directory or database), stops by
 itself, and is skipped with a note when the time left (``--budget``, default
-28 min) is less than it needs. Every measured scenario runs ``REPEATS`` times
+40 min) is less than it needs. Every measured scenario runs ``REPEATS`` times
 and reports the median and the lowest and highest of its runs. Results go to
 ``bench/.runs/<run>/results.json`` as they come and the report is rewritten
 after every scenario.
@@ -353,7 +353,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--only", type=lambda v: set(v.split(",")), default=set())
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes (smoke test)")
-    parser.add_argument("--budget", type=float, default=28 * 60, help="seconds for all scenarios")
+    parser.add_argument("--budget", type=float, default=40 * 60, help="seconds for all scenarios")
     parser.add_argument(
         "--render", type=Path, help="only rewrite the report from a run's results.json"
     )
