@@ -233,7 +233,7 @@ class Bench:
             "memory",
             lambda: self._combined(
                 memory.combine,
-                repeated("sqlite", lambda d: memory.memory(s, d, rcv, n=self.n(50_000))),
+                repeated("sqlite", lambda d: memory.memory(s, d, rcv, n=self.n(100_000))),
             ),
         )
         big = 100_000 if self.quick else 1_000_000

@@ -223,10 +223,20 @@ def tree_rss_mb(pid: int) -> dict[str, float]:
     """RSS of ``pid`` and its descendants in MiB, from /proc/<pid>/status: ``rss_mb`` sums
     each process's VmRSS and ``peak_mb`` each process's own peak (VmHWM), so the peak is an
     upper bound of the tree's peak (the processes need not peak at once) and pages the
-    processes share count once per process; ``processes`` is how many were read."""
-    rss = peak = 0.0
+    processes share count once per process; ``pss_mb`` sums each process's proportional set
+    size (``Pss`` of /proc/<pid>/smaps_rollup: a page shared by k processes counts 1/k in
+    each), the tree's memory now; ``processes`` is how many were read."""
+    rss = peak = pss = 0.0
     count = 0
     for proc in process_tree(pid):
+        try:
+            with open(f"/proc/{proc.pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1]) / 1024
+                        break
+        except OSError:
+            continue
         fields: dict[str, float] = {}
         try:
             with open(f"/proc/{proc.pid}/status") as fh:
@@ -240,4 +250,4 @@ def tree_rss_mb(pid: int) -> dict[str, float]:
             rss += fields["VmRSS"]
             peak += fields["VmHWM"]
             count += 1
-    return {"rss_mb": rss, "peak_mb": peak, "processes": count}
+    return {"rss_mb": rss, "peak_mb": peak, "pss_mb": pss, "processes": count}

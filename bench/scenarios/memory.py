@@ -26,13 +26,22 @@ async def memory(
     deploy: Deployment,
     receiver: str,
     *,
-    n: int = 50_000,
+    n: int = 100_000,
     drain_timeout: float = 90.0,
 ) -> dict[str, Any]:
     api, rcv = Api(session, deploy.base), Receiver(session, receiver)
     pid = deploy.server_pid
     ws, hooks, _ = await setup_paused(api, receiver)
     idle = tree_rss_mb(pid)
+    pss_peak = [idle["pss_mb"]]
+
+    async def sample_pss() -> None:  # the kernel keeps no peak of PSS: sample it
+        while True:
+            await asyncio.sleep(0.25)
+            pss = await asyncio.to_thread(lambda: tree_rss_mb(pid)["pss_mb"])
+            pss_peak[0] = max(pss_peak[0], pss)
+
+    sampler = asyncio.create_task(sample_pss())
     ingest_s = await api.ingest(ws, n, lambda k: f"bench.{k % PATHS}", size=1000, parallel=2)
     await asyncio.sleep(1.0)
     queued = tree_rss_mb(pid)
@@ -42,6 +51,7 @@ async def memory(
     started = time.monotonic()
     drained = await drain(deploy, api, rcv, hooks, n, timeout=drain_timeout)
     after = tree_rss_mb(pid)
+    sampler.cancel()
     return {
         "n": n,
         "held": int(held),
@@ -53,6 +63,8 @@ async def memory(
         "peak_while_queuing_mb": queued["peak_mb"],
         "peak_while_draining_mb": after["peak_mb"],
         "rss_after_mb": after["rss_mb"],
+        "pss_idle_mb": idle["pss_mb"],
+        "pss_peak_mb": max(pss_peak[0], after["pss_mb"]),
         "drain": drained,
         "drain_wall_s": time.monotonic() - started,
     }
@@ -75,6 +87,8 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "peak_while_queuing_mb",
         "peak_while_draining_mb",
         "rss_after_mb",
+        "pss_idle_mb",
+        "pss_peak_mb",
     ):
         out[key] = spread_of(runs, key)
     return out
