@@ -108,7 +108,7 @@ class Settings(BaseSettings):
         16, description="Attempts in flight at once to one webhook, per worker process."
     )
     workspace_share: float = Field(
-        0.5,
+        0.75,
         description="Share of a worker's slots one workspace's attempts may hold at once, "
         "greater than 0 and at most 1: a workspace gets ceil(share * worker_concurrency) "
         "slots (at least 1), so one tenant's hanging endpoints cannot hold up the others' "

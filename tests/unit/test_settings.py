@@ -138,7 +138,7 @@ def test_serve_refuses_a_workspace_share_outside_its_range(
 
 
 @pytest.mark.parametrize(
-    ("share", "worker", "slots"), [(None, 128, 64), ("1", 128, 128), ("0.1", 8, 1)]
+    ("share", "worker", "slots"), [(None, 128, 96), ("1", 128, 128), ("0.1", 8, 1)]
 )
 def test_a_workspace_gets_its_share_of_a_workers_slots(
     monkeypatch: pytest.MonkeyPatch, share: str | None, worker: int, slots: int
