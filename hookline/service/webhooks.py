@@ -17,7 +17,7 @@ from hookline.service.access import Action, Principal
 from hookline.service.context import Context, clamp_limit, summary
 from hookline.service.workspaces import Workspaces
 from hookline.signing import generate_keypair, generate_secret, public_key_of
-from hookline.store.port import Page, StatusChange, WebhookChanges
+from hookline.store.port import Page, StatusChange, WebhookChanges, WebhookPatch
 from hookline.verify import VerificationError, secret_bytes
 
 TOKEN_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -69,6 +69,7 @@ class Webhooks:
     async def create(self, who: Principal, ws_id: str, body: dict[str, Any]) -> Webhook:
         ws = await self.workspaces.get(who, ws_id, Action.MANAGE)
         fields = self._validated(ws, body, creating=True)
+        given = fields.given()
         secret = body.get("secret") or generate_secret()
         _check_secret(secret)
         now = now_ms()
@@ -76,19 +77,19 @@ class Webhooks:
         wh = Webhook(
             id=new_id("wh"),
             workspace_id=ws.id,
-            url=fields["url"],
-            name=fields.get("name") or "",
-            description=fields.get("description") or "",
-            events=fields["events"],
-            headers=fields.get("headers") or {},
+            url=fields.url,
+            name=given.get("name") or "",
+            description=given.get("description") or "",
+            events=fields.events,
+            headers=given.get("headers") or {},
             status=status,
             status_reason=None,
             status_changed_by=who.key_id,
             status_changed_at=now,
-            retry_policy=fields.get("retry_policy"),
-            rate_limit=fields.get("rate_limit"),
-            ordering=fields.get("ordering") or "none",
-            metadata=fields.get("metadata") or {},
+            retry_policy=given.get("retry_policy"),
+            rate_limit=given.get("rate_limit"),
+            ordering=given.get("ordering") or "none",
+            metadata=given.get("metadata") or {},
             created_at=now,
             updated_at=now,
         )
@@ -123,7 +124,7 @@ class Webhooks:
     async def update(self, who: Principal, wh_id: str, body: dict[str, Any]) -> Webhook:
         wh = await self.get(who, wh_id, Action.MANAGE)
         ws = await self.workspaces.get(who, wh.workspace_id)
-        changes = WebhookChanges(fields=self._validated(ws, body, creating=False))
+        changes = WebhookChanges(patch=self._validated(ws, body, creating=False))
         if body.get("secret") is not None:
             _check_secret(body["secret"])
             changes.secret = self.ctx.box.seal(body["secret"])
@@ -195,8 +196,8 @@ class Webhooks:
                 problems += (exc,)
         return problems
 
-    def _validated(self, ws: Workspace, body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-        """Check every rule of a webhook's fields and return the store's column values."""
+    def _validated(self, ws: Workspace, body: dict[str, Any], *, creating: bool) -> WebhookPatch:
+        """Check every rule of a webhook's fields; their checked values as a patch."""
         out: dict[str, Any] = {}
         if "url" in body or creating:
             url = body.get("url")
@@ -257,7 +258,7 @@ class Webhooks:
             s.value for s in WebhookStatus
         }:
             raise Invalid('status is "active", "paused" or "disabled".', code="invalid_status")
-        return out
+        return WebhookPatch(**out)
 
 
 def _check_secret(secret: Any) -> None:

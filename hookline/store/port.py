@@ -105,9 +105,43 @@ class StatusChange:
     at: int
 
 
+class _Unset:
+    """The value of a patch field that is not given (``None`` is a value: "clear it")."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WebhookPatch:
+    """The checked new values of a webhook's own fields; those left ``UNSET`` stay as they are.
+
+    Field names are the store's column names; headers are plain here (the store seals them).
+    """
+
+    url: str = UNSET
+    name: str = UNSET
+    description: str = UNSET
+    events: list[str] = UNSET
+    headers: dict[str, str] = UNSET
+    retry_policy: dict[str, Any] | None = UNSET
+    rate_limit: float | None = UNSET
+    ordering: str = UNSET
+    metadata: dict[str, Any] = UNSET
+
+    def given(self) -> dict[str, Any]:
+        """The fields set in this patch, by name."""
+        return {
+            name: value for name in self.__slots__ if (value := getattr(self, name)) is not UNSET
+        }
+
+
 @dataclass(kw_only=True, slots=True)
 class WebhookChanges:
-    fields: dict[str, Any] = field(default_factory=dict)
+    patch: WebhookPatch = field(default_factory=WebhookPatch)
     secret: str | None = None
     signing_key: str | None = None
     previous_keys: list[dict[str, Any]] | None = None

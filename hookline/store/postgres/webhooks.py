@@ -18,9 +18,6 @@ from hookline.store.postgres.base import Queries, notify_work
 from hookline.store.postgres.connection import Params, rowcount
 
 _JSON_COLUMNS = frozenset({"events", "retry_policy", "metadata"})
-_COLUMNS = frozenset(
-    {"url", "name", "description", "rate_limit", "ordering", "headers", *_JSON_COLUMNS}
-)
 
 
 class WebhookQueries(Queries):
@@ -118,9 +115,7 @@ class WebhookQueries(Queries):
         """Apply ``changes``; a status change holds pending deliveries or releases held ones."""
         p = Params()
         sets: list[str] = [f"updated_at = {p(now)}"]
-        for column, value in changes.fields.items():
-            if column not in _COLUMNS:
-                raise ValueError(f"not a webhook column: {column}")
+        for column, value in changes.patch.given().items():
             if column == "headers":
                 value = records.sealed_headers(value, self._box)
             elif column in _JSON_COLUMNS:

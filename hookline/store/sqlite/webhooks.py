@@ -13,9 +13,6 @@ from hookline.store.sqlite import rows
 from hookline.store.sqlite.base import Queries
 
 _JSON_COLUMNS = frozenset({"events", "retry_policy", "metadata"})
-_COLUMNS = frozenset(
-    {"url", "name", "description", "rate_limit", "ordering", "headers", *_JSON_COLUMNS}
-)
 
 
 class WebhookQueries(Queries):
@@ -120,9 +117,7 @@ class WebhookQueries(Queries):
         """Apply ``changes``; a status change holds pending deliveries or releases held ones."""
         sets: list[str] = ["updated_at = ?"]
         args: list[Any] = [now]
-        for column, value in changes.fields.items():
-            if column not in _COLUMNS:
-                raise ValueError(f"not a webhook column: {column}")
+        for column, value in changes.patch.given().items():
             sets.append(f"{column} = ?")
             if column == "headers":
                 args.append(rows.sealed_headers(value, self._box))
