@@ -44,10 +44,6 @@ class Supervisor:
     def stop(self) -> None:
         self._stopping.set()
 
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self._procs.values() if p.returncode is None]
-
     async def _keep(self, n: int) -> None:
         wait = RESTART_FIRST
         loop = asyncio.get_running_loop()
