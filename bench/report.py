@@ -552,7 +552,7 @@ def _profile(w: Any, res: dict[str, Any]) -> None:
     for f, v in d["own"][:14]:
         w(f"| `{f}` | {100 * v:.1f} % |")
     w("\n| Hookline functions, inclusive | share |\n|---|---|")
-    skip = ("hookline/__main__.py", "hookline/cli.py", "hookline/server.py")
+    skip = ("hookline/__main__.py", "hookline/cli/server.py", "hookline/server.py")
     for f, v in d["inclusive_hookline"]:
         if not f.startswith(skip):
             w(f"| `{f}` | {100 * v:.1f} % |")

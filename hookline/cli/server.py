@@ -1,25 +1,33 @@
-"""The ``hookline`` command: serve, migrate, config, listen, send."""
+"""The server's commands: serve, migrate, config, listen.
+
+They import the server lazily, so ``hookline --help`` and the client's commands
+work where only the client side is installed."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import sys
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
-from pydantic_settings import SettingsError
 
-from hookline.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from hookline.settings import Settings
+
+SERVER_MISSING = "the server is not installed here: pip install 'hookline[server]'"
 
 
 def _settings(**overrides: Any) -> Settings:
+    try:
+        from pydantic_settings import SettingsError
+
+        from hookline.settings import load_settings
+    except ModuleNotFoundError as exc:
+        raise click.ClickException(SERVER_MISSING) from exc
     try:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
@@ -39,13 +47,7 @@ def _problem(loc: tuple[int | str, ...], message: str) -> str:
     return f"  {message}" if message.startswith(where) else f"  {where}: {message}"
 
 
-@click.group()
-@click.version_option(package_name="hookline")
-def main() -> None:
-    """Hookline: self-hostable webhook delivery."""
-
-
-@main.command()
+@click.command()
 @click.option("--host", default=None, help="Bind address (HOOKLINE_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (HOOKLINE_PORT, default 8000).")
 @click.option(
@@ -94,16 +96,16 @@ def serve(
     run(settings, role, supervised=supervised, metrics_dir=metrics_dir)  # type: ignore[arg-type]
 
 
-@main.command()
+@click.command()
 def migrate() -> None:
     """Apply schema migrations (and seal custom headers older versions stored in clear)."""
+    settings = _settings()
     from hookline.secrets import SecretBox
     from hookline.server import checked_key
     from hookline.settings import ensure_encryption_key
     from hookline.store import open_store
 
     async def go() -> None:
-        settings = _settings()
         box = SecretBox(ensure_encryption_key(settings))
         store = open_store(settings, box)
         await store.open()
@@ -114,7 +116,7 @@ def migrate() -> None:
     click.echo("migrations applied")
 
 
-@main.command()
+@click.command()
 def config() -> None:
     """Print the effective configuration (secrets masked) and what it resolves to."""
     settings = _settings()
@@ -152,7 +154,7 @@ def _effective(settings: Settings) -> dict[str, Any]:
     }
 
 
-@main.command()
+@click.command()
 @click.option("--port", type=int, default=9000, show_default=True, help="Port to listen on.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--secret", default=None, help="The webhook's secret: verify signatures with it.")
@@ -160,62 +162,9 @@ def _effective(settings: Settings) -> dict[str, Any]:
 @click.option("--status", type=int, default=200, show_default=True, help="Status to answer.")
 def listen(port: int, host: str, secret: str | None, public_key: str | None, status: int) -> None:
     """A local receiver that verifies (any scheme) and prints each delivery."""
-    from hookline.listen import run_listener
+    try:
+        from hookline.listen import run_listener
+    except ModuleNotFoundError as exc:
+        raise click.ClickException(SERVER_MISSING) from exc
 
     run_listener(host=host, port=port, secret=secret, status=status, public_key=public_key)
-
-
-@main.command()
-@click.option("--workspace", "-w", required=True, help="Workspace id.")
-@click.option("--type", "-t", "event_type", required=True, help="Event type.")
-@click.option("--data", "-d", default="{}", show_default=True, help="Event data as JSON.")
-@click.option("--id", "event_id", default=None, help="Idempotency key.")
-@click.option(
-    "--url",
-    envvar="HOOKLINE_URL",
-    default="http://127.0.0.1:8000",
-    show_default=True,
-    help="Hookline's base URL (HOOKLINE_URL).",
-)
-@click.option(
-    "--key",
-    envvar=["HOOKLINE_API_KEY", "HOOKLINE_ADMIN_KEY"],
-    default=None,
-    help="A workspace or admin key (HOOKLINE_API_KEY).",
-)
-def send(
-    workspace: str, event_type: str, data: str, event_id: str | None, url: str, key: str | None
-) -> None:
-    """Send an event through the API."""
-    base = _base_url(url)
-    if not key:
-        raise click.ClickException("give --key or set HOOKLINE_API_KEY to a workspace or admin key")
-    try:
-        payload: dict[str, Any] = {"type": event_type, "data": json.loads(data)}
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"--data is not JSON: {exc}") from exc
-    if event_id:
-        payload["id"] = event_id
-    request = urllib.request.Request(
-        f"{base}/v1/workspaces/{workspace}/events",
-        data=json.dumps(payload).encode(),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
-            click.echo(resp.read().decode())
-    except urllib.error.HTTPError as exc:
-        click.echo(exc.read().decode(), err=True)
-        sys.exit(1)
-    except urllib.error.URLError as exc:
-        raise click.ClickException(f"cannot reach {base}: {exc.reason}") from exc
-
-
-def _base_url(url: str) -> str:
-    base = url.strip().rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        raise click.ClickException(
-            f"{url!r} has no scheme: write it as http://{base} (or https://…)"
-        )
-    return base
