@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from hookline.cli import server
-from hookline.cli.api import send
+from hookline.cli.api import deliveries, recover, send, tail, webhooks
 
 
 @click.group()
@@ -14,5 +14,15 @@ def main() -> None:
     """Hookline: self-hostable webhook delivery."""
 
 
-for command in (server.serve, server.migrate, server.config, server.listen, send):
+for command in (
+    server.serve,
+    server.migrate,
+    server.config,
+    server.listen,
+    send,
+    webhooks,
+    deliveries,
+    recover,
+    tail,
+):
     main.add_command(command)
