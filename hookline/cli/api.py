@@ -3,7 +3,8 @@
 Every command reads ``HOOKLINE_URL`` and ``HOOKLINE_API_KEY`` (or ``--url``/``--key``) and
 takes ``--json``: then it prints the API's own shape, ``{"ok": true, "data": …}`` (``tail``:
 one delivery object a line). Exit codes: 0 done, 1 Hookline refused (``code: message`` on
-stderr), 2 bad usage, 3 Hookline could not be reached.
+stderr), 2 bad usage (click's own code) or Hookline could not be reached (``cannot reach
+Hookline at …`` on stderr).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -37,7 +39,7 @@ from hookline.client import (
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_REFUSED = 1
-EXIT_UNREACHABLE = 3
+EXIT_UNREACHABLE = 2
 DELIVERY_STATUSES = ["pending", "held", "sending", "succeeded", "failed"]
 FINAL = frozenset({"succeeded", "failed"})
 STATUS_STYLE = {
@@ -54,6 +56,7 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 # Piped output keeps whole lines (ids uncut) rather than the 80 columns of no terminal.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True, highlight=False)
 
 
 class When(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.5
@@ -190,7 +193,7 @@ def send(
 
 @click.group()
 def webhooks() -> None:
-    """List, create, pause and resume webhooks."""
+    """List, show, create, pause and resume webhooks."""
 
 
 def _webhook_table(rows: Iterable[Webhook]) -> Table:
@@ -255,6 +258,20 @@ def create_webhook(
         return
     out.print(_webhook_table([wh]))
     out.print(f"secret: {secret.secret}")
+
+
+@api_command(webhooks, name="show")
+@click.argument("webhook_id")
+def show_webhook(client: Client, as_json: bool, webhook_id: str) -> None:
+    """One webhook, with its status reason and description (not its secret)."""
+    wh = client.get_webhook(webhook_id)
+    if as_json:
+        print_json(wh)
+        return
+    out.print(_webhook_table([wh]))
+    for label, value in (("reason", wh.status_reason), ("description", wh.description)):
+        if value:
+            out.print(f"{label}: {value}")
 
 
 @api_command(webhooks, name="pause")
@@ -409,7 +426,7 @@ def _follow_recovery(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         disable=not bar,
-        console=Console(stderr=True),
+        console=err,
     ) as progress:
         task = progress.add_task("recover", total=count)
         while len(settled) < count and time.monotonic() < deadline:
@@ -428,23 +445,45 @@ def _follow_recovery(
 @api_command()
 @click.option("--workspace", "-w", required=True, help="Workspace id.")
 @click.option("--webhook", default=None, help="Only this webhook's deliveries.")
+@click.option("--status", "statuses", type=click.Choice(DELIVERY_STATUSES), multiple=True,
+              help="Only lines for deliveries in this status (repeat it for several).")  # fmt: skip
 @click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True,
               help="Seconds between polls.")  # fmt: skip
+@click.option("--max-events", type=click.IntRange(min=1), default=None, hidden=True,
+              help="Stop after printing this many lines (for tests and scripts).")  # fmt: skip
+@click.option("--timeout", type=click.FloatRange(min=0), default=None, hidden=True,
+              help="Stop after this many seconds (for tests and scripts).")  # fmt: skip
 def tail(
-    client: Client, as_json: bool, workspace: str, webhook: str | None, interval: float
+    client: Client,
+    as_json: bool,
+    workspace: str,
+    webhook: str | None,
+    statuses: tuple[str, ...],
+    interval: float,
+    max_events: int | None,
+    timeout: float | None,
 ) -> None:
     """Follow a workspace's new deliveries live, and each one again when it settles."""
-    if not as_json:
-        out.print(f"following deliveries of {workspace} (Ctrl-C to stop)", style="dim")
     follower = _Follower(datetime.now(UTC) - timedelta(seconds=1))
+    # On stderr, so that it does not mix with JSON lines; it also says when tail is ready.
+    err.print(f"following deliveries of {workspace} (Ctrl-C to stop)", style="dim")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    printed = 0
+    # A supervisor's or ``timeout``'s SIGTERM ends it as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        while True:
+        while deadline is None or time.monotonic() < deadline:
             if webhook is not None:
                 found = client.deliveries(webhook_id=webhook, since=follower.since, page_size=250)
             else:
                 found = client.deliveries(workspace, since=follower.since, page_size=250)
             for d in follower.changes(found):
+                if statuses and d.status not in statuses:
+                    continue
                 _print_delivery(d, as_json)
+                printed += 1
+                if max_events is not None and printed >= max_events:
+                    return
             time.sleep(interval)
     except KeyboardInterrupt:
         return

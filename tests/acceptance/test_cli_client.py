@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -51,6 +52,9 @@ def test_webhooks_create_list_pause_and_resume(
     assert paused.returncode == 0 and "paused" in paused.stdout
     shown = api.get(f"/v1/webhooks/{wh_id}")
     assert (shown["status"], shown["statusReason"]) == ("paused", "maintenance")
+    assert data(run(hookline, "webhooks", "show", wh_id, "--json"))["statusReason"] == "maintenance"
+    human = run(hookline, "webhooks", "show", wh_id)
+    assert wh_id in human.stdout and "reason: maintenance" in human.stdout
     assert data(run(hookline, "webhooks", "list", "-w", ws, "--status", "active", "--json")) == []
 
     assert run(hookline, "webhooks", "resume", wh_id).returncode == 0
@@ -113,6 +117,31 @@ def test_recover_follows_the_resent_deliveries_until_they_settle(
     assert backwards.returncode == 1 and backwards.stderr.startswith("invalid_time_range: ")
 
 
+def test_recover_for_a_person_waits_and_says_how_it_ended(
+    hookline: Hookline, api: Api, ws: str, receiver: Receiver
+) -> None:
+    endpoint = receiver.endpoint([500] * 2, default=200)
+    wh = api.webhook(ws, endpoint.url, retryPolicy={"schedule": [0]})
+    for n in range(2):
+        api.send(ws, "order.paid", {"n": n})
+    poll(
+        lambda: api.get(f"/v1/webhooks/{wh['id']}/deliveries?status=failed"),
+        lambda failed: len(failed) == 2,
+        timeout=20,
+        what="two failed deliveries",
+    )
+    result = run(hookline, "recover", "--webhook", wh["id"], "--since", "1h", "--wait")
+    assert result.returncode == 0, result.stderr
+    assert "resent 2: 2 succeeded, 0 failed, 0 not settled" in result.stdout
+    recovered = data(run(hookline, "deliveries", "list", "--webhook", wh["id"], "--json"))
+    assert sorted((d["status"], "recovered" in d["tags"]) for d in recovered) == [
+        ("failed", False),
+        ("failed", False),
+        ("succeeded", True),
+        ("succeeded", True),
+    ]
+
+
 def test_tail_prints_new_deliveries_as_json_lines(
     hookline: Hookline, api: Api, ws: str, receiver: Receiver
 ) -> None:
@@ -130,6 +159,8 @@ def test_tail_prints_new_deliveries_as_json_lines(
         text=True,
     )
     try:
+        assert proc.stderr is not None
+        assert "following deliveries of" in proc.stderr.readline()
         sent = [api.send(ws, "order.paid", {"n": n})["id"] for n in range(3)]
         assert proc.stdout is not None
         seen: dict[str, set[str]] = {}
@@ -142,9 +173,63 @@ def test_tail_prints_new_deliveries_as_json_lines(
             seen.setdefault(delivery["eventId"], set()).add(delivery["status"])
         assert set(seen) == set(sent)
     finally:
-        proc.send_signal(2)
+        proc.terminate()
         code = proc.wait(timeout=10)
     assert code == 0
+
+
+def test_tail_filters_by_status_and_stops_by_itself(
+    hookline: Hookline, api: Api, ws: str, receiver: Receiver
+) -> None:
+    api.webhook(ws, receiver.endpoint().url)
+    proc = tail(hookline, ws, "--json", "--status", "succeeded", "--max-events", "3")
+    assert proc.stderr is not None
+    assert "following deliveries of" in proc.stderr.readline()
+    sent = [api.send(ws, "order.paid", {"n": n})["id"] for n in range(3)]
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert sorted(d["eventId"] for d in lines) == sorted(sent)
+    assert {d["status"] for d in lines} == {"succeeded"}
+
+
+def test_tail_for_a_person_prints_lines_until_ctrl_c(
+    hookline: Hookline, api: Api, ws: str, receiver: Receiver
+) -> None:
+    wh = api.webhook(ws, receiver.endpoint().url)
+    proc = tail(hookline, ws)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert "following deliveries of" in proc.stderr.readline()
+        sent = api.send(ws, "order.paid", {"n": 1})["id"]
+        deadline = time.monotonic() + 20
+        while True:
+            assert time.monotonic() < deadline, "tail printed no settled line"
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else "tail ended"
+            if "succeeded" in line:
+                break
+        assert sent in line and "order.paid" in line and wh["id"] in line and "200" in line
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=10)
+    assert code == 0
+
+
+def tail(hookline: Hookline, ws: str, *args: str) -> subprocess.Popen[str]:
+    """``hookline tail`` running, polling fast, ending by itself after 30 s at the latest."""
+    env = {
+        **os.environ,
+        "HOOKLINE_URL": hookline.base_url,
+        "HOOKLINE_API_KEY": hookline.admin_key or "",
+    }
+    return subprocess.Popen(
+        [HOOKLINE, "tail", "-w", ws, "--interval", "0.2", "--timeout", "30", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_errors_have_their_exit_codes(hookline: Hookline, ws: str) -> None:
@@ -166,7 +251,7 @@ def test_errors_have_their_exit_codes(hookline: Hookline, ws: str) -> None:
         text=True,
         timeout=60,
     )
-    assert down.returncode == 3 and "cannot reach Hookline" in down.stderr
+    assert down.returncode == 2 and "cannot reach Hookline at http://127.0.0.1:" in down.stderr
     nokey = subprocess.run(
         [HOOKLINE, "webhooks", "list", "-w", ws],
         env={k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")},
