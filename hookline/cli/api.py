@@ -124,7 +124,10 @@ def api_command(
                 click.echo(f"{exc.code}: {exc.message}", err=True)
                 sys.exit(EXIT_REFUSED)
             except ConnectionFailed as exc:
-                click.echo(f"cannot reach Hookline at {client.base_url}: {exc}", err=True)
+                click.echo(
+                    f"cannot reach Hookline at {client.base_url} (set HOOKLINE_URL or --url): {exc}",
+                    err=True,
+                )
                 sys.exit(EXIT_UNREACHABLE)
 
         decorator = group.command(**settings) if group else click.command(**settings)
@@ -150,8 +153,9 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
-def _status(status: str) -> str:
-    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+def _status(status: str, width: int = 0) -> str:
+    """The status in its colour, padded outside the markup so that columns line up."""
+    return f"[{STATUS_STYLE.get(status, 'white')}]{status:<{width}}[/]"
 
 
 def _outcome(d: Delivery) -> str:
@@ -523,6 +527,6 @@ def _print_delivery(d: Delivery, as_json: bool) -> None:
         click.echo(json.dumps(_dump(d)))
         return
     out.print(
-        f"{_when(d.created_at)}  {_status(d.status):<22} {d.event_type}  {d.event_id}  "
+        f"{_when(d.created_at)}  {_status(d.status, 9)}  {d.event_type}  {d.event_id}  "
         f"→ {d.webhook_id}  [{_outcome(d)}] x{d.attempt_count}"
     )
