@@ -51,6 +51,8 @@ STATUS_STYLE = {
 }
 # Larger recoveries show a progress bar until their deliveries settle.
 RECOVER_BAR_FROM = 20
+# ``tail`` shows the outcome of deliveries settling within this time of their creation.
+TAIL_FOLLOW_FOR = timedelta(minutes=15)
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -494,31 +496,44 @@ def tail(
 
 
 class _Follower:
-    """What ``tail`` has shown: each delivery's status and attempt count when last printed."""
+    """What ``tail`` has shown: each delivery's status and attempt count when last printed.
 
-    def __init__(self, since: datetime) -> None:
+    Unsettled deliveries are polled again until they settle, but only for ``follow_for`` after
+    their creation: one retrying for a day must not make every poll read a day of deliveries.
+    """
+
+    def __init__(self, since: datetime, follow_for: timedelta = TAIL_FOLLOW_FOR) -> None:
         self.start = since
+        self.follow_for = follow_for
         self.shown: dict[str, tuple[str, int]] = {}
         self.open: dict[str, datetime] = {}  # unsettled deliveries, by creation time
 
     @property
     def since(self) -> datetime:
-        """Far enough back to see every unsettled delivery again, else just the newest."""
+        """Far enough back to see every followed unsettled delivery again, else the newest."""
         return min(self.open.values(), default=self.start)
 
-    def changes(self, found: Iterable[Delivery]) -> list[Delivery]:
-        """The deliveries new or changed since the last poll, oldest first."""
-        changed = []
+    def changes(self, found: Iterable[Delivery], now: datetime | None = None) -> list[Delivery]:
+        """The deliveries new or changed since the last poll, oldest first.
+
+        ``found`` is everything since ``since``; what it no longer holds is never asked for
+        again, so it is forgotten (a long tail keeps only the recent deliveries in memory).
+        """
+        changed: list[Delivery] = []
+        seen: dict[str, tuple[str, int]] = {}
         for d in sorted(found, key=lambda d: (d.created_at, d.id)):
-            if self.shown.get(d.id) == (d.status, d.attempt_count):
+            seen[d.id] = (d.status, d.attempt_count)
+            if self.shown.get(d.id) == seen[d.id]:
                 continue
-            self.shown[d.id] = (d.status, d.attempt_count)
             changed.append(d)
             if d.status in FINAL:
                 self.open.pop(d.id, None)
             else:
                 self.open[d.id] = d.created_at
             self.start = max(self.start, d.created_at)
+        horizon = (now or datetime.now(UTC)) - self.follow_for
+        self.shown = seen
+        self.open = {i: at for i, at in self.open.items() if i in seen and at >= horizon}
         return changed
 
 
