@@ -423,25 +423,34 @@ def recover(
 def _follow_recovery(
     client: Client, webhook: str, since: datetime, count: int, timeout: float, *, bar: bool
 ) -> dict[str, str]:
-    """The final status of each recovered delivery, as they settle (polled, with a deadline)."""
+    """The final status of each recovered delivery, as they settle (polled, with a deadline).
+
+    Ctrl-C only stops the watching (the server goes on resending), so it ends with what settled.
+    """
     settled: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    with Progress(
+    progress = Progress(
         TextColumn("resending"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         disable=not bar,
         console=err,
-    ) as progress:
-        task = progress.add_task("recover", total=count)
-        while len(settled) < count and time.monotonic() < deadline:
-            for d in client.deliveries(webhook_id=webhook, since=since, page_size=250):
-                if "recovered" in d.tags and d.status in FINAL:
-                    settled[d.id] = d.status
-            progress.update(task, completed=len(settled))
-            if len(settled) < count:
-                time.sleep(0.5)
+    )
+    task = progress.add_task("recover", total=count)
+    try:
+        if bar:
+            err.print(f"following {count} resent deliveries (Ctrl-C stops watching)", style="dim")
+        with progress:
+            while len(settled) < count and time.monotonic() < deadline:
+                for d in client.deliveries(webhook_id=webhook, since=since, page_size=250):
+                    if "recovered" in d.tags and d.status in FINAL:
+                        settled[d.id] = d.status
+                progress.update(task, completed=len(settled))
+                if len(settled) < count:
+                    time.sleep(0.5)
+    except KeyboardInterrupt:
+        err.print("stopped following; Hookline goes on resending", style="dim")
     return settled
 
 
@@ -471,13 +480,13 @@ def tail(
 ) -> None:
     """Follow a workspace's new deliveries live, and each one again when it settles."""
     follower = _Follower(datetime.now(UTC) - timedelta(seconds=1))
-    # On stderr, so that it does not mix with JSON lines; it also says when tail is ready.
-    err.print(f"following deliveries of {workspace} (Ctrl-C to stop)", style="dim")
     deadline = None if timeout is None else time.monotonic() + timeout
     printed = 0
     # A supervisor's or ``timeout``'s SIGTERM ends it as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        # On stderr, so that it does not mix with JSON lines; it also says when tail is ready.
+        err.print(f"following deliveries of {workspace} (Ctrl-C to stop)", style="dim")
         while deadline is None or time.monotonic() < deadline:
             if webhook is not None:
                 found = client.deliveries(webhook_id=webhook, since=follower.since, page_size=250)

@@ -140,6 +140,35 @@ def test_recover_of_many_follows_them_with_a_bar_by_itself(
     assert len(recovered) == many and {d["status"] for d in recovered} == {"succeeded"}
 
 
+def test_ctrl_c_stops_following_a_recovery_but_not_the_recovery(
+    hookline: Hookline, api: Api, ws: str, receiver: Receiver
+) -> None:
+    endpoint = receiver.endpoint([500], default=200)
+    wh = api.webhook(ws, endpoint.url, retryPolicy={"schedule": [0]})
+    api.send(ws, "order.paid", {"n": 1})
+    endpoint.wait(1)
+    endpoint.hold(5)  # the resent attempt hangs, so its delivery is not settled yet
+    env = {
+        **os.environ,
+        "HOOKLINE_URL": hookline.base_url,
+        "HOOKLINE_API_KEY": hookline.admin_key or "",
+    }
+    proc = subprocess.Popen(
+        [HOOKLINE, "recover", "--webhook", wh["id"], "--since", "1h", "--wait"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    assert "following 1 resent deliveries" in proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "stopped following" in err
+    assert "resent 1: 0 succeeded, 0 failed, 1 not settled" in out
+
+
 def test_tail_prints_new_deliveries_as_json_lines(
     hookline: Hookline, api: Api, ws: str, receiver: Receiver
 ) -> None:
