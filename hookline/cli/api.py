@@ -1,4 +1,5 @@
-"""The API's commands, for people and scripts, on ``hookline.client``.
+"""The API's commands, for people and scripts, on ``hookline.client``, and what every one of
+them shares (``api_command``, times, output); ``tail`` is in ``hookline.cli.tail``.
 
 Every command reads ``HOOKLINE_URL`` and ``HOOKLINE_API_KEY`` (or ``--url``/``--key``) and
 takes ``--json``: then it prints the API's own shape, ``{"ok": true, "data": …}`` (``tail``:
@@ -12,7 +13,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -51,8 +51,6 @@ STATUS_STYLE = {
 }
 # Larger recoveries show a progress bar until their deliveries settle.
 RECOVER_BAR_FROM = 20
-# ``tail`` shows the outcome of deliveries settling within this time of their creation.
-TAIL_FOLLOW_FOR = timedelta(minutes=15)
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -138,29 +136,29 @@ def api_command(
     return wrap
 
 
-def _dump(value: BaseModel | Iterable[BaseModel] | dict[str, Any]) -> Any:
+def dump(value: BaseModel | Iterable[BaseModel] | dict[str, Any]) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     if isinstance(value, dict):
         return value
-    return [_dump(item) for item in value]
+    return [dump(item) for item in value]
 
 
 def print_json(value: BaseModel | Iterable[BaseModel] | dict[str, Any]) -> None:
     """The API's envelope around ``value``, on one line."""
-    click.echo(json.dumps({"ok": True, "data": _dump(value)}))
+    click.echo(json.dumps({"ok": True, "data": dump(value)}))
 
 
-def _when(value: datetime | None) -> str:
+def when_text(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
-def _status(status: str, width: int = 0) -> str:
+def status_text(status: str, width: int = 0) -> str:
     """The status in its colour, padded outside the markup so that columns line up."""
     return f"[{STATUS_STYLE.get(status, 'white')}]{status:<{width}}[/]"
 
 
-def _outcome(d: Delivery) -> str:
+def outcome_text(d: Delivery) -> str:
     if d.last_status_code is not None:
         return str(d.last_status_code)
     return d.last_error or "-"
@@ -260,7 +258,7 @@ def create_webhook(
     wh = client.create_webhook(workspace, target, events or ("*",), **fields)
     secret = client.get_secret(wh.id)
     if as_json:
-        print_json({**_dump(wh), "secret": secret.secret})
+        print_json({**dump(wh), "secret": secret.secret})
         return
     out.print(_webhook_table([wh]))
     out.print(f"secret: {secret.secret}")
@@ -368,12 +366,12 @@ def list_deliveries(
     table = Table("created", "id", "status", "event", "event id", "last", "tries", box=None)
     for d in rows:
         table.add_row(
-            _when(d.created_at),
+            when_text(d.created_at),
             d.id,
-            _status(d.status),
+            status_text(d.status),
             d.event_type,
             d.event_id,
-            _outcome(d),
+            outcome_text(d),
             str(d.attempt_count),
         )
     out.print(table)
@@ -452,105 +450,3 @@ def _follow_recovery(
     except KeyboardInterrupt:
         err.print("stopped following; Hookline goes on resending", style="dim")
     return settled
-
-
-# tail
-
-
-@api_command()
-@click.option("--workspace", "-w", required=True, help="Workspace id.")
-@click.option("--webhook", default=None, help="Only this webhook's deliveries.")
-@click.option("--status", "statuses", type=click.Choice(DELIVERY_STATUSES), multiple=True,
-              help="Only lines for deliveries in this status (repeat it for several).")  # fmt: skip
-@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True,
-              help="Seconds between polls.")  # fmt: skip
-@click.option("--max-events", type=click.IntRange(min=1), default=None, hidden=True,
-              help="Stop after printing this many lines (for tests and scripts).")  # fmt: skip
-@click.option("--timeout", type=click.FloatRange(min=0), default=None, hidden=True,
-              help="Stop after this many seconds (for tests and scripts).")  # fmt: skip
-def tail(
-    client: Client,
-    as_json: bool,
-    workspace: str,
-    webhook: str | None,
-    statuses: tuple[str, ...],
-    interval: float,
-    max_events: int | None,
-    timeout: float | None,
-) -> None:
-    """Follow a workspace's new deliveries live, and each one again when it settles."""
-    follower = _Follower(datetime.now(UTC) - timedelta(seconds=1))
-    deadline = None if timeout is None else time.monotonic() + timeout
-    printed = 0
-    # A supervisor's or ``timeout``'s SIGTERM ends it as cleanly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        # On stderr, so that it does not mix with JSON lines; it also says when tail is ready.
-        err.print(f"following deliveries of {workspace} (Ctrl-C to stop)", style="dim")
-        while deadline is None or time.monotonic() < deadline:
-            if webhook is not None:
-                found = client.deliveries(webhook_id=webhook, since=follower.since, page_size=250)
-            else:
-                found = client.deliveries(workspace, since=follower.since, page_size=250)
-            for d in follower.changes(found):
-                if statuses and d.status not in statuses:
-                    continue
-                _print_delivery(d, as_json)
-                printed += 1
-                if max_events is not None and printed >= max_events:
-                    return
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        return
-
-
-class _Follower:
-    """What ``tail`` has shown: each delivery's status and attempt count when last printed.
-
-    Unsettled deliveries are polled again until they settle, but only for ``follow_for`` after
-    their creation: one retrying for a day must not make every poll read a day of deliveries.
-    """
-
-    def __init__(self, since: datetime, follow_for: timedelta = TAIL_FOLLOW_FOR) -> None:
-        self.start = since
-        self.follow_for = follow_for
-        self.shown: dict[str, tuple[str, int]] = {}
-        self.open: dict[str, datetime] = {}  # unsettled deliveries, by creation time
-
-    @property
-    def since(self) -> datetime:
-        """Far enough back to see every followed unsettled delivery again, else the newest."""
-        return min(self.open.values(), default=self.start)
-
-    def changes(self, found: Iterable[Delivery], now: datetime | None = None) -> list[Delivery]:
-        """The deliveries new or changed since the last poll, oldest first.
-
-        ``found`` is everything since ``since``; what it no longer holds is never asked for
-        again, so it is forgotten (a long tail keeps only the recent deliveries in memory).
-        """
-        changed: list[Delivery] = []
-        seen: dict[str, tuple[str, int]] = {}
-        for d in sorted(found, key=lambda d: (d.created_at, d.id)):
-            seen[d.id] = (d.status, d.attempt_count)
-            if self.shown.get(d.id) == seen[d.id]:
-                continue
-            changed.append(d)
-            if d.status in FINAL:
-                self.open.pop(d.id, None)
-            else:
-                self.open[d.id] = d.created_at
-            self.start = max(self.start, d.created_at)
-        horizon = (now or datetime.now(UTC)) - self.follow_for
-        self.shown = seen
-        self.open = {i: at for i, at in self.open.items() if i in seen and at >= horizon}
-        return changed
-
-
-def _print_delivery(d: Delivery, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(_dump(d)))
-        return
-    out.print(
-        f"{_when(d.created_at)}  {_status(d.status, 9)}  {d.event_type}  {d.event_id}  "
-        f"→ {d.webhook_id}  [{_outcome(d)}] x{d.attempt_count}"
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hookline.cli.api import _Follower
+from hookline.cli.tail import _Follower
 from hookline.client import Delivery
 
 T0 = datetime(2026, 3, 18, 10, 0, tzinfo=UTC)
