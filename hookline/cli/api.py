@@ -267,15 +267,31 @@ def create_webhook(
 @api_command(webhooks, name="show")
 @click.argument("webhook_id")
 def show_webhook(client: Client, as_json: bool, webhook_id: str) -> None:
-    """One webhook, with its status reason and description (not its secret)."""
+    """One webhook and its settings (not its secret: see the API for that)."""
     wh = client.get_webhook(webhook_id)
     if as_json:
         print_json(wh)
         return
-    out.print(_webhook_table([wh]))
-    for label, value in (("reason", wh.status_reason), ("description", wh.description)):
+    fields = {
+        "id": wh.id,
+        "status": _webhook_status(wh.status),
+        "reason": wh.status_reason,
+        "url": wh.url,
+        "events": ", ".join(wh.events),
+        "name": wh.name,
+        "description": wh.description,
+        "ordering": wh.ordering,
+        "rate limit": None if wh.rate_limit is None else f"{wh.rate_limit:g}/s",
+        "retry policy": json.dumps(wh.retry_policy) if wh.retry_policy else None,
+        "headers": ", ".join(wh.headers),
+        "created": when_text(wh.created_at),
+        "updated": when_text(wh.updated_at),
+    }
+    table = Table(box=None, show_header=False)
+    for label, value in fields.items():
         if value:
-            out.print(f"{label}: {value}")
+            table.add_row(f"{label}:", value)
+    out.print(table)
 
 
 @api_command(webhooks, name="pause")

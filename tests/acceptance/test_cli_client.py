@@ -54,7 +54,10 @@ def test_webhooks_create_list_pause_and_resume(
     assert (shown["status"], shown["statusReason"]) == ("paused", "maintenance")
     assert data(run(hookline, "webhooks", "show", wh_id, "--json"))["statusReason"] == "maintenance"
     human = run(hookline, "webhooks", "show", wh_id)
-    assert wh_id in human.stdout and "reason: maintenance" in human.stdout
+    assert wh_id in human.stdout and url in human.stdout
+    assert [line.split() for line in human.stdout.splitlines() if "reason:" in line] == [
+        ["reason:", "maintenance"]
+    ]
     assert data(run(hookline, "webhooks", "list", "-w", ws, "--status", "active", "--json")) == []
 
     assert run(hookline, "webhooks", "resume", wh_id).returncode == 0
