@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -56,7 +57,7 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 # Piped output keeps whole lines (ids uncut) rather than the 80 columns of no terminal.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 240)
 
 
 class When(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.5
@@ -159,9 +160,10 @@ def status_text(status: str, width: int = 0) -> str:
 
 
 def outcome_text(d: Delivery) -> str:
+    """The last status code, else the last error (as text, not markup)."""
     if d.last_status_code is not None:
         return str(d.last_status_code)
-    return d.last_error or "-"
+    return escape(d.last_error or "-")
 
 
 # send
@@ -187,7 +189,7 @@ def send(
         print_json(accepted)
         return
     out.print(
-        f"accepted {accepted.id} ({accepted.type}) in {accepted.workspace_id}: "
+        f"accepted {escape(accepted.id)} ({escape(accepted.type)}) in {accepted.workspace_id}: "
         f"{accepted.deliveries} deliver{'y' if accepted.deliveries == 1 else 'ies'}"
     )
 
@@ -204,7 +206,11 @@ def _webhook_table(rows: Iterable[Webhook]) -> Table:
     table = Table("id", "status", "url", "events", "name", box=None)
     for wh in rows:
         table.add_row(
-            wh.id, _webhook_status(wh.status), wh.url, ", ".join(wh.events), wh.name or ""
+            wh.id,
+            _webhook_status(wh.status),
+            escape(wh.url),
+            escape(", ".join(wh.events)),
+            escape(wh.name or ""),
         )
     return table
 
@@ -290,7 +296,7 @@ def show_webhook(client: Client, as_json: bool, webhook_id: str) -> None:
     table = Table(box=None, show_header=False)
     for label, value in fields.items():
         if value:
-            table.add_row(f"{label}:", value)
+            table.add_row(f"{label}:", value if label == "status" else escape(value))
     out.print(table)
 
 
@@ -385,7 +391,7 @@ def list_deliveries(
             when_text(d.created_at),
             d.id,
             status_text(d.status),
-            d.event_type,
+            escape(d.event_type),
             d.event_id,
             outcome_text(d),
             str(d.attempt_count),

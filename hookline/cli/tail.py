@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import click
+from rich.markup import escape
 
 from hookline.cli.api import (
     DELIVERY_STATUSES,
@@ -26,7 +27,7 @@ from hookline.cli.api import (
     status_text,
     when_text,
 )
-from hookline.client import Client, Delivery
+from hookline.client import Client, ConnectionFailed, Delivery
 
 # A delivery's second line shows if it settles within this time of its creation.
 FOLLOW_FOR = timedelta(minutes=15)
@@ -62,12 +63,23 @@ def tail(
     try:
         # On stderr, so that it does not mix with JSON lines; it also says when tail is ready.
         err.print(f"following deliveries of {workspace} (Ctrl-C to stop)", style="dim")
+        lost: ConnectionFailed | None = None
         while deadline is None or time.monotonic() < deadline:
-            if webhook is not None:
-                found = client.deliveries(webhook_id=webhook, since=follower.since, page_size=250)
-            else:
-                found = client.deliveries(workspace, since=follower.since, page_size=250)
-            for d in follower.changes(found):
+            try:
+                changed = follower.changes(_newest(client, workspace, webhook, follower.since))
+            except ConnectionFailed as exc:
+                # Unreachable from the start is a wrong URL (exit 2); later, a restart to wait out.
+                if follower.polls == 0:
+                    raise
+                if lost is None:
+                    err.print(f"lost Hookline ({exc}); trying again", style="yellow", markup=False)
+                lost = exc
+                time.sleep(interval)
+                continue
+            if lost is not None:
+                err.print("Hookline is back", style="dim")
+                lost = None
+            for d in changed:
                 if statuses and d.status not in statuses:
                     continue
                 _print_delivery(d, as_json)
@@ -77,6 +89,14 @@ def tail(
             time.sleep(interval)
     except KeyboardInterrupt:
         return
+
+
+def _newest(
+    client: Client, workspace: str, webhook: str | None, since: datetime
+) -> Iterable[Delivery]:
+    if webhook is not None:
+        return client.deliveries(webhook_id=webhook, since=since, page_size=250)
+    return client.deliveries(workspace, since=since, page_size=250)
 
 
 class _Follower:
@@ -91,6 +111,7 @@ class _Follower:
         self.follow_for = follow_for
         self.shown: dict[str, tuple[str, int]] = {}
         self.open: dict[str, datetime] = {}  # unsettled deliveries, by creation time
+        self.polls = 0
 
     @property
     def since(self) -> datetime:
@@ -117,6 +138,7 @@ class _Follower:
             self.start = max(self.start, d.created_at)
         horizon = (now or datetime.now(UTC)) - self.follow_for
         self.shown = seen
+        self.polls += 1
         self.open = {i: at for i, at in self.open.items() if i in seen and at >= horizon}
         return changed
 
@@ -126,6 +148,6 @@ def _print_delivery(d: Delivery, as_json: bool) -> None:
         click.echo(json.dumps(dump(d)))
         return
     out.print(
-        f"{when_text(d.created_at)}  {status_text(d.status, 9)}  {d.event_type}  {d.event_id}  "
+        f"{when_text(d.created_at)}  {status_text(d.status, 9)}  {escape(d.event_type)}  {d.event_id}  "
         f"→ {d.webhook_id}  [{outcome_text(d)}] x{d.attempt_count}"
     )

@@ -40,7 +40,10 @@ def test_webhooks_create_list_pause_and_resume(
     hookline: Hookline, api: Api, ws: str, receiver: Receiver
 ) -> None:
     url = receiver.endpoint().url
-    created = data(run(hookline, "webhooks", "create", "-w", ws, url, "-e", "a.*", "--json"))
+    name = "[b]ops[/] [/]"  # printed as it is, not taken for markup
+    created = data(
+        run(hookline, "webhooks", "create", "-w", ws, url, "-e", "a.*", "--name", name, "--json")
+    )
     wh_id = created["id"]
     assert created["url"] == url and created["events"] == ["a.*"]
     assert created["secret"] == api.get(f"/v1/webhooks/{wh_id}/secret")["secret"]
@@ -63,7 +66,8 @@ def test_webhooks_create_list_pause_and_resume(
     assert run(hookline, "webhooks", "resume", wh_id).returncode == 0
     assert api.get(f"/v1/webhooks/{wh_id}")["status"] == "active"
     table = run(hookline, "webhooks", "list", "-w", ws)
-    assert wh_id in table.stdout and url in table.stdout
+    assert table.returncode == 0, table.stderr
+    assert wh_id in table.stdout and url in table.stdout and name in table.stdout
 
 
 def test_send_and_deliveries_list_with_filters(
@@ -244,6 +248,32 @@ def test_tail_for_a_person_prints_lines_until_ctrl_c(
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=10)
     assert code == 0
+
+
+def test_tail_waits_out_a_restart_of_hookline(tmp_path: Path, receiver: Receiver) -> None:
+    server = Hookline(tmp_path).start()  # its own, to stop and start again on the same port
+    try:
+        with server.api() as api:
+            ws = api.workspace()
+            api.webhook(ws, receiver.endpoint().url)
+            proc = tail(server, ws, "--json", "--status", "succeeded", "--max-events", "2")
+            try:
+                assert proc.stdout is not None and proc.stderr is not None
+                assert "following deliveries of" in proc.stderr.readline()
+                first = api.send(ws, "order.paid", {"n": 1})["id"]
+                assert json.loads(proc.stdout.readline())["eventId"] == first
+                assert server.terminate() == 0
+                assert "lost Hookline" in proc.stderr.readline()
+                assert server._start(), server.output()  # the same port, the same database
+                assert "Hookline is back" in proc.stderr.readline()
+                second = api.send(ws, "order.paid", {"n": 2})["id"]
+                assert json.loads(proc.stdout.readline())["eventId"] == second
+                assert proc.wait(timeout=20) == 0
+            finally:
+                proc.kill()
+                proc.communicate()
+    finally:
+        server.stop()
 
 
 def tail(hookline: Hookline, ws: str, *args: str) -> subprocess.Popen[str]:
