@@ -149,5 +149,5 @@ def _print_delivery(d: Delivery, as_json: bool) -> None:
         return
     out.print(
         f"{when_text(d.created_at)}  {status_text(d.status, 9)}  {escape(d.event_type)}  {d.event_id}  "
-        f"→ {d.webhook_id}  [{outcome_text(d)}] x{d.attempt_count}"
+        f"→ {d.webhook_id}  \\[{outcome_text(d)}] x{d.attempt_count}"
     )

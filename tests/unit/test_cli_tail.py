@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hookline.cli.tail import _Follower
+from hookline.cli.api import out
+from hookline.cli.tail import _Follower, _print_delivery
 from hookline.client import Delivery
 
 T0 = datetime(2026, 3, 18, 10, 0, tzinfo=UTC)
 
 
-def delivery(n: int, status: str, attempts: int = 0, minute: int = 0) -> Delivery:
+def delivery(
+    n: int, status: str, attempts: int = 0, minute: int = 0, error: str | None = None
+) -> Delivery:
     return Delivery(
         id=f"dlv_{n}",
         event_id=f"evt_{n}",
@@ -21,7 +24,7 @@ def delivery(n: int, status: str, attempts: int = 0, minute: int = 0) -> Deliver
         attempt_count=attempts,
         next_attempt_at=None,
         last_status_code=None,
-        last_error=None,
+        last_error=error,
         created_at=T0 + timedelta(minutes=minute),
         completed_at=None,
         resent_from=None,
@@ -55,3 +58,11 @@ def test_a_delivery_in_flight_too_long_no_longer_holds_the_polls_back() -> None:
     assert set(follower.shown) == {"dlv_1", "dlv_2"}
     follower.changes([delivery(2, "succeeded", 1, minute=5)], later)
     assert set(follower.shown) == {"dlv_2"}  # what the polls no longer return is forgotten
+
+
+def test_a_line_shows_the_last_error_as_it_is() -> None:
+    with out.capture() as captured:
+        _print_delivery(delivery(1, "failed", 3, error="timeout after 10 s [/]"), as_json=False)
+    line = captured.get()
+    assert "failed" in line and "order.paid" in line and "evt_1" in line and "wh_1" in line
+    assert "[timeout after 10 s [/]] x3" in line
