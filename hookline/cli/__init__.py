@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from hookline.cli import server
-from hookline.cli.api import deliveries, recover, send, tail, webhooks
+from hookline.cli.api import deliveries, recover, send, webhooks
+from hookline.cli.tail import tail
 
 
 @click.group()

@@ -1,9 +1,11 @@
-"""The API's commands, for people and scripts, on ``hookline.client``.
+"""The API's commands, for people and scripts, on ``hookline.client``, and what every one of
+them shares (``api_command``, times, output); ``tail`` is in ``hookline.cli.tail``.
 
 Every command reads ``HOOKLINE_URL`` and ``HOOKLINE_API_KEY`` (or ``--url``/``--key``) and
 takes ``--json``: then it prints the API's own shape, ``{"ok": true, "data": …}`` (``tail``:
 one delivery object a line). Exit codes: 0 done, 1 Hookline refused (``code: message`` on
-stderr), 2 bad usage, 3 Hookline could not be reached.
+stderr), 2 bad usage (click's own code) or Hookline could not be reached (``cannot reach
+Hookline at …`` on stderr).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -37,7 +40,7 @@ from hookline.client import (
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_REFUSED = 1
-EXIT_UNREACHABLE = 3
+EXIT_UNREACHABLE = 2
 DELIVERY_STATUSES = ["pending", "held", "sending", "succeeded", "failed"]
 FINAL = frozenset({"succeeded", "failed"})
 STATUS_STYLE = {
@@ -54,6 +57,7 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 # Piped output keeps whole lines (ids uncut) rather than the 80 columns of no terminal.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 240)
 
 
 class When(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.5
@@ -121,7 +125,10 @@ def api_command(
                 click.echo(f"{exc.code}: {exc.message}", err=True)
                 sys.exit(EXIT_REFUSED)
             except ConnectionFailed as exc:
-                click.echo(f"cannot reach Hookline at {client.base_url}: {exc}", err=True)
+                click.echo(
+                    f"cannot reach Hookline at {client.base_url} (set HOOKLINE_URL or --url): {exc}",
+                    err=True,
+                )
                 sys.exit(EXIT_UNREACHABLE)
 
         decorator = group.command(**settings) if group else click.command(**settings)
@@ -130,31 +137,33 @@ def api_command(
     return wrap
 
 
-def _dump(value: BaseModel | Iterable[BaseModel] | dict[str, Any]) -> Any:
+def dump(value: BaseModel | Iterable[BaseModel] | dict[str, Any]) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     if isinstance(value, dict):
         return value
-    return [_dump(item) for item in value]
+    return [dump(item) for item in value]
 
 
 def print_json(value: BaseModel | Iterable[BaseModel] | dict[str, Any]) -> None:
     """The API's envelope around ``value``, on one line."""
-    click.echo(json.dumps({"ok": True, "data": _dump(value)}))
+    click.echo(json.dumps({"ok": True, "data": dump(value)}))
 
 
-def _when(value: datetime | None) -> str:
+def when_text(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
-def _status(status: str) -> str:
-    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+def status_text(status: str, width: int = 0) -> str:
+    """The status in its colour, padded outside the markup so that columns line up."""
+    return f"[{STATUS_STYLE.get(status, 'white')}]{status:<{width}}[/]"
 
 
-def _outcome(d: Delivery) -> str:
+def outcome_text(d: Delivery) -> str:
+    """The last status code, else the last error (as text, not markup)."""
     if d.last_status_code is not None:
         return str(d.last_status_code)
-    return d.last_error or "-"
+    return escape(d.last_error or "-")
 
 
 # send
@@ -180,7 +189,7 @@ def send(
         print_json(accepted)
         return
     out.print(
-        f"accepted {accepted.id} ({accepted.type}) in {accepted.workspace_id}: "
+        f"accepted {escape(accepted.id)} ({escape(accepted.type)}) in {accepted.workspace_id}: "
         f"{accepted.deliveries} deliver{'y' if accepted.deliveries == 1 else 'ies'}"
     )
 
@@ -190,14 +199,18 @@ def send(
 
 @click.group()
 def webhooks() -> None:
-    """List, create, pause and resume webhooks."""
+    """List, show, create, pause and resume webhooks."""
 
 
 def _webhook_table(rows: Iterable[Webhook]) -> Table:
     table = Table("id", "status", "url", "events", "name", box=None)
     for wh in rows:
         table.add_row(
-            wh.id, _webhook_status(wh.status), wh.url, ", ".join(wh.events), wh.name or ""
+            wh.id,
+            _webhook_status(wh.status),
+            escape(wh.url),
+            escape(", ".join(wh.events)),
+            escape(wh.name or ""),
         )
     return table
 
@@ -251,10 +264,40 @@ def create_webhook(
     wh = client.create_webhook(workspace, target, events or ("*",), **fields)
     secret = client.get_secret(wh.id)
     if as_json:
-        print_json({**_dump(wh), "secret": secret.secret})
+        print_json({**dump(wh), "secret": secret.secret})
         return
     out.print(_webhook_table([wh]))
     out.print(f"secret: {secret.secret}")
+
+
+@api_command(webhooks, name="show")
+@click.argument("webhook_id")
+def show_webhook(client: Client, as_json: bool, webhook_id: str) -> None:
+    """One webhook and its settings (not its secret: see the API for that)."""
+    wh = client.get_webhook(webhook_id)
+    if as_json:
+        print_json(wh)
+        return
+    fields = {
+        "id": wh.id,
+        "status": _webhook_status(wh.status),
+        "reason": wh.status_reason,
+        "url": wh.url,
+        "events": ", ".join(wh.events),
+        "name": wh.name,
+        "description": wh.description,
+        "ordering": wh.ordering,
+        "rate limit": None if wh.rate_limit is None else f"{wh.rate_limit:g}/s",
+        "retry policy": json.dumps(wh.retry_policy) if wh.retry_policy else None,
+        "headers": ", ".join(wh.headers),
+        "created": when_text(wh.created_at),
+        "updated": when_text(wh.updated_at),
+    }
+    table = Table(box=None, show_header=False)
+    for label, value in fields.items():
+        if value:
+            table.add_row(f"{label}:", value if label == "status" else escape(value))
+    out.print(table)
 
 
 @api_command(webhooks, name="pause")
@@ -345,12 +388,12 @@ def list_deliveries(
     table = Table("created", "id", "status", "event", "event id", "last", "tries", box=None)
     for d in rows:
         table.add_row(
-            _when(d.created_at),
+            when_text(d.created_at),
             d.id,
-            _status(d.status),
-            d.event_type,
+            status_text(d.status),
+            escape(d.event_type),
             d.event_id,
-            _outcome(d),
+            outcome_text(d),
             str(d.attempt_count),
         )
     out.print(table)
@@ -400,90 +443,32 @@ def recover(
 def _follow_recovery(
     client: Client, webhook: str, since: datetime, count: int, timeout: float, *, bar: bool
 ) -> dict[str, str]:
-    """The final status of each recovered delivery, as they settle (polled, with a deadline)."""
+    """The final status of each recovered delivery, as they settle (polled, with a deadline).
+
+    Ctrl-C only stops the watching (the server goes on resending), so it ends with what settled.
+    """
     settled: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    with Progress(
+    progress = Progress(
         TextColumn("resending"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         disable=not bar,
-        console=Console(stderr=True),
-    ) as progress:
-        task = progress.add_task("recover", total=count)
-        while len(settled) < count and time.monotonic() < deadline:
-            for d in client.deliveries(webhook_id=webhook, since=since, page_size=250):
-                if "recovered" in d.tags and d.status in FINAL:
-                    settled[d.id] = d.status
-            progress.update(task, completed=len(settled))
-            if len(settled) < count:
-                time.sleep(0.5)
-    return settled
-
-
-# tail
-
-
-@api_command()
-@click.option("--workspace", "-w", required=True, help="Workspace id.")
-@click.option("--webhook", default=None, help="Only this webhook's deliveries.")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=1.0, show_default=True,
-              help="Seconds between polls.")  # fmt: skip
-def tail(
-    client: Client, as_json: bool, workspace: str, webhook: str | None, interval: float
-) -> None:
-    """Follow a workspace's new deliveries live, and each one again when it settles."""
-    if not as_json:
-        out.print(f"following deliveries of {workspace} (Ctrl-C to stop)", style="dim")
-    follower = _Follower(datetime.now(UTC) - timedelta(seconds=1))
-    try:
-        while True:
-            if webhook is not None:
-                found = client.deliveries(webhook_id=webhook, since=follower.since, page_size=250)
-            else:
-                found = client.deliveries(workspace, since=follower.since, page_size=250)
-            for d in follower.changes(found):
-                _print_delivery(d, as_json)
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        return
-
-
-class _Follower:
-    """What ``tail`` has shown: each delivery's status and attempt count when last printed."""
-
-    def __init__(self, since: datetime) -> None:
-        self.start = since
-        self.shown: dict[str, tuple[str, int]] = {}
-        self.open: dict[str, datetime] = {}  # unsettled deliveries, by creation time
-
-    @property
-    def since(self) -> datetime:
-        """Far enough back to see every unsettled delivery again, else just the newest."""
-        return min(self.open.values(), default=self.start)
-
-    def changes(self, found: Iterable[Delivery]) -> list[Delivery]:
-        """The deliveries new or changed since the last poll, oldest first."""
-        changed = []
-        for d in sorted(found, key=lambda d: (d.created_at, d.id)):
-            if self.shown.get(d.id) == (d.status, d.attempt_count):
-                continue
-            self.shown[d.id] = (d.status, d.attempt_count)
-            changed.append(d)
-            if d.status in FINAL:
-                self.open.pop(d.id, None)
-            else:
-                self.open[d.id] = d.created_at
-            self.start = max(self.start, d.created_at)
-        return changed
-
-
-def _print_delivery(d: Delivery, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(_dump(d)))
-        return
-    out.print(
-        f"{_when(d.created_at)}  {_status(d.status):<22} {d.event_type}  {d.event_id}  "
-        f"→ {d.webhook_id}  [{_outcome(d)}] x{d.attempt_count}"
+        console=err,
     )
+    task = progress.add_task("recover", total=count)
+    try:
+        if bar:
+            err.print(f"following {count} resent deliveries (Ctrl-C stops watching)", style="dim")
+        with progress:
+            while len(settled) < count and time.monotonic() < deadline:
+                for d in client.deliveries(webhook_id=webhook, since=since, page_size=250):
+                    if "recovered" in d.tags and d.status in FINAL:
+                        settled[d.id] = d.status
+                progress.update(task, completed=len(settled))
+                if len(settled) < count:
+                    time.sleep(0.5)
+    except KeyboardInterrupt:
+        err.print("stopped following; Hookline goes on resending", style="dim")
+    return settled

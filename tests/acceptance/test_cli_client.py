@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -39,7 +40,10 @@ def test_webhooks_create_list_pause_and_resume(
     hookline: Hookline, api: Api, ws: str, receiver: Receiver
 ) -> None:
     url = receiver.endpoint().url
-    created = data(run(hookline, "webhooks", "create", "-w", ws, url, "-e", "a.*", "--json"))
+    name = "[b]ops[/] [/]"  # printed as it is, not taken for markup
+    created = data(
+        run(hookline, "webhooks", "create", "-w", ws, url, "-e", "a.*", "--name", name, "--json")
+    )
     wh_id = created["id"]
     assert created["url"] == url and created["events"] == ["a.*"]
     assert created["secret"] == api.get(f"/v1/webhooks/{wh_id}/secret")["secret"]
@@ -51,12 +55,19 @@ def test_webhooks_create_list_pause_and_resume(
     assert paused.returncode == 0 and "paused" in paused.stdout
     shown = api.get(f"/v1/webhooks/{wh_id}")
     assert (shown["status"], shown["statusReason"]) == ("paused", "maintenance")
+    assert data(run(hookline, "webhooks", "show", wh_id, "--json"))["statusReason"] == "maintenance"
+    human = run(hookline, "webhooks", "show", wh_id)
+    assert wh_id in human.stdout and url in human.stdout
+    assert [line.split() for line in human.stdout.splitlines() if "reason:" in line] == [
+        ["reason:", "maintenance"]
+    ]
     assert data(run(hookline, "webhooks", "list", "-w", ws, "--status", "active", "--json")) == []
 
     assert run(hookline, "webhooks", "resume", wh_id).returncode == 0
     assert api.get(f"/v1/webhooks/{wh_id}")["status"] == "active"
     table = run(hookline, "webhooks", "list", "-w", ws)
-    assert wh_id in table.stdout and url in table.stdout
+    assert table.returncode == 0, table.stderr
+    assert wh_id in table.stdout and url in table.stdout and name in table.stdout
 
 
 def test_send_and_deliveries_list_with_filters(
@@ -113,6 +124,58 @@ def test_recover_follows_the_resent_deliveries_until_they_settle(
     assert backwards.returncode == 1 and backwards.stderr.startswith("invalid_time_range: ")
 
 
+def test_recover_of_many_follows_them_with_a_bar_by_itself(
+    hookline: Hookline, api: Api, ws: str, receiver: Receiver
+) -> None:
+    many = 21  # above the 20 from which recover follows without --wait
+    endpoint = receiver.endpoint([500] * many, default=200)
+    wh = api.webhook(ws, endpoint.url, retryPolicy={"schedule": [0]})
+    for n in range(many):
+        api.send(ws, "order.paid", {"n": n})
+    poll(
+        lambda: api.get(f"/v1/webhooks/{wh['id']}/deliveries?status=failed&limit=100"),
+        lambda failed: len(failed) == many,
+        timeout=30,
+        what=f"{many} failed deliveries",
+    )
+    result = run(hookline, "recover", "--webhook", wh["id"], "--since", "1h")
+    assert result.returncode == 0, result.stderr
+    assert f"resent {many}: {many} succeeded, 0 failed, 0 not settled" in result.stdout
+    assert "resending" in result.stderr  # the bar
+    found = data(run(hookline, "deliveries", "list", "--webhook", wh["id"], "--json"))
+    recovered = [d for d in found if "recovered" in d["tags"]]
+    assert len(recovered) == many and {d["status"] for d in recovered} == {"succeeded"}
+
+
+def test_ctrl_c_stops_following_a_recovery_but_not_the_recovery(
+    hookline: Hookline, api: Api, ws: str, receiver: Receiver
+) -> None:
+    endpoint = receiver.endpoint([500], default=200)
+    wh = api.webhook(ws, endpoint.url, retryPolicy={"schedule": [0]})
+    api.send(ws, "order.paid", {"n": 1})
+    endpoint.wait(1)
+    endpoint.hold(5)  # the resent attempt hangs, so its delivery is not settled yet
+    env = {
+        **os.environ,
+        "HOOKLINE_URL": hookline.base_url,
+        "HOOKLINE_API_KEY": hookline.admin_key or "",
+    }
+    proc = subprocess.Popen(
+        [HOOKLINE, "recover", "--webhook", wh["id"], "--since", "1h", "--wait"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    assert "following 1 resent deliveries" in proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "stopped following" in err
+    assert "resent 1: 0 succeeded, 0 failed, 1 not settled" in out
+
+
 def test_tail_prints_new_deliveries_as_json_lines(
     hookline: Hookline, api: Api, ws: str, receiver: Receiver
 ) -> None:
@@ -130,6 +193,8 @@ def test_tail_prints_new_deliveries_as_json_lines(
         text=True,
     )
     try:
+        assert proc.stderr is not None
+        assert "following deliveries of" in proc.stderr.readline()
         sent = [api.send(ws, "order.paid", {"n": n})["id"] for n in range(3)]
         assert proc.stdout is not None
         seen: dict[str, set[str]] = {}
@@ -142,9 +207,89 @@ def test_tail_prints_new_deliveries_as_json_lines(
             seen.setdefault(delivery["eventId"], set()).add(delivery["status"])
         assert set(seen) == set(sent)
     finally:
-        proc.send_signal(2)
+        proc.terminate()
         code = proc.wait(timeout=10)
     assert code == 0
+
+
+def test_tail_filters_by_status_and_stops_by_itself(
+    hookline: Hookline, api: Api, ws: str, receiver: Receiver
+) -> None:
+    api.webhook(ws, receiver.endpoint().url)
+    proc = tail(hookline, ws, "--json", "--status", "succeeded", "--max-events", "3")
+    assert proc.stderr is not None
+    assert "following deliveries of" in proc.stderr.readline()
+    sent = [api.send(ws, "order.paid", {"n": n})["id"] for n in range(3)]
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert sorted(d["eventId"] for d in lines) == sorted(sent)
+    assert {d["status"] for d in lines} == {"succeeded"}
+
+
+def test_tail_for_a_person_prints_lines_until_ctrl_c(
+    hookline: Hookline, api: Api, ws: str, receiver: Receiver
+) -> None:
+    wh = api.webhook(ws, receiver.endpoint().url)
+    proc = tail(hookline, ws)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert "following deliveries of" in proc.stderr.readline()
+        sent = api.send(ws, "order.paid", {"n": 1})["id"]
+        deadline = time.monotonic() + 20
+        while True:
+            assert time.monotonic() < deadline, "tail printed no settled line"
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else "tail ended"
+            if "succeeded" in line:
+                break
+        assert sent in line and "order.paid" in line and wh["id"] in line and "200" in line
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=10)
+    assert code == 0
+
+
+def test_tail_waits_out_a_restart_of_hookline(tmp_path: Path, receiver: Receiver) -> None:
+    server = Hookline(tmp_path).start()  # its own, to stop and start again on the same port
+    try:
+        with server.api() as api:
+            ws = api.workspace()
+            api.webhook(ws, receiver.endpoint().url)
+            proc = tail(server, ws, "--json", "--status", "succeeded", "--max-events", "2")
+            try:
+                assert proc.stdout is not None and proc.stderr is not None
+                assert "following deliveries of" in proc.stderr.readline()
+                first = api.send(ws, "order.paid", {"n": 1})["id"]
+                assert json.loads(proc.stdout.readline())["eventId"] == first
+                assert server.terminate() == 0
+                assert "lost Hookline" in proc.stderr.readline()
+                assert server._start(), server.output()  # the same port, the same database
+                assert "Hookline is back" in proc.stderr.readline()
+                second = api.send(ws, "order.paid", {"n": 2})["id"]
+                assert json.loads(proc.stdout.readline())["eventId"] == second
+                assert proc.wait(timeout=20) == 0
+            finally:
+                proc.kill()
+                proc.communicate()
+    finally:
+        server.stop()
+
+
+def tail(hookline: Hookline, ws: str, *args: str) -> subprocess.Popen[str]:
+    """``hookline tail`` running, polling fast, ending by itself after 30 s at the latest."""
+    env = {
+        **os.environ,
+        "HOOKLINE_URL": hookline.base_url,
+        "HOOKLINE_API_KEY": hookline.admin_key or "",
+    }
+    return subprocess.Popen(
+        [HOOKLINE, "tail", "-w", ws, "--interval", "0.2", "--timeout", "30", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_errors_have_their_exit_codes(hookline: Hookline, ws: str) -> None:
@@ -166,7 +311,7 @@ def test_errors_have_their_exit_codes(hookline: Hookline, ws: str) -> None:
         text=True,
         timeout=60,
     )
-    assert down.returncode == 3 and "cannot reach Hookline" in down.stderr
+    assert down.returncode == 2 and "cannot reach Hookline at http://127.0.0.1:" in down.stderr
     nokey = subprocess.run(
         [HOOKLINE, "webhooks", "list", "-w", ws],
         env={k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")},
