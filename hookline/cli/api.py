@@ -4,8 +4,8 @@ them shares (``api_command``, times, output); ``tail`` is in ``hookline.cli.tail
 Every command reads ``HOOKLINE_URL`` and ``HOOKLINE_API_KEY`` (or ``--url``/``--key``) and
 takes ``--json``: then it prints the API's own shape, ``{"ok": true, "data": …}`` (``tail``:
 one delivery object a line). Exit codes: 0 done, 1 Hookline refused (``code: message`` on
-stderr), 2 bad usage (click's own code) or Hookline could not be reached (``cannot reach
-Hookline at …`` on stderr).
+stderr), 2 bad usage (click's own code), 3 Hookline could not be reached (``cannot reach
+Hookline at …`` on stderr: worth trying again later).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from hookline.client import (
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_REFUSED = 1
-EXIT_UNREACHABLE = 2
+EXIT_UNREACHABLE = 3
 DELIVERY_STATUSES = ["pending", "held", "sending", "succeeded", "failed"]
 FINAL = frozenset({"succeeded", "failed"})
 STATUS_STYLE = {

@@ -68,7 +68,7 @@ def tail(
             try:
                 changed = follower.changes(_newest(client, workspace, webhook, follower.since))
             except ConnectionFailed as exc:
-                # Unreachable from the start is a wrong URL (exit 2); later, a restart to wait out.
+                # Unreachable from the start is a wrong URL (exit 3); later, a restart to wait out.
                 if follower.polls == 0:
                     raise
                 if lost is None:

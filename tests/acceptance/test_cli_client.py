@@ -264,7 +264,7 @@ def test_tail_waits_out_a_restart_of_hookline(tmp_path: Path, receiver: Receiver
                 assert json.loads(proc.stdout.readline())["eventId"] == first
                 assert server.terminate() == 0
                 assert "lost Hookline" in proc.stderr.readline()
-                assert server._start(), server.output()  # the same port, the same database
+                server.start(same_port=True)  # the same port, the same database
                 assert "Hookline is back" in proc.stderr.readline()
                 second = api.send(ws, "order.paid", {"n": 2})["id"]
                 assert json.loads(proc.stdout.readline())["eventId"] == second
@@ -311,7 +311,7 @@ def test_errors_have_their_exit_codes(hookline: Hookline, ws: str) -> None:
         text=True,
         timeout=60,
     )
-    assert down.returncode == 2 and "cannot reach Hookline at http://127.0.0.1:" in down.stderr
+    assert down.returncode == 3 and "cannot reach Hookline at http://127.0.0.1:" in down.stderr
     nokey = subprocess.run(
         [HOOKLINE, "webhooks", "list", "-w", ws],
         env={k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")},
