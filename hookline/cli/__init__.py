@@ -6,6 +6,7 @@ import click
 
 from hookline.cli import server
 from hookline.cli.api import send
+from hookline.cli.relay import relay
 
 
 @click.group()
@@ -16,3 +17,4 @@ def main() -> None:
 
 for command in (server.serve, server.migrate, server.config, server.listen, send):
     main.add_command(command)
+main.add_command(relay)

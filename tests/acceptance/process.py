@@ -138,8 +138,16 @@ class Hookline:
         self.proc: subprocess.Popen[bytes] | None = None
         self._pick_port()
 
-    def start(self) -> Hookline:
-        """Start on a free port; if another process takes the port first, try another."""
+    def start(self, *, same_port: bool = False) -> Hookline:
+        """Start on a free port; if another process takes the port first, try another.
+
+        ``same_port`` restarts on the last port, for clients that keep its URL (an outbox
+        relay); it fails if the port was taken meanwhile.
+        """
+        if same_port:
+            if self._start():
+                return self
+            raise AssertionError(f"port {self.port} was taken:\n{self.output()}")
         for _ in range(3):
             self._pick_port()
             if self._start():
