@@ -6,6 +6,7 @@ import click
 
 from hookline.cli import server
 from hookline.cli.api import deliveries, recover, send, webhooks
+from hookline.cli.relay import relay
 from hookline.cli.tail import tail
 
 
@@ -25,5 +26,6 @@ for command in (
     deliveries,
     recover,
     tail,
+    relay,
 ):
     main.add_command(command)

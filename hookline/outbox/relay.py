@@ -139,6 +139,13 @@ class Relay:
                 log.exception("outbox relay pass failed; trying again in %.1f s", idle)
                 stop.wait(idle)
                 continue
+            if report.claimed:
+                log.info(
+                    "outbox pass: %d sent, %d retried, %d refused",
+                    report.sent,
+                    report.retried,
+                    report.refused,
+                )
             if report.claimed < self.batch_size:
                 stop.wait(idle)
         log.info("outbox relay %s stopped", self.owner)
