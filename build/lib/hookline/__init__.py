@@ -1,5 +1,0 @@
-"""Hookline: self-hostable webhook delivery."""
-
-from __future__ import annotations
-
-__version__ = "0.1.0"

@@ -1,5 +1,0 @@
-from __future__ import annotations
-
-from hookline.cli import main
-
-main()

@@ -1,1 +1,0 @@
-"""The UI's pages, one module per area."""
