@@ -3,6 +3,7 @@ the server's dependencies are not installed by it."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,12 +24,32 @@ print("client side ok")
 """
 
 
+def source_copy(into: Path) -> Path:
+    """The package's source, copied: a build writes into the tree it builds from."""
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, into / name)
+    shutil.copytree(
+        ROOT / "hookline", into / "hookline", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return into
+
+
 def test_the_client_side_installs_and_imports_alone(tmp_path: Path) -> None:
+    (tmp_path / "source").mkdir()
+    source = source_copy(tmp_path / "source")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(ROOT)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(source),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
