@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,58 @@ def test_claims_are_leases_fenced_by_their_owner(
     done = rows(engine)
     assert all(r["sent_at"] == now and r["locked_by"] is None for r in done.values())
     assert source.claim("d", 10, lease) == [], "sent rows are never claimed again"
+
+
+def test_relays_claiming_at_the_same_time_never_share_a_row(
+    engine: sa.Engine, source: SQLAlchemySource
+) -> None:
+    ids = enqueue_many(engine, 300)
+    lease = datetime.now(UTC) + timedelta(seconds=60)
+
+    def drain(owner: str) -> list[str]:
+        mine: list[str] = []
+        while batch := source.claim(owner, 7, lease):
+            mine += [p.id for p in batch]
+        return mine
+
+    with ThreadPoolExecutor(4) as pool:
+        claims = list(pool.map(drain, ["a", "b", "c", "d"]))
+    every = [row_id for claim in claims for row_id in claim]
+    assert sorted(every) == sorted(ids), "each row claimed exactly once"
+    owners = {r["id"]: r["locked_by"] for r in rows(engine).values()}
+    for owner, claim in zip("abcd", claims, strict=True):
+        assert all(owners[row_id] == owner for row_id in claim)
+
+
+def test_on_sqlite_without_returning_a_claim_reads_its_rows_back(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    engine.dialect.update_returning = False  # as on SQLite before 3.35
+    try:
+        create_table(engine)
+        ids = enqueue_many(engine, 5)
+        source = SQLAlchemySource(engine)
+        first = source.claim("a", 3, datetime.now(UTC) + timedelta(seconds=60))
+        again = source.claim("a", 3, datetime.now(UTC) + timedelta(seconds=61))
+        assert [p.id for p in first] == ids[:3] and [p.id for p in again] == ids[3:]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_claim_skips_the_rows_others_hold(postgres_app_url: str) -> None:
+    # Waiting for a lock would fail after 2 s instead of passing late.
+    engine = create_engine(postgres_app_url, connect_args={"options": "-c lock_timeout=2000"})
+    try:
+        create_table(engine)
+        ids = enqueue_many(engine, 4)
+        lease = datetime.now(UTC) + timedelta(seconds=60)
+        with engine.connect() as other, other.begin():
+            held = sa.select(outbox.c.id).where(outbox.c.id.in_(ids[:2])).with_for_update()
+            other.execute(held).all()
+            claimed = SQLAlchemySource(engine).claim("a", 10, lease)
+        assert [p.id for p in claimed] == ids[2:]
+    finally:
+        engine.dispose()
 
 
 def test_a_retried_row_waits_for_its_own_due_time(
