@@ -110,6 +110,10 @@ def relay(
         count = source.requeue_refused()
         click.echo(f"{count} refused row(s) back to pending")
         return
+    if not key:
+        raise click.ClickException(
+            "give --key or set HOOKLINE_API_KEY to a key that may send events"
+        )
     try:
         client = Client(url, key)
     except HooklineError as exc:

@@ -398,3 +398,25 @@ def test_the_relay_says_what_is_wrong_with_its_database_url(tmp_path: Path) -> N
     nowhere = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
     unreachable = relay_command(nowhere, hookline_url="http://127.0.0.1:9")
     assert unreachable.returncode == 1 and "cannot use" in unreachable.stderr
+
+
+def test_the_relay_asks_for_a_key_and_for_sqlalchemy(tmp_path: Path) -> None:
+    app = f"sqlite:///{tmp_path / 'app.db'}"
+    no_key = subprocess.run(
+        [sys.executable, "-m", "hookline", "relay", "--database-url", app, "--create-table"],
+        env={"PATH": "/usr/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert no_key.returncode == 1 and "HOOKLINE_API_KEY" in no_key.stderr
+    # As if the sqlalchemy extra were not installed: importing it fails.
+    without = "import sys; sys.modules['sqlalchemy'] = None; from hookline.cli import main; main()"
+    missing = subprocess.run(
+        [sys.executable, "-c", without, "relay", "--database-url", app],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 1
+    assert "pip install 'hookline[sqlalchemy]'" in missing.stderr
