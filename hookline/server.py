@@ -26,10 +26,12 @@ from typing import Literal
 import uvicorn
 
 from hookline.dispatch.dispatcher import Dispatcher
+from hookline.errors import HooklineError
 from hookline.ids import now_ms
 from hookline.logs import setup_logging
 from hookline.secrets import SecretBox
 from hookline.service import Context, Services
+from hookline.service.operational import provision
 from hookline.settings import Settings, ensure_generated_keys
 from hookline.store import open_store
 from hookline.store.port import Store
@@ -78,11 +80,14 @@ async def serve(settings: Settings, role: Role, *, supervised: bool = False) -> 
     ctx.wake = _wake(store, dispatcher.wake if dispatcher is not None else None)
     server: _Server | None = None
     sockets: list[socket.socket] = []
+    services = Services(ctx)
+    if role in ("all", "api") and settings.operator_webhook_url:
+        await _provision_operator(services, settings, store)
     if role in ("all", "api") or settings.port != 0:
         from hookline.api.app import create_app, create_ops_app
 
         # The worker role serves only /healthz, /readyz and /metrics (none with --port 0).
-        app = create_app(Services(ctx)) if role != "worker" else create_ops_app(Services(ctx))
+        app = create_app(services) if role != "worker" else create_ops_app(services)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -137,6 +142,24 @@ async def serve(settings: Settings, role: Role, *, supervised: bool = False) -> 
     finally:
         await store.close()
         log.info("stopped")
+
+
+async def _provision_operator(services: Services, settings: Settings, store: Store) -> None:
+    """Keep the deployment's operator webhook at ``HOOKLINE_OPERATOR_WEBHOOK_URL``, or exit
+    saying why the URL or secret is refused."""
+    secret = settings.operator_webhook_secret
+    try:
+        wh = await provision(
+            services,
+            settings.operator_webhook_url,
+            secret.get_secret_value() if secret is not None else None,
+        )
+    except HooklineError as exc:
+        await store.close()
+        raise SystemExit(
+            f"Hookline cannot start: HOOKLINE_OPERATOR_WEBHOOK_URL or _SECRET is refused: {exc}"
+        ) from None
+    log.info("operational webhooks go to %s (webhook %s of %s)", wh.url, wh.id, wh.workspace_id)
 
 
 class WrongEncryptionKey(Exception):

@@ -89,6 +89,18 @@ class Settings(BaseSettings):
     default_plan: str = Field("free", description="Plan of workspaces created without one.")
     smtp_url: str = Field("", description="smtp://user:pass@host:port for failure e-mails.")
     mail_from: str = Field("hookline@localhost", description="From address of failure e-mails.")
+    operator_webhook_url: str = Field(
+        "",
+        description="Where Hookline sends its operational webhooks (endpoint.paused, "
+        "endpoint.disabled, endpoint.recovered, delivery.exhausted, endpoint.secret_rotated): "
+        "a webhook of the operator workspace, kept at this URL. Empty: none from the "
+        "deployment (operator webhooks made through the API still get them).",
+    )
+    operator_webhook_secret: SecretStr | None = Field(
+        None,
+        description="The whsec_… secret that webhook signs with (default: one is generated; "
+        "read it with GET /v1/webhooks/{id}/secret).",
+    )
     allowed_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="CIDRs of private networks that may be delivered to, comma-separated "
@@ -149,6 +161,21 @@ class Settings(BaseSettings):
             ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad one
         return value
 
+    @field_validator("operator_webhook_url")
+    @classmethod
+    def _valid_operator_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"HOOKLINE_OPERATOR_WEBHOOK_URL is an https:// URL, not {value!r}")
+        return value
+
+    @field_validator("operator_webhook_secret")
+    @classmethod
+    def _valid_operator_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("whsec_"):
+            raise ValueError("HOOKLINE_OPERATOR_WEBHOOK_SECRET is a whsec_… secret")
+        return value
+
     @field_validator("workspace_share")
     @classmethod
     def _valid_share(cls, value: float) -> float:
@@ -190,7 +217,7 @@ class Settings(BaseSettings):
     def masked(self) -> dict[str, Any]:
         """The effective configuration with secrets masked, for `hookline config`."""
         shown = self.model_dump(mode="json")
-        for name in ("admin_key", "encryption_key"):
+        for name in ("admin_key", "encryption_key", "operator_webhook_secret"):
             shown[name] = "***" if shown[name] else None
         if self.database_url:
             shown["database_url"] = self.database_display

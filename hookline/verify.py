@@ -38,6 +38,11 @@ class VerificationError(Exception):
     """The delivery's signature could not be verified."""
 
 
+class MalformedDelivery(VerificationError):
+    """The request is not a signed delivery at all: a signature header is missing or cannot
+    be read (a receiver answers it 400, where a signature that does not verify is 401)."""
+
+
 def secret_bytes(secret: str) -> bytes:
     """The HMAC key of a Standard Webhooks secret: ``whsec_`` + base64.
 
@@ -85,7 +90,7 @@ def check_timestamp(
     try:
         ts = int(value)
     except ValueError as exc:
-        raise VerificationError("the timestamp is not a whole number of seconds") from exc
+        raise MalformedDelivery("the timestamp is not a whole number of seconds") from exc
     current = time.time() if now is None else now
     if abs(current - ts) > tolerance:
         raise VerificationError(f"the timestamp is more than {tolerance} s away from now")
@@ -372,7 +377,7 @@ def _required(headers: Mapping[str, str], *names: str) -> list[str]:
     values = [lower.get(name.lower(), "") for name in names]
     missing = [name for name, value in zip(names, values, strict=True) if not value]
     if missing:
-        raise VerificationError(
+        raise MalformedDelivery(
             f"missing header{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
         )
     return values

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from hookline.cli import server
-from hookline.cli.api import send
+from hookline.cli.api import deliveries, recover, send, webhooks
 from hookline.cli.relay import relay
+from hookline.cli.tail import tail
 
 
 @click.group()
@@ -15,6 +16,16 @@ def main() -> None:
     """Hookline: self-hostable webhook delivery."""
 
 
-for command in (server.serve, server.migrate, server.config, server.listen, send):
+for command in (
+    server.serve,
+    server.migrate,
+    server.config,
+    server.listen,
+    send,
+    webhooks,
+    deliveries,
+    recover,
+    tail,
+    relay,
+):
     main.add_command(command)
-main.add_command(relay)

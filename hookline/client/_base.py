@@ -173,3 +173,43 @@ def deliveries_url(workspace_id: str | None, webhook_id: str | None) -> str:
     if webhook_id is not None:
         return path("/v1/webhooks/{}/deliveries", webhook_id)
     return path("/v1/workspaces/{}/deliveries", workspace_id or "")
+
+
+# Every API operation (its OpenAPI operationId) and the client method that performs it; a
+# test holds this table, both clients and docs/openapi.json to each other.
+OPERATIONS: dict[str, str] = {
+    "healthz": "health",
+    "readyz": "ready",
+    "metrics": "metrics",
+    "list_workspaces": "workspaces",
+    "create_workspace": "create_workspace",
+    "get_workspace": "get_workspace",
+    "update_workspace": "update_workspace",
+    "delete_workspace": "delete_workspace",
+    "list_api_keys": "api_keys",
+    "create_api_key": "create_api_key",
+    "revoke_api_key": "revoke_api_key",
+    "list_event_types": "event_types",
+    "create_event_type": "create_event_type",
+    "get_event_type": "get_event_type",
+    "update_event_type": "update_event_type",
+    "archive_event_type": "archive_event_type",
+    "list_webhooks": "webhooks",
+    "create_webhook": "create_webhook",
+    "get_webhook": "get_webhook",
+    "update_webhook": "update_webhook",
+    "delete_webhook": "delete_webhook",
+    "get_secret": "get_secret",
+    "rotate_secret": "rotate_secret",
+    "test_webhook": "test_webhook",
+    "recover": "recover",
+    "send_event": "send",
+    "send_events": "send_batch",
+    "list_events": "events",
+    "get_event": "get_event",
+    "list_workspace_deliveries": "deliveries",
+    "list_webhook_deliveries": "deliveries",
+    "get_delivery": "get_delivery",
+    "resend": "resend",
+    "create_portal_link": "create_portal_link",
+}

@@ -227,7 +227,8 @@ class Client:
         self, webhook_id: str, *, secret: str | None = None, grace_seconds: int | None = None
     ) -> Secret:
         """A new secret (given or generated); the old one still signs for ``grace_seconds``."""
-        body = {k: v for k, v in {"secret": secret, "graceSeconds": grace_seconds}.items() if v}
+        given = {"secret": secret, "graceSeconds": grace_seconds}
+        body = {k: v for k, v in given.items() if v is not None}
         url = base.path("/v1/webhooks/{}/secret/rotate", webhook_id)
         return self._one(Secret, "POST", url, json=body)
 

@@ -29,6 +29,7 @@ from hookline.dispatch.transport import SendResult, Transport
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.notify import Mailer, PauseNotices
 from hookline.service.context import Context
+from hookline.service.operational import Operational
 from hookline.store.port import AttemptRecord, Claim, Queue
 
 log = logging.getLogger("hookline.dispatch")
@@ -60,6 +61,11 @@ class Dispatcher:
             self.owner,
             metrics=ctx.metrics,
             notices=PauseNotices(ctx.store, Mailer(ctx.settings)),
+            operational=Operational(
+                ctx.store,
+                lambda: self.ctx.wake(),  # set once the server knows every process to wake
+                faulted=ctx.metrics.internal_errors.labels(stage="operational").inc,
+            ),
             fault_retry_seconds=self.settings.fault_retry_seconds,
             recorded=self._wake.set,
         )

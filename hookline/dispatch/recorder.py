@@ -15,10 +15,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from hookline.dispatch.faults import defer_once
+from hookline.domain.models import AttemptOutcome, DeliveryStatus, Webhook
+from hookline.ids import now_ms
 from hookline.metrics import Metrics
 from hookline.notify import PauseNotices
+from hookline.service.operational import Notice, Operational, about
 from hookline.store.port import AttemptRecord, DeliveryLog, Queue
 
 log = logging.getLogger("hookline.dispatch")
@@ -38,6 +42,7 @@ class Recorder:
         *,
         metrics: Metrics,
         notices: PauseNotices,
+        operational: Operational,
         fault_retry_seconds: float,
         recorded: Callable[[], None],
     ) -> None:
@@ -46,6 +51,7 @@ class Recorder:
         self.owner = owner
         self._metrics = metrics
         self._notices = notices
+        self._operational = operational
         self._fault_retry_seconds = fault_retry_seconds
         # Called after each batch: a finished delivery may unblock the next one of a FIFO
         # webhook, and a retry may be due.
@@ -59,7 +65,7 @@ class Recorder:
         self._closing = False
         self._give_up_at = float("inf")
         self._task: asyncio.Task[None] | None = None
-        self._notifying: set[asyncio.Task[bool]] = set()
+        self._notifying: set[asyncio.Task[Any]] = set()
 
     def add(self, record: AttemptRecord, *, faults: int) -> None:
         """Queue ``record`` for the next batch; ``faults`` are its delivery's faults in a row."""
@@ -111,7 +117,7 @@ class Recorder:
                         paused += await self._record_alone(record)
                 for record in batch:
                     self._faults.pop(record.attempt.delivery_id, None)
-                self._recorded(paused)
+                self._recorded(batch, paused)
 
     async def _record_alone(self, record: AttemptRecord) -> list[str]:
         """Record one attempt, retrying while the store fails; drop it if its delivery is gone.
@@ -151,10 +157,64 @@ class Recorder:
                 return []
             await asyncio.sleep(0.5)
 
-    def _recorded(self, paused: list[str]) -> None:
+    def _recorded(self, batch: list[AttemptRecord], paused: list[str]) -> None:
         self._on_recorded()
         for wh_id in paused:
             log.warning("webhook %s paused after exhausting its retries", wh_id)
-            task = asyncio.create_task(self._notices.paused(wh_id))
-            self._notifying.add(task)
-            task.add_done_callback(self._notifying.discard)
+            self._background(self._notices.paused(wh_id))
+        self._background(self._tell(batch, paused))
+
+    def _background(self, job: Any) -> None:
+        task = asyncio.create_task(job)
+        self._notifying.add(task)
+        task.add_done_callback(self._notifying.discard)
+
+    async def _tell(self, batch: list[AttemptRecord], paused: list[str]) -> None:
+        """The operational events of a recorded batch: webhooks it paused, deliveries it
+        ended failed, and webhooks whose first success after failures it holds."""
+        try:
+            if not await self._operational.enabled():
+                return
+            last: dict[str, AttemptRecord] = {r.webhook_id: r for r in batch}
+            ok = [w for w, r in last.items() if r.attempt.outcome is AttemptOutcome.SUCCESS]
+            failing = [w for w in last if w not in ok]
+            now = now_ms()
+            recovered = await self.queue.track_outcomes(failed=failing, succeeded=ok, now=now)
+            hooks: dict[str, Webhook | None] = {}
+            notices = []
+            for wh_id in paused:
+                if wh := await self._webhook(hooks, wh_id):
+                    fields = about(wh, now, by="system", reason="too_many_failures")
+                    notices.append(Notice(type="endpoint.paused", webhook=wh, fields=fields))
+            for r in batch:
+                if r.status is DeliveryStatus.FAILED and (
+                    wh := await self._webhook(hooks, r.webhook_id)
+                ):
+                    notices.append(await self._exhausted(wh, r, now))
+            for wh_id in recovered:
+                if wh := await self._webhook(hooks, wh_id):
+                    fields = about(wh, now, deliveryId=last[wh_id].attempt.delivery_id)
+                    notices.append(Notice(type="endpoint.recovered", webhook=wh, fields=fields))
+            await self._operational.tell(notices)
+        except Exception:
+            log.exception("the operational events of %d attempts are not told", len(batch))
+            self._metrics.internal_errors.labels(stage="operational").inc()
+
+    async def _webhook(self, hooks: dict[str, Webhook | None], wh_id: str) -> Webhook | None:
+        if wh_id not in hooks:
+            hooks[wh_id] = await self._operational.store.get_webhook(wh_id)
+        return hooks[wh_id]
+
+    async def _exhausted(self, wh: Webhook, r: AttemptRecord, now: int) -> Notice:
+        dlv = await self.deliveries.get_delivery(r.attempt.delivery_id)
+        fields = about(
+            wh,
+            r.completed_at or now,
+            deliveryId=r.attempt.delivery_id,
+            eventId=dlv.event_id if dlv else None,
+            eventType=dlv.event_type if dlv else None,
+            attemptCount=r.attempt.number,
+            lastStatusCode=r.status_code,
+            lastError=r.error,
+        )
+        return Notice(type="delivery.exhausted", webhook=wh, fields=fields)

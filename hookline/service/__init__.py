@@ -11,6 +11,7 @@ from hookline.service.catalog import Catalog
 from hookline.service.context import Context
 from hookline.service.deliveries import Deliveries
 from hookline.service.events import Events
+from hookline.service.operational import Operational
 from hookline.service.sessions import Sessions
 from hookline.service.webhooks import Webhooks
 from hookline.service.workspaces import Workspaces
@@ -23,7 +24,8 @@ class Services:
         self.ctx = ctx
         self.workspaces = Workspaces(ctx)
         self.catalog = Catalog(ctx)
-        self.webhooks = Webhooks(ctx, self.workspaces)
+        self.operational = Operational(ctx.store, lambda: ctx.wake())
+        self.webhooks = Webhooks(ctx, self.workspaces, self.operational)
         self.events = Events(ctx, self.workspaces, self.catalog)
         self.deliveries = Deliveries(ctx, self.workspaces, self.webhooks)
         self.sessions = Sessions(ctx, self.workspaces)

@@ -12,9 +12,10 @@ from hookline.domain.matching import is_valid_pattern
 from hookline.domain.models import Webhook, WebhookStatus, Workspace
 from hookline.domain.retry import validate_policy
 from hookline.errors import Invalid, NotFound
-from hookline.ids import new_id, now_ms
+from hookline.ids import format_ms, new_id, now_ms
 from hookline.service.access import Action, Principal
 from hookline.service.context import Context, clamp_limit, summary
+from hookline.service.operational import Notice, Operational, about
 from hookline.service.workspaces import Workspaces
 from hookline.signing import generate_keypair, generate_secret, public_key_of
 from hookline.store.port import Page, StatusChange, WebhookChanges, WebhookPatch
@@ -54,10 +55,11 @@ MAX_PREVIOUS_KEYS = 4
 
 
 class Webhooks:
-    def __init__(self, ctx: Context, workspaces: Workspaces) -> None:
+    def __init__(self, ctx: Context, workspaces: Workspaces, operational: Operational) -> None:
         self.ctx = ctx
         self.store = ctx.store
         self.workspaces = workspaces
+        self.operational = operational
 
     async def get(self, who: Principal, wh_id: str, action: Action = Action.READ) -> Webhook:
         wh = await self.store.get_webhook(wh_id)
@@ -139,7 +141,19 @@ class Webhooks:
         await self.store.update_webhook(wh_id, changes, now_ms())
         if changes.status is not None and changes.status.status is WebhookStatus.ACTIVE:
             self.ctx.wake()
-        return await self.get(who, wh_id)
+        updated = await self.get(who, wh_id)
+        if changes.status is not None and changes.status.status is not WebhookStatus.ACTIVE:
+            change = changes.status
+            await self.operational.tell(
+                [
+                    Notice(
+                        type=f"endpoint.{change.status.value}",
+                        webhook=updated,
+                        fields=about(updated, change.at, by=change.by, reason=change.reason),
+                    )
+                ]
+            )
+        return updated
 
     async def delete(self, who: Principal, wh_id: str) -> None:
         await self.get(who, wh_id, Action.MANAGE)
@@ -158,7 +172,7 @@ class Webhooks:
         self, who: Principal, wh_id: str, *, secret: str | None, grace_seconds: float
     ) -> tuple[str, str | None]:
         """Replace the secret and key pair; the old ones keep signing for ``grace_seconds``."""
-        await self.get(who, wh_id, Action.MANAGE)
+        wh = await self.get(who, wh_id, Action.MANAGE)
         if not 0 <= grace_seconds <= MAX_GRACE_SECONDS:
             raise Invalid(
                 f"graceSeconds is 0 to {MAX_GRACE_SECONDS} (30 days).", code="invalid_grace"
@@ -183,6 +197,16 @@ class Webhooks:
             previous_keys=previous[:MAX_PREVIOUS_KEYS],
         )
         await self.store.update_webhook(wh_id, changes, now)
+        grace = format_ms(previous[0]["expiresAt"]) if grace_seconds > 0 else None
+        await self.operational.tell(
+            [
+                Notice(
+                    type="endpoint.secret_rotated",
+                    webhook=wh,
+                    fields=about(wh, now, by=who.key_id, graceUntil=grace),
+                )
+            ]
+        )
         return new_secret, public
 
     def field_problems(self, ws: Workspace, body: dict[str, Any]) -> tuple[Invalid, ...]:

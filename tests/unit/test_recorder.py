@@ -80,6 +80,13 @@ def record(dlv_id: str, *, pause: bool = False) -> AttemptRecord:
     )
 
 
+class NoOperator:
+    """Operational webhooks off: no operator workspace."""
+
+    async def enabled(self) -> bool:
+        return False
+
+
 def recorder(
     queue: FakeQueue, notices: Any, recorded: list[int], metrics: Metrics | None = None
 ) -> Recorder:
@@ -89,6 +96,7 @@ def recorder(
         "tests:recorder",
         metrics=metrics or Metrics(),
         notices=notices,
+        operational=NoOperator(),  # type: ignore[arg-type]
         fault_retry_seconds=1.0,
         recorded=lambda: recorded.append(1),
     )

@@ -55,6 +55,27 @@ class QueueQueries(Queries):
         async with self._db.transaction() as c:
             return await _record(c, owner, records)
 
+    async def track_outcomes(
+        self, *, failed: list[str], succeeded: list[str], now: int
+    ) -> list[str]:
+        if not failed and not succeeded:
+            return []
+        async with self._db.transaction() as c:
+            if failed:
+                await c.execute(
+                    "INSERT INTO webhook_failing (webhook_id, since) SELECT id, $1 FROM webhooks "
+                    "WHERE id = ANY($2::text[]) ORDER BY id ON CONFLICT (webhook_id) DO NOTHING",
+                    now,
+                    failed,
+                )
+            if not succeeded:
+                return []
+            found = await c.fetch(
+                "DELETE FROM webhook_failing WHERE webhook_id = ANY($1::text[]) RETURNING webhook_id",
+                succeeded,
+            )
+            return [str(r["webhook_id"]) for r in found]
+
     async def release(self, owner: str, dlv_ids: list[str]) -> None:
         """Give claimed deliveries back unattempted (held if their webhook is no longer active)."""
         if not dlv_ids:

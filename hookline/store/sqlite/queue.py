@@ -135,6 +135,28 @@ class QueueQueries(Queries):
 
         return await self._writer.write(record)
 
+    async def track_outcomes(
+        self, *, failed: list[str], succeeded: list[str], now: int
+    ) -> list[str]:
+        def track(c: sqlite3.Connection) -> list[str]:
+            c.executemany(
+                "INSERT INTO webhook_failing (webhook_id, since) SELECT id, ? FROM webhooks "
+                "WHERE id = ? ON CONFLICT (webhook_id) DO NOTHING",
+                [(now, wh_id) for wh_id in failed],
+            )
+            if not succeeded:
+                return []
+            found = c.execute(
+                f"DELETE FROM webhook_failing WHERE webhook_id IN ({rows.placeholders(len(succeeded))}) "
+                "RETURNING webhook_id",
+                succeeded,
+            ).fetchall()
+            return [str(r[0]) for r in found]
+
+        if not failed and not succeeded:
+            return []
+        return await self._writer.write(track)
+
     async def release(self, owner: str, dlv_ids: list[str]) -> None:
         """Give claimed deliveries back unattempted (held if their webhook is no longer active)."""
         if not dlv_ids:

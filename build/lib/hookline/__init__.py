@@ -1,0 +1,5 @@
+"""Hookline: self-hostable webhook delivery."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,52 @@
+"""Operations endpoints every process serves: /healthz, /readyz, /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from hookline.api.deps import Svc
+from hookline.api.schemas import Health
+from hookline.metrics import CONTENT_TYPE
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
+    """The process is up."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database is unreachable."}},
+)
+async def readyz(svc: Svc) -> Any:
+    """The database is reachable."""
+    try:
+        await svc.ctx.store.ping()
+    except Exception:
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return Health(status="ok")
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format."},
+        503: {"model": Health, "description": "The database is unreachable."},
+    },
+)
+async def metrics(svc: Svc) -> Response:
+    """Prometheus metrics: events ingested, deliveries by outcome, attempt durations,
+    queue depth by status and the oldest due delivery's lag."""
+    try:
+        body = await svc.ctx.metrics.render(svc.ctx.store)
+    except Exception:
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return Response(body, media_type=CONTENT_TYPE)

@@ -1,0 +1,682 @@
+"""Request and response bodies of the HTTP API, as the OpenAPI document shows them.
+
+Field names are the wire's camelCase. ``*_out`` functions turn domain objects
+into response bodies.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.config import JsonDict
+
+from hookline.domain.envelope import ENVELOPES
+from hookline.domain.models import (
+    ApiKey,
+    Attempt,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    EventType,
+    Role,
+    Webhook,
+    Workspace,
+)
+from hookline.domain.retry import (
+    EXPONENTIAL_FIELDS,
+    MAX_ATTEMPTS,
+    MAX_DELAY,
+    MAX_TIMEOUT,
+)
+from hookline.ids import format_ms
+from hookline.service.webhooks import MAX_GRACE_SECONDS, MAX_RATE_LIMIT, MIN_RATE_LIMIT
+from hookline.signing import SCHEMES
+
+T = TypeVar("T")
+
+Timestamp = Annotated[
+    str,
+    Field(
+        description="RFC 3339 UTC with milliseconds, e.g. 2026-03-18T10:05:00.000Z.",
+        json_schema_extra={
+            "format": "date-time",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
+        },
+    ),
+]
+TimeIn = Annotated[
+    str,
+    Field(
+        max_length=64,
+        description="RFC 3339 time, e.g. 2026-03-18T10:05:00Z (or unix seconds).",
+        json_schema_extra={"format": "date-time"},
+    ),
+]
+
+
+def prefixed(prefix: str) -> Any:
+    """A Hookline-made id: the type prefix and a ULID."""
+    return Field(
+        description=f"{prefix}_ followed by a ULID (sorts by creation time).",
+        json_schema_extra={"pattern": f"^{prefix}_[0-9A-HJKMNP-TV-Z]{{26}}$"},
+    )
+
+
+EVENT_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$"
+EVENT_PATTERN = r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}([./]\*)?)$"
+
+
+def _range(
+    kind: str, low: float, high: float, description: str, *, nullable: bool = True, **extra: Any
+) -> JsonDict:
+    return {
+        "type": [kind, "null"] if nullable else kind,
+        "minimum": low,
+        "maximum": high,
+        "description": description,
+        **extra,
+    }
+
+
+def _exponential_field(key: str, description: str, default: float) -> JsonDict:
+    low, high = EXPONENTIAL_FIELDS[key]
+    kind = "integer" if key == "retries" else "number"
+    return _range(kind, low, high, description, nullable=False, default=default)
+
+
+# The retry policy as the service checks it (422 invalid_retry_policy, or invalid_settings in
+# a workspace's settings). Each top-level field may be left out or null: it then comes from
+# the workspace's policy, the deployment's, or the default; inside exponential, left out only.
+RETRY_POLICY_SCHEMA: JsonDict = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "How often and for how long a failed delivery is retried.",
+    "properties": {
+        "schedule": {
+            "type": ["array", "null"],
+            "minItems": 1,
+            "maxItems": MAX_ATTEMPTS,
+            "items": {"type": "number", "minimum": 0, "maximum": MAX_DELAY},
+            "description": "One entry per attempt: the seconds to wait before it (the first "
+            "is normally 0). Default 0, 5, 300, 1800, 7200, 18000, 36000, 36000.",
+        },
+        "exponential": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "description": "Instead of schedule: a first attempt at once, then `retries` "
+            "more, waiting initial, initial * factor, initial * factor^2, … seconds, each "
+            "wait at most max.",
+            "properties": {
+                "initial": _exponential_field("initial", "Seconds before the first retry.", 1),
+                "factor": _exponential_field("factor", "Each wait is this times the last.", 2),
+                "retries": _exponential_field("retries", "Retries after the first attempt.", 8),
+                "max": _exponential_field("max", "The longest wait, in seconds.", 3600),
+            },
+        },
+        "retryOn": {
+            "anyOf": [
+                {"const": "any"},
+                {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}},
+                {"type": "null"},
+            ],
+            "description": 'Statuses worth a retry ("any", the default, retries every '
+            "non-2xx); timeouts and network errors are always retried.",
+        },
+        "timeout": {
+            "type": ["number", "null"],
+            "exclusiveMinimum": 0,
+            "maximum": MAX_TIMEOUT,
+            "default": 10,
+            "description": "Seconds an attempt may take.",
+        },
+        "followRedirects": {"type": ["boolean", "null"], "default": False},
+        "jitter": _range(
+            "number", 0, 1, "Each wait varies at random by up to this fraction.", default=0.2
+        ),
+        "onExhausted": {
+            "enum": ["fail", "pause", None],
+            "default": "fail",
+            "description": "After the last attempt: fail the delivery, or also pause the webhook.",
+        },
+    },
+}
+RetryPolicyIn = Annotated[dict[str, Any], WithJsonSchema(RETRY_POLICY_SCHEMA)]
+
+# How deliveries are made, as the service checks it (422 invalid_settings). A field left out
+# comes from the deployment's HOOKLINE_DELIVERY.
+DELIVERY_SCHEMA: JsonDict = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "How deliveries are signed, shaped and named.",
+    "properties": {
+        "signature": {
+            "enum": list(SCHEMES),
+            "default": "standard",
+            "description": "standard (Standard Webhooks HMAC), ed25519 (Standard Webhooks v1a), "
+            "hmac-sha256 (X-{Brand}-Signature-256 over timestamp.body), hmac-sha256-body "
+            "(X-{Brand}-Hmac-Sha256 over the body), rfc9421 (HTTP Message Signatures with "
+            "Content-Digest) or none.",
+        },
+        "envelope": {
+            "enum": list(ENVELOPES),
+            "default": "standard",
+            "description": "The body: standard {id, type, timestamp, data}, typed {id, type, "
+            "workspaceId, createdAt, data} or dated {date, event, data}.",
+        },
+        "brand": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,31}$",
+            "default": "Hookline",
+            "description": "The X-{Brand}- prefix of Hookline's own headers.",
+        },
+        "userAgent": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256,
+            "default": "Hookline-Webhook/1.0",
+            "description": "The User-Agent of every delivery.",
+        },
+    },
+}
+DeliverySettingsIn = Annotated[dict[str, str], WithJsonSchema(DELIVERY_SCHEMA)]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Ok(Out, Generic[T]):
+    ok: Literal[True] = True
+    data: T
+
+
+class OkList(Out, Generic[T]):
+    ok: Literal[True] = True
+    data: list[T]
+    nextCursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null at the end."
+    )
+
+
+class ErrorBody(Out):
+    code: str = Field(description="Stable snake_case code, e.g. https_required.")
+    message: str = Field(description="A human sentence saying what is wrong.")
+    details: list[Any] | None = None
+
+
+class ErrorResponse(Out):
+    ok: Literal[False] = False
+    error: ErrorBody
+
+
+# -- workspaces and keys --------------------------------------------------------
+
+
+class WorkspaceSettings(In):
+    delivery: DeliverySettingsIn | None = Field(
+        None, description="How deliveries are made; fields left out take the deployment's."
+    )
+    retryPolicy: RetryPolicyIn | None = Field(
+        None, description="The workspace's retry policy: its webhooks' defaults."
+    )
+
+
+class WorkspaceCreate(In):
+    id: str | None = Field(
+        None,
+        description="The product's own id ([A-Za-z0-9_-]{1,64}), else ws_…",
+        json_schema_extra={"pattern": "^[A-Za-z0-9_-]{1,64}$"},
+    )
+    name: str = Field(min_length=1, max_length=200)
+    plan: str | None = None
+    notificationEmail: str | None = Field(None, max_length=320)
+    settings: WorkspaceSettings | None = None
+
+
+class WorkspacePatch(In):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    plan: str | None = None
+    notificationEmail: str | None = Field(None, max_length=320)
+    settings: WorkspaceSettings | None = None
+
+
+class WorkspaceOut(Out):
+    id: str
+    name: str
+    plan: str
+    notificationEmail: str | None
+    settings: dict[str, Any]
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
+def workspace_out(ws: Workspace) -> WorkspaceOut:
+    return WorkspaceOut(
+        id=ws.id,
+        name=ws.name,
+        plan=ws.plan,
+        notificationEmail=ws.notification_email,
+        settings=ws.settings,
+        createdAt=_t(ws.created_at),
+        updatedAt=_t(ws.updated_at),
+    )
+
+
+class ApiKeyCreate(In):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+
+
+class ApiKeyOut(Out):
+    id: str = prefixed("key")
+    workspaceId: str
+    name: str
+    role: Role
+    createdAt: Timestamp
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The key itself, shown this once.")
+
+
+class PortalLinkIn(In):
+    expiresIn: int | None = Field(
+        None,
+        ge=60,
+        le=86400,
+        strict=True,
+        description="Seconds the link stays valid (default 900, at most 86400).",
+    )
+
+
+class PortalLinkOut(Out):
+    url: str = Field(
+        description="Opens the admin UI signed in to this workspace only, with the admin role."
+    )
+    expiresAt: Timestamp
+
+
+def api_key_out(key: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=key.id,
+        workspaceId=key.workspace_id,
+        name=key.name,
+        role=key.role,
+        createdAt=_t(key.created_at),
+    )
+
+
+# -- event types ----------------------------------------------------------------
+
+
+class EventTypeCreate(In):
+    name: str = Field(
+        min_length=1,
+        max_length=128,
+        examples=["message.created", "course/completion/create"],
+        json_schema_extra={"pattern": EVENT_TYPE_PATTERN},
+    )
+    category: str | None = Field(None, max_length=128)
+    description: str | None = Field(None, max_length=4000)
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    example: dict[str, Any] | None = None
+
+
+class EventTypePatch(In):
+    category: str | None = Field(None, max_length=128)
+    description: str | None = Field(None, max_length=4000)
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    example: dict[str, Any] | None = None
+    archived: bool | None = None
+
+
+class EventTypeOut(Out):
+    name: str
+    category: str
+    description: str
+    schema_: dict[str, Any] | None = Field(alias="schema")
+    example: dict[str, Any] | None
+    archived: bool
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
+def event_type_out(et: EventType) -> EventTypeOut:
+    return EventTypeOut.model_validate(
+        {
+            "name": et.name,
+            "category": et.category,
+            "description": et.description,
+            "schema": et.schema,
+            "example": et.example,
+            "archived": et.archived,
+            "createdAt": _t(et.created_at),
+            "updatedAt": _t(et.updated_at),
+        }
+    )
+
+
+# -- webhooks -------------------------------------------------------------------
+
+WebhookStatusName = Literal["active", "paused", "disabled"]
+
+
+URL_DOC = (
+    "Absolute https:// URL without credentials; http:// only in dev mode or with "
+    "HOOKLINE_ALLOW_HTTP. A host naming a private or reserved address, in any spelling "
+    "(Unicode dots and digits included), is refused (url_not_allowed); one that is neither "
+    "an address nor a host name is invalid_url. Stored and returned as it is sent: ASCII "
+    "(punycode) host, lower-case scheme and host, percent-encoded path."
+)
+URL_SCHEMA: JsonDict = {"format": "uri", "pattern": "^https://"}
+EVENTS_DOC = (
+    "Event types to receive: an exact name, '*' (everything), or a prefix ending in "
+    "'.*' or '/*' (every name below it)."
+)
+EVENTS_SCHEMA: JsonDict = {
+    "minItems": 1,
+    "maxItems": 100,
+    "items": {"type": "string", "pattern": EVENT_PATTERN},
+}
+HEADERS_DOC = (
+    "Custom headers sent with every delivery: at most 20, 4 KiB in all, values without "
+    "CR/LF/NUL. Headers Hookline sets and X-{Brand}-* are reserved (reserved_header). "
+    'Values are stored encrypted; member keys read them as "***".'
+)
+HEADERS_OUT_DOC = (
+    "The custom headers. Their values are stored encrypted and shown to owner and admin keys "
+    'and the admin key; a member key gets every value as "***".'
+)
+REQUEST_HEADERS_DOC = (
+    "The headers sent. A custom header whose name contains auth, cookie, credential, key, "
+    'passwd, password, secret, session or token (any case) is stored as "[redacted]"; a '
+    'member key gets every other custom header value as "***". Hookline\'s own headers, '
+    "signatures included, are shown as sent."
+)
+HEADERS_SCHEMA: JsonDict = {
+    "maxProperties": 20,
+    "propertyNames": {"pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},
+}
+
+
+class WebhookFields(In):
+    url: str | None = Field(
+        None,
+        max_length=2048,
+        description=URL_DOC,
+        examples=["https://example.com/hook"],
+        json_schema_extra=URL_SCHEMA,
+    )
+    name: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=4000)
+    events: list[str] | None = Field(
+        None,
+        description=EVENTS_DOC,
+        examples=[["course.completed", "content/*"]],
+        json_schema_extra=EVENTS_SCHEMA,
+    )
+    headers: dict[str, str] | None = Field(
+        None, description=HEADERS_DOC, json_schema_extra=HEADERS_SCHEMA
+    )
+    secret: str | None = Field(
+        None,
+        description="Signing secret (8-256 printable ASCII); generated (whsec_…) when absent.",
+        json_schema_extra={"pattern": "^[\\x21-\\x7e]{8,256}$"},
+    )
+    status: WebhookStatusName | None = None
+    retryPolicy: RetryPolicyIn | None = None
+    rateLimit: (
+        Annotated[
+            float,
+            Field(
+                strict=True,
+                json_schema_extra={"minimum": MIN_RATE_LIMIT, "maximum": MAX_RATE_LIMIT},
+            ),
+        ]
+        | None
+    ) = Field(
+        None,
+        description=f"At most this many attempts per second, {MIN_RATE_LIMIT:g} (one every "
+        f"1000 seconds) to {MAX_RATE_LIMIT:g} (invalid_rate_limit otherwise); null: no limit.",
+    )
+    ordering: Literal["none", "fifo"] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class WebhookCreate(WebhookFields):
+    url: str = Field(
+        max_length=2048,
+        description=URL_DOC,
+        examples=["https://example.com/hook"],
+        json_schema_extra=URL_SCHEMA,
+    )
+    events: list[str] = Field(
+        description=EVENTS_DOC,
+        examples=[["course.completed", "content/*"]],
+        json_schema_extra=EVENTS_SCHEMA,
+    )
+
+
+class WebhookPatch(WebhookFields):
+    statusReason: str | None = Field(None, max_length=200)
+
+
+class WebhookOut(Out):
+    id: str = prefixed("wh")
+    workspaceId: str
+    url: str
+    name: str
+    description: str
+    events: list[str]
+    headers: dict[str, str] = Field(description=HEADERS_OUT_DOC)
+    status: WebhookStatusName
+    statusReason: str | None
+    statusChangedBy: str | None
+    statusChangedAt: Timestamp | None
+    retryPolicy: dict[str, Any] | None
+    rateLimit: float | None
+    ordering: str
+    metadata: dict[str, Any]
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
+def webhook_out(wh: Webhook) -> WebhookOut:
+    return WebhookOut(
+        id=wh.id,
+        workspaceId=wh.workspace_id,
+        url=wh.url,
+        name=wh.name,
+        description=wh.description,
+        events=wh.events,
+        headers=wh.headers,
+        status=wh.status.value,
+        statusReason=wh.status_reason,
+        statusChangedBy=wh.status_changed_by,
+        statusChangedAt=format_ms(wh.status_changed_at),
+        retryPolicy=wh.retry_policy,
+        rateLimit=wh.rate_limit,
+        ordering=wh.ordering,
+        metadata=wh.metadata,
+        createdAt=_t(wh.created_at),
+        updatedAt=_t(wh.updated_at),
+    )
+
+
+class SecretOut(Out):
+    secret: str = Field(description="The signing secret (whsec_… unless the caller chose one).")
+    publicKey: str | None = Field(
+        None, description="The ed25519 public key (whpk_…) for the ed25519 scheme."
+    )
+
+
+class SecretRotate(In):
+    secret: str | None = Field(
+        None,
+        min_length=8,
+        max_length=256,
+        description="The new secret; generated when absent.",
+    )
+    graceSeconds: float = Field(
+        86400,
+        ge=0,
+        le=MAX_GRACE_SECONDS,
+        strict=True,
+        description="How long the old secret (and key pair) keep signing too, in seconds.",
+    )
+
+
+# -- events ---------------------------------------------------------------------
+
+
+class EventIn(In):
+    """An event as sent; the body is read raw, so this model only documents it."""
+
+    type: str = Field(examples=["course.completed"], pattern=EVENT_TYPE_PATTERN)
+    data: dict[str, Any] = Field(description="The payload: a JSON object, as sent.")
+    id: str | None = Field(
+        None,
+        description="Idempotency key: a repeat within the retention period returns the original.",
+        pattern=r"^[A-Za-z0-9_.:-]{1,128}$",
+    )
+
+
+class EventBatchIn(In):
+    events: list[EventIn] = Field(min_length=1, max_length=1000)
+
+
+class EventAccepted(Out):
+    id: str
+    type: str
+    workspaceId: str
+    createdAt: Timestamp
+    deliveries: int
+
+
+class BatchItem(Out):
+    ok: bool
+    status: int
+    data: EventAccepted | None = None
+    error: ErrorBody | None = None
+
+
+class DeliveryOut(Out):
+    id: str = prefixed("dlv")
+    eventId: str
+    eventType: str
+    webhookId: str = prefixed("wh")
+    workspaceId: str
+    status: Literal["pending", "held", "sending", "succeeded", "failed"]
+    attemptCount: int
+    nextAttemptAt: Timestamp | None
+    lastStatusCode: int | None
+    lastError: str | None
+    createdAt: Timestamp
+    completedAt: Timestamp | None
+    resentFrom: str | None
+    tags: list[Literal["test", "resent", "recovered"]]
+
+
+class EventOut(Out):
+    id: str
+    type: str
+    workspaceId: str
+    createdAt: Timestamp
+    data: dict[str, Any]
+
+
+class EventDetail(EventOut):
+    deliveries: list[DeliveryOut]
+
+
+def event_out(ev: Event, data: dict[str, Any]) -> EventOut:
+    return EventOut(
+        id=ev.id, type=ev.type, workspaceId=ev.workspace_id, createdAt=_t(ev.created_at), data=data
+    )
+
+
+def delivery_out(d: Delivery) -> DeliveryOut:
+    return DeliveryOut(
+        id=d.id,
+        eventId=d.event_id,
+        eventType=d.event_type,
+        webhookId=d.webhook_id,
+        workspaceId=d.workspace_id,
+        status=d.status.value,
+        attemptCount=d.attempt_count,
+        nextAttemptAt=format_ms(d.next_attempt_at)
+        if d.status in (DeliveryStatus.PENDING, DeliveryStatus.HELD)
+        else None,
+        lastStatusCode=d.last_status_code,
+        lastError=d.last_error,
+        createdAt=_t(d.created_at),
+        completedAt=format_ms(d.completed_at),
+        resentFrom=d.resent_from,
+        tags=d.tags,
+    )
+
+
+class RequestRecord(Out):
+    method: str
+    url: str = Field(description="The URL posted to; after redirects, the last hop.")
+    headers: dict[str, str] = Field(description=REQUEST_HEADERS_DOC)
+    body: str
+
+
+class ResponseRecord(Out):
+    status: int
+    headers: dict[str, str]
+    body: str
+    truncated: bool
+
+
+class AttemptOut(Out):
+    id: str = prefixed("att")
+    number: int
+    startedAt: Timestamp
+    durationMs: float
+    request: RequestRecord
+    response: ResponseRecord | None
+    error: str | None
+    outcome: Literal["success", "failure"]
+
+
+def attempt_out(a: Attempt) -> AttemptOut:
+    return AttemptOut(
+        id=a.id,
+        number=a.number,
+        startedAt=_t(a.started_at),
+        durationMs=a.duration_ms,
+        request=RequestRecord(**a.request),
+        response=ResponseRecord(**a.response) if a.response else None,
+        error=a.error,
+        outcome=a.outcome,
+    )
+
+
+class DeliveryDetail(DeliveryOut):
+    event: EventOut | None
+    attempts: list[AttemptOut]
+
+
+class RecoverIn(In):
+    since: TimeIn = Field(description="Resend deliveries created at or after this time.")
+    until: TimeIn | None = Field(None, description="… and before this time (default: now).")
+    statuses: list[Literal["failed", "succeeded"]] | None = None
+
+
+class RecoverOut(Out):
+    count: int
+
+
+class Health(Out):
+    status: str
+
+
+def _t(ms: int) -> str:
+    return format_ms(ms) or ""

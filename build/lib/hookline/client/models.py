@@ -1,0 +1,182 @@
+"""What the API answers, as typed, read-only objects.
+
+Field names are the API's in snake case (``created_at`` for ``createdAt``); times are
+timezone-aware datetimes. Fields a newer server adds are kept (``model_extra``) rather
+than refused, so an older client keeps working.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+DeliveryStatus = Literal["pending", "held", "sending", "succeeded", "failed"]
+WebhookStatus = Literal["active", "paused", "disabled"]
+Role = Literal["owner", "admin", "member", "publisher"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True
+    )
+
+
+class Workspace(Model):
+    id: str
+    name: str
+    plan: str
+    notification_email: str | None
+    settings: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApiKey(Model):
+    id: str
+    name: str
+    role: Role
+    workspace_id: str
+    created_at: datetime
+
+
+class ApiKeyCreated(ApiKey):
+    key: str = Field(description="The key itself, shown this once.")
+
+
+class EventType(Model):
+    name: str
+    description: str | None
+    category: str | None
+    schema_: dict[str, Any] | None = Field(alias="schema")
+    example: dict[str, Any] | None
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class Webhook(Model):
+    id: str
+    workspace_id: str
+    url: str
+    name: str | None
+    description: str | None
+    events: list[str]
+    status: WebhookStatus
+    status_reason: str | None
+    status_changed_at: datetime | None
+    status_changed_by: str | None
+    headers: dict[str, str]
+    metadata: dict[str, Any]
+    ordering: str
+    rate_limit: float | None
+    retry_policy: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Secret(Model):
+    secret: str
+    public_key: str | None = None
+
+
+class EventAccepted(Model):
+    id: str
+    type: str
+    workspace_id: str
+    created_at: datetime
+    deliveries: int
+
+
+class ErrorBody(Model):
+    code: str
+    message: str
+    details: list[Any] | None = None
+
+
+class BatchItem(Model):
+    """One event's result in a batch: accepted (``data``) or refused (``error``)."""
+
+    ok: bool
+    status: int
+    data: EventAccepted | None = None
+    error: ErrorBody | None = None
+
+
+class Event(Model):
+    id: str
+    type: str
+    workspace_id: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class Delivery(Model):
+    id: str
+    event_id: str
+    event_type: str
+    webhook_id: str
+    workspace_id: str
+    status: DeliveryStatus
+    attempt_count: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    completed_at: datetime | None
+    resent_from: str | None
+    tags: list[str]
+
+
+class EventDetail(Event):
+    deliveries: list[Delivery]
+
+
+class RequestRecord(Model):
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str
+
+
+class ResponseRecord(Model):
+    status: int
+    headers: dict[str, str]
+    body: str
+    truncated: bool
+
+
+class Attempt(Model):
+    id: str
+    number: int
+    started_at: datetime
+    duration_ms: float
+    request: RequestRecord
+    response: ResponseRecord | None
+    error: str | None
+    outcome: Literal["success", "failure"]
+
+
+class DeliveryDetail(Delivery):
+    event: dict[str, Any] | None
+    attempts: list[Attempt]
+
+
+class Recovered(Model):
+    count: int
+
+
+class PortalLink(Model):
+    url: str
+    expires_at: datetime
+
+
+class Deleted(Model):
+    id: str
+    deleted: bool = True
+
+
+class Health(Model):
+    status: str

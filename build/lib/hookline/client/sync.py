@@ -1,0 +1,338 @@
+"""The blocking client: one method per API operation.
+
+    from hookline.client import Client
+
+    with Client("https://hooks.example.com", api_key="hk_…") as hookline:
+        hookline.send("ws_acme", "invoice.paid", {"invoiceId": "in_1"})
+        for delivery in hookline.deliveries("ws_acme", status="failed"):
+            hookline.resend(delivery.id)
+
+``AsyncClient`` (hookline.client.aio) has the same methods, awaited.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from hookline.client import _base as base
+from hookline.client._base import M, Page, Params, Retries, Since
+from hookline.client.errors import ConnectionFailed, api_error
+from hookline.client.models import (
+    ApiKey,
+    ApiKeyCreated,
+    BatchItem,
+    Deleted,
+    Delivery,
+    DeliveryDetail,
+    DeliveryStatus,
+    Event,
+    EventAccepted,
+    EventDetail,
+    EventType,
+    Health,
+    PortalLink,
+    Recovered,
+    Role,
+    Secret,
+    Webhook,
+    WebhookStatus,
+    Workspace,
+)
+
+
+class Client:
+    """Hookline's API over one connection pool; ``base_url`` and ``api_key`` default to
+    ``HOOKLINE_URL`` and ``HOOKLINE_API_KEY``."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retries: Retries | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        url, key = base.settings(base_url, api_key)
+        self.base_url = url
+        self.retries = retries or Retries()
+        self._http = httpx.Client(
+            base_url=url, headers=base.headers(key), timeout=timeout, transport=transport
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        repeatable: bool = False,
+    ) -> httpx.Response:
+        """The response, retried per ``self.retries`` while ``base.retryable`` allows."""
+        query = base.query(params or {})
+        for retry in range(self.retries.attempts + 1):
+            last = retry == self.retries.attempts
+            try:
+                response = self._http.request(method, url, params=query, json=json)
+            except httpx.TransportError as exc:
+                if last or not base.retryable(method, repeatable, exc):
+                    raise ConnectionFailed(f"{method} {self.base_url}{url}: {exc!r}") from exc
+                time.sleep(self.retries.delay(retry, None))
+                continue
+            if last or not base.retryable(method, repeatable, response):
+                return response
+            time.sleep(self.retries.delay(retry, response))
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    def _one(self, model: type[M], method: str, url: str, **kwargs: Any) -> M:
+        return model.model_validate(base.answer(self._send(method, url, **kwargs)))
+
+    def _all(self, model: type[M], url: str, params: Params) -> Iterator[M]:
+        cursor: str | None = None
+        while True:
+            page = self._page(model, url, {**params, "cursor": cursor})
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def _page(self, model: type[M], url: str, params: Params) -> Page[M]:
+        return base.page(model, self._send("GET", url, params=params))
+
+    # Health
+
+    def health(self) -> Health:
+        """``/healthz``: the process is up."""
+        return Health.model_validate(base.answer(self._send("GET", "/healthz")))
+
+    def ready(self) -> Health:
+        """``/readyz``: the process can reach its database."""
+        return Health.model_validate(base.answer(self._send("GET", "/readyz")))
+
+    def metrics(self) -> str:
+        """``/metrics`` in the Prometheus text format."""
+        response = self._send("GET", "/metrics")
+        if response.is_error:
+            raise api_error(response)
+        return response.text
+
+    # Workspaces and keys
+
+    def workspaces(self, *, page_size: int = 100) -> Iterator[Workspace]:
+        return self._all(Workspace, "/v1/workspaces", {"limit": page_size})
+
+    def create_workspace(self, name: str, **fields: Any) -> Workspace:
+        """Fields: ``id``, ``plan``, ``notification_email``, ``settings``."""
+        body = {"name": name, **base.fields(fields)}
+        return self._one(Workspace, "POST", "/v1/workspaces", json=body)
+
+    def get_workspace(self, workspace_id: str) -> Workspace:
+        return self._one(Workspace, "GET", base.path("/v1/workspaces/{}", workspace_id))
+
+    def update_workspace(self, workspace_id: str, **fields: Any) -> Workspace:
+        url = base.path("/v1/workspaces/{}", workspace_id)
+        return self._one(Workspace, "PATCH", url, json=base.fields(fields))
+
+    def delete_workspace(self, workspace_id: str) -> Deleted:
+        return self._one(Deleted, "DELETE", base.path("/v1/workspaces/{}", workspace_id))
+
+    def api_keys(self, workspace_id: str, *, page_size: int = 100) -> Iterator[ApiKey]:
+        url = base.path("/v1/workspaces/{}/api-keys", workspace_id)
+        return self._all(ApiKey, url, {"limit": page_size})
+
+    def create_api_key(self, workspace_id: str, name: str, role: Role) -> ApiKeyCreated:
+        url = base.path("/v1/workspaces/{}/api-keys", workspace_id)
+        return self._one(ApiKeyCreated, "POST", url, json={"name": name, "role": role})
+
+    def revoke_api_key(self, key_id: str) -> Deleted:
+        return self._one(Deleted, "DELETE", base.path("/v1/api-keys/{}", key_id))
+
+    # Event types
+
+    def event_types(
+        self, *, category: str | None = None, include_archived: bool = False, page_size: int = 100
+    ) -> Iterator[EventType]:
+        params = {"category": category, "includeArchived": include_archived, "limit": page_size}
+        return self._all(EventType, "/v1/event-types", params)
+
+    def create_event_type(self, name: str, **fields: Any) -> EventType:
+        """Fields: ``description``, ``category``, ``schema`` (JSON Schema), ``example``."""
+        body = {"name": name, **base.fields(fields)}
+        return self._one(EventType, "POST", "/v1/event-types", json=body)
+
+    def get_event_type(self, name: str) -> EventType:
+        return self._one(EventType, "GET", base.path("/v1/event-types/{}", name))
+
+    def update_event_type(self, name: str, **fields: Any) -> EventType:
+        url = base.path("/v1/event-types/{}", name)
+        return self._one(EventType, "PATCH", url, json=base.fields(fields))
+
+    def archive_event_type(self, name: str) -> EventType:
+        return self._one(EventType, "DELETE", base.path("/v1/event-types/{}", name))
+
+    # Webhooks
+
+    def webhooks(
+        self, workspace_id: str, *, status: WebhookStatus | None = None, page_size: int = 100
+    ) -> Iterator[Webhook]:
+        url = base.path("/v1/workspaces/{}/webhooks", workspace_id)
+        return self._all(Webhook, url, {"status": status, "limit": page_size})
+
+    def create_webhook(
+        self, workspace_id: str, url: str, events: Iterable[str] = ("*",), **fields: Any
+    ) -> Webhook:
+        """Fields: ``name``, ``description``, ``secret``, ``headers``, ``metadata``,
+        ``retry_policy``, ``ordering``, ``rate_limit``, ``status``."""
+        body = {"url": url, "events": list(events), **base.fields(fields)}
+        target = base.path("/v1/workspaces/{}/webhooks", workspace_id)
+        return self._one(Webhook, "POST", target, json=body)
+
+    def get_webhook(self, webhook_id: str) -> Webhook:
+        return self._one(Webhook, "GET", base.path("/v1/webhooks/{}", webhook_id))
+
+    def update_webhook(self, webhook_id: str, **fields: Any) -> Webhook:
+        url = base.path("/v1/webhooks/{}", webhook_id)
+        return self._one(Webhook, "PATCH", url, json=base.fields(fields))
+
+    def pause_webhook(self, webhook_id: str, reason: str | None = None) -> Webhook:
+        """New deliveries wait (``held``) until it is resumed."""
+        return self.update_webhook(webhook_id, status="paused", status_reason=reason)
+
+    def resume_webhook(self, webhook_id: str) -> Webhook:
+        """Active again: held deliveries go out, oldest first."""
+        return self.update_webhook(webhook_id, status="active")
+
+    def delete_webhook(self, webhook_id: str) -> Deleted:
+        return self._one(Deleted, "DELETE", base.path("/v1/webhooks/{}", webhook_id))
+
+    def get_secret(self, webhook_id: str) -> Secret:
+        return self._one(Secret, "GET", base.path("/v1/webhooks/{}/secret", webhook_id))
+
+    def rotate_secret(
+        self, webhook_id: str, *, secret: str | None = None, grace_seconds: int | None = None
+    ) -> Secret:
+        """A new secret (given or generated); the old one still signs for ``grace_seconds``."""
+        given = {"secret": secret, "graceSeconds": grace_seconds}
+        body = {k: v for k, v in given.items() if v is not None}
+        url = base.path("/v1/webhooks/{}/secret/rotate", webhook_id)
+        return self._one(Secret, "POST", url, json=body)
+
+    def test_webhook(self, webhook_id: str) -> DeliveryDetail:
+        """Send a test ping now; the delivery with its attempt."""
+        return self._one(DeliveryDetail, "POST", base.path("/v1/webhooks/{}/test", webhook_id))
+
+    def recover(
+        self,
+        webhook_id: str,
+        since: datetime | timedelta | str,
+        *,
+        until: datetime | timedelta | str | None = None,
+        statuses: Iterable[DeliveryStatus] | None = None,
+    ) -> Recovered:
+        """Resend the webhook's failed deliveries created in [since, until)."""
+        body: dict[str, Any] = {"since": base.timestamp(since)}
+        if until is not None:
+            body["until"] = base.timestamp(until)
+        if statuses is not None:
+            body["statuses"] = list(statuses)
+        url = base.path("/v1/webhooks/{}/recover", webhook_id)
+        return self._one(Recovered, "POST", url, json=body)
+
+    # Events
+
+    def send(
+        self, workspace_id: str, type: str, data: Mapping[str, Any], *, id: str | None = None
+    ) -> EventAccepted:
+        """Send one event. Its idempotency key (``id``, made here if not given) goes with
+        every retry, so a send repeated after a lost answer creates no second event."""
+        url = base.path("/v1/workspaces/{}/events", workspace_id)
+        body = base.event(type, data, id)
+        return self._one(EventAccepted, "POST", url, json=body, repeatable=True)
+
+    def send_batch(self, workspace_id: str, events: Iterable[Mapping[str, Any]]) -> list[BatchItem]:
+        """Send up to 1,000 events ``{type, data, id?}``; one result per event, in order.
+        Each gets its idempotency key here if it has none, once, before any retry."""
+        body = {"events": [base.event(e["type"], e["data"], e.get("id")) for e in events]}
+        url = base.path("/v1/workspaces/{}/events/batch", workspace_id)
+        response = self._send("POST", url, json=body, repeatable=True)
+        return [BatchItem.model_validate(item) for item in base.answer(response)]
+
+    def events(
+        self,
+        workspace_id: str,
+        *,
+        type: str | None = None,
+        since: Since = None,
+        until: Since = None,
+        page_size: int = 100,
+    ) -> Iterator[Event]:
+        params = {
+            "type": type,
+            "since": base.timestamp(since),
+            "until": base.timestamp(until),
+            "limit": page_size,
+        }
+        return self._all(Event, base.path("/v1/workspaces/{}/events", workspace_id), params)
+
+    def get_event(self, event_id: str) -> EventDetail:
+        return self._one(EventDetail, "GET", base.path("/v1/events/{}", event_id))
+
+    # Deliveries
+
+    def deliveries(
+        self,
+        workspace_id: str | None = None,
+        *,
+        webhook_id: str | None = None,
+        status: DeliveryStatus | None = None,
+        event_type: str | None = None,
+        event_id: str | None = None,
+        since: Since = None,
+        until: Since = None,
+        q: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[Delivery]:
+        """A workspace's deliveries, or one webhook's, newest first."""
+        url = base.deliveries_url(workspace_id, webhook_id)
+        params = {
+            "status": status,
+            "eventType": event_type,
+            "eventId": event_id,
+            "since": base.timestamp(since),
+            "until": base.timestamp(until),
+            "q": q,
+            "limit": page_size,
+        }
+        return self._all(Delivery, url, params)
+
+    def get_delivery(self, delivery_id: str) -> DeliveryDetail:
+        """The delivery with its event and every attempt."""
+        return self._one(DeliveryDetail, "GET", base.path("/v1/deliveries/{}", delivery_id))
+
+    def resend(self, delivery_id: str) -> Delivery:
+        """A new delivery of the same event to the same webhook."""
+        url = base.path("/v1/deliveries/{}/resend", delivery_id)
+        return self._one(Delivery, "POST", url)
+
+    # Portal
+
+    def create_portal_link(self, workspace_id: str, *, expires_in: int | None = None) -> PortalLink:
+        """A signed link to the workspace's self-service page."""
+        body = {} if expires_in is None else {"expiresIn": expires_in}
+        url = base.path("/v1/workspaces/{}/portal-link", workspace_id)
+        return self._one(PortalLink, "POST", url, json=body)

@@ -1,0 +1,313 @@
+"""The dispatcher: claim → prepare → send → conclude → record, with bounded concurrency.
+
+One loop claims due deliveries in batches while slots are free; each claim
+becomes a task that prepares the request, sends it, concludes what follows
+(``outcome``) and hands the attempt record to the ``Recorder``, which writes
+finished attempts in group commits. ``Housekeeping`` renews this worker's leases
+while its claims run, returns expired ones and purges old data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections import Counter
+
+import aiohttp
+
+from hookline.dispatch.faults import defer_once
+from hookline.dispatch.housekeeping import Housekeeping
+from hookline.dispatch.outcome import RetryAt, Verdict, conclude
+from hookline.dispatch.prepare import PendingDispatch, prepare
+from hookline.dispatch.recorder import Recorder
+from hookline.dispatch.sender import AiohttpTransport, make_session
+from hookline.dispatch.transport import SendResult, Transport
+from hookline.ids import format_ms, new_id, now_ms
+from hookline.notify import Mailer, PauseNotices
+from hookline.service.context import Context
+from hookline.service.operational import Operational
+from hookline.store.port import AttemptRecord, Claim, Queue
+
+log = logging.getLogger("hookline.dispatch")
+attempts_log = logging.getLogger("hookline.attempts")
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        transport: Transport | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.queue: Queue = ctx.store
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[2:]}"
+        # One line per attempt: shown in dev mode, at debug level otherwise.
+        self._attempt_log_level = logging.INFO if self.settings.dev else logging.DEBUG
+        self._wake = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._per_webhook: Counter[str] = Counter()
+        self._per_workspace: Counter[str] = Counter()
+        self._recorder = Recorder(
+            ctx.store,
+            ctx.store,
+            self.owner,
+            metrics=ctx.metrics,
+            notices=PauseNotices(ctx.store, Mailer(ctx.settings)),
+            operational=Operational(
+                ctx.store,
+                lambda: self.ctx.wake(),  # set once the server knows every process to wake
+                faulted=ctx.metrics.internal_errors.labels(stage="operational").inc,
+            ),
+            fault_retry_seconds=self.settings.fault_retry_seconds,
+            recorded=self._wake.set,
+        )
+        self._housekeeping = Housekeeping(
+            ctx.store,
+            ctx.store,
+            self.owner,
+            self.settings,
+            leasing=lambda: bool(self._inflight),
+            wake=self._wake.set,
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+        self._transport = transport
+        self._session: aiohttp.ClientSession | None = None  # the default transport's, owned here
+
+    def wake(self) -> None:
+        """Called by the API in the same process when new work is due now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Run until ``stop``; then drain in-flight attempts and flush their records."""
+        if self._transport is None:
+            self._session = make_session(
+                open_network=self.settings.dev,
+                allowed=self.ctx.allowed_networks,
+                limit=self.settings.worker_concurrency,
+            )
+            self._transport = AiohttpTransport(
+                self._session,
+                open_network=self.settings.dev,
+                allowed=self.ctx.allowed_networks,
+                allow_http=self.ctx.allow_http,
+            )
+        await self.queue.listen_for_work(self.wake)  # other processes' new work (PostgreSQL)
+        self._recorder.start()
+        self._tasks = [
+            asyncio.create_task(self._housekeeping.run(), name="hookline-housekeeping"),
+        ]
+        try:
+            await self._claim_loop()
+        finally:
+            await self._drain()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._slot_freed.set()
+        self._recorder.hurry()
+
+    # -- claim ----------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        settings = self.settings
+        lease_ms = int(settings.lease_seconds * 1000)
+        while not self._stopping.is_set():
+            free = settings.worker_concurrency - len(self._inflight)
+            if free <= 0:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                continue
+            self._wake.clear()
+            try:
+                claims = await self.queue.claim_due(
+                    self.owner,
+                    limit=min(free, settings.claim_batch),
+                    now=now_ms(),
+                    lease_ms=lease_ms,
+                    busy=self._per_webhook,
+                    per_webhook=settings.endpoint_concurrency,
+                    busy_workspaces=self._per_workspace,
+                    per_workspace=settings.workspace_concurrency,
+                )
+            except Exception:
+                log.exception("claiming deliveries failed; retrying")
+                await self._sleep(settings.poll_interval)
+                continue
+            for claim in claims:
+                self._start(claim)
+            if len(claims) < min(free, settings.claim_batch):
+                await self._sleep(await self._idle_wait())
+
+    async def _idle_wait(self) -> float:
+        """Until the next delivery comes due, at most the poll interval.
+
+        Due deliveries that were not claimed are blocked (their webhook is at its
+        concurrency cap or has a FIFO head in flight): a finished attempt wakes
+        the loop for those. They must not hide a later due time, such as a rate
+        limit's next slot, so only deliveries due after now count here.
+        """
+        wait = self.settings.poll_interval
+        with contextlib.suppress(Exception):
+            now = now_ms()
+            due = await self.queue.next_due_at(after=now)
+            if due is not None:
+                wait = min(wait, max(0.0, (due - now_ms()) / 1000))
+        return wait
+
+    async def _release(self, dlv_ids: list[str]) -> None:
+        try:
+            await self.queue.release(self.owner, dlv_ids)
+        except Exception:
+            log.exception("releasing %d deliveries failed; their leases will expire", len(dlv_ids))
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+    def _start(self, claim: Claim) -> None:
+        self._per_webhook[claim.webhook.id] += 1
+        self._per_workspace[claim.webhook.workspace_id] += 1
+        task = asyncio.create_task(self._dispatch(claim))
+        self._inflight[claim.delivery_id] = task
+        task.add_done_callback(lambda _t: self._finished(claim))
+
+    def _finished(self, claim: Claim) -> None:
+        self._inflight.pop(claim.delivery_id, None)
+        self._per_webhook[claim.webhook.id] -= 1
+        if self._per_webhook[claim.webhook.id] <= 0:
+            del self._per_webhook[claim.webhook.id]
+        self._per_workspace[claim.webhook.workspace_id] -= 1
+        if self._per_workspace[claim.webhook.workspace_id] <= 0:
+            del self._per_workspace[claim.webhook.workspace_id]
+        self._slot_freed.set()
+
+    # -- prepare, send, decide ------------------------------------------------
+
+    async def _dispatch(self, claim: Claim) -> None:
+        try:
+            pending = prepare(
+                claim,
+                box=self.ctx.box,
+                delivery_defaults=self.settings.delivery,
+                policy_defaults=self.settings.retry_policy,
+                timestamp=int(time.time()),
+            )
+        except Exception:
+            await self._internal_fault(claim, "prepare")
+            return
+        assert self._transport is not None
+        started = now_ms()
+        try:
+            result = await self._transport.send(pending.request)
+        except Exception:
+            await self._internal_fault(claim, "send")
+            return
+        try:
+            record = self._conclude(pending, result, started)
+        except Exception:
+            await self._internal_fault(claim, "decide")
+            return
+        self._recorder.add(record, faults=claim.internal_faults)
+
+    async def _internal_fault(self, claim: Claim, stage: str) -> None:
+        """A fault of Hookline's own ends no delivery: it goes back to the queue, unattempted.
+
+        Only the receiver's answers and the retry policy end a delivery. A bug, a key
+        that cannot open its secrets or a database error is logged and counted, and the
+        delivery is tried again after a backoff that grows with each fault in a row.
+        """
+        log.exception("%s of delivery %s failed; it is tried again later", stage, claim.delivery_id)
+        self.ctx.metrics.internal_errors.labels(stage=stage).inc()
+        await self._defer(claim.delivery_id, claim.internal_faults)
+
+    async def _defer(self, dlv_id: str, faults: int) -> None:
+        """Put a claimed delivery back to be tried after its backoff, retrying while the store
+        fails (a stop cancels this, and the delivery is released)."""
+        while True:
+            try:
+                await defer_once(
+                    self.queue,
+                    self.owner,
+                    dlv_id,
+                    faults=faults,
+                    first=self.settings.fault_retry_seconds,
+                )
+                return
+            except Exception:
+                log.exception("deferring delivery %s failed; retrying", dlv_id)
+            await asyncio.sleep(0.5)
+
+    def _conclude(
+        self, pending: PendingDispatch, result: SendResult, started: int
+    ) -> AttemptRecord:
+        concluded = conclude(
+            pending, result, attempt_id=new_id("att"), started=started, finished=now_ms()
+        )
+        verdict = concluded.verdict
+        if attempts_log.isEnabledFor(self._attempt_log_level):
+            _log_attempt(self._attempt_log_level, pending.claim, result, verdict)
+        metrics = self.ctx.metrics
+        metrics.deliveries.labels(outcome=verdict.kind).inc()
+        metrics.attempt_duration.observe(result.duration_ms / 1000)
+        return concluded.record
+
+    # -- shutdown -------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        grace = self.settings.shutdown_grace
+        give_up_at = time.monotonic() + 2 * grace
+        pending = list(self._inflight.values())
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=grace)
+            late_ids = [d for d, t in self._inflight.items() if t in late]
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            if late_ids:
+                await self._release(late_ids)
+        await self._recorder.close(give_up_at=give_up_at, grace=grace)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+
+
+def _log_attempt(level: int, claim: Claim, result: SendResult, verdict: Verdict) -> None:
+    answer = f"HTTP {result.status_code}" if result.status_code is not None else result.error
+    retry_at = verdict.at_ms if isinstance(verdict, RetryAt) else None
+    then = f"retry at {format_ms(retry_at)}" if retry_at is not None else verdict.kind
+    attempts_log.log(
+        level,
+        "%s %s %s attempt %d: %s in %.0f ms, %s",
+        claim.webhook.id,
+        claim.delivery_id,
+        claim.event.type,
+        claim.attempt,
+        answer,
+        result.duration_ms,
+        then,
+        extra={
+            "fields": {
+                "webhook": claim.webhook.id,
+                "delivery": claim.delivery_id,
+                "eventType": claim.event.type,
+                "attempt": claim.attempt,
+                "status": result.status_code,
+                "error": result.error,
+                "durationMs": result.duration_ms,
+                "outcome": verdict.kind,
+                "retryAt": format_ms(retry_at),
+            }
+        },
+    )

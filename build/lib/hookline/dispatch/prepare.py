@@ -1,0 +1,111 @@
+"""Stage two of a dispatch: turn a claim into the exact request to send. Sans I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from yarl import URL
+
+from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest
+from hookline.domain import envelope
+from hookline.domain.headers import redacted
+from hookline.domain.retry import RetryPolicy
+from hookline.secrets import SecretBox
+from hookline.signing import SigningKeys, signature_headers
+from hookline.store.port import Claim
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PendingDispatch:
+    claim: Claim
+    request: OutboundRequest
+    policy: RetryPolicy
+    timestamp: int
+
+    def request_record(self, url: str | None = None) -> dict[str, Any]:
+        """The request as the attempt's log keeps it, posted to ``url`` (the last redirect hop;
+        default the webhook's URL): custom headers that carry credentials are redacted
+        (``hookline.domain.headers``), so they are never stored."""
+        custom = self.claim.webhook.headers
+        request = self.request
+        return {
+            "method": "POST",
+            "url": url or request.url,
+            "headers": redacted(request.headers, custom.__contains__),
+            "body": request.body.decode(),
+        }
+
+
+def prepare(
+    claim: Claim,
+    *,
+    box: SecretBox,
+    delivery_defaults: dict[str, str],
+    policy_defaults: dict[str, Any],
+    timestamp: int,
+) -> PendingDispatch:
+    wh = claim.webhook
+    fmt = {**delivery_defaults, **(claim.workspace_settings.get("delivery") or {})}
+    test = "test" in claim.tags
+    body = envelope.render(
+        fmt["envelope"],
+        event_id=claim.event.id,
+        event_type=claim.event.type,
+        workspace_id=claim.event.workspace_id,
+        created_at_ms=claim.event.created_at,
+        data_json=claim.event.data_json,
+        test=test,
+    )
+    brand = fmt["brand"]
+    headers = {
+        **wh.headers,
+        "Content-Type": "application/json",
+        "User-Agent": fmt["userAgent"],
+        f"X-{brand}-Event": claim.event.type,
+        f"X-{brand}-Delivery": claim.event.id,
+        f"X-{brand}-Timestamp": str(timestamp),
+        f"X-{brand}-Attempt": str(claim.attempt),
+    }
+    headers.update(
+        signature_headers(
+            fmt["signature"],
+            signing_keys(claim, box, now_ms=timestamp * 1000),
+            msg_id=claim.event.id,
+            timestamp=timestamp,
+            body=body,
+            brand=brand,
+            url=target_uri(wh.url),
+        )
+    )
+    policy = RetryPolicy.resolve(
+        policy_defaults, claim.workspace_settings.get("retryPolicy"), wh.retry_policy
+    )
+    request = OutboundRequest(
+        url=wh.url,
+        headers=headers,
+        body=body,
+        timeout=policy.timeout,
+        max_redirects=MAX_REDIRECTS if policy.follow_redirects else 0,
+    )
+    return PendingDispatch(claim=claim, request=request, policy=policy, timestamp=timestamp)
+
+
+def target_uri(url: str) -> str:
+    """The URL as the request goes out, which is what a receiver rebuilds from its request line
+    and ``Host`` header and what RFC 9421 signs as ``@target-uri``: scheme and host in lower case,
+    no default port, ``/`` for an empty path, percent-encoded as sent, no fragment."""
+    u = URL(url)
+    port = "" if u.is_default_port() else f":{u.port}"
+    return f"{u.scheme}://{u.host_subcomponent}{port}{u.raw_path_qs}"
+
+
+def signing_keys(claim: Claim, box: SecretBox, *, now_ms: int) -> SigningKeys:
+    """The claim's keys, unsealed: current first, then those still in their grace period."""
+    live = [k for k in claim.previous_keys if k["expiresAt"] > now_ms]
+    seeds = [claim.signing_key, *(k.get("signingKey") for k in live)]
+    return SigningKeys(
+        key_id=claim.webhook.id,
+        secrets=(box.open(claim.webhook_secret), *(box.open(k["secret"]) for k in live)),
+        ed25519_seeds=tuple(box.open(s) for s in seeds if s),
+    )

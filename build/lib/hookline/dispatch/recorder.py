@@ -1,0 +1,220 @@
+"""The recorder: finished attempts written in group commits, one transaction per batch.
+
+Attempt tasks hand their records over and end; one task writes whatever is waiting,
+after a short linger so that a busy worker writes hundreds of records per commit. A
+batch the store refuses is written record by record, so that one bad record (its
+delivery deleted during the attempt) does not hold back the others; a record the store
+keeps refusing is a fault of Hookline's own and its delivery is deferred. The webhooks
+a batch pauses get their notice from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hookline.dispatch.faults import defer_once
+from hookline.domain.models import AttemptOutcome, DeliveryStatus, Webhook
+from hookline.ids import now_ms
+from hookline.metrics import Metrics
+from hookline.notify import PauseNotices
+from hookline.service.operational import Notice, Operational, about
+from hookline.store.port import AttemptRecord, DeliveryLog, Queue
+
+log = logging.getLogger("hookline.dispatch")
+
+RECORD_BATCH = 256
+RECORD_LINGER = 0.005
+# Tries of a record the store refuses before its delivery is deferred instead.
+RECORD_TRIES = 3
+
+
+class Recorder:
+    def __init__(
+        self,
+        queue: Queue,
+        deliveries: DeliveryLog,
+        owner: str,
+        *,
+        metrics: Metrics,
+        notices: PauseNotices,
+        operational: Operational,
+        fault_retry_seconds: float,
+        recorded: Callable[[], None],
+    ) -> None:
+        self.queue = queue
+        self.deliveries = deliveries  # whether a record's delivery still exists
+        self.owner = owner
+        self._metrics = metrics
+        self._notices = notices
+        self._operational = operational
+        self._fault_retry_seconds = fault_retry_seconds
+        # Called after each batch: a finished delivery may unblock the next one of a FIFO
+        # webhook, and a retry may be due.
+        self._on_recorded = recorded
+        self._records: list[AttemptRecord] = []
+        # Each waiting record's delivery's faults in a row, for the backoff if it cannot be written.
+        self._faults: dict[str, int] = {}
+        self._ready = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self._hurry = False
+        self._closing = False
+        self._give_up_at = float("inf")
+        self._task: asyncio.Task[None] | None = None
+        self._notifying: set[asyncio.Task[Any]] = set()
+
+    def add(self, record: AttemptRecord, *, faults: int) -> None:
+        """Queue ``record`` for the next batch; ``faults`` are its delivery's faults in a row."""
+        self._faults[record.attempt.delivery_id] = faults
+        self._records.append(record)
+        self._ready.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="hookline-recorder")
+
+    def hurry(self) -> None:
+        """Stop lingering: the worker is stopping."""
+        self._hurry = True
+        self._ready.set()
+
+    async def close(self, *, give_up_at: float, grace: float) -> None:
+        """Write what is left, then end (cancelling could drop a batch); a record the store
+        still refuses at ``give_up_at`` (monotonic) is left to its lease. Pause notices
+        under way get ``grace`` seconds."""
+        self._give_up_at = give_up_at
+        self._closing = True
+        self._ready.set()
+        if self._task is not None:
+            await self._task
+        if self._notifying:
+            await asyncio.wait(self._notifying, timeout=grace)
+
+    async def _run(self) -> None:
+        while True:
+            await self._ready.wait()
+            if len(self._records) < RECORD_BATCH and not self._hurry:
+                await asyncio.sleep(RECORD_LINGER)
+            self._ready.clear()
+            await self._flush()
+            if self._closing and not self._records:
+                return
+
+    async def _flush(self) -> None:
+        async with self._flush_lock:
+            while self._records:
+                batch, self._records = self._records[:RECORD_BATCH], self._records[RECORD_BATCH:]
+                try:
+                    paused = await self.queue.record_attempts(self.owner, batch)
+                except Exception:
+                    log.exception("recording %d attempts failed; recording one by one", len(batch))
+                    self._metrics.internal_errors.labels(stage="record").inc()
+                    paused = []
+                    for record in batch:
+                        paused += await self._record_alone(record)
+                for record in batch:
+                    self._faults.pop(record.attempt.delivery_id, None)
+                self._recorded(batch, paused)
+
+    async def _record_alone(self, record: AttemptRecord) -> list[str]:
+        """Record one attempt, retrying while the store fails; drop it if its delivery is gone.
+
+        Writing records one at a time keeps a record the database refuses (its delivery
+        was deleted while the attempt ran) from holding back every other record. A record
+        the store keeps refusing while its delivery exists is a fault of Hookline's own:
+        after ``RECORD_TRIES`` its delivery goes back to the queue, to be tried again later.
+        """
+        dlv_id = record.attempt.delivery_id
+        tries = 0
+        while True:
+            try:
+                return await self.queue.record_attempts(self.owner, [record])
+            except Exception:
+                log.exception("recording the attempt of %s failed", dlv_id)
+                self._metrics.internal_errors.labels(stage="record").inc()
+            tries += 1
+            with contextlib.suppress(Exception):
+                if await self.deliveries.get_delivery(dlv_id) is None:
+                    log.warning("delivery %s was deleted during its attempt; not recorded", dlv_id)
+                    return []
+                if tries >= RECORD_TRIES:
+                    await defer_once(
+                        self.queue,
+                        self.owner,
+                        dlv_id,
+                        faults=self._faults.get(dlv_id, 0),
+                        first=self._fault_retry_seconds,
+                    )
+                    log.warning(
+                        "the attempt of %s is not recorded; it is tried again later", dlv_id
+                    )
+                    return []
+            if self._closing and time.monotonic() >= self._give_up_at:
+                log.error("giving up recording %s; its lease will expire and it is retried", dlv_id)
+                return []
+            await asyncio.sleep(0.5)
+
+    def _recorded(self, batch: list[AttemptRecord], paused: list[str]) -> None:
+        self._on_recorded()
+        for wh_id in paused:
+            log.warning("webhook %s paused after exhausting its retries", wh_id)
+            self._background(self._notices.paused(wh_id))
+        self._background(self._tell(batch, paused))
+
+    def _background(self, job: Any) -> None:
+        task = asyncio.create_task(job)
+        self._notifying.add(task)
+        task.add_done_callback(self._notifying.discard)
+
+    async def _tell(self, batch: list[AttemptRecord], paused: list[str]) -> None:
+        """The operational events of a recorded batch: webhooks it paused, deliveries it
+        ended failed, and webhooks whose first success after failures it holds."""
+        try:
+            if not await self._operational.enabled():
+                return
+            last: dict[str, AttemptRecord] = {r.webhook_id: r for r in batch}
+            ok = [w for w, r in last.items() if r.attempt.outcome is AttemptOutcome.SUCCESS]
+            failing = [w for w in last if w not in ok]
+            now = now_ms()
+            recovered = await self.queue.track_outcomes(failed=failing, succeeded=ok, now=now)
+            hooks: dict[str, Webhook | None] = {}
+            notices = []
+            for wh_id in paused:
+                if wh := await self._webhook(hooks, wh_id):
+                    fields = about(wh, now, by="system", reason="too_many_failures")
+                    notices.append(Notice(type="endpoint.paused", webhook=wh, fields=fields))
+            for r in batch:
+                if r.status is DeliveryStatus.FAILED and (
+                    wh := await self._webhook(hooks, r.webhook_id)
+                ):
+                    notices.append(await self._exhausted(wh, r, now))
+            for wh_id in recovered:
+                if wh := await self._webhook(hooks, wh_id):
+                    fields = about(wh, now, deliveryId=last[wh_id].attempt.delivery_id)
+                    notices.append(Notice(type="endpoint.recovered", webhook=wh, fields=fields))
+            await self._operational.tell(notices)
+        except Exception:
+            log.exception("the operational events of %d attempts are not told", len(batch))
+            self._metrics.internal_errors.labels(stage="operational").inc()
+
+    async def _webhook(self, hooks: dict[str, Webhook | None], wh_id: str) -> Webhook | None:
+        if wh_id not in hooks:
+            hooks[wh_id] = await self._operational.store.get_webhook(wh_id)
+        return hooks[wh_id]
+
+    async def _exhausted(self, wh: Webhook, r: AttemptRecord, now: int) -> Notice:
+        dlv = await self.deliveries.get_delivery(r.attempt.delivery_id)
+        fields = about(
+            wh,
+            r.completed_at or now,
+            deliveryId=r.attempt.delivery_id,
+            eventId=dlv.event_id if dlv else None,
+            eventType=dlv.event_type if dlv else None,
+            attemptCount=r.attempt.number,
+            lastStatusCode=r.status_code,
+            lastError=r.error,
+        )
+        return Notice(type="delivery.exhausted", webhook=wh, fields=fields)

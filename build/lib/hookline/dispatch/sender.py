@@ -1,0 +1,302 @@
+"""The aiohttp ``Transport``: one attempt over an injected aiohttp session.
+
+Outside dev mode three checks keep deliveries off private and reserved
+addresses. Each URL posted to (the webhook's, then every redirect hop) passes
+the rules of a webhook URL, on the host yarl parses, which is the host aiohttp
+uses; a redirect from https to http is refused. The session's resolver drops
+blocked addresses from DNS answers, so a name with one good and one bad
+address reaches the good one. And the socket factory refuses to create a
+socket for a blocked address: whatever the spelling of the host, and whether
+or not a resolver was asked, the address actually connected to is checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aiohttp
+from aiohappyeyeballs import AddrInfoType, SocketFactoryType
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+from yarl import URL
+
+from hookline.dispatch.transport import OutboundRequest, SendResult
+from hookline.domain.destinations import (
+    IPAddress,
+    Network,
+    check_url,
+    host_addresses,
+    ip_literal,
+    is_blocked,
+)
+from hookline.errors import Invalid
+
+MAX_RESPONSE_BYTES = 64 * 1024
+# No timer of aiohttp's own per request: the attempt's deadline is one asyncio.timeout around
+# every hop, set before any request starts, so a per-request timer could never fire first.
+NO_REQUEST_TIMEOUT = aiohttp.ClientTimeout()
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+class BlockedDestination(OSError):
+    """The destination resolves to an address webhooks may not reach."""
+
+
+class RefusedHop(Exception):
+    """A URL to post to breaks the destination rules; ``error`` is the attempt's error."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves, then drops every address that ``is_blocked``; fails if none is left."""
+
+    def __init__(self, allowed: Sequence[Network]) -> None:
+        self._inner = DefaultResolver()
+        self._allowed = tuple(allowed)
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        safe = [r for r in results if self._is_safe(r["host"])]
+        if not safe:
+            raise BlockedDestination(f"{host} resolves only to blocked addresses")
+        return safe
+
+    def _is_safe(self, host: str) -> bool:
+        address = ip_literal(host)
+        return address is not None and not is_blocked(address, self._allowed)
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def guarded_socket_factory(allowed: Sequence[Network]) -> SocketFactoryType:
+    """A socket factory for aiohttp that refuses blocked addresses: it gets the address
+    just before the connection, IP literals included, which skip every resolver."""
+    allowed = tuple(allowed)
+
+    def factory(addr_info: AddrInfoType) -> socket.socket:
+        family, type_, proto, _, sockaddr = addr_info
+        try:  # strictly: a form the OS would resolve again (127.1) is not an address here
+            address: IPAddress | None = ipaddress.ip_address(sockaddr[0])
+        except ValueError:
+            address = None
+        if address is None or is_blocked(address, allowed):
+            # One message for every refusal: aiohappyeyeballs re-raises the exception itself
+            # (not a combined OSError) when all attempts failed with the same text.
+            raise BlockedDestination("connection to a blocked address refused")
+        return socket.socket(family=family, type=type_, proto=proto)
+
+    return factory
+
+
+def make_session(
+    *, open_network: bool, allowed: Sequence[Network], limit: int
+) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(
+        limit=limit,
+        limit_per_host=0,
+        ttl_dns_cache=10,
+        resolver=None if open_network else GuardedResolver(allowed),
+        socket_factory=None if open_network else guarded_socket_factory(allowed),
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        auto_decompress=True,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        skip_auto_headers=("Accept-Encoding",),
+    )
+
+
+class AiohttpTransport:
+    """Posts over ``session`` (from ``make_session``, with the same ``open_network`` and
+    ``allowed``); outside dev mode each URL posted to passes the destination rules, and a
+    redirect to http needs ``allow_http`` (from https, never)."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        open_network: bool,
+        allowed: Sequence[Network] = (),
+        allow_http: bool = False,
+    ) -> None:
+        self.session = session
+        self.open_network = open_network
+        self.allowed = tuple(allowed)
+        self.allow_http = allow_http
+
+    async def send(self, request: OutboundRequest) -> SendResult:
+        """POST the request's body to its URL (and to each redirect hop it may follow that
+        passes the rules); ``final_url`` is the last URL posted to."""
+        start = time.perf_counter()
+        headers = request.headers
+        status: int | None = None
+        resp_headers: dict[str, str] = {}
+        text, truncated, error = "", False, None
+        retry_after: float | None = None
+        final_url = request.url
+        try:
+            async with asyncio.timeout(request.timeout):
+                target = _first_hop(
+                    request.url, open_network=self.open_network, allowed=self.allowed
+                )
+                for hop in range(request.max_redirects + 1):
+                    final_url = str(target)
+                    async with self.session.post(
+                        target,
+                        data=request.body,
+                        headers=headers,
+                        timeout=NO_REQUEST_TIMEOUT,
+                        allow_redirects=False,
+                    ) as resp:
+                        status = resp.status
+                        resp_headers = _flatten(resp.headers)
+                        raw = await _read_capped(resp.content, MAX_RESPONSE_BYTES + 1)
+                        truncated = len(raw) > MAX_RESPONSE_BYTES
+                        text = raw[:MAX_RESPONSE_BYTES].decode("utf-8", errors="replace")
+                        retry_after = _retry_after(resp.headers.get("Retry-After"))
+                        location = resp.headers.get("Location")
+                    if not (request.max_redirects and status in REDIRECT_STATUSES and location):
+                        break
+                    if hop == request.max_redirects:
+                        error = "too_many_redirects"
+                        break
+                    following = _next_hop(
+                        target,
+                        location,
+                        allow_http=self.allow_http,
+                        open_network=self.open_network,
+                        allowed=self.allowed,
+                    )
+                    if following.origin() != target.origin():
+                        headers = _without_credentials(headers)
+                    target = following
+        except TimeoutError:
+            error = "timeout"
+        except RefusedHop as exc:
+            error = exc.error
+        except BlockedDestination:
+            error = "blocked_destination"
+        except aiohttp.ClientConnectorCertificateError:
+            error = "tls_error"
+        except aiohttp.ClientConnectorError as exc:
+            error = (
+                "blocked_destination"
+                if isinstance(exc.os_error, BlockedDestination)
+                else ("dns_error" if isinstance(exc.os_error, socket.gaierror) else "connect_error")
+            )
+        except (aiohttp.ClientSSLError, ssl.SSLError):
+            error = "tls_error"
+        except aiohttp.ServerDisconnectedError:
+            error = "connection_closed"
+        except aiohttp.ClientPayloadError:
+            error = "invalid_response"
+        except (aiohttp.ClientError, OSError):
+            error = "network_error"
+        if error is not None and error != "too_many_redirects":
+            status = None if error != "invalid_response" else status
+        return SendResult(
+            status_code=status,
+            headers=resp_headers,
+            body=text,
+            truncated=truncated,
+            error=error,
+            duration_ms=round((time.perf_counter() - start) * 1000, 3),
+            retry_after=retry_after,
+            final_url=final_url,
+        )
+
+
+def _first_hop(url: str, *, open_network: bool, allowed: Sequence[Network]) -> URL:
+    """The webhook's URL as aiohttp will use it. Its rules were checked when it was saved;
+    an address it names directly is checked again here, names are left to the resolver."""
+    try:
+        target = URL(url)
+    except ValueError as exc:
+        raise RefusedHop("invalid_url") from exc
+    if not open_network and any(is_blocked(a, allowed) for a in host_addresses(target)):
+        raise RefusedHop("blocked_destination")
+    return target
+
+
+def _next_hop(
+    current: URL,
+    location: str,
+    *,
+    allow_http: bool,
+    open_network: bool,
+    allowed: Sequence[Network],
+) -> URL:
+    """The redirect target, checked with the rules of a webhook URL; from https, never http."""
+    try:
+        target = current.join(URL(location))
+    except ValueError as exc:
+        raise RefusedHop("invalid_redirect") from exc
+    if open_network:
+        return target
+    try:
+        check_url(str(target), allow_http=True, open_network=False, allowed=allowed)
+    except Invalid as exc:
+        blocked = exc.error_code == "url_not_allowed"
+        raise RefusedHop("blocked_destination" if blocked else "invalid_redirect") from exc
+    if target.scheme == "http" and (current.scheme == "https" or not allow_http):
+        raise RefusedHop("insecure_redirect")
+    return target
+
+
+async def _read_capped(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """Read the body up to ``limit`` bytes or its end, whichever comes first.
+
+    ``StreamReader.read(n)`` returns what is buffered, often less than ``n``.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await content.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+# Headers that authenticate to the webhook's own origin: a redirect elsewhere does not get them
+# (what browsers, requests and httpx do). Signatures stay: they are made for this delivery.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def _without_credentials(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
+
+
+def _flatten(headers: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

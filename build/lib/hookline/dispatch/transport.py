@@ -1,0 +1,46 @@
+"""What an attempt asks of HTTP: one prepared request in, one result out. Sans I/O.
+
+``prepare`` builds the ``OutboundRequest``; a ``Transport`` posts it (``sender``'s
+aiohttp one, with the guards that keep deliveries off blocked addresses) and
+reports a ``SendResult``, whatever happened: a transport raises only on a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+# Redirect hops an attempt follows when its retry policy says to follow them.
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutboundRequest:
+    """A POST of ``body`` to ``url``, complete: headers signed, the deadline and the number of
+    redirect hops to follow (0: a redirect is the answer) set by the retry policy."""
+
+    url: str
+    headers: Mapping[str, str] = field(repr=False)  # credentials among them
+    body: bytes
+    timeout: float
+    max_redirects: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SendResult:
+    """The answer (``status_code`` None when there was none) or the ``error`` that stood
+    in for it, and ``final_url``, the last URL posted to."""
+
+    status_code: int | None
+    headers: dict[str, str]
+    body: str
+    truncated: bool
+    error: str | None
+    duration_ms: float
+    retry_after: float | None
+    final_url: str
+
+
+class Transport(Protocol):
+    async def send(self, request: OutboundRequest) -> SendResult: ...

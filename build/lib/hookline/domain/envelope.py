@@ -1,0 +1,42 @@
+"""The envelopes a receiver gets, rendered around the event's pre-encoded data.
+
+The event's ``data`` is encoded once at ingest (``jsjson.dumps``); an envelope
+is built by joining pre-encoded parts, so a body costs one string join.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from hookline.domain.jsjson import encode_string
+from hookline.ids import format_ms
+
+EnvelopeKind = Literal["standard", "typed", "dated"]
+ENVELOPES: tuple[str, ...] = ("standard", "typed", "dated")
+
+
+def render(
+    kind: str,
+    *,
+    event_id: str,
+    event_type: str,
+    workspace_id: str,
+    created_at_ms: int,
+    data_json: str,
+    test: bool = False,
+) -> bytes:
+    created = encode_string(format_ms(created_at_ms) or "")
+    if kind == "typed":
+        head = (
+            f'{{"id":{encode_string(event_id)},"type":{encode_string(event_type)},'
+            f'"workspaceId":{encode_string(workspace_id)},"createdAt":{created},"data":'
+        )
+    elif kind == "dated":
+        head = f'{{"date":{created},"event":{encode_string(event_type)},"data":'
+    else:
+        head = (
+            f'{{"id":{encode_string(event_id)},"type":{encode_string(event_type)},'
+            f'"timestamp":{created},"data":'
+        )
+    tail = ',"test":true}' if test else "}"
+    return (head + data_json + tail).encode()

@@ -1,0 +1,135 @@
+"""Domain value objects: frozen, keyword-only, times in epoch milliseconds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+    PUBLISHER = "publisher"
+
+
+class WebhookStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DISABLED = "disabled"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    HELD = "held"
+    SENDING = "sending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class AttemptOutcome(StrEnum):
+    """An attempt's own result: a 2xx answer, or anything else (the retry policy decides
+    what follows)."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Workspace:
+    id: str
+    name: str
+    plan: str
+    notification_email: str | None
+    settings: dict[str, Any]
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApiKey:
+    id: str
+    workspace_id: str
+    name: str
+    role: Role
+    created_at: int
+
+    def __repr__(self) -> str:
+        return f"ApiKey(id={self.id!r}, role={self.role.value}, key=***)"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EventType:
+    name: str
+    category: str
+    description: str
+    schema: dict[str, Any] | None
+    example: dict[str, Any] | None
+    archived: bool
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Webhook:
+    id: str
+    workspace_id: str
+    url: str
+    name: str
+    description: str
+    events: list[str]
+    headers: dict[str, str] = field(repr=False)  # their values are often credentials
+    status: WebhookStatus
+    status_reason: str | None
+    status_changed_by: str | None
+    status_changed_at: int | None
+    retry_policy: dict[str, Any] | None
+    rate_limit: float | None
+    ordering: str
+    metadata: dict[str, Any]
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Event:
+    id: str
+    workspace_id: str
+    type: str
+    data_json: str
+    created_at: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Delivery:
+    id: str
+    event_id: str
+    event_type: str
+    webhook_id: str
+    workspace_id: str
+    status: DeliveryStatus
+    attempt_count: int
+    next_attempt_at: int | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: int
+    completed_at: int | None
+    resent_from: str | None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Attempt:
+    id: str
+    delivery_id: str
+    number: int
+    started_at: int
+    duration_ms: float
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+    error: str | None
+    outcome: AttemptOutcome

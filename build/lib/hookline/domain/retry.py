@@ -1,0 +1,209 @@
+"""Retry policy and the pure decision taken after every attempt.
+
+A policy is resolved from layers (deployment < workspace < webhook); each layer
+may set any field, the rest keep the value from below. ``decide`` looks at one
+attempt's outcome and says: succeeded, retry at a time, or give up (and maybe
+pause the webhook). It never sleeps and does no I/O.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+DEFAULT_SCHEDULE: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+MAX_ATTEMPTS = 50
+MAX_DELAY = 7 * 24 * 3600.0
+# The lowest and highest value of each exponential field.
+EXPONENTIAL_FIELDS: dict[str, tuple[float, float]] = {
+    "initial": (0, MAX_DELAY),
+    "factor": (1, 10),
+    "retries": (0, MAX_ATTEMPTS - 1),
+    "max": (0, MAX_DELAY),
+}
+MAX_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RetryPolicy:
+    schedule: tuple[float, ...] = DEFAULT_SCHEDULE
+    retry_on: Literal["any"] | frozenset[int] = "any"
+    timeout: float = 10.0
+    follow_redirects: bool = False
+    jitter: float = 0.2
+    on_exhausted: Literal["fail", "pause"] = "fail"
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.schedule)
+
+    def is_retryable(self, status_code: int) -> bool:
+        return self.retry_on == "any" or status_code in self.retry_on
+
+    @classmethod
+    def resolve(cls, *layers: Mapping[str, Any] | None) -> RetryPolicy:
+        """Merge JSON policy layers, lowest precedence first (already validated)."""
+        fields: dict[str, Any] = {}
+        for layer in layers:
+            if not layer:
+                continue
+            if "exponential" in layer and layer["exponential"] is not None:
+                fields["schedule"] = exponential_schedule(layer["exponential"])
+            elif "schedule" in layer and layer["schedule"] is not None:
+                fields["schedule"] = tuple(float(s) for s in layer["schedule"])
+            if layer.get("retryOn") is not None:
+                on = layer["retryOn"]
+                fields["retry_on"] = "any" if on == "any" else frozenset(int(c) for c in on)
+            for key, attr in (
+                ("timeout", "timeout"),
+                ("followRedirects", "follow_redirects"),
+                ("jitter", "jitter"),
+                ("onExhausted", "on_exhausted"),
+            ):
+                if layer.get(key) is not None:
+                    fields[attr] = layer[key]
+        return cls(**fields)
+
+
+def exponential_schedule(spec: Mapping[str, Any]) -> tuple[float, ...]:
+    initial = float(spec.get("initial", 1))
+    factor = float(spec.get("factor", 2))
+    retries = int(spec.get("retries", 8))
+    ceiling = float(spec.get("max", 3600))
+    return (0.0, *(min(initial * factor**i, ceiling) for i in range(retries)))
+
+
+def validate_policy(raw: Any, name: str = "retryPolicy") -> list[str]:
+    """Human-readable problems with a JSON retry policy; empty when valid.
+
+    ``name`` is what the messages call the policy (a request field, or the
+    deployment setting).
+    """
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        return [f"{name} must be an object"]
+    problems: list[str] = []
+    known = {
+        "schedule",
+        "exponential",
+        "retryOn",
+        "timeout",
+        "followRedirects",
+        "jitter",
+        "onExhausted",
+    }
+    problems += [f"{name}.{k} is not a known field" for k in raw if k not in known]
+    schedule = raw.get("schedule")
+    if schedule is not None and not (
+        isinstance(schedule, list)
+        and 1 <= len(schedule) <= MAX_ATTEMPTS
+        and all(_is_number(s) and 0 <= s <= MAX_DELAY for s in schedule)
+    ):
+        problems.append(
+            f"{name}.schedule must be 1 to {MAX_ATTEMPTS} delays in seconds, each 0 to {MAX_DELAY:g}"
+        )
+    exp = raw.get("exponential")
+    if schedule is not None and exp is not None:
+        problems.append(f"{name} takes schedule or exponential, not both")
+    if exp is not None:
+        if not isinstance(exp, dict) or set(exp) - set(EXPONENTIAL_FIELDS):
+            problems.append(f"{name}.exponential takes initial, factor, retries and max")
+        else:
+            problems += _exponential_problems(exp, f"{name}.exponential")
+    on = raw.get("retryOn")
+    if (
+        on is not None
+        and on != "any"
+        and not (isinstance(on, list) and all(isinstance(c, int) and 100 <= c <= 599 for c in on))
+    ):
+        problems.append(f'{name}.retryOn must be "any" or a list of HTTP status codes')
+    timeout = raw.get("timeout")
+    if timeout is not None and not (_is_number(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        problems.append(f"{name}.timeout must be between 0 and {MAX_TIMEOUT:g} seconds")
+    jitter = raw.get("jitter")
+    if jitter is not None and not (_is_number(jitter) and 0 <= jitter <= 1):
+        problems.append(f"{name}.jitter must be between 0 and 1")
+    redirects = raw.get("followRedirects")
+    if redirects is not None and not isinstance(redirects, bool):
+        problems.append(f"{name}.followRedirects must be true or false")
+    if raw.get("onExhausted") not in (None, "fail", "pause"):
+        problems.append(f'{name}.onExhausted must be "fail" or "pause"')
+    return problems
+
+
+def _exponential_problems(exp: dict[str, Any], name: str) -> list[str]:
+    """Each field given must be in its range (null is not a value here: leave it out)."""
+    problems = []
+    for key, (low, high) in EXPONENTIAL_FIELDS.items():
+        if key not in exp:
+            continue
+        value = exp[key]
+        if key == "retries":
+            if not (
+                isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+            ):
+                problems.append(f"{name}.retries must be a whole number from {low:g} to {high:g}")
+        elif not (_is_number(value) and low <= value <= high):
+            unit = "" if key == "factor" else " seconds"
+            problems.append(f"{name}.{key} must be a number from {low:g} to {high:g}{unit}")
+    return problems
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Outcome:
+    """What one attempt produced: a status code, or an error such as ``timeout``."""
+
+    status_code: int | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Decision:
+    kind: Literal["succeeded", "retry", "failed"]
+    retry_at_ms: int | None = None
+    pause_webhook: bool = False
+
+
+SUCCEEDED = Decision(kind="succeeded")
+
+
+def decide(
+    policy: RetryPolicy,
+    attempt: int,
+    outcome: Outcome,
+    now_ms: int,
+    rng: random.Random | None = None,
+) -> Decision:
+    """Decide what follows attempt number ``attempt`` (1-based)."""
+    if outcome.succeeded:
+        return SUCCEEDED
+    if outcome.status_code is not None and outcome.error is None:
+        if not policy.is_retryable(outcome.status_code):
+            return Decision(kind="failed")
+    if attempt >= policy.max_attempts:
+        return Decision(kind="failed", pause_webhook=policy.on_exhausted == "pause")
+    scheduled = policy.schedule[attempt]
+    if outcome.retry_after is not None and outcome.status_code in RETRY_AFTER_STATUSES:
+        delay = min(max(outcome.retry_after, scheduled), 2 * scheduled)
+    elif policy.jitter:
+        spread = (rng or random).uniform(-policy.jitter, policy.jitter)
+        delay = scheduled * (1 + spread)
+    else:
+        delay = scheduled
+    # At most MAX_DELAY, whatever a stored policy (or a Retry-After) asks for: the next
+    # attempt's time always fits the store and the API's time format.
+    delay = MAX_DELAY if not delay <= MAX_DELAY else max(delay, 0.0)
+    return Decision(kind="retry", retry_at_ms=now_ms + round(delay * 1000))

@@ -1,0 +1,280 @@
+"""One program with roles: ``all`` (API, UI and dispatchers), ``api`` or ``worker``.
+
+``all`` serves the API and UI in this process and runs ``HOOKLINE_WORKERS``
+dispatcher processes beside it (``supervisor.py``); with ``HOOKLINE_WORKERS=0`` the
+dispatcher runs in this process instead. Before it serves or claims anything, every
+role checks that its encryption key is the deployment's (it opens the store's key
+check) and refuses to start if not. Every role shares one stop signal: SIGTERM or
+SIGINT stops new claims and new requests, lets in-flight attempts finish (or
+releases them), stops the dispatcher processes, then exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import shutil
+import signal
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Literal
+
+import uvicorn
+
+from hookline.dispatch.dispatcher import Dispatcher
+from hookline.errors import HooklineError
+from hookline.ids import now_ms
+from hookline.logs import setup_logging
+from hookline.secrets import SecretBox
+from hookline.service import Context, Services
+from hookline.service.operational import provision
+from hookline.settings import Settings, ensure_generated_keys
+from hookline.store import open_store
+from hookline.store.port import Store
+from hookline.supervisor import Supervisor, watch_parent
+
+Role = Literal["all", "api", "worker"]
+log = logging.getLogger("hookline")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its own signal handling: Hookline's stop signal drives it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def dispatcher_processes(settings: Settings, role: Role) -> int:
+    """How many dispatcher processes ``role`` starts beside itself."""
+    if role != "all":
+        return 0
+    return os.cpu_count() or 1 if settings.workers is None else settings.workers
+
+
+async def serve(settings: Settings, role: Role, *, supervised: bool = False) -> None:
+    setup_logging(settings)
+    if supervised:
+        watch_parent()
+    admin_key, generated = ensure_generated_keys(settings)
+    if generated:  # now: a start that fails later must not lose the only sight of it
+        print(
+            f"Admin key (generated, shown once; stored in {settings.data_dir}/admin.key):\n"
+            f"    {admin_key}",
+            flush=True,
+        )
+    assert settings.encryption_key is not None
+    box = SecretBox(settings.encryption_key.get_secret_value())
+    store = open_store(settings, box)
+    await store.open()
+    await checked_key(store, box, settings)
+    ctx = Context.build(settings, store, box)
+    workers = dispatcher_processes(settings, role)
+    supervisor = Supervisor(workers, _worker_env(settings), grace=settings.shutdown_grace)
+    in_process = role == "worker" or (role == "all" and workers == 0)
+    dispatcher = Dispatcher(ctx) if in_process else None
+    ctx.wake = _wake(store, dispatcher.wake if dispatcher is not None else None)
+    server: _Server | None = None
+    sockets: list[socket.socket] = []
+    services = Services(ctx)
+    if role in ("all", "api") and settings.operator_webhook_url:
+        await _provision_operator(services, settings, store)
+    if role in ("all", "api") or settings.port != 0:
+        from hookline.api.app import create_app, create_ops_app
+
+        # The worker role serves only /healthz, /readyz and /metrics (none with --port 0).
+        app = create_app(services) if role != "worker" else create_ops_app(services)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
+        )
+        server = _Server(config)
+        try:
+            # Bind first: a port in use fails the start before any delivery is claimed.
+            sockets.append(config.bind_socket())
+        except SystemExit:
+            await store.close()
+            raise SystemExit(
+                f"Hookline cannot listen on {settings.host}:{settings.port} (see above; usually "
+                "another program has the port). Choose another with --port or HOOKLINE_PORT "
+                "(make run PORT=…), or another address with --host or HOOKLINE_HOST."
+            ) from None
+
+    stopped = asyncio.Event()
+
+    def stop() -> None:
+        if stopped.is_set():
+            return
+        log.info("stopping: no new claims, draining in-flight attempts")
+        stopped.set()
+        if dispatcher is not None:
+            dispatcher.stop()
+        supervisor.stop()
+        if server is not None:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+
+    if not supervised:
+        _banner(settings, role, workers)
+    try:
+        tasks = []
+        if dispatcher is not None:
+            tasks.append(asyncio.create_task(dispatcher.run(), name="hookline-dispatcher"))
+        if workers:
+            tasks.append(asyncio.create_task(supervisor.run(), name="hookline-supervisor"))
+        if server is not None:
+            tasks.append(asyncio.create_task(server.serve(sockets), name="hookline-api"))
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stop()
+        await asyncio.gather(*tasks)
+    finally:
+        await store.close()
+        log.info("stopped")
+
+
+async def _provision_operator(services: Services, settings: Settings, store: Store) -> None:
+    """Keep the deployment's operator webhook at ``HOOKLINE_OPERATOR_WEBHOOK_URL``, or exit
+    saying why the URL or secret is refused."""
+    secret = settings.operator_webhook_secret
+    try:
+        wh = await provision(
+            services,
+            settings.operator_webhook_url,
+            secret.get_secret_value() if secret is not None else None,
+        )
+    except HooklineError as exc:
+        await store.close()
+        raise SystemExit(
+            f"Hookline cannot start: HOOKLINE_OPERATOR_WEBHOOK_URL or _SECRET is refused: {exc}"
+        ) from None
+    log.info("operational webhooks go to %s (webhook %s of %s)", wh.url, wh.id, wh.workspace_id)
+
+
+class WrongEncryptionKey(Exception):
+    """This process's encryption key cannot open the secrets stored in the database."""
+
+
+# What the key check token seals: any process holding the deployment's key can open it.
+KEY_CHECK = "hookline key check"
+WRONG_KEY = (
+    "Hookline cannot start: its encryption key is not the key the secrets in {database} are "
+    "sealed with, so this process could neither sign deliveries nor read webhook secrets. "
+    "Every process of a deployment (the API and every worker, on every machine) needs the "
+    "same key: set HOOKLINE_ENCRYPTION_KEY to the deployment's key in each of them (a process "
+    "without it generates a key of its own into {key_file})."
+)
+
+
+async def check_encryption_key(store: Store, box: SecretBox) -> None:
+    """Raise ``WrongEncryptionKey`` unless ``box`` holds the key of the store's secrets.
+
+    The store keeps a token sealed with the deployment's key, written by the first
+    process that finds none (two starting at once agree on whichever was stored first).
+    A database from before the token existed is checked against a webhook secret first.
+    """
+    token = await store.key_check()
+    if token is None:
+        secret = await store.any_webhook_secret()
+        if secret is not None and not _opens(box, secret):
+            raise WrongEncryptionKey
+        token = await store.set_key_check(box.seal(KEY_CHECK), now=now_ms())
+    if not _opens(box, token):
+        raise WrongEncryptionKey
+
+
+async def checked_key(store: Store, box: SecretBox, settings: Settings) -> None:
+    """Check the key, then seal what older versions left in clear; exit with ``WRONG_KEY``
+    (the store closed) when the key is not the deployment's."""
+    try:
+        await check_encryption_key(store, box)
+    except WrongEncryptionKey:
+        await store.close()
+        raise SystemExit(
+            WRONG_KEY.format(
+                database=settings.database_display, key_file=settings.data_dir / "encryption.key"
+            )
+        ) from None
+    await store.seal_plain_headers()
+
+
+def _opens(box: SecretBox, token: str) -> bool:
+    try:
+        box.open(token)
+    except RuntimeError:
+        return False
+    return True
+
+
+def _wake(store: Store, local: Callable[[], None] | None) -> Callable[[], None]:
+    """What services call when they created work that is due now."""
+    if local is None:
+        return store.work_created
+
+    def wake() -> None:
+        local()
+        store.work_created()
+
+    return wake
+
+
+def _worker_env(settings: Settings) -> dict[str, str]:
+    """The environment of a dispatcher process: this one's, with the keys and command-line
+    choices made explicit so that it runs with the same settings."""
+    assert settings.admin_key is not None and settings.encryption_key is not None
+    env = dict(os.environ)
+    env.update(
+        HOOKLINE_DATA_DIR=str(settings.data_dir.resolve()),
+        HOOKLINE_DATABASE_URL=settings.database_url
+        or f"sqlite:///{settings.sqlite_path.resolve()}",
+        HOOKLINE_ADMIN_KEY=settings.admin_key.get_secret_value(),
+        HOOKLINE_ENCRYPTION_KEY=settings.encryption_key.get_secret_value(),
+        HOOKLINE_DEV="true" if settings.dev else "false",
+        HOOKLINE_LOG_FORMAT=settings.log_format,
+        HOOKLINE_LOG_LEVEL=settings.log_level,
+    )
+    return env
+
+
+def _banner(settings: Settings, role: Role, workers: int) -> None:
+    base = settings.base_url
+    lines = [f"Hookline {role} role on {settings.database_display}"]
+    if workers:
+        lines.append(f"Dispatchers: {workers} processes (HOOKLINE_WORKERS)")
+    if settings.dev:
+        lines.append(
+            "DEV MODE: http:// URLs and private/loopback destinations are ALLOWED. "
+            "Never run like this in production."
+        )
+    lines.append(f"Admin key: from HOOKLINE_ADMIN_KEY or {settings.data_dir}/admin.key")
+    if role != "worker":
+        lines += [f"UI:       {base}/ui", f"API:      {base}/v1", f"API docs: {base}/docs"]
+    print("\n".join(lines), flush=True)
+
+
+def run(
+    settings: Settings, role: Role, *, supervised: bool = False, metrics_dir: Path | None = None
+) -> None:
+    """Serve until stopped; ``metrics_dir`` (the processes' shared metrics) is removed after."""
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    try:
+        asyncio.run(serve(settings, role, supervised=supervised))
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -1,0 +1,199 @@
+"""The Send Logs: deliveries and attempts; resend, recover and test."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hookline.domain.headers import redacted
+from hookline.domain.models import (
+    Attempt,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    Webhook,
+    WebhookStatus,
+)
+from hookline.domain.retry import RetryPolicy
+from hookline.errors import Conflict, Invalid, NotFound
+from hookline.ids import new_id, now_ms
+from hookline.service.access import Action, Principal
+from hookline.service.context import MAX_LIMIT, Context, clamp_limit
+from hookline.service.webhooks import Webhooks, is_reserved
+from hookline.service.workspaces import Workspaces
+from hookline.store.port import DeliveryFilter, EndpointHealth, Page
+
+IN_PROGRESS = frozenset({DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.HELD})
+RECOVERABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED})
+TEST_WAIT_MARGIN = 5.0
+ACTIVITY_MAX_DELIVERIES = 5000
+ACTIVITY_ATTEMPT_SAMPLE = 100
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Activity:
+    """A webhook's recent deliveries (newest first) and the attempts of the latest of them."""
+
+    deliveries: list[Delivery]
+    attempts: list[Attempt]
+    truncated: bool  # more deliveries in the window than ACTIVITY_MAX_DELIVERIES
+
+
+class Deliveries:
+    def __init__(self, ctx: Context, workspaces: Workspaces, webhooks: Webhooks) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.workspaces = workspaces
+        self.webhooks = webhooks
+
+    async def search(
+        self, who: Principal, flt: DeliveryFilter, *, limit: int | None, cursor: str | None
+    ) -> Page[Delivery]:
+        if flt.webhook_id is not None:
+            await self.webhooks.get(who, flt.webhook_id)
+        elif flt.workspace_id is not None:
+            await self.workspaces.get(who, flt.workspace_id)
+        return await self.store.list_deliveries(flt, limit=clamp_limit(limit), cursor=cursor)
+
+    async def activity(self, who: Principal, wh_id: str, *, since: int) -> Activity:
+        """Deliveries of ``wh_id`` created since ``since`` (at most ACTIVITY_MAX_DELIVERIES)
+        and the attempts of the latest ACTIVITY_ATTEMPT_SAMPLE that made any."""
+        await self.webhooks.get(who, wh_id)
+        flt = DeliveryFilter(webhook_id=wh_id, since=since)
+        found: list[Delivery] = []
+        cursor: str | None = None
+        while len(found) < ACTIVITY_MAX_DELIVERIES:
+            page = await self.store.list_deliveries(flt, limit=MAX_LIMIT, cursor=cursor)
+            found += page.items
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        attempts: list[Attempt] = []
+        for dlv in [d for d in found if d.attempt_count > 0][:ACTIVITY_ATTEMPT_SAMPLE]:
+            attempts += await self.store.list_attempts(dlv.id)
+        return Activity(
+            deliveries=found[:ACTIVITY_MAX_DELIVERIES],
+            attempts=attempts,
+            truncated=cursor is not None,
+        )
+
+    async def get(self, who: Principal, dlv_id: str, action: Action = Action.READ) -> Delivery:
+        dlv = await self.store.get_delivery(dlv_id)
+        if dlv is None or not who.sees(dlv.workspace_id):
+            raise NotFound("No such delivery.")
+        who.check(dlv.workspace_id, action, "delivery")
+        return dlv
+
+    async def detail(
+        self, who: Principal, dlv_id: str
+    ) -> tuple[Delivery, Event | None, list[Attempt]]:
+        dlv = await self.get(who, dlv_id)
+        event = await self.store.get_event_of_delivery(dlv_id)
+        return dlv, event, await self._shown(who, dlv, await self.store.list_attempts(dlv_id))
+
+    async def resend(self, who: Principal, dlv_id: str) -> Delivery:
+        dlv = await self.get(who, dlv_id, Action.MANAGE)
+        wh = await self.webhooks.get(who, dlv.webhook_id)
+        if wh.status is WebhookStatus.DISABLED:
+            raise Conflict(
+                "The webhook is disabled; enable it before resending.", code="webhook_disabled"
+            )
+        if dlv.status in IN_PROGRESS:
+            raise Conflict(
+                f"The delivery is still {dlv.status.value}; wait until it finishes.",
+                code="delivery_in_progress",
+            )
+        created = await self.store.resend(
+            [dlv_id], new_ids=[new_id("dlv")], tag="resent", now=now_ms()
+        )
+        if not created:
+            raise Conflict(
+                "The webhook is disabled; enable it before resending.", code="webhook_disabled"
+            )
+        self.ctx.wake()
+        return created[0]
+
+    async def recover(self, who: Principal, wh_id: str, body: dict[str, Any]) -> int:
+        wh = await self.webhooks.get(who, wh_id, Action.MANAGE)
+        if wh.status is WebhookStatus.DISABLED:
+            raise Conflict(
+                "The webhook is disabled; enable it before recovering.", code="webhook_disabled"
+            )
+        statuses = body.get("statuses") or [DeliveryStatus.FAILED]
+        if not set(statuses) <= RECOVERABLE:
+            raise Invalid('statuses may hold "failed" and "succeeded".', code="invalid_statuses")
+        since, until = body["since"], body.get("until")
+        if until is not None and until <= since:
+            raise Invalid("until must be after since.", code="invalid_time_range")
+        ids = await self.store.recoverable(
+            wh_id, since=since, until=until, statuses=[DeliveryStatus(s) for s in statuses]
+        )
+        if not ids:
+            return 0
+        created = await self.store.resend(
+            ids, new_ids=[new_id("dlv") for _ in ids], tag="recovered", now=now_ms()
+        )
+        self.ctx.wake()
+        return len(created)
+
+    async def test(self, who: Principal, wh_id: str) -> tuple[Delivery, list[Attempt]]:
+        wh = await self.webhooks.get(who, wh_id, Action.MANAGE)
+        if wh.status is WebhookStatus.DISABLED:
+            raise Conflict(
+                "The webhook is disabled; enable it to test it.", code="webhook_disabled"
+            )
+        ws = await self.workspaces.get(who, wh.workspace_id)
+        now = now_ms()
+        event = Event(
+            id=new_id("evt"), workspace_id=ws.id, type="test", data_json="{}", created_at=now
+        )
+        dlv = await self.store.insert_test_delivery(event, wh.id, new_id("dlv"))
+        self.ctx.wake()
+        policy = RetryPolicy.resolve(
+            self.ctx.settings.retry_policy, ws.settings.get("retryPolicy"), wh.retry_policy
+        )
+        deadline = time.monotonic() + policy.timeout + TEST_WAIT_MARGIN
+        while time.monotonic() < deadline:
+            attempts = await self.store.list_attempts(dlv.id)
+            if attempts:
+                current = await self.store.get_delivery(dlv.id)
+                return current or dlv, attempts[:1]
+            await asyncio.sleep(0.02)
+        return dlv, []
+
+    async def _shown(self, who: Principal, dlv: Delivery, attempts: list[Attempt]) -> list[Attempt]:
+        """The attempts as ``who`` may see them: custom credentials redacted (also in attempts
+        recorded before they were redacted when stored) and, below admin, every other custom
+        header value masked. A custom header is one the webhook has, or one Hookline does not
+        set itself (the webhook may have had it when the attempt was made)."""
+        if not attempts:
+            return attempts
+        wh = await self.store.get_webhook(dlv.webhook_id)
+        ws = await self.store.get_workspace(dlv.workspace_id)
+        custom = set(wh.headers) if wh else set()
+        brand = self.ctx.brand(ws) if ws else ""
+
+        def is_custom(name: str) -> bool:
+            return name in custom or not (brand and is_reserved(name, brand))
+
+        mask = not who.sees_secrets
+        return [
+            replace(
+                a,
+                request={
+                    **a.request,
+                    "headers": redacted(a.request.get("headers") or {}, is_custom, mask=mask),
+                },
+            )
+            for a in attempts
+        ]
+
+    async def health(
+        self, who: Principal, ws_id: str, webhooks: list[Webhook]
+    ) -> dict[str, EndpointHealth]:
+        """The health of each of ``webhooks`` of workspace ``ws_id`` that has settled a
+        delivery: its last outcome and its failure streak, in one store query."""
+        await self.workspaces.get(who, ws_id)
+        return await self.store.webhook_health([w.id for w in webhooks if w.workspace_id == ws_id])

@@ -1,0 +1,267 @@
+"""The one typed settings object: every default lives here.
+
+Settings come from the environment (``HOOKLINE_*``); complex values are JSON.
+``load_settings`` builds them once at start and they are passed down from there.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from hookline.domain.retry import validate_policy
+from hookline.domain.scheduling import workspace_slots
+
+DEFAULT_PLANS: dict[str, dict[str, Any]] = {
+    "free": {"maxWebhooks": 10},
+    "pro": {"maxWebhooks": None},
+}
+
+DEFAULT_DELIVERY: dict[str, str] = {
+    "signature": "standard",
+    "envelope": "standard",
+    "brand": "Hookline",
+    "userAgent": "Hookline-Webhook/1.0",
+}
+
+
+class Settings(BaseSettings):
+    """Deployment settings. Each field's description is its documentation."""
+
+    model_config = SettingsConfigDict(env_prefix="HOOKLINE_", extra="ignore")
+
+    data_dir: Path = Field(
+        Path(".hookline"),
+        description="Directory for the SQLite database, the generated admin key and encryption key; "
+        "kept private to its owner (0700, files 0600).",
+    )
+    database_url: str = Field(
+        "",
+        description="`sqlite:///path` (default: `<data_dir>/hookline.db`) or `postgresql://…`",
+    )
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(8000, description="Port the HTTP server listens on.")
+    public_url: str = Field(
+        "", description="Base URL shown to users (default: `http://<host>:<port>`)."
+    )
+    dev: bool = Field(
+        False, description="Dev mode: allows http:// URLs and private/loopback destinations."
+    )
+    allow_http: bool = Field(False, description="Allow http:// webhook URLs outside dev mode.")
+    admin_key: SecretStr | None = Field(
+        None, description="The admin key; generated into the data directory when unset."
+    )
+    encryption_key: SecretStr | None = Field(
+        None,
+        description="Fernet key encrypting webhook secrets, keys and custom header values at rest; "
+        "generated when unset.",
+    )
+    max_event_bytes: int = Field(262144, description="Largest accepted event request body.")
+    strict_event_types: bool = Field(
+        False, description="Reject events whose type is not in the catalog."
+    )
+    retention_days: float = Field(
+        30, description="Deliveries, attempts and events older than this are purged."
+    )
+    purge_interval: float = Field(
+        60, description="Seconds between the dispatcher's purges of expired data."
+    )
+    retry_policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Deployment default retry policy (JSON, fields and ranges below); fields left "
+        "out take their defaults. An invalid policy stops the server at start.",
+    )
+    delivery: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_DELIVERY),
+        description="Deployment default delivery format (JSON): signature, envelope, brand, userAgent.",
+    )
+    plans: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: dict(DEFAULT_PLANS),
+        description='Plans by name (JSON): {"free": {"maxWebhooks": 10}, "pro": {"maxWebhooks": null}}.',
+    )
+    default_plan: str = Field("free", description="Plan of workspaces created without one.")
+    smtp_url: str = Field("", description="smtp://user:pass@host:port for failure e-mails.")
+    mail_from: str = Field("hookline@localhost", description="From address of failure e-mails.")
+    operator_webhook_url: str = Field(
+        "",
+        description="Where Hookline sends its operational webhooks (endpoint.paused, "
+        "endpoint.disabled, endpoint.recovered, delivery.exhausted, endpoint.secret_rotated): "
+        "a webhook of the operator workspace, kept at this URL. Empty: none from the "
+        "deployment (operator webhooks made through the API still get them).",
+    )
+    operator_webhook_secret: SecretStr | None = Field(
+        None,
+        description="The whsec_… secret that webhook signs with (default: one is generated; "
+        "read it with GET /v1/webhooks/{id}/secret).",
+    )
+    allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs of private networks that may be delivered to, comma-separated "
+        '(or a JSON list), e.g. "10.1.0.0/16,192.168.7.0/24".',
+    )
+    workers: int | None = Field(
+        None,
+        ge=0,
+        le=64,
+        description="Dispatcher processes `hookline serve` starts beside the API (0 to 64; "
+        "default: one per CPU core). 0 runs the dispatcher in the API's own process.",
+    )
+    worker_concurrency: int = Field(
+        128, description="Attempts in flight at once per worker process."
+    )
+    endpoint_concurrency: int = Field(
+        16, description="Attempts in flight at once to one webhook, per worker process."
+    )
+    workspace_share: float = Field(
+        0.75,
+        description="Share of a worker's slots one workspace's attempts may hold at once, "
+        "greater than 0 and at most 1: a workspace gets ceil(share * worker_concurrency) "
+        "slots (at least 1), so one tenant's hanging endpoints cannot hold up the others' "
+        "deliveries. 1 turns the limit off.",
+    )
+    claim_batch: int = Field(256, description="Most deliveries claimed in one query.")
+    poll_interval: float = Field(
+        0.25, description="Seconds between queue polls when nothing wakes the worker."
+    )
+    lease_seconds: float = Field(
+        60, description="How long a claimed delivery stays with its worker before it is retaken."
+    )
+    shutdown_grace: float = Field(
+        10, description="Seconds in-flight attempts get to finish on SIGTERM."
+    )
+    fault_retry_seconds: float = Field(
+        5,
+        description="First wait before a delivery is tried again after a fault of Hookline's "
+        "own (a bug, a database error); it doubles with each fault in a row, up to 10 minutes.",
+    )
+    log_format: Literal["text", "json"] = Field("text", description="Log line format.")
+    log_level: str = Field("INFO", description="Log level.")
+
+    @field_validator("allowed_networks", mode="before")
+    @classmethod
+    def _cidr_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _valid_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad one
+        return value
+
+    @field_validator("operator_webhook_url")
+    @classmethod
+    def _valid_operator_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"HOOKLINE_OPERATOR_WEBHOOK_URL is an https:// URL, not {value!r}")
+        return value
+
+    @field_validator("operator_webhook_secret")
+    @classmethod
+    def _valid_operator_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("whsec_"):
+            raise ValueError("HOOKLINE_OPERATOR_WEBHOOK_SECRET is a whsec_… secret")
+        return value
+
+    @field_validator("workspace_share")
+    @classmethod
+    def _valid_share(cls, value: float) -> float:
+        if not 0 < value <= 1:  # also NaN
+            raise ValueError(f"HOOKLINE_WORKSPACE_SHARE must be above 0 and at most 1, not {value}")
+        return value
+
+    @field_validator("retry_policy")
+    @classmethod
+    def _valid_retry_policy(cls, value: dict[str, Any]) -> dict[str, Any]:
+        problems = validate_policy(value, "HOOKLINE_RETRY_POLICY")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @property
+    def sqlite_path(self) -> Path:
+        url = self.database_url or f"sqlite:///{self.data_dir / 'hookline.db'}"
+        if not url.startswith("sqlite:///"):
+            raise ValueError(f"not a SQLite URL: {url}")
+        return Path(url.removeprefix("sqlite:///"))
+
+    @property
+    def database_display(self) -> str:
+        """The database URL with any password masked, for logs and banners."""
+        if not self.database_url:
+            return str(self.sqlite_path)
+        return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", self.database_url)
+
+    @property
+    def workspace_concurrency(self) -> int:
+        """Attempts in flight at once for one workspace, per worker process."""
+        return workspace_slots(self.workspace_share, self.worker_concurrency)
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration with secrets masked, for `hookline config`."""
+        shown = self.model_dump(mode="json")
+        for name in ("admin_key", "encryption_key", "operator_webhook_secret"):
+            shown[name] = "***" if shown[name] else None
+        if self.database_url:
+            shown["database_url"] = self.database_display
+        if "@" in self.smtp_url:
+            scheme, _, rest = self.smtp_url.partition("://")
+            shown["smtp_url"] = f"{scheme}://***@{rest.rpartition('@')[2]}"
+        return shown
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
+
+
+def ensure_generated_keys(settings: Settings) -> tuple[str, bool]:
+    """Return the admin key, generating and storing it on first start.
+
+    Also makes sure an encryption key exists. Returns (admin key, newly generated).
+    """
+    ensure_encryption_key(settings)
+    if settings.admin_key is not None:
+        return settings.admin_key.get_secret_value(), False
+    path = settings.data_dir / "admin.key"
+    generated = not path.exists()
+    if generated:
+        _write_private(path, "hk_admin_" + secrets.token_urlsafe(32))
+    key = path.read_text().strip()
+    settings.admin_key = SecretStr(key)
+    return key, generated
+
+
+def ensure_encryption_key(settings: Settings) -> str:
+    """The deployment's encryption key, generated and stored on first use."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)  # a mode given to mkdir would be cut by the umask
+    if settings.encryption_key is None:
+        from cryptography.fernet import Fernet
+
+        path = settings.data_dir / "encryption.key"
+        if not path.exists():
+            _write_private(path, Fernet.generate_key().decode())
+        settings.encryption_key = SecretStr(path.read_text().strip())
+    return settings.encryption_key.get_secret_value()
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.touch(mode=0o600)
+    path.write_text(text + "\n")

@@ -1,0 +1,194 @@
+"""Records (rows of either adapter) → domain objects, and paging helpers both adapters share.
+
+Both schemas store times as epoch milliseconds and JSON as text, so one set of
+mappers serves SQLite rows and PostgreSQL records alike.
+
+A webhook's custom headers (names and values, often credentials for the receiving
+endpoint) are stored as one token sealed under the deployment key, like its secret:
+``sealed_headers`` makes the column value and ``webhook`` opens it. The box caches
+opened tokens, so a claim pays one dictionary lookup per webhook.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from hookline.domain.models import (
+    ApiKey,
+    Attempt,
+    AttemptOutcome,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    EventType,
+    Role,
+    Webhook,
+    WebhookStatus,
+    Workspace,
+)
+from hookline.secrets import SecretBox
+from hookline.store.port import Page, UiSession
+
+T = TypeVar("T")
+
+# Above every integer cursor: the first page.
+NO_CURSOR = 2**62
+
+
+class Row(Protocol):
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def page(rows: Sequence[Row], limit: int, key: str, build: Callable[[Any], T]) -> Page[T]:
+    """A page of at most ``limit`` items from ``limit + 1`` rows; the cursor is the last ``key``."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(items=[build(r) for r in rows], next_cursor=str(rows[-1][key]) if more else None)
+
+
+def int_cursor(cursor: str | None) -> int:
+    """The integer key the next page starts below; a cursor we did not issue matches nothing."""
+    if cursor is None:
+        return NO_CURSOR
+    return int(cursor) if cursor.isascii() and cursor.isdigit() and len(cursor) <= 18 else -1
+
+
+def like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def workspace(row: Row) -> Workspace:
+    return Workspace(
+        id=row["id"],
+        name=row["name"],
+        plan=row["plan"],
+        notification_email=row["notification_email"],
+        settings=json.loads(row["settings"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def api_key(row: Row) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        name=row["name"],
+        role=Role(row["role"]),
+        created_at=row["created_at"],
+    )
+
+
+def event_type(row: Row) -> EventType:
+    return EventType(
+        name=row["name"],
+        category=row["category"],
+        description=row["description"],
+        schema=json.loads(row["schema"]) if row["schema"] else None,
+        example=json.loads(row["example"]) if row["example"] else None,
+        archived=bool(row["archived"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def webhook(row: Row, box: SecretBox) -> Webhook:
+    return Webhook(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        url=row["url"],
+        name=row["name"],
+        description=row["description"],
+        events=json.loads(row["events"]),
+        headers=open_headers(row["headers"], box),
+        status=WebhookStatus(row["status"]),
+        status_reason=row["status_reason"],
+        status_changed_by=row["status_changed_by"],
+        status_changed_at=row["status_changed_at"],
+        retry_policy=json.loads(row["retry_policy"]) if row["retry_policy"] else None,
+        rate_limit=row["rate_limit"],
+        ordering=row["ordering"],
+        metadata=json.loads(row["metadata"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def sealed_headers(headers: dict[str, str], box: SecretBox) -> str:
+    """The ``headers`` column value: the headers as JSON, sealed."""
+    return box.seal(json.dumps(headers))
+
+
+def open_headers(column: str, box: SecretBox) -> dict[str, str]:
+    """The headers a ``headers`` column value holds: sealed, or plain JSON in a row an older
+    version wrote since this process sealed the rows at start."""
+    opened: dict[str, str] = json.loads(column if is_plain_headers(column) else box.open(column))
+    return opened
+
+
+def is_plain_headers(column: str) -> bool:
+    """Whether a ``headers`` column value is a JSON object in clear, as versions before header
+    values were sealed wrote it (a sealed token is URL-safe base64, never ``{``)."""
+    return column.startswith("{")
+
+
+def event(row: Row) -> Event:
+    return Event(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        type=row["type"],
+        data_json=row["data"],
+        created_at=row["created_at"],
+    )
+
+
+def delivery(row: Row) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        webhook_id=row["webhook_id"],
+        workspace_id=row["workspace_id"],
+        status=DeliveryStatus(row["status"]),
+        attempt_count=row["attempt_count"],
+        next_attempt_at=row["next_attempt_at"],
+        last_status_code=row["last_status_code"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+        completed_at=row["completed_at"],
+        resent_from=row["resent_from"],
+        tags=json.loads(row["tags"]),
+    )
+
+
+def attempt(row: Row) -> Attempt:
+    return Attempt(
+        id=row["id"],
+        delivery_id=row["delivery_id"],
+        number=row["number"],
+        started_at=row["started_at"],
+        duration_ms=row["duration_ms"],
+        request=json.loads(row["request"]),
+        response=json.loads(row["response"]) if row["response"] else None,
+        error=row["error"],
+        outcome=AttemptOutcome(row["outcome"]),
+    )
+
+
+def json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def ui_session(row: Row) -> UiSession:
+    return UiSession(
+        id=row["id"],
+        kind=row["kind"],
+        issued_by=row["issued_by"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        api_key=row["api_key"],
+        workspace_id=row["workspace_id"],
+    )

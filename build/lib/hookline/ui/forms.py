@@ -1,0 +1,159 @@
+"""The webhook form: what the page shows, the body it hands the service layer, and the
+service's validation errors put back next to the field they are about."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from hookline.domain.models import EventType, Webhook, Workspace
+from hookline.errors import HooklineError, Invalid
+from hookline.service import Principal, Services
+from hookline.ui.web import Form
+
+# The API's own limits (hookline.api.schemas.WebhookFields), checked before the service's rules.
+MAX_NAME = 200
+MAX_DESCRIPTION = 4000
+MAX_URL = 2048
+BLANK_HEADER_ROWS = 2
+
+FIELD_OF_CODE = {
+    "invalid_url": "url",
+    "https_required": "url",
+    "url_not_allowed": "url",
+    "invalid_events": "events",
+    "invalid_header": "headers",
+    "reserved_header": "headers",
+    "invalid_name": "name",
+    "invalid_description": "description",
+}
+PATTERN_SPLIT = re.compile(r"[\s,]+")
+CATALOG_PAGES = 20
+
+
+@dataclass(kw_only=True)
+class WebhookForm:
+    """The values a webhook form shows, and the errors by field ("" for the whole form)."""
+
+    name: str = ""
+    url: str = ""
+    description: str = ""
+    events: list[str] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, wh: Webhook) -> WebhookForm:
+        return cls(
+            name=wh.name,
+            url=wh.url,
+            description=wh.description,
+            events=list(wh.events),
+            headers=list(wh.headers.items()),
+        )
+
+    @classmethod
+    def parse(cls, form: Form) -> WebhookForm:
+        chosen = form.getlist("events")
+        chosen += [p for p in PATTERN_SPLIT.split(form.get("more_events")) if p]
+        names, values = form.getlist("header_name"), form.getlist("header_value")
+        return cls(
+            name=form.get("name").strip(),
+            url=form.get("url").strip(),
+            description=form.get("description").strip(),
+            events=list(dict.fromkeys(chosen)),
+            headers=[(n.strip(), v) for n, v in zip(names, values, strict=False) if n or v],
+        )
+
+    def header_rows(self) -> list[tuple[str, str]]:
+        """The rows the user filled in and one blank row (two on an empty form)."""
+        blanks = max(1, BLANK_HEADER_ROWS - len(self.headers))
+        return [*self.headers, *[("", "")] * blanks]
+
+    def extra_patterns(self, catalog: list[EventType]) -> str:
+        """The chosen patterns without a checkbox of their own, for the free-text field."""
+        boxes = set(checkbox_patterns(catalog))
+        return "\n".join(p for p in self.events if p not in boxes)
+
+    def body(self) -> dict[str, Any]:
+        """The service's request body; the API's length limits are checked here first."""
+        if len(self.name) > MAX_NAME:
+            self.errors["name"] = f"The name is at most {MAX_NAME} characters."
+        if len(self.description) > MAX_DESCRIPTION:
+            self.errors["description"] = f"The description is at most {MAX_DESCRIPTION} characters."
+        if len(self.url) > MAX_URL:
+            self.errors["url"] = f"The URL is at most {MAX_URL} characters."
+        if not self.url:
+            self.errors["url"] = "Enter the endpoint URL."
+        if not self.events:
+            self.errors["events"] = "Choose at least one event, or enter a pattern such as course.*"
+        headers: dict[str, str] = {}
+        for name, value in self.headers:
+            if not name:
+                self.errors["headers"] = f"The header with value {value!r} needs a name."
+            elif name.lower() in (n.lower() for n in headers):
+                self.errors["headers"] = f"Header {name!r} is given twice."
+            headers[name] = value
+        return {
+            "name": self.name,
+            "url": self.url,
+            "description": self.description,
+            "events": self.events,
+            "headers": headers,
+        }
+
+    def check_each_field(self, svc: Services, ws: Workspace, body: dict[str, Any]) -> None:
+        """The service stops at the first wrong field, so each field still without an error
+        is checked on its own by the service's rules: every message shows at once."""
+        unchecked = {n: body[n] for n in ("url", "events", "headers") if n not in self.errors}
+        for problem in svc.webhooks.field_problems(ws, unchecked):
+            self.take(problem)
+
+    def take(self, exc: HooklineError) -> None:
+        """Show a service error next to its field (or above the form)."""
+        where = FIELD_OF_CODE.get(exc.error_code, "") if isinstance(exc, Invalid) else ""
+        message = exc.message
+        bad = [d["pattern"] for d in exc.details or [] if isinstance(d, dict) and "pattern" in d]
+        if bad:
+            message += " Not valid: " + ", ".join(repr(p) for p in bad) + "."
+        self.errors[where] = message
+
+
+def checkbox_patterns(catalog: list[EventType]) -> list[str]:
+    """Every pattern the form offers a checkbox for: *, each category's prefix, each type."""
+    found = ["*"]
+    for category, types in by_category(catalog):
+        pattern = category_pattern(category, types)
+        found += ([pattern] if pattern else []) + [t.name for t in types]
+    return found
+
+
+def category_pattern(category: str, types: list[EventType]) -> str | None:
+    """``course.*`` or ``course/*`` when every type of the category is below that prefix."""
+    for sep in (".", "/"):
+        if all(t.name.startswith(f"{category}{sep}") for t in types):
+            return f"{category}{sep}*"
+    return None
+
+
+def by_category(catalog: list[EventType]) -> list[tuple[str, list[EventType]]]:
+    groups: dict[str, list[EventType]] = {}
+    for et in sorted(catalog, key=lambda e: (e.category, e.name)):
+        groups.setdefault(et.category, []).append(et)
+    return list(groups.items())
+
+
+async def whole_catalog(svc: Services, who: Principal) -> list[EventType]:
+    """Every event type in the catalog (up to CATALOG_PAGES pages of 250)."""
+    types: list[EventType] = []
+    cursor: str | None = None
+    for _ in range(CATALOG_PAGES):
+        page = await svc.catalog.list(
+            who, category=None, include_archived=False, limit=250, cursor=cursor
+        )
+        types += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return types

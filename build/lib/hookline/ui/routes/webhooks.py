@@ -1,0 +1,192 @@
+"""One webhook (endpoint): create and edit forms, its page (secret, status, activity, test
+ping), status changes, secret rotation and deletion."""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from hookline.domain.models import Attempt, Delivery, Webhook, Workspace
+from hookline.errors import Conflict, HooklineError, Invalid
+from hookline.ids import now_ms
+from hookline.ui import charts
+from hookline.ui.forms import (
+    WebhookForm,
+    by_category,
+    category_pattern,
+    whole_catalog,
+)
+from hookline.ui.web import PostedDep, Viewer, ViewerDep, redirect, render, ui_router, when
+
+router = ui_router()
+
+GRACE_CHOICES = [
+    (0, "No grace period: the old secret stops at once"),
+    (3600, "1 hour"),
+    (86400, "1 day"),
+    (7 * 86400, "7 days"),
+]
+STATUS_DONE = {
+    "active": "Endpoint enabled: events are delivered to it again.",
+    "paused": "Endpoint paused: new deliveries wait until you resume it.",
+    "disabled": "Endpoint disabled: no new events are sent to it. Its logs are kept.",
+}
+
+
+async def _webhook(seen: Viewer, wh_id: str) -> tuple[Webhook, Workspace]:
+    wh = await seen.svc.webhooks.get(seen.who, wh_id)
+    return wh, await seen.svc.workspaces.get(seen.who, wh.workspace_id)
+
+
+async def _form_page(
+    seen: Viewer, ws: Workspace, form: WebhookForm, wh: Webhook | None, status: int = 200
+) -> Response:
+    catalog = await whole_catalog(seen.svc, seen.who)
+    groups = [(c, category_pattern(c, types), types) for c, types in by_category(catalog)]
+    return render(
+        seen.request,
+        "webhook_form.html",
+        status_code=status,
+        viewer=seen,
+        workspace=ws,
+        webhook=wh,
+        form=form,
+        groups=groups,
+        extra=form.extra_patterns(catalog),
+    )
+
+
+@router.get("/w/{wsId}/webhooks/new")
+async def new_webhook(wsId: str, seen: ViewerDep) -> Response:
+    ws = await seen.svc.workspaces.get(seen.who, wsId)
+    return await _form_page(seen, ws, WebhookForm(), None)
+
+
+@router.post("/w/{wsId}/webhooks/new")
+async def create_webhook(wsId: str, posted: PostedDep) -> Response:
+    seen = posted.viewer
+    ws = await seen.svc.workspaces.get(seen.who, wsId)
+    form = WebhookForm.parse(posted.form)
+    body = form.body()
+    form.check_each_field(seen.svc, ws, body)
+    if not form.errors:
+        try:
+            wh = await seen.svc.webhooks.create(seen.who, ws.id, body)
+        except HooklineError as exc:
+            if exc.status not in (403, 409, 422):
+                raise
+            form.take(exc)
+        else:
+            seen.flash(
+                "success",
+                "Endpoint created. It is enabled and receives matching events from now on.",
+            )
+            return redirect(f"/ui/webhooks/{wh.id}")
+    return await _form_page(seen, ws, form, None, status=422)
+
+
+@router.get("/webhooks/{whId}/edit")
+async def edit_webhook(whId: str, seen: ViewerDep) -> Response:
+    wh, ws = await _webhook(seen, whId)
+    return await _form_page(seen, ws, WebhookForm.of(wh), wh)
+
+
+@router.post("/webhooks/{whId}/edit")
+async def update_webhook(whId: str, posted: PostedDep) -> Response:
+    seen = posted.viewer
+    wh, ws = await _webhook(seen, whId)
+    form = WebhookForm.parse(posted.form)
+    body = form.body()
+    form.check_each_field(seen.svc, ws, body)
+    if not form.errors:
+        try:
+            await seen.svc.webhooks.update(seen.who, wh.id, body)
+        except HooklineError as exc:
+            if exc.status not in (403, 409, 422):
+                raise
+            form.take(exc)
+        else:
+            seen.flash("success", "Endpoint saved.")
+            return redirect(f"/ui/webhooks/{wh.id}")
+    return await _form_page(seen, ws, form, wh, status=422)
+
+
+@router.get("/webhooks/{whId}")
+async def webhook(whId: str, seen: ViewerDep, test: str | None = None) -> Response:
+    wh, ws = await _webhook(seen, whId)
+    secret, public_key = await seen.svc.webhooks.secret(seen.who, wh.id)
+    now = now_ms()
+    activity = await seen.svc.deliveries.activity(seen.who, wh.id, since=charts.window_start(now))
+    test_result: tuple[Delivery, list[Attempt]] | None = None
+    if test:
+        dlv, _event, attempts = await seen.svc.deliveries.detail(seen.who, test)
+        if dlv.webhook_id == wh.id and "test" in dlv.tags:
+            test_result = (dlv, attempts)
+    scheme = seen.svc.ctx.delivery_settings(ws.settings)["signature"]
+    return render(
+        seen.request,
+        "webhook.html",
+        viewer=seen,
+        workspace=ws,
+        webhook=wh,
+        secret=secret,
+        public_key=public_key if scheme == "ed25519" else None,
+        scheme=scheme,
+        picture=charts.picture(activity, now),
+        test_result=test_result,
+        grace_choices=GRACE_CHOICES,
+        tab="overview",
+    )
+
+
+@router.post("/webhooks/{whId}/status")
+async def change_status(whId: str, posted: PostedDep) -> Response:
+    seen = posted.viewer
+    status = posted.form.get("status")
+    if status not in STATUS_DONE:
+        raise Invalid('status is "active", "paused" or "disabled".', code="invalid_status")
+    wh = await seen.svc.webhooks.update(seen.who, whId, {"status": status})
+    seen.flash("success", STATUS_DONE[wh.status.value])
+    return redirect(f"/ui/webhooks/{wh.id}")
+
+
+@router.get("/webhooks/{whId}/delete")
+async def confirm_delete(whId: str, seen: ViewerDep) -> Response:
+    wh, ws = await _webhook(seen, whId)
+    return render(seen.request, "delete.html", viewer=seen, workspace=ws, webhook=wh)
+
+
+@router.post("/webhooks/{whId}/delete")
+async def delete_webhook(whId: str, posted: PostedDep) -> Response:
+    seen = posted.viewer
+    wh, ws = await _webhook(seen, whId)
+    await seen.svc.webhooks.delete(seen.who, wh.id)
+    seen.flash("success", f"Endpoint {wh.name or wh.url} and all its logs were deleted.")
+    return redirect(f"/ui/w/{ws.id}")
+
+
+@router.post("/webhooks/{whId}/rotate")
+async def rotate_secret(whId: str, posted: PostedDep) -> Response:
+    seen = posted.viewer
+    try:
+        grace = int(posted.form.get("grace", "86400"))
+    except ValueError as exc:
+        raise Invalid("Choose a grace period.", code="invalid_grace") from exc
+    await seen.svc.webhooks.rotate(seen.who, whId, secret=None, grace_seconds=grace)
+    if grace:
+        until = when(now_ms() + grace * 1000)
+        text = f"Signing secret rotated. The old secret also signs deliveries until {until}."
+    else:
+        text = "Signing secret rotated. The old secret no longer signs deliveries."
+    seen.flash("success", text + " Update your receiver with the new secret.")
+    return redirect(f"/ui/webhooks/{whId}#secret")
+
+
+@router.post("/webhooks/{whId}/test")
+async def test_ping(whId: str, posted: PostedDep) -> Response:
+    seen = posted.viewer
+    try:
+        dlv, _attempts = await seen.svc.deliveries.test(seen.who, whId)
+    except Conflict as exc:
+        seen.flash("error", f"Test ping not sent: {exc.message}")
+        return redirect(f"/ui/webhooks/{whId}")
+    return redirect(f"/ui/webhooks/{whId}?test={dlv.id}#test")
