@@ -386,7 +386,7 @@ def test_relay_once_and_requeue_from_the_command_line(
         requeued = relay_command(app_url, "--requeue-refused", hookline_url=hookline.base_url)
         assert requeued.returncode == 0 and "1 refused row(s) back" in requeued.stdout
         down = relay_command(app_url, "--once", "-w", ws, hookline_url="http://127.0.0.1:9")
-        assert down.returncode == 1 and "0 sent, 1 retried" in down.stderr
+        assert down.returncode == 3 and "0 sent, 1 retried" in down.stderr
         assert rows(engine)[orphan]["attempts"] == 1
     finally:
         engine.dispose()
@@ -394,7 +394,7 @@ def test_relay_once_and_requeue_from_the_command_line(
 
 def test_the_relay_says_what_is_wrong_with_its_database_url(tmp_path: Path) -> None:
     bad = relay_command("not a url", hookline_url="http://127.0.0.1:9")
-    assert bad.returncode == 1 and "not a database URL" in bad.stderr
+    assert bad.returncode == 2 and "not a database URL" in bad.stderr
     nowhere = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
     unreachable = relay_command(nowhere, hookline_url="http://127.0.0.1:9")
     assert unreachable.returncode == 1 and "cannot use" in unreachable.stderr
@@ -409,7 +409,7 @@ def test_the_relay_asks_for_a_key_and_for_sqlalchemy(tmp_path: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert no_key.returncode == 1 and "HOOKLINE_API_KEY" in no_key.stderr
+    assert no_key.returncode == 2 and "HOOKLINE_API_KEY" in no_key.stderr
     # As if the sqlalchemy extra were not installed: importing it fails.
     without = "import sys; sys.modules['sqlalchemy'] = None; from hookline.cli import main; main()"
     missing = subprocess.run(
