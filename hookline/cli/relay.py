@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hookline.outbox")
 
+EXIT_WAITING = 3
 NO_SQLALCHEMY = "hookline relay needs SQLAlchemy: pip install 'hookline[sqlalchemy]'"
 
 
@@ -71,7 +72,7 @@ NO_SQLALCHEMY = "hookline relay needs SQLAlchemy: pip install 'hookline[sqlalche
     help="Longest wait in seconds before a row Hookline could not take is tried again.",
 )
 @click.option(
-    "--once", is_flag=True, help="Relay what is due, then exit (1 if some rows must wait)."
+    "--once", is_flag=True, help="Relay what is due, then exit (3 if some rows must wait)."
 )
 @click.option("--create-table", is_flag=True, help="Create the outbox table if it is missing.")
 @click.option(
@@ -110,6 +111,8 @@ def relay(
         count = source.requeue_refused()
         click.echo(f"{count} refused row(s) back to pending")
         return
+    if not key:
+        raise click.UsageError("give --key or set HOOKLINE_API_KEY to a key that may send events")
     try:
         client = Client(url, key)
     except HooklineError as exc:
@@ -147,7 +150,7 @@ def _open_source(database_url: str, *, create_table: bool) -> SQLAlchemySource:
     try:
         engine = outbox.create_engine(database_url)
     except sa.exc.ArgumentError as exc:
-        raise click.ClickException(f"--database-url is not a database URL: {exc}") from exc
+        raise click.UsageError(f"--database-url is not a database URL: {exc}") from exc
     except ImportError as exc:
         raise click.ClickException(
             f"no driver for {database_url.split(':', 1)[0]}: {exc}"
@@ -168,7 +171,8 @@ def _open_source(database_url: str, *, create_table: bool) -> SQLAlchemySource:
 
 
 def _drain(mover: Relay) -> int:
-    """Relay every due row once; 1 if some of them must wait for another try."""
+    """Relay every due row once; the exit status: ``EXIT_WAITING`` (the CLI's status for an
+    unreachable Hookline) if some of them must wait for another try."""
     waiting = 0
     while True:
         report = mover.run_once()
@@ -180,7 +184,7 @@ def _drain(mover: Relay) -> int:
         )
         waiting += report.retried
         if report.claimed < mover.batch_size:
-            return 1 if waiting else 0
+            return EXIT_WAITING if waiting else 0
 
 
 def _stop_on_signals() -> threading.Event:

@@ -209,24 +209,16 @@ class SQLAlchemySource:
         columns = (t.id, t.workspace_id, t.event_type, t.payload, t.attempts, t.created_at)
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                claim = (
-                    sa.update(self.table)
-                    .where(t.id.in_(due.with_for_update(skip_locked=True).scalar_subquery()))
-                    .values(lease)
-                    .returning(*columns)
-                )
-                rows = sorted(conn.execute(claim).all(), key=lambda r: (r.created_at, r.id))
+                due = due.with_for_update(skip_locked=True)
+            claim = sa.update(self.table).where(t.id.in_(due.scalar_subquery())).values(lease)
+            if conn.dialect.update_returning:
+                rows = list(conn.execute(claim.returning(*columns)))
             else:
-                conn.execute(
-                    sa.update(self.table).where(t.id.in_(due.scalar_subquery())).values(lease)
-                )
-                mine = (
-                    sa.select(*columns)
-                    .where(t.locked_by == owner, t.locked_until == until, t.sent_at.is_(None))
-                    .where(t.refused_at.is_(None))
-                    .order_by(t.created_at, t.id)
-                )
-                rows = list(conn.execute(mine).all())
+                # SQLite before 3.35 has no RETURNING; a relay's ``until`` is new each pass.
+                conn.execute(claim)
+                mine = sa.select(*columns).where(t.locked_by == owner, t.locked_until == until)
+                rows = list(conn.execute(mine.where(t.sent_at.is_(None), t.refused_at.is_(None))))
+        rows.sort(key=lambda r: (r.created_at, r.id))
         return [
             Pending(
                 id=r.id,

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,58 @@ def test_claims_are_leases_fenced_by_their_owner(
     assert source.claim("d", 10, lease) == [], "sent rows are never claimed again"
 
 
+def test_relays_claiming_at_the_same_time_never_share_a_row(
+    engine: sa.Engine, source: SQLAlchemySource
+) -> None:
+    ids = enqueue_many(engine, 300)
+    lease = datetime.now(UTC) + timedelta(seconds=60)
+
+    def drain(owner: str) -> list[str]:
+        mine: list[str] = []
+        while batch := source.claim(owner, 7, lease):
+            mine += [p.id for p in batch]
+        return mine
+
+    with ThreadPoolExecutor(4) as pool:
+        claims = list(pool.map(drain, ["a", "b", "c", "d"]))
+    every = [row_id for claim in claims for row_id in claim]
+    assert sorted(every) == sorted(ids), "each row claimed exactly once"
+    owners = {r["id"]: r["locked_by"] for r in rows(engine).values()}
+    for owner, claim in zip("abcd", claims, strict=True):
+        assert all(owners[row_id] == owner for row_id in claim)
+
+
+def test_on_sqlite_without_returning_a_claim_reads_its_rows_back(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    engine.dialect.update_returning = False  # as on SQLite before 3.35
+    try:
+        create_table(engine)
+        ids = enqueue_many(engine, 5)
+        source = SQLAlchemySource(engine)
+        first = source.claim("a", 3, datetime.now(UTC) + timedelta(seconds=60))
+        again = source.claim("a", 3, datetime.now(UTC) + timedelta(seconds=61))
+        assert [p.id for p in first] == ids[:3] and [p.id for p in again] == ids[3:]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_claim_skips_the_rows_others_hold(postgres_app_url: str) -> None:
+    # Waiting for a lock would fail after 2 s instead of passing late.
+    engine = create_engine(postgres_app_url, connect_args={"options": "-c lock_timeout=2000"})
+    try:
+        create_table(engine)
+        ids = enqueue_many(engine, 4)
+        lease = datetime.now(UTC) + timedelta(seconds=60)
+        with engine.connect() as other, other.begin():
+            held = sa.select(outbox.c.id).where(outbox.c.id.in_(ids[:2])).with_for_update()
+            other.execute(held).all()
+            claimed = SQLAlchemySource(engine).claim("a", 10, lease)
+        assert [p.id for p in claimed] == ids[2:]
+    finally:
+        engine.dispose()
+
+
 def test_a_retried_row_waits_for_its_own_due_time(
     engine: sa.Engine, source: SQLAlchemySource
 ) -> None:
@@ -333,7 +386,7 @@ def test_relay_once_and_requeue_from_the_command_line(
         requeued = relay_command(app_url, "--requeue-refused", hookline_url=hookline.base_url)
         assert requeued.returncode == 0 and "1 refused row(s) back" in requeued.stdout
         down = relay_command(app_url, "--once", "-w", ws, hookline_url="http://127.0.0.1:9")
-        assert down.returncode == 1 and "0 sent, 1 retried" in down.stderr
+        assert down.returncode == 3 and "0 sent, 1 retried" in down.stderr
         assert rows(engine)[orphan]["attempts"] == 1
     finally:
         engine.dispose()
@@ -341,7 +394,29 @@ def test_relay_once_and_requeue_from_the_command_line(
 
 def test_the_relay_says_what_is_wrong_with_its_database_url(tmp_path: Path) -> None:
     bad = relay_command("not a url", hookline_url="http://127.0.0.1:9")
-    assert bad.returncode == 1 and "not a database URL" in bad.stderr
+    assert bad.returncode == 2 and "not a database URL" in bad.stderr
     nowhere = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
     unreachable = relay_command(nowhere, hookline_url="http://127.0.0.1:9")
     assert unreachable.returncode == 1 and "cannot use" in unreachable.stderr
+
+
+def test_the_relay_asks_for_a_key_and_for_sqlalchemy(tmp_path: Path) -> None:
+    app = f"sqlite:///{tmp_path / 'app.db'}"
+    no_key = subprocess.run(
+        [sys.executable, "-m", "hookline", "relay", "--database-url", app, "--create-table"],
+        env={"PATH": "/usr/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert no_key.returncode == 2 and "HOOKLINE_API_KEY" in no_key.stderr
+    # As if the sqlalchemy extra were not installed: importing it fails.
+    without = "import sys; sys.modules['sqlalchemy'] = None; from hookline.cli import main; main()"
+    missing = subprocess.run(
+        [sys.executable, "-c", without, "relay", "--database-url", app],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 1
+    assert "pip install 'hookline[sqlalchemy]'" in missing.stderr
