@@ -56,7 +56,8 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     assert workspace["data"]["id"] == "acme"
     assert event["data"]["deliveries"] == 1
     assert send_logs["data"][0]["status"] == "succeeded"
-    attempt = detail["data"]["attempts"][0]
+    # The last attempt succeeded (on a loaded machine the listener may miss the first).
+    attempt = detail["data"]["attempts"][-1]
     assert attempt["response"]["status"] == 200
     assert attempt["request"]["url"] == f"http://127.0.0.1:{listen_port}/hook"
     assert resent["data"]["tags"] == ["resent"]
