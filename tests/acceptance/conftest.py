@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +42,21 @@ BACKENDS = [
 def receiver() -> Iterator[Receiver]:
     with Receiver() as rcv:
         yield rcv
+
+
+@pytest.fixture(params=BACKENDS)
+def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An application's own database (the outbox tests' Django or SQLAlchemy app), new and
+    empty: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'app.db'}"
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    url = create_database(server)
+    try:
+        yield url
+    finally:
+        drop_database(url, server)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

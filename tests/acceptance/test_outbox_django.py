@@ -17,32 +17,18 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from .process import Api, Hookline, create_database, drop_database, poll
+from .process import Api, Hookline, poll
 from .receiver import Receiver
 
 PROJECT = Path(__file__).parents[1] / "django_project"
 TRANSACTIONS = 100  # of ten saves each; every tenth rolls back
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def app_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The Django project's own database URL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.sqlite3'}"
-        return
-    url = create_database(request.getfixturevalue("postgres_server"))
-    try:
-        yield url
-    finally:
-        drop_database(url)
 
 
 class App:
@@ -105,7 +91,7 @@ def all_pages(api: Api, path: str) -> list[dict[str, Any]]:
 
 
 def test_committed_saves_are_delivered_once_and_rolled_back_ones_never(
-    tmp_path: Path, app_database: str, receiver: Receiver
+    tmp_path: Path, app_url: str, receiver: Receiver
 ) -> None:
     server = Hookline(tmp_path / "hookline", env={"HOOKLINE_LEASE_SECONDS": "2"}).start()
     relays: list[subprocess.Popen[bytes]] = []
@@ -117,7 +103,7 @@ def test_committed_saves_are_delivered_once_and_rolled_back_ones_never(
             key = api.post(
                 f"/v1/workspaces/{ws}/api-keys", {"name": "app", "role": "publisher"}, status=201
             )["key"]
-        app = App(app_database, server, key, ws)
+        app = App(app_url, server, key, ws)
         app.manage("migrate", "--verbosity", "0")
         relays = [app.relay(tmp_path / f"relay-{n}.log") for n in range(2)]
 

@@ -12,23 +12,17 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from hookline.outbox.sqlalchemy import create_engine, create_table, enqueue, outbox
 
-from .process import Api, Hookline, create_database, drop_database, poll
+from .process import Api, Hookline, poll
 from .receiver import Receiver
 
-APP_DATABASES = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-]
 TRANSACTIONS = 100
 SAVES = 10  # per transaction
 ROLLED_BACK = {9, 19, 29, 39, 49, 59, 69, 79, 89, 99}  # the transactions that fail
@@ -44,20 +38,6 @@ class Order(Base):
     __tablename__ = "orders"
     id: Mapped[int] = mapped_column(primary_key=True)
     amount: Mapped[int]
-
-
-@pytest.fixture(params=APP_DATABASES)
-def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The application's database, new and empty."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-        return
-    server: str = request.getfixturevalue("postgres_server")
-    url = create_database(server)
-    try:
-        yield url
-    finally:
-        drop_database(url, server)
 
 
 class RelayProcess:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
+from acceptance.conftest import app_url, postgres_server  # noqa: F401 (fixtures of both tiers)
 from cryptography.fernet import Fernet
 
 from hookline.secrets import SecretBox

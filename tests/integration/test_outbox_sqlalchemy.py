@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from acceptance.conftest import postgres_server  # noqa: F401 (a fixture)
 from acceptance.process import ADMIN_KEY, Hookline, create_database, drop_database, free_port
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -36,25 +35,6 @@ from hookline.outbox.sqlalchemy import (
     enqueue,
     outbox,
 )
-
-APP_DATABASES = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-]
-
-
-@pytest.fixture(params=APP_DATABASES)
-def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty application database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-        return
-    server: str = request.getfixturevalue("postgres_server")
-    url = create_database(server)
-    try:
-        yield url
-    finally:
-        drop_database(url, server)
 
 
 @pytest.fixture
@@ -128,7 +108,7 @@ def test_an_event_exists_if_and_only_if_its_transaction_commits(engine: sa.Engin
 
 
 @pytest.fixture
-def postgres_app_url(postgres_server: str) -> Iterator[str]:  # noqa: F811
+def postgres_app_url(postgres_server: str) -> Iterator[str]:
     url = create_database(postgres_server)
     try:
         yield url
