@@ -190,7 +190,7 @@ class Recorder:
                 if r.status is DeliveryStatus.FAILED and (
                     wh := await self._webhook(hooks, r.webhook_id)
                 ):
-                    notices.append(await self._exhausted(wh, r, now))
+                    notices += await self._exhausted(wh, r, now)
             for wh_id in recovered:
                 if wh := await self._webhook(hooks, wh_id):
                     fields = about(wh, now, deliveryId=last[wh_id].attempt.delivery_id)
@@ -205,8 +205,11 @@ class Recorder:
             hooks[wh_id] = await self._operational.store.get_webhook(wh_id)
         return hooks[wh_id]
 
-    async def _exhausted(self, wh: Webhook, r: AttemptRecord, now: int) -> Notice:
+    async def _exhausted(self, wh: Webhook, r: AttemptRecord, now: int) -> list[Notice]:
+        """``delivery.exhausted`` for a delivery that failed for good (not for a test ping)."""
         dlv = await self.deliveries.get_delivery(r.attempt.delivery_id)
+        if dlv is not None and "test" in dlv.tags:
+            return []
         fields = about(
             wh,
             r.completed_at or now,
@@ -217,4 +220,4 @@ class Recorder:
             lastStatusCode=r.status_code,
             lastError=r.error,
         )
-        return Notice(type="delivery.exhausted", webhook=wh, fields=fields)
+        return [Notice(type="delivery.exhausted", webhook=wh, fields=fields)]

@@ -160,3 +160,15 @@ def test_a_refused_operator_url_stops_the_start(tmp_path: Path) -> None:
     hookline = Hookline(tmp_path, env={"HOOKLINE_OPERATOR_WEBHOOK_URL": "ftp://example.com/hooks"})
     with pytest.raises(AssertionError, match="HOOKLINE_OPERATOR_WEBHOOK_URL"):
         hookline.start()
+
+
+def test_a_failed_test_ping_is_not_an_exhausted_delivery(
+    api: Api, operator: Endpoint, receiver: Receiver
+) -> None:
+    ws = api.workspace()
+    wh = api.webhook(ws, receiver.endpoint(default=500).url, retryPolicy={"schedule": [0]})
+    ping = api.post(f"/v1/webhooks/{wh['id']}/test")
+    api.settled(ping["id"])
+    event = api.send(ws, "order.paid", {"n": 1})  # recorded after the ping: told after it
+    [exhausted] = told(operator, "delivery.exhausted", wh["id"])
+    assert exhausted["data"]["eventId"] == event["id"]
