@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from hookline.store.port import Claim
 
 SERVICE_NAME = "hookline"
+# Longest a stopping process waits for its last spans to be exported.
+FLUSH_SECONDS = 3.0
 _PROPAGATOR = TraceContextTextMapPropagator()
 _NO_SPAN: AbstractContextManager[Span] = nullcontext(trace.INVALID_SPAN)
 
@@ -66,7 +69,7 @@ def setup(mode: str, role: str) -> None:
         "OTEL_RESOURCE_ATTRIBUTES", ""
     ):
         resource = resource.merge(Resource({"service.name": SERVICE_NAME}))
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)  # see shutdown
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     install(provider)
 
@@ -77,11 +80,15 @@ def install(provider: TracerProvider) -> None:
     _state.tracer = provider.get_tracer("hookline")
 
 
-def shutdown() -> None:
-    """Export what is still buffered and stop tracing (on process stop)."""
+def shutdown(timeout: float = FLUSH_SECONDS) -> None:
+    """Export what is still buffered and stop tracing (on process stop), waiting at most
+    ``timeout`` seconds: a collector that does not answer must not hold up a stop."""
     provider, _state.provider, _state.tracer = _state.provider, None, None
-    if provider is not None:
-        provider.shutdown()
+    if provider is None:
+        return
+    flush = threading.Thread(target=provider.shutdown, name="hookline-tracing-stop", daemon=True)
+    flush.start()
+    flush.join(timeout)
 
 
 def enabled() -> bool:
