@@ -268,6 +268,9 @@ def _banner(settings: Settings, role: Role, workers: int) -> None:
             "Never run like this in production."
         )
     lines.append(f"Admin key: from HOOKLINE_ADMIN_KEY or {settings.data_dir}/admin.key")
+    if settings.tracing == "otlp":
+        sent = " (traceparent sent to receivers)" if settings.trace_propagation else ""
+        lines.append(f"Tracing:  OTLP/HTTP to {tracing.traces_endpoint()}{sent}")
     if role != "worker":
         lines += [f"UI:       {base}/ui", f"API:      {base}/v1", f"API docs: {base}/docs"]
     print("\n".join(lines), flush=True)

@@ -74,6 +74,15 @@ def setup(mode: str, role: str) -> None:
     install(provider)
 
 
+def traces_endpoint() -> str:
+    """Where the exporter posts spans, as the ``OTEL_*`` variables say (for the banner)."""
+    full = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    if full:
+        return full
+    base = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "http://localhost:4318"
+    return f"{base.rstrip('/')}/v1/traces"
+
+
 def install(provider: TracerProvider) -> None:
     """Trace to ``provider`` from now on (``setup`` uses it; tests give an in-memory one)."""
     _state.provider = provider

@@ -157,6 +157,9 @@ def test_one_trace_from_the_api_process_through_a_dispatcher_process(
     finally:
         assert hookline.terminate() == 0, hookline.output()
 
+    assert f"Tracing:  OTLP/HTTP to {collector.url}/v1/traces (traceparent sent" in (
+        hookline.output()
+    )
     (attempt,) = collector.named("hookline.attempt")
     assert ingest.attributes["hookline.event.id"] == event["id"]
     assert ingest.attributes["hookline.deliveries"] == 1
@@ -199,6 +202,7 @@ def test_with_tracing_off_nothing_is_exported_and_no_traceparent_is_sent(
     finally:
         # A stop exports whatever a tracing process still holds: after it, nothing can come.
         assert hookline.terminate() == 0, hookline.output()
+    assert "Tracing:" not in hookline.output()
     (request,) = endpoint.requests
     assert "traceparent" not in request.headers
     assert "tracestate" not in request.headers
