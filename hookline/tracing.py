@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -113,12 +113,23 @@ def start(name: str) -> Span:
     return tracer.start_span(name)
 
 
-def span(name: str) -> AbstractContextManager[Span]:
-    """``start`` as a context manager: the span ends on exit, failed by an exception."""
+def span(name: str, *, links: Sequence[str] = ()) -> AbstractContextManager[Span]:
+    """``start`` as a context manager: the span ends on exit, failed by an exception.
+    ``links``: stored contexts (``context_of``) of the spans this one follows from."""
     tracer = _state.tracer
     if tracer is None:
         return _NO_SPAN
-    return tracer.start_as_current_span(name, record_exception=True, set_status_on_exception=True)
+    return tracer.start_as_current_span(
+        name,
+        links=[trace.Link(_span_context(tp)) for tp in links],
+        record_exception=True,
+        set_status_on_exception=True,
+    )
+
+
+def _span_context(traceparent: str) -> trace.SpanContext:
+    parent = _PROPAGATOR.extract({"traceparent": traceparent})
+    return trace.get_current_span(parent).get_span_context()
 
 
 def describe(span: Span, attributes: Mapping[str, str | int | bool]) -> None:

@@ -2,7 +2,8 @@
 
 A resend, a recovery and a test ping are each traced by a span of their own
 (``hookline.resend``, ``hookline.recover``, ``hookline.test``, a child of the request's
-trace if it has one), stored with the deliveries they create as an ingest span is.
+trace if it has one), stored with the deliveries they create as an ingest span is. A
+resend's and a recovery's span links to the spans that created the deliveries resent.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ RECOVERABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED})
 TEST_WAIT_MARGIN = 5.0
 ACTIVITY_MAX_DELIVERIES = 5000
 ACTIVITY_ATTEMPT_SAMPLE = 100
+# Links a recovery's span keeps to the spans of the deliveries it resends (the SDK's default limit).
+MAX_LINKS = 128
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -111,7 +114,7 @@ class Deliveries:
                 f"The delivery is still {dlv.status.value}; wait until it finishes.",
                 code="delivery_in_progress",
             )
-        with tracing.span("hookline.resend") as span:
+        with tracing.span("hookline.resend", links=await self._origins([dlv_id])) as span:
             created = await self.store.resend(
                 [dlv_id],
                 new_ids=[new_id("dlv")],
@@ -152,7 +155,7 @@ class Deliveries:
         )
         if not ids:
             return 0
-        with tracing.span("hookline.recover") as span:
+        with tracing.span("hookline.recover", links=await self._origins(ids)) as span:
             created = await self.store.resend(
                 ids,
                 new_ids=[new_id("dlv") for _ in ids],
@@ -208,6 +211,12 @@ class Deliveries:
                 return current or dlv, attempts[:1]
             await asyncio.sleep(0.02)
         return dlv, []
+
+    async def _origins(self, dlv_ids: list[str]) -> list[str]:
+        """The stored trace contexts of ``dlv_ids``, for links (none read while tracing is off)."""
+        if not tracing.enabled():
+            return []
+        return await self.store.trace_contexts(dlv_ids[:MAX_LINKS])
 
     async def _shown(self, who: Principal, dlv: Delivery, attempts: list[Attempt]) -> list[Attempt]:
         """The attempts as ``who`` may see them: custom credentials redacted (also in attempts

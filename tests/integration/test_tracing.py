@@ -255,7 +255,7 @@ async def test_the_producers_traceparent_is_the_ingest_spans_parent(
     assert attempt.parent is not None and attempt.parent.span_id == ingest.context.span_id
 
 
-async def test_a_resend_is_a_span_whose_child_is_the_resent_attempt(
+async def test_a_resend_is_a_span_linked_to_the_event_and_parent_of_the_resent_attempt(
     rig: Callable[..., Awaitable[Rig]], receiver: Receiver, spans: InMemorySpanExporter
 ) -> None:
     r = await rig()
@@ -274,6 +274,33 @@ async def test_a_resend_is_a_span_whose_child_is_the_resent_attempt(
     assert again.parent is not None and again.parent.span_id == resend.context.span_id
     (ingest,) = named(spans, "hookline.ingest")
     assert resend.context.trace_id != ingest.context.trace_id
+    (link,) = resend.links
+    assert (link.context.trace_id, link.context.span_id) == (
+        ingest.context.trace_id,
+        ingest.context.span_id,
+    )
+
+
+async def test_a_recovery_links_to_each_event_it_resends(
+    rig: Callable[..., Awaitable[Rig]], receiver: Receiver, spans: InMemorySpanExporter
+) -> None:
+    r = await rig()
+    ws = await r.workspace()
+    wh = await r.webhook(ws, receiver.route("/h"))
+    await r.send(ws, 3)
+    r.start()
+    await r.settled(ws, 3)
+    count = await r.svc.deliveries.recover(ADMIN, wh, {"since": 0, "statuses": ["succeeded"]})
+    assert count == 3
+    found = await attempts(spans, 6)
+    await r.stop()
+
+    (recover,) = named(spans, "hookline.recover")
+    assert recover.attributes["hookline.deliveries"] == 3
+    ingests = {s.context.span_id for s in named(spans, "hookline.ingest")}
+    assert {link.context.span_id for link in recover.links} == ingests
+    children = [s for s in found if s.parent and s.parent.span_id == recover.context.span_id]
+    assert len(children) == 3
 
 
 class Failing:

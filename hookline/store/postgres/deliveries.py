@@ -99,6 +99,14 @@ class DeliveryQueries(Queries):
         )
         return records.event(row) if row else None
 
+    async def trace_contexts(self, dlv_ids: list[str]) -> list[str]:
+        found = await self._db.fetch(
+            "SELECT trace_context FROM deliveries WHERE id = ANY($1::text[]) "
+            "AND trace_context IS NOT NULL ORDER BY id",
+            dlv_ids,
+        )
+        return [r["trace_context"] for r in found]
+
     async def resend(
         self,
         dlv_ids: list[str],

@@ -97,6 +97,14 @@ class DeliveryQueries(Queries):
         )
         return rows.event(row) if row else None
 
+    async def trace_contexts(self, dlv_ids: list[str]) -> list[str]:
+        sql = (
+            f"SELECT trace_context FROM deliveries WHERE id IN ({rows.placeholders(len(dlv_ids))}) "
+            "AND trace_context IS NOT NULL ORDER BY id"
+        )
+        found = await self._reader.run(lambda c: c.execute(sql, dlv_ids).fetchall())
+        return [r["trace_context"] for r in found]
+
     async def resend(
         self,
         dlv_ids: list[str],
