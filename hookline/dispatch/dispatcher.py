@@ -27,7 +27,7 @@ from hookline.dispatch.recorder import Recorder
 from hookline.dispatch.sender import AiohttpTransport, make_session
 from hookline.dispatch.transport import SendResult, Transport
 from hookline.ids import format_ms, new_id, now_ms
-from hookline.notify import Mailer, PauseNotices
+from hookline.notify import Mailer, StopNotices
 from hookline.service.context import Context
 from hookline.service.operational import Operational
 from hookline.store.port import AttemptRecord, Claim, Queue
@@ -60,7 +60,7 @@ class Dispatcher:
             ctx.store,
             self.owner,
             metrics=ctx.metrics,
-            notices=PauseNotices(ctx.store, Mailer(ctx.settings)),
+            notices=StopNotices(ctx.store, Mailer(ctx.settings)),
             operational=Operational(
                 ctx.store,
                 lambda: self.ctx.wake(),  # set once the server knows every process to wake
