@@ -11,6 +11,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.config import JsonDict
 
+from hookline.domain import endpoint_auth
 from hookline.domain.envelope import ENVELOPES
 from hookline.domain.models import (
     ApiKey,
@@ -404,6 +405,58 @@ HEADERS_SCHEMA: JsonDict = {
 }
 
 
+FILTER_DOC = (
+    "Only events whose data passes this filter get a delivery (null: every subscribed event). "
+    'A condition {"path": "$.order.total", "gte": 100} names one value of the data by a '
+    "JSONPath and has one operator: eq, ne, in (a list), gt, gte, lt, lte (numbers), exists "
+    '(true or false); {"and": [...]}, {"or": [...]} and {"not": filter} combine them. '
+    "An invalid filter is 422 invalid_filter, naming where the error is."
+)
+AUTH_DOC = (
+    "How each request authenticates to the endpoint, beyond the signature (null: no more "
+    "than the signature). basic: username and password; bearer: a static token; oauth2: "
+    "client credentials fetched from tokenUrl (scope optional, clientAuth basic or post); "
+    "mtls: a PEM client certificate and its unencrypted key. Stored encrypted; responses "
+    "show the type and the parts that are not secret. 422 invalid_auth names the field."
+)
+_TEXT: JsonDict = {"type": "string", "minLength": 1, "maxLength": 4096}
+AUTH_SCHEMA: JsonDict = {
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["type", "username", "password"],
+            "properties": {"type": {"const": "basic"}, "username": _TEXT, "password": _TEXT},
+        },
+        {
+            "type": "object",
+            "required": ["type", "token"],
+            "properties": {"type": {"const": "bearer"}, "token": _TEXT},
+        },
+        {
+            "type": "object",
+            "required": ["type", "tokenUrl", "clientId", "clientSecret"],
+            "properties": {
+                "type": {"const": "oauth2"},
+                "tokenUrl": {"type": "string", "format": "uri"},
+                "clientId": _TEXT,
+                "clientSecret": _TEXT,
+                "scope": _TEXT,
+                "clientAuth": {"enum": ["basic", "post"]},
+            },
+        },
+        {
+            "type": "object",
+            "required": ["type", "certificate", "key"],
+            "properties": {
+                "type": {"const": "mtls"},
+                "certificate": {"type": "string", "description": "PEM"},
+                "key": {"type": "string", "description": "PEM, unencrypted"},
+            },
+        },
+    ]
+}
+
+
 class WebhookFields(In):
     url: str | None = Field(
         None,
@@ -446,6 +499,8 @@ class WebhookFields(In):
     )
     ordering: Literal["none", "fifo"] | None = None
     metadata: dict[str, Any] | None = None
+    filter: dict[str, Any] | None = Field(None, description=FILTER_DOC)
+    auth: dict[str, Any] | None = Field(None, description=AUTH_DOC, json_schema_extra=AUTH_SCHEMA)
 
 
 class WebhookCreate(WebhookFields):
@@ -482,6 +537,12 @@ class WebhookOut(Out):
     rateLimit: float | None
     ordering: str
     metadata: dict[str, Any]
+    filter: dict[str, Any] | None = Field(description=FILTER_DOC)
+    auth: dict[str, Any] | None = Field(
+        description="The endpoint authentication's type and its parts that are not secret: "
+        "basic: username; oauth2: tokenUrl, clientId, scope, clientAuth; mtls: the "
+        "certificate's subject, issuer, notAfter and sha256 fingerprint."
+    )
     createdAt: Timestamp
     updatedAt: Timestamp
 
@@ -503,6 +564,8 @@ def webhook_out(wh: Webhook) -> WebhookOut:
         rateLimit=wh.rate_limit,
         ordering=wh.ordering,
         metadata=wh.metadata,
+        filter=wh.filter,
+        auth=endpoint_auth.public(wh.auth),
         createdAt=_t(wh.created_at),
         updatedAt=_t(wh.updated_at),
     )

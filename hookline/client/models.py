@@ -73,6 +73,8 @@ class Webhook(Model):
     ordering: str
     rate_limit: float | None
     retry_policy: dict[str, Any] | None
+    filter: dict[str, Any] | None = None
+    auth: dict[str, Any] | None = None  # the type and the parts that are not secret
     created_at: datetime
     updated_at: datetime
 

@@ -113,6 +113,8 @@ class Webhook:
     metadata: dict[str, Any]
     created_at: int
     updated_at: int
+    filter: dict[str, Any] | None = None  # hookline.domain.filters
+    auth: dict[str, Any] | None = field(default=None, repr=False)  # hookline.domain.endpoint_auth
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from hookline.domain import jsjson
+from hookline.domain import filters, jsjson
 from hookline.domain.matching import is_valid_event_type, matches_any
 from hookline.domain.models import Delivery, Event, Webhook
 from hookline.errors import (
@@ -223,5 +223,9 @@ def _parse(raw: bytes) -> Any:
 
 
 def _fan_out(event: Event, hooks: list[Webhook]) -> NewEvent:
-    targets = [h.id for h in hooks if matches_any(h.events, event.type)]
+    """The deliveries of ``event``: one per webhook subscribed to its type whose filter, if
+    it has one, the event's data passes."""
+    subscribed = [h for h in hooks if matches_any(h.events, event.type)]
+    data = jsjson.loads(event.data_json) if any(h.filter for h in subscribed) else None
+    targets = [h.id for h in subscribed if not h.filter or filters.matches(h.filter, data)]
     return NewEvent(event=event, webhook_ids=targets, delivery_ids=[new_id("dlv") for _ in targets])

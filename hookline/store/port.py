@@ -132,6 +132,8 @@ class WebhookPatch:
     rate_limit: float | None = UNSET
     ordering: str = UNSET
     metadata: dict[str, Any] = UNSET
+    filter: dict[str, Any] | None = UNSET
+    auth: dict[str, Any] | None = UNSET  # plain here too
 
     def given(self) -> dict[str, Any]:
         """The fields set in this patch, by name."""

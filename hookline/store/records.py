@@ -114,7 +114,14 @@ def webhook(row: Row, box: SecretBox) -> Webhook:
         metadata=json.loads(row["metadata"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        filter=json.loads(row["filter"]) if row["filter"] else None,
+        auth=json.loads(box.open(row["auth"])) if row["auth"] else None,
     )
+
+
+def sealed_auth(auth: dict[str, Any] | None, box: SecretBox) -> str | None:
+    """The ``auth`` column value: the endpoint credentials as JSON, sealed."""
+    return None if auth is None else box.seal(json.dumps(auth))
 
 
 def sealed_headers(headers: dict[str, str], box: SecretBox) -> str:

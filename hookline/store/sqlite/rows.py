@@ -40,6 +40,9 @@ from hookline.store.records import (
     page as page,
 )
 from hookline.store.records import (
+    sealed_auth as sealed_auth,
+)
+from hookline.store.records import (
     sealed_headers as sealed_headers,
 )
 from hookline.store.records import (

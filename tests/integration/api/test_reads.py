@@ -349,6 +349,8 @@ WEBHOOK_KEYS = {
     "rateLimit",
     "ordering",
     "metadata",
+    "filter",
+    "auth",
     "createdAt",
     "updatedAt",
 }
