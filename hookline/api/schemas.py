@@ -684,11 +684,27 @@ def delivery_out(d: Delivery) -> DeliveryOut:
     )
 
 
+class TokenRequest(Out):
+    url: str = Field(description="The OAuth2 token URL asked.")
+    status: int | None = Field(description="Its HTTP status; null when it did not answer.")
+    error: str | None = Field(
+        description="Why no token came of it: a network error such as timeout, "
+        "token_refused (not a 2xx) or invalid_token_response; null when a token did."
+    )
+    durationMs: float
+
+
 class RequestRecord(Out):
     method: str
     url: str = Field(description="The URL posted to; after redirects, the last hop.")
     headers: dict[str, str] = Field(description=REQUEST_HEADERS_DOC)
     body: str
+    tokenRequests: list[TokenRequest] | None = Field(
+        None,
+        exclude_if=lambda v: v is None,  # only in the attempts of OAuth2 webhooks
+        description="For a webhook with OAuth2 auth: the token requests this attempt made "
+        "(none when a kept token was used; a second after the endpoint answered 401).",
+    )
 
 
 class ResponseRecord(Out):

@@ -21,6 +21,7 @@ import aiohttp
 
 from hookline.dispatch.faults import defer_once
 from hookline.dispatch.housekeeping import Housekeeping
+from hookline.dispatch.oauth2 import Tokens
 from hookline.dispatch.outcome import RetryAt, Verdict, conclude
 from hookline.dispatch.prepare import PendingDispatch, prepare
 from hookline.dispatch.recorder import Recorder
@@ -80,6 +81,7 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._transport = transport
         self._session: aiohttp.ClientSession | None = None  # the default transport's, owned here
+        self._tokens = Tokens(user_agent=self.settings.delivery["userAgent"])
 
     def wake(self) -> None:
         """Called by the API in the same process when new work is due now."""
@@ -205,10 +207,9 @@ class Dispatcher:
         except Exception:
             await self._internal_fault(claim, "prepare")
             return
-        assert self._transport is not None
         started = now_ms()
         try:
-            result = await self._transport.send(pending.request)
+            pending, result = await self._send(pending)
         except Exception:
             await self._internal_fault(claim, "send")
             return
@@ -218,6 +219,14 @@ class Dispatcher:
             await self._internal_fault(claim, "decide")
             return
         self._recorder.add(record, faults=claim.internal_faults)
+
+    async def _send(self, pending: PendingDispatch) -> tuple[PendingDispatch, SendResult]:
+        """Send the request; an OAuth2 webhook's with its token (the dispatch as sent)."""
+        assert self._transport is not None
+        auth = pending.claim.webhook.auth
+        if auth is not None and auth["type"] == "oauth2":
+            return await self._tokens.send(pending, self._transport)
+        return pending, await self._transport.send(pending.request)
 
     async def _internal_fault(self, claim: Claim, stage: str) -> None:
         """A fault of Hookline's own ends no delivery: it goes back to the queue, unattempted.

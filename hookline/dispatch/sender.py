@@ -13,10 +13,14 @@ or not a resolver was asked, the address actually connected to is checked.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
+import os
 import socket
 import ssl
+import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -135,6 +139,7 @@ class AiohttpTransport:
         self.open_network = open_network
         self.allowed = tuple(allowed)
         self.allow_http = allow_http
+        self._client_contexts = ClientContexts()
 
     async def send(self, request: OutboundRequest) -> SendResult:
         """POST the request's body to its URL (and to each redirect hop it may follow that
@@ -151,6 +156,7 @@ class AiohttpTransport:
                 target = _first_hop(
                     request.url, open_network=self.open_network, allowed=self.allowed
                 )
+                origin = target.origin()
                 for hop in range(request.max_redirects + 1):
                     final_url = str(target)
                     async with self.session.post(
@@ -159,6 +165,7 @@ class AiohttpTransport:
                         headers=headers,
                         timeout=NO_REQUEST_TIMEOUT,
                         allow_redirects=False,
+                        ssl=self._ssl_for(request, target, origin),
                     ) as resp:
                         status = resp.status
                         resp_headers = _flatten(resp.headers)
@@ -216,6 +223,50 @@ class AiohttpTransport:
             retry_after=retry_after,
             final_url=final_url,
         )
+
+    def _ssl_for(self, request: OutboundRequest, target: URL, origin: URL) -> ssl.SSLContext | bool:
+        """The TLS context of a hop: the client certificate's, to the webhook's own origin only."""
+        if request.client_certificate is None or target.scheme != "https":
+            return True
+        if target.origin() != origin:
+            return True
+        return self._client_contexts.get(*request.client_certificate)
+
+
+class ClientContexts:
+    """TLS contexts that present a client certificate, one per certificate and key, kept for
+    the most recently used ``size`` of them (building one parses the key)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._contexts: OrderedDict[str, ssl.SSLContext] = OrderedDict()
+
+    def get(self, certificate: str, key: str) -> ssl.SSLContext:
+        name = hashlib.sha256(f"{certificate}\0{key}".encode()).hexdigest()
+        context = self._contexts.get(name)
+        if context is None:
+            context = client_context(certificate, key)
+            self._contexts[name] = context
+            if len(self._contexts) > self._size:
+                self._contexts.popitem(last=False)
+        self._contexts.move_to_end(name)
+        return context
+
+
+def client_context(certificate: str, key: str) -> ssl.SSLContext:
+    """A verifying TLS context that presents ``certificate`` (PEM) with its ``key``.
+
+    ``ssl`` loads a certificate only from files: they are written to a directory only this
+    process's user may read and removed as soon as they are loaded."""
+    context = ssl.create_default_context()
+    with tempfile.TemporaryDirectory(prefix="hookline-mtls-") as folder:
+        cert_path, key_path = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+        for path, text in ((cert_path, certificate), (key_path, key)):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+        context.load_cert_chain(cert_path, key_path)
+    return context
 
 
 def _first_hop(url: str, *, open_network: bool, allowed: Sequence[Network]) -> URL:

@@ -25,6 +25,8 @@ class OutboundRequest:
     body: bytes
     timeout: float
     max_redirects: int = 0
+    # A client certificate and its key (PEM) to present to the webhook's origin (mTLS).
+    client_certificate: tuple[str, str] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
