@@ -507,3 +507,59 @@ async def test_every_tab_title_starts_with_the_page_heading(signed_in: Ui) -> No
     for path in paths:
         title, heading = title_and_heading((await signed_in.client.get(path)).text)
         assert title == heading, path
+
+
+async def test_the_form_saves_a_filter_and_auth_and_keeps_secrets_on_edit(signed_in: Ui) -> None:
+    data: dict[str, object] = {
+        "url": "https://example.com/hook",
+        "events": ["*"],
+        "filter": '{"path": "$.kind", "in": ["a", "b"]}',
+        "auth_type": "basic",
+        "auth_username": "hook",
+        "auth_password": "pw-1d9e",
+    }
+    response = await signed_in.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert response.status_code == 303, response.text
+    wh_id = response.headers["location"].rsplit("/", 1)[1]
+    shown = await signed_in.client.get(f"/ui/webhooks/{wh_id}")
+    assert "HTTP Basic, username <code>hook</code>" in shown.text
+    assert "pw-1d9e" not in shown.text
+    form = await signed_in.client.get(f"/ui/webhooks/{wh_id}/edit")
+    assert "pw-1d9e" not in form.text and 'value="hook"' in form.text
+    # Saved again with the password left empty: it is kept.
+    again = {**data, "auth_password": "", "name": "renamed"}
+    assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", again)).status_code == 303
+    webhook = await signed_in.store.get_webhook(wh_id)
+    assert webhook is not None and webhook.auth == {
+        "type": "basic",
+        "username": "hook",
+        "password": "pw-1d9e",
+    }
+    assert webhook.filter == {"path": "$.kind", "in": ["a", "b"]}
+    # "None" clears it.
+    cleared = {**data, "auth_type": "", "filter": ""}
+    assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", cleared)).status_code == 303
+    webhook = await signed_in.store.get_webhook(wh_id)
+    assert webhook is not None and (webhook.auth, webhook.filter) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "where", "message"),
+    [
+        ({"filter": "{not json"}, "filter", "not valid JSON"),
+        ({"filter": '{"path": "$.a[*]", "eq": 1}'}, "filter", "at $.path"),
+        ({"auth_type": "bearer"}, "auth", "auth.token: bearer auth needs token"),
+        (
+            {"auth_type": "mtls", "auth_certificate": "x", "auth_key": "y"},
+            "auth",
+            "auth.certificate",
+        ),
+    ],
+)
+async def test_filter_and_auth_errors_are_shown_next_to_them(
+    signed_in: Ui, fields: dict[str, object], where: str, message: str
+) -> None:
+    data: dict[str, object] = {"url": "https://example.com/hook", "events": ["*"], **fields}
+    response = await signed_in.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert response.status_code == 422
+    assert message in field_error(response.text, where)
