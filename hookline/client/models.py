@@ -136,11 +136,19 @@ class EventDetail(Event):
     deliveries: list[Delivery]
 
 
+class TokenRequest(Model):
+    url: str
+    status: int | None
+    error: str | None
+    duration_ms: float
+
+
 class RequestRecord(Model):
     method: str
     url: str
     headers: dict[str, str]
     body: str
+    token_requests: list[TokenRequest] | None = None  # an OAuth2 webhook's token requests
 
 
 class ResponseRecord(Model):
