@@ -11,7 +11,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.config import JsonDict
 
-from hookline.domain import endpoint_auth
+from hookline.domain import endpoint_auth, queues
 from hookline.domain.envelope import ENVELOPES
 from hookline.domain.models import (
     ApiKey,
@@ -372,7 +372,8 @@ URL_DOC = (
     "HOOKLINE_ALLOW_HTTP. A host naming a private or reserved address, in any spelling "
     "(Unicode dots and digits included), is refused (url_not_allowed); one that is neither "
     "an address nor a host name is invalid_url. Stored and returned as it is sent: ASCII "
-    "(punycode) host, lower-case scheme and host, percent-encoded path."
+    "(punycode) host, lower-case scheme and host, percent-encoded path. Required to create "
+    "a webhook unless destination is given (then it is the destination's, without credentials)."
 )
 URL_SCHEMA: JsonDict = {"format": "uri", "pattern": "^https://"}
 EVENTS_DOC = (
@@ -457,6 +458,20 @@ AUTH_SCHEMA: JsonDict = {
 }
 
 
+DESTINATION_DOC = (
+    "Where deliveries go when not HTTP (null: POST to url): a queue, stream or topic. "
+    "rabbitmq: url (amqp:// or amqps://), exchange, routingKey (default: the event type), "
+    "username, password; nats: url (nats:// or tls://), subject (a JetStream publish), "
+    "username, password; redis: url (redis:// or rediss://, path a database number), stream, "
+    "maxLen, username, password; sqs: queueUrl; sns: topicArn; eventbridge: eventBusName, "
+    "source; each AWS kind with region, accessKeyId and secretAccessKey (else the AWS "
+    "credential chain) and endpointUrl. The envelope is the message body; the signature and "
+    "delivery headers travel as message headers or attributes. With a destination, url is "
+    "derived from it. Stored encrypted; responses never show a password or secret key. "
+    "422 invalid_destination names the field."
+)
+
+
 class WebhookFields(In):
     url: str | None = Field(
         None,
@@ -501,15 +516,19 @@ class WebhookFields(In):
     metadata: dict[str, Any] | None = None
     filter: dict[str, Any] | None = Field(None, description=FILTER_DOC)
     auth: dict[str, Any] | None = Field(None, description=AUTH_DOC, json_schema_extra=AUTH_SCHEMA)
+    destination: dict[str, Any] | None = Field(
+        None,
+        description=DESTINATION_DOC,
+        json_schema_extra={
+            "properties": {"type": {"enum": list(queues.KINDS)}},
+            "required": ["type"],
+        },
+    )
 
 
 class WebhookCreate(WebhookFields):
-    url: str = Field(
-        max_length=2048,
-        description=URL_DOC,
-        examples=["https://example.com/hook"],
-        json_schema_extra=URL_SCHEMA,
-    )
+    """A new webhook: ``url`` is required unless ``destination`` is given."""
+
     events: list[str] = Field(
         description=EVENTS_DOC,
         examples=[["course.completed", "content/*"]],
@@ -538,6 +557,10 @@ class WebhookOut(Out):
     ordering: str
     metadata: dict[str, Any]
     filter: dict[str, Any] | None = Field(description=FILTER_DOC)
+    destination: dict[str, Any] | None = Field(
+        description="The destination other than HTTP (null: HTTP to url), without its password "
+        "or secret key."
+    )
     auth: dict[str, Any] | None = Field(
         description="The endpoint authentication's type and its parts that are not secret: "
         "basic: username; oauth2: tokenUrl, clientId, scope, clientAuth; mtls: the "
@@ -566,6 +589,7 @@ def webhook_out(wh: Webhook) -> WebhookOut:
         metadata=wh.metadata,
         filter=wh.filter,
         auth=endpoint_auth.public(wh.auth),
+        destination=queues.public(wh.destination),
         createdAt=_t(wh.created_at),
         updatedAt=_t(wh.updated_at),
     )
@@ -708,7 +732,10 @@ class RequestRecord(Out):
 
 
 class ResponseRecord(Out):
-    status: int
+    status: int | None = Field(
+        description="The HTTP status; null for a destination other than HTTP, whose "
+        "acknowledgement the body describes (e.g. the message id or stream sequence)."
+    )
     headers: dict[str, str]
     body: str
     truncated: bool

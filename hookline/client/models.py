@@ -75,6 +75,7 @@ class Webhook(Model):
     retry_policy: dict[str, Any] | None
     filter: dict[str, Any] | None = None
     auth: dict[str, Any] | None = None  # the type and the parts that are not secret
+    destination: dict[str, Any] | None = None  # not HTTP: a queue, stream or topic
     created_at: datetime
     updated_at: datetime
 
@@ -152,7 +153,7 @@ class RequestRecord(Model):
 
 
 class ResponseRecord(Model):
-    status: int
+    status: int | None  # None: a destination other than HTTP acknowledged (see body)
     headers: dict[str, str]
     body: str
     truncated: bool

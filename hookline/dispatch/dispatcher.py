@@ -24,6 +24,7 @@ from hookline.dispatch.housekeeping import Housekeeping
 from hookline.dispatch.oauth2 import Tokens
 from hookline.dispatch.outcome import RetryAt, Verdict, conclude
 from hookline.dispatch.prepare import PendingDispatch, prepare
+from hookline.dispatch.publishers import Guard, Router
 from hookline.dispatch.recorder import Recorder
 from hookline.dispatch.sender import AiohttpTransport, make_session
 from hookline.dispatch.transport import SendResult, Transport
@@ -81,6 +82,7 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._transport = transport
         self._session: aiohttp.ClientSession | None = None  # the default transport's, owned here
+        self._router: Router | None = None
         self._tokens = Tokens(user_agent=self.settings.delivery["userAgent"])
 
     def wake(self) -> None:
@@ -95,12 +97,15 @@ class Dispatcher:
                 allowed=self.ctx.allowed_networks,
                 limit=self.settings.worker_concurrency,
             )
-            self._transport = AiohttpTransport(
+            http = AiohttpTransport(
                 self._session,
                 open_network=self.settings.dev,
                 allowed=self.ctx.allowed_networks,
                 allow_http=self.ctx.allow_http,
             )
+            guard = Guard(open_network=self.settings.dev, allowed=self.ctx.allowed_networks)
+            self._router = Router(http, guard)
+            self._transport = self._router
         await self.queue.listen_for_work(self.wake)  # other processes' new work (PostgreSQL)
         self._recorder.start()
         self._tasks = [
@@ -288,6 +293,9 @@ class Dispatcher:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._router is not None:
+            with contextlib.suppress(Exception):
+                await self._router.close()
         if self._session is not None:
             await self._session.close()
 

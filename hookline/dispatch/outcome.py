@@ -81,7 +81,10 @@ def conclude(
     at ``finished``) and build its record."""
     claim = pending.claim
     outcome = Outcome(
-        status_code=result.status_code, error=result.error, retry_after=result.retry_after
+        status_code=result.status_code,
+        error=result.error,
+        retry_after=result.retry_after,
+        acknowledged=result.acknowledged,
     )
     verdict = verdict_of(
         decide(pending.policy, claim.attempt, outcome, finished, rng), test="test" in claim.tags
@@ -94,7 +97,7 @@ def conclude(
         duration_ms=result.duration_ms,
         request=pending.request_record(result.final_url),
         response=None
-        if result.status_code is None
+        if result.status_code is None and not result.acknowledged
         else {
             "status": result.status_code,
             "headers": result.headers,

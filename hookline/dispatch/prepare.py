@@ -105,6 +105,7 @@ def prepare(
         client_certificate=(wh.auth["certificate"], wh.auth["key"])
         if wh.auth and wh.auth["type"] == "mtls"
         else None,
+        destination=wh.destination,
     )
     return PendingDispatch(claim=claim, request=request, policy=policy, timestamp=timestamp)
 

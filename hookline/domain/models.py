@@ -115,6 +115,8 @@ class Webhook:
     updated_at: int
     filter: dict[str, Any] | None = None  # hookline.domain.filters
     auth: dict[str, Any] | None = field(default=None, repr=False)  # hookline.domain.endpoint_auth
+    # Not HTTP: a queue, stream or topic (hookline.domain.queues); its secrets among it.
+    destination: dict[str, Any] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

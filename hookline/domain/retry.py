@@ -163,15 +163,21 @@ def _is_number(value: Any) -> bool:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Outcome:
-    """What one attempt produced: a status code, or an error such as ``timeout``."""
+    """What one attempt produced: a status code, or an error such as ``timeout``; or, from a
+    destination other than HTTP, that it ``acknowledged`` the message."""
 
     status_code: int | None = None
     error: str | None = None
     retry_after: float | None = None
+    acknowledged: bool = False
 
     @property
     def succeeded(self) -> bool:
-        return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
+        if self.error is not None:
+            return False
+        if self.acknowledged:
+            return True
+        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -134,6 +134,7 @@ class WebhookPatch:
     metadata: dict[str, Any] = UNSET
     filter: dict[str, Any] | None = UNSET
     auth: dict[str, Any] | None = UNSET  # plain here too
+    destination: dict[str, Any] | None = UNSET  # plain here too
 
     def given(self) -> dict[str, Any]:
         """The fields set in this patch, by name."""

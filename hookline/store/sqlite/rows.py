@@ -40,10 +40,10 @@ from hookline.store.records import (
     page as page,
 )
 from hookline.store.records import (
-    sealed_auth as sealed_auth,
+    sealed_headers as sealed_headers,
 )
 from hookline.store.records import (
-    sealed_headers as sealed_headers,
+    sealed_json as sealed_json,
 )
 from hookline.store.records import (
     webhook as webhook,

@@ -13,6 +13,7 @@ from hookline.store.sqlite import rows
 from hookline.store.sqlite.base import Queries
 
 _JSON_COLUMNS = frozenset({"events", "retry_policy", "metadata", "filter"})
+_SEALED_COLUMNS = frozenset({"auth", "destination"})
 
 
 class WebhookQueries(Queries):
@@ -38,7 +39,8 @@ class WebhookQueries(Queries):
                 "INSERT INTO webhooks (id, workspace_id, url, name, description, events, headers, "
                 "secret, status, status_reason, status_changed_by, status_changed_at, "
                 "retry_policy, rate_limit, ordering, metadata, created_at, updated_at, "
-                "signing_key, filter, auth) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "signing_key, filter, auth, destination) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     wh.id,
                     wh.workspace_id,
@@ -60,7 +62,8 @@ class WebhookQueries(Queries):
                     wh.updated_at,
                     signing_key,
                     rows.json_or_none(wh.filter),
-                    rows.sealed_auth(wh.auth, self._box),
+                    rows.sealed_json(wh.auth, self._box),
+                    rows.sealed_json(wh.destination, self._box),
                 ),
             )
             return True
@@ -123,8 +126,8 @@ class WebhookQueries(Queries):
             sets.append(f"{column} = ?")
             if column == "headers":
                 args.append(rows.sealed_headers(value, self._box))
-            elif column == "auth":
-                args.append(rows.sealed_auth(value, self._box))
+            elif column in _SEALED_COLUMNS:
+                args.append(rows.sealed_json(value, self._box))
             else:
                 args.append(rows.json_or_none(value) if column in _JSON_COLUMNS else value)
         if changes.secret is not None:

@@ -350,6 +350,7 @@ WEBHOOK_KEYS = {
     "ordering",
     "metadata",
     "filter",
+    "destination",
     "auth",
     "createdAt",
     "updatedAt",
