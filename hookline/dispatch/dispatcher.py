@@ -92,6 +92,7 @@ class Dispatcher:
                 open_network=self.settings.dev,
                 allowed=self.ctx.allowed_networks,
                 limit=self.settings.worker_concurrency,
+                egress=self.settings.egress,
             )
             self._transport = AiohttpTransport(
                 self._session,
