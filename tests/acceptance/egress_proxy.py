@@ -46,6 +46,7 @@ class Pproxy:
         credentials: str | None = None,
         certificate: tuple[Path, Path] | None = None,
     ) -> None:
+        self.scheme = scheme
         self.host = host
         self.port = free_port(host)
         self._listen = f"{scheme}://{host}:{self.port}" + (f"#{credentials}" if credentials else "")
