@@ -111,7 +111,7 @@ class Settings(BaseSettings):
         None,
         description="Proxy every delivery leaves through: http://, https://, socks5:// or "
         "socks5h:// with a host and a port, maybe user:password (masked by `hookline config`), "
-        "e.g. http://proxy.internal:3128; see [egress-proxy.md](egress-proxy.md). A malformed "
+        "e.g. http://proxy.internal:3128 (see docs/egress-proxy.md). A malformed "
         "one stops the server at start.",
     )
     egress_no_proxy: Annotated[list[str], NoDecode] = Field(

@@ -23,8 +23,9 @@ import trustme
 from acceptance.egress_proxy import Pproxy, free_port
 from acceptance.receiver import Receiver
 
+from hookline.dispatch.egress import BlockedDestination, ProxyAddresses
 from hookline.dispatch.proxy import EgressProxy, parse_no_proxy, parse_proxy
-from hookline.dispatch.sender import AiohttpTransport, make_session
+from hookline.dispatch.sender import AiohttpTransport, guarded_socket_factory, make_session
 from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest, SendResult
 from hookline.domain.destinations import Network
 
@@ -326,3 +327,38 @@ async def test_a_proxy_refusing_the_request_is_a_proxy_error(
         )
         assert (right.status_code, right.error) == (200, None), proxy.output()
         assert len(endpoint.requests) == 1
+
+
+async def test_a_proxy_named_by_its_host_name_is_reached(
+    sessions: list[aiohttp.ClientSession], tmp_path: Path
+) -> None:
+    """The proxy is localhost (127.0.0.1), the receiver 127.0.0.2, the only address allowed:
+    what the proxy's name resolves to is exempt from the connect-time check."""
+    with (
+        Pproxy(tmp_path, "http", host="127.0.0.1") as proxy,
+        Receiver(host="127.0.0.2") as other,
+    ):
+        endpoint = other.endpoint(default=204)
+
+        result = await send(
+            sessions,
+            parse_proxy(f"http://localhost:{proxy.port}"),
+            endpoint.url,
+            allowed=(ipaddress.ip_network("127.0.0.2/32"),),
+        )
+
+        assert (result.status_code, result.error) == (204, None), result
+        assert proxy.relayed() == [f"127.0.0.2:{other.port}"]
+
+
+def test_only_the_proxy_addresses_are_exempt_from_the_connect_time_check() -> None:
+    exempt = ProxyAddresses(parse_proxy("socks5://127.0.0.3:1080"))
+    factory = guarded_socket_factory((), exempt)
+
+    factory((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.3", 1))).close()
+    for other in ("127.0.0.4", "10.0.0.3"):
+        with pytest.raises(BlockedDestination):
+            factory((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (other, 1)))
+    unguarded = guarded_socket_factory(())
+    with pytest.raises(BlockedDestination):
+        unguarded((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.3", 1)))
