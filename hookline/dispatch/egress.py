@@ -107,18 +107,6 @@ class EgressConnector(aiohttp.TCPConnector):
         self._proxy = proxy
         self._destinations = destinations
         self._proxy_headers = _credentials(proxy)
-        self._socks = (
-            SocksProxy(
-                proxy_type=python_socks.ProxyType.SOCKS5,
-                host=proxy.host,
-                port=proxy.port,
-                username=proxy.username,
-                password=proxy.password,
-                rdns=proxy.remote_dns,
-            )
-            if proxy.is_socks
-            else None
-        )
 
     def _proxied(self, req: ClientRequest) -> bool:
         return self._proxy.routes(req.url.raw_host or "")
@@ -131,7 +119,7 @@ class EgressConnector(aiohttp.TCPConnector):
         if self._proxied(req) and self._proxy.remote_dns:
             if self._destinations.guarding:
                 await self._checked(req)
-            if self._socks is None and req.proxy is None:
+            if not self._proxy.is_socks and req.proxy is None:
                 self._through_http_proxy(req)
         return await super().connect(req, traces, timeout)
 
@@ -147,19 +135,28 @@ class EgressConnector(aiohttp.TCPConnector):
     async def _create_connection(
         self, req: ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout
     ) -> ResponseHandler:
-        if self._socks is not None and self._proxied(req):
-            return await self._socks_connection(req, self._socks, timeout)
-        if req.proxy is None:
-            return await super()._create_connection(req, traces, timeout)
+        if self._proxy.is_socks and self._proxied(req):
+            return await self._socks_connection(req, timeout)
         try:
             return await super()._create_connection(req, traces, timeout)
-        except aiohttp.ClientConnectorDNSError as exc:  # only the proxy's name is resolved here
+        except aiohttp.ClientConnectorDNSError as exc:
+            if req.proxy is None:
+                raise
+            # Through an http(s) proxy, only the proxy's own name is resolved here.
             raise ProxyFailure(req.connection_key, exc.os_error) from exc
 
     async def _socks_connection(
-        self, req: ClientRequest, socks: SocksProxy, timeout: aiohttp.ClientTimeout
+        self, req: ClientRequest, timeout: aiohttp.ClientTimeout
     ) -> ResponseHandler:
         host, port = req.url.raw_host or "", req.port or 0
+        socks = SocksProxy(
+            proxy_type=python_socks.ProxyType.SOCKS5,
+            host=self._proxy.host,
+            port=self._proxy.port,
+            username=self._proxy.username,
+            password=self._proxy.password,
+            rdns=self._proxy.remote_dns,
+        )
         targets = [host] if self._proxy.remote_dns else await self._checked(req)
         sslcontext = self._get_ssl_context(req)
         failure: Exception | None = None
