@@ -15,7 +15,8 @@ process, connects to the destination, so the connect-time check cannot see it.
   ``socks5h`` hands the proxy the name instead, after the same check.
 
 Failures of the proxy (it cannot be reached, its name does not resolve, it refuses the
-tunnel) are ``ProxyFailure`` or aiohttp's ``ClientHttpProxyError``.
+tunnel or hangs up instead of answering it) are ``ProxyFailure`` or aiohttp's
+``ClientHttpProxyError``.
 """
 
 from __future__ import annotations
@@ -144,6 +145,12 @@ class EgressConnector(aiohttp.TCPConnector):
                 raise
             # Through an http(s) proxy, only the proxy's own name is resolved here.
             raise ProxyFailure(req.connection_key, exc.os_error) from exc
+        except aiohttp.ServerDisconnectedError as exc:
+            if req.proxy is None:
+                raise
+            # Here only a CONNECT is answered: the proxy hung up instead.
+            refused = OSError("the proxy closed the connection instead of answering CONNECT")
+            raise ProxyFailure(req.connection_key, refused) from exc
 
     async def _socks_connection(
         self, req: ClientRequest, timeout: aiohttp.ClientTimeout

@@ -35,7 +35,8 @@ def free_port(host: str) -> int:
 class Pproxy:
     """One pproxy process serving ``scheme`` (``http``, ``socks5``; ``http+ssl`` with
     ``certificate``, a ``(cert file, key file)`` pair) on ``host``, asking for
-    ``credentials`` (``user:password``) when given."""
+    ``credentials`` (``user:password``) when given, and hanging up on requests for a
+    destination host matching the regular expression ``block``."""
 
     def __init__(
         self,
@@ -45,6 +46,7 @@ class Pproxy:
         host: str = "127.0.0.3",
         credentials: str | None = None,
         certificate: tuple[Path, Path] | None = None,
+        block: str | None = None,
     ) -> None:
         self.scheme = scheme
         self.host = host
@@ -52,6 +54,11 @@ class Pproxy:
         self._listen = f"{scheme}://{host}:{self.port}" + (f"#{credentials}" if credentials else "")
         self._certificate = certificate
         self.log_path = log_dir / f"pproxy-{self.port}.log"
+        self._rules: list[str] = []
+        if block is not None:
+            rules = log_dir / f"pproxy-{self.port}.block"
+            rules.write_text(block + "\n")
+            self._rules = ["-b", str(rules)]
         self._log: IO[bytes] | None = None
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -59,7 +66,7 @@ class Pproxy:
         self._log = self.log_path.open("ab")
         tls = ["--ssl", ",".join(map(str, self._certificate))] if self._certificate else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-c", LAUNCH, "-l", self._listen, "-v", *tls],
+            [sys.executable, "-u", "-c", LAUNCH, "-l", self._listen, "-v", *tls, *self._rules],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

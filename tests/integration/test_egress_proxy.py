@@ -329,6 +329,21 @@ async def test_a_proxy_refusing_the_request_is_a_proxy_error(
         assert len(endpoint.requests) == 1
 
 
+async def test_a_proxy_hanging_up_on_a_connect_is_a_proxy_error(
+    sessions: list[aiohttp.ClientSession], tls: Receiver, tmp_path: Path
+) -> None:
+    """pproxy turns a blocked destination away by closing the connection, not with a 403."""
+    endpoint = tls.endpoint()
+    with Pproxy(tmp_path, "http", block="localhost") as proxy:
+        result = await send(
+            sessions, parse_proxy(f"http://127.0.0.3:{proxy.port}"), localhost(endpoint.url)
+        )
+
+        assert (result.status_code, result.error) == (None, "proxy_error")
+        assert "BLOCK localhost" in proxy.output()
+        assert endpoint.requests == []
+
+
 async def test_a_proxy_named_by_its_host_name_is_reached(
     sessions: list[aiohttp.ClientSession], tmp_path: Path
 ) -> None:
