@@ -96,6 +96,7 @@ class Dispatcher:
                 open_network=self.settings.dev,
                 allowed=self.ctx.allowed_networks,
                 limit=self.settings.worker_concurrency,
+                egress=self.settings.egress,
             )
             http = AiohttpTransport(
                 self._session,

@@ -8,6 +8,7 @@ blocked addresses from DNS answers, so a name with one good and one bad
 address reaches the good one. And the socket factory refuses to create a
 socket for a blocked address: whatever the spelling of the host, and whether
 or not a resolver was asked, the address actually connected to is checked.
+With an egress proxy (``egress``), the proxy's own address is the one exempt.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from hookline.dispatch.egress import (
+    BlockedDestination,
+    Destinations,
+    EgressConnector,
+    ProxyAddresses,
+)
+from hookline.dispatch.proxy import EgressProxy
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain.destinations import (
     IPAddress,
@@ -46,10 +54,7 @@ MAX_RESPONSE_BYTES = 64 * 1024
 # every hop, set before any request starts, so a per-request timer could never fire first.
 NO_REQUEST_TIMEOUT = aiohttp.ClientTimeout()
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-
-class BlockedDestination(OSError):
-    """The destination resolves to an address webhooks may not reach."""
+PROXY_AUTHENTICATION_REQUIRED = 407
 
 
 class RefusedHop(Exception):
@@ -61,16 +66,20 @@ class RefusedHop(Exception):
 
 
 class GuardedResolver(AbstractResolver):
-    """Resolves, then drops every address that ``is_blocked``; fails if none is left."""
+    """Resolves, then drops every address that ``is_blocked``; fails if none is left.
+    The proxy's name (``proxy``) resolves unfiltered, and its addresses are noted."""
 
-    def __init__(self, allowed: Sequence[Network]) -> None:
+    def __init__(self, allowed: Sequence[Network], proxy: ProxyAddresses | None = None) -> None:
         self._inner = DefaultResolver()
         self._allowed = tuple(allowed)
+        self._proxy = proxy
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
+        if self._proxy is not None and self._proxy.note(host, [r["host"] for r in results]):
+            return results
         safe = [r for r in results if self._is_safe(r["host"])]
         if not safe:
             raise BlockedDestination(f"{host} resolves only to blocked addresses")
@@ -84,9 +93,12 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
-def guarded_socket_factory(allowed: Sequence[Network]) -> SocketFactoryType:
+def guarded_socket_factory(
+    allowed: Sequence[Network], proxy: ProxyAddresses | None = None
+) -> SocketFactoryType:
     """A socket factory for aiohttp that refuses blocked addresses: it gets the address
-    just before the connection, IP literals included, which skip every resolver."""
+    just before the connection, IP literals included, which skip every resolver. The
+    proxy's addresses (``proxy``) are let through."""
     allowed = tuple(allowed)
 
     def factory(addr_info: AddrInfoType) -> socket.socket:
@@ -95,7 +107,9 @@ def guarded_socket_factory(allowed: Sequence[Network]) -> SocketFactoryType:
             address: IPAddress | None = ipaddress.ip_address(sockaddr[0])
         except ValueError:
             address = None
-        if address is None or is_blocked(address, allowed):
+        if address is None or (
+            is_blocked(address, allowed) and (proxy is None or address not in proxy)
+        ):
             # One message for every refusal: aiohappyeyeballs re-raises the exception itself
             # (not a combined OSError) when all attempts failed with the same text.
             raise BlockedDestination("connection to a blocked address refused")
@@ -105,14 +119,28 @@ def guarded_socket_factory(allowed: Sequence[Network]) -> SocketFactoryType:
 
 
 def make_session(
-    *, open_network: bool, allowed: Sequence[Network], limit: int
+    *,
+    open_network: bool,
+    allowed: Sequence[Network],
+    limit: int,
+    egress: EgressProxy | None = None,
 ) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(
-        limit=limit,
-        limit_per_host=0,
-        ttl_dns_cache=10,
-        resolver=None if open_network else GuardedResolver(allowed),
-        socket_factory=None if open_network else guarded_socket_factory(allowed),
+    """The delivery session: every request made with it passes the guards and, with
+    ``egress``, leaves through that proxy."""
+    exempt = None if egress is None else ProxyAddresses(egress)
+    options: dict[str, Any] = {
+        "limit": limit,
+        "limit_per_host": 0,
+        "ttl_dns_cache": 10,
+        "resolver": None if open_network else GuardedResolver(allowed, exempt),
+        "socket_factory": None if open_network else guarded_socket_factory(allowed, exempt),
+    }
+    connector = (
+        aiohttp.TCPConnector(**options)
+        if egress is None
+        else EgressConnector(
+            egress, destinations=Destinations(None if open_network else allowed), **options
+        )
     )
     return aiohttp.ClientSession(
         connector=connector,
@@ -174,6 +202,9 @@ class AiohttpTransport:
                         text = raw[:MAX_RESPONSE_BYTES].decode("utf-8", errors="replace")
                         retry_after = _retry_after(resp.headers.get("Retry-After"))
                         location = resp.headers.get("Location")
+                    if status == PROXY_AUTHENTICATION_REQUIRED:  # a proxy's answer
+                        error = "proxy_error"
+                        break
                     if not (request.max_redirects and status in REDIRECT_STATUSES and location):
                         break
                     if hop == request.max_redirects:
@@ -195,6 +226,8 @@ class AiohttpTransport:
             error = exc.error
         except BlockedDestination:
             error = "blocked_destination"
+        except (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError):
+            error = "proxy_error"
         except aiohttp.ClientConnectorCertificateError:
             error = "tls_error"
         except aiohttp.ClientConnectorError as exc:

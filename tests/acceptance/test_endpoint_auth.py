@@ -42,6 +42,7 @@ def server(
         "HOOKLINE_ALLOWED_NETWORKS": json.dumps(["127.0.0.1/32"]),
         "HOOKLINE_ALLOW_HTTP": "true",
         "SSL_CERT_FILE": str(ca_file),
+        "HOOKLINE_WORKERS": "1",  # tokens are kept per dispatcher process: one, to count them
     }
     hookline = Hookline(data, dev=False, env=env, database_url=module_database).start()
     try:

@@ -117,7 +117,9 @@ def test_retry_on_list_fails_other_statuses_at_once() -> None:
         assert decide(p, 1, Outcome(status_code=status), NOW).kind == "retry"
 
 
-@pytest.mark.parametrize("error", ["timeout", "connect_error", "tls_error", "blocked_destination"])
+@pytest.mark.parametrize(
+    "error", ["timeout", "connect_error", "tls_error", "blocked_destination", "proxy_error"]
+)
 def test_timeouts_and_network_errors_are_always_retried(error: str) -> None:
     p = policy(retry_on=frozenset({500}))
     assert decide(p, 1, Outcome(error=error), NOW) == Decision(
