@@ -30,7 +30,10 @@ FIELD_OF_CODE = {
     "invalid_description": "description",
     "invalid_filter": "filter",
     "invalid_auth": "auth",
+    "invalid_destination": "destination",
 }
+DESTINATION_KINDS = ("rabbitmq", "nats", "redis", "sqs", "sns", "eventbridge")
+DESTINATION_SECRETS = frozenset({"password", "secretAccessKey"})
 # The form's fields of each kind of endpoint auth (form name → auth field); secret ones are
 # never shown, and left empty on an edit they keep the stored value.
 AUTH_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -62,6 +65,8 @@ class WebhookForm:
     filter: str = ""  # the filter as JSON text, "" for none
     auth_type: str = ""  # "" for none
     auth: dict[str, str] = field(default_factory=dict)  # by auth field; secrets only as typed
+    destination_type: str = ""  # "" for HTTP
+    destination: str = ""  # the destination's fields as JSON text, without its secrets
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -77,6 +82,17 @@ class WebhookForm:
             auth={
                 k: str(v) for k, v in (wh.auth or {}).items() if k not in SECRET_FIELDS | {"type"}
             },
+            destination_type=wh.destination["type"] if wh.destination else "",
+            destination=json.dumps(
+                {
+                    k: v
+                    for k, v in wh.destination.items()
+                    if k not in DESTINATION_SECRETS | {"type"}
+                },
+                indent=2,
+            )
+            if wh.destination
+            else "",
         )
 
     @classmethod
@@ -98,6 +114,8 @@ class WebhookForm:
                 for key, name in fields
                 if form.get(key).strip()
             },
+            destination_type=form.get("destination_type"),
+            destination=form.get("destination").strip(),
         )
 
     def header_rows(self) -> list[tuple[str, str]]:
@@ -110,16 +128,20 @@ class WebhookForm:
         boxes = set(checkbox_patterns(catalog))
         return "\n".join(p for p in self.events if p not in boxes)
 
-    def body(self, stored_auth: dict[str, Any] | None = None) -> dict[str, Any]:
+    def body(
+        self,
+        stored_auth: dict[str, Any] | None = None,
+        stored_destination: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """The service's request body; the API's length limits are checked here first.
-        A secret left empty keeps ``stored_auth``'s, when the kind of auth is the same."""
+        A secret left out keeps the stored one, when the kind is the same."""
         if len(self.name) > MAX_NAME:
             self.errors["name"] = f"The name is at most {MAX_NAME} characters."
         if len(self.description) > MAX_DESCRIPTION:
             self.errors["description"] = f"The description is at most {MAX_DESCRIPTION} characters."
         if len(self.url) > MAX_URL:
             self.errors["url"] = f"The URL is at most {MAX_URL} characters."
-        if not self.url:
+        if not self.url and self.destination_type not in DESTINATION_KINDS:
             self.errors["url"] = "Enter the endpoint URL."
         if not self.events:
             self.errors["events"] = "Choose at least one event, or enter a pattern such as course.*"
@@ -138,7 +160,25 @@ class WebhookForm:
             "headers": headers,
             "filter": self._filter(),
             "auth": self._auth(stored_auth),
+            "destination": self._destination(stored_destination),
         }
+
+    def _destination(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+        if self.destination_type not in DESTINATION_KINDS:
+            return None
+        try:
+            fields = json.loads(self.destination or "{}")
+        except ValueError as exc:
+            self.errors["destination"] = f"The destination settings are not valid JSON: {exc}."
+            return None
+        if not isinstance(fields, dict):
+            self.errors["destination"] = "The destination settings are a JSON object."
+            return None
+        destination = {**fields, "type": self.destination_type}
+        if stored is not None and stored["type"] == self.destination_type:
+            for name in DESTINATION_SECRETS & stored.keys():
+                destination.setdefault(name, stored[name])
+        return destination
 
     def _filter(self) -> Any:
         if not self.filter:
@@ -166,9 +206,11 @@ class WebhookForm:
         is checked on its own by the service's rules: every message shows at once."""
         unchecked = {
             n: body[n]
-            for n in ("url", "events", "headers", "filter", "auth")
+            for n in ("url", "events", "headers", "filter", "auth", "destination")
             if n not in self.errors
         }
+        # A destination brings its own URL; without one, the URL is checked as it is.
+        unchecked.pop("url" if body["destination"] is not None else "destination", None)
         for problem in svc.webhooks.field_problems(ws, unchecked):
             self.take(problem)
 

@@ -84,6 +84,15 @@
       group.hidden = group.getAttribute("data-auth-kind") !== select.value;
     });
   }
+  // A queue, stream or topic: its settings instead of the endpoint URL and auth.
+  function showDestination(select) {
+    var http = select.value === "";
+    document.querySelectorAll("[data-destination-settings]").forEach(function (part) { part.hidden = http; });
+  }
+  document.querySelectorAll("[data-destination-type]").forEach(function (select) {
+    showDestination(select);
+    select.addEventListener("change", function () { showDestination(select); });
+  });
   document.querySelectorAll("[data-auth-type]").forEach(function (select) {
     showAuthKind(select);
     select.addEventListener("change", function () { showAuthKind(select); });
