@@ -1,4 +1,4 @@
-"""E-mail to a workspace when Hookline pauses one of its webhooks.
+"""E-mail to a workspace when Hookline pauses or disables one of its webhooks.
 
 At most one message per webhook per ``NOTICE_INTERVAL``: the store records when
 the last one went out, so several workers never send the same notice twice.
@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from hookline.domain.models import Webhook, Workspace
+from hookline.domain.models import StopReason, Webhook, WebhookStatus, Workspace
 from hookline.ids import now_ms
 from hookline.settings import Settings
 from hookline.store.port import Store
@@ -22,20 +22,32 @@ log = logging.getLogger("hookline.notify")
 NOTICE_INTERVAL_MS = 3_600_000
 
 
-def pause_message(*, ws: Workspace, wh: Webhook, sender: str, base_url: str) -> EmailMessage:
-    """The notice: which webhook, why, and how to resume it."""
+def stop_message(*, ws: Workspace, wh: Webhook, sender: str, base_url: str) -> EmailMessage:
+    """The notice: which webhook, what Hookline did and why, and how to undo it."""
+    if wh.status is WebhookStatus.DISABLED:
+        done, why, meanwhile = (
+            "disabled",
+            f"its endpoint {wh.url} answered 410 Gone, which says it no longer exists",
+            "While disabled, new events create no delivery for this webhook.",
+        )
+    else:
+        done, why, meanwhile = (
+            "paused",
+            f"a delivery to {wh.url} failed on every attempt its retry policy allows",
+            "While paused, new events for this webhook are kept, not sent. Nothing is lost.",
+        )
     msg = EmailMessage()
     label = wh.name or wh.url
-    msg["Subject"] = f"Webhook paused: {label}"
+    msg["Subject"] = f"Webhook {done}: {label}"
     msg["From"] = sender
     msg["To"] = ws.notification_email or ""
     msg.set_content(
-        f"""Hookline paused the webhook "{label}" ({wh.id}) of workspace {ws.name} ({ws.id}).
+        f"""Hookline {done} the webhook "{label}" ({wh.id}) of workspace {ws.name} ({ws.id}).
 
-Why: a delivery to {wh.url} failed on every attempt its retry policy allows
-(reason: {wh.status_reason or "too_many_failures"}).
+Why: {why}
+(reason: {wh.status_reason or StopReason.TOO_MANY_FAILURES.value}).
 
-While paused, new events for this webhook are kept, not sent. Nothing is lost.
+{meanwhile}
 
 To resume, fix the endpoint, then set the webhook active again:
 
@@ -80,14 +92,15 @@ class Mailer:
         )
 
 
-class PauseNotices:
-    """Tells a workspace, once per webhook per hour, that Hookline paused its webhook."""
+class StopNotices:
+    """Tells a workspace, once per webhook per hour, that Hookline paused or disabled its
+    webhook."""
 
     def __init__(self, store: Store, mailer: Mailer) -> None:
         self.store = store
         self.mailer = mailer
 
-    async def paused(self, wh_id: str) -> bool:
+    async def stopped(self, wh_id: str) -> bool:
         """Send the notice for ``wh_id`` if one is due; True when an e-mail went out."""
         wh = await self.store.get_webhook(wh_id)
         if wh is None or not self.mailer.enabled:
@@ -99,11 +112,11 @@ class PauseNotices:
             wh_id, now=now_ms(), interval_ms=NOTICE_INTERVAL_MS
         ):
             return False
-        msg = pause_message(ws=ws, wh=wh, sender=self.mailer.sender, base_url=self.mailer.base_url)
+        msg = stop_message(ws=ws, wh=wh, sender=self.mailer.sender, base_url=self.mailer.base_url)
         try:
             await self.mailer.send(msg)
         except (aiosmtplib.SMTPException, OSError) as exc:
-            log.error("could not e-mail %s that webhook %s paused: %s", ws.id, wh_id, exc)
+            log.error("could not e-mail %s that webhook %s stopped: %s", ws.id, wh_id, exc)
             return False
-        log.info("e-mailed workspace %s that webhook %s paused", ws.id, wh_id)
+        log.info("e-mailed workspace %s that webhook %s is %s", ws.id, wh_id, wh.status.value)
         return True

@@ -267,6 +267,8 @@ def _banner(settings: Settings, role: Role, workers: int) -> None:
             "DEV MODE: http:// URLs and private/loopback destinations are ALLOWED. "
             "Never run like this in production."
         )
+    if (egress := settings.egress) is not None:
+        lines.append(f"Deliveries leave through {egress.display} (HOOKLINE_EGRESS_PROXY)")
     lines.append(f"Admin key: from HOOKLINE_ADMIN_KEY or {settings.data_dir}/admin.key")
     if settings.tracing == "otlp":
         sent = " (traceparent sent to receivers)" if settings.trace_propagation else ""

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from hookline.dispatch.proxy import EgressProxy, parse_no_proxy, parse_proxy
 from hookline.domain.retry import validate_policy
 from hookline.domain.scheduling import workspace_slots
 
@@ -106,6 +107,19 @@ class Settings(BaseSettings):
         description="CIDRs of private networks that may be delivered to, comma-separated "
         '(or a JSON list), e.g. "10.1.0.0/16,192.168.7.0/24".',
     )
+    egress_proxy: SecretStr | None = Field(
+        None,
+        description="Proxy every delivery leaves through: http://, https://, socks5:// or "
+        "socks5h:// with a host and a port, maybe user:password (masked by `hookline config`), "
+        "e.g. http://proxy.internal:3128 (see docs/egress-proxy.md). A malformed "
+        "one stops the server at start.",
+    )
+    egress_no_proxy: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts reached directly, not through HOOKLINE_EGRESS_PROXY, comma-separated: "
+        "host names (with their subdomains), .domain suffixes (subdomains only), IP addresses, "
+        'CIDRs, or * for every host, e.g. "internal.example.com,.corp.example,10.0.0.0/8".',
+    )
     workers: int | None = Field(
         None,
         ge=0,
@@ -171,6 +185,27 @@ class Settings(BaseSettings):
             ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad one
         return value
 
+    @field_validator("egress_no_proxy", mode="before")
+    @classmethod
+    def _no_proxy_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("egress_no_proxy")
+    @classmethod
+    def _valid_no_proxy(cls, value: list[str]) -> list[str]:
+        parse_no_proxy(value)  # ValueError names the bad entry
+        return value
+
+    @field_validator("egress_proxy")
+    @classmethod
+    def _valid_egress_proxy(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            parse_proxy(value.get_secret_value())  # ValueError says what is wrong
+            return value
+        return None
+
     @field_validator("operator_webhook_url")
     @classmethod
     def _valid_operator_url(cls, value: str) -> str:
@@ -216,6 +251,15 @@ class Settings(BaseSettings):
         return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", self.database_url)
 
     @property
+    def egress(self) -> EgressProxy | None:
+        """The egress proxy deliveries leave through, with its no-proxy list; None: none."""
+        if self.egress_proxy is None:
+            return None
+        return parse_proxy(
+            self.egress_proxy.get_secret_value(), parse_no_proxy(self.egress_no_proxy)
+        )
+
+    @property
     def workspace_concurrency(self) -> int:
         """Attempts in flight at once for one workspace, per worker process."""
         return workspace_slots(self.workspace_share, self.worker_concurrency)
@@ -231,6 +275,8 @@ class Settings(BaseSettings):
             shown[name] = "***" if shown[name] else None
         if self.database_url:
             shown["database_url"] = self.database_display
+        egress = self.egress
+        shown["egress_proxy"] = None if egress is None else egress.display
         if "@" in self.smtp_url:
             scheme, _, rest = self.smtp_url.partition("://")
             shown["smtp_url"] = f"{scheme}://***@{rest.rpartition('@')[2]}"

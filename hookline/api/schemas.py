@@ -11,6 +11,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.config import JsonDict
 
+from hookline.domain import endpoint_auth, queues
 from hookline.domain.envelope import ENVELOPES
 from hookline.domain.models import (
     ApiKey,
@@ -371,7 +372,8 @@ URL_DOC = (
     "HOOKLINE_ALLOW_HTTP. A host naming a private or reserved address, in any spelling "
     "(Unicode dots and digits included), is refused (url_not_allowed); one that is neither "
     "an address nor a host name is invalid_url. Stored and returned as it is sent: ASCII "
-    "(punycode) host, lower-case scheme and host, percent-encoded path."
+    "(punycode) host, lower-case scheme and host, percent-encoded path. Required to create "
+    "a webhook unless destination is given (then it is the destination's, without credentials)."
 )
 URL_SCHEMA: JsonDict = {"format": "uri", "pattern": "^https://"}
 EVENTS_DOC = (
@@ -402,6 +404,72 @@ HEADERS_SCHEMA: JsonDict = {
     "maxProperties": 20,
     "propertyNames": {"pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},
 }
+
+
+FILTER_DOC = (
+    "Only events whose data passes this filter get a delivery (null: every subscribed event). "
+    'A condition {"path": "$.order.total", "gte": 100} names one value of the data by a '
+    "JSONPath and has one operator: eq, ne, in (a list), gt, gte, lt, lte (numbers), exists "
+    '(true or false); {"and": [...]}, {"or": [...]} and {"not": filter} combine them. '
+    "An invalid filter is 422 invalid_filter, naming where the error is."
+)
+AUTH_DOC = (
+    "How each request authenticates to the endpoint, beyond the signature (null: no more "
+    "than the signature). basic: username and password; bearer: a static token; oauth2: "
+    "client credentials fetched from tokenUrl (scope optional, clientAuth basic or post); "
+    "mtls: a PEM client certificate and its unencrypted key. Stored encrypted; responses "
+    "show the type and the parts that are not secret. 422 invalid_auth names the field."
+)
+_TEXT: JsonDict = {"type": "string", "minLength": 1, "maxLength": 4096}
+AUTH_SCHEMA: JsonDict = {
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["type", "username", "password"],
+            "properties": {"type": {"const": "basic"}, "username": _TEXT, "password": _TEXT},
+        },
+        {
+            "type": "object",
+            "required": ["type", "token"],
+            "properties": {"type": {"const": "bearer"}, "token": _TEXT},
+        },
+        {
+            "type": "object",
+            "required": ["type", "tokenUrl", "clientId", "clientSecret"],
+            "properties": {
+                "type": {"const": "oauth2"},
+                "tokenUrl": {"type": "string", "format": "uri"},
+                "clientId": _TEXT,
+                "clientSecret": _TEXT,
+                "scope": _TEXT,
+                "clientAuth": {"enum": ["basic", "post"]},
+            },
+        },
+        {
+            "type": "object",
+            "required": ["type", "certificate", "key"],
+            "properties": {
+                "type": {"const": "mtls"},
+                "certificate": {"type": "string", "description": "PEM"},
+                "key": {"type": "string", "description": "PEM, unencrypted"},
+            },
+        },
+    ]
+}
+
+
+DESTINATION_DOC = (
+    "Where deliveries go when not HTTP (null: POST to url): a queue, stream or topic. "
+    "rabbitmq: url (amqp:// or amqps://), exchange, routingKey (default: the event type), "
+    "username, password; nats: url (nats:// or tls://), subject (a JetStream publish), "
+    "username, password; redis: url (redis:// or rediss://, path a database number), stream, "
+    "maxLen, username, password; sqs: queueUrl; sns: topicArn; eventbridge: eventBusName, "
+    "source; each AWS kind with region, accessKeyId and secretAccessKey (else the AWS "
+    "credential chain) and endpointUrl. The envelope is the message body; the signature and "
+    "delivery headers travel as message headers or attributes. With a destination, url is "
+    "derived from it. Stored encrypted; responses never show a password or secret key. "
+    "422 invalid_destination names the field."
+)
 
 
 class WebhookFields(In):
@@ -446,15 +514,21 @@ class WebhookFields(In):
     )
     ordering: Literal["none", "fifo"] | None = None
     metadata: dict[str, Any] | None = None
+    filter: dict[str, Any] | None = Field(None, description=FILTER_DOC)
+    auth: dict[str, Any] | None = Field(None, description=AUTH_DOC, json_schema_extra=AUTH_SCHEMA)
+    destination: dict[str, Any] | None = Field(
+        None,
+        description=DESTINATION_DOC,
+        json_schema_extra={
+            "properties": {"type": {"enum": list(queues.KINDS)}},
+            "required": ["type"],
+        },
+    )
 
 
 class WebhookCreate(WebhookFields):
-    url: str = Field(
-        max_length=2048,
-        description=URL_DOC,
-        examples=["https://example.com/hook"],
-        json_schema_extra=URL_SCHEMA,
-    )
+    """A new webhook: ``url`` is required unless ``destination`` is given."""
+
     events: list[str] = Field(
         description=EVENTS_DOC,
         examples=[["course.completed", "content/*"]],
@@ -482,6 +556,16 @@ class WebhookOut(Out):
     rateLimit: float | None
     ordering: str
     metadata: dict[str, Any]
+    filter: dict[str, Any] | None = Field(description=FILTER_DOC)
+    destination: dict[str, Any] | None = Field(
+        description="The destination other than HTTP (null: HTTP to url), without its password "
+        "or secret key."
+    )
+    auth: dict[str, Any] | None = Field(
+        description="The endpoint authentication's type and its parts that are not secret: "
+        "basic: username; oauth2: tokenUrl, clientId, scope, clientAuth; mtls: the "
+        "certificate's subject, issuer, notAfter and sha256 fingerprint."
+    )
     createdAt: Timestamp
     updatedAt: Timestamp
 
@@ -503,6 +587,9 @@ def webhook_out(wh: Webhook) -> WebhookOut:
         rateLimit=wh.rate_limit,
         ordering=wh.ordering,
         metadata=wh.metadata,
+        filter=wh.filter,
+        auth=endpoint_auth.public(wh.auth),
+        destination=queues.public(wh.destination),
         createdAt=_t(wh.created_at),
         updatedAt=_t(wh.updated_at),
     )
@@ -621,15 +708,34 @@ def delivery_out(d: Delivery) -> DeliveryOut:
     )
 
 
+class TokenRequest(Out):
+    url: str = Field(description="The OAuth2 token URL asked.")
+    status: int | None = Field(description="Its HTTP status; null when it did not answer.")
+    error: str | None = Field(
+        description="Why no token came of it: a network error such as timeout, "
+        "token_refused (not a 2xx) or invalid_token_response; null when a token did."
+    )
+    durationMs: float
+
+
 class RequestRecord(Out):
     method: str
     url: str = Field(description="The URL posted to; after redirects, the last hop.")
     headers: dict[str, str] = Field(description=REQUEST_HEADERS_DOC)
     body: str
+    tokenRequests: list[TokenRequest] | None = Field(
+        None,
+        exclude_if=lambda v: v is None,  # only in the attempts of OAuth2 webhooks
+        description="For a webhook with OAuth2 auth: the token requests this attempt made "
+        "(none when a kept token was used; a second after the endpoint answered 401).",
+    )
 
 
 class ResponseRecord(Out):
-    status: int
+    status: int | None = Field(
+        description="The HTTP status; null for a destination other than HTTP, whose "
+        "acknowledgement the body describes (e.g. the message id or stream sequence)."
+    )
     headers: dict[str, str]
     body: str
     truncated: bool

@@ -197,7 +197,7 @@ class AsyncClient:
         self, workspace_id: str, url: str, events: Iterable[str] = ("*",), **fields: Any
     ) -> Webhook:
         """Fields: ``name``, ``description``, ``secret``, ``headers``, ``metadata``,
-        ``retry_policy``, ``ordering``, ``rate_limit``, ``status``."""
+        ``retry_policy``, ``ordering``, ``rate_limit``, ``status``, ``filter``, ``auth``, ``destination``."""
         body = {"url": url, "events": list(events), **base.fields(fields)}
         target = base.path("/v1/workspaces/{}/webhooks", workspace_id)
         return await self._one(Webhook, "POST", target, json=body)

@@ -73,6 +73,9 @@ class Webhook(Model):
     ordering: str
     rate_limit: float | None
     retry_policy: dict[str, Any] | None
+    filter: dict[str, Any] | None = None
+    auth: dict[str, Any] | None = None  # the type and the parts that are not secret
+    destination: dict[str, Any] | None = None  # not HTTP: a queue, stream or topic
     created_at: datetime
     updated_at: datetime
 
@@ -134,15 +137,23 @@ class EventDetail(Event):
     deliveries: list[Delivery]
 
 
+class TokenRequest(Model):
+    url: str
+    status: int | None
+    error: str | None
+    duration_ms: float
+
+
 class RequestRecord(Model):
     method: str
     url: str
     headers: dict[str, str]
     body: str
+    token_requests: list[TokenRequest] | None = None  # an OAuth2 webhook's token requests
 
 
 class ResponseRecord(Model):
-    status: int
+    status: int | None  # None: a destination other than HTTP acknowledged (see body)
     headers: dict[str, str]
     body: str
     truncated: bool

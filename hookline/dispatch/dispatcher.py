@@ -24,13 +24,15 @@ from opentelemetry.trace import Span
 from hookline import tracing
 from hookline.dispatch.faults import defer_once
 from hookline.dispatch.housekeeping import Housekeeping
+from hookline.dispatch.oauth2 import Tokens
 from hookline.dispatch.outcome import Concluded, RetryAt, Verdict, conclude
 from hookline.dispatch.prepare import PendingDispatch, prepare
+from hookline.dispatch.publishers import Guard, Router
 from hookline.dispatch.recorder import Recorder
 from hookline.dispatch.sender import AiohttpTransport, make_session
 from hookline.dispatch.transport import SendResult, Transport
 from hookline.ids import format_ms, new_id, now_ms
-from hookline.notify import Mailer, PauseNotices
+from hookline.notify import Mailer, StopNotices
 from hookline.service.context import Context
 from hookline.service.operational import Operational
 from hookline.store.port import Claim, Queue
@@ -63,7 +65,7 @@ class Dispatcher:
             ctx.store,
             self.owner,
             metrics=ctx.metrics,
-            notices=PauseNotices(ctx.store, Mailer(ctx.settings)),
+            notices=StopNotices(ctx.store, Mailer(ctx.settings)),
             operational=Operational(
                 ctx.store,
                 lambda: self.ctx.wake(),  # set once the server knows every process to wake
@@ -83,6 +85,8 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._transport = transport
         self._session: aiohttp.ClientSession | None = None  # the default transport's, owned here
+        self._router: Router | None = None
+        self._tokens = Tokens(user_agent=self.settings.delivery["userAgent"])
 
     def wake(self) -> None:
         """Called by the API in the same process when new work is due now."""
@@ -95,13 +99,17 @@ class Dispatcher:
                 open_network=self.settings.dev,
                 allowed=self.ctx.allowed_networks,
                 limit=self.settings.worker_concurrency,
+                egress=self.settings.egress,
             )
-            self._transport = AiohttpTransport(
+            http = AiohttpTransport(
                 self._session,
                 open_network=self.settings.dev,
                 allowed=self.ctx.allowed_networks,
                 allow_http=self.ctx.allow_http,
             )
+            guard = Guard(open_network=self.settings.dev, allowed=self.ctx.allowed_networks)
+            self._router = Router(http, guard)
+            self._transport = self._router
         await self.queue.listen_for_work(self.wake)  # other processes' new work (PostgreSQL)
         self._recorder.start()
         self._tasks = [
@@ -211,10 +219,9 @@ class Dispatcher:
             except Exception:
                 await self._internal_fault(claim, "prepare", span)
                 return
-            assert self._transport is not None
             started = now_ms()
             try:
-                result = await self._transport.send(pending.request)
+                pending, result = await self._send(pending)
             except Exception:
                 await self._internal_fault(claim, "send", span)
                 return
@@ -225,6 +232,14 @@ class Dispatcher:
                 return
             tracing.attempted(span, result, concluded.verdict)
         self._recorder.add(concluded.record, faults=claim.internal_faults)
+
+    async def _send(self, pending: PendingDispatch) -> tuple[PendingDispatch, SendResult]:
+        """Send the request; an OAuth2 webhook's with its token (the dispatch as sent)."""
+        assert self._transport is not None
+        auth = pending.claim.webhook.auth
+        if auth is not None and auth["type"] == "oauth2":
+            return await self._tokens.send(pending, self._transport)
+        return pending, await self._transport.send(pending.request)
 
     async def _internal_fault(self, claim: Claim, stage: str, span: Span) -> None:
         """A fault of Hookline's own ends no delivery: it goes back to the queue, unattempted.
@@ -286,6 +301,9 @@ class Dispatcher:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._router is not None:
+            with contextlib.suppress(Exception):
+                await self._router.close()
         if self._session is not None:
             await self._session.close()
 

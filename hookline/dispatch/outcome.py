@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from hookline.dispatch.prepare import PendingDispatch
 from hookline.dispatch.transport import SendResult
-from hookline.domain.models import Attempt, AttemptOutcome, DeliveryStatus
+from hookline.domain.models import Attempt, AttemptOutcome, DeliveryStatus, StopReason
 from hookline.domain.retry import Decision, Outcome, decide
 from hookline.store.port import AttemptRecord
 
@@ -37,10 +37,10 @@ class RetryAt:
 
 @dataclass(frozen=True, slots=True)
 class Failed:
-    """The delivery is done without success; ``pause_webhook`` when its retries ran out under
-    a policy that pauses the webhook then."""
+    """The delivery is done without success; ``stop_webhook`` when the webhook goes out of
+    service with it (retries ran out under a policy that pauses, or the endpoint is gone)."""
 
-    pause_webhook: bool = False
+    stop_webhook: StopReason | None = None
     kind: ClassVar[str] = "failed"
     status: ClassVar[DeliveryStatus] = DeliveryStatus.FAILED
 
@@ -65,7 +65,7 @@ def verdict_of(decision: Decision, *, test: bool = False) -> Verdict:
     if decision.kind == "retry":
         assert decision.retry_at_ms is not None
         return RetryAt(decision.retry_at_ms)
-    return Failed(pause_webhook=decision.pause_webhook)
+    return Failed(stop_webhook=decision.stop_webhook)
 
 
 def conclude(
@@ -81,7 +81,10 @@ def conclude(
     at ``finished``) and build its record."""
     claim = pending.claim
     outcome = Outcome(
-        status_code=result.status_code, error=result.error, retry_after=result.retry_after
+        status_code=result.status_code,
+        error=result.error,
+        retry_after=result.retry_after,
+        acknowledged=result.acknowledged,
     )
     verdict = verdict_of(
         decide(pending.policy, claim.attempt, outcome, finished, rng), test="test" in claim.tags
@@ -94,7 +97,7 @@ def conclude(
         duration_ms=result.duration_ms,
         request=pending.request_record(result.final_url),
         response=None
-        if result.status_code is None
+        if result.status_code is None and not result.acknowledged
         else {
             "status": result.status_code,
             "headers": result.headers,
@@ -112,6 +115,6 @@ def conclude(
         status_code=result.status_code,
         error=result.error,
         completed_at=None if isinstance(verdict, RetryAt) else finished,
-        pause_webhook=isinstance(verdict, Failed) and verdict.pause_webhook,
+        stop_webhook=verdict.stop_webhook if isinstance(verdict, Failed) else None,
     )
     return Concluded(verdict=verdict, record=record)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from yarl import URL
 
 from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest
-from hookline.domain import envelope
+from hookline.domain import endpoint_auth, envelope
 from hookline.domain.headers import redacted
 from hookline.domain.retry import RetryPolicy
 from hookline.secrets import SecretBox
@@ -22,19 +22,29 @@ class PendingDispatch:
     request: OutboundRequest
     policy: RetryPolicy
     timestamp: int
+    # The token requests an OAuth2 webhook's attempt made (``hookline.dispatch.oauth2``).
+    token_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def request_record(self, url: str | None = None) -> dict[str, Any]:
         """The request as the attempt's log keeps it, posted to ``url`` (the last redirect hop;
-        default the webhook's URL): custom headers that carry credentials are redacted
-        (``hookline.domain.headers``), so they are never stored."""
+        default the webhook's URL): the ``Authorization`` header of endpoint auth and custom
+        headers that carry credentials are redacted (``hookline.domain.headers``), so they
+        are never stored."""
         custom = self.claim.webhook.headers
         request = self.request
-        return {
+        record: dict[str, Any] = {
             "method": "POST",
             "url": url or request.url,
-            "headers": redacted(request.headers, custom.__contains__),
+            "headers": redacted(request.headers, lambda name: name in custom or name in AUTH),
             "body": request.body.decode(),
         }
+        if self.token_requests:
+            record["tokenRequests"] = self.token_requests
+        return record
+
+
+# The headers endpoint auth sets.
+AUTH = frozenset({"Authorization"})
 
 
 def prepare(
@@ -67,6 +77,11 @@ def prepare(
         f"X-{brand}-Timestamp": str(timestamp),
         f"X-{brand}-Attempt": str(claim.attempt),
     }
+    credentials = endpoint_auth.authorization(wh.auth)
+    if credentials is not None:
+        for name in [n for n in headers if n.lower() == "authorization"]:
+            del headers[name]  # a custom header of the same name gives way
+        headers["Authorization"] = credentials
     headers.update(
         signature_headers(
             fmt["signature"],
@@ -87,6 +102,10 @@ def prepare(
         body=body,
         timeout=policy.timeout,
         max_redirects=MAX_REDIRECTS if policy.follow_redirects else 0,
+        client_certificate=(wh.auth["certificate"], wh.auth["key"])
+        if wh.auth and wh.auth["type"] == "mtls"
+        else None,
+        destination=wh.destination,
     )
     return PendingDispatch(claim=claim, request=request, policy=policy, timestamp=timestamp)
 

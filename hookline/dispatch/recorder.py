@@ -5,7 +5,7 @@ after a short linger so that a busy worker writes hundreds of records per commit
 batch the store refuses is written record by record, so that one bad record (its
 delivery deleted during the attempt) does not hold back the others; a record the store
 keeps refusing is a fault of Hookline's own and its delivery is deferred. The webhooks
-a batch pauses get their notice from here.
+a batch pauses or disables get their notice from here.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from hookline.dispatch.faults import defer_once
-from hookline.domain.models import AttemptOutcome, DeliveryStatus, Webhook
+from hookline.domain.models import AttemptOutcome, DeliveryStatus, StopReason, Webhook
 from hookline.ids import now_ms
 from hookline.metrics import Metrics
-from hookline.notify import PauseNotices
+from hookline.notify import StopNotices
 from hookline.service.operational import Notice, Operational, about
 from hookline.store.port import AttemptRecord, DeliveryLog, Queue
 
@@ -41,7 +41,7 @@ class Recorder:
         owner: str,
         *,
         metrics: Metrics,
-        notices: PauseNotices,
+        notices: StopNotices,
         operational: Operational,
         fault_retry_seconds: float,
         recorded: Callable[[], None],
@@ -108,18 +108,18 @@ class Recorder:
             while self._records:
                 batch, self._records = self._records[:RECORD_BATCH], self._records[RECORD_BATCH:]
                 try:
-                    paused = await self.queue.record_attempts(self.owner, batch)
+                    stopped = await self.queue.record_attempts(self.owner, batch)
                 except Exception:
                     log.exception("recording %d attempts failed; recording one by one", len(batch))
                     self._metrics.internal_errors.labels(stage="record").inc()
-                    paused = []
+                    stopped = []
                     for record in batch:
-                        paused += await self._record_alone(record)
+                        stopped += await self._record_alone(record)
                 for record in batch:
                     self._faults.pop(record.attempt.delivery_id, None)
-                self._recorded(batch, paused)
+                self._recorded(batch, stopped)
 
-    async def _record_alone(self, record: AttemptRecord) -> list[str]:
+    async def _record_alone(self, record: AttemptRecord) -> list[tuple[str, StopReason]]:
         """Record one attempt, retrying while the store fails; drop it if its delivery is gone.
 
         Writing records one at a time keeps a record the database refuses (its delivery
@@ -157,21 +157,26 @@ class Recorder:
                 return []
             await asyncio.sleep(0.5)
 
-    def _recorded(self, batch: list[AttemptRecord], paused: list[str]) -> None:
+    def _recorded(self, batch: list[AttemptRecord], stopped: list[tuple[str, StopReason]]) -> None:
         self._on_recorded()
-        for wh_id in paused:
-            log.warning("webhook %s paused after exhausting its retries", wh_id)
-            self._background(self._notices.paused(wh_id))
-        self._background(self._tell(batch, paused))
+        for wh_id, reason in stopped:
+            if reason is StopReason.ENDPOINT_GONE:
+                log.warning("webhook %s disabled: its endpoint answered 410 Gone", wh_id)
+            else:
+                log.warning("webhook %s paused after exhausting its retries", wh_id)
+            self._background(self._notices.stopped(wh_id))
+        self._background(self._tell(batch, stopped))
 
     def _background(self, job: Any) -> None:
         task = asyncio.create_task(job)
         self._notifying.add(task)
         task.add_done_callback(self._notifying.discard)
 
-    async def _tell(self, batch: list[AttemptRecord], paused: list[str]) -> None:
-        """The operational events of a recorded batch: webhooks it paused, deliveries it
-        ended failed, and webhooks whose first success after failures it holds."""
+    async def _tell(
+        self, batch: list[AttemptRecord], stopped: list[tuple[str, StopReason]]
+    ) -> None:
+        """The operational events of a recorded batch: webhooks it paused or disabled,
+        deliveries it ended failed, and webhooks whose first success after failures it holds."""
         try:
             if not await self._operational.enabled():
                 return
@@ -182,10 +187,11 @@ class Recorder:
             recovered = await self.queue.track_outcomes(failed=failing, succeeded=ok, now=now)
             hooks: dict[str, Webhook | None] = {}
             notices = []
-            for wh_id in paused:
+            for wh_id, reason in stopped:
                 if wh := await self._webhook(hooks, wh_id):
-                    fields = about(wh, now, by="system", reason="too_many_failures")
-                    notices.append(Notice(type="endpoint.paused", webhook=wh, fields=fields))
+                    fields = about(wh, now, by="system", reason=reason.value)
+                    kind = f"endpoint.{reason.status.value}"
+                    notices.append(Notice(type=kind, webhook=wh, fields=fields))
             for r in batch:
                 if r.status is DeliveryStatus.FAILED and (
                     wh := await self._webhook(hooks, r.webhook_id)

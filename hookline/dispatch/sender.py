@@ -8,15 +8,20 @@ blocked addresses from DNS answers, so a name with one good and one bad
 address reaches the good one. And the socket factory refuses to create a
 socket for a blocked address: whatever the spelling of the host, and whether
 or not a resolver was asked, the address actually connected to is checked.
+With an egress proxy (``egress``), the proxy's own address is the one exempt.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
+import os
 import socket
 import ssl
+import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +31,13 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from hookline.dispatch.egress import (
+    BlockedDestination,
+    Destinations,
+    EgressConnector,
+    ProxyAddresses,
+)
+from hookline.dispatch.proxy import EgressProxy
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain.destinations import (
     IPAddress,
@@ -42,10 +54,7 @@ MAX_RESPONSE_BYTES = 64 * 1024
 # every hop, set before any request starts, so a per-request timer could never fire first.
 NO_REQUEST_TIMEOUT = aiohttp.ClientTimeout()
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-
-class BlockedDestination(OSError):
-    """The destination resolves to an address webhooks may not reach."""
+PROXY_AUTHENTICATION_REQUIRED = 407
 
 
 class RefusedHop(Exception):
@@ -57,16 +66,20 @@ class RefusedHop(Exception):
 
 
 class GuardedResolver(AbstractResolver):
-    """Resolves, then drops every address that ``is_blocked``; fails if none is left."""
+    """Resolves, then drops every address that ``is_blocked``; fails if none is left.
+    The proxy's name (``proxy``) resolves unfiltered, and its addresses are noted."""
 
-    def __init__(self, allowed: Sequence[Network]) -> None:
+    def __init__(self, allowed: Sequence[Network], proxy: ProxyAddresses | None = None) -> None:
         self._inner = DefaultResolver()
         self._allowed = tuple(allowed)
+        self._proxy = proxy
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
+        if self._proxy is not None and self._proxy.note(host, [r["host"] for r in results]):
+            return results
         safe = [r for r in results if self._is_safe(r["host"])]
         if not safe:
             raise BlockedDestination(f"{host} resolves only to blocked addresses")
@@ -80,9 +93,12 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
-def guarded_socket_factory(allowed: Sequence[Network]) -> SocketFactoryType:
+def guarded_socket_factory(
+    allowed: Sequence[Network], proxy: ProxyAddresses | None = None
+) -> SocketFactoryType:
     """A socket factory for aiohttp that refuses blocked addresses: it gets the address
-    just before the connection, IP literals included, which skip every resolver."""
+    just before the connection, IP literals included, which skip every resolver. The
+    proxy's addresses (``proxy``) are let through."""
     allowed = tuple(allowed)
 
     def factory(addr_info: AddrInfoType) -> socket.socket:
@@ -91,7 +107,9 @@ def guarded_socket_factory(allowed: Sequence[Network]) -> SocketFactoryType:
             address: IPAddress | None = ipaddress.ip_address(sockaddr[0])
         except ValueError:
             address = None
-        if address is None or is_blocked(address, allowed):
+        if address is None or (
+            is_blocked(address, allowed) and (proxy is None or address not in proxy)
+        ):
             # One message for every refusal: aiohappyeyeballs re-raises the exception itself
             # (not a combined OSError) when all attempts failed with the same text.
             raise BlockedDestination("connection to a blocked address refused")
@@ -101,14 +119,28 @@ def guarded_socket_factory(allowed: Sequence[Network]) -> SocketFactoryType:
 
 
 def make_session(
-    *, open_network: bool, allowed: Sequence[Network], limit: int
+    *,
+    open_network: bool,
+    allowed: Sequence[Network],
+    limit: int,
+    egress: EgressProxy | None = None,
 ) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(
-        limit=limit,
-        limit_per_host=0,
-        ttl_dns_cache=10,
-        resolver=None if open_network else GuardedResolver(allowed),
-        socket_factory=None if open_network else guarded_socket_factory(allowed),
+    """The delivery session: every request made with it passes the guards and, with
+    ``egress``, leaves through that proxy."""
+    exempt = None if egress is None else ProxyAddresses(egress)
+    options: dict[str, Any] = {
+        "limit": limit,
+        "limit_per_host": 0,
+        "ttl_dns_cache": 10,
+        "resolver": None if open_network else GuardedResolver(allowed, exempt),
+        "socket_factory": None if open_network else guarded_socket_factory(allowed, exempt),
+    }
+    connector = (
+        aiohttp.TCPConnector(**options)
+        if egress is None
+        else EgressConnector(
+            egress, destinations=Destinations(None if open_network else allowed), **options
+        )
     )
     return aiohttp.ClientSession(
         connector=connector,
@@ -135,6 +167,7 @@ class AiohttpTransport:
         self.open_network = open_network
         self.allowed = tuple(allowed)
         self.allow_http = allow_http
+        self._client_contexts = ClientContexts()
 
     async def send(self, request: OutboundRequest) -> SendResult:
         """POST the request's body to its URL (and to each redirect hop it may follow that
@@ -151,6 +184,7 @@ class AiohttpTransport:
                 target = _first_hop(
                     request.url, open_network=self.open_network, allowed=self.allowed
                 )
+                origin = target.origin()
                 for hop in range(request.max_redirects + 1):
                     final_url = str(target)
                     async with self.session.post(
@@ -159,6 +193,7 @@ class AiohttpTransport:
                         headers=headers,
                         timeout=NO_REQUEST_TIMEOUT,
                         allow_redirects=False,
+                        ssl=self._ssl_for(request, target, origin),
                     ) as resp:
                         status = resp.status
                         resp_headers = _flatten(resp.headers)
@@ -167,6 +202,9 @@ class AiohttpTransport:
                         text = raw[:MAX_RESPONSE_BYTES].decode("utf-8", errors="replace")
                         retry_after = _retry_after(resp.headers.get("Retry-After"))
                         location = resp.headers.get("Location")
+                    if status == PROXY_AUTHENTICATION_REQUIRED:  # a proxy's answer
+                        error = "proxy_error"
+                        break
                     if not (request.max_redirects and status in REDIRECT_STATUSES and location):
                         break
                     if hop == request.max_redirects:
@@ -188,6 +226,8 @@ class AiohttpTransport:
             error = exc.error
         except BlockedDestination:
             error = "blocked_destination"
+        except (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError):
+            error = "proxy_error"
         except aiohttp.ClientConnectorCertificateError:
             error = "tls_error"
         except aiohttp.ClientConnectorError as exc:
@@ -216,6 +256,50 @@ class AiohttpTransport:
             retry_after=retry_after,
             final_url=final_url,
         )
+
+    def _ssl_for(self, request: OutboundRequest, target: URL, origin: URL) -> ssl.SSLContext | bool:
+        """The TLS context of a hop: the client certificate's, to the webhook's own origin only."""
+        if request.client_certificate is None or target.scheme != "https":
+            return True
+        if target.origin() != origin:
+            return True
+        return self._client_contexts.get(*request.client_certificate)
+
+
+class ClientContexts:
+    """TLS contexts that present a client certificate, one per certificate and key, kept for
+    the most recently used ``size`` of them (building one parses the key)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._contexts: OrderedDict[str, ssl.SSLContext] = OrderedDict()
+
+    def get(self, certificate: str, key: str) -> ssl.SSLContext:
+        name = hashlib.sha256(f"{certificate}\0{key}".encode()).hexdigest()
+        context = self._contexts.get(name)
+        if context is None:
+            context = client_context(certificate, key)
+            self._contexts[name] = context
+            if len(self._contexts) > self._size:
+                self._contexts.popitem(last=False)
+        self._contexts.move_to_end(name)
+        return context
+
+
+def client_context(certificate: str, key: str) -> ssl.SSLContext:
+    """A verifying TLS context that presents ``certificate`` (PEM) with its ``key``.
+
+    ``ssl`` loads a certificate only from files: they are written to a directory only this
+    process's user may read and removed as soon as they are loaded."""
+    context = ssl.create_default_context()
+    with tempfile.TemporaryDirectory(prefix="hookline-mtls-") as folder:
+        cert_path, key_path = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+        for path, text in ((cert_path, certificate), (key_path, key)):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+        context.load_cert_chain(cert_path, key_path)
+    return context
 
 
 def _first_hop(url: str, *, open_network: bool, allowed: Sequence[Network]) -> URL:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 # Redirect hops an attempt follows when its retry policy says to follow them.
 MAX_REDIRECTS = 5
@@ -25,6 +25,10 @@ class OutboundRequest:
     body: bytes
     timeout: float
     max_redirects: int = 0
+    # A client certificate and its key (PEM) to present to the webhook's origin (mTLS).
+    client_certificate: tuple[str, str] | None = field(default=None, repr=False)
+    # Not HTTP: the queue, stream or topic to publish to (hookline.domain.queues).
+    destination: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -40,6 +44,8 @@ class SendResult:
     duration_ms: float
     retry_after: float | None
     final_url: str
+    # A destination other than HTTP took the message (``body``: what it said, e.g. its id).
+    acknowledged: bool = False
 
 
 class Transport(Protocol):

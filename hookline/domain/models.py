@@ -39,6 +39,26 @@ class AttemptOutcome(StrEnum):
 SYSTEM = "system"
 
 
+class StopReason(StrEnum):
+    """Why Hookline itself took a webhook out of service, as its ``status_reason``."""
+
+    TOO_MANY_FAILURES = "too_many_failures"  # a delivery ran out of retries: paused
+    ENDPOINT_GONE = "endpoint_gone"  # the endpoint answered 410 Gone: disabled
+
+    @property
+    def status(self) -> WebhookStatus:
+        if self is StopReason.ENDPOINT_GONE:
+            return WebhookStatus.DISABLED
+        return WebhookStatus.PAUSED
+
+    @property
+    def stops(self) -> tuple[str, ...]:
+        """The statuses this takes a webhook out of: a pause only stops an active one."""
+        if self is StopReason.ENDPOINT_GONE:
+            return (WebhookStatus.ACTIVE.value, WebhookStatus.PAUSED.value)
+        return (WebhookStatus.ACTIVE.value,)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Workspace:
     id: str
@@ -93,6 +113,10 @@ class Webhook:
     metadata: dict[str, Any]
     created_at: int
     updated_at: int
+    filter: dict[str, Any] | None = None  # hookline.domain.filters
+    auth: dict[str, Any] | None = field(default=None, repr=False)  # hookline.domain.endpoint_auth
+    # Not HTTP: a queue, stream or topic (hookline.domain.queues); its secrets among it.
+    destination: dict[str, Any] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

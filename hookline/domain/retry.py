@@ -3,7 +3,8 @@
 A policy is resolved from layers (deployment < workspace < webhook); each layer
 may set any field, the rest keep the value from below. ``decide`` looks at one
 attempt's outcome and says: succeeded, retry at a time, or give up (and maybe
-pause the webhook). It never sleeps and does no I/O.
+pause the webhook). ``410 Gone`` is the endpoint saying it is no more: the delivery
+fails and the webhook is disabled, whatever the policy. It never sleeps and does no I/O.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from hookline.domain.models import StopReason
+
 DEFAULT_SCHEDULE: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+GONE = 410
 MAX_ATTEMPTS = 50
 MAX_DELAY = 7 * 24 * 3600.0
 # The lowest and highest value of each exponential field.
@@ -159,22 +163,28 @@ def _is_number(value: Any) -> bool:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Outcome:
-    """What one attempt produced: a status code, or an error such as ``timeout``."""
+    """What one attempt produced: a status code, or an error such as ``timeout``; or, from a
+    destination other than HTTP, that it ``acknowledged`` the message."""
 
     status_code: int | None = None
     error: str | None = None
     retry_after: float | None = None
+    acknowledged: bool = False
 
     @property
     def succeeded(self) -> bool:
-        return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
+        if self.error is not None:
+            return False
+        if self.acknowledged:
+            return True
+        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Decision:
     kind: Literal["succeeded", "retry", "failed"]
     retry_at_ms: int | None = None
-    pause_webhook: bool = False
+    stop_webhook: StopReason | None = None
 
 
 SUCCEEDED = Decision(kind="succeeded")
@@ -190,11 +200,14 @@ def decide(
     """Decide what follows attempt number ``attempt`` (1-based)."""
     if outcome.succeeded:
         return SUCCEEDED
+    if outcome.status_code == GONE and outcome.error is None:
+        return Decision(kind="failed", stop_webhook=StopReason.ENDPOINT_GONE)
     if outcome.status_code is not None and outcome.error is None:
         if not policy.is_retryable(outcome.status_code):
             return Decision(kind="failed")
     if attempt >= policy.max_attempts:
-        return Decision(kind="failed", pause_webhook=policy.on_exhausted == "pause")
+        stop = StopReason.TOO_MANY_FAILURES if policy.on_exhausted == "pause" else None
+        return Decision(kind="failed", stop_webhook=stop)
     scheduled = policy.schedule[attempt]
     if outcome.retry_after is not None and outcome.status_code in RETRY_AFTER_STATUSES:
         delay = min(max(outcome.retry_after, scheduled), 2 * scheduled)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from opentelemetry.trace import Span
 
 from hookline import tracing
-from hookline.domain import jsjson
+from hookline.domain import filters, jsjson
 from hookline.domain.matching import is_valid_event_type, matches_any
 from hookline.domain.models import Delivery, Event, Webhook
 from hookline.errors import (
@@ -273,7 +273,11 @@ def _parse(raw: bytes) -> Any:
 
 
 def _fan_out(event: Event, hooks: list[Webhook], trace_context: str | None) -> NewEvent:
-    targets = [h.id for h in hooks if matches_any(h.events, event.type)]
+    """The deliveries of ``event``: one per webhook subscribed to its type whose filter, if
+    it has one, the event's data passes."""
+    subscribed = [h for h in hooks if matches_any(h.events, event.type)]
+    data = jsjson.loads(event.data_json) if any(h.filter for h in subscribed) else None
+    targets = [h.id for h in subscribed if not h.filter or filters.matches(h.filter, data)]
     return NewEvent(
         event=event,
         webhook_ids=targets,

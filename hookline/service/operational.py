@@ -81,7 +81,8 @@ TYPES = (
     ),
     OperationalType(
         "endpoint.disabled",
-        "A webhook was disabled: matching events create no delivery for it.",
+        "A webhook was disabled: by Hookline when its endpoint answered 410 Gone (reason "
+        "endpoint_gone), or by a user. Matching events create no delivery for it.",
         _schema({**_BY, "reason": {"type": ["string", "null"]}}, ["by"]),
     ),
     OperationalType(

@@ -6,7 +6,8 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from hookline.domain.destinations import check_url
+from hookline.domain import endpoint_auth, filters, queues
+from hookline.domain.destinations import check_host, check_url
 from hookline.domain.headers import masked
 from hookline.domain.matching import is_valid_pattern
 from hookline.domain.models import Webhook, WebhookStatus, Workspace
@@ -94,6 +95,9 @@ class Webhooks:
             metadata=given.get("metadata") or {},
             created_at=now,
             updated_at=now,
+            filter=given.get("filter"),
+            auth=given.get("auth"),
+            destination=given.get("destination"),
         )
         plan = self.ctx.settings.plans.get(ws.plan, {})
         private, _public = generate_keypair()
@@ -220,19 +224,33 @@ class Webhooks:
                 problems += (exc,)
         return problems
 
+    def _checked_url(self, url: str) -> str:
+        """``url`` as it is sent, if this deployment's rules let a webhook reach it."""
+        return check_url(
+            url,
+            allow_http=self.ctx.allow_http,
+            open_network=self.ctx.settings.dev,
+            allowed=self.ctx.allowed_networks,
+        )
+
     def _validated(self, ws: Workspace, body: dict[str, Any], *, creating: bool) -> WebhookPatch:
         """Check every rule of a webhook's fields; their checked values as a patch."""
         out: dict[str, Any] = {}
-        if "url" in body or creating:
+        if body.get("destination") is not None:
+            out["destination"], out["url"] = queues.check(
+                body["destination"],
+                check_host=lambda url: check_host(
+                    url, open_network=self.ctx.settings.dev, allowed=self.ctx.allowed_networks
+                ),
+                check_url=self._checked_url,
+            )
+        elif "url" in body or creating or "destination" in body:
             url = body.get("url")
             if not isinstance(url, str) or not url:
-                raise Invalid("url is required.", code="invalid_url")
-            out["url"] = check_url(
-                url,
-                allow_http=self.ctx.allow_http,
-                open_network=self.ctx.settings.dev,
-                allowed=self.ctx.allowed_networks,
-            )
+                raise Invalid("url is required (unless destination is given).", code="invalid_url")
+            out["url"] = self._checked_url(url)
+            if "destination" in body:
+                out["destination"] = None
         if "events" in body or creating:
             events = body.get("events")
             if not isinstance(events, list) or not events:
@@ -271,6 +289,16 @@ class Webhooks:
                     code="invalid_rate_limit",
                 )
             out["rate_limit"] = rate
+        if "filter" in body:
+            out["filter"] = filters.check(body["filter"])
+        if "auth" in body:
+            if body.get("auth") is not None and body.get("destination") is not None:
+                raise Invalid(
+                    "auth is for HTTP endpoints; a destination takes its own credentials.",
+                    code="invalid_auth",
+                    details=[{"field": "auth", "message": "not with a destination"}],
+                )
+            out["auth"] = endpoint_auth.check(body["auth"], check_url=self._checked_url)
         if body.get("ordering") is not None:
             if body["ordering"] not in ORDERINGS:
                 raise Invalid('ordering is "none" or "fifo".', code="invalid_ordering")

@@ -19,6 +19,7 @@ from hookline.domain.models import (
     DeliveryStatus,
     Event,
     EventType,
+    StopReason,
     Webhook,
     WebhookStatus,
     Workspace,
@@ -97,7 +98,7 @@ class AttemptRecord:
     status_code: int | None
     error: str | None
     completed_at: int | None
-    pause_webhook: bool = False
+    stop_webhook: StopReason | None = None  # the webhook goes out of service for this reason
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -134,6 +135,9 @@ class WebhookPatch:
     rate_limit: float | None = UNSET
     ordering: str = UNSET
     metadata: dict[str, Any] = UNSET
+    filter: dict[str, Any] | None = UNSET
+    auth: dict[str, Any] | None = UNSET  # plain here too
+    destination: dict[str, Any] | None = UNSET  # plain here too
 
     def given(self) -> dict[str, Any]:
         """The fields set in this patch, by name."""
@@ -356,7 +360,15 @@ class Queue(Protocol):
         busy_workspaces: Mapping[str, int] | None = None,
         per_workspace: int | None = None,
     ) -> list[Claim]: ...
-    async def record_attempts(self, owner: str, records: list[AttemptRecord]) -> list[str]: ...
+    async def record_attempts(
+        self, owner: str, records: list[AttemptRecord]
+    ) -> list[tuple[str, StopReason]]:
+        """Store the attempts and apply their decisions; the webhooks this took out of service.
+
+        Only a record by the delivery's lease owner changes the delivery or its webhook. A
+        webhook is paused only while active, disabled while active or paused."""
+        ...
+
     async def track_outcomes(
         self, *, failed: list[str], succeeded: list[str], now: int
     ) -> list[str]:

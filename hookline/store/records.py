@@ -114,7 +114,15 @@ def webhook(row: Row, box: SecretBox) -> Webhook:
         metadata=json.loads(row["metadata"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        filter=json.loads(row["filter"]) if row["filter"] else None,
+        auth=json.loads(box.open(row["auth"])) if row["auth"] else None,
+        destination=json.loads(box.open(row["destination"])) if row["destination"] else None,
     )
+
+
+def sealed_json(value: dict[str, Any] | None, box: SecretBox) -> str | None:
+    """The value of a column that holds credentials (``auth``, ``destination``): JSON, sealed."""
+    return None if value is None else box.seal(json.dumps(value))
 
 
 def sealed_headers(headers: dict[str, str], box: SecretBox) -> str:

@@ -3,6 +3,7 @@ service's validation errors put back next to the field they are about."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,27 @@ FIELD_OF_CODE = {
     "reserved_header": "headers",
     "invalid_name": "name",
     "invalid_description": "description",
+    "invalid_filter": "filter",
+    "invalid_auth": "auth",
+    "invalid_destination": "destination",
 }
+DESTINATION_KINDS = ("rabbitmq", "nats", "redis", "sqs", "sns", "eventbridge")
+DESTINATION_SECRETS = frozenset({"password", "secretAccessKey"})
+# The form's fields of each kind of endpoint auth (form name → auth field); secret ones are
+# never shown, and left empty on an edit they keep the stored value.
+AUTH_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "basic": (("auth_username", "username"), ("auth_password", "password")),
+    "bearer": (("auth_token", "token"),),
+    "oauth2": (
+        ("auth_token_url", "tokenUrl"),
+        ("auth_client_id", "clientId"),
+        ("auth_client_secret", "clientSecret"),
+        ("auth_scope", "scope"),
+        ("auth_client_auth", "clientAuth"),
+    ),
+    "mtls": (("auth_certificate", "certificate"), ("auth_key", "key")),
+}
+SECRET_FIELDS = frozenset({"password", "token", "clientSecret", "key"})
 PATTERN_SPLIT = re.compile(r"[\s,]+")
 CATALOG_PAGES = 20
 
@@ -41,6 +62,11 @@ class WebhookForm:
     description: str = ""
     events: list[str] = field(default_factory=list)
     headers: list[tuple[str, str]] = field(default_factory=list)
+    filter: str = ""  # the filter as JSON text, "" for none
+    auth_type: str = ""  # "" for none
+    auth: dict[str, str] = field(default_factory=dict)  # by auth field; secrets only as typed
+    destination_type: str = ""  # "" for HTTP
+    destination: str = ""  # the destination's fields as JSON text, without its secrets
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -51,6 +77,22 @@ class WebhookForm:
             description=wh.description,
             events=list(wh.events),
             headers=list(wh.headers.items()),
+            filter=json.dumps(wh.filter, indent=2) if wh.filter else "",
+            auth_type=wh.auth["type"] if wh.auth else "",
+            auth={
+                k: str(v) for k, v in (wh.auth or {}).items() if k not in SECRET_FIELDS | {"type"}
+            },
+            destination_type=wh.destination["type"] if wh.destination else "",
+            destination=json.dumps(
+                {
+                    k: v
+                    for k, v in wh.destination.items()
+                    if k not in DESTINATION_SECRETS | {"type"}
+                },
+                indent=2,
+            )
+            if wh.destination
+            else "",
         )
 
     @classmethod
@@ -64,6 +106,16 @@ class WebhookForm:
             description=form.get("description").strip(),
             events=list(dict.fromkeys(chosen)),
             headers=[(n.strip(), v) for n, v in zip(names, values, strict=False) if n or v],
+            filter=form.get("filter").strip(),
+            auth_type=form.get("auth_type"),
+            auth={
+                name: form.get(key).strip()
+                for fields in AUTH_FIELDS.values()
+                for key, name in fields
+                if form.get(key).strip()
+            },
+            destination_type=form.get("destination_type"),
+            destination=form.get("destination").strip(),
         )
 
     def header_rows(self) -> list[tuple[str, str]]:
@@ -76,15 +128,20 @@ class WebhookForm:
         boxes = set(checkbox_patterns(catalog))
         return "\n".join(p for p in self.events if p not in boxes)
 
-    def body(self) -> dict[str, Any]:
-        """The service's request body; the API's length limits are checked here first."""
+    def body(
+        self,
+        stored_auth: dict[str, Any] | None = None,
+        stored_destination: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The service's request body; the API's length limits are checked here first.
+        A secret left out keeps the stored one, when the kind is the same."""
         if len(self.name) > MAX_NAME:
             self.errors["name"] = f"The name is at most {MAX_NAME} characters."
         if len(self.description) > MAX_DESCRIPTION:
             self.errors["description"] = f"The description is at most {MAX_DESCRIPTION} characters."
         if len(self.url) > MAX_URL:
             self.errors["url"] = f"The URL is at most {MAX_URL} characters."
-        if not self.url:
+        if not self.url and self.destination_type not in DESTINATION_KINDS:
             self.errors["url"] = "Enter the endpoint URL."
         if not self.events:
             self.errors["events"] = "Choose at least one event, or enter a pattern such as course.*"
@@ -101,12 +158,59 @@ class WebhookForm:
             "description": self.description,
             "events": self.events,
             "headers": headers,
+            "filter": self._filter(),
+            "auth": self._auth(stored_auth),
+            "destination": self._destination(stored_destination),
         }
+
+    def _destination(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+        if self.destination_type not in DESTINATION_KINDS:
+            return None
+        try:
+            fields = json.loads(self.destination or "{}")
+        except ValueError as exc:
+            self.errors["destination"] = f"The destination settings are not valid JSON: {exc}."
+            return None
+        if not isinstance(fields, dict):
+            self.errors["destination"] = "The destination settings are a JSON object."
+            return None
+        destination = {**fields, "type": self.destination_type}
+        if stored is not None and stored["type"] == self.destination_type:
+            for name in DESTINATION_SECRETS & stored.keys():
+                destination.setdefault(name, stored[name])
+        return destination
+
+    def _filter(self) -> Any:
+        if not self.filter:
+            return None
+        try:
+            return json.loads(self.filter)
+        except ValueError as exc:
+            self.errors["filter"] = f"The filter is not valid JSON: {exc}."
+            return None
+
+    def _auth(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+        if self.auth_type not in AUTH_FIELDS:
+            return None
+        auth: dict[str, Any] = {"type": self.auth_type}
+        same_kind = stored is not None and stored["type"] == self.auth_type
+        for _key, name in AUTH_FIELDS[self.auth_type]:
+            if name in self.auth:
+                auth[name] = self.auth[name]
+            elif same_kind and stored is not None and name in SECRET_FIELDS and name in stored:
+                auth[name] = stored[name]
+        return auth
 
     def check_each_field(self, svc: Services, ws: Workspace, body: dict[str, Any]) -> None:
         """The service stops at the first wrong field, so each field still without an error
         is checked on its own by the service's rules: every message shows at once."""
-        unchecked = {n: body[n] for n in ("url", "events", "headers") if n not in self.errors}
+        unchecked = {
+            n: body[n]
+            for n in ("url", "events", "headers", "filter", "auth", "destination")
+            if n not in self.errors
+        }
+        # A destination brings its own URL; without one, the URL is checked as it is.
+        unchecked.pop("url" if body["destination"] is not None else "destination", None)
         for problem in svc.webhooks.field_problems(ws, unchecked):
             self.take(problem)
 
@@ -117,6 +221,9 @@ class WebhookForm:
         bad = [d["pattern"] for d in exc.details or [] if isinstance(d, dict) and "pattern" in d]
         if bad:
             message += " Not valid: " + ", ".join(repr(p) for p in bad) + "."
+        fields = [d["field"] for d in exc.details or [] if isinstance(d, dict) and "field" in d]
+        if fields:
+            message = f"{fields[0]}: {message}"
         self.errors[where] = message
 
 

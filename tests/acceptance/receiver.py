@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -39,6 +39,8 @@ class _Script:
     default: Answer
     delay: float
     requests: list[Received] = field(default_factory=list)
+    # Computes the answer (status, body) instead of the statuses, when set.
+    respond: Callable[[Received], tuple[int, str]] | None = None
 
 
 class Endpoint:
@@ -64,6 +66,10 @@ class Endpoint:
     def script(self, statuses: Iterable[Answer] = (), *, default: Answer = 200) -> None:
         """From now on, answer ``statuses`` in turn, then ``default``."""
         self._receiver.script(self.path, statuses, default=default)
+
+    def respond(self, answer: Callable[[Received], tuple[int, str]]) -> None:
+        """From now on, answer each request with ``answer(request)``: a status and a body."""
+        self._receiver.respond(self.path, answer)
 
 
 class Receiver:
@@ -104,6 +110,10 @@ class Receiver:
         with self._cond:
             self._scripts[path].statuses = deque(statuses)
             self._scripts[path].default = default
+
+    def respond(self, path: str, answer: Callable[[Received], tuple[int, str]]) -> None:
+        with self._cond:
+            self._scripts[path].respond = answer
 
     def received(self, path: str) -> list[Received]:
         with self._cond:
@@ -189,8 +199,12 @@ class Receiver:
             script.requests.append(seen)
             answer = script.statuses.popleft() if script.statuses else script.default
             delay = script.delay
+            respond = script.respond
             self._cond.notify_all()
         status, headers = answer if isinstance(answer, tuple) else (answer, {})
         if delay:
             await asyncio.sleep(delay)
+        if respond is not None:
+            status, text = respond(seen)
+            return web.Response(status=status, text=text, content_type="application/json")
         return web.Response(status=status, text=f"answered {status}", headers=headers)

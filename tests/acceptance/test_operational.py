@@ -1,5 +1,6 @@
 """Operational webhooks: Hookline tells the operator's endpoint what happens to customers'
-endpoints, signed and logged like any delivery, routed per workspace, never about itself."""
+endpoints, signed and logged like any delivery, routed per workspace, never about itself.
+The server also e-mails (a real SMTP server on 127.0.0.1) when it stops a webhook."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from hookline.verify import verify_standard
 
+from .mailbox import Mailbox
 from .process import Api, Hookline, poll
 from .receiver import Endpoint, Receiver
 
@@ -27,12 +29,22 @@ def operator(receiver: Receiver, backend: str) -> Endpoint:
 
 
 @pytest.fixture(scope="module")
+def mailbox(backend: str) -> Iterator[Mailbox]:
+    with Mailbox() as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, module_database: str | None, operator: Endpoint
+    tmp_path_factory: pytest.TempPathFactory,
+    module_database: str | None,
+    operator: Endpoint,
+    mailbox: Mailbox,
 ) -> Iterator[Hookline]:
     env = {
         "HOOKLINE_OPERATOR_WEBHOOK_URL": operator.url,
         "HOOKLINE_OPERATOR_WEBHOOK_SECRET": SECRET,
+        "HOOKLINE_SMTP_URL": mailbox.url,
     }
     hookline = Hookline(
         tmp_path_factory.mktemp("operational"), env=env, database_url=module_database
@@ -100,6 +112,39 @@ def test_pause_by_failures_then_recovery(api: Api, operator: Endpoint, receiver:
     # Each was an ordinary delivery of the operator workspace: logged with its attempts.
     logged = api.get(f"/v1/workspaces/{OPERATOR}/deliveries?eventType=endpoint.recovered")
     assert logged and logged[0]["status"] == "succeeded"
+
+
+def test_410_gone_disables_the_webhook_with_an_email_and_an_endpoint_disabled(
+    api: Api, operator: Endpoint, receiver: Receiver, mailbox: Mailbox
+) -> None:
+    ws = api.workspace(notificationEmail="ops@gone.test")
+    endpoint = receiver.endpoint([410])
+    wh = api.webhook(ws, endpoint.url, name="Old CRM")
+    event = api.send(ws, "order.paid", {"n": 1})
+
+    [disabled] = told(operator, "endpoint.disabled", wh["id"])
+    assert disabled["data"]["by"] == "system" and disabled["data"]["reason"] == "endpoint_gone"
+    shown = api.get(f"/v1/webhooks/{wh['id']}")
+    assert (shown["status"], shown["statusReason"], shown["statusChangedBy"]) == (
+        "disabled",
+        "endpoint_gone",
+        "system",
+    )
+    # One attempt, not retried: the schedule's later attempts never run.
+    dlv = api.settled(api.deliveries_of(event["id"])[0]["id"])
+    assert (dlv["status"], dlv["attemptCount"]) == ("failed", 1)
+    assert len(endpoint.requests) == 1
+    mails = poll(
+        lambda: [m for m in mailbox.messages if wh["id"] in m.get_body().get_content()],
+        bool,
+        what="the disable e-mail",
+    )
+    assert mails[0]["To"] == "ops@gone.test"
+    assert mails[0]["Subject"] == "Webhook disabled: Old CRM"
+    assert "410 Gone" in mails[0].get_body().get_content()
+    # Disabled: a new event makes no delivery for it.
+    later = api.send(ws, "order.paid", {"n": 2})
+    assert api.deliveries_of(later["id"]) == []
 
 
 def test_disable_and_rotation_are_told_with_who_did_them(

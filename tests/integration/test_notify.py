@@ -14,7 +14,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from hookline.domain.models import Webhook, WebhookStatus, Workspace
 from hookline.ids import new_id, now_ms
-from hookline.notify import NOTICE_INTERVAL_MS, Mailer, PauseNotices, pause_message
+from hookline.notify import NOTICE_INTERVAL_MS, Mailer, StopNotices, stop_message
 from hookline.settings import Settings
 from hookline.store.port import Store
 
@@ -145,7 +145,7 @@ def test_the_notice_says_which_webhook_why_and_how_to_resume() -> None:
         created_at=T0,
         updated_at=T0,
     )
-    msg = pause_message(ws=ws, wh=wh, sender="hookline@acme.test", base_url="https://h.test")
+    msg = stop_message(ws=ws, wh=wh, sender="hookline@acme.test", base_url="https://h.test")
     text = msg.get_content()
 
     assert msg["To"] == "ops@acme.test"
@@ -163,9 +163,9 @@ def test_the_notice_says_which_webhook_why_and_how_to_resume() -> None:
 async def test_one_email_per_webhook_per_hour(store: Store, mailbox: Mailbox) -> None:
     wh = await add_webhook(store)
     other = await add_webhook(store)
-    notices = PauseNotices(store, Mailer(settings(mailbox.url())))
+    notices = StopNotices(store, Mailer(settings(mailbox.url())))
 
-    assert await notices.paused(wh.id) is True
+    assert await notices.stopped(wh.id) is True
     (msg,) = mailbox.messages
     assert mailbox.envelopes == [("hookline@acme.test", ["ops@acme.test"])]
     assert "CRM sync" in msg["Subject"]
@@ -173,9 +173,9 @@ async def test_one_email_per_webhook_per_hour(store: Store, mailbox: Mailbox) ->
     assert "https://hooks.acme.test/v1/webhooks/" in msg.get_content()
 
     # Paused again within the hour: nothing. Another webhook: its own notice.
-    assert await notices.paused(wh.id) is False
+    assert await notices.stopped(wh.id) is False
     assert len(mailbox.messages) == 1
-    assert await notices.paused(other.id) is True
+    assert await notices.stopped(other.id) is True
     assert len(mailbox.messages) == 2
     assert other.id in mailbox.messages[1].get_content()
 
@@ -186,10 +186,10 @@ async def test_after_an_hour_the_next_pause_sends_again(store: Store, mailbox: M
     assert await store.take_pause_notice(
         wh.id, now=now_ms() - NOTICE_INTERVAL_MS - 1000, interval_ms=NOTICE_INTERVAL_MS
     )
-    notices = PauseNotices(store, Mailer(settings(mailbox.url())))
-    assert await notices.paused(wh.id) is True
+    notices = StopNotices(store, Mailer(settings(mailbox.url())))
+    assert await notices.stopped(wh.id) is True
     assert len(mailbox.messages) == 1
-    assert await notices.paused(wh.id) is False
+    assert await notices.stopped(wh.id) is False
 
 
 async def test_two_workers_pausing_the_same_webhook_send_one_email(
@@ -201,7 +201,7 @@ async def test_two_workers_pausing_the_same_webhook_send_one_email(
     wh = await add_webhook(a)
     mailer = Mailer(settings(mailbox.url()))
     sent = await asyncio.gather(
-        PauseNotices(a, mailer).paused(wh.id), PauseNotices(b, mailer).paused(wh.id)
+        StopNotices(a, mailer).stopped(wh.id), StopNotices(b, mailer).stopped(wh.id)
     )
     assert sorted(sent) == [False, True]
     assert len(mailbox.messages) == 1
@@ -209,9 +209,9 @@ async def test_two_workers_pausing_the_same_webhook_send_one_email(
 
 async def test_no_email_without_an_address_or_a_server(store: Store, mailbox: Mailbox) -> None:
     wh = await add_webhook(store, email=None)
-    assert await PauseNotices(store, Mailer(settings(mailbox.url()))).paused(wh.id) is False
-    assert await PauseNotices(store, Mailer(settings(""))).paused(wh.id) is False
-    assert await PauseNotices(store, Mailer(settings(mailbox.url()))).paused("wh_gone") is False
+    assert await StopNotices(store, Mailer(settings(mailbox.url()))).stopped(wh.id) is False
+    assert await StopNotices(store, Mailer(settings(""))).stopped(wh.id) is False
+    assert await StopNotices(store, Mailer(settings(mailbox.url()))).stopped("wh_gone") is False
     assert mailbox.messages == []
 
 
@@ -222,7 +222,7 @@ async def test_an_unreachable_smtp_server_is_logged_not_raised(
     await mailbox.close()  # its port now refuses connections
     url = mailbox.url("user:hunter2@")
     with caplog.at_level(logging.ERROR, logger="hookline.notify"):
-        assert await PauseNotices(store, Mailer(settings(url))).paused(wh.id) is False
+        assert await StopNotices(store, Mailer(settings(url))).stopped(wh.id) is False
     assert wh.id in caplog.text
     assert "hunter2" not in caplog.text
     assert "hunter2" not in repr(Mailer(settings(url)))

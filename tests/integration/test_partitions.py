@@ -185,8 +185,10 @@ async def test_the_migration_partitions_a_populated_attempts_table(
             await conn.execute(
                 "CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT)"
             )
+            # Every migration but the one that partitions attempts, so that today's store
+            # code writes the rows it partitions.
             for name, sql in migrations.scripts():
-                if name < "0006":
+                if not name.startswith("0006"):
                     await conn.execute(sql)
                     await conn.execute("INSERT INTO schema_migrations VALUES ($1, 0)", name)
     finally:
@@ -205,9 +207,7 @@ async def test_the_migration_partitions_a_populated_attempts_table(
     made = {age: await _old_attempt_at(database, wh, at - 3_600_000) for age, at in ages.items()}
     before = {dlv: await store.list_attempts(dlv) for dlv, _ in made.values()}
 
-    assert await store.migrate() == [
-        name.removesuffix(".sql") for name, _ in migrations.scripts() if name >= "0006"
-    ]
+    assert await store.migrate() == ["0006_attempts_by_day"]
     assert {dlv: await store.list_attempts(dlv) for dlv, _ in made.values()} == before
     names = await _partitions(database)
     first = today - 400 * DAY_MS

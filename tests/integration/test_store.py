@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from hookline.domain.models import (
     Event,
     EventType,
     Role,
+    StopReason,
     Webhook,
     WebhookStatus,
     Workspace,
@@ -142,7 +144,7 @@ def finished(
         status_code=code,
         error=error,
         completed_at=None if status is PENDING else T0 + 100,
-        pause_webhook=pause,
+        stop_webhook=StopReason.TOO_MANY_FAILURES if pause else None,
     )
 
 
@@ -793,6 +795,31 @@ async def test_a_record_by_a_worker_that_lost_its_lease_changes_nothing(store: S
     assert len(await store.list_attempts(stale.delivery_id)) == 2
 
 
+async def test_an_endpoint_gone_disables_its_webhook_even_when_paused(store: Store) -> None:
+    await add_workspace(store)
+    wh = await add_webhook(store)
+    await publish(store, wh)
+    (claim,) = await store.claim_due("A", limit=10, now=T0, lease_ms=LEASE)
+    await publish(store, wh, created_at=T0 + 1)
+    # Paused while the attempt was in flight: the 410 still disables it.
+    paused = StatusChange(status=WebhookStatus.PAUSED, reason="x", by="k", at=T0 + 1)
+    await store.update_webhook(wh.id, WebhookChanges(status=paused), T0 + 1)
+
+    gone = dataclasses.replace(
+        finished(claim, FAILED, code=410), stop_webhook=StopReason.ENDPOINT_GONE
+    )
+    assert await store.record_attempts("A", [gone]) == [(wh.id, StopReason.ENDPOINT_GONE)]
+    webhook = await store.get_webhook(wh.id)
+    assert webhook is not None
+    assert (webhook.status, webhook.status_reason, webhook.status_changed_by) == (
+        WebhookStatus.DISABLED,
+        "endpoint_gone",
+        SYSTEM,
+    )
+    assert [d.status for d in await deliveries(store, webhook_id=wh.id)] == [HELD, FAILED]
+    assert await store.claim_due("A", limit=10, now=T0 + 2, lease_ms=LEASE) == []
+
+
 async def test_exhaustion_can_pause_the_webhook(store: Store) -> None:
     await add_workspace(store)
     wh = await add_webhook(store)
@@ -802,7 +829,7 @@ async def test_exhaustion_can_pause_the_webhook(store: Store) -> None:
     await publish(store, wh, bystander, created_at=T0 + 1)  # waiting behind the failing one
 
     paused = await store.record_attempts("A", [finished(claims[wh.id], FAILED, pause=True)])
-    assert paused == [wh.id]
+    assert paused == [(wh.id, StopReason.TOO_MANY_FAILURES)]
     webhook = await store.get_webhook(wh.id)
     assert webhook is not None
     assert (webhook.status, webhook.status_reason, webhook.status_changed_by) == (

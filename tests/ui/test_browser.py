@@ -520,3 +520,48 @@ def assert_dates_fit(page: Any) -> None:
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= width
         inner, needed = field.evaluate(DATE_TEXT_WIDTH)
         assert inner >= needed, f"{name} is {inner}px wide at {width}px, its date needs {needed}px"
+
+
+def test_a_filter_and_oauth2_auth_from_the_form_shown_without_the_secret(
+    page: Any, api: Api, hookline: Hookline, receiver: Receiver
+) -> None:
+    from playwright.sync_api import expect
+
+    ws = api.workspace(name="Filters")
+    sign_in(page, hookline.admin_key or "")
+    page.goto(f"/ui/w/{ws}/webhooks/new")
+    page.get_by_label("Endpoint URL").fill(receiver.endpoint().url)
+    page.get_by_label("Every event").check()
+    # Only the chosen kind's fields are shown.
+    expect(page.get_by_label("Client secret")).to_be_hidden()
+    page.get_by_label("Kind").select_option(label="OAuth 2.0 client credentials")
+    expect(page.get_by_label("Client secret")).to_be_visible()
+    expect(page.get_by_label("Password")).to_be_hidden()
+    page.get_by_label("Token URL").fill("https://login.example.com/oauth/token")
+    page.get_by_label("Client ID").fill("hookline-app")
+    page.get_by_label("Client secret").fill("cs-never-shown")
+    page.get_by_label("Payload filter (optional)").fill('{"path": "$.total", "gte": "100"}')
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#filter-error")).to_contain_text("$.gte")
+    # The secret is not sent back to the page: it is typed again.
+    page.get_by_label("Client secret").fill("cs-never-shown")
+    page.get_by_label("Payload filter (optional)").fill('{"path": "$.total", "gte": 100}')
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/ui/webhooks/wh_[0-9A-Z]{26}$"))
+
+    expect(page.locator("[data-test=auth]")).to_contain_text("client hookline-app")
+    expect(page.locator("[data-test=filter]")).to_contain_text('"gte": 100')
+    assert "cs-never-shown" not in page.content()
+    wh_id = page.url.rsplit("/", 1)[1]
+    stored = api.get(f"/v1/webhooks/{wh_id}")
+    assert stored["filter"] == {"path": "$.total", "gte": 100}
+    assert stored["auth"]["clientId"] == "hookline-app"
+
+    # Editing without typing the secret again keeps it.
+    page.get_by_role("link", name="Edit endpoint").click()
+    expect(page.get_by_label("Client ID")).to_have_value("hookline-app")
+    expect(page.get_by_label("Client secret")).to_have_value("")
+    page.get_by_label("Scope (optional)").fill("hooks")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("[data-test=auth]")).to_contain_text("scope hooks")
+    assert "cs-never-shown" not in page.content()

@@ -3,6 +3,7 @@ resends, banners, deletion, empty states, custom credentials redacted in attempt
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -507,3 +508,131 @@ async def test_every_tab_title_starts_with_the_page_heading(signed_in: Ui) -> No
     for path in paths:
         title, heading = title_and_heading((await signed_in.client.get(path)).text)
         assert title == heading, path
+
+
+async def test_the_form_saves_a_filter_and_auth_and_keeps_secrets_on_edit(signed_in: Ui) -> None:
+    data: dict[str, object] = {
+        "url": "https://example.com/hook",
+        "events": ["*"],
+        "filter": '{"path": "$.kind", "in": ["a", "b"]}',
+        "auth_type": "basic",
+        "auth_username": "hook",
+        "auth_password": "pw-1d9e",
+    }
+    response = await signed_in.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert response.status_code == 303, response.text
+    wh_id = response.headers["location"].rsplit("/", 1)[1]
+    shown = await signed_in.client.get(f"/ui/webhooks/{wh_id}")
+    assert "HTTP Basic, username <code>hook</code>" in shown.text
+    assert "pw-1d9e" not in shown.text
+    form = await signed_in.client.get(f"/ui/webhooks/{wh_id}/edit")
+    assert "pw-1d9e" not in form.text and 'value="hook"' in form.text
+    # Saved again with the password left empty: it is kept.
+    again = {**data, "auth_password": "", "name": "renamed"}
+    assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", again)).status_code == 303
+    webhook = await signed_in.store.get_webhook(wh_id)
+    assert webhook is not None and webhook.auth == {
+        "type": "basic",
+        "username": "hook",
+        "password": "pw-1d9e",
+    }
+    assert webhook.filter == {"path": "$.kind", "in": ["a", "b"]}
+    # "None" clears it.
+    cleared = {**data, "auth_type": "", "filter": ""}
+    assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", cleared)).status_code == 303
+    webhook = await signed_in.store.get_webhook(wh_id)
+    assert webhook is not None and (webhook.auth, webhook.filter) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "where", "message"),
+    [
+        ({"filter": "{not json"}, "filter", "not valid JSON"),
+        ({"filter": '{"path": "$.a[*]", "eq": 1}'}, "filter", "at $.path"),
+        ({"auth_type": "bearer"}, "auth", "auth.token: bearer auth needs token"),
+        (
+            {"auth_type": "mtls", "auth_certificate": "x", "auth_key": "y"},
+            "auth",
+            "auth.certificate",
+        ),
+    ],
+)
+async def test_filter_and_auth_errors_are_shown_next_to_them(
+    signed_in: Ui, fields: dict[str, object], where: str, message: str
+) -> None:
+    data: dict[str, object] = {"url": "https://example.com/hook", "events": ["*"], **fields}
+    response = await signed_in.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert response.status_code == 422
+    assert message in field_error(response.text, where)
+
+
+@pytest.mark.parametrize(
+    ("kind", "settings", "shown"),
+    [
+        (
+            "rabbitmq",
+            {"url": "amqp://rabbit.internal/", "exchange": "events", "password": "pw-r"},
+            "RabbitMQ exchange",
+        ),
+        ("nats", {"url": "nats://nats.internal", "subject": "hooks.orders"}, "NATS JetStream"),
+        ("redis", {"url": "redis://redis.internal/0", "stream": "hooks"}, "Redis stream"),
+        (
+            "sqs",
+            {
+                "queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+                "region": "eu-west-1",
+            },
+            "Amazon SQS queue",
+        ),
+        (
+            "sns",
+            {"topicArn": "arn:aws:sns:eu-west-1:123456789012:hooks", "region": "eu-west-1"},
+            "Amazon SNS topic",
+        ),
+        (
+            "eventbridge",
+            {
+                "eventBusName": "hooks",
+                "region": "eu-west-1",
+                "accessKeyId": "AKIAEXAMPLE",
+                "secretAccessKey": "sk-e",
+            },
+            "Amazon EventBridge bus",
+        ),
+    ],
+)
+async def test_the_form_creates_and_shows_each_destination(
+    signed_in: Ui, kind: str, settings: dict[str, object], shown: str
+) -> None:
+    data: dict[str, object] = {
+        "url": "",
+        "events": ["*"],
+        "destination_type": kind,
+        "destination": json.dumps(settings),
+    }
+    response = await signed_in.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert response.status_code == 303, field_error(response.text, "destination")
+    wh_id = response.headers["location"].rsplit("/", 1)[1]
+    page = await signed_in.client.get(f"/ui/webhooks/{wh_id}")
+    assert shown in page.text
+    assert "pw-r" not in page.text and "sk-e" not in page.text
+    form = await signed_in.client.get(f"/ui/webhooks/{wh_id}/edit")
+    assert "pw-r" not in form.text and "sk-e" not in form.text
+    # Saved again without the secrets: they stay.
+    public = {k: v for k, v in settings.items() if k not in ("password", "secretAccessKey")}
+    again = {**data, "destination": json.dumps(public), "name": "again"}
+    assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", again)).status_code == 303
+    webhook = await signed_in.store.get_webhook(wh_id)
+    assert webhook is not None and webhook.destination == {"type": kind, **settings}
+
+
+async def test_a_bad_destination_is_shown_next_to_it(signed_in: Ui) -> None:
+    data = {
+        "url": "",
+        "events": ["*"],
+        "destination_type": "redis",
+        "destination": '{"url": "http://redis.internal", "stream": "s"}',
+    }
+    response = await signed_in.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert response.status_code == 422
+    assert "destination.url" in field_error(response.text, "destination")

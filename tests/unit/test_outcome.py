@@ -9,7 +9,14 @@ import pytest
 from hookline.dispatch.outcome import Failed, RetryAt, Succeeded, conclude, verdict_of
 from hookline.dispatch.prepare import PendingDispatch
 from hookline.dispatch.transport import OutboundRequest, SendResult
-from hookline.domain.models import AttemptOutcome, DeliveryStatus, Event, Webhook, WebhookStatus
+from hookline.domain.models import (
+    AttemptOutcome,
+    DeliveryStatus,
+    Event,
+    StopReason,
+    Webhook,
+    WebhookStatus,
+)
 from hookline.domain.retry import Decision, RetryPolicy
 from hookline.store.port import Claim
 
@@ -90,7 +97,7 @@ def test_a_2xx_succeeds_and_completes_the_delivery() -> None:
     assert record.status is DeliveryStatus.SUCCEEDED
     assert record.completed_at == FINISHED
     assert record.next_attempt_at is None
-    assert not record.pause_webhook
+    assert record.stop_webhook is None
     assert record.status_code == 204 and record.error is None
     assert record.webhook_id == "wh_1"
     attempt = record.attempt
@@ -125,20 +132,22 @@ def test_an_error_has_no_response_and_is_retried() -> None:
 
 def test_a_status_the_policy_does_not_retry_fails_at_once_without_pausing() -> None:
     done = run(pending(retry_on=frozenset({500})), result(400))
-    assert done.verdict == Failed(pause_webhook=False)
+    assert done.verdict == Failed(stop_webhook=None)
     assert done.record.status is DeliveryStatus.FAILED
     assert done.record.completed_at == FINISHED
-    assert not done.record.pause_webhook
+    assert done.record.stop_webhook is None
 
 
-@pytest.mark.parametrize(("on_exhausted", "pauses"), [("pause", True), ("fail", False)])
+@pytest.mark.parametrize(
+    ("on_exhausted", "stop"), [("pause", StopReason.TOO_MANY_FAILURES), ("fail", None)]
+)
 def test_the_last_attempt_fails_and_pauses_as_the_policy_says(
-    on_exhausted: str, pauses: bool
+    on_exhausted: str, stop: StopReason | None
 ) -> None:
     last = len(RetryPolicy().schedule)
     done = run(pending(attempt=last, on_exhausted=on_exhausted), result(500))
-    assert done.verdict == Failed(pause_webhook=pauses)
-    assert done.record.pause_webhook is pauses
+    assert done.verdict == Failed(stop_webhook=stop)
+    assert done.record.stop_webhook is stop
     assert done.record.status is DeliveryStatus.FAILED
 
 
@@ -147,6 +156,14 @@ def test_a_test_ping_is_tried_once_and_pauses_nothing() -> None:
     assert run(pending(tags=["test"]), result(503)).verdict == Failed()
     assert run(pending(attempt=last, tags=["test"]), result(500)).verdict == Failed()
     assert run(pending(tags=["test"]), result(200)).verdict == Succeeded()
+    assert run(pending(tags=["test"]), result(410)).verdict == Failed()
+
+
+def test_410_gone_on_the_first_attempt_fails_and_disables() -> None:
+    done = run(pending(attempt=1), result(410))
+    assert done.verdict == Failed(stop_webhook=StopReason.ENDPOINT_GONE)
+    assert done.record.stop_webhook is StopReason.ENDPOINT_GONE
+    assert done.record.status is DeliveryStatus.FAILED
 
 
 def test_the_request_record_takes_the_last_url_posted_to_and_redacts_credentials() -> None:
@@ -161,5 +178,6 @@ def test_the_request_record_takes_the_last_url_posted_to_and_redacts_credentials
 def test_verdict_of_maps_every_decision() -> None:
     assert verdict_of(Decision(kind="succeeded")) == Succeeded()
     assert verdict_of(Decision(kind="retry", retry_at_ms=7)) == RetryAt(7)
-    assert verdict_of(Decision(kind="failed", pause_webhook=True)) == Failed(pause_webhook=True)
+    gone = Decision(kind="failed", stop_webhook=StopReason.ENDPOINT_GONE)
+    assert verdict_of(gone) == Failed(stop_webhook=StopReason.ENDPOINT_GONE)
     assert [v.kind for v in (Succeeded(), RetryAt(1), Failed())] == ["succeeded", "retry", "failed"]

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from hookline.dispatch.recorder import Recorder
-from hookline.domain.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus
+from hookline.domain.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus, StopReason
 from hookline.metrics import Metrics
 from hookline.store.port import AttemptRecord
 
@@ -20,12 +20,14 @@ class FakeQueue:
         self.batches: list[list[str]] = []
         self.gone = gone
 
-    async def record_attempts(self, owner: str, records: list[AttemptRecord]) -> list[str]:
+    async def record_attempts(
+        self, owner: str, records: list[AttemptRecord]
+    ) -> list[tuple[str, StopReason]]:
         ids = [r.attempt.delivery_id for r in records]
         if any(i in self.gone for i in ids):
             raise OSError("refused")
         self.batches.append(ids)
-        return [r.webhook_id for r in records if r.pause_webhook]
+        return [(r.webhook_id, r.stop_webhook) for r in records if r.stop_webhook]
 
     async def get_delivery(self, dlv_id: str) -> Delivery | None:
         if dlv_id in self.gone:
@@ -51,7 +53,7 @@ class FakeNotices:
     def __init__(self) -> None:
         self.paused_webhooks: list[str] = []
 
-    async def paused(self, wh_id: str) -> bool:
+    async def stopped(self, wh_id: str) -> bool:
         self.paused_webhooks.append(wh_id)
         return True
 
@@ -76,7 +78,7 @@ def record(dlv_id: str, *, pause: bool = False) -> AttemptRecord:
         status_code=None,
         error="timeout",
         completed_at=2,
-        pause_webhook=pause,
+        stop_webhook=StopReason.TOO_MANY_FAILURES if pause else None,
     )
 
 

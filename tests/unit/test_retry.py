@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from hookline.domain.models import StopReason, WebhookStatus
 from hookline.domain.retry import (
     DEFAULT_SCHEDULE,
     MAX_DELAY,
@@ -65,7 +66,7 @@ def test_retries_follow_the_schedule_exactly_without_jitter() -> None:
     assert decide(p, 1, failure, NOW) == Decision(kind="retry", retry_at_ms=NOW + 5_000)
     assert decide(p, 2, failure, NOW) == Decision(kind="retry", retry_at_ms=NOW + 300_000)
     assert decide(p, 3, failure, NOW) == Decision(kind="retry", retry_at_ms=NOW + 250)
-    assert decide(p, 4, failure, NOW) == Decision(kind="failed", pause_webhook=False)
+    assert decide(p, 4, failure, NOW) == Decision(kind="failed", stop_webhook=None)
 
 
 def test_jitter_stays_within_its_bounds() -> None:
@@ -83,9 +84,24 @@ def test_exhaustion_fails_and_pauses_only_when_asked() -> None:
     failure = Outcome(status_code=503)
     assert decide(policy(schedule=(0, 1)), 2, failure, NOW) == Decision(kind="failed")
     paused = decide(policy(schedule=(0, 1), on_exhausted="pause"), 2, failure, NOW)
-    assert paused == Decision(kind="failed", pause_webhook=True)
+    assert paused == Decision(kind="failed", stop_webhook=StopReason.TOO_MANY_FAILURES)
     # Not yet exhausted: no pause.
-    assert not decide(policy(schedule=(0, 1), on_exhausted="pause"), 1, failure, NOW).pause_webhook
+    assert (
+        decide(policy(schedule=(0, 1), on_exhausted="pause"), 1, failure, NOW).stop_webhook is None
+    )
+
+
+@pytest.mark.parametrize(
+    "p", [policy(), policy(retry_on=frozenset({500}), on_exhausted="pause"), policy(schedule=(0,))]
+)
+def test_410_gone_fails_the_delivery_and_disables_the_webhook_under_any_policy(
+    p: RetryPolicy,
+) -> None:
+    gone = decide(p, 1, Outcome(status_code=410), NOW)
+    assert gone == Decision(kind="failed", stop_webhook=StopReason.ENDPOINT_GONE)
+    assert StopReason.ENDPOINT_GONE.status is WebhookStatus.DISABLED
+    # Only the endpoint's own answer counts: an error is retried as before.
+    assert decide(p, 1, Outcome(status_code=409), NOW).stop_webhook is None
 
 
 def test_a_single_attempt_schedule_never_retries() -> None:
@@ -101,7 +117,9 @@ def test_retry_on_list_fails_other_statuses_at_once() -> None:
         assert decide(p, 1, Outcome(status_code=status), NOW).kind == "retry"
 
 
-@pytest.mark.parametrize("error", ["timeout", "connect_error", "tls_error", "blocked_destination"])
+@pytest.mark.parametrize(
+    "error", ["timeout", "connect_error", "tls_error", "blocked_destination", "proxy_error"]
+)
 def test_timeouts_and_network_errors_are_always_retried(error: str) -> None:
     p = policy(retry_on=frozenset({500}))
     assert decide(p, 1, Outcome(error=error), NOW) == Decision(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hookline.domain.models import StopReason
 from hookline.ids import now_ms
 from hookline.store import records
 from hookline.store.port import AttemptRecord
@@ -35,19 +36,21 @@ _APPLY_DECISION = (
     "lease_until = NULL "
     "WHERE id = $6 AND lease_owner = $7"
 )
-_PAUSE = (
-    "UPDATE webhooks SET status = 'paused', status_reason = 'too_many_failures', "
-    "status_changed_by = 'system', status_changed_at = $1, updated_at = $1 "
-    "WHERE id = $2 AND status = 'active'"
+_STOP = (
+    "UPDATE webhooks SET status = $1, status_reason = $2, "
+    "status_changed_by = 'system', status_changed_at = $3, updated_at = $3 "
+    "WHERE id = $4 AND status = ANY($5::text[])"
 )
 
 
 class QueueQueries(Queries):
-    async def record_attempts(self, owner: str, records: list[AttemptRecord]) -> list[str]:
-        """Store the attempts and apply their decisions; return the webhooks this paused.
+    async def record_attempts(
+        self, owner: str, records: list[AttemptRecord]
+    ) -> list[tuple[str, StopReason]]:
+        """Store the attempts and apply their decisions (see the port).
 
         An attempt is logged while its delivery exists (the request did go out),
-        but only a record by the lease owner changes the delivery or pauses its
+        but only a record by the lease owner changes the delivery or stops its
         webhook: a worker whose lease expired cannot overwrite the next worker's work.
         """
         if not records:
@@ -189,41 +192,52 @@ class QueueQueries(Queries):
             return back is not None
 
 
-async def _record(c: Connection, owner: str, batch: list[AttemptRecord]) -> list[str]:
-    # Lock the webhooks whose status this batch reads (retries) or changes (pauses).
-    pausing = [r for r in batch if r.pause_webhook]
-    guarded = sorted({r.webhook_id for r in batch if r.status == "pending" or r.pause_webhook})
+async def _record(
+    c: Connection, owner: str, batch: list[AttemptRecord]
+) -> list[tuple[str, StopReason]]:
+    # Lock the webhooks whose status this batch reads (retries) or changes (stops).
+    stopping = [r for r in batch if r.stop_webhook is not None]
+    guarded = sorted(
+        {r.webhook_id for r in batch if r.status == "pending" or r.stop_webhook is not None}
+    )
     if guarded:
-        mode = "UPDATE" if pausing else "SHARE"
+        mode = "UPDATE" if stopping else "SHARE"
         await c.execute(
             f"SELECT 1 FROM webhooks WHERE id = ANY($1::text[]) ORDER BY id FOR {mode}", guarded
         )
-    # Whether a record may pause its webhook must be read before the leases are cleared.
-    to_pause: list[str] = []
-    if pausing:
+    # Whether a record may stop its webhook must be read before the leases are cleared.
+    to_stop: list[tuple[str, StopReason]] = []
+    if stopping:
         owned = {
             r["id"]
             for r in await c.fetch(
                 "SELECT id FROM deliveries WHERE id = ANY($1::text[]) AND lease_owner = $2 "
                 "FOR UPDATE",
-                [r.attempt.delivery_id for r in pausing],
+                [r.attempt.delivery_id for r in stopping],
                 owner,
             )
         }
-        to_pause = [r.webhook_id for r in pausing if r.attempt.delivery_id in owned]
+        to_stop = [
+            (r.webhook_id, r.stop_webhook)
+            for r in stopping
+            if r.stop_webhook is not None and r.attempt.delivery_id in owned
+        ]
     await c.executemany(_INSERT_ATTEMPT, [_attempt_args(r) for r in batch])
     await c.executemany(_APPLY_DECISION, [_decision_args(owner, r) for r in batch])
-    paused = []
+    stopped = []
     now = now_ms()
-    for wh_id in dict.fromkeys(to_pause):
-        if rowcount(await c.execute(_PAUSE, now, wh_id)):
+    for wh_id, reason in dict.fromkeys(to_stop):
+        changed = await c.execute(
+            _STOP, reason.status.value, reason.value, now, wh_id, list(reason.stops)
+        )
+        if rowcount(changed):
             await c.execute(
                 "UPDATE deliveries SET status = 'held' "
                 "WHERE webhook_id = $1 AND status = 'pending'",
                 wh_id,
             )
-            paused.append(wh_id)
-    return paused
+            stopped.append((wh_id, reason))
+    return stopped
 
 
 def _attempt_args(r: AttemptRecord) -> tuple[Any, ...]:

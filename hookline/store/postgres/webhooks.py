@@ -17,7 +17,8 @@ from hookline.store.port import Page, WebhookChanges
 from hookline.store.postgres.base import Queries, notify_work
 from hookline.store.postgres.connection import Params, rowcount
 
-_JSON_COLUMNS = frozenset({"events", "retry_policy", "metadata"})
+_JSON_COLUMNS = frozenset({"events", "retry_policy", "metadata", "filter"})
+_SEALED_COLUMNS = frozenset({"auth", "destination"})
 
 
 class WebhookQueries(Queries):
@@ -47,8 +48,8 @@ class WebhookQueries(Queries):
                 "INSERT INTO webhooks (id, workspace_id, url, name, description, events, headers, "
                 "secret, status, status_reason, status_changed_by, status_changed_at, "
                 "retry_policy, rate_limit, ordering, metadata, created_at, updated_at, "
-                "signing_key) "
-                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
+                "signing_key, filter, auth, destination) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
+                "$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)",
                 wh.id,
                 wh.workspace_id,
                 wh.url,
@@ -68,6 +69,9 @@ class WebhookQueries(Queries):
                 wh.created_at,
                 wh.updated_at,
                 signing_key,
+                records.json_or_none(wh.filter),
+                records.sealed_json(wh.auth, self._box),
+                records.sealed_json(wh.destination, self._box),
             )
         return True
 
@@ -118,6 +122,8 @@ class WebhookQueries(Queries):
         for column, value in changes.patch.given().items():
             if column == "headers":
                 value = records.sealed_headers(value, self._box)
+            elif column in _SEALED_COLUMNS:
+                value = records.sealed_json(value, self._box)
             elif column in _JSON_COLUMNS:
                 value = records.json_or_none(value)
             sets.append(f"{column} = {p(value)}")

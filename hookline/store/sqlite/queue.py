@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hookline.domain import scheduling
+from hookline.domain.models import StopReason
 from hookline.ids import now_ms
 from hookline.secrets import SecretBox
 from hookline.store.port import AttemptRecord, Claim
@@ -97,11 +98,13 @@ class QueueQueries(Queries):
         # other process's writes.
         return _claims(*await self._writer.write(claim), box=self._box)
 
-    async def record_attempts(self, owner: str, records: list[AttemptRecord]) -> list[str]:
-        """Store the attempts and apply their decisions; return the webhooks this paused.
+    async def record_attempts(
+        self, owner: str, records: list[AttemptRecord]
+    ) -> list[tuple[str, StopReason]]:
+        """Store the attempts and apply their decisions (see the port).
 
         An attempt is logged while its delivery exists (the request did go out),
-        but only a record by the lease owner changes the delivery or pauses its
+        but only a record by the lease owner changes the delivery or stops its
         webhook: a worker whose lease expired cannot overwrite the next worker's work.
         """
 
@@ -110,19 +113,23 @@ class QueueQueries(Queries):
         attempts = json.dumps([_attempt_args(r) for r in records])
         decisions = json.dumps([_decision_args(r) for r in records])
 
-        def record(c: sqlite3.Connection) -> list[str]:
-            # Whether a record may pause its webhook must be read before the leases are cleared.
-            pausing = [r.webhook_id for r in records if r.pause_webhook and _owns(c, owner, r)]
+        def record(c: sqlite3.Connection) -> list[tuple[str, StopReason]]:
+            # Whether a record may stop its webhook must be read before the leases are cleared.
+            stopping = [
+                (r.webhook_id, r.stop_webhook)
+                for r in records
+                if r.stop_webhook is not None and _owns(c, owner, r)
+            ]
             c.execute(_INSERT_ATTEMPTS, (attempts,))
             c.execute(_APPLY_DECISIONS, (decisions, owner))
-            paused = []
+            stopped = []
             now = now_ms()
-            for wh_id in dict.fromkeys(pausing):
+            for wh_id, reason in dict.fromkeys(stopping):
                 changed = c.execute(
-                    "UPDATE webhooks SET status = 'paused', status_reason = 'too_many_failures', "
+                    "UPDATE webhooks SET status = ?, status_reason = ?, "
                     "status_changed_by = 'system', status_changed_at = ?, updated_at = ? "
-                    "WHERE id = ? AND status = 'active'",
-                    (now, now, wh_id),
+                    f"WHERE id = ? AND status IN ({rows.placeholders(len(reason.stops))})",
+                    (reason.status.value, reason.value, now, now, wh_id, *reason.stops),
                 ).rowcount
                 if changed:
                     c.execute(
@@ -130,8 +137,8 @@ class QueueQueries(Queries):
                         "WHERE webhook_id = ? AND status = 'pending'",
                         (wh_id,),
                     )
-                    paused.append(wh_id)
-            return paused
+                    stopped.append((wh_id, reason))
+            return stopped
 
         return await self._writer.write(record)
 

@@ -43,6 +43,9 @@ from hookline.store.records import (
     sealed_headers as sealed_headers,
 )
 from hookline.store.records import (
+    sealed_json as sealed_json,
+)
+from hookline.store.records import (
     webhook as webhook,
 )
 from hookline.store.records import (

@@ -12,7 +12,8 @@ from hookline.store.port import Page, WebhookChanges
 from hookline.store.sqlite import rows
 from hookline.store.sqlite.base import Queries
 
-_JSON_COLUMNS = frozenset({"events", "retry_policy", "metadata"})
+_JSON_COLUMNS = frozenset({"events", "retry_policy", "metadata", "filter"})
+_SEALED_COLUMNS = frozenset({"auth", "destination"})
 
 
 class WebhookQueries(Queries):
@@ -38,7 +39,8 @@ class WebhookQueries(Queries):
                 "INSERT INTO webhooks (id, workspace_id, url, name, description, events, headers, "
                 "secret, status, status_reason, status_changed_by, status_changed_at, "
                 "retry_policy, rate_limit, ordering, metadata, created_at, updated_at, "
-                "signing_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "signing_key, filter, auth, destination) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     wh.id,
                     wh.workspace_id,
@@ -59,6 +61,9 @@ class WebhookQueries(Queries):
                     wh.created_at,
                     wh.updated_at,
                     signing_key,
+                    rows.json_or_none(wh.filter),
+                    rows.sealed_json(wh.auth, self._box),
+                    rows.sealed_json(wh.destination, self._box),
                 ),
             )
             return True
@@ -121,6 +126,8 @@ class WebhookQueries(Queries):
             sets.append(f"{column} = ?")
             if column == "headers":
                 args.append(rows.sealed_headers(value, self._box))
+            elif column in _SEALED_COLUMNS:
+                args.append(rows.sealed_json(value, self._box))
             else:
                 args.append(rows.json_or_none(value) if column in _JSON_COLUMNS else value)
         if changes.secret is not None:

@@ -78,6 +78,26 @@
 
   document.querySelectorAll("[data-add-header]").forEach(function (b) { b.hidden = false; });
 
+  // Endpoint authentication: show only the fields of the kind chosen.
+  function showAuthKind(select) {
+    document.querySelectorAll("[data-auth-kind]").forEach(function (group) {
+      group.hidden = group.getAttribute("data-auth-kind") !== select.value;
+    });
+  }
+  // A queue, stream or topic: its settings instead of the endpoint URL and auth.
+  function showDestination(select) {
+    var http = select.value === "";
+    document.querySelectorAll("[data-destination-settings]").forEach(function (part) { part.hidden = http; });
+  }
+  document.querySelectorAll("[data-destination-type]").forEach(function (select) {
+    showDestination(select);
+    select.addEventListener("change", function () { showDestination(select); });
+  });
+  document.querySelectorAll("[data-auth-type]").forEach(function (select) {
+    showAuthKind(select);
+    select.addEventListener("change", function () { showAuthKind(select); });
+  });
+
   // A delivery in progress: fetch its page again every few seconds and swap in the fresh
   // part, until the page no longer asks for it (the delivery has settled).
   function refresh(part) {

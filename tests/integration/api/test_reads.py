@@ -349,6 +349,9 @@ WEBHOOK_KEYS = {
     "rateLimit",
     "ordering",
     "metadata",
+    "filter",
+    "destination",
+    "auth",
     "createdAt",
     "updatedAt",
 }

@@ -1,0 +1,159 @@
+"""Destinations other than HTTP, each one module behind the ``Transport`` protocol.
+
+``Router`` is the dispatcher's transport: a request without a ``destination`` goes to the
+HTTP transport (``hookline.dispatch.sender``), any other to the publisher of its kind
+(``rabbitmq``, ``nats``, ``redis``, ``aws`` for SQS, SNS and EventBridge), imported the first
+time a webhook uses it. A publisher keeps one connection per broker and destination
+credentials and reports, like the HTTP transport, a ``SendResult`` whatever happened: an
+acknowledged message, or the error that stood in for it (``connect_error``, ``timeout``,
+``not_acknowledged``, ``publish_error``, ``blocked_destination``). The body is the envelope
+as an HTTP delivery's; the signature and delivery headers go as message headers (or, on
+SQS and SNS, as message attributes).
+
+Outside dev mode a broker's host is resolved here and every address checked with the rules
+of webhook hosts; the connection then goes to a checked address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from hookline.dispatch.transport import OutboundRequest, SendResult, Transport
+from hookline.domain.destinations import Network, ip_literal, is_blocked
+
+MODULES = {
+    "rabbitmq": "rabbitmq",
+    "nats": "nats",
+    "redis": "redis",
+    "sqs": "aws",
+    "sns": "aws",
+    "eventbridge": "aws",
+}
+
+
+class Publisher(Protocol):
+    async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult: ...
+    async def close(self) -> None: ...
+
+
+class Refused(Exception):
+    """The attempt's error is ``error``; ``detail`` says more, for the attempt's record."""
+
+    def __init__(self, error: str, detail: str = "") -> None:
+        super().__init__(error, detail)
+        self.error = error
+        self.detail = detail
+
+
+class Guard:
+    """Resolves a broker's host and refuses blocked addresses (unless the network is open)."""
+
+    def __init__(self, *, open_network: bool, allowed: Sequence[Network]) -> None:
+        self.open_network = open_network
+        self.allowed = tuple(allowed)
+
+    async def address(self, host: str, port: int) -> str:
+        """The address to connect to for ``host``: the first one that is allowed."""
+        if self.open_network:
+            return host
+        literal = ip_literal(host)
+        if literal is not None:
+            candidates = [str(literal)]
+        else:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    host, port, type=socket.SOCK_STREAM
+                )
+            except OSError as exc:
+                raise Refused("dns_error", str(exc)) from exc
+            candidates = [str(info[4][0]) for info in infos]
+        for candidate in candidates:
+            address = ip_literal(candidate)
+            if address is not None and not is_blocked(address, self.allowed):
+                return candidate
+        raise Refused("blocked_destination", f"{host} resolves only to blocked addresses")
+
+
+class Router:
+    """The ``Transport`` of every destination: HTTP, or the publisher of the request's kind."""
+
+    def __init__(self, http: Transport, guard: Guard) -> None:
+        self.http = http
+        self.guard = guard
+        self._publishers: dict[str, Publisher] = {}
+
+    async def send(self, request: OutboundRequest) -> SendResult:
+        if request.destination is None:
+            return await self.http.send(request)
+        start = time.perf_counter()
+        publisher = self._publisher(request.destination["type"])
+        try:
+            async with asyncio.timeout(request.timeout):
+                return await publisher.publish(request, self.guard)
+        except TimeoutError:
+            return failed(request, start, "timeout")
+        except Refused as exc:
+            return failed(request, start, exc.error, exc.detail)
+
+    def _publisher(self, kind: str) -> Publisher:
+        name = MODULES[kind]
+        if name not in self._publishers:
+            module = importlib.import_module(f"hookline.dispatch.publishers.{name}")
+            self._publishers[name] = module.make()
+        return self._publishers[name]
+
+    async def close(self) -> None:
+        for publisher in self._publishers.values():
+            await publisher.close()
+
+
+def acknowledged(request: OutboundRequest, start: float, receipt: Mapping[str, Any]) -> SendResult:
+    """The result of a message the destination took; ``receipt`` is what it said."""
+    return SendResult(
+        status_code=None,
+        headers={},
+        body=json.dumps(dict(receipt), default=str),
+        truncated=False,
+        error=None,
+        duration_ms=elapsed(start),
+        retry_after=None,
+        final_url=request.url,
+        acknowledged=True,
+    )
+
+
+def failed(request: OutboundRequest, start: float, error: str, detail: str = "") -> SendResult:
+    return SendResult(
+        status_code=None,
+        headers={},
+        body=detail[:2000],
+        truncated=False,
+        error=error,
+        duration_ms=elapsed(start),
+        retry_after=None,
+        final_url=request.url,
+    )
+
+
+def elapsed(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 3)
+
+
+def credentials_key(destination: Mapping[str, Any], *names: str) -> tuple[Any, ...]:
+    """What tells one connection from another: the named fields of the destination."""
+    return tuple(destination.get(n) for n in names)
+
+
+def header(request: OutboundRequest, name: str) -> str | None:
+    """The header named ``name`` (or, for ``-suffix``, ending so), case-insensitively."""
+    for key, value in request.headers.items():
+        lower = key.lower()
+        if lower == name or (name.startswith("-") and lower.endswith(name)):
+            return value
+    return None

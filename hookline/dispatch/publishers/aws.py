@@ -1,0 +1,159 @@
+"""AWS: SQS ``SendMessage``, SNS ``Publish`` and EventBridge ``PutEvents`` (botocore).
+
+botocore is synchronous: each call runs on a thread. SQS and SNS take at most ten message
+attributes: the signature headers first, then Hookline's own delivery headers (each a
+``String`` attribute, named as sent), then custom ones while there is room. An SNS FIFO
+topic and an SQS FIFO queue get the event id as deduplication id and the webhook id as
+group. EventBridge takes the envelope as the event's ``detail``, the event type as its
+``detail-type`` and the destination's ``source``; its entries carry no attributes, so the
+signature stays behind: an EventBridge bus authenticates the publisher by IAM.
+
+Outside dev mode the endpoint's host (``endpointUrl``, or the queue URL's) is resolved and
+checked before each call, as a broker's is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import botocore.config
+import botocore.exceptions
+import botocore.session
+from yarl import URL
+
+from hookline.dispatch.publishers import Guard, Refused, acknowledged, credentials_key, header
+from hookline.dispatch.transport import OutboundRequest, SendResult
+
+MAX_ATTRIBUTES = 10
+SIGNATURE_HEADERS = (
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "signature",
+    "signature-input",
+    "content-digest",
+)
+SERVICES = {"sqs": "sqs", "sns": "sns", "eventbridge": "events"}
+
+
+class Aws:
+    def __init__(self) -> None:
+        self._session = botocore.session.get_session()
+        self._clients: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
+        start = time.perf_counter()
+        destination = dict(request.destination or {})
+        endpoint = destination.get("endpointUrl") or destination.get("queueUrl")
+        if endpoint:
+            url = URL(endpoint)
+            await guard.address(url.host or "", url.port or 443)
+        kind = destination["type"]
+        try:
+            receipt = await asyncio.to_thread(self._call, kind, destination, request)
+        except botocore.exceptions.EndpointConnectionError as exc:
+            raise Refused("connect_error", str(exc)) from exc
+        except botocore.exceptions.ClientError as exc:
+            raise Refused("publish_error", str(exc)) from exc
+        except botocore.exceptions.BotoCoreError as exc:
+            raise Refused("publish_error", str(exc)) from exc
+        return acknowledged(request, start, receipt)
+
+    def _call(
+        self, kind: str, destination: dict[str, Any], request: OutboundRequest
+    ) -> dict[str, Any]:
+        client = self._client(kind, destination, request.timeout)
+        body = request.body.decode()
+        event_id = header(request, "webhook-id") or header(request, "-delivery") or ""
+        if kind == "eventbridge":
+            entry = {
+                "Source": destination.get("source", "hookline"),
+                "DetailType": header(request, "-event") or "webhook",
+                "Detail": body,
+                "EventBusName": destination["eventBusName"],
+            }
+            answer = client.put_events(Entries=[entry])
+            (result,) = answer["Entries"]
+            if answer.get("FailedEntryCount") or "EventId" not in result:
+                raise botocore.exceptions.ClientError(
+                    {
+                        "Error": {
+                            "Code": result.get("ErrorCode", ""),
+                            "Message": result.get("ErrorMessage", ""),
+                        }
+                    },
+                    "PutEvents",
+                )
+            return {"eventId": result["EventId"]}
+        attributes = {
+            name: {"DataType": "String", "StringValue": value}
+            for name, value in _attributes(request.headers)
+        }
+        if kind == "sqs":
+            params: dict[str, Any] = {
+                "QueueUrl": destination["queueUrl"],
+                "MessageBody": body,
+                "MessageAttributes": attributes,
+            }
+            if destination["queueUrl"].endswith(".fifo"):
+                params |= {"MessageDeduplicationId": event_id, "MessageGroupId": "hookline"}
+            return {"messageId": client.send_message(**params)["MessageId"]}
+        params = {
+            "TopicArn": destination["topicArn"],
+            "Message": body,
+            "MessageAttributes": attributes,
+        }
+        if destination["topicArn"].endswith(".fifo"):
+            params |= {"MessageDeduplicationId": event_id, "MessageGroupId": "hookline"}
+        return {"messageId": client.publish(**params)["MessageId"]}
+
+    def _client(self, kind: str, destination: dict[str, Any], timeout: float) -> Any:
+        key = (
+            kind,
+            *credentials_key(
+                destination, "region", "endpointUrl", "accessKeyId", "secretAccessKey"
+            ),
+        )
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._session.create_client(
+                    SERVICES[kind],
+                    region_name=destination["region"],
+                    endpoint_url=destination.get("endpointUrl"),
+                    aws_access_key_id=destination.get("accessKeyId"),
+                    aws_secret_access_key=destination.get("secretAccessKey"),
+                    config=botocore.config.Config(
+                        connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}
+                    ),
+                )
+            return self._clients[key]
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+
+def _attributes(headers: Any) -> list[tuple[str, str]]:
+    """At most ``MAX_ATTRIBUTES`` headers as message attributes: signatures, then Hookline's
+    delivery headers, then the rest (attribute names may not start with ``AWS.``)."""
+    items = [(k, v) for k, v in headers.items() if k.lower() not in ("content-type", "user-agent")]
+
+    def rank(item: tuple[str, str]) -> int:
+        name = item[0].lower()
+        if name in SIGNATURE_HEADERS or "signature" in name:
+            return 0
+        return 1 if name.startswith("x-") else 2
+
+    ordered = sorted(items, key=rank)
+    return [(k, v) for k, v in ordered if not k.lower().startswith(("aws.", "amazon."))][
+        :MAX_ATTRIBUTES
+    ]
+
+
+def make() -> Aws:
+    return Aws()

@@ -1,0 +1,83 @@
+"""NATS JetStream: publish to a subject and wait for the stream's acknowledgement (nats-py).
+
+Every delivery header is a NATS header; ``Nats-Msg-Id`` is the event id, so JetStream's
+duplicate window drops a second copy of the same event. A subject no stream takes is
+``no_stream``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from yarl import URL
+
+from hookline.dispatch.publishers import Guard, Refused, acknowledged, credentials_key, header
+from hookline.dispatch.transport import OutboundRequest, SendResult
+
+
+class Nats:
+    def __init__(self) -> None:
+        self._clients: dict[tuple[Any, ...], Client] = {}
+
+    async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
+        start = time.perf_counter()
+        destination = request.destination or {}
+        client = await self._client(destination, guard, request.timeout)
+        headers = dict(request.headers)
+        event_id = header(request, "webhook-id") or header(request, "-delivery")
+        if event_id:
+            headers["Nats-Msg-Id"] = event_id
+        try:
+            ack = await client.jetstream().publish(
+                destination["subject"], request.body, timeout=request.timeout, headers=headers
+            )
+        except nats.js.errors.NoStreamResponseError as exc:
+            raise Refused("no_stream", str(exc)) from exc
+        except nats.errors.TimeoutError as exc:
+            raise Refused("timeout", str(exc)) from exc
+        except (nats.js.errors.Error, nats.errors.Error, OSError) as exc:
+            raise Refused("publish_error", str(exc)) from exc
+        receipt = {"stream": ack.stream, "seq": ack.seq, "duplicate": bool(ack.duplicate)}
+        return acknowledged(request, start, receipt)
+
+    async def _client(self, destination: Any, guard: Guard, timeout: float) -> Client:
+        key = credentials_key(destination, "url", "username", "password")
+        client = self._clients.get(key)
+        if client is not None and client.is_connected:
+            return client
+        url = URL(destination["url"])
+        host = await guard.address(url.host or "", url.port or 4222)
+        server = (
+            str(url.with_host(host)) if ":" not in host else f"{url.scheme}://[{host}]:{url.port}"
+        )
+        options: dict[str, Any] = {
+            "servers": [server],
+            "connect_timeout": timeout,
+            "allow_reconnect": False,
+            "max_reconnect_attempts": 0,
+        }
+        if "username" in destination:
+            options |= {"user": destination["username"], "password": destination.get("password")}
+        if url.scheme == "tls":
+            options["tls_hostname"] = url.host
+        try:
+            client = await nats.connect(**options)
+        except (nats.errors.Error, OSError) as exc:
+            raise Refused("connect_error", str(exc)) from exc
+        self._clients[key] = client
+        return client
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            if client.is_connected:
+                await client.close()
+        self._clients.clear()
+
+
+def make() -> Nats:
+    return Nats()

@@ -1,0 +1,79 @@
+"""Redis Streams: one ``XADD`` per attempt (redis-py's asyncio client).
+
+The entry has the field ``body`` (the envelope) and one field per delivery header, named
+as sent; with ``maxLen`` the stream is trimmed (approximately) to that many entries. The
+receipt is the entry id.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis.asyncio
+import redis.exceptions
+from yarl import URL
+
+from hookline.dispatch.publishers import Guard, Refused, acknowledged, credentials_key
+from hookline.dispatch.transport import OutboundRequest, SendResult
+
+
+class Redis:
+    def __init__(self) -> None:
+        self._clients: dict[tuple[Any, ...], redis.asyncio.Redis] = {}
+
+    async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
+        start = time.perf_counter()
+        destination = request.destination or {}
+        client = await self._client(destination, guard, request.timeout)
+        fields: dict[Any, Any] = {"body": request.body, **request.headers}
+        try:
+            entry = await client.xadd(
+                destination["stream"],
+                fields,
+                maxlen=destination.get("maxLen"),
+                approximate=True,
+            )
+        except redis.exceptions.ConnectionError as exc:
+            await self._forget(destination)
+            raise Refused("connect_error", str(exc)) from exc
+        except redis.exceptions.RedisError as exc:
+            raise Refused("publish_error", str(exc)) from exc
+        stream_id = entry.decode() if isinstance(entry, bytes) else str(entry)
+        return acknowledged(request, start, {"stream": destination["stream"], "id": stream_id})
+
+    async def _client(self, destination: Any, guard: Guard, timeout: float) -> redis.asyncio.Redis:
+        key = credentials_key(destination, "url", "username", "password")
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        url = URL(destination["url"])
+        checked = await guard.address(url.host or "", url.port or 6379)
+        tls = url.scheme == "rediss"
+        client = redis.asyncio.Redis(
+            host=(url.host or "") if tls else checked,  # TLS verifies the name: connect by it
+            port=url.port or 6379,
+            db=int(url.path[1:] or 0),
+            username=destination.get("username"),
+            password=destination.get("password"),
+            ssl=tls,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+        )
+        self._clients[key] = client
+        return client
+
+    async def _forget(self, destination: Any) -> None:
+        key = credentials_key(destination, "url", "username", "password")
+        client = self._clients.pop(key, None)
+        if client is not None:
+            await client.aclose()
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+
+def make() -> Redis:
+    return Redis()

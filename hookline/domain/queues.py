@@ -1,0 +1,161 @@
+"""Destinations other than HTTP: queues, streams and topics a webhook may publish to. Pure.
+
+A webhook's ``destination`` is null (HTTP: POST to its ``url``) or one of:
+
+- ``rabbitmq``: ``url`` (``amqp://`` or ``amqps://``; ``username``/``password`` apart),
+  ``exchange`` (``""``: the default exchange), ``routingKey`` (default: the event type);
+- ``nats``: ``url`` (``nats://`` or ``tls://``), ``subject``: a JetStream publish, acknowledged
+  by the stream that takes the subject;
+- ``redis``: ``url`` (``redis://`` or ``rediss://``, with a database number as its path),
+  ``stream``, ``maxLen`` (optional, approximate trimming): one ``XADD`` per attempt;
+- ``sqs``: ``queueUrl``; ``sns``: ``topicArn``; ``eventbridge``: ``eventBusName``, ``source``
+  (default ``hookline``): each with ``region``, ``accessKeyId``/``secretAccessKey`` (optional:
+  else the standard AWS credential chain) and ``endpointUrl`` (optional, e.g. a local stack).
+
+``check`` validates one and returns it as stored, with the URL the webhook shows (no
+credentials); ``public`` is what the API shows (never a password or secret key).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from yarl import URL
+
+from hookline.errors import Invalid
+
+KINDS = ("rabbitmq", "nats", "redis", "sqs", "sns", "eventbridge")
+AWS_KINDS = frozenset({"sqs", "sns", "eventbridge"})
+SECRETS = frozenset({"password", "secretAccessKey"})
+SCHEMES = {
+    "rabbitmq": {"amqp": 5672, "amqps": 5671},
+    "nats": {"nats": 4222, "tls": 4222},
+    "redis": {"redis": 6379, "rediss": 6379},
+}
+# Each kind's fields: required, then optional.
+_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "rabbitmq": (("url", "exchange"), ("routingKey", "username", "password")),
+    "nats": (("url", "subject"), ("username", "password")),
+    "redis": (("url", "stream"), ("maxLen", "username", "password")),
+    "sqs": (("queueUrl", "region"), ("endpointUrl", "accessKeyId", "secretAccessKey")),
+    "sns": (("topicArn", "region"), ("endpointUrl", "accessKeyId", "secretAccessKey")),
+    "eventbridge": (
+        ("eventBusName", "region"),
+        ("source", "endpointUrl", "accessKeyId", "secretAccessKey"),
+    ),
+}
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+_SUBJECT = re.compile(r"[^\s*>.]+(?:\.[^\s*>.]+)*")
+_NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,255}")
+_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?")
+
+
+def check(
+    value: dict[str, Any],
+    *,
+    check_host: Callable[[URL], None],
+    check_url: Callable[[str], str],
+) -> tuple[dict[str, Any], str]:
+    """The destination as stored and the URL the webhook shows; raise ``Invalid``
+    (``invalid_destination``) naming the field. ``check_host`` applies the rules of webhook
+    hosts to a broker's host, ``check_url`` those of webhook URLs to an AWS endpoint."""
+    if not isinstance(value, dict) or value.get("type") not in KINDS:
+        raise _invalid("destination.type", f"type is one of {', '.join(KINDS)} (or no destination)")
+    kind = value["type"]
+    required, optional = _FIELDS[kind]
+    unknown = sorted(set(value) - {"type", *required, *optional})
+    if unknown:
+        raise _invalid(
+            f"destination.{unknown[0]}",
+            f"a {kind} destination takes {', '.join(required + optional)}",
+        )
+    out: dict[str, Any] = {"type": kind}
+    for name in required + optional:
+        given = value.get(name)
+        if given is None:
+            if name in required:
+                raise _invalid(f"destination.{name}", f"a {kind} destination needs {name}")
+            continue
+        if name == "maxLen":
+            if not isinstance(given, int) or isinstance(given, bool) or not 1 <= given <= 10**9:
+                raise _invalid("destination.maxLen", "maxLen is a whole number from 1 to 10^9")
+        elif not isinstance(given, str) or len(given) > 2048 or (not given and name != "exchange"):
+            raise _invalid(f"destination.{name}", f"{name} is a string of 1 to 2048 characters")
+        out[name] = given
+    if kind in SCHEMES:
+        shown = _broker_url(kind, out, check_host)
+    else:
+        shown = _aws(kind, out, check_url)
+    if kind == "nats" and not _SUBJECT.fullmatch(out["subject"]):
+        raise _invalid("destination.subject", "subject is tokens separated by dots, no wildcards")
+    if kind == "redis" and not _NAME.fullmatch(out["stream"]):
+        raise _invalid("destination.stream", "stream is 1 to 255 letters, digits and _ . : / -")
+    return out, shown
+
+
+def public(destination: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What may be shown of ``destination``: everything but passwords and secret keys."""
+    if destination is None:
+        return None
+    return {k: v for k, v in destination.items() if k not in SECRETS}
+
+
+def _broker_url(kind: str, out: dict[str, Any], check_host: Callable[[URL], None]) -> str:
+    try:
+        url = URL(out["url"])
+        url.port  # noqa: B018 - raises on a malformed port
+    except (TypeError, ValueError) as exc:
+        raise _invalid("destination.url", f"the URL is malformed: {exc}") from exc
+    schemes = SCHEMES[kind]
+    if url.scheme not in schemes or not url.raw_host:
+        raise _invalid(
+            "destination.url", f"the URL is {' or '.join(f'{s}://' for s in schemes)}host[:port]"
+        )
+    if url.raw_user is not None or url.raw_password is not None:
+        raise _invalid("destination.url", "credentials go in username and password, not the URL")
+    if url.query_string or url.fragment:
+        raise _invalid("destination.url", "the URL takes no query or fragment")
+    if kind == "redis" and url.path not in ("", "/") and not url.path[1:].isdigit():
+        raise _invalid("destination.url", "a Redis URL's path is a database number")
+    try:
+        check_host(url)
+    except Invalid as exc:
+        raise _invalid("destination.url", exc.message.rstrip(".")) from exc
+    port = url.port or schemes[url.scheme]
+    return str(url.with_port(port))
+
+
+def _aws(kind: str, out: dict[str, Any], check_url: Callable[[str], str]) -> str:
+    if not _REGION.fullmatch(out["region"]):
+        raise _invalid("destination.region", "region is an AWS region such as eu-west-1")
+    if ("accessKeyId" in out) != ("secretAccessKey" in out):
+        raise _invalid(
+            "destination.secretAccessKey", "give accessKeyId and secretAccessKey together"
+        )
+    if "endpointUrl" in out:
+        try:
+            out["endpointUrl"] = check_url(out["endpointUrl"])
+        except Invalid as exc:
+            raise _invalid("destination.endpointUrl", exc.message.rstrip(".")) from exc
+    if kind == "sqs":
+        try:
+            shown = check_url(out["queueUrl"])
+        except Invalid as exc:
+            raise _invalid("destination.queueUrl", exc.message.rstrip(".")) from exc
+        out["queueUrl"] = shown
+        return shown
+    if kind == "sns":
+        if not _TOPIC_ARN.fullmatch(out["topicArn"]):
+            raise _invalid("destination.topicArn", "topicArn is an SNS topic ARN")
+        return str(out["topicArn"])
+    if not _NAME.fullmatch(out["eventBusName"]):
+        raise _invalid("destination.eventBusName", "eventBusName is an event bus name or ARN")
+    return f"eventbridge://{out['region']}/{out['eventBusName']}"
+
+
+def _invalid(field: str, why: str) -> Invalid:
+    return Invalid(
+        f"{why}.", code="invalid_destination", details=[{"field": field, "message": why}]
+    )

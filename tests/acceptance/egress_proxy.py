@@ -1,0 +1,120 @@
+"""A real proxy server (``pproxy``) as a subprocess on a loopback address, for the egress
+proxy tests of every tier.
+
+It listens on one address (``127.0.0.3`` by default: not the receivers' ``127.0.0.1``, so
+the guards cannot let it through as a receiver) and port, with its verbose log in a file:
+one line per connection it relays, ``<protocol> <client> -> <destination>``, which is how
+the tests tell that a request went through it and where it asked to go.
+
+pproxy installs uvloop when it finds it, and its start-up code then fails on current uvloop
+(it asks for an event loop before there is one); it is started with uvloop hidden.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO
+
+from .process import poll
+
+LAUNCH = (
+    "import sys; sys.modules['uvloop'] = None; from pproxy.server import main; sys.exit(main())"
+)
+
+
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Pproxy:
+    """One pproxy process serving ``scheme`` (``http``, ``socks5``; ``http+ssl`` with
+    ``certificate``, a ``(cert file, key file)`` pair) on ``host``, asking for
+    ``credentials`` (``user:password``) when given, and hanging up on requests for a
+    destination host matching the regular expression ``block``."""
+
+    def __init__(
+        self,
+        log_dir: Path,
+        scheme: str,
+        *,
+        host: str = "127.0.0.3",
+        credentials: str | None = None,
+        certificate: tuple[Path, Path] | None = None,
+        block: str | None = None,
+    ) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.port = free_port(host)
+        self._listen = f"{scheme}://{host}:{self.port}" + (f"#{credentials}" if credentials else "")
+        self._certificate = certificate
+        self.log_path = log_dir / f"pproxy-{self.port}.log"
+        self._rules: list[str] = []
+        if block is not None:
+            rules = log_dir / f"pproxy-{self.port}.block"
+            rules.write_text(block + "\n")
+            self._rules = ["-b", str(rules)]
+        self._log: IO[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Pproxy:
+        self._log = self.log_path.open("ab")
+        tls = ["--ssl", ",".join(map(str, self._certificate))] if self._certificate else []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-u", "-c", LAUNCH, "-l", self._listen, "-v", *tls, *self._rules],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        poll(self._listening, bool, what=f"pproxy listening on {self.host}:{self.port}")
+        return self
+
+    def _listening(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"pproxy exited with {self.proc.returncode}:\n{self.output()}")
+        try:
+            socket.create_connection((self.host, self.port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> Pproxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def relayed(self) -> list[str]:
+        """The destinations it connected to (``host:port``), in order."""
+        return [line.rsplit(" -> ", 1)[1].strip() for line in self._lines() if " -> " in line]
+
+    def refused(self) -> list[str]:
+        """Its lines about clients it turned away (no or wrong credentials)."""
+        return [line for line in self._lines() if line.startswith("Unauthorized")]
+
+    def wait_relayed(self, count: int, timeout: float = 10.0) -> list[str]:
+        return poll(self.relayed, lambda r: len(r) >= count, timeout=timeout, what="relayed")
+
+    def _lines(self) -> list[str]:
+        return self.output().splitlines()

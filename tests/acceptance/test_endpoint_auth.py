@@ -1,0 +1,249 @@
+"""Endpoint authentication end to end: a real ``hookline serve`` (production mode, with
+127.0.0.1/32 opened) sends to real receivers that demand Basic, a bearer token, an OAuth2
+token from a token endpoint of the test's own, or a client certificate in the TLS
+handshake (an https receiver with ``CERT_REQUIRED``, its CA trusted via ``SSL_CERT_FILE``).
+The attempts' records show the credentials redacted and the token requests made.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+import trustme
+
+from .process import Api, Hookline, poll
+from .receiver import Received, Receiver
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, ca: trustme.CA, module_database: str | None
+) -> Iterator[Hookline]:
+    data = tmp_path_factory.mktemp("endpoint-auth")
+    ca_file = data / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    env = {
+        "HOOKLINE_ALLOWED_NETWORKS": json.dumps(["127.0.0.1/32"]),
+        "HOOKLINE_ALLOW_HTTP": "true",
+        "SSL_CERT_FILE": str(ca_file),
+        "HOOKLINE_WORKERS": "1",  # tokens are kept per dispatcher process: one, to count them
+    }
+    hookline = Hookline(data, dev=False, env=env, database_url=module_database).start()
+    try:
+        yield hookline
+    finally:
+        assert hookline.terminate() == 0, hookline.output()
+
+
+@pytest.fixture(scope="module")
+def api(server: Hookline) -> Iterator[Api]:
+    with server.api() as client:
+        yield client
+
+
+def attempts_of(api: Api, event: dict[str, Any]) -> list[dict[str, Any]]:
+    (dlv,) = api.deliveries_of(event["id"])
+    return list(api.settled(dlv["id"])["attempts"])
+
+
+def test_basic_and_bearer_reach_the_endpoint_and_are_redacted_in_the_log(
+    api: Api, receiver: Receiver
+) -> None:
+    for auth, expected in (
+        (
+            {"type": "basic", "username": "hook", "password": "pw-3c1e"},
+            "Basic " + base64.b64encode(b"hook:pw-3c1e").decode(),
+        ),
+        ({"type": "bearer", "token": "tok-8a2f"}, "Bearer tok-8a2f"),
+    ):
+        ws = api.workspace()
+        endpoint = receiver.endpoint()
+        api.webhook(ws, endpoint.url, auth=auth, headers={"Authorization": "custom, replaced"})
+        event = api.send(ws, "order.paid", {"auth": auth["type"]})
+        (got,) = endpoint.wait(1)
+        assert got.headers.getall("Authorization") == [expected]
+        (attempt,) = attempts_of(api, event)
+        assert attempt["request"]["headers"]["Authorization"] == "[redacted]"
+        assert "pw-3c1e" not in json.dumps(attempt) and "tok-8a2f" not in json.dumps(attempt)
+
+
+class TokenServer:
+    """An OAuth2 token endpoint and a resource that takes only the newest token it issued."""
+
+    def __init__(self, receiver: Receiver) -> None:
+        self.tokens = receiver.endpoint()
+        self.resource = receiver.endpoint()
+        self._issued = itertools.count(1)
+        self._lock = threading.Lock()
+        self.current: str | None = None
+        self.refuse = False
+        self.tokens.respond(self._token)
+        self.resource.respond(self._resource)
+
+    def revoke(self) -> None:
+        with self._lock:
+            self.current = None
+
+    def _token(self, request: Received) -> tuple[int, str]:
+        form = parse_qs(request.body.decode())
+        expected = "Basic " + base64.b64encode(b"hookline:cs-secret").decode()
+        if self.refuse or request.headers.get("Authorization") != expected:
+            return 401, json.dumps({"error": "invalid_client"})
+        if form.get("grant_type") != ["client_credentials"] or form.get("scope") != ["hooks"]:
+            return 400, json.dumps({"error": "invalid_request"})
+        with self._lock:
+            self.current = f"access-{next(self._issued)}"
+            token = self.current
+        return 200, json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
+    def _resource(self, request: Received) -> tuple[int, str]:
+        with self._lock:
+            current = self.current
+        if current is None or request.headers.get("Authorization") != f"Bearer {current}":
+            return 401, json.dumps({"error": "invalid_token"})
+        return 200, "{}"
+
+
+def test_oauth2_token_is_fetched_cached_and_refreshed_once_on_401(
+    api: Api, receiver: Receiver
+) -> None:
+    idp = TokenServer(receiver)
+    ws = api.workspace()
+    auth = {
+        "type": "oauth2",
+        "tokenUrl": idp.tokens.url,
+        "clientId": "hookline",
+        "clientSecret": "cs-secret",
+        "scope": "hooks",
+    }
+    api.webhook(ws, idp.resource.url, auth=auth, retryPolicy={"schedule": [0, 0.2]})
+
+    first = attempts_of(api, api.send(ws, "order.paid", {"n": 1}))
+    assert [a["response"]["status"] for a in first] == [200]
+    (fetch,) = first[0]["request"]["tokenRequests"]
+    assert (fetch["url"], fetch["status"], fetch["error"]) == (idp.tokens.url, 200, None)
+    assert first[0]["request"]["headers"]["Authorization"] == "[redacted]"
+
+    second = attempts_of(api, api.send(ws, "order.paid", {"n": 2}))
+    assert [a["response"]["status"] for a in second] == [200]
+    assert "tokenRequests" not in second[0]["request"]  # the kept token: none asked
+    assert len(idp.tokens.requests) == 1
+
+    idp.revoke()  # the endpoint answers 401 to the kept token: one new token, same attempt
+    third = attempts_of(api, api.send(ws, "order.paid", {"n": 3}))
+    assert [a["response"]["status"] for a in third] == [200]
+    assert [f["status"] for f in third[0]["request"]["tokenRequests"]] == [200]
+    assert len(idp.tokens.requests) == 2
+    assert [r.headers["Authorization"] for r in idp.resource.requests[-2:]] == [
+        "Bearer access-1",
+        "Bearer access-2",
+    ]
+    for attempt in first + second + third:
+        assert "cs-secret" not in json.dumps(attempt) and "access-" not in json.dumps(attempt)
+
+
+def test_a_token_endpoint_that_refuses_fails_the_attempt_which_is_retried(
+    api: Api, receiver: Receiver
+) -> None:
+    idp = TokenServer(receiver)
+    idp.refuse = True
+    ws = api.workspace()
+    auth = {
+        "type": "oauth2",
+        "tokenUrl": idp.tokens.url,
+        "clientId": "hookline",
+        "clientSecret": "cs-secret",
+        "scope": "hooks",
+    }
+    api.webhook(ws, idp.resource.url, auth=auth, retryPolicy={"schedule": [0, 0.3]})
+    event = api.send(ws, "order.paid", {"n": 1})
+    (dlv,) = api.deliveries_of(event["id"])
+    failed_once = poll(
+        lambda: api.delivery(dlv["id"]),
+        lambda d: len(d["attempts"]) >= 1,
+        what="the first attempt",
+    )
+    first = failed_once["attempts"][0]
+    assert (first["error"], first["response"]) == ("auth_error", None)
+    assert first["request"]["tokenRequests"][0]["status"] == 401
+    assert first["request"]["tokenRequests"][0]["error"] == "token_refused"
+    assert idp.resource.requests == []  # nothing was sent without a token
+    idp.refuse = False
+    settled = api.settled(dlv["id"])
+    assert settled["status"] == "succeeded" and settled["attemptCount"] == 2
+
+
+def test_an_oauth2_token_url_on_a_blocked_address_is_refused(api: Api) -> None:
+    ws = api.workspace()
+    auth = {
+        "type": "oauth2",
+        "tokenUrl": "http://127.0.0.2:9/token",
+        "clientId": "c",
+        "clientSecret": "s",
+    }
+    error = api.post(
+        f"/v1/workspaces/{ws}/webhooks",
+        {"url": "https://example.com/hook", "events": ["*"], "auth": auth},
+        status=422,
+    )
+    assert error["code"] == "invalid_auth"
+    assert error["details"][0]["field"] == "auth.tokenUrl"
+
+
+@pytest.fixture(scope="module")
+def mtls_receiver(ca: trustme.CA) -> Iterator[Receiver]:
+    """An https receiver that completes the handshake only with a certificate of ``ca``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    context.verify_mode = ssl.CERT_REQUIRED
+    ca.configure_trust(context)
+    with Receiver(ssl_context=context) as rcv:
+        yield rcv
+
+
+def test_mtls_presents_the_client_certificate(
+    api: Api, mtls_receiver: Receiver, ca: trustme.CA, tmp_path: Path
+) -> None:
+    leaf = ca.issue_cert("hookline-client")
+    auth = {
+        "type": "mtls",
+        "certificate": leaf.cert_chain_pems[0].bytes().decode(),
+        "key": leaf.private_key_pem.bytes().decode(),
+    }
+    ws = api.workspace()
+    with_cert = mtls_receiver.endpoint()
+    without = mtls_receiver.endpoint()
+    wh = api.webhook(ws, with_cert.url, auth=auth, events=["with.cert"])
+    assert wh["auth"]["certificate"]["subject"] == leaf_subject(leaf)
+    api.webhook(ws, without.url, events=["without.cert"], retryPolicy={"schedule": [0]})
+
+    (attempt,) = attempts_of(api, api.send(ws, "with.cert", {"n": 1}))
+    assert attempt["response"]["status"] == 200
+    assert len(with_cert.wait(1)) == 1
+    (refused,) = attempts_of(api, api.send(ws, "without.cert", {"n": 1}))
+    assert refused["response"] is None and refused["error"] in ("tls_error", "connection_closed")
+    assert without.requests == []
+    assert "PRIVATE KEY" not in json.dumps(api.get(f"/v1/webhooks/{wh['id']}"))
+
+
+def leaf_subject(leaf: trustme.LeafCert) -> str:
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes())
+    return cert.subject.rfc4514_string()

@@ -1,0 +1,406 @@
+"""Destinations other than HTTP against the real servers on this machine: RabbitMQ
+(127.0.0.1:5672), NATS JetStream (127.0.0.1:4222), Redis Streams (127.0.0.1:6379), and
+SQS, SNS and EventBridge on a local moto server this module starts. A real ``hookline serve``
+(dev mode) publishes; each test reads what arrived with the broker's own client and checks
+the envelope and its Standard Webhooks signature, carried as message headers/attributes.
+Each publish is an attempt: a refused one is retried by the policy, and a resend publishes
+again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import aio_pika
+import botocore.session
+import nats
+import pytest
+import redis
+
+from hookline.verify import verify_standard
+
+from .process import Api, poll
+
+pytestmark = pytest.mark.slow
+
+AMQP = "amqp://127.0.0.1:5672/"
+NATS = "nats://127.0.0.1:4222"
+REDIS = "redis://127.0.0.1:6379/0"
+REGION = "eu-west-1"
+
+
+def secret_of(api: Api, wh: dict[str, Any]) -> str:
+    return str(api.get(f"/v1/webhooks/{wh['id']}/secret")["secret"])
+
+
+def verified(
+    api: Api, wh: dict[str, Any], headers: Mapping[str, Any], body: bytes
+) -> dict[str, Any]:
+    """The envelope, once its signature checks out with the webhook's secret."""
+    verify_standard(secret_of(api, wh), {k: str(v) for k, v in headers.items()}, body)
+    envelope: dict[str, Any] = json.loads(body)
+    return envelope
+
+
+def delivery_of(api: Api, event: dict[str, Any]) -> dict[str, Any]:
+    (dlv,) = api.deliveries_of(event["id"])
+    return api.settled(dlv["id"])
+
+
+# -- RabbitMQ ---------------------------------------------------------------------------------
+
+
+def rabbit(coroutine: Any) -> Any:
+    async def run() -> Any:
+        connection = await aio_pika.connect(AMQP)
+        async with connection:
+            return await coroutine(await connection.channel())
+
+    return asyncio.run(run())
+
+
+def test_rabbitmq_publishes_with_confirms_and_headers(api: Api) -> None:
+    exchange, queue = f"hooks-{uuid.uuid4().hex[:8]}", f"q-{uuid.uuid4().hex[:8]}"
+
+    async def declare(channel: aio_pika.abc.AbstractChannel) -> None:
+        ex = await channel.declare_exchange(
+            exchange, aio_pika.ExchangeType.DIRECT, auto_delete=True
+        )
+        q = await channel.declare_queue(queue, auto_delete=False)
+        await q.bind(ex, routing_key="orders")
+
+    rabbit(declare)
+    ws = api.workspace()
+    wh = api.webhook(
+        ws,
+        None,
+        destination={"type": "rabbitmq", "url": AMQP, "exchange": exchange, "routingKey": "orders"},
+    )
+    assert wh["url"] == "amqp://127.0.0.1:5672/" and wh["destination"]["exchange"] == exchange
+    event = api.send(ws, "order.paid", {"total": 42})
+    dlv = delivery_of(api, event)
+    assert dlv["status"] == "succeeded", dlv
+    (attempt,) = dlv["attempts"]
+    assert attempt["response"]["status"] is None
+    assert json.loads(attempt["response"]["body"])["routingKey"] == "orders"
+
+    async def take(channel: aio_pika.abc.AbstractChannel) -> tuple[dict[str, Any], bytes, str]:
+        q = await channel.get_queue(queue)
+        message = await q.get(timeout=5)
+        assert message is not None
+        await message.ack()
+        await q.delete(if_unused=False, if_empty=False)
+        return dict(message.headers), message.body, str(message.message_id)
+
+    headers, body, message_id = rabbit(take)
+    envelope = verified(api, wh, headers, body)
+    assert (envelope["type"], envelope["data"], message_id) == (
+        "order.paid",
+        {"total": 42},
+        event["id"],
+    )
+
+
+def test_rabbitmq_unroutable_is_a_failed_attempt_then_retried(api: Api) -> None:
+    exchange, queue = f"hooks-{uuid.uuid4().hex[:8]}", f"q-{uuid.uuid4().hex[:8]}"
+
+    async def declare(channel: aio_pika.abc.AbstractChannel) -> None:
+        await channel.declare_exchange(exchange, aio_pika.ExchangeType.DIRECT, auto_delete=False)
+
+    rabbit(declare)
+    ws = api.workspace()
+    api.webhook(
+        ws,
+        None,
+        destination={"type": "rabbitmq", "url": AMQP, "exchange": exchange},
+        retryPolicy={"schedule": [0, 1.5], "jitter": 0},
+    )
+    event = api.send(ws, "order.paid", {"n": 1})  # routing key: the event type
+    (dlv,) = api.deliveries_of(event["id"])
+    first = poll(
+        lambda: api.delivery(dlv["id"]), lambda d: len(d["attempts"]) == 1, what="attempt 1"
+    )
+    assert first["attempts"][0]["error"] == "unroutable" and first["status"] == "pending"
+
+    async def bind(channel: aio_pika.abc.AbstractChannel) -> None:
+        q = await channel.declare_queue(queue, auto_delete=True)
+        await q.bind(await channel.get_exchange(exchange), routing_key="order.paid")
+
+    rabbit(bind)
+    settled = api.settled(dlv["id"], timeout=15)
+    assert (settled["status"], settled["attemptCount"]) == ("succeeded", 2)
+
+    async def clean(channel: aio_pika.abc.AbstractChannel) -> None:
+        await (await channel.get_exchange(exchange)).delete()
+
+    rabbit(clean)
+
+
+# -- NATS JetStream ---------------------------------------------------------------------------
+
+
+def jetstream(coroutine: Any) -> Any:
+    async def run() -> Any:
+        client = await nats.connect(NATS)
+        try:
+            return await coroutine(client.jetstream())
+        finally:
+            await client.close()
+
+    return asyncio.run(run())
+
+
+def test_nats_jetstream_publish_is_acknowledged_and_deduplicated(api: Api) -> None:
+    stream, subject = f"HOOKS{uuid.uuid4().hex[:8].upper()}", f"hooks.{uuid.uuid4().hex[:8]}"
+
+    async def add(js: Any) -> None:
+        await js.add_stream(name=stream, subjects=[subject])
+
+    jetstream(add)
+    try:
+        ws = api.workspace()
+        wh = api.webhook(ws, None, destination={"type": "nats", "url": NATS, "subject": subject})
+        event = api.send(ws, "order.paid", {"total": 7})
+        dlv = delivery_of(api, event)
+        assert dlv["status"] == "succeeded", dlv
+        receipt = json.loads(dlv["attempts"][0]["response"]["body"])
+        assert (receipt["stream"], receipt["seq"]) == (stream, 1)
+        # A resend of the same event is the same message id: JetStream drops the copy.
+        resent = api.post(f"/v1/deliveries/{dlv['id']}/resend", {}, status=202)
+        again = api.settled(resent["id"])
+        assert json.loads(again["attempts"][0]["response"]["body"])["duplicate"] is True
+
+        async def read(js: Any) -> Any:
+            return await js.get_msg(stream, 1)
+
+        message = jetstream(read)
+        assert message.headers["Nats-Msg-Id"] == event["id"]
+        envelope = verified(api, wh, message.headers, message.data)
+        assert envelope["data"] == {"total": 7}
+    finally:
+
+        async def drop(js: Any) -> None:
+            await js.delete_stream(stream)
+
+        jetstream(drop)
+
+
+def test_nats_subject_without_a_stream_is_no_stream(api: Api) -> None:
+    ws = api.workspace()
+    subject = f"nowhere.{uuid.uuid4().hex[:8]}"
+    api.webhook(
+        ws,
+        None,
+        destination={"type": "nats", "url": NATS, "subject": subject},
+        retryPolicy={"schedule": [0]},
+    )
+    dlv = delivery_of(api, api.send(ws, "order.paid", {}))
+    assert (dlv["status"], dlv["attempts"][0]["error"]) == ("failed", "no_stream")
+
+
+# -- Redis Streams ----------------------------------------------------------------------------
+
+
+def test_redis_stream_gets_one_entry_per_attempt(api: Api) -> None:
+    stream = f"hooks:{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(REDIS)
+    try:
+        ws = api.workspace()
+        wh = api.webhook(
+            ws, None, destination={"type": "redis", "url": REDIS, "stream": stream, "maxLen": 100}
+        )
+        event = api.send(ws, "order.paid", {"total": 9})
+        dlv = delivery_of(api, event)
+        assert dlv["status"] == "succeeded", dlv
+        receipt = json.loads(dlv["attempts"][0]["response"]["body"])
+        ((entry_id, fields),) = client.xrange(stream)
+        assert receipt["id"] == entry_id.decode()
+        headers = {k.decode(): v.decode() for k, v in fields.items() if k != b"body"}
+        envelope = verified(api, wh, headers, fields[b"body"])
+        assert envelope["id"] == event["id"] and envelope["data"] == {"total": 9}
+    finally:
+        client.delete(stream)
+        client.close()
+
+
+def test_a_broker_that_is_down_is_a_connect_error(api: Api) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ws = api.workspace()
+    api.webhook(
+        ws,
+        None,
+        destination={"type": "redis", "url": f"redis://127.0.0.1:{port}/0", "stream": "x"},
+        retryPolicy={"schedule": [0]},
+    )
+    dlv = delivery_of(api, api.send(ws, "order.paid", {}))
+    assert (dlv["status"], dlv["attempts"][0]["error"]) == ("failed", "connect_error")
+
+
+# -- AWS on a local moto server ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "moto did not start"
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def aws(service: str, endpoint: str) -> Any:
+    return botocore.session.get_session().create_client(
+        service,
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def credentials(endpoint: str) -> dict[str, str]:
+    return {
+        "region": REGION,
+        "endpointUrl": endpoint,
+        "accessKeyId": "testing",
+        "secretAccessKey": "test-secret-key",
+    }
+
+
+def received(sqs: Any, queue_url: str) -> dict[str, Any]:
+    found = poll(
+        lambda: sqs.receive_message(
+            QueueUrl=queue_url, MessageAttributeNames=["All"], WaitTimeSeconds=1
+        ).get("Messages", []),
+        bool,
+        timeout=15,
+        what="a message in the queue",
+    )
+    message: dict[str, Any] = found[0]
+    return message
+
+
+def test_sqs_message_carries_the_signature_as_attributes(api: Api, moto: str) -> None:
+    sqs = aws("sqs", moto)
+    queue_url = sqs.create_queue(QueueName=f"hooks-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    ws = api.workspace()
+    wh = api.webhook(
+        ws, None, destination={"type": "sqs", "queueUrl": queue_url, **credentials(moto)}
+    )
+    assert "secretAccessKey" not in wh["destination"] and wh["url"] == queue_url
+    event = api.send(ws, "order.paid", {"total": 3})
+    dlv = delivery_of(api, event)
+    assert dlv["status"] == "succeeded", dlv
+    message = received(sqs, queue_url)
+    assert json.loads(dlv["attempts"][0]["response"]["body"])["messageId"] == message["MessageId"]
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert len(attributes) <= 10 and "webhook-signature" in attributes
+    envelope = verified(api, wh, attributes, message["Body"].encode())
+    assert envelope["data"] == {"total": 3}
+
+
+def test_sns_publishes_to_a_topic_its_queue_subscribes(api: Api, moto: str) -> None:
+    sns, sqs = aws("sns", moto), aws("sqs", moto)
+    topic = sns.create_topic(Name=f"hooks-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=f"sub-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=queue_arn["Attributes"]["QueueArn"],
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    ws = api.workspace()
+    wh = api.webhook(ws, None, destination={"type": "sns", "topicArn": topic, **credentials(moto)})
+    event = api.send(ws, "order.paid", {"total": 4})
+    assert delivery_of(api, event)["status"] == "succeeded"
+    message = received(sqs, queue_url)
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    envelope = verified(api, wh, attributes, message["Body"].encode())
+    assert envelope["id"] == event["id"]
+
+
+def test_eventbridge_puts_the_envelope_as_detail(api: Api, moto: str) -> None:
+    events, sqs = aws("events", moto), aws("sqs", moto)
+    bus = f"hooks-{uuid.uuid4().hex[:8]}"
+    events.create_event_bus(Name=bus)
+    queue_url = sqs.create_queue(QueueName=f"bus-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    events.put_rule(Name="all", EventBusName=bus, EventPattern=json.dumps({"source": ["shop"]}))
+    events.put_targets(
+        Rule="all",
+        EventBusName=bus,
+        Targets=[{"Id": "q", "Arn": queue_arn["Attributes"]["QueueArn"]}],
+    )
+    ws = api.workspace()
+    api.webhook(
+        ws,
+        None,
+        destination={
+            "type": "eventbridge",
+            "eventBusName": bus,
+            "source": "shop",
+            **credentials(moto),
+        },
+    )
+    event = api.send(ws, "order.paid", {"total": 5})
+    dlv = delivery_of(api, event)
+    assert dlv["status"] == "succeeded", dlv
+    assert json.loads(dlv["attempts"][0]["response"]["body"])["eventId"]
+    put = json.loads(received(sqs, queue_url)["Body"])
+    assert (put["source"], put["detail-type"]) == ("shop", "order.paid")
+    assert put["detail"]["id"] == event["id"] and put["detail"]["data"] == {"total": 5}
+
+
+def test_a_destination_is_checked_on_save(api: Api) -> None:
+    ws = api.workspace()
+    cases = [
+        ({"type": "kafka"}, "destination.type"),
+        ({"type": "rabbitmq", "url": AMQP}, "destination.exchange"),
+        (
+            {"type": "rabbitmq", "url": "amqp://guest:guest@127.0.0.1/", "exchange": "x"},
+            "destination.url",
+        ),
+        ({"type": "nats", "url": NATS, "subject": "a.*"}, "destination.subject"),
+        ({"type": "redis", "url": "http://127.0.0.1:6379", "stream": "s"}, "destination.url"),
+        (
+            {"type": "sqs", "queueUrl": "https://sqs.example.com/1/q", "region": "mars"},
+            "destination.region",
+        ),
+    ]
+    for destination, field in cases:
+        error = api.post(
+            f"/v1/workspaces/{ws}/webhooks",
+            {"events": ["*"], "destination": destination},
+            status=422,
+        )
+        assert (error["code"], error["details"][0]["field"]) == ("invalid_destination", field), (
+            error
+        )

@@ -1,0 +1,127 @@
+"""Endpoint authentication settings: checked on save, shown without their secrets."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+import trustme
+
+from hookline.domain import endpoint_auth
+from hookline.errors import Invalid
+
+
+def accept(url: str) -> str:
+    return url
+
+
+def refuse(url: str) -> str:
+    raise Invalid("The URL points at localhost.", code="url_not_allowed")
+
+
+@pytest.fixture(scope="module")
+def pair() -> tuple[str, str]:
+    leaf = trustme.CA().issue_cert("client.example")
+    return leaf.cert_chain_pems[0].bytes().decode(), leaf.private_key_pem.bytes().decode()
+
+
+def test_basic_and_bearer_become_an_authorization_header() -> None:
+    basic = endpoint_auth.check(
+        {"type": "basic", "username": "hook", "password": "p:w"}, check_url=accept
+    )
+    assert endpoint_auth.authorization(basic) == "Basic " + base64.b64encode(b"hook:p:w").decode()
+    assert endpoint_auth.public(basic) == {"type": "basic", "username": "hook"}
+    bearer = endpoint_auth.check({"type": "bearer", "token": "t0k"}, check_url=accept)
+    assert endpoint_auth.authorization(bearer) == "Bearer t0k"
+    assert endpoint_auth.public(bearer) == {"type": "bearer"}
+    assert endpoint_auth.authorization(None) is None
+
+
+def test_oauth2_shows_all_but_the_client_secret() -> None:
+    auth = endpoint_auth.check(
+        {
+            "type": "oauth2",
+            "tokenUrl": "https://id.example/token",
+            "clientId": "c",
+            "clientSecret": "s",
+        },
+        check_url=lambda u: u + "#checked",
+    )
+    assert auth is not None and auth["tokenUrl"] == "https://id.example/token#checked"
+    assert endpoint_auth.authorization(auth) is None  # a token the dispatcher fetches
+    assert endpoint_auth.public(auth) == {
+        "type": "oauth2",
+        "tokenUrl": "https://id.example/token#checked",
+        "clientId": "c",
+        "scope": None,
+        "clientAuth": "basic",
+    }
+
+
+def test_mtls_shows_the_certificate_not_the_key(pair: tuple[str, str]) -> None:
+    cert, key = pair
+    auth = endpoint_auth.check({"type": "mtls", "certificate": cert, "key": key}, check_url=accept)
+    shown = endpoint_auth.public(auth)
+    assert shown is not None and shown["type"] == "mtls"
+    assert set(shown["certificate"]) == {"subject", "issuer", "notAfter", "sha256"}
+    assert "BEGIN" not in str(shown)
+
+
+@pytest.mark.parametrize(
+    ("auth", "field"),
+    [
+        ("basic", "auth.type"),
+        ({"type": "digest"}, "auth.type"),
+        ({"type": "basic", "username": "u"}, "auth.password"),
+        ({"type": "basic", "username": "a:b", "password": "p"}, "auth.username"),
+        ({"type": "basic", "username": "u", "password": "p", "realm": "x"}, "auth.realm"),
+        ({"type": "bearer", "token": ""}, "auth.token"),
+        ({"type": "bearer", "token": "a\r\nX-Evil: 1"}, "auth.token"),
+        ({"type": "bearer", "token": 5}, "auth.token"),
+        ({"type": "oauth2", "tokenUrl": "https://i/t", "clientId": "c"}, "auth.clientSecret"),
+        (
+            {
+                "type": "oauth2",
+                "tokenUrl": "https://i/t",
+                "clientId": "c",
+                "clientSecret": "s",
+                "clientAuth": "jwt",
+            },
+            "auth.clientAuth",
+        ),
+        ({"type": "mtls", "certificate": "nope", "key": "nope"}, "auth.certificate"),
+    ],
+)
+def test_a_bad_auth_names_its_field(auth: Any, field: str) -> None:
+    with pytest.raises(Invalid) as raised:
+        endpoint_auth.check(auth, check_url=accept)
+    assert raised.value.error_code == "invalid_auth"
+    assert raised.value.details is not None and raised.value.details[0]["field"] == field
+
+
+def test_the_token_url_obeys_the_destination_rules() -> None:
+    with pytest.raises(Invalid) as raised:
+        endpoint_auth.check(
+            {
+                "type": "oauth2",
+                "tokenUrl": "https://localhost/t",
+                "clientId": "c",
+                "clientSecret": "s",
+            },
+            check_url=refuse,
+        )
+    assert raised.value.details == [
+        {"field": "auth.tokenUrl", "message": "The URL points at localhost"}
+    ]
+
+
+def test_a_key_of_another_certificate_is_refused(pair: tuple[str, str]) -> None:
+    cert, _ = pair
+    other_key = trustme.CA().issue_cert("other.example").private_key_pem.bytes().decode()
+    with pytest.raises(Invalid, match="not the certificate's private key"):
+        endpoint_auth.check(
+            {"type": "mtls", "certificate": cert, "key": other_key}, check_url=accept
+        )
+    with pytest.raises(Invalid, match="not an unencrypted PEM private key"):
+        endpoint_auth.check({"type": "mtls", "certificate": cert, "key": cert}, check_url=accept)
