@@ -200,12 +200,17 @@ def _attempt(tracer: trace.Tracer, claim: Claim) -> Iterator[Span]:
         "hookline.event.type": claim.event.type,
         "hookline.attempt": claim.attempt,
         "hookline.retry": claim.attempt - 1,
-        "http.request.method": "POST",
         "url.full": claim.webhook.url,
     }
     host = urlsplit(claim.webhook.url).hostname
     if host:
         attributes["server.address"] = host
+    destination = claim.webhook.destination
+    if destination is None:
+        attributes["hookline.destination"] = "http"
+        attributes["http.request.method"] = "POST"
+    else:
+        attributes["hookline.destination"] = destination["type"]
     with tracer.start_as_current_span(
         "hookline.attempt",
         context=parent,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis
 from aiohttp import web
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -29,6 +31,7 @@ from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.ids import now_ms
 from hookline.service.access import ADMIN
 
+REDIS = "redis://127.0.0.1:6379/0"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 PRODUCER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PRODUCER_SPAN = "00f067aa0ba902b7"
@@ -168,6 +171,7 @@ async def test_one_trace_per_event_from_ingest_through_every_attempt(
         assert [s.status.status_code for s in retried] == [StatusCode.ERROR, StatusCode.UNSET]
         assert retried[0].attributes["url.full"] == flaky_url
         assert retried[0].attributes["server.address"] == "127.0.0.1"
+        assert retried[0].attributes["hookline.destination"] == "http"
         assert len({s.attributes["hookline.delivery.id"] for s in retried}) == 1
         (plain,) = [s for s in mine if s.attributes["hookline.webhook.id"] == ok]
         assert plain.attributes["hookline.outcome"] == "succeeded"
@@ -362,3 +366,34 @@ async def test_batch_events_are_each_their_own_trace(
     assert [s.attributes["hookline.event.type"] for s in ingests] == ["a", "b"]
     assert [s.attributes["hookline.deliveries"] for s in ingests] == [0, 0]
     assert len({s.context.trace_id for s in ingests}) == 2
+
+
+async def test_a_queue_destination_gets_the_traceparent_as_a_message_header(
+    rig: Callable[..., Awaitable[Rig]], spans: InMemorySpanExporter
+) -> None:
+    """Redis Streams on 127.0.0.1:6379: the entry carries the attempt span's traceparent."""
+    stream = f"hooks:trace:{uuid.uuid4().hex[:8]}"
+    client = redis.asyncio.Redis.from_url(REDIS)
+    try:
+        r = await rig(trace_propagation=True)
+        ws = await r.workspace()
+        await r.svc.webhooks.create(
+            ADMIN,
+            ws,
+            {"events": ["*"], "destination": {"type": "redis", "url": REDIS, "stream": stream}},
+        )
+        await r.send(ws)
+        r.start()
+        (attempt,) = await attempts(spans, 1)
+        await r.stop()
+        ((_entry, fields),) = await client.xrange(stream)
+    finally:
+        await client.delete(stream)
+        await client.aclose()
+
+    assert attempt.attributes["hookline.destination"] == "redis"
+    assert "http.request.method" not in attempt.attributes
+    (ingest,) = named(spans, "hookline.ingest")
+    _version, trace_id, parent_id, _flags = fields[b"traceparent"].decode().split("-")
+    assert trace_id == hexid(ingest.context.trace_id, 32)
+    assert parent_id == hexid(attempt.context.span_id, 16)
