@@ -307,6 +307,25 @@ async def test_a_recovery_links_to_each_event_it_resends(
     assert len(children) == 3
 
 
+async def test_a_test_ping_is_a_span_whose_child_is_its_attempt(
+    rig: Callable[..., Awaitable[Rig]], receiver: Receiver, spans: InMemorySpanExporter
+) -> None:
+    r = await rig()
+    ws = await r.workspace()
+    wh = await r.webhook(ws, receiver.route("/h"))
+    r.start()
+    dlv, _attempts = await r.svc.deliveries.test(ADMIN, wh)
+    (attempt,) = await attempts(spans, 1)
+    await r.stop()
+
+    (ping,) = named(spans, "hookline.test")
+    assert ping.attributes["hookline.webhook.id"] == wh
+    assert ping.attributes["hookline.event.type"] == "test"
+    assert attempt.attributes["hookline.delivery.id"] == dlv.id
+    assert attempt.parent is not None and attempt.parent.span_id == ping.context.span_id
+    assert named(spans, "hookline.ingest") == []
+
+
 class Failing:
     """A transport with a bug: its first send raises, the next ones post for real."""
 
