@@ -223,18 +223,20 @@ def _attempt(tracer: trace.Tracer, claim: Claim) -> Iterator[Span]:
 
 
 def attempted(span: Span, result: SendResult, verdict: Verdict) -> None:
-    """Record on an attempt's span what the receiver answered and what follows."""
+    """Record on an attempt's span what the receiver answered and what follows: status
+    ERROR unless the answer succeeded the delivery (a queue's acknowledgement has no status
+    code)."""
     if not span.is_recording():
         return
-    if result.status_code is not None:
-        span.set_attribute("http.response.status_code", result.status_code)
+    status = result.status_code
+    if status is not None:
+        span.set_attribute("http.response.status_code", status)
     span.set_attribute("hookline.outcome", verdict.kind)
-    if result.error is not None:
-        span.set_attribute("error.type", result.error)
-    elif result.status_code is not None and not 200 <= result.status_code < 300:
-        span.set_attribute("error.type", str(result.status_code))
-    if result.error is not None or result.status_code is None or result.status_code >= 300:
-        span.set_status(Status(StatusCode.ERROR, result.error or f"HTTP {result.status_code}"))
+    if verdict.kind == "succeeded":
+        return
+    error = result.error or (str(status) if status is not None else "failed")
+    span.set_attribute("error.type", error)
+    span.set_status(Status(StatusCode.ERROR, error if status is None else f"HTTP {status}"))
 
 
 def fault(span: Span, stage: str) -> None:

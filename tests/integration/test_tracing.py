@@ -411,6 +411,8 @@ async def test_a_queue_destination_gets_the_traceparent_as_a_message_header(
         await client.aclose()
 
     assert attempt.attributes["hookline.destination"] == "redis"
+    assert attempt.attributes["hookline.outcome"] == "succeeded"
+    assert attempt.status.status_code is StatusCode.UNSET, "an acknowledgement is a success"
     assert "http.request.method" not in attempt.attributes
     (ingest,) = named(spans, "hookline.ingest")
     _version, trace_id, parent_id, _flags = fields[b"traceparent"].decode().split("-")
