@@ -6,7 +6,8 @@ dispatcher runs in this process instead. Before it serves or claims anything, ev
 role checks that its encryption key is the deployment's (it opens the store's key
 check) and refuses to start if not. Every role shares one stop signal: SIGTERM or
 SIGINT stops new claims and new requests, lets in-flight attempts finish (or
-releases them), stops the dispatcher processes, then exits.
+releases them), stops the dispatcher processes, exports the spans still buffered
+when tracing is on (``tracing.py``), then exits.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Literal
 
 import uvicorn
 
+from hookline import tracing
 from hookline.dispatch.dispatcher import Dispatcher
 from hookline.errors import HooklineError
 from hookline.ids import now_ms
@@ -60,6 +62,14 @@ async def serve(settings: Settings, role: Role, *, supervised: bool = False) -> 
     setup_logging(settings)
     if supervised:
         watch_parent()
+    tracing.setup(settings.tracing, role)
+    try:
+        await _serve(settings, role, supervised=supervised)
+    finally:
+        tracing.shutdown()  # export the spans still buffered
+
+
+async def _serve(settings: Settings, role: Role, *, supervised: bool) -> None:
     admin_key, generated = ensure_generated_keys(settings)
     if generated:  # now: a start that fails later must not lose the only sight of it
         print(
@@ -260,6 +270,9 @@ def _banner(settings: Settings, role: Role, workers: int) -> None:
     if (egress := settings.egress) is not None:
         lines.append(f"Deliveries leave through {egress.display} (HOOKLINE_EGRESS_PROXY)")
     lines.append(f"Admin key: from HOOKLINE_ADMIN_KEY or {settings.data_dir}/admin.key")
+    if settings.tracing == "otlp":
+        sent = " (traceparent sent to receivers)" if settings.trace_propagation else ""
+        lines.append(f"Tracing:  OTLP/HTTP to {tracing.traces_endpoint()}{sent}")
     if role != "worker":
         lines += [f"UI:       {base}/ui", f"API:      {base}/v1", f"API docs: {base}/docs"]
     print("\n".join(lines), flush=True)

@@ -156,6 +156,16 @@ class Settings(BaseSettings):
         "own (a bug, a database error); it doubles with each fault in a row, up to 10 minutes.",
     )
     log_format: Literal["text", "json"] = Field("text", description="Log line format.")
+    tracing: Literal["off", "otlp"] = Field(
+        "off",
+        description="OpenTelemetry tracing: `off`, or `otlp` to export spans over OTLP/HTTP "
+        "as the standard `OTEL_*` variables configure it (endpoint, service name, sampler).",
+    )
+    trace_propagation: bool = Field(
+        False,
+        description="Send each attempt's W3C `traceparent` (and `tracestate`) to the receiver; "
+        "takes effect with tracing on.",
+    )
     log_level: str = Field("INFO", description="Log level.")
 
     @field_validator("allowed_networks", mode="before")

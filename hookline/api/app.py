@@ -9,7 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
-from hookline import __version__, ui
+from hookline import __version__, tracing, ui
 from hookline.api import errors
 from hookline.api.routes import (
     deliveries,
@@ -60,6 +60,8 @@ def create_app(services: Services) -> FastAPI:
         return RedirectResponse(FAVICON, status_code=308)
 
     errors.install(app)
+    if tracing.enabled():
+        app.add_middleware(tracing.InboundContext)
     for module in (workspaces, event_types, webhooks, events, deliveries, operations):
         app.include_router(module.router)
     app.include_router(ui.router)

@@ -16,13 +16,16 @@ import os
 import socket
 import time
 from collections import Counter
+from dataclasses import replace
 
 import aiohttp
+from opentelemetry.trace import Span
 
+from hookline import tracing
 from hookline.dispatch.faults import defer_once
 from hookline.dispatch.housekeeping import Housekeeping
 from hookline.dispatch.oauth2 import Tokens
-from hookline.dispatch.outcome import RetryAt, Verdict, conclude
+from hookline.dispatch.outcome import Concluded, RetryAt, Verdict, conclude
 from hookline.dispatch.prepare import PendingDispatch, prepare
 from hookline.dispatch.publishers import Guard, Router
 from hookline.dispatch.recorder import Recorder
@@ -32,7 +35,7 @@ from hookline.ids import format_ms, new_id, now_ms
 from hookline.notify import Mailer, StopNotices
 from hookline.service.context import Context
 from hookline.service.operational import Operational
-from hookline.store.port import AttemptRecord, Claim, Queue
+from hookline.store.port import Claim, Queue
 
 log = logging.getLogger("hookline.dispatch")
 attempts_log = logging.getLogger("hookline.attempts")
@@ -202,29 +205,33 @@ class Dispatcher:
     # -- prepare, send, decide ------------------------------------------------
 
     async def _dispatch(self, claim: Claim) -> None:
-        try:
-            pending = prepare(
-                claim,
-                box=self.ctx.box,
-                delivery_defaults=self.settings.delivery,
-                policy_defaults=self.settings.retry_policy,
-                timestamp=int(time.time()),
-            )
-        except Exception:
-            await self._internal_fault(claim, "prepare")
-            return
-        started = now_ms()
-        try:
-            pending, result = await self._send(pending)
-        except Exception:
-            await self._internal_fault(claim, "send")
-            return
-        try:
-            record = self._conclude(pending, result, started)
-        except Exception:
-            await self._internal_fault(claim, "decide")
-            return
-        self._recorder.add(record, faults=claim.internal_faults)
+        with tracing.attempt(claim) as span:
+            try:
+                pending = prepare(
+                    claim,
+                    box=self.ctx.box,
+                    delivery_defaults=self.settings.delivery,
+                    policy_defaults=self.settings.retry_policy,
+                    timestamp=int(time.time()),
+                )
+                if self.settings.trace_propagation and span.is_recording():
+                    pending = _carrying(pending, tracing.headers(span))
+            except Exception:
+                await self._internal_fault(claim, "prepare", span)
+                return
+            started = now_ms()
+            try:
+                pending, result = await self._send(pending)
+            except Exception:
+                await self._internal_fault(claim, "send", span)
+                return
+            try:
+                concluded = self._conclude(pending, result, started)
+            except Exception:
+                await self._internal_fault(claim, "decide", span)
+                return
+            tracing.attempted(span, result, concluded.verdict)
+        self._recorder.add(concluded.record, faults=claim.internal_faults)
 
     async def _send(self, pending: PendingDispatch) -> tuple[PendingDispatch, SendResult]:
         """Send the request; an OAuth2 webhook's with its token (the dispatch as sent)."""
@@ -234,15 +241,17 @@ class Dispatcher:
             return await self._tokens.send(pending, self._transport)
         return pending, await self._transport.send(pending.request)
 
-    async def _internal_fault(self, claim: Claim, stage: str) -> None:
+    async def _internal_fault(self, claim: Claim, stage: str, span: Span) -> None:
         """A fault of Hookline's own ends no delivery: it goes back to the queue, unattempted.
 
         Only the receiver's answers and the retry policy end a delivery. A bug, a key
-        that cannot open its secrets or a database error is logged and counted, and the
-        delivery is tried again after a backoff that grows with each fault in a row.
+        that cannot open its secrets or a database error is logged and counted (and marked
+        on the attempt's span), and the delivery is tried again after a backoff that grows
+        with each fault in a row.
         """
         log.exception("%s of delivery %s failed; it is tried again later", stage, claim.delivery_id)
         self.ctx.metrics.internal_errors.labels(stage=stage).inc()
+        tracing.fault(span, stage)
         await self._defer(claim.delivery_id, claim.internal_faults)
 
     async def _defer(self, dlv_id: str, faults: int) -> None:
@@ -262,9 +271,7 @@ class Dispatcher:
                 log.exception("deferring delivery %s failed; retrying", dlv_id)
             await asyncio.sleep(0.5)
 
-    def _conclude(
-        self, pending: PendingDispatch, result: SendResult, started: int
-    ) -> AttemptRecord:
+    def _conclude(self, pending: PendingDispatch, result: SendResult, started: int) -> Concluded:
         concluded = conclude(
             pending, result, attempt_id=new_id("att"), started=started, finished=now_ms()
         )
@@ -274,7 +281,7 @@ class Dispatcher:
         metrics = self.ctx.metrics
         metrics.deliveries.labels(outcome=verdict.kind).inc()
         metrics.attempt_duration.observe(result.duration_ms / 1000)
-        return concluded.record
+        return concluded
 
     # -- shutdown -------------------------------------------------------------
 
@@ -299,6 +306,13 @@ class Dispatcher:
                 await self._router.close()
         if self._session is not None:
             await self._session.close()
+
+
+def _carrying(pending: PendingDispatch, trace_headers: dict[str, str]) -> PendingDispatch:
+    """The request with the attempt span's W3C headers added after signing: no signature
+    scheme covers them (RFC 9421 signs a fixed list of components that leaves them out)."""
+    request = pending.request
+    return replace(pending, request=replace(request, headers={**request.headers, **trace_headers}))
 
 
 def _log_attempt(level: int, claim: Claim, result: SendResult, verdict: Verdict) -> None:

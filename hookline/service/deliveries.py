@@ -1,4 +1,10 @@
-"""The Send Logs: deliveries and attempts; resend, recover and test."""
+"""The Send Logs: deliveries and attempts; resend, recover and test.
+
+A resend, a recovery and a test ping are each traced by a span of their own
+(``hookline.resend``, ``hookline.recover``, ``hookline.test``, a child of the request's
+trace if it has one), stored with the deliveries they create as an ingest span is. A
+resend's and a recovery's span links to the spans that created the deliveries resent.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from hookline import tracing
 from hookline.domain.headers import redacted
 from hookline.domain.models import (
     Attempt,
@@ -30,6 +37,8 @@ RECOVERABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED})
 TEST_WAIT_MARGIN = 5.0
 ACTIVITY_MAX_DELIVERIES = 5000
 ACTIVITY_ATTEMPT_SAMPLE = 100
+# Links a recovery's span keeps to the spans of the deliveries it resends (the SDK's default limit).
+MAX_LINKS = 128
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -105,9 +114,23 @@ class Deliveries:
                 f"The delivery is still {dlv.status.value}; wait until it finishes.",
                 code="delivery_in_progress",
             )
-        created = await self.store.resend(
-            [dlv_id], new_ids=[new_id("dlv")], tag="resent", now=now_ms()
-        )
+        with tracing.span("hookline.resend", links=await self._origins([dlv_id])) as span:
+            created = await self.store.resend(
+                [dlv_id],
+                new_ids=[new_id("dlv")],
+                tag="resent",
+                now=now_ms(),
+                trace_context=tracing.context_of(span),
+            )
+            tracing.describe(
+                span,
+                {
+                    "hookline.delivery.id": dlv_id,
+                    "hookline.webhook.id": wh.id,
+                    "hookline.workspace.id": wh.workspace_id,
+                    "hookline.deliveries": len(created),
+                },
+            )
         if not created:
             raise Conflict(
                 "The webhook is disabled; enable it before resending.", code="webhook_disabled"
@@ -132,9 +155,22 @@ class Deliveries:
         )
         if not ids:
             return 0
-        created = await self.store.resend(
-            ids, new_ids=[new_id("dlv") for _ in ids], tag="recovered", now=now_ms()
-        )
+        with tracing.span("hookline.recover", links=await self._origins(ids)) as span:
+            created = await self.store.resend(
+                ids,
+                new_ids=[new_id("dlv") for _ in ids],
+                tag="recovered",
+                now=now_ms(),
+                trace_context=tracing.context_of(span),
+            )
+            tracing.describe(
+                span,
+                {
+                    "hookline.webhook.id": wh.id,
+                    "hookline.workspace.id": wh.workspace_id,
+                    "hookline.deliveries": len(created),
+                },
+            )
         self.ctx.wake()
         return len(created)
 
@@ -149,7 +185,20 @@ class Deliveries:
         event = Event(
             id=new_id("evt"), workspace_id=ws.id, type="test", data_json="{}", created_at=now
         )
-        dlv = await self.store.insert_test_delivery(event, wh.id, new_id("dlv"))
+        with tracing.span("hookline.test") as span:
+            dlv = await self.store.insert_test_delivery(
+                event, wh.id, new_id("dlv"), trace_context=tracing.context_of(span)
+            )
+            tracing.describe(
+                span,
+                {
+                    "hookline.event.id": event.id,
+                    "hookline.event.type": event.type,
+                    "hookline.webhook.id": wh.id,
+                    "hookline.workspace.id": ws.id,
+                    "hookline.deliveries": 1,
+                },
+            )
         self.ctx.wake()
         policy = RetryPolicy.resolve(
             self.ctx.settings.retry_policy, ws.settings.get("retryPolicy"), wh.retry_policy
@@ -162,6 +211,12 @@ class Deliveries:
                 return current or dlv, attempts[:1]
             await asyncio.sleep(0.02)
         return dlv, []
+
+    async def _origins(self, dlv_ids: list[str]) -> list[str]:
+        """The stored trace contexts of ``dlv_ids``, for links (none read while tracing is off)."""
+        if not tracing.enabled():
+            return []
+        return await self.store.trace_contexts(dlv_ids[:MAX_LINKS])
 
     async def _shown(self, who: Principal, dlv: Delivery, attempts: list[Attempt]) -> list[Attempt]:
         """The attempts as ``who`` may see them: custom credentials redacted (also in attempts

@@ -1,4 +1,9 @@
-"""Event ingestion (single and batch, idempotent) and event reads."""
+"""Event ingestion (single and batch, idempotent) and event reads.
+
+Each event accepted is traced by a span ``hookline.ingest`` of its own, also in a batch
+(one trace per event), a child of the current context: the producer's trace when its
+request carries one (``tracing.InboundContext``). The span's context is stored with the event's deliveries (``tracing.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from opentelemetry.trace import Span
+
+from hookline import tracing
 from hookline.domain import filters, jsjson
 from hookline.domain.matching import is_valid_event_type, matches_any
 from hookline.domain.models import Delivery, Event, Webhook
@@ -49,7 +57,31 @@ class Events:
         self.catalog = catalog
 
     async def ingest(
-        self, who: Principal, ws_id: str, raw: bytes, idempotency_key: str | None
+        self,
+        who: Principal,
+        ws_id: str,
+        raw: bytes,
+        idempotency_key: str | None,
+    ) -> Accepted:
+        span = tracing.start("hookline.ingest")
+        try:
+            accepted = await self._ingest(who, ws_id, raw, idempotency_key, span)
+        except BaseException as exc:
+            tracing.failed(span, exc)
+            raise
+        else:
+            _traced(span, accepted)
+        finally:
+            span.end()
+        return accepted
+
+    async def _ingest(
+        self,
+        who: Principal,
+        ws_id: str,
+        raw: bytes,
+        idempotency_key: str | None,
+        span: Span,
     ) -> Accepted:
         async def once(version: int | None) -> Accepted:
             await self.workspaces.get(who, ws_id, Action.PUBLISH, cached=True)
@@ -63,7 +95,7 @@ class Events:
             event = await self._prepare(ws_id, body)
             hooks = await self._subscribers(ws_id)
             (inserted,) = await self.store.insert_events(
-                [_fan_out(event, hooks)], config_version=version
+                [_fan_out(event, hooks, tracing.context_of(span))], config_version=version
             )
             return self._accepted(inserted)
 
@@ -72,6 +104,9 @@ class Events:
     async def ingest_batch(
         self, who: Principal, ws_id: str, raw: bytes
     ) -> list[Accepted | HooklineError]:
+        """Accept a batch: each event that reaches the insert gets a ``hookline.ingest`` span
+        of its own."""
+
         async def once(version: int | None) -> list[Accepted | HooklineError]:
             await self.workspaces.get(who, ws_id, Action.PUBLISH, cached=True)
             limit = self.body_limit(batch=True)
@@ -101,11 +136,26 @@ class Events:
                 await self._check(version)  # the refusals came from current reads
             if ready:
                 hooks = await self._subscribers(ws_id)
-                inserted = await self.store.insert_events(
-                    [_fan_out(e, hooks) for _, e in ready], config_version=version
-                )
-                for (index, _), done in zip(ready, inserted, strict=True):
-                    results[index] = self._accepted(done)
+                spans = [tracing.start("hookline.ingest") for _ in ready]
+                try:
+                    inserted = await self.store.insert_events(
+                        [
+                            _fan_out(e, hooks, tracing.context_of(s))
+                            for (_, e), s in zip(ready, spans, strict=True)
+                        ],
+                        config_version=version,
+                    )
+                except StaleConfig:
+                    raise  # spans never ended are never exported: the next try has its own
+                except BaseException as exc:
+                    for s in spans:
+                        tracing.failed(s, exc)
+                        s.end()
+                    raise
+                for (index, _), done, s in zip(ready, inserted, spans, strict=True):
+                    results[index] = accepted = self._accepted(done)
+                    _traced(s, accepted)
+                    s.end()
             return [r for r in results if r is not None]
 
         return await self._current(who, once)
@@ -222,10 +272,30 @@ def _parse(raw: bytes) -> Any:
         raise BadRequest(f"The body is not valid JSON: {exc}", code="malformed_json") from exc
 
 
-def _fan_out(event: Event, hooks: list[Webhook]) -> NewEvent:
+def _fan_out(event: Event, hooks: list[Webhook], trace_context: str | None) -> NewEvent:
     """The deliveries of ``event``: one per webhook subscribed to its type whose filter, if
     it has one, the event's data passes."""
     subscribed = [h for h in hooks if matches_any(h.events, event.type)]
     data = jsjson.loads(event.data_json) if any(h.filter for h in subscribed) else None
     targets = [h.id for h in subscribed if not h.filter or filters.matches(h.filter, data)]
-    return NewEvent(event=event, webhook_ids=targets, delivery_ids=[new_id("dlv") for _ in targets])
+    return NewEvent(
+        event=event,
+        webhook_ids=targets,
+        delivery_ids=[new_id("dlv") for _ in targets],
+        trace_context=trace_context,
+    )
+
+
+def _traced(span: Span, accepted: Accepted) -> None:
+    """Describe the ingested event on its span."""
+    event = accepted.event
+    tracing.describe(
+        span,
+        {
+            "hookline.event.id": event.id,
+            "hookline.event.type": event.type,
+            "hookline.workspace.id": event.workspace_id,
+            "hookline.deliveries": accepted.deliveries,
+            "hookline.event.created": accepted.created,
+        },
+    )

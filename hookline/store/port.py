@@ -48,11 +48,13 @@ class DeliveryFilter:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class NewEvent:
-    """An event to insert, with the webhooks it fans out to."""
+    """An event to insert, with the webhooks it fans out to and the trace context (W3C
+    ``traceparent``) its deliveries continue."""
 
     event: Event
     webhook_ids: list[str]
     delivery_ids: list[str]
+    trace_context: str | None = None
 
 
 class StaleConfig(Exception):
@@ -82,6 +84,7 @@ class Claim:
     signing_key: str | None = None
     previous_keys: list[dict[str, Any]] = field(default_factory=list)
     internal_faults: int = 0  # Hookline's own faults in a row since the last attempt
+    trace_context: str | None = None  # the W3C traceparent the attempt's span continues
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -308,11 +311,21 @@ class DeliveryLog(Protocol):
     async def list_event_deliveries(self, ws_id: str, event_id: str) -> list[Delivery]: ...
     async def list_attempts(self, dlv_id: str) -> list[Attempt]: ...
     async def get_event_of_delivery(self, dlv_id: str) -> Event | None: ...
+    async def trace_contexts(self, dlv_ids: list[str]) -> list[str]:
+        """The stored trace contexts of those of ``dlv_ids`` that have one."""
+        ...
+
     async def resend(
-        self, dlv_ids: list[str], *, new_ids: list[str], tag: str, now: int
+        self,
+        dlv_ids: list[str],
+        *,
+        new_ids: list[str],
+        tag: str,
+        now: int,
+        trace_context: str | None = None,
     ) -> list[Delivery]: ...
     async def insert_test_delivery(
-        self, event: Event, webhook_id: str, dlv_id: str
+        self, event: Event, webhook_id: str, dlv_id: str, *, trace_context: str | None = None
     ) -> Delivery: ...
     async def recoverable(
         self, wh_id: str, *, since: int, until: int | None, statuses: list[DeliveryStatus]

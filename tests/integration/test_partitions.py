@@ -4,6 +4,7 @@ migration that partitions a populated attempts table."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 
 import asyncpg  # type: ignore[import-untyped]
@@ -11,7 +12,7 @@ import pytest
 from test_store import SUCCEEDED, add_webhook, add_workspace, claim_one, finished, publish
 
 from hookline.domain.models import Webhook
-from hookline.ids import now_ms
+from hookline.ids import new_id, now_ms
 from hookline.store.port import Store
 from hookline.store.postgres import PostgresStore, migrations
 from hookline.store.postgres.partitions import DAY_MS, LOCK_KEY, day_start, partition_name
@@ -59,6 +60,48 @@ async def _attempt_at(store: Store, wh: Webhook, at: int) -> tuple[str, str]:
     attempt = dataclasses.replace(record.attempt, started_at=at + 3_600_000)
     await store.record_attempts("A", [dataclasses.replace(record, attempt=attempt)])
     return attempt.delivery_id, attempt.id
+
+
+async def _old_attempt_at(database: str, wh: Webhook, at: int) -> tuple[str, str]:
+    """``_attempt_at`` in SQL, on the schema before 0006 (which today's store code, reading
+    and writing later columns, does not speak): (delivery id, attempt id)."""
+    dlv_id, attempt_id = new_id("dlv"), new_id("att")
+    request = {"method": "POST", "url": wh.url, "headers": {}, "body": "{}"}
+    response = {"status": 200, "headers": {}, "body": "", "truncated": False}
+    conn = await asyncpg.connect(database)
+    try:
+        async with conn.transaction():
+            event_pk = await conn.fetchval(
+                "INSERT INTO events (id, workspace_id, type, data, created_at) "
+                "VALUES ($1, $2, 'order.paid', '{}', $3) RETURNING pk",
+                new_id("evt"),
+                wh.workspace_id,
+                at,
+            )
+            await conn.execute(
+                "INSERT INTO deliveries (id, event_pk, webhook_id, workspace_id, event_id, "
+                "event_type, status, attempt_count, created_at, completed_at, last_status_code) "
+                "SELECT $1, e.pk, $2, e.workspace_id, e.id, e.type, 'succeeded', 1, $3, $4, 200 "
+                "FROM events e WHERE e.pk = $5",
+                dlv_id,
+                wh.id,
+                at,
+                at + 3_600_000,
+                event_pk,
+            )
+            await conn.execute(
+                "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, "
+                "request, response, error, outcome) VALUES ($1, $2, 1, $3, 1.5, $4, $5, NULL, "
+                "'success')",
+                attempt_id,
+                dlv_id,
+                at + 3_600_000,
+                json.dumps(request),
+                json.dumps(response),
+            )
+    finally:
+        await conn.close()
+    return dlv_id, attempt_id
 
 
 async def test_the_coming_days_are_created_ahead(store: Store, database: str) -> None:
@@ -161,7 +204,7 @@ async def test_the_migration_partitions_a_populated_attempts_table(
         "ancient": today - 500 * DAY_MS,
         "ahead": today + 10 * DAY_MS,  # a clock far off
     }
-    made = {age: await _attempt_at(store, wh, at - 3_600_000) for age, at in ages.items()}
+    made = {age: await _old_attempt_at(database, wh, at - 3_600_000) for age, at in ages.items()}
     before = {dlv: await store.list_attempts(dlv) for dlv, _ in made.values()}
 
     assert await store.migrate() == ["0006_attempts_by_day"]

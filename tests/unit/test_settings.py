@@ -147,3 +147,27 @@ def test_a_workspace_gets_its_share_of_a_workers_slots(
         monkeypatch.setenv("HOOKLINE_WORKSPACE_SHARE", share)
     monkeypatch.setenv("HOOKLINE_WORKER_CONCURRENCY", str(worker))
     assert Settings().workspace_concurrency == slots
+
+
+@pytest.mark.parametrize("value", ["jaeger", "on", "OTLP "])
+def test_serve_refuses_an_unknown_tracing_mode(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
+) -> None:
+    monkeypatch.setenv("HOOKLINE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HOOKLINE_TRACING", value)
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 1, result.output
+    assert "HOOKLINE_TRACING: Input should be 'off' or 'otlp'" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "hookline.db").exists()
+
+
+def test_tracing_is_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOOKLINE_TRACING", raising=False)
+    monkeypatch.delenv("HOOKLINE_TRACE_PROPAGATION", raising=False)
+    settings = Settings()
+    assert (settings.tracing, settings.trace_propagation) == ("off", False)
+    monkeypatch.setenv("HOOKLINE_TRACING", "otlp")
+    monkeypatch.setenv("HOOKLINE_TRACE_PROPAGATION", "true")
+    settings = Settings()
+    assert (settings.tracing, settings.trace_propagation) == ("otlp", True)

@@ -84,7 +84,8 @@ _LOCK_RATE_LIMITED = (
 _TAKE = (
     "UPDATE deliveries SET status = 'sending', lease_owner = $1, lease_until = $2 "
     "WHERE id = ANY($3::text[]) "
-    "RETURNING id, attempt_count, internal_faults, tags, event_pk, webhook_id, next_attempt_at"
+    "RETURNING id, attempt_count, internal_faults, tags, event_pk, webhook_id, next_attempt_at, "
+    "trace_context"
 )
 
 
@@ -216,6 +217,7 @@ async def _claims(c: Connection, found: list[Record], box: SecretBox) -> list[Cl
             attempt=r["attempt_count"] + 1,
             tags=json.loads(r["tags"]),
             internal_faults=r["internal_faults"],
+            trace_context=r["trace_context"],
             event=records.event(events[r["event_pk"]]),
             webhook=records.webhook(hooks[r["webhook_id"]], box),
             webhook_secret=hooks[r["webhook_id"]]["secret"],

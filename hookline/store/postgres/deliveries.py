@@ -12,11 +12,11 @@ from hookline.store.postgres.connection import Params
 
 _RESEND = (
     "INSERT INTO deliveries (id, event_pk, webhook_id, workspace_id, event_id, event_type, "
-    "status, next_attempt_at, created_at, resent_from, tags) "
+    "status, next_attempt_at, created_at, resent_from, tags, trace_context) "
     "SELECT x.new_id, d.event_pk, d.webhook_id, d.workspace_id, d.event_id, d.event_type, "
     f"{INITIAL}, $3, $3, d.id, "
     # A resent test stays a test: same envelope flag, no retries.
-    "CASE WHEN d.tags LIKE '%\"test\"%' THEN $4 ELSE $5 END "
+    "CASE WHEN d.tags LIKE '%\"test\"%' THEN $4 ELSE $5 END, $6::text "
     "FROM unnest($1::text[], $2::text[]) AS x (old_id, new_id) "
     "JOIN deliveries d ON d.id = x.old_id JOIN webhooks w ON w.id = d.webhook_id "
     "WHERE w.status <> 'disabled' RETURNING *"
@@ -99,8 +99,22 @@ class DeliveryQueries(Queries):
         )
         return records.event(row) if row else None
 
+    async def trace_contexts(self, dlv_ids: list[str]) -> list[str]:
+        found = await self._db.fetch(
+            "SELECT trace_context FROM deliveries WHERE id = ANY($1::text[]) "
+            "AND trace_context IS NOT NULL ORDER BY id",
+            dlv_ids,
+        )
+        return [r["trace_context"] for r in found]
+
     async def resend(
-        self, dlv_ids: list[str], *, new_ids: list[str], tag: str, now: int
+        self,
+        dlv_ids: list[str],
+        *,
+        new_ids: list[str],
+        tag: str,
+        now: int,
+        trace_context: str | None = None,
     ) -> list[Delivery]:
         """A new delivery of the same event for each id whose webhook is not disabled."""
         if len(dlv_ids) != len(new_ids):
@@ -122,13 +136,16 @@ class DeliveryQueries(Queries):
                 now,
                 json.dumps(["test", tag]),
                 json.dumps([tag]),
+                trace_context,
             )
             if any(r["status"] == "pending" for r in rows):
                 await notify_work(c)
         created = {r["id"]: records.delivery(r) for r in rows}
         return [created[i] for i in new_ids if i in created]
 
-    async def insert_test_delivery(self, event: Event, webhook_id: str, dlv_id: str) -> Delivery:
+    async def insert_test_delivery(
+        self, event: Event, webhook_id: str, dlv_id: str, *, trace_context: str | None = None
+    ) -> Delivery:
         async with self._db.transaction() as c:
             pk = await c.fetchval(
                 "INSERT INTO events (id, workspace_id, type, data, created_at) "
@@ -141,8 +158,8 @@ class DeliveryQueries(Queries):
             )
             row = await c.fetchrow(
                 "INSERT INTO deliveries (id, event_pk, webhook_id, workspace_id, event_id, "
-                "event_type, status, next_attempt_at, created_at, tags) "
-                "VALUES ($1,$2,$3,$4,$5,$6,'pending',$7,$7,'[\"test\"]') RETURNING *",
+                "event_type, status, next_attempt_at, created_at, tags, trace_context) "
+                "VALUES ($1,$2,$3,$4,$5,$6,'pending',$7,$7,'[\"test\"]',$8) RETURNING *",
                 dlv_id,
                 pk,
                 webhook_id,
@@ -150,6 +167,7 @@ class DeliveryQueries(Queries):
                 event.id,
                 event.type,
                 event.created_at,
+                trace_context,
             )
             await notify_work(c)
         return records.delivery(row)

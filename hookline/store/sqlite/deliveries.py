@@ -97,8 +97,22 @@ class DeliveryQueries(Queries):
         )
         return rows.event(row) if row else None
 
+    async def trace_contexts(self, dlv_ids: list[str]) -> list[str]:
+        sql = (
+            f"SELECT trace_context FROM deliveries WHERE id IN ({rows.placeholders(len(dlv_ids))}) "
+            "AND trace_context IS NOT NULL ORDER BY id"
+        )
+        found = await self._reader.run(lambda c: c.execute(sql, dlv_ids).fetchall())
+        return [r["trace_context"] for r in found]
+
     async def resend(
-        self, dlv_ids: list[str], *, new_ids: list[str], tag: str, now: int
+        self,
+        dlv_ids: list[str],
+        *,
+        new_ids: list[str],
+        tag: str,
+        now: int,
+        trace_context: str | None = None,
     ) -> list[Delivery]:
         """A new delivery of the same event for each id whose webhook is not disabled."""
 
@@ -107,15 +121,16 @@ class DeliveryQueries(Queries):
             for old, new in zip(dlv_ids, new_ids, strict=True):
                 row = c.execute(
                     "INSERT INTO deliveries (id, event_pk, webhook_id, workspace_id, event_id, "
-                    "event_type, status, next_attempt_at, created_at, resent_from, tags) "
+                    "event_type, status, next_attempt_at, created_at, resent_from, tags, "
+                    "trace_context) "
                     "SELECT ?, d.event_pk, d.webhook_id, d.workspace_id, d.event_id, d.event_type, "
                     f"{rows.INITIAL}, ?, ?, d.id, "
                     # A resent test stays a test: same envelope flag, no retries.
                     "CASE WHEN d.tags LIKE '%\"test\"%' THEN json_array('test', ?) "
-                    "ELSE json_array(?) END "
+                    "ELSE json_array(?) END, ? "
                     "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id "
                     "WHERE d.id = ? AND w.status != 'disabled' RETURNING *",
-                    (new, now, now, tag, tag, old),
+                    (new, now, now, tag, tag, trace_context, old),
                 ).fetchone()
                 if row is not None:
                     created.append(rows.delivery(row))
@@ -123,7 +138,9 @@ class DeliveryQueries(Queries):
 
         return await self._writer.write(insert)
 
-    async def insert_test_delivery(self, event: Event, webhook_id: str, dlv_id: str) -> Delivery:
+    async def insert_test_delivery(
+        self, event: Event, webhook_id: str, dlv_id: str, *, trace_context: str | None = None
+    ) -> Delivery:
         def insert(c: sqlite3.Connection) -> Delivery:
             (pk,) = c.execute(
                 "INSERT INTO events (id, workspace_id, type, data, created_at) "
@@ -132,8 +149,8 @@ class DeliveryQueries(Queries):
             ).fetchone()
             row = c.execute(
                 "INSERT INTO deliveries (id, event_pk, webhook_id, workspace_id, event_id, "
-                "event_type, status, next_attempt_at, created_at, tags) "
-                "VALUES (?,?,?,?,?,?,'pending',?,?,'[\"test\"]') RETURNING *",
+                "event_type, status, next_attempt_at, created_at, tags, trace_context) "
+                "VALUES (?,?,?,?,?,?,'pending',?,?,'[\"test\"]',?) RETURNING *",
                 (
                     dlv_id,
                     pk,
@@ -143,6 +160,7 @@ class DeliveryQueries(Queries):
                     event.type,
                     event.created_at,
                     event.created_at,
+                    trace_context,
                 ),
             ).fetchone()
             return rows.delivery(row)

@@ -363,6 +363,7 @@ def _claims(
             tags=json.loads(r["tags"]),
             event=rows.event(events[r["event_pk"]]),
             internal_faults=r["internal_faults"],
+            trace_context=r["trace_context"],
             **shared[r["webhook_id"]],
         )
         for r in found
