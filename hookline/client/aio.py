@@ -194,11 +194,18 @@ class AsyncClient:
         return self._all(Webhook, url, {"status": status, "limit": page_size})
 
     async def create_webhook(
-        self, workspace_id: str, url: str, events: Iterable[str] = ("*",), **fields: Any
+        self,
+        workspace_id: str,
+        url: str | None,
+        events: Iterable[str] = ("*",),
+        **fields: Any,
     ) -> Webhook:
         """Fields: ``name``, ``description``, ``secret``, ``headers``, ``metadata``,
-        ``retry_policy``, ``ordering``, ``rate_limit``, ``status``, ``filter``, ``auth``, ``destination``."""
-        body = {"url": url, "events": list(events), **base.fields(fields)}
+        ``retry_policy``, ``ordering``, ``rate_limit``, ``status``, ``filter``, ``auth``,
+        ``destination`` (``url`` None: the destination's)."""
+        body = {"events": list(events), **base.fields(fields)}
+        if url is not None:
+            body["url"] = url
         target = base.path("/v1/workspaces/{}/webhooks", workspace_id)
         return await self._one(Webhook, "POST", target, json=body)
 

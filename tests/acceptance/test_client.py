@@ -266,3 +266,20 @@ def test_a_post_that_is_not_repeatable_is_not_retried(
         d for d in api.get(f"/v1/webhooks/{wh['id']}/deliveries") if d["resentFrom"] == dlv["id"]
     ]
     assert len(resent) == 1
+
+
+def test_a_webhook_with_a_destination_and_a_filter_has_no_url_of_its_own(
+    client: Client, ws: str
+) -> None:
+    destination = {
+        "type": "redis",
+        "url": "redis://127.0.0.1:6379/0",
+        "stream": "hooks",
+        "password": "pw-client",
+    }
+    wh = client.create_webhook(
+        ws, None, destination=destination, filter={"path": "$.total", "gte": 1}
+    )
+    assert wh.url == "redis://127.0.0.1:6379/0"
+    assert wh.destination == {k: v for k, v in destination.items() if k != "password"}
+    assert wh.filter == {"path": "$.total", "gte": 1}
