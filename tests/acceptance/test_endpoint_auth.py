@@ -96,6 +96,16 @@ class TokenServer:
         self.tokens.respond(self._token)
         self.resource.respond(self._resource)
 
+    def auth(self) -> dict[str, str]:
+        """A webhook's OAuth2 settings for this token endpoint."""
+        return {
+            "type": "oauth2",
+            "tokenUrl": self.tokens.url,
+            "clientId": "hookline",
+            "clientSecret": "cs-secret",
+            "scope": "hooks",
+        }
+
     def revoke(self) -> None:
         with self._lock:
             self.current = None
@@ -125,13 +135,7 @@ def test_oauth2_token_is_fetched_cached_and_refreshed_once_on_401(
 ) -> None:
     idp = TokenServer(receiver)
     ws = api.workspace()
-    auth = {
-        "type": "oauth2",
-        "tokenUrl": idp.tokens.url,
-        "clientId": "hookline",
-        "clientSecret": "cs-secret",
-        "scope": "hooks",
-    }
+    auth = idp.auth()
     api.webhook(ws, idp.resource.url, auth=auth, retryPolicy={"schedule": [0, 0.2]})
 
     first = attempts_of(api, api.send(ws, "order.paid", {"n": 1}))
@@ -164,13 +168,7 @@ def test_a_token_endpoint_that_refuses_fails_the_attempt_which_is_retried(
     idp = TokenServer(receiver)
     idp.refuse = True
     ws = api.workspace()
-    auth = {
-        "type": "oauth2",
-        "tokenUrl": idp.tokens.url,
-        "clientId": "hookline",
-        "clientSecret": "cs-secret",
-        "scope": "hooks",
-    }
+    auth = idp.auth()
     api.webhook(ws, idp.resource.url, auth=auth, retryPolicy={"schedule": [0, 0.3]})
     event = api.send(ws, "order.paid", {"n": 1})
     (dlv,) = api.deliveries_of(event["id"])

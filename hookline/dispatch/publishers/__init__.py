@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import logging
 import socket
 import time
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,8 @@ from typing import Any, Protocol
 
 from hookline.dispatch.transport import OutboundRequest, SendResult, Transport
 from hookline.domain.destinations import Network, ip_literal, is_blocked
+
+log = logging.getLogger("hookline.dispatch")
 
 MODULES = {
     "rabbitmq": "rabbitmq",
@@ -99,7 +102,8 @@ class Router:
         except TimeoutError:
             return failed(request, start, "timeout")
         except Refused as exc:
-            return failed(request, start, exc.error, exc.detail)
+            log.info("publishing to %s failed: %s %s", request.url, exc.error, exc.detail)
+            return failed(request, start, exc.error)
 
     def _publisher(self, kind: str) -> Publisher:
         name = MODULES[kind]
@@ -128,11 +132,11 @@ def acknowledged(request: OutboundRequest, start: float, receipt: Mapping[str, A
     )
 
 
-def failed(request: OutboundRequest, start: float, error: str, detail: str = "") -> SendResult:
+def failed(request: OutboundRequest, start: float, error: str) -> SendResult:
     return SendResult(
         status_code=None,
         headers={},
-        body=detail[:2000],
+        body="",
         truncated=False,
         error=error,
         duration_ms=elapsed(start),
