@@ -155,6 +155,13 @@ class Settings(BaseSettings):
         description="First wait before a delivery is tried again after a fault of Hookline's "
         "own (a bug, a database error); it doubles with each fault in a row, up to 10 minutes.",
     )
+    aws_default_credentials: bool = Field(
+        False,
+        description="Let an SQS, SNS or EventBridge destination without keys of its own "
+        "publish with this deployment's AWS credentials (environment, config files, instance "
+        "role). Off: such a destination is refused, since any workspace could then write "
+        "wherever the deployment's role may.",
+    )
     log_format: Literal["text", "json"] = Field("text", description="Log line format.")
     tracing: Literal["off", "otlp"] = Field(
         "off",

@@ -237,7 +237,7 @@ class Dispatcher:
         """Send the request; an OAuth2 webhook's with its token (the dispatch as sent)."""
         assert self._transport is not None
         auth = pending.claim.webhook.auth
-        if auth is not None and auth["type"] == "oauth2":
+        if auth is not None and auth["type"] == "oauth2" and pending.request.destination is None:
             return await self._tokens.send(pending, self._transport)
         return pending, await self._transport.send(pending.request)
 

@@ -81,7 +81,8 @@ class Tokens:
                 retry_after=None,
                 final_url=last.get("url", pending.request.url),
             )
-        headers = {**pending.request.headers, "Authorization": f"Bearer {token}"}
+        headers = {k: v for k, v in pending.request.headers.items() if k.lower() != "authorization"}
+        headers["Authorization"] = f"Bearer {token}"
         request = dataclasses.replace(pending.request, headers=headers)
         return dataclasses.replace(pending, request=request), await transport.send(request)
 

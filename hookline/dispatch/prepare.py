@@ -77,7 +77,7 @@ def prepare(
         f"X-{brand}-Timestamp": str(timestamp),
         f"X-{brand}-Attempt": str(claim.attempt),
     }
-    credentials = endpoint_auth.authorization(wh.auth)
+    credentials = None if wh.destination else endpoint_auth.authorization(wh.auth)
     if credentials is not None:
         for name in [n for n in headers if n.lower() == "authorization"]:
             del headers[name]  # a custom header of the same name gives way
@@ -103,7 +103,7 @@ def prepare(
         timeout=policy.timeout,
         max_redirects=MAX_REDIRECTS if policy.follow_redirects else 0,
         client_certificate=(wh.auth["certificate"], wh.auth["key"])
-        if wh.auth and wh.auth["type"] == "mtls"
+        if wh.auth and wh.auth["type"] == "mtls" and not wh.destination
         else None,
         destination=wh.destination,
     )

@@ -16,10 +16,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-import os
 import socket
 import ssl
-import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -48,6 +46,7 @@ from hookline.domain.destinations import (
     is_blocked,
 )
 from hookline.errors import Invalid
+from hookline.tls import client_context
 
 MAX_RESPONSE_BYTES = 64 * 1024
 # No timer of aiohttp's own per request: the attempt's deadline is one asyncio.timeout around
@@ -171,8 +170,11 @@ class AiohttpTransport:
 
     async def send(self, request: OutboundRequest) -> SendResult:
         """POST the request's body to its URL (and to each redirect hop it may follow that
-        passes the rules); ``final_url`` is the last URL posted to."""
+        passes the rules); ``final_url`` is the last URL posted to. A client certificate that
+        cannot be loaded is a fault of Hookline's own: it raises, the attempt is not made."""
         start = time.perf_counter()
+        certificate = request.client_certificate
+        client_tls = None if certificate is None else self._client_contexts.get(*certificate)
         headers = request.headers
         status: int | None = None
         resp_headers: dict[str, str] = {}
@@ -193,7 +195,7 @@ class AiohttpTransport:
                         headers=headers,
                         timeout=NO_REQUEST_TIMEOUT,
                         allow_redirects=False,
-                        ssl=self._ssl_for(request, target, origin),
+                        ssl=_ssl_for(client_tls, target, origin),
                     ) as resp:
                         status = resp.status
                         resp_headers = _flatten(resp.headers)
@@ -257,13 +259,12 @@ class AiohttpTransport:
             final_url=final_url,
         )
 
-    def _ssl_for(self, request: OutboundRequest, target: URL, origin: URL) -> ssl.SSLContext | bool:
-        """The TLS context of a hop: the client certificate's, to the webhook's own origin only."""
-        if request.client_certificate is None or target.scheme != "https":
-            return True
-        if target.origin() != origin:
-            return True
-        return self._client_contexts.get(*request.client_certificate)
+
+def _ssl_for(client_tls: ssl.SSLContext | None, target: URL, origin: URL) -> ssl.SSLContext | bool:
+    """The TLS context of a hop: the client certificate's, to the webhook's own origin only."""
+    if client_tls is None or target.scheme != "https" or target.origin() != origin:
+        return True
+    return client_tls
 
 
 class ClientContexts:
@@ -284,22 +285,6 @@ class ClientContexts:
                 self._contexts.popitem(last=False)
         self._contexts.move_to_end(name)
         return context
-
-
-def client_context(certificate: str, key: str) -> ssl.SSLContext:
-    """A verifying TLS context that presents ``certificate`` (PEM) with its ``key``.
-
-    ``ssl`` loads a certificate only from files: they are written to a directory only this
-    process's user may read and removed as soon as they are loaded."""
-    context = ssl.create_default_context()
-    with tempfile.TemporaryDirectory(prefix="hookline-mtls-") as folder:
-        cert_path, key_path = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
-        for path, text in ((cert_path, certificate), (key_path, key)):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-        context.load_cert_chain(cert_path, key_path)
-    return context
 
 
 def _first_hop(url: str, *, open_network: bool, allowed: Sequence[Network]) -> URL:

@@ -18,16 +18,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from hookline.errors import Invalid
 
 KINDS = ("basic", "bearer", "oauth2", "mtls")
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 MAX_TEXT = 4096
 MAX_PEM = 16384
 # The fields each kind takes: required ones, then optional ones.
@@ -61,9 +64,11 @@ def check(value: Any, *, check_url: Callable[[str], str]) -> dict[str, Any] | No
         limit = MAX_PEM if kind == "mtls" else MAX_TEXT
         if not isinstance(text, str) or not text or len(text) > limit:
             raise _invalid(f"auth.{name}", f"{name} is a string of 1 to {limit} characters")
-        if any(ord(ch) < 32 for ch in text) and kind != "mtls":
-            raise _invalid(f"auth.{name}", f"{name} must not contain control characters")
+        if not is_utf8(text) or (kind != "mtls" and any(ord(ch) < 32 for ch in text)):
+            raise _invalid(f"auth.{name}", f"{name} must be text without control characters")
         out[name] = text
+    if kind == "bearer" and not _VISIBLE_ASCII.fullmatch(out["token"]):
+        raise _invalid("auth.token", "a bearer token is printable ASCII without spaces")
     if kind == "basic" and ":" in out["username"]:
         raise _invalid("auth.username", "a Basic username must not contain ':'")
     if kind == "oauth2":
@@ -119,14 +124,24 @@ def _token_url(url: str, check_url: Callable[[str], str]) -> str:
         raise _invalid("auth.tokenUrl", exc.message.rstrip(".")) from exc
 
 
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` encodes (a lone surrogate, which JSON can carry, does not)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_pair(cert_pem: str, key_pem: str) -> None:
     try:
         cert = x509.load_pem_x509_certificate(cert_pem.encode())
-    except ValueError as exc:
+        cert_key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
         raise _invalid("auth.certificate", "certificate is not a PEM X.509 certificate") from exc
     try:
         key = serialization.load_pem_private_key(key_pem.encode(), password=None)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise _invalid("auth.key", "key is not an unencrypted PEM private key") from exc
     if not isinstance(
         key,
@@ -137,7 +152,7 @@ def _check_pair(cert_pem: str, key_pem: str) -> None:
     ):
         raise _invalid("auth.key", "key is not an RSA, EC or EdDSA key")
     raw = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    if key.public_key().public_bytes(*raw) != cert.public_key().public_bytes(*raw):
+    if key.public_key().public_bytes(*raw) != cert_key.public_bytes(*raw):
         raise _invalid("auth.key", "key is not the certificate's private key")
 
 

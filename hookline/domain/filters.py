@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from typing import Any
 
 import jsonpath
@@ -104,11 +105,28 @@ def check(value: Any) -> dict[str, Any] | None:
         return None
     if len(json.dumps(value)) > MAX_FILTER_BYTES:
         raise _invalid("$", f"the filter is longer than {MAX_FILTER_BYTES} bytes as JSON")
+    # Before the schema, which recurses: a filter level is an object and a list.
+    if _nesting(value) > 2 * MAX_DEPTH + 2:
+        raise _invalid("$", f"filters nest at most {MAX_DEPTH} deep")
     error = max(_VALIDATOR.iter_errors(value), key=_deepest, default=None)
     if error is not None:
         raise _invalid(error.json_path, _explain(error))
     _check_tree(value, "$", 1)
     return dict(value)
+
+
+def _nesting(value: Any) -> int:
+    """How deep objects and lists nest in ``value`` (without recursion); refuses a number
+    JSON cannot carry back (out of range, read as infinite)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise _invalid("$", "a number is out of range")
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            todo += [(v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)]
+    return deepest
 
 
 def _check_tree(node: dict[str, Any], at: str, depth: int) -> None:

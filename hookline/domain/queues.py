@@ -24,6 +24,7 @@ from typing import Any
 
 from yarl import URL
 
+from hookline.domain.endpoint_auth import is_utf8
 from hookline.errors import Invalid
 
 KINDS = ("rabbitmq", "nats", "redis", "sqs", "sns", "eventbridge")
@@ -57,10 +58,13 @@ def check(
     *,
     check_host: Callable[[URL], None],
     check_url: Callable[[str], str],
+    aws_default_credentials: bool = False,
 ) -> tuple[dict[str, Any], str]:
     """The destination as stored and the URL the webhook shows; raise ``Invalid``
     (``invalid_destination``) naming the field. ``check_host`` applies the rules of webhook
-    hosts to a broker's host, ``check_url`` those of webhook URLs to an AWS endpoint."""
+    hosts to a broker's host, ``check_url`` those of webhook URLs to an AWS endpoint. An AWS
+    destination without keys would publish as the deployment itself: only when
+    ``aws_default_credentials``."""
     if not isinstance(value, dict) or value.get("type") not in KINDS:
         raise _invalid("destination.type", f"type is one of {', '.join(KINDS)} (or no destination)")
     kind = value["type"]
@@ -83,11 +87,19 @@ def check(
                 raise _invalid("destination.maxLen", "maxLen is a whole number from 1 to 10^9")
         elif not isinstance(given, str) or len(given) > 2048 or (not given and name != "exchange"):
             raise _invalid(f"destination.{name}", f"{name} is a string of 1 to 2048 characters")
+        elif not is_utf8(given) or any(ord(ch) < 32 for ch in given):
+            raise _invalid(f"destination.{name}", f"{name} must be text without control characters")
         out[name] = given
     if kind in SCHEMES:
         shown = _broker_url(kind, out, check_host)
     else:
         shown = _aws(kind, out, check_url)
+        if "accessKeyId" not in out and not aws_default_credentials:
+            raise _invalid(
+                "destination.accessKeyId",
+                "give accessKeyId and secretAccessKey (this deployment does not lend its own "
+                "AWS credentials to webhooks)",
+            )
     if kind == "nats" and not _SUBJECT.fullmatch(out["subject"]):
         raise _invalid("destination.subject", "subject is tokens separated by dots, no wildcards")
     if kind == "redis" and not _NAME.fullmatch(out["stream"]):
@@ -117,7 +129,8 @@ def _broker_url(kind: str, out: dict[str, Any], check_host: Callable[[URL], None
         raise _invalid("destination.url", "credentials go in username and password, not the URL")
     if url.query_string or url.fragment:
         raise _invalid("destination.url", "the URL takes no query or fragment")
-    if kind == "redis" and url.path not in ("", "/") and not url.path[1:].isdigit():
+    database = url.path[1:]
+    if kind == "redis" and database and not (database.isascii() and database.isdigit()):
         raise _invalid("destination.url", "a Redis URL's path is a database number")
     try:
         check_host(url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 from dataclasses import replace
 from typing import Any
 
@@ -20,6 +21,7 @@ from hookline.service.operational import Notice, Operational, about
 from hookline.service.workspaces import Workspaces
 from hookline.signing import generate_keypair, generate_secret, public_key_of
 from hookline.store.port import Page, StatusChange, WebhookChanges, WebhookPatch
+from hookline.tls import client_context
 from hookline.verify import VerificationError, secret_bytes
 
 TOKEN_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -131,6 +133,8 @@ class Webhooks:
         wh = await self.get(who, wh_id, Action.MANAGE)
         ws = await self.workspaces.get(who, wh.workspace_id)
         changes = WebhookChanges(patch=self._validated(ws, body, creating=False))
+        given = changes.patch.given()
+        _check_http_only(given.get("auth", wh.auth), given.get("destination", wh.destination))
         if body.get("secret") is not None:
             _check_secret(body["secret"])
             changes.secret = self.ctx.box.seal(body["secret"])
@@ -243,6 +247,7 @@ class Webhooks:
                     url, open_network=self.ctx.settings.dev, allowed=self.ctx.allowed_networks
                 ),
                 check_url=self._checked_url,
+                aws_default_credentials=self.ctx.settings.aws_default_credentials,
             )
         elif "url" in body or creating or "destination" in body:
             url = body.get("url")
@@ -292,13 +297,9 @@ class Webhooks:
         if "filter" in body:
             out["filter"] = filters.check(body["filter"])
         if "auth" in body:
-            if body.get("auth") is not None and body.get("destination") is not None:
-                raise Invalid(
-                    "auth is for HTTP endpoints; a destination takes its own credentials.",
-                    code="invalid_auth",
-                    details=[{"field": "auth", "message": "not with a destination"}],
-                )
             out["auth"] = endpoint_auth.check(body["auth"], check_url=self._checked_url)
+            _check_tls_loads(out["auth"])
+            _check_http_only(out["auth"], out.get("destination"))
         if body.get("ordering") is not None:
             if body["ordering"] not in ORDERINGS:
                 raise Invalid('ordering is "none" or "fifo".', code="invalid_ordering")
@@ -311,6 +312,32 @@ class Webhooks:
         }:
             raise Invalid('status is "active", "paused" or "disabled".', code="invalid_status")
         return WebhookPatch(**out)
+
+
+def _check_http_only(auth: dict[str, Any] | None, destination: dict[str, Any] | None) -> None:
+    """Endpoint auth goes with HTTP only: its credentials must never travel in a message."""
+    if auth is not None and destination is not None:
+        raise Invalid(
+            "auth is for HTTP endpoints; a destination takes its own credentials "
+            '(remove auth with "auth": null to give this webhook a destination).',
+            code="invalid_auth",
+            details=[{"field": "auth", "message": "not with a destination"}],
+        )
+
+
+def _check_tls_loads(auth: dict[str, Any] | None) -> None:
+    """A client certificate TLS itself would refuse (a key too small) is refused now, not at
+    every attempt."""
+    if auth is None or auth["type"] != "mtls":
+        return
+    try:
+        client_context(auth["certificate"], auth["key"])
+    except ssl.SSLError as exc:
+        raise Invalid(
+            f"TLS refuses this certificate and key: {exc.reason or exc}.",
+            code="invalid_auth",
+            details=[{"field": "auth.key", "message": "refused by TLS"}],
+        ) from exc
 
 
 def _check_secret(secret: Any) -> None:

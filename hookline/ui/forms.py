@@ -49,6 +49,19 @@ AUTH_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "mtls": (("auth_certificate", "certificate"), ("auth_key", "key")),
 }
 SECRET_FIELDS = frozenset({"password", "token", "clientSecret", "key"})
+# Where a stored secret goes: it is kept for an empty field only while these stay the same,
+# so that nobody who may edit a webhook can send its secret to a host of their own choosing.
+SECRET_GOES_TO = (
+    "url",
+    "tokenUrl",
+    "endpointUrl",
+    "queueUrl",
+    "topicArn",
+    "region",
+    "username",
+    "clientId",
+    "accessKeyId",
+)
 PATTERN_SPLIT = re.compile(r"[\s,]+")
 CATALOG_PAGES = 20
 
@@ -174,11 +187,7 @@ class WebhookForm:
         if not isinstance(fields, dict):
             self.errors["destination"] = "The destination settings are a JSON object."
             return None
-        destination = {**fields, "type": self.destination_type}
-        if stored is not None and stored["type"] == self.destination_type:
-            for name in DESTINATION_SECRETS & stored.keys():
-                destination.setdefault(name, stored[name])
-        return destination
+        return _keep_secrets({**fields, "type": self.destination_type}, stored, DESTINATION_SECRETS)
 
     def _filter(self) -> Any:
         if not self.filter:
@@ -193,13 +202,10 @@ class WebhookForm:
         if self.auth_type not in AUTH_FIELDS:
             return None
         auth: dict[str, Any] = {"type": self.auth_type}
-        same_kind = stored is not None and stored["type"] == self.auth_type
         for _key, name in AUTH_FIELDS[self.auth_type]:
             if name in self.auth:
                 auth[name] = self.auth[name]
-            elif same_kind and stored is not None and name in SECRET_FIELDS and name in stored:
-                auth[name] = stored[name]
-        return auth
+        return _keep_secrets(auth, stored, SECRET_FIELDS)
 
     def check_each_field(self, svc: Services, ws: Workspace, body: dict[str, Any]) -> None:
         """The service stops at the first wrong field, so each field still without an error
@@ -225,6 +231,18 @@ class WebhookForm:
         if fields:
             message = f"{fields[0]}: {message}"
         self.errors[where] = message
+
+
+def _keep_secrets(
+    given: dict[str, Any], stored: dict[str, Any] | None, secrets: frozenset[str]
+) -> dict[str, Any]:
+    """``given`` with the stored secrets it leaves out, when it is the same kind going to the
+    same place (``SECRET_GOES_TO``); otherwise as it is (a missing secret is then refused)."""
+    if stored is None or stored["type"] != given["type"]:
+        return given
+    if any(given.get(k) != stored.get(k) for k in SECRET_GOES_TO if k in given or k in stored):
+        return given
+    return {**{k: stored[k] for k in secrets & stored.keys()}, **given}
 
 
 def checkbox_patterns(catalog: list[EventType]) -> list[str]:

@@ -537,6 +537,11 @@ async def test_the_form_saves_a_filter_and_auth_and_keeps_secrets_on_edit(signed
         "password": "pw-1d9e",
     }
     assert webhook.filter == {"path": "$.kind", "in": ["a", "b"]}
+    # A secret is kept only for the same place: another username needs the password again.
+    elsewhere = {**again, "auth_username": "someone-else"}
+    refused = await signed_in.post(f"/ui/webhooks/{wh_id}/edit", elsewhere)
+    assert refused.status_code == 422
+    assert "auth.password" in field_error(refused.text, "auth")
     # "None" clears it.
     cleared = {**data, "auth_type": "", "filter": ""}
     assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", cleared)).status_code == 303
@@ -581,12 +586,19 @@ async def test_filter_and_auth_errors_are_shown_next_to_them(
             {
                 "queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
                 "region": "eu-west-1",
+                "accessKeyId": "AKIAEXAMPLE",
+                "secretAccessKey": "sk-e",
             },
             "Amazon SQS queue",
         ),
         (
             "sns",
-            {"topicArn": "arn:aws:sns:eu-west-1:123456789012:hooks", "region": "eu-west-1"},
+            {
+                "topicArn": "arn:aws:sns:eu-west-1:123456789012:hooks",
+                "region": "eu-west-1",
+                "accessKeyId": "AKIAEXAMPLE",
+                "secretAccessKey": "sk-e",
+            },
             "Amazon SNS topic",
         ),
         (
@@ -624,6 +636,21 @@ async def test_the_form_creates_and_shows_each_destination(
     assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", again)).status_code == 303
     webhook = await signed_in.store.get_webhook(wh_id)
     assert webhook is not None and webhook.destination == {"type": kind, **settings}
+    # Pointed elsewhere, a stored secret is not sent along.
+    if kind == "rabbitmq":
+        moved = {**public, "url": "amqp://other.internal/"}
+        response = await signed_in.post(
+            f"/ui/webhooks/{wh_id}/edit", {**again, "destination": json.dumps(moved)}
+        )
+        assert response.status_code == 303
+        stored = await signed_in.store.get_webhook(wh_id)
+        assert stored is not None and stored.destination == {"type": kind, **moved}
+    if kind == "eventbridge":
+        moved = {**public, "region": "us-east-1"}
+        response = await signed_in.post(
+            f"/ui/webhooks/{wh_id}/edit", {**again, "destination": json.dumps(moved)}
+        )
+        assert "destination.secretAccessKey" in field_error(response.text, "destination")
 
 
 async def test_a_bad_destination_is_shown_next_to_it(signed_in: Ui) -> None:

@@ -10,8 +10,10 @@ acknowledged message, or the error that stood in for it (``connect_error``, ``ti
 as an HTTP delivery's; the signature and delivery headers go as message headers (or, on
 SQS and SNS, as message attributes).
 
-Outside dev mode a broker's host is resolved here and every address checked with the rules
-of webhook hosts; the connection then goes to a checked address.
+Outside dev mode a broker's host is resolved here and its addresses checked with the rules
+of webhook hosts; the connection then goes to a checked address. Where the client must
+connect by name (TLS, whose certificate is checked against the name; botocore) every address
+the name has must pass, and the client's own lookup a moment later is trusted to agree.
 """
 
 from __future__ import annotations
@@ -61,8 +63,9 @@ class Guard:
         self.open_network = open_network
         self.allowed = tuple(allowed)
 
-    async def address(self, host: str, port: int) -> str:
-        """The address to connect to for ``host``: the first one that is allowed."""
+    async def address(self, host: str, port: int, *, every: bool = False) -> str:
+        """The address to connect to for ``host``: the first one that is allowed; with
+        ``every``, only if all of them are."""
         if self.open_network:
             return host
         literal = ip_literal(host)
@@ -76,11 +79,15 @@ class Guard:
             except OSError as exc:
                 raise Refused("dns_error", str(exc)) from exc
             candidates = [str(info[4][0]) for info in infos]
-        for candidate in candidates:
-            address = ip_literal(candidate)
-            if address is not None and not is_blocked(address, self.allowed):
-                return candidate
-        raise Refused("blocked_destination", f"{host} resolves only to blocked addresses")
+        allowed = [c for c in candidates if _allowed(c, self.allowed)]
+        if allowed and (not every or len(allowed) == len(candidates)):
+            return allowed[0]
+        raise Refused("blocked_destination", f"{host} resolves to a blocked address")
+
+
+def _allowed(candidate: str, allowed: Sequence[Network]) -> bool:
+    address = ip_literal(candidate)
+    return address is not None and not is_blocked(address, allowed)
 
 
 class Router:

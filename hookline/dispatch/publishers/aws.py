@@ -51,7 +51,7 @@ class Aws:
         endpoint = destination.get("endpointUrl") or destination.get("queueUrl")
         if endpoint:
             url = URL(endpoint)
-            await guard.address(url.host or "", url.port or 443)
+            await guard.address(url.host or "", url.port or 443, every=True)
         kind = destination["type"]
         try:
             receipt = await asyncio.to_thread(self._call, kind, destination, request)

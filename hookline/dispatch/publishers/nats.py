@@ -7,6 +7,7 @@ duplicate window drops a second copy of the same event. A subject no stream take
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -23,6 +24,7 @@ from hookline.dispatch.transport import OutboundRequest, SendResult
 class Nats:
     def __init__(self) -> None:
         self._clients: dict[tuple[Any, ...], Client] = {}
+        self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
 
     async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
         start = time.perf_counter()
@@ -47,14 +49,22 @@ class Nats:
 
     async def _client(self, destination: Any, guard: Guard, timeout: float) -> Client:
         key = credentials_key(destination, "url", "username", "password")
-        client = self._clients.get(key)
-        if client is not None and client.is_connected:
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            client = self._clients.get(key)
+            if client is not None and client.is_connected:
+                return client
+            if client is not None and not client.is_closed:
+                await client.close()
+            client = await self._connect(destination, guard, timeout)
+            self._clients[key] = client
             return client
+
+    async def _connect(self, destination: Any, guard: Guard, timeout: float) -> Client:
         url = URL(destination["url"])
-        host = await guard.address(url.host or "", url.port or 4222)
-        server = (
-            str(url.with_host(host)) if ":" not in host else f"{url.scheme}://[{host}]:{url.port}"
-        )
+        port = url.port or 4222
+        host = await guard.address(url.host or "", port)
+        bracketed = f"[{host}]" if ":" in host else host
+        server = f"{url.scheme}://{bracketed}:{port}"
         options: dict[str, Any] = {
             "servers": [server],
             "connect_timeout": timeout,
@@ -66,11 +76,9 @@ class Nats:
         if url.scheme == "tls":
             options["tls_hostname"] = url.host
         try:
-            client = await nats.connect(**options)
+            return await nats.connect(**options)
         except (nats.errors.Error, OSError) as exc:
             raise Refused("connect_error", str(exc)) from exc
-        self._clients[key] = client
-        return client
 
     async def close(self) -> None:
         for client in self._clients.values():

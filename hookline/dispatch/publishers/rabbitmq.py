@@ -8,6 +8,7 @@ every delivery header is an AMQP header. A broker's negative acknowledgement is
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -18,11 +19,13 @@ from yarl import URL
 
 from hookline.dispatch.publishers import Guard, Refused, acknowledged, credentials_key, header
 from hookline.dispatch.transport import OutboundRequest, SendResult
+from hookline.domain.queues import SCHEMES
 
 
 class RabbitMQ:
     def __init__(self) -> None:
         self._connections: dict[tuple[Any, ...], tuple[AbstractConnection, AbstractChannel]] = {}
+        self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
 
     async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
         start = time.perf_counter()
@@ -50,16 +53,23 @@ class RabbitMQ:
 
     async def _channel(self, destination: Any, guard: Guard) -> AbstractChannel:
         key = credentials_key(destination, "url", "username", "password")
-        found = self._connections.get(key)
-        if found is not None and not found[0].is_closed and not found[1].is_closed:
-            return found[1]
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            found = self._connections.get(key)
+            if found is not None and not found[0].is_closed and not found[1].is_closed:
+                return found[1]
+            await self._forget(destination)  # a connection whose channel the broker closed
+            return await self._connect(destination, guard)
+
+    async def _connect(self, destination: Any, guard: Guard) -> AbstractChannel:
+        key = credentials_key(destination, "url", "username", "password")
         url = URL(destination["url"])
-        checked = await guard.address(url.host or "", url.port or 5672)
         tls = url.scheme == "amqps"
+        port = url.port or SCHEMES["rabbitmq"][url.scheme]
+        checked = await guard.address(url.host or "", port, every=tls)
         try:
             connection = await aio_pika.connect(
                 host=(url.host or "") if tls else checked,  # TLS verifies the name: connect by it
-                port=url.port or 5672,
+                port=port,
                 login=destination.get("username", "guest"),
                 password=destination.get("password", "guest"),
                 virtualhost=url.path[1:] or "/",
@@ -82,7 +92,7 @@ class RabbitMQ:
     async def _forget(self, destination: Any) -> None:
         key = credentials_key(destination, "url", "username", "password")
         found = self._connections.pop(key, None)
-        if found is not None:
+        if found is not None and not found[0].is_closed:
             await found[0].close()
 
     async def close(self) -> None:

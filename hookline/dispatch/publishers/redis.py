@@ -7,6 +7,7 @@ receipt is the entry id.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from hookline.dispatch.transport import OutboundRequest, SendResult
 class Redis:
     def __init__(self) -> None:
         self._clients: dict[tuple[Any, ...], redis.asyncio.Redis] = {}
+        self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
 
     async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
         start = time.perf_counter()
@@ -44,24 +46,28 @@ class Redis:
 
     async def _client(self, destination: Any, guard: Guard, timeout: float) -> redis.asyncio.Redis:
         key = credentials_key(destination, "url", "username", "password")
-        client = self._clients.get(key)
-        if client is not None:
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            client = self._clients.get(key)
+            if client is None:
+                client = await self._connect(destination, guard, timeout)
+                self._clients[key] = client
             return client
+
+    async def _connect(self, destination: Any, guard: Guard, timeout: float) -> redis.asyncio.Redis:
         url = URL(destination["url"])
-        checked = await guard.address(url.host or "", url.port or 6379)
         tls = url.scheme == "rediss"
-        client = redis.asyncio.Redis(
+        checked = await guard.address(url.host or "", url.port or 6379, every=tls)
+        return redis.asyncio.Redis(
             host=(url.host or "") if tls else checked,  # TLS verifies the name: connect by it
             port=url.port or 6379,
             db=int(url.path[1:] or 0),
             username=destination.get("username"),
             password=destination.get("password"),
             ssl=tls,
+            ssl_check_hostname=tls,
             socket_connect_timeout=timeout,
             socket_timeout=timeout,
         )
-        self._clients[key] = client
-        return client
 
     async def _forget(self, destination: Any) -> None:
         key = credentials_key(destination, "url", "username", "password")

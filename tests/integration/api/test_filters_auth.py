@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any
 
 import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from .conftest import Api, assert_error, create_hook
 
@@ -123,3 +128,91 @@ async def test_a_bad_auth_is_422_naming_the_field(api: Api, ws: str) -> None:
     for auth, field in cases:
         error = assert_error(await create_hook(api, ws, auth=auth), 422, "invalid_auth")
         assert error["details"][0]["field"] == field, error
+
+
+async def test_auth_and_a_destination_never_go_together_whatever_the_order(
+    api: Api, ws: str
+) -> None:
+    redis = {"type": "redis", "url": "redis://redis.example.com/0", "stream": "hooks"}
+    with_auth = await api.webhook(ws, auth={"type": "basic", "username": "u", "password": "p"})
+    response = await api.patch(f"/v1/webhooks/{with_auth['id']}", json={"destination": redis})
+    assert assert_error(response, 422, "invalid_auth")["details"][0]["field"] == "auth"
+    # Removing the auth in the same change is allowed.
+    moved = await api.ok(
+        "PATCH", f"/v1/webhooks/{with_auth['id']}", json={"destination": redis, "auth": None}
+    )
+    assert moved["auth"] is None and moved["destination"]["type"] == "redis"
+    response = await api.patch(
+        f"/v1/webhooks/{moved['id']}", json={"auth": {"type": "bearer", "token": "t"}}
+    )
+    assert_error(response, 422, "invalid_auth")
+
+
+async def test_inputs_that_would_break_later_are_refused_now(api: Api, ws: str) -> None:
+    deep: dict[str, Any] = {"path": "$.a", "eq": 1}
+    for _ in range(100):
+        deep = {"not": deep}
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"filter": deep}, "invalid_filter"),
+        ({"auth": {"type": "bearer", "token": "tök"}}, "invalid_auth"),
+        ({"auth": {"type": "mtls", "certificate": SMALL[0], "key": SMALL[1]}}, "invalid_auth"),
+        (
+            {"destination": {"type": "redis", "url": "redis://r.example.com/²", "stream": "s"}},
+            "invalid_destination",
+        ),
+        (
+            {"destination": {"type": "sns", "topicArn": TOPIC, "region": "eu-west-1"}},
+            "invalid_destination",
+        ),
+    ]
+    for fields, code in cases:
+        assert_error(await create_hook(api, ws, **fields), 422, code)
+    # JSON that Python reads but could not write back: a number read as infinite, a lone
+    # surrogate (which no header can carry).
+    for raw, code in (
+        ('"filter": {"path": "$.a", "lt": 1e999}', "invalid_filter"),
+        ('"auth": {"type": "basic", "username": "u\\ud800", "password": "p"}', "invalid_auth"),
+    ):
+        body = '{"url": "https://example.com/h", "events": ["*"], ' + raw + "}"
+        response = await api.post(
+            f"/v1/workspaces/{ws}/webhooks",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+        assert_error(response, 422, code)
+
+
+async def test_the_deployments_aws_credentials_only_when_it_lends_them(make_api: Any) -> None:
+    api = await make_api(aws_default_credentials=True)
+    ws = (await api.workspace())["id"]
+    hook = await api.webhook(
+        ws, destination={"type": "sns", "topicArn": TOPIC, "region": "eu-west-1"}
+    )
+    assert hook["destination"]["topicArn"] == TOPIC
+
+
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:hooks"
+
+
+def small_pair() -> tuple[str, str]:
+    """A self-signed 1024-bit RSA certificate: valid X.509, refused by TLS as too weak."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "small")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), pem_key.decode()
+
+
+SMALL = small_pair()

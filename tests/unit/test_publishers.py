@@ -1,0 +1,44 @@
+"""The broker-host guard of destinations other than HTTP: which address a publisher may
+connect to. A name's answers come from a stand-in resolver: no DNS server runs here."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from typing import Any
+
+import pytest
+
+from hookline.dispatch.publishers import Guard, Refused
+
+ALLOWED = (ipaddress.ip_network("127.0.0.1/32"),)
+
+
+def answering(monkeypatch: pytest.MonkeyPatch, *addresses: str) -> None:
+    async def getaddrinfo(host: str, port: int, **_: Any) -> list[Any]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", getaddrinfo)
+
+
+async def test_the_first_allowed_address_of_a_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    answering(monkeypatch, "10.0.0.12", "127.0.0.1")
+    guard = Guard(open_network=False, allowed=ALLOWED)
+    assert await guard.address("broker.internal", 5672) == "127.0.0.1"
+
+
+async def test_by_name_every_address_must_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    answering(monkeypatch, "127.0.0.1", "10.0.0.12")
+    guard = Guard(open_network=False, allowed=ALLOWED)
+    with pytest.raises(Refused) as refused:
+        await guard.address("broker.internal", 5671, every=True)
+    assert refused.value.error == "blocked_destination"
+    answering(monkeypatch, "127.0.0.1")
+    assert await guard.address("broker.internal", 5671, every=True) == "127.0.0.1"
+
+
+async def test_a_blocked_literal_and_an_open_network() -> None:
+    with pytest.raises(Refused):
+        await Guard(open_network=False, allowed=()).address("127.0.0.1", 6379)
+    assert await Guard(open_network=True, allowed=()).address("10.1.2.3", 6379) == "10.1.2.3"
