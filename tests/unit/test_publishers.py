@@ -42,3 +42,26 @@ async def test_a_blocked_literal_and_an_open_network() -> None:
     with pytest.raises(Refused):
         await Guard(open_network=False, allowed=()).address("127.0.0.1", 6379)
     assert await Guard(open_network=True, allowed=()).address("10.1.2.3", 6379) == "10.1.2.3"
+
+
+async def test_a_failed_publish_logs_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+    from hookline.dispatch.publishers import Router
+    from hookline.dispatch.transport import OutboundRequest
+
+    class Refusing:
+        async def publish(self, request: OutboundRequest, guard: Guard) -> Any:
+            raise Refused("connect_error", "login guest:pw-9c2 refused by broker")
+
+        async def close(self) -> None:
+            return None
+
+    router = Router(http=None, guard=Guard(open_network=True, allowed=()))  # type: ignore[arg-type]
+    router._publishers["redis"] = Refusing()
+    destination = {"type": "redis", "url": "redis://r/0", "stream": "s", "password": "pw-9c2"}
+    request = OutboundRequest(
+        url="redis://r/0", headers={}, body=b"{}", timeout=1, destination=destination
+    )
+    with caplog.at_level("INFO", logger="hookline.dispatch"):
+        result = await router.send(request)
+    assert result.error == "connect_error"
+    assert "pw-9c2" not in caplog.text and "login guest:*** refused" in caplog.text

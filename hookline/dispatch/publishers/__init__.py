@@ -85,6 +85,15 @@ class Guard:
         raise Refused("blocked_destination", f"{host} resolves to a blocked address")
 
 
+def _without_secrets(text: str, destination: Mapping[str, Any]) -> str:
+    """A client library's message with the destination's secrets masked, should it quote one."""
+    for name in ("password", "secretAccessKey"):
+        secret = destination.get(name)
+        if secret:
+            text = text.replace(str(secret), "***")
+    return text
+
+
 def _allowed(candidate: str, allowed: Sequence[Network]) -> bool:
     address = ip_literal(candidate)
     return address is not None and not is_blocked(address, allowed)
@@ -109,7 +118,8 @@ class Router:
         except TimeoutError:
             return failed(request, start, "timeout")
         except Refused as exc:
-            log.info("publishing to %s failed: %s %s", request.url, exc.error, exc.detail)
+            detail = _without_secrets(exc.detail, request.destination)
+            log.info("publishing to %s failed: %s %s", request.url, exc.error, detail)
             return failed(request, start, exc.error)
 
     def _publisher(self, kind: str) -> Publisher:
