@@ -95,7 +95,8 @@ class Events:
             event = await self._prepare(ws_id, body)
             hooks = await self._subscribers(ws_id)
             (inserted,) = await self.store.insert_events(
-                [_fan_out(event, hooks, tracing.context_of(span))], config_version=version
+                [_fan_out(event, body["data"], hooks, tracing.context_of(span))],
+                config_version=version,
             )
             return self._accepted(inserted)
 
@@ -140,8 +141,8 @@ class Events:
                 try:
                     inserted = await self.store.insert_events(
                         [
-                            _fan_out(e, hooks, tracing.context_of(s))
-                            for (_, e), s in zip(ready, spans, strict=True)
+                            _fan_out(e, items[i]["data"], hooks, tracing.context_of(s))
+                            for (i, e), s in zip(ready, spans, strict=True)
                         ],
                         config_version=version,
                     )
@@ -272,12 +273,16 @@ def _parse(raw: bytes) -> Any:
         raise BadRequest(f"The body is not valid JSON: {exc}", code="malformed_json") from exc
 
 
-def _fan_out(event: Event, hooks: list[Webhook], trace_context: str | None) -> NewEvent:
-    """The deliveries of ``event``: one per webhook subscribed to its type whose filter, if
-    it has one, the event's data passes."""
-    subscribed = [h for h in hooks if matches_any(h.events, event.type)]
-    data = jsjson.loads(event.data_json) if any(h.filter for h in subscribed) else None
-    targets = [h.id for h in subscribed if not h.filter or filters.matches(h.filter, data)]
+def _fan_out(
+    event: Event, data: dict[str, Any], hooks: list[Webhook], trace_context: str | None
+) -> NewEvent:
+    """The deliveries of ``event`` (whose ``data`` is given as parsed): one per webhook
+    subscribed to its type whose filter, if it has one, the data passes."""
+    targets = [
+        h.id
+        for h in hooks
+        if matches_any(h.events, event.type) and (not h.filter or filters.matches(h.filter, data))
+    ]
     return NewEvent(
         event=event,
         webhook_ids=targets,

@@ -75,6 +75,7 @@ class Webhooks:
         ws = await self.workspaces.get(who, ws_id, Action.MANAGE)
         fields = self._validated(ws, body, creating=True)
         given = fields.given()
+        _check_http_only(given.get("auth"), given.get("destination"))
         secret = body.get("secret") or generate_secret()
         _check_secret(secret)
         now = now_ms()
@@ -299,7 +300,6 @@ class Webhooks:
         if "auth" in body:
             out["auth"] = endpoint_auth.check(body["auth"], check_url=self._checked_url)
             _check_tls_loads(out["auth"])
-            _check_http_only(out["auth"], out.get("destination"))
         if body.get("ordering") is not None:
             if body["ordering"] not in ORDERINGS:
                 raise Invalid('ordering is "none" or "fifo".', code="invalid_ordering")

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from hookline.domain import queues
 from hookline.domain.models import EventType, Webhook, Workspace
 from hookline.errors import HooklineError, Invalid
 from hookline.service import Principal, Services
@@ -32,8 +33,6 @@ FIELD_OF_CODE = {
     "invalid_auth": "auth",
     "invalid_destination": "destination",
 }
-DESTINATION_KINDS = ("rabbitmq", "nats", "redis", "sqs", "sns", "eventbridge")
-DESTINATION_SECRETS = frozenset({"password", "secretAccessKey"})
 # The form's fields of each kind of endpoint auth (form name → auth field); secret ones are
 # never shown, and left empty on an edit they keep the stored value.
 AUTH_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -97,11 +96,7 @@ class WebhookForm:
             },
             destination_type=wh.destination["type"] if wh.destination else "",
             destination=json.dumps(
-                {
-                    k: v
-                    for k, v in wh.destination.items()
-                    if k not in DESTINATION_SECRETS | {"type"}
-                },
+                {k: v for k, v in wh.destination.items() if k not in queues.SECRETS | {"type"}},
                 indent=2,
             )
             if wh.destination
@@ -154,7 +149,7 @@ class WebhookForm:
             self.errors["description"] = f"The description is at most {MAX_DESCRIPTION} characters."
         if len(self.url) > MAX_URL:
             self.errors["url"] = f"The URL is at most {MAX_URL} characters."
-        if not self.url and self.destination_type not in DESTINATION_KINDS:
+        if not self.url and self.destination_type not in queues.KINDS:
             self.errors["url"] = "Enter the endpoint URL."
         if not self.events:
             self.errors["events"] = "Choose at least one event, or enter a pattern such as course.*"
@@ -177,7 +172,7 @@ class WebhookForm:
         }
 
     def _destination(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
-        if self.destination_type not in DESTINATION_KINDS:
+        if self.destination_type not in queues.KINDS:
             return None
         try:
             fields = json.loads(self.destination or "{}")
@@ -187,7 +182,7 @@ class WebhookForm:
         if not isinstance(fields, dict):
             self.errors["destination"] = "The destination settings are a JSON object."
             return None
-        return _keep_secrets({**fields, "type": self.destination_type}, stored, DESTINATION_SECRETS)
+        return _keep_secrets({**fields, "type": self.destination_type}, stored, queues.SECRETS)
 
     def _filter(self) -> Any:
         if not self.filter:

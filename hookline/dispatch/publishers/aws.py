@@ -57,9 +57,7 @@ class Aws:
             receipt = await asyncio.to_thread(self._call, kind, destination, request)
         except botocore.exceptions.EndpointConnectionError as exc:
             raise Refused("connect_error", str(exc)) from exc
-        except botocore.exceptions.ClientError as exc:
-            raise Refused("publish_error", str(exc)) from exc
-        except botocore.exceptions.BotoCoreError as exc:
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise Refused("publish_error", str(exc)) from exc
         return acknowledged(request, start, receipt)
 
