@@ -86,7 +86,7 @@ class Dispatcher:
         self._transport = transport
         self._session: aiohttp.ClientSession | None = None  # the default transport's, owned here
         self._router: Router | None = None
-        self._tokens = Tokens(user_agent=self.settings.delivery["userAgent"])
+        self._tokens = Tokens(user_agent=self.settings.delivery.user_agent)
 
     def wake(self) -> None:
         """Called by the API in the same process when new work is due now."""

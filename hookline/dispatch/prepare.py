@@ -10,7 +10,8 @@ from yarl import URL
 from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest
 from hookline.domain import endpoint_auth, envelope
 from hookline.domain.headers import redacted
-from hookline.domain.retry import RetryPolicy
+from hookline.domain.retry import PolicyLayer, RetryPolicy
+from hookline.domain.workspace_settings import DeliveryFormat
 from hookline.secrets import SecretBox
 from hookline.signing import SigningKeys, signature_headers
 from hookline.store.port import Claim
@@ -51,15 +52,15 @@ def prepare(
     claim: Claim,
     *,
     box: SecretBox,
-    delivery_defaults: dict[str, str],
-    policy_defaults: dict[str, Any],
+    delivery_defaults: DeliveryFormat,
+    policy_defaults: PolicyLayer,
     timestamp: int,
 ) -> PendingDispatch:
     wh = claim.webhook
-    fmt = {**delivery_defaults, **(claim.workspace_settings.get("delivery") or {})}
+    fmt = delivery_defaults.over(claim.workspace_settings.delivery)
     test = "test" in claim.tags
     body = envelope.render(
-        fmt["envelope"],
+        fmt.envelope,
         event_id=claim.event.id,
         event_type=claim.event.type,
         workspace_id=claim.event.workspace_id,
@@ -67,11 +68,11 @@ def prepare(
         data_json=claim.event.data_json,
         test=test,
     )
-    brand = fmt["brand"]
+    brand = fmt.brand
     headers = {
         **wh.headers,
         "Content-Type": "application/json",
-        "User-Agent": fmt["userAgent"],
+        "User-Agent": fmt.user_agent,
         f"X-{brand}-Event": claim.event.type,
         f"X-{brand}-Delivery": claim.event.id,
         f"X-{brand}-Timestamp": str(timestamp),
@@ -84,7 +85,7 @@ def prepare(
         headers["Authorization"] = credentials
     headers.update(
         signature_headers(
-            fmt["signature"],
+            fmt.signature,
             signing_keys(claim, box, now_ms=timestamp * 1000),
             msg_id=claim.event.id,
             timestamp=timestamp,
@@ -94,7 +95,7 @@ def prepare(
         )
     )
     policy = RetryPolicy.resolve(
-        policy_defaults, claim.workspace_settings.get("retryPolicy"), wh.retry_policy
+        policy_defaults, claim.workspace_settings.retry_policy, wh.retry_policy
     )
     request = OutboundRequest(
         url=wh.url,

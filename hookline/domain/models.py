@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # these modules read StopReason: imported for annotations only
+    from hookline.domain.filters import Filter
+    from hookline.domain.retry import PolicyLayer
+    from hookline.domain.workspace_settings import WorkspaceSettings
 
 
 class Role(StrEnum):
@@ -65,7 +70,7 @@ class Workspace:
     name: str
     plan: str
     notification_email: str | None
-    settings: dict[str, Any]
+    settings: WorkspaceSettings
     created_at: int
     updated_at: int
 
@@ -107,13 +112,13 @@ class Webhook:
     status_reason: str | None
     status_changed_by: str | None
     status_changed_at: int | None
-    retry_policy: dict[str, Any] | None
+    retry_policy: PolicyLayer | None
     rate_limit: float | None
     ordering: str
     metadata: dict[str, Any]
     created_at: int
     updated_at: int
-    filter: dict[str, Any] | None = None  # hookline.domain.filters
+    filter: Filter | None = None
     auth: dict[str, Any] | None = field(default=None, repr=False)  # hookline.domain.endpoint_auth
     # Not HTTP: a queue, stream or topic (hookline.domain.queues); its secrets among it.
     destination: dict[str, Any] | None = field(default=None, repr=False)

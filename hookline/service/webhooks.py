@@ -12,7 +12,7 @@ from hookline.domain.destinations import check_host, check_url
 from hookline.domain.headers import masked
 from hookline.domain.matching import is_valid_pattern
 from hookline.domain.models import Webhook, WebhookStatus, Workspace
-from hookline.domain.retry import validate_policy
+from hookline.domain.retry import InvalidPolicy, parse_policy
 from hookline.errors import Invalid, NotFound
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.service.access import Action, Principal
@@ -274,14 +274,14 @@ class Webhooks:
         if body.get("headers") is not None:
             out["headers"] = _checked_headers(body["headers"], self.ctx.brand(ws))
         if "retryPolicy" in body:
-            problems = validate_policy(body["retryPolicy"])
-            if problems:
+            try:
+                out["retry_policy"] = parse_policy(body["retryPolicy"])
+            except InvalidPolicy as exc:
                 raise Invalid(
-                    summary("The retry policy is invalid", problems),
+                    summary("The retry policy is invalid", exc.problems),
                     code="invalid_retry_policy",
-                    details=problems,
-                )
-            out["retry_policy"] = body["retryPolicy"]
+                    details=exc.problems,
+                ) from exc
         if "rateLimit" in body:
             rate = body["rateLimit"]
             if rate is not None and not (
@@ -296,7 +296,7 @@ class Webhooks:
                 )
             out["rate_limit"] = rate
         if "filter" in body:
-            out["filter"] = filters.check(body["filter"])
+            out["filter"] = filters.parse(body["filter"])
         if "auth" in body:
             out["auth"] = endpoint_auth.check(body["auth"], check_url=self._checked_url)
             _check_tls_loads(out["auth"])

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from hookline.domain.filters import Filter
 from hookline.domain.models import (
     ApiKey,
     Attempt,
@@ -24,6 +25,8 @@ from hookline.domain.models import (
     WebhookStatus,
     Workspace,
 )
+from hookline.domain.retry import PolicyLayer
+from hookline.domain.workspace_settings import WorkspaceSettings
 
 T = TypeVar("T")
 
@@ -80,7 +83,7 @@ class Claim:
     event: Event
     webhook: Webhook
     webhook_secret: str
-    workspace_settings: dict[str, Any]
+    workspace_settings: WorkspaceSettings
     signing_key: str | None = None
     previous_keys: list[dict[str, Any]] = field(default_factory=list)
     internal_faults: int = 0  # Hookline's own faults in a row since the last attempt
@@ -131,11 +134,11 @@ class WebhookPatch:
     description: str = UNSET
     events: list[str] = UNSET
     headers: dict[str, str] = UNSET
-    retry_policy: dict[str, Any] | None = UNSET
+    retry_policy: PolicyLayer | None = UNSET
     rate_limit: float | None = UNSET
     ordering: str = UNSET
     metadata: dict[str, Any] = UNSET
-    filter: dict[str, Any] | None = UNSET
+    filter: Filter | None = UNSET
     auth: dict[str, Any] | None = UNSET  # plain here too
     destination: dict[str, Any] | None = UNSET  # plain here too
 

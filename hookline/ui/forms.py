@@ -89,7 +89,7 @@ class WebhookForm:
             description=wh.description,
             events=list(wh.events),
             headers=list(wh.headers.items()),
-            filter=json.dumps(wh.filter, indent=2) if wh.filter else "",
+            filter=json.dumps(wh.filter.to_json(), indent=2) if wh.filter else "",
             auth_type=wh.auth["type"] if wh.auth else "",
             auth={
                 k: str(v) for k, v in (wh.auth or {}).items() if k not in SECRET_FIELDS | {"type"}

@@ -26,7 +26,8 @@ from hookline.domain.models import Role
 from hookline.errors import HooklineError, PayloadTooLarge, Unauthorized
 from hookline.ids import format_ms, now_ms
 from hookline.service import Principal, Services
-from hookline.ui.session import COOKIE, Session, Signer, ui_secret
+from hookline.service.portal_links import signing_secret
+from hookline.ui.session import COOKIE, Session, Signer
 
 log = logging.getLogger("hookline.ui")
 
@@ -97,7 +98,7 @@ def services(request: Request) -> Services:
 
 
 def signer(request: Request) -> Signer:
-    return Signer(ui_secret(services(request).ctx.settings))
+    return Signer(signing_secret(services(request).ctx.settings))
 
 
 async def open_session(request: Request) -> Session:

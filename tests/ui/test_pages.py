@@ -106,6 +106,16 @@ async def test_edit_changes_fields_and_keeps_the_rest(signed_in: Ui) -> None:
     assert changed["status"] == "active"
 
 
+async def test_the_webhook_page_shows_its_own_retry_policy(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    policy = {"exponential": {"initial": 2, "retries": 3}, "timeout": 4}
+    await signed_in.api("PATCH", f"/v1/webhooks/{wh['id']}", json={"retryPolicy": policy})
+    page = await signed_in.client.get(f"/ui/webhooks/{wh['id']}")
+    assert page.status_code == 200
+    assert "Retry policy" in page.text
+    assert "&#34;retries&#34;: 3" in page.text and "&#34;timeout&#34;: 4" in page.text
+
+
 async def test_resending_a_delivery_in_progress_says_why_not(signed_in: Ui) -> None:
     wh = await hook_of(signed_in)
     await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})
@@ -536,7 +546,8 @@ async def test_the_form_saves_a_filter_and_auth_and_keeps_secrets_on_edit(signed
         "username": "hook",
         "password": "pw-1d9e",
     }
-    assert webhook.filter == {"path": "$.kind", "in": ["a", "b"]}
+    assert webhook.filter is not None
+    assert webhook.filter.to_json() == {"path": "$.kind", "in": ["a", "b"]}
     # A secret is kept only for the same place: another username needs the password again.
     elsewhere = {**again, "auth_username": "someone-else"}
     refused = await signed_in.post(f"/ui/webhooks/{wh_id}/edit", elsewhere)

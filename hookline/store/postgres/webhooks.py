@@ -17,9 +17,6 @@ from hookline.store.port import Page, WebhookChanges
 from hookline.store.postgres.base import Queries, notify_work
 from hookline.store.postgres.connection import Params, rowcount
 
-_JSON_COLUMNS = frozenset({"events", "retry_policy", "metadata", "filter"})
-_SEALED_COLUMNS = frozenset({"auth", "destination"})
-
 
 class WebhookQueries(Queries):
     async def create_webhook(
@@ -30,6 +27,7 @@ class WebhookQueries(Queries):
         max_webhooks: int | None,
         signing_key: str | None = None,
     ) -> bool:
+        columns = records.new_webhook(wh, self._box, secret=secret, signing_key=signing_key)
         async with self._db.transaction() as c:
             if max_webhooks is not None:
                 # Concurrent creations in one workspace count one after the other.
@@ -45,33 +43,9 @@ class WebhookQueries(Queries):
                         "delete one or move to a larger plan."
                     )
             await c.execute(
-                "INSERT INTO webhooks (id, workspace_id, url, name, description, events, headers, "
-                "secret, status, status_reason, status_changed_by, status_changed_at, "
-                "retry_policy, rate_limit, ordering, metadata, created_at, updated_at, "
-                "signing_key, filter, auth, destination) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
-                "$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)",
-                wh.id,
-                wh.workspace_id,
-                wh.url,
-                wh.name,
-                wh.description,
-                json.dumps(wh.events),
-                records.sealed_headers(wh.headers, self._box),
-                secret,
-                wh.status.value,
-                wh.status_reason,
-                wh.status_changed_by,
-                wh.status_changed_at,
-                records.json_or_none(wh.retry_policy),
-                wh.rate_limit,
-                wh.ordering,
-                json.dumps(wh.metadata),
-                wh.created_at,
-                wh.updated_at,
-                signing_key,
-                records.json_or_none(wh.filter),
-                records.sealed_json(wh.auth, self._box),
-                records.sealed_json(wh.destination, self._box),
+                f"INSERT INTO webhooks ({', '.join(columns)}) "
+                f"VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))})",
+                *columns.values(),
             )
         return True
 
@@ -119,13 +93,7 @@ class WebhookQueries(Queries):
         """Apply ``changes``; a status change holds pending deliveries or releases held ones."""
         p = Params()
         sets: list[str] = [f"updated_at = {p(now)}"]
-        for column, value in changes.patch.given().items():
-            if column == "headers":
-                value = records.sealed_headers(value, self._box)
-            elif column in _SEALED_COLUMNS:
-                value = records.sealed_json(value, self._box)
-            elif column in _JSON_COLUMNS:
-                value = records.json_or_none(value)
+        for column, value in records.webhook_settings(changes.patch, self._box).items():
             sets.append(f"{column} = {p(value)}")
         if changes.secret is not None:
             sets.append(f"secret = {p(changes.secret)}")

@@ -352,7 +352,7 @@ def _claims(
             "webhook_secret": h["secret"],
             "signing_key": h["signing_key"],
             "previous_keys": json.loads(h["previous_keys"]),
-            "workspace_settings": json.loads(spaces[h["workspace_id"]]["settings"]),
+            "workspace_settings": rows.workspace_settings(spaces[h["workspace_id"]]["settings"]),
         }
         for wh_id, h in hooks.items()
     }

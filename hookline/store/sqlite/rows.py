@@ -37,19 +37,25 @@ from hookline.store.records import (
     like as like,
 )
 from hookline.store.records import (
+    new_webhook as new_webhook,
+)
+from hookline.store.records import (
     page as page,
 )
 from hookline.store.records import (
     sealed_headers as sealed_headers,
 )
 from hookline.store.records import (
-    sealed_json as sealed_json,
-)
-from hookline.store.records import (
     webhook as webhook,
 )
 from hookline.store.records import (
+    webhook_settings as webhook_settings,
+)
+from hookline.store.records import (
     workspace as workspace,
+)
+from hookline.store.records import (
+    workspace_settings as workspace_settings,
 )
 
 T = TypeVar("T")
