@@ -421,41 +421,58 @@ AUTH_DOC = (
     "show the type and the parts that are not secret. 422 invalid_auth names the field."
 )
 _TEXT: JsonDict = {"type": "string", "minLength": 1, "maxLength": 4096}
-AUTH_SCHEMA: JsonDict = {
-    "oneOf": [
-        {
-            "type": "object",
-            "required": ["type", "username", "password"],
-            "properties": {"type": {"const": "basic"}, "username": _TEXT, "password": _TEXT},
+AUTH_KINDS: list[JsonDict] = [
+    {
+        "type": "object",
+        "required": ["type", "username", "password"],
+        "properties": {"type": {"const": "basic"}, "username": _TEXT, "password": _TEXT},
+    },
+    {
+        "type": "object",
+        "required": ["type", "token"],
+        "properties": {"type": {"const": "bearer"}, "token": _TEXT},
+    },
+    {
+        "type": "object",
+        "required": ["type", "tokenUrl", "clientId", "clientSecret"],
+        "properties": {
+            "type": {"const": "oauth2"},
+            "tokenUrl": {"type": "string", "format": "uri"},
+            "clientId": _TEXT,
+            "clientSecret": _TEXT,
+            "scope": _TEXT,
+            "clientAuth": {"enum": ["basic", "post"]},
         },
-        {
-            "type": "object",
-            "required": ["type", "token"],
-            "properties": {"type": {"const": "bearer"}, "token": _TEXT},
+    },
+    {
+        "type": "object",
+        "required": ["type", "certificate", "key"],
+        "properties": {
+            "type": {"const": "mtls"},
+            "certificate": {"type": "string", "description": "PEM"},
+            "key": {"type": "string", "description": "PEM, unencrypted"},
         },
-        {
-            "type": "object",
-            "required": ["type", "tokenUrl", "clientId", "clientSecret"],
-            "properties": {
-                "type": {"const": "oauth2"},
-                "tokenUrl": {"type": "string", "format": "uri"},
-                "clientId": _TEXT,
-                "clientSecret": _TEXT,
-                "scope": _TEXT,
-                "clientAuth": {"enum": ["basic", "post"]},
-            },
-        },
-        {
-            "type": "object",
-            "required": ["type", "certificate", "key"],
-            "properties": {
-                "type": {"const": "mtls"},
-                "certificate": {"type": "string", "description": "PEM"},
-                "key": {"type": "string", "description": "PEM, unencrypted"},
-            },
-        },
-    ]
-}
+    },
+]
+AUTH_SCHEMA: JsonDict = {"oneOf": list(AUTH_KINDS)}
+
+AUTH_PATCH_DOC = (
+    AUTH_DOC + " On a change, a secret left out (basic password, bearer token, oauth2 "
+    "clientSecret, mtls key) keeps the stored one of the same type. Stored credentials go only "
+    "where they were given for: moving url to another origin (scheme, host or port), or "
+    "changing tokenUrl, username or clientId, without sending the secret again is 422 "
+    "auth_required (details name auth, or the secret to send)."
+)
+
+
+def _secret_optional(kind: JsonDict) -> JsonDict:
+    """A kind of auth whose secret a change may leave out (to keep the stored one)."""
+    required = kind["required"]
+    assert isinstance(required, list)
+    return {**kind, "required": [f for f in required if f not in endpoint_auth.SECRETS.values()]}
+
+
+AUTH_PATCH_SCHEMA: JsonDict = {"oneOf": [_secret_optional(kind) for kind in AUTH_KINDS]}
 
 
 DESTINATION_DOC = (
@@ -537,6 +554,9 @@ class WebhookCreate(WebhookFields):
 
 
 class WebhookPatch(WebhookFields):
+    auth: dict[str, Any] | None = Field(
+        None, description=AUTH_PATCH_DOC, json_schema_extra=AUTH_PATCH_SCHEMA
+    )
     statusReason: str | None = Field(None, max_length=200)
 
 

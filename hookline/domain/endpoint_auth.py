@@ -12,6 +12,10 @@ A webhook's ``auth`` is one of:
 
 The whole object is stored sealed with the deployment key. ``public`` is what the API and
 the UI show: the kind and the parts that are not secret.
+
+Nobody reads a stored secret back, so nobody may send it where they like either: a change
+that leaves the secret out keeps the stored one (``with_stored_secret``) only while it goes
+where it was given for (``moved`` says why not).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from yarl import URL
 
 from hookline.errors import Invalid
 
@@ -40,6 +45,11 @@ _FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "oauth2": (("tokenUrl", "clientId", "clientSecret"), ("scope", "clientAuth")),
     "mtls": (("certificate", "key"), ()),
 }
+# The secret of each kind: never shown, so a change may leave it out to keep the stored one.
+SECRETS = {"basic": "password", "bearer": "token", "oauth2": "clientSecret", "mtls": "key"}
+# Beside the webhook URL's origin, what says where a secret goes and as whom: a stored
+# secret goes along only while these stay the same.
+PLACES = ("tokenUrl", "username", "clientId")
 
 
 def check(value: Any, *, check_url: Callable[[str], str]) -> dict[str, Any] | None:
@@ -104,6 +114,32 @@ def authorization(auth: dict[str, Any] | None) -> str | None:
         return "Basic " + base64.b64encode(pair).decode()
     if auth["type"] == "bearer":
         return f"Bearer {auth['token']}"
+    return None
+
+
+def with_stored_secret(given: Any, stored: dict[str, Any] | None) -> tuple[Any, bool]:
+    """``given`` with the secret it leaves out taken from ``stored`` of the same kind, and
+    whether it was; anything else as it is (``check`` then says what is wrong)."""
+    if not isinstance(given, dict) or stored is None or given.get("type") != stored["type"]:
+        return given, False
+    name = SECRETS[stored["type"]]
+    if given.get(name) is not None:
+        return given, False
+    return {**given, name: stored[name]}, True
+
+
+def moved(
+    old_url: str, old_auth: dict[str, Any], new_url: str, new_auth: dict[str, Any]
+) -> str | None:
+    """Why the secret of ``old_auth`` at ``old_url`` may not go along to ``new_auth`` at
+    ``new_url`` (a sentence), or None when it goes to the same place: the URL's origin
+    (scheme, host, port) and the auth's token URL, username and client id are unchanged."""
+    before, after = URL(old_url).origin(), URL(new_url).origin()
+    if (before.scheme, before.host, before.port) != (after.scheme, after.host, after.port):
+        return f"The URL's origin changed ({before} to {after})"
+    for name in PLACES:
+        if old_auth.get(name) != new_auth.get(name):
+            return f"auth.{name} changed"
     return None
 
 

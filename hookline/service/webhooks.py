@@ -133,9 +133,11 @@ class Webhooks:
     async def update(self, who: Principal, wh_id: str, body: dict[str, Any]) -> Webhook:
         wh = await self.get(who, wh_id, Action.MANAGE)
         ws = await self.workspaces.get(who, wh.workspace_id)
-        changes = WebhookChanges(patch=self._validated(ws, body, creating=False))
+        filled, kept = _with_stored_secret(body, wh)
+        changes = WebhookChanges(patch=self._validated(ws, filled, creating=False))
         given = changes.patch.given()
         _check_http_only(given.get("auth", wh.auth), given.get("destination", wh.destination))
+        _check_credentials_stay(wh, given, kept=kept)
         if body.get("secret") is not None:
             _check_secret(body["secret"])
             changes.secret = self.ctx.box.seal(body["secret"])
@@ -218,11 +220,14 @@ class Webhooks:
         )
         return new_secret, public
 
-    def field_problems(self, ws: Workspace, body: dict[str, Any]) -> tuple[Invalid, ...]:
-        """Each field of ``body`` checked on its own by the rules of create and update, so that
-        a form can show every wrong field at once (the service itself stops at the first)."""
+    def field_problems(
+        self, ws: Workspace, body: dict[str, Any], stored: Webhook | None = None
+    ) -> tuple[Invalid, ...]:
+        """Each field of ``body`` checked on its own by the rules of create and update (of
+        ``stored``), so that a form can show every wrong field at once (the service itself
+        stops at the first)."""
         problems: tuple[Invalid, ...] = ()
-        for name, value in body.items():
+        for name, value in _with_stored_secret(body, stored)[0].items():
             try:
                 self._validated(ws, {name: value}, creating=False)
             except Invalid as exc:
@@ -323,6 +328,40 @@ def _check_http_only(auth: dict[str, Any] | None, destination: dict[str, Any] | 
             code="invalid_auth",
             details=[{"field": "auth", "message": "not with a destination"}],
         )
+
+
+def _with_stored_secret(
+    body: dict[str, Any], stored: Webhook | None
+) -> tuple[dict[str, Any], bool]:
+    """``body`` whose ``auth`` leaves out its secret with the stored one (same kind), and
+    whether it took it: whether it may go there is ``_check_credentials_stay``'s to say."""
+    if stored is None or "auth" not in body:
+        return body, False
+    auth, kept = endpoint_auth.with_stored_secret(body["auth"], stored.auth)
+    return {**body, "auth": auth}, kept
+
+
+def _check_credentials_stay(wh: Webhook, given: dict[str, Any], *, kept: bool) -> None:
+    """Stored credentials go only where they were given for, since nobody can read them back:
+    a new URL origin, token URL, username or client id needs the secret sent again
+    (``auth_required``). Refused rather than dropped, so that deliveries do not start failing
+    at the receiver unnoticed."""
+    if wh.auth is None or not (kept or "auth" not in given):
+        return
+    auth = given.get("auth", wh.auth)
+    why = endpoint_auth.moved(wh.url, wh.auth, given.get("url", wh.url), auth)
+    if why is None:
+        return
+    secret = endpoint_auth.SECRETS[wh.auth["type"]]
+    if kept:
+        field, send = f"auth.{secret}", f"send auth.{secret} again"
+    else:
+        field, send = "auth", f'send auth again with its {secret} (or "auth": null)'
+    raise Invalid(
+        f"{why}: {send}; stored credentials go only where they were given for.",
+        code="auth_required",
+        details=[{"field": field, "message": f"{why}: {send}"}],
+    )
 
 
 def _check_tls_loads(auth: dict[str, Any] | None) -> None:

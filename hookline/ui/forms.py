@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookline.domain import queues
+from hookline.domain import endpoint_auth, queues
 from hookline.domain.models import EventType, Webhook, Workspace
 from hookline.errors import HooklineError, Invalid
 from hookline.service import Principal, Services
@@ -31,10 +31,12 @@ FIELD_OF_CODE = {
     "invalid_description": "description",
     "invalid_filter": "filter",
     "invalid_auth": "auth",
+    "auth_required": "auth",
     "invalid_destination": "destination",
 }
 # The form's fields of each kind of endpoint auth (form name → auth field); secret ones are
-# never shown, and left empty on an edit they keep the stored value.
+# never shown, and left empty on an edit they are left out: the service keeps the stored
+# secret while it goes to the same place, and otherwise asks for it again.
 AUTH_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "basic": (("auth_username", "username"), ("auth_password", "password")),
     "bearer": (("auth_token", "token"),),
@@ -47,18 +49,17 @@ AUTH_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "mtls": (("auth_certificate", "certificate"), ("auth_key", "key")),
 }
-SECRET_FIELDS = frozenset({"password", "token", "clientSecret", "key"})
-# Where a stored secret goes: it is kept for an empty field only while these stay the same,
-# so that nobody who may edit a webhook can send its secret to a host of their own choosing.
+SECRET_FIELDS = frozenset(endpoint_auth.SECRETS.values())
+# Where a stored destination secret goes: it is kept for an empty field only while these
+# stay the same, so that nobody who may edit a webhook can send its secret to a host of
+# their own choosing.
 SECRET_GOES_TO = (
     "url",
-    "tokenUrl",
     "endpointUrl",
     "queueUrl",
     "topicArn",
     "region",
     "username",
-    "clientId",
     "accessKeyId",
 )
 PATTERN_SPLIT = re.compile(r"[\s,]+")
@@ -136,13 +137,9 @@ class WebhookForm:
         boxes = set(checkbox_patterns(catalog))
         return "\n".join(p for p in self.events if p not in boxes)
 
-    def body(
-        self,
-        stored_auth: dict[str, Any] | None = None,
-        stored_destination: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    def body(self, stored_destination: dict[str, Any] | None = None) -> dict[str, Any]:
         """The service's request body; the API's length limits are checked here first.
-        A secret left out keeps the stored one, when the kind is the same."""
+        A destination's secret left out keeps the stored one, for the same kind and place."""
         if len(self.name) > MAX_NAME:
             self.errors["name"] = f"The name is at most {MAX_NAME} characters."
         if len(self.description) > MAX_DESCRIPTION:
@@ -167,7 +164,7 @@ class WebhookForm:
             "events": self.events,
             "headers": headers,
             "filter": self._filter(),
-            "auth": self._auth(stored_auth),
+            "auth": self._auth(),
             "destination": self._destination(stored_destination),
         }
 
@@ -182,7 +179,7 @@ class WebhookForm:
         if not isinstance(fields, dict):
             self.errors["destination"] = "The destination settings are a JSON object."
             return None
-        return _keep_secrets({**fields, "type": self.destination_type}, stored, queues.SECRETS)
+        return _keep_secrets({**fields, "type": self.destination_type}, stored)
 
     def _filter(self) -> Any:
         if not self.filter:
@@ -193,18 +190,21 @@ class WebhookForm:
             self.errors["filter"] = f"The filter is not valid JSON: {exc}."
             return None
 
-    def _auth(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _auth(self) -> dict[str, Any] | None:
         if self.auth_type not in AUTH_FIELDS:
             return None
         auth: dict[str, Any] = {"type": self.auth_type}
         for _key, name in AUTH_FIELDS[self.auth_type]:
             if name in self.auth:
                 auth[name] = self.auth[name]
-        return _keep_secrets(auth, stored, SECRET_FIELDS)
+        return auth
 
-    def check_each_field(self, svc: Services, ws: Workspace, body: dict[str, Any]) -> None:
+    def check_each_field(
+        self, svc: Services, ws: Workspace, body: dict[str, Any], stored: Webhook | None = None
+    ) -> None:
         """The service stops at the first wrong field, so each field still without an error
-        is checked on its own by the service's rules: every message shows at once."""
+        is checked on its own by the service's rules (an edit's against ``stored``): every
+        message shows at once."""
         unchecked = {
             n: body[n]
             for n in ("url", "events", "headers", "filter", "auth", "destination")
@@ -212,7 +212,7 @@ class WebhookForm:
         }
         # A destination brings its own URL; without one, the URL is checked as it is.
         unchecked.pop("url" if body["destination"] is not None else "destination", None)
-        for problem in svc.webhooks.field_problems(ws, unchecked):
+        for problem in svc.webhooks.field_problems(ws, unchecked, stored):
             self.take(problem)
 
     def take(self, exc: HooklineError) -> None:
@@ -228,16 +228,14 @@ class WebhookForm:
         self.errors[where] = message
 
 
-def _keep_secrets(
-    given: dict[str, Any], stored: dict[str, Any] | None, secrets: frozenset[str]
-) -> dict[str, Any]:
-    """``given`` with the stored secrets it leaves out, when it is the same kind going to the
-    same place (``SECRET_GOES_TO``); otherwise as it is (a missing secret is then refused)."""
+def _keep_secrets(given: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The destination ``given`` with the stored secrets it leaves out, when it is the same
+    kind going to the same place (``SECRET_GOES_TO``); otherwise as it is."""
     if stored is None or stored["type"] != given["type"]:
         return given
     if any(given.get(k) != stored.get(k) for k in SECRET_GOES_TO if k in given or k in stored):
         return given
-    return {**{k: stored[k] for k in secrets & stored.keys()}, **given}
+    return {**{k: stored[k] for k in queues.SECRETS & stored.keys()}, **given}
 
 
 def checkbox_patterns(catalog: list[EventType]) -> list[str]:

@@ -2,7 +2,9 @@
 127.0.0.1/32 opened) sends to real receivers that demand Basic, a bearer token, an OAuth2
 token from a token endpoint of the test's own, or a client certificate in the TLS
 handshake (an https receiver with ``CERT_REQUIRED``, its CA trusted via ``SSL_CERT_FILE``).
-The attempts' records show the credentials redacted and the token requests made.
+The attempts' records show the credentials redacted and the token requests made. Stored
+credentials never follow a webhook (or its token URL) to another origin, through the API or
+the UI's edit form: a canary receiver on a port of its own gets none.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 import ssl
 import threading
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 import trustme
 
@@ -245,3 +249,168 @@ def leaf_subject(leaf: trustme.LeafCert) -> str:
 
     cert = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes())
     return cert.subject.rfc4514_string()
+
+
+# -- stored credentials stay with the place they were given for ---------------------------
+
+
+@pytest.fixture(scope="module")
+def canary() -> Iterator[Receiver]:
+    """A receiver on a port of its own, so another origin than ``receiver``'s: a host an
+    admin might point a webhook at to read its stored credentials. It must get none."""
+    with Receiver() as rcv:
+        yield rcv
+
+
+def header_of(auth: dict[str, str]) -> str:
+    """The Authorization header a basic or bearer ``auth`` sends."""
+    if auth["type"] == "basic":
+        pair = f"{auth['username']}:{auth['password']}".encode()
+        return "Basic " + base64.b64encode(pair).decode()
+    return f"Bearer {auth['token']}"
+
+
+def ping(api: Api, wh_id: str) -> dict[str, Any]:
+    """A test ping; its first attempt answered 200."""
+    sent: dict[str, Any] = api.post(f"/v1/webhooks/{wh_id}/test")
+    assert sent["attempts"][0]["response"]["status"] == 200, sent
+    return sent
+
+
+STATIC_AUTH = [
+    pytest.param(
+        {"type": "basic", "username": "hook", "password": "pw-canary-1"},
+        {"type": "basic", "username": "hook", "password": "pw-canary-2"},
+        id="basic",
+    ),
+    pytest.param(
+        {"type": "bearer", "token": "tok-canary-1"},
+        {"type": "bearer", "token": "tok-canary-2"},
+        id="bearer",
+    ),
+]
+
+
+@pytest.mark.parametrize(("auth", "fresh"), STATIC_AUTH)
+def test_a_url_moved_to_another_origin_takes_no_stored_credential_along(
+    api: Api, receiver: Receiver, canary: Receiver, auth: dict[str, str], fresh: dict[str, str]
+) -> None:
+    ws = api.workspace()
+    home, elsewhere = receiver.endpoint(), canary.endpoint()
+    wh = api.webhook(ws, home.url, auth=auth)
+    path = f"/v1/webhooks/{wh['id']}"
+
+    error = api.patch(path, {"url": elsewhere.url}, status=422)
+    assert error["code"] == "auth_required"
+    assert error["details"][0]["field"] == "auth"
+    assert "origin" in error["message"]
+    assert api.get(path)["url"] == home.url
+    ping(api, wh["id"])
+    (got,) = home.wait(1)
+    assert got.headers["Authorization"] == header_of(auth)
+    assert elsewhere.requests == []
+
+    # Sent again with the URL, the credentials go there.
+    assert api.patch(path, {"url": elsewhere.url, "auth": fresh})["url"] == elsewhere.url
+    ping(api, wh["id"])
+    (got,) = elsewhere.wait(1)
+    assert got.headers["Authorization"] == header_of(fresh)
+
+
+def test_a_path_on_the_same_origin_keeps_the_credentials(api: Api, receiver: Receiver) -> None:
+    auth = {"type": "basic", "username": "hook", "password": "pw-same-origin"}
+    ws = api.workspace()
+    home, next_door = receiver.endpoint(), receiver.endpoint()
+    wh = api.webhook(ws, home.url, auth=auth)
+    assert api.patch(f"/v1/webhooks/{wh['id']}", {"url": next_door.url})["url"] == next_door.url
+    ping(api, wh["id"])
+    (got,) = next_door.wait(1)
+    assert got.headers["Authorization"] == header_of(auth)
+
+
+def test_an_oauth2_webhook_moved_to_another_origin_sends_it_no_token(
+    api: Api, receiver: Receiver, canary: Receiver
+) -> None:
+    idp = TokenServer(receiver)
+    ws = api.workspace()
+    elsewhere = canary.endpoint()
+    wh = api.webhook(ws, idp.resource.url, auth=idp.auth())
+    error = api.patch(f"/v1/webhooks/{wh['id']}", {"url": elsewhere.url}, status=422)
+    assert (error["code"], error["details"][0]["field"]) == ("auth_required", "auth")
+    ping(api, wh["id"])
+    assert idp.resource.wait(1)[0].headers["Authorization"].startswith("Bearer access-")
+    assert elsewhere.requests == []
+
+
+def test_a_new_token_url_needs_the_client_secret_again(
+    api: Api, receiver: Receiver, canary: Receiver
+) -> None:
+    idp = TokenServer(receiver)
+    ws = api.workspace()
+    rogue = canary.endpoint()
+    wh = api.webhook(ws, idp.resource.url, auth=idp.auth())
+    path = f"/v1/webhooks/{wh['id']}"
+    without_secret = {k: v for k, v in idp.auth().items() if k != "clientSecret"}
+
+    error = api.patch(path, {"auth": {**without_secret, "tokenUrl": rogue.url}}, status=422)
+    assert (error["code"], error["details"][0]["field"]) == ("auth_required", "auth.clientSecret")
+    assert api.get(path)["auth"]["tokenUrl"] == idp.tokens.url
+    # Left out for the same token URL and client, the stored secret is kept.
+    kept = api.patch(path, {"auth": {**without_secret, "clientAuth": "basic"}})
+    assert kept["auth"]["tokenUrl"] == idp.tokens.url
+    ping(api, wh["id"])
+    assert len(idp.tokens.wait(1)) == 1  # asked with the stored secret, which it accepted
+    assert rogue.requests == []
+
+
+CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def field_error(html: str, name: str) -> str:
+    found = re.search(rf'id="{name}-error">([^<]*)<', html)
+    assert found, f"no error shown for {name}"
+    return found.group(1)
+
+
+class Browser:
+    """The UI of the server as a browser without scripts uses it: a session cookie and
+    each form posted with the CSRF token of its page."""
+
+    def __init__(self, server: Hookline) -> None:
+        self.http = httpx.Client(base_url=server.base_url, timeout=20.0)
+        self.post("/ui/login", {"key": server.admin_key}, page="/ui/login")
+
+    def post(self, path: str, data: dict[str, Any], *, page: str) -> httpx.Response:
+        found = CSRF_RE.search(self.http.get(page).text)
+        assert found, f"no form on {page}"
+        return self.http.post(path, data={"csrf": found.group(1), **data})
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def test_the_edit_form_asks_for_the_password_again_for_another_origin(
+    server: Hookline, api: Api, receiver: Receiver, canary: Receiver
+) -> None:
+    auth = {"type": "basic", "username": "hook", "password": "pw-ui-form"}
+    ws = api.workspace()
+    home, next_door, elsewhere = receiver.endpoint(), receiver.endpoint(), canary.endpoint()
+    wh = api.webhook(ws, home.url, auth=auth)
+    edit = f"/ui/webhooks/{wh['id']}/edit"
+    form = {"url": elsewhere.url, "events": ["*"], "auth_type": "basic", "auth_username": "hook"}
+    browser = Browser(server)
+    try:
+        refused = browser.post(edit, {**form, "auth_password": ""}, page=edit)
+        assert refused.status_code == 422, refused.text
+        assert "origin" in field_error(refused.text, "auth")
+        assert "pw-ui-form" not in refused.text
+        ping(api, wh["id"])
+        assert home.wait(1)[0].headers["Authorization"] == header_of(auth)
+        assert elsewhere.requests == []
+        # Another path of the same origin keeps the stored password.
+        kept = browser.post(edit, {**form, "url": next_door.url, "auth_password": ""}, page=edit)
+        assert kept.status_code == 303, kept.text
+    finally:
+        browser.close()
+    ping(api, wh["id"])
+    assert next_door.wait(1)[0].headers["Authorization"] == header_of(auth)

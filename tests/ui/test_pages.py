@@ -553,6 +553,19 @@ async def test_the_form_saves_a_filter_and_auth_and_keeps_secrets_on_edit(signed
     refused = await signed_in.post(f"/ui/webhooks/{wh_id}/edit", elsewhere)
     assert refused.status_code == 422
     assert "auth.password" in field_error(refused.text, "auth")
+    # Nor for another host: the password is asked for again and nothing is saved; another
+    # path of the same host keeps it.
+    moved = {**again, "url": "https://elsewhere.example.net/hook"}
+    refused = await signed_in.post(f"/ui/webhooks/{wh_id}/edit", moved)
+    assert refused.status_code == 422
+    assert "origin changed" in field_error(refused.text, "auth")
+    webhook = await signed_in.store.get_webhook(wh_id)
+    assert webhook is not None and webhook.url == "https://example.com/hook"
+    next_door = {**again, "url": "https://example.com/v2"}
+    assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", next_door)).status_code == 303
+    webhook = await signed_in.store.get_webhook(wh_id)
+    assert webhook is not None and webhook.auth is not None
+    assert (webhook.url, webhook.auth["password"]) == ("https://example.com/v2", "pw-1d9e")
     # "None" clears it.
     cleared = {**data, "auth_type": "", "filter": ""}
     assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", cleared)).status_code == 303

@@ -125,3 +125,43 @@ def test_a_key_of_another_certificate_is_refused(pair: tuple[str, str]) -> None:
         )
     with pytest.raises(Invalid, match="not an unencrypted PEM private key"):
         endpoint_auth.check({"type": "mtls", "certificate": cert, "key": cert}, check_url=accept)
+
+
+def test_a_secret_left_out_is_taken_from_the_stored_auth_of_the_same_kind() -> None:
+    stored = {"type": "basic", "username": "hook", "password": "pw"}
+    assert endpoint_auth.with_stored_secret({"type": "basic", "username": "other"}, stored) == (
+        {"type": "basic", "username": "other", "password": "pw"},
+        True,
+    )
+    given = {"type": "basic", "username": "hook", "password": "new"}
+    assert endpoint_auth.with_stored_secret(given, stored) == (given, False)
+    for other in ({"type": "bearer"}, None, "basic", {"username": "hook"}):
+        assert endpoint_auth.with_stored_secret(other, stored) == (other, False)
+    assert endpoint_auth.with_stored_secret({"type": "basic"}, None) == ({"type": "basic"}, False)
+
+
+OAUTH2 = {
+    "type": "oauth2",
+    "tokenUrl": "https://id.example/t",
+    "clientId": "c",
+    "clientSecret": "s",
+}
+
+
+@pytest.mark.parametrize(
+    ("new_url", "new_auth", "why"),
+    [
+        ("https://hooks.example/other/path?x=1", OAUTH2, None),
+        ("https://HOOKS.example:443/a", OAUTH2, None),
+        ("https://hooks.example:8443/a", OAUTH2, "origin changed"),
+        ("http://hooks.example/a", OAUTH2, "origin changed"),
+        ("https://hooks.example.evil/a", OAUTH2, "origin changed"),
+        ("https://hooks.example/a", {**OAUTH2, "tokenUrl": "https://id.example/t2"}, "tokenUrl"),
+        ("https://hooks.example/a", {**OAUTH2, "clientId": "d"}, "clientId"),
+    ],
+)
+def test_a_secret_goes_along_only_to_the_same_place(
+    new_url: str, new_auth: dict[str, str], why: str | None
+) -> None:
+    said = endpoint_auth.moved("https://hooks.example/a", OAUTH2, new_url, new_auth)
+    assert said is None if why is None else why in (said or "")

@@ -58,7 +58,12 @@ async def get_webhook(whId: str, svc: Svc, who: Who) -> Ok[WebhookOut]:
 
 @router.patch("/webhooks/{whId}", response_model=Ok[WebhookOut])
 async def update_webhook(whId: str, body: WebhookPatch, svc: Svc, who: Who) -> Ok[WebhookOut]:
-    """Change any field, or the status: paused holds deliveries, disabled creates none."""
+    """Change any field, or the status: paused holds deliveries, disabled creates none.
+
+    Stored endpoint credentials go only where they were given for: a url on another origin
+    (or a new tokenUrl, username or clientId) without the auth's secret sent again is 422
+    auth_required.
+    """
     wh = await svc.webhooks.update(who, whId, body.model_dump(exclude_unset=True))
     return Ok(data=webhook_out(wh))
 

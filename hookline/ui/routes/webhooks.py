@@ -95,8 +95,8 @@ async def update_webhook(whId: str, posted: PostedDep) -> Response:
     seen = posted.viewer
     wh, ws = await _webhook(seen, whId)
     form = WebhookForm.parse(posted.form)
-    body = form.body(stored_auth=wh.auth, stored_destination=wh.destination)
-    form.check_each_field(seen.svc, ws, body)
+    body = form.body(stored_destination=wh.destination)
+    form.check_each_field(seen.svc, ws, body, wh)
     if not form.errors:
         try:
             await seen.svc.webhooks.update(seen.who, wh.id, body)
