@@ -608,7 +608,7 @@ def webhook_out(wh: Webhook) -> WebhookOut:
         ordering=wh.ordering,
         metadata=wh.metadata,
         filter=None if wh.filter is None else wh.filter.to_json(),
-        auth=endpoint_auth.public(wh.auth),
+        auth=None if wh.auth is None else wh.auth.public(),
         destination=queues.public(wh.destination),
         createdAt=_t(wh.created_at),
         updatedAt=_t(wh.updated_at),

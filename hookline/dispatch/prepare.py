@@ -8,7 +8,8 @@ from typing import Any
 from yarl import URL
 
 from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest
-from hookline.domain import endpoint_auth, envelope
+from hookline.domain import envelope
+from hookline.domain.endpoint_auth import MTLS
 from hookline.domain.headers import redacted
 from hookline.domain.retry import PolicyLayer, RetryPolicy
 from hookline.domain.workspace_settings import DeliveryFormat
@@ -78,7 +79,7 @@ def prepare(
         f"X-{brand}-Timestamp": str(timestamp),
         f"X-{brand}-Attempt": str(claim.attempt),
     }
-    credentials = None if wh.destination else endpoint_auth.authorization(wh.auth)
+    credentials = None if wh.destination or wh.auth is None else wh.auth.authorization()
     if credentials is not None:
         for name in [n for n in headers if n.lower() == "authorization"]:
             del headers[name]  # a custom header of the same name gives way
@@ -103,8 +104,8 @@ def prepare(
         body=body,
         timeout=policy.timeout,
         max_redirects=MAX_REDIRECTS if policy.follow_redirects else 0,
-        client_certificate=(wh.auth["certificate"], wh.auth["key"])
-        if wh.auth and wh.auth["type"] == "mtls" and not wh.destination
+        client_certificate=(wh.auth.certificate, wh.auth.key)
+        if isinstance(wh.auth, MTLS) and not wh.destination
         else None,
         destination=wh.destination,
     )

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # these modules read StopReason: imported for annotations only
+    from hookline.domain.endpoint_auth import EndpointAuth
     from hookline.domain.filters import Filter
     from hookline.domain.retry import PolicyLayer
     from hookline.domain.workspace_settings import WorkspaceSettings
@@ -119,7 +120,7 @@ class Webhook:
     created_at: int
     updated_at: int
     filter: Filter | None = None
-    auth: dict[str, Any] | None = field(default=None, repr=False)  # hookline.domain.endpoint_auth
+    auth: EndpointAuth | None = field(default=None, repr=False)
     # Not HTTP: a queue, stream or topic (hookline.domain.queues); its secrets among it.
     destination: dict[str, Any] | None = field(default=None, repr=False)
 

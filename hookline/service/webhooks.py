@@ -9,6 +9,7 @@ from typing import Any
 
 from hookline.domain import endpoint_auth, filters, queues
 from hookline.domain.destinations import check_host, check_url
+from hookline.domain.endpoint_auth import MTLS, EndpointAuth
 from hookline.domain.headers import masked
 from hookline.domain.matching import is_valid_pattern
 from hookline.domain.models import Webhook, WebhookStatus, Workspace
@@ -303,7 +304,7 @@ class Webhooks:
         if "filter" in body:
             out["filter"] = filters.parse(body["filter"])
         if "auth" in body:
-            out["auth"] = endpoint_auth.check(body["auth"], check_url=self._checked_url)
+            out["auth"] = endpoint_auth.parse(body["auth"], check_url=self._checked_url)
             _check_tls_loads(out["auth"])
         if body.get("ordering") is not None:
             if body["ordering"] not in ORDERINGS:
@@ -319,7 +320,7 @@ class Webhooks:
         return WebhookPatch(**out)
 
 
-def _check_http_only(auth: dict[str, Any] | None, destination: dict[str, Any] | None) -> None:
+def _check_http_only(auth: EndpointAuth | None, destination: dict[str, Any] | None) -> None:
     """Endpoint auth goes with HTTP only: its credentials must never travel in a message."""
     if auth is not None and destination is not None:
         raise Invalid(
@@ -352,7 +353,7 @@ def _check_credentials_stay(wh: Webhook, given: dict[str, Any], *, kept: bool) -
     why = endpoint_auth.moved(wh.url, wh.auth, given.get("url", wh.url), auth)
     if why is None:
         return
-    secret = endpoint_auth.SECRETS[wh.auth["type"]]
+    secret = wh.auth.secret_field
     if kept:
         field, send = f"auth.{secret}", f"send auth.{secret} again"
     else:
@@ -364,13 +365,13 @@ def _check_credentials_stay(wh: Webhook, given: dict[str, Any], *, kept: bool) -
     )
 
 
-def _check_tls_loads(auth: dict[str, Any] | None) -> None:
+def _check_tls_loads(auth: EndpointAuth | None) -> None:
     """A client certificate TLS itself would refuse (a key too small) is refused now, not at
     every attempt."""
-    if auth is None or auth["type"] != "mtls":
+    if not isinstance(auth, MTLS):
         return
     try:
-        client_context(auth["certificate"], auth["key"])
+        client_context(auth.certificate, auth.key)
     except ssl.SSLError as exc:
         raise Invalid(
             f"TLS refuses this certificate and key: {exc.reason or exc}.",

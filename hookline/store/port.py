@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from hookline.domain.endpoint_auth import EndpointAuth
 from hookline.domain.filters import Filter
 from hookline.domain.models import (
     ApiKey,
@@ -139,7 +140,7 @@ class WebhookPatch:
     ordering: str = UNSET
     metadata: dict[str, Any] = UNSET
     filter: Filter | None = UNSET
-    auth: dict[str, Any] | None = UNSET  # plain here too
+    auth: EndpointAuth | None = UNSET  # plain here too
     destination: dict[str, Any] | None = UNSET  # plain here too
 
     def given(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from hookline.domain import filters
+from hookline.domain import endpoint_auth, filters
 from hookline.domain.filters import Filter
 from hookline.domain.models import (
     ApiKey,
@@ -120,7 +120,7 @@ def webhook(row: Row, box: SecretBox) -> Webhook:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         filter=_filter(row["filter"]) if row["filter"] else None,
-        auth=json.loads(box.open(row["auth"])) if row["auth"] else None,
+        auth=endpoint_auth.load(json.loads(box.open(row["auth"]))) if row["auth"] else None,
         destination=json.loads(box.open(row["destination"])) if row["destination"] else None,
     )
 
@@ -193,7 +193,7 @@ _SETTINGS: dict[str, Callable[[Any, SecretBox], Any]] = {
     "ordering": _as_is,
     "metadata": _json,
     "filter": _typed,
-    "auth": lambda auth, box: sealed_json(auth, box),
+    "auth": lambda auth, box: None if auth is None else box.seal(json.dumps(auth.to_json())),
     "destination": lambda destination, box: sealed_json(destination, box),
 }
 

@@ -91,9 +91,11 @@ class WebhookForm:
             events=list(wh.events),
             headers=list(wh.headers.items()),
             filter=json.dumps(wh.filter.to_json(), indent=2) if wh.filter else "",
-            auth_type=wh.auth["type"] if wh.auth else "",
+            auth_type=wh.auth.kind if wh.auth else "",
             auth={
-                k: str(v) for k, v in (wh.auth or {}).items() if k not in SECRET_FIELDS | {"type"}
+                k: str(v)
+                for k, v in (wh.auth.to_json() if wh.auth else {}).items()
+                if k not in SECRET_FIELDS | {"type"}
             },
             destination_type=wh.destination["type"] if wh.destination else "",
             destination=json.dumps(

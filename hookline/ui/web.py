@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from hookline.domain import endpoint_auth, queues
+from hookline.domain import queues
 from hookline.domain.models import Role
 from hookline.errors import HooklineError, PayloadTooLarge, Unauthorized
 from hookline.ids import format_ms, now_ms
@@ -74,7 +74,7 @@ templates.filters.update(
     when=when,
     iso=format_ms,
     pretty=pretty,
-    public_auth=endpoint_auth.public,
+    public_auth=lambda auth: None if auth is None else auth.public(),
     public_destination=queues.public,
     urlquote=lambda s: quote(str(s), safe=""),
 )

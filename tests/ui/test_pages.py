@@ -541,7 +541,8 @@ async def test_the_form_saves_a_filter_and_auth_and_keeps_secrets_on_edit(signed
     again = {**data, "auth_password": "", "name": "renamed"}
     assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", again)).status_code == 303
     webhook = await signed_in.store.get_webhook(wh_id)
-    assert webhook is not None and webhook.auth == {
+    assert webhook is not None and webhook.auth is not None
+    assert webhook.auth.to_json() == {
         "type": "basic",
         "username": "hook",
         "password": "pw-1d9e",
@@ -565,7 +566,7 @@ async def test_the_form_saves_a_filter_and_auth_and_keeps_secrets_on_edit(signed
     assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", next_door)).status_code == 303
     webhook = await signed_in.store.get_webhook(wh_id)
     assert webhook is not None and webhook.auth is not None
-    assert (webhook.url, webhook.auth["password"]) == ("https://example.com/v2", "pw-1d9e")
+    assert (webhook.url, webhook.auth.secret) == ("https://example.com/v2", "pw-1d9e")
     # "None" clears it.
     cleared = {**data, "auth_type": "", "filter": ""}
     assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", cleared)).status_code == 303
