@@ -227,7 +227,7 @@ class AiohttpTransport:
                         allowed=self.allowed,
                     )
                     if following.origin() != target.origin():
-                        headers = _without_credentials(headers)
+                        headers = _for_another_origin(headers, request.origin_only)
                     target = following
         except TimeoutError:
             error = "timeout"
@@ -352,8 +352,11 @@ async def _read_capped(content: aiohttp.StreamReader, limit: int) -> bytes:
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
-def _without_credentials(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
+def _for_another_origin(headers: Mapping[str, str], origin_only: frozenset[str]) -> dict[str, str]:
+    """``headers`` for a hop to another origin: without the credential headers and without
+    those the request sends to its own origin only (a webhook's custom headers)."""
+    dropped = CREDENTIAL_HEADERS | {name.lower() for name in origin_only}
+    return {k: v for k, v in headers.items() if k.lower() not in dropped}
 
 
 def _flatten(headers: Any) -> dict[str, str]:
