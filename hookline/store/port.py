@@ -138,6 +138,7 @@ class WebhookPatch:
     filter: dict[str, Any] | None = UNSET
     auth: dict[str, Any] | None = UNSET  # plain here too
     destination: dict[str, Any] | None = UNSET  # plain here too
+    forward_headers_on_redirect: bool = UNSET
 
     def given(self) -> dict[str, Any]:
         """The fields set in this patch, by name."""

@@ -117,6 +117,7 @@ def webhook(row: Row, box: SecretBox) -> Webhook:
         filter=json.loads(row["filter"]) if row["filter"] else None,
         auth=json.loads(box.open(row["auth"])) if row["auth"] else None,
         destination=json.loads(box.open(row["destination"])) if row["destination"] else None,
+        forward_headers_on_redirect=bool(row["forward_headers_on_redirect"]),
     )
 
 

@@ -48,8 +48,9 @@ class WebhookQueries(Queries):
                 "INSERT INTO webhooks (id, workspace_id, url, name, description, events, headers, "
                 "secret, status, status_reason, status_changed_by, status_changed_at, "
                 "retry_policy, rate_limit, ordering, metadata, created_at, updated_at, "
-                "signing_key, filter, auth, destination) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
-                "$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)",
+                "signing_key, filter, auth, destination, forward_headers_on_redirect) VALUES "
+                "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,"
+                "$23)",
                 wh.id,
                 wh.workspace_id,
                 wh.url,
@@ -72,6 +73,7 @@ class WebhookQueries(Queries):
                 records.json_or_none(wh.filter),
                 records.sealed_json(wh.auth, self._box),
                 records.sealed_json(wh.destination, self._box),
+                wh.forward_headers_on_redirect,
             )
         return True
 

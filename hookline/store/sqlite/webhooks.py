@@ -39,8 +39,8 @@ class WebhookQueries(Queries):
                 "INSERT INTO webhooks (id, workspace_id, url, name, description, events, headers, "
                 "secret, status, status_reason, status_changed_by, status_changed_at, "
                 "retry_policy, rate_limit, ordering, metadata, created_at, updated_at, "
-                "signing_key, filter, auth, destination) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "signing_key, filter, auth, destination, forward_headers_on_redirect) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     wh.id,
                     wh.workspace_id,
@@ -64,6 +64,7 @@ class WebhookQueries(Queries):
                     rows.json_or_none(wh.filter),
                     rows.sealed_json(wh.auth, self._box),
                     rows.sealed_json(wh.destination, self._box),
+                    wh.forward_headers_on_redirect,
                 ),
             )
             return True
