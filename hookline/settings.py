@@ -151,7 +151,8 @@ class Settings(BaseSettings):
         description="Proxy every delivery leaves through: http://, https://, socks5:// or "
         "socks5h:// with a host and a port, maybe user:password (masked by `hookline config`), "
         "e.g. http://proxy.internal:3128 (see docs/egress-proxy.md). A malformed "
-        "one stops the server at start.",
+        "one (a host that is neither a host name nor an IP address, port 0, …) stops the "
+        "server and `hookline config` at start.",
     )
     egress_no_proxy: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 from pydantic.config import JsonDict
 
 from hookline.domain import endpoint_auth, queues
@@ -400,6 +400,13 @@ REQUEST_HEADERS_DOC = (
     'member key gets every other custom header value as "***". Hookline\'s own headers, '
     "signatures included, are shown as sent."
 )
+FORWARD_HEADERS_DOC = (
+    "Whether the custom headers also go to a redirect's target on another origin (scheme, "
+    "host or port), when the retry policy follows redirects. false (the default): a hop to "
+    "another origin gets none of them; a hop on the same origin gets them all. "
+    "Authorization, Cookie and Proxy-Authorization never go to another origin, and the "
+    "signature and Hookline's own headers go to every hop."
+)
 HEADERS_SCHEMA: JsonDict = {
     "maxProperties": 20,
     "propertyNames": {"pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},
@@ -508,6 +515,7 @@ class WebhookFields(In):
     headers: dict[str, str] | None = Field(
         None, description=HEADERS_DOC, json_schema_extra=HEADERS_SCHEMA
     )
+    forwardHeadersOnRedirect: StrictBool | None = Field(None, description=FORWARD_HEADERS_DOC)
     secret: str | None = Field(
         None,
         description="Signing secret (8-256 printable ASCII); generated (whsec_…) when absent.",
@@ -568,6 +576,7 @@ class WebhookOut(Out):
     description: str
     events: list[str]
     headers: dict[str, str] = Field(description=HEADERS_OUT_DOC)
+    forwardHeadersOnRedirect: bool = Field(description=FORWARD_HEADERS_DOC)
     status: WebhookStatusName
     statusReason: str | None
     statusChangedBy: str | None
@@ -599,6 +608,7 @@ def webhook_out(wh: Webhook) -> WebhookOut:
         description=wh.description,
         events=wh.events,
         headers=wh.headers,
+        forwardHeadersOnRedirect=wh.forward_headers_on_redirect,
         status=wh.status.value,
         statusReason=wh.status_reason,
         statusChangedBy=wh.status_changed_by,

@@ -69,6 +69,7 @@ class Webhook(Model):
     status_changed_at: datetime | None
     status_changed_by: str | None
     headers: dict[str, str]
+    forward_headers_on_redirect: bool = False
     metadata: dict[str, Any]
     ordering: str
     rate_limit: float | None

@@ -7,6 +7,11 @@ the session's guarded resolver and socket factory. Any other goes through the pr
 ``Destinations`` resolved its host and found every address allowed: the proxy, not this
 process, connects to the destination, so the connect-time check cannot see it.
 
+The connection to an http(s) proxy itself, opened inside ``to_proxy()``, is the only one
+that may reach a blocked address (``ProxyExemption``); a request whose URL names the proxy's
+host, address or port is judged like any other, so a no-proxy entry never widens what may
+be reached.
+
 - ``http``/``https`` proxies: aiohttp's own proxy support, a ``CONNECT`` tunnel for https
   destinations and an absolute-form request for http ones. The proxy resolves the name
   again: a DNS answer that changes between the two lookups is not seen here.
@@ -25,7 +30,9 @@ import asyncio
 import base64
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -50,24 +57,52 @@ class ProxyFailure(aiohttp.ClientProxyConnectionError):
     """The egress proxy could not be reached or would not connect to the destination."""
 
 
-class ProxyAddresses:
-    """The proxy's own addresses, the only ones exempt from the connect-time check: the
-    address its URL names, or those its name resolved to."""
+class ProxyExemption:
+    """The one connection exempt from the destination rules: the one this process opens to
+    the http(s) egress proxy itself, at the host and port its URL names.
+
+    ``EgressConnector`` opens that connection inside ``to_proxy()``. The resolver answers for
+    the proxy's host and port unfiltered (``resolves``), noting the addresses; aiohttp keeps
+    such an answer in its DNS cache, keyed by host and port, and shares a lookup under way,
+    so a direct connection to that host and port may be handed the same answer. The socket
+    factory is therefore the guard: it lets a blocked address through only inside
+    ``to_proxy()``, on the proxy's port, when it is the proxy's (``admits``). Any other
+    connection, whether to the proxy's name on another port, to its address, or to its own
+    port from a URL the no-proxy list sends there directly, is judged on its own address.
+    """
 
     def __init__(self, proxy: EgressProxy) -> None:
-        self.host = proxy.host
+        self.host = _name(proxy.host)
+        self.port = proxy.port
         literal = _address(proxy.host)
-        self._seen: set[IPAddress] = {literal} if literal is not None else set()
+        self._addresses: set[IPAddress] = {literal} if literal is not None else set()
 
-    def note(self, host: str, addresses: Sequence[str]) -> bool:
-        """Remember ``addresses`` when ``host`` is the proxy's name; whether it is."""
-        if host.rstrip(".").lower() != self.host.rstrip(".").lower():
+    def resolves(self, host: str, port: int, addresses: Sequence[str]) -> bool:
+        """Whether an answer for ``host`` and ``port`` is the proxy's (its ``addresses`` are
+        then noted): given unfiltered, for the socket factory to judge."""
+        if port != self.port or _name(host) != self.host:
             return False
-        self._seen.update(a for a in map(_address, addresses) if a is not None)
+        self._addresses.update(a for a in map(_address, addresses) if a is not None)
         return True
 
-    def __contains__(self, address: IPAddress) -> bool:
-        return address in self._seen
+    def admits(self, address: IPAddress, port: int) -> bool:
+        """Whether a socket to ``address`` and ``port`` is the connection to the proxy."""
+        return _TO_PROXY.get() and port == self.port and address in self._addresses
+
+
+# Set while EgressConnector opens a connection to the proxy; tasks started inside (aiohttp's
+# DNS lookup, happy eyeballs' connection attempts) copy it.
+_TO_PROXY: ContextVar[bool] = ContextVar("hookline_to_proxy", default=False)
+
+
+@contextmanager
+def to_proxy() -> Iterator[None]:
+    """Marks the connection opened inside as the one to the egress proxy."""
+    token = _TO_PROXY.set(True)
+    try:
+        yield
+    finally:
+        _TO_PROXY.reset(token)
 
 
 class Destinations:
@@ -139,7 +174,10 @@ class EgressConnector(aiohttp.TCPConnector):
         if self._proxy.is_socks and self._proxied(req):
             return await self._socks_connection(req, timeout)
         try:
-            return await super()._create_connection(req, traces, timeout)
+            if req.proxy is None:
+                return await super()._create_connection(req, traces, timeout)
+            with to_proxy():
+                return await super()._create_connection(req, traces, timeout)
         except aiohttp.ClientConnectorDNSError as exc:
             if req.proxy is None:
                 raise
@@ -213,6 +251,10 @@ def _credentials(proxy: EgressProxy) -> dict[str, str]:
         return {}
     pair = f"{proxy.username or ''}:{proxy.password or ''}".encode()
     return {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+
+
+def _name(host: str) -> str:
+    return host.rstrip(".").lower()
 
 
 def _address(text: str) -> IPAddress | None:

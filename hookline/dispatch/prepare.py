@@ -104,6 +104,7 @@ def prepare(
         body=body,
         timeout=policy.timeout,
         max_redirects=MAX_REDIRECTS if policy.follow_redirects else 0,
+        origin_only=frozenset() if wh.forward_headers_on_redirect else frozenset(wh.headers),
         client_certificate=(wh.auth.certificate, wh.auth.key)
         if isinstance(wh.auth, MTLS) and not wh.destination
         else None,

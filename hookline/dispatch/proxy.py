@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 
 from yarl import URL
 
-from hookline.domain.destinations import IPAddress, Network
+from hookline.domain.destinations import IPAddress, Network, ip_literal
 
 PROXY_VARIABLE = "HOOKLINE_EGRESS_PROXY"
 NO_PROXY_VARIABLE = "HOOKLINE_EGRESS_NO_PROXY"
 SCHEMES = ("http", "https", "socks5", "socks5h")
 _NAME_RE = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+MAX_NAME_LENGTH = 253
+MAX_LABEL_LENGTH = 63
+MAX_SOCKS_CREDENTIAL = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,7 @@ def parse_proxy(value: str, no_proxy: NoProxy = NoProxy()) -> EgressProxy:
         url = URL(value.strip())
         port = url.explicit_port
         host = url.raw_host
+        url.host  # noqa: B018 - raises on a host IDNA cannot decode (xn--zz)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{shape}; this one is malformed") from exc
     scheme = url.scheme.lower()
@@ -103,10 +107,20 @@ def parse_proxy(value: str, no_proxy: NoProxy = NoProxy()) -> EgressProxy:
         raise ValueError(f"{shape}; {shown} one of them")
     if not host:
         raise ValueError(f"{shape}; the host is missing")
+    if not _is_host(host):
+        raise ValueError(f"{shape}; the host is not a host name or an IP address")
     if port is None:
         raise ValueError(f"{shape}; the port is missing")
+    if port == 0:
+        raise ValueError(f"{shape}; the port must be from 1 to 65535")
     if url.raw_path not in ("", "/") or url.raw_query_string or url.raw_fragment:
         raise ValueError(f"{shape}; it has no path, query or fragment")
+    if scheme.startswith("socks") and not all(
+        _is_socks_credential(part) for part in (url.user, url.password)
+    ):
+        raise ValueError(
+            f"{shape}; a SOCKS5 user name and password are ASCII, at most 255 characters each"
+        )
     return EgressProxy(
         scheme=scheme,
         host=host,
@@ -165,6 +179,29 @@ def _bad_entry(raw: str, why: str) -> str:
         f"{NO_PROXY_VARIABLE} is a comma-separated list of host names, .domain suffixes, "
         f"IP addresses and CIDRs (or *); {raw.strip()!r} is {why}"
     )
+
+
+def _is_host(host: str) -> bool:
+    """Whether ``host`` (yarl's ASCII form) is one the connector can hand to aiohttp and to a
+    resolver: an IP address in its usual form, or a host name whose labels are 1 to 63
+    letters, digits, "-" or "_" (yarl's parser lets "%zz" or "<" through, which building
+    the proxy's URL refuses; the resolver refuses an empty or long label with an error
+    that is not a connection's)."""
+    if ":" in host:
+        return "%" not in host and _address(host) is not None
+    name = host.removesuffix(".")
+    if ip_literal(name) is not None:
+        return _address(name) is not None  # 127.1, 0x7f.0.0.1: not in their usual form
+    return (
+        len(name) <= MAX_NAME_LENGTH
+        and _NAME_RE.fullmatch(name) is not None
+        and all(len(label) <= MAX_LABEL_LENGTH for label in name.split("."))
+    )
+
+
+def _is_socks_credential(part: str | None) -> bool:
+    """SOCKS5 sends a user name and a password as ASCII, each after a one-byte length."""
+    return part is None or (part.isascii() and len(part) <= MAX_SOCKS_CREDENTIAL)
 
 
 def _address(text: str) -> IPAddress | None:

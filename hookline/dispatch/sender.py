@@ -8,7 +8,9 @@ blocked addresses from DNS answers, so a name with one good and one bad
 address reaches the good one. And the socket factory refuses to create a
 socket for a blocked address: whatever the spelling of the host, and whether
 or not a resolver was asked, the address actually connected to is checked.
-With an egress proxy (``egress``), the proxy's own address is the one exempt.
+With an http(s) egress proxy (``egress``), one connection is exempt: the one to the
+proxy itself, at its host and port (``ProxyExemption``); every other connection, a
+direct one to the proxy's name or address included, is checked on its own address.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from hookline.dispatch.egress import (
     BlockedDestination,
     Destinations,
     EgressConnector,
-    ProxyAddresses,
+    ProxyExemption,
 )
 from hookline.dispatch.proxy import EgressProxy
 from hookline.dispatch.transport import OutboundRequest, SendResult
@@ -66,9 +68,10 @@ class RefusedHop(Exception):
 
 class GuardedResolver(AbstractResolver):
     """Resolves, then drops every address that ``is_blocked``; fails if none is left.
-    The proxy's name (``proxy``) resolves unfiltered, and its addresses are noted."""
+    The proxy's host and port (``proxy``) resolve unfiltered, their addresses noted: the
+    socket factory admits them only for the connection to the proxy."""
 
-    def __init__(self, allowed: Sequence[Network], proxy: ProxyAddresses | None = None) -> None:
+    def __init__(self, allowed: Sequence[Network], proxy: ProxyExemption | None = None) -> None:
         self._inner = DefaultResolver()
         self._allowed = tuple(allowed)
         self._proxy = proxy
@@ -77,7 +80,9 @@ class GuardedResolver(AbstractResolver):
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
-        if self._proxy is not None and self._proxy.note(host, [r["host"] for r in results]):
+        if self._proxy is not None and self._proxy.resolves(
+            host, port, [r["host"] for r in results]
+        ):
             return results
         safe = [r for r in results if self._is_safe(r["host"])]
         if not safe:
@@ -93,11 +98,11 @@ class GuardedResolver(AbstractResolver):
 
 
 def guarded_socket_factory(
-    allowed: Sequence[Network], proxy: ProxyAddresses | None = None
+    allowed: Sequence[Network], proxy: ProxyExemption | None = None
 ) -> SocketFactoryType:
     """A socket factory for aiohttp that refuses blocked addresses: it gets the address
     just before the connection, IP literals included, which skip every resolver. The
-    proxy's addresses (``proxy``) are let through."""
+    connection to the proxy (``proxy``), and it alone, is let through."""
     allowed = tuple(allowed)
 
     def factory(addr_info: AddrInfoType) -> socket.socket:
@@ -107,7 +112,8 @@ def guarded_socket_factory(
         except ValueError:
             address = None
         if address is None or (
-            is_blocked(address, allowed) and (proxy is None or address not in proxy)
+            is_blocked(address, allowed)
+            and (proxy is None or not proxy.admits(address, sockaddr[1]))
         ):
             # One message for every refusal: aiohappyeyeballs re-raises the exception itself
             # (not a combined OSError) when all attempts failed with the same text.
@@ -126,7 +132,8 @@ def make_session(
 ) -> aiohttp.ClientSession:
     """The delivery session: every request made with it passes the guards and, with
     ``egress``, leaves through that proxy."""
-    exempt = None if egress is None else ProxyAddresses(egress)
+    # A socks proxy is connected to by python_socks, past the resolver and socket factory.
+    exempt = None if egress is None or egress.is_socks else ProxyExemption(egress)
     options: dict[str, Any] = {
         "limit": limit,
         "limit_per_host": 0,
@@ -220,7 +227,7 @@ class AiohttpTransport:
                         allowed=self.allowed,
                     )
                     if following.origin() != target.origin():
-                        headers = _without_credentials(headers)
+                        headers = _for_another_origin(headers, request.origin_only)
                     target = following
         except TimeoutError:
             error = "timeout"
@@ -345,8 +352,11 @@ async def _read_capped(content: aiohttp.StreamReader, limit: int) -> bytes:
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
-def _without_credentials(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
+def _for_another_origin(headers: Mapping[str, str], origin_only: frozenset[str]) -> dict[str, str]:
+    """``headers`` for a hop to another origin: without the credential headers and without
+    those the request sends to its own origin only (a webhook's custom headers)."""
+    dropped = CREDENTIAL_HEADERS | {name.lower() for name in origin_only}
+    return {k: v for k, v in headers.items() if k.lower() not in dropped}
 
 
 def _flatten(headers: Any) -> dict[str, str]:

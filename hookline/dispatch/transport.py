@@ -25,6 +25,9 @@ class OutboundRequest:
     body: bytes
     timeout: float
     max_redirects: int = 0
+    # Headers that go only to ``url``'s origin: a redirect hop to another origin is sent
+    # without them (``Authorization``, ``Cookie`` and ``Proxy-Authorization`` never go there).
+    origin_only: frozenset[str] = frozenset()
     # A client certificate and its key (PEM) to present to the webhook's origin (mTLS).
     client_certificate: tuple[str, str] | None = field(default=None, repr=False)
     # Not HTTP: the queue, stream or topic to publish to (hookline.domain.queues).

@@ -123,6 +123,8 @@ class Webhook:
     auth: EndpointAuth | None = field(default=None, repr=False)
     # Not HTTP: a queue, stream or topic (hookline.domain.queues); its secrets among it.
     destination: dict[str, Any] | None = field(default=None, repr=False)
+    # The custom headers go with a redirect to another origin too (else to the URL's origin only).
+    forward_headers_on_redirect: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -102,6 +102,7 @@ class Webhooks:
             filter=given.get("filter"),
             auth=given.get("auth"),
             destination=given.get("destination"),
+            forward_headers_on_redirect=given.get("forward_headers_on_redirect", False),
         )
         plan = self.ctx.settings.plans.get(ws.plan, {})
         private, _public = generate_keypair()
@@ -279,6 +280,8 @@ class Webhooks:
             out["events"] = list(dict.fromkeys(events))
         if body.get("headers") is not None:
             out["headers"] = _checked_headers(body["headers"], self.ctx.brand(ws))
+        if body.get("forwardHeadersOnRedirect") is not None:
+            out["forward_headers_on_redirect"] = body["forwardHeadersOnRedirect"]
         if "retryPolicy" in body:
             try:
                 out["retry_policy"] = parse_policy(body["retryPolicy"])

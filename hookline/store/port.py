@@ -142,6 +142,7 @@ class WebhookPatch:
     filter: Filter | None = UNSET
     auth: EndpointAuth | None = UNSET  # plain here too
     destination: dict[str, Any] | None = UNSET  # plain here too
+    forward_headers_on_redirect: bool = UNSET
 
     def given(self) -> dict[str, Any]:
         """The fields set in this patch, by name."""

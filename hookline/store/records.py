@@ -122,6 +122,7 @@ def webhook(row: Row, box: SecretBox) -> Webhook:
         filter=_filter(row["filter"]) if row["filter"] else None,
         auth=endpoint_auth.load(json.loads(box.open(row["auth"]))) if row["auth"] else None,
         destination=json.loads(box.open(row["destination"])) if row["destination"] else None,
+        forward_headers_on_redirect=bool(row["forward_headers_on_redirect"]),
     )
 
 
@@ -188,6 +189,7 @@ _SETTINGS: dict[str, Callable[[Any, SecretBox], Any]] = {
     "description": _as_is,
     "events": _json,
     "headers": lambda headers, box: sealed_headers(headers, box),
+    "forward_headers_on_redirect": _as_is,
     "retry_policy": _typed,
     "rate_limit": _as_is,
     "ordering": _as_is,

@@ -75,6 +75,7 @@ class WebhookForm:
     description: str = ""
     events: list[str] = field(default_factory=list)
     headers: list[tuple[str, str]] = field(default_factory=list)
+    forward_headers: bool = False  # the custom headers go with a redirect to another origin
     filter: str = ""  # the filter as JSON text, "" for none
     auth_type: str = ""  # "" for none
     auth: dict[str, str] = field(default_factory=dict)  # by auth field; secrets only as typed
@@ -90,6 +91,7 @@ class WebhookForm:
             description=wh.description,
             events=list(wh.events),
             headers=list(wh.headers.items()),
+            forward_headers=wh.forward_headers_on_redirect,
             filter=json.dumps(wh.filter.to_json(), indent=2) if wh.filter else "",
             auth_type=wh.auth.kind if wh.auth else "",
             auth={
@@ -117,6 +119,7 @@ class WebhookForm:
             description=form.get("description").strip(),
             events=list(dict.fromkeys(chosen)),
             headers=[(n.strip(), v) for n, v in zip(names, values, strict=False) if n or v],
+            forward_headers="forward_headers" in form,
             filter=form.get("filter").strip(),
             auth_type=form.get("auth_type"),
             auth={
@@ -165,6 +168,7 @@ class WebhookForm:
             "description": self.description,
             "events": self.events,
             "headers": headers,
+            "forwardHeadersOnRedirect": self.forward_headers,
             "filter": self._filter(),
             "auth": self._auth(),
             "destination": self._destination(stored_destination),

@@ -8,6 +8,10 @@ the tests tell that a request went through it and where it asked to go.
 
 pproxy installs uvloop when it finds it, and its start-up code then fails on current uvloop
 (it asks for an event loop before there is one); it is started with uvloop hidden.
+
+Beside it: ``resolving`` gives a ``hookline serve`` names of its own (a proxy's name for a
+loopback address, as a sidecar's would be), and ``Canary`` is a listener that records every
+connection, for addresses nothing may reach.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import IO
 
@@ -118,3 +123,71 @@ class Pproxy:
 
     def _lines(self) -> list[str]:
         return self.output().splitlines()
+
+
+# Prepended to a process's import path: maps names to addresses in socket.getaddrinfo,
+# which every resolver of that process (aiohttp's, python_socks') goes through once uvloop,
+# which resolves in libuv, is hidden (the process runs on asyncio's own loop).
+_HOSTS_HOOK = '''"""Test names for this process: {names!r} (written by the acceptance tests)."""
+import socket
+import sys
+
+sys.modules["uvloop"] = None
+
+_NAMES = {names!r}
+_getaddrinfo = socket.getaddrinfo
+
+
+def _mapped(host, *args, **kwargs):
+    name = host.decode() if isinstance(host, bytes) else host
+    if isinstance(name, str) and name.rstrip(".").lower() in _NAMES:
+        host = _NAMES[name.rstrip(".").lower()]
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _mapped
+'''
+
+
+def resolving(where: Path, names: dict[str, str]) -> dict[str, str]:
+    """The environment that makes a Python process (and the processes it starts) resolve
+    each of ``names`` to its address: a ``sitecustomize`` module in ``where`` on
+    ``PYTHONPATH``, like an /etc/hosts of its own."""
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "sitecustomize.py").write_text(_HOSTS_HOOK.format(names=names))
+    return {"PYTHONPATH": str(where)}
+
+
+class Canary:
+    """A listener on ``host`` that accepts every connection, records where it came from and
+    closes it: a place nothing may reach."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._sock = socket.create_server((host, 0))
+        self.port: int = self._sock.getsockname()[1]
+        self._lock = threading.Lock()
+        self._seen: list[str] = []
+        self._thread = threading.Thread(target=self._accept, name="canary", daemon=True)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, peer = self._sock.accept()
+            except OSError:  # closed
+                return
+            with self._lock:
+                self._seen.append(f"{peer[0]}:{peer[1]}")
+            conn.close()
+
+    def connections(self) -> list[str]:
+        with self._lock:
+            return list(self._seen)
+
+    def __enter__(self) -> Canary:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+        self._thread.join(timeout=10)

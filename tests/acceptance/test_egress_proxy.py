@@ -108,3 +108,30 @@ def test_a_malformed_proxy_url_stops_the_server_at_start(tmp_path: Path) -> None
     assert "s3cret" not in output
     assert "Traceback" not in output
     assert not (tmp_path / "hookline.db").exists()
+
+
+@pytest.mark.parametrize("command", [["config"], ["serve", "--port", "0"]])
+def test_a_proxy_host_no_url_can_carry_is_refused_at_start(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """yarl parses ``%zz`` as a host; the proxy's URL built from it later would not be."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
+    env.update(HOOKLINE_DATA_DIR=str(tmp_path), HOOKLINE_EGRESS_PROXY="http://hook:s3cret@%zz:1")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "hookline", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    assert "invalid settings" in output
+    assert "HOOKLINE_EGRESS_PROXY must be a proxy URL" in output
+    assert "the host is not a host name or an IP address" in output
+    assert "s3cret" not in output
+    assert "Traceback" not in output
+    assert not (tmp_path / "hookline.db").exists()

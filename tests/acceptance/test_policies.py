@@ -405,9 +405,13 @@ def test_a_redirect_fails_unless_follow_redirects_is_on(
     assert len(stay.requests) == 2
 
 
-def test_a_redirect_to_another_origin_does_not_carry_the_authorization_header(
-    api: Api, ws: str, receiver: Receiver
+@pytest.mark.parametrize("forward", [False, True], ids=["default", "forwardHeadersOnRedirect"])
+def test_a_redirect_to_another_origin_carries_custom_headers_only_when_the_webhook_says_so(
+    api: Api, ws: str, receiver: Receiver, forward: bool
 ) -> None:
+    """Same origin: every header. Another origin: never Authorization; the webhook's other
+    custom headers only with forwardHeadersOnRedirect; the signature and Hookline's own
+    headers always."""
     same, other = receiver.endpoint(), receiver.endpoint()
     # "localhost" is another origin than "127.0.0.1", though the same receiver (dev mode).
     elsewhere = other.url.replace("127.0.0.1", "localhost")
@@ -416,18 +420,20 @@ def test_a_redirect_to_another_origin_does_not_carry_the_authorization_header(
         receiver.endpoint(default=(307, {"Location": elsewhere})),
     ]
     policy = {"schedule": [0], "followRedirects": True}
-    headers = {"Authorization": "Bearer abc", "X-Tenant": "t-42"}
-    for hop in hops:
-        api.webhook(ws, hop.url, headers=headers, retryPolicy=policy)
+    headers = {"Authorization": "Bearer abc", "X-Api-Key": "k-42"}
+    opt_in = {"forwardHeadersOnRedirect": True} if forward else {}  # false when left out
+    made = [api.webhook(ws, hop.url, headers=headers, retryPolicy=policy, **opt_in) for hop in hops]
 
     api.send(ws, "invoice.paid", {"amount": 1})
 
     (kept,) = same.wait(1)
     (moved,) = other.wait(1)
-    assert kept.headers["Authorization"] == "Bearer abc"
+    assert (kept.headers["Authorization"], kept.headers["X-Api-Key"]) == ("Bearer abc", "k-42")
     assert "Authorization" not in moved.headers
-    assert moved.headers["X-Tenant"] == "t-42"
+    assert moved.headers.get("X-Api-Key") == ("k-42" if forward else None)
     assert moved.headers["webhook-signature"].startswith("v1,")  # still signed
+    assert moved.headers["X-Hookline-Delivery"] == kept.headers["X-Hookline-Delivery"]
+    assert [wh["forwardHeadersOnRedirect"] for wh in made] == [forward, forward]
 
 
 def test_a_redirect_loop_stops_after_five_hops(api: Api, ws: str, receiver: Receiver) -> None:

@@ -23,7 +23,7 @@ import trustme
 from acceptance.egress_proxy import Pproxy, free_port
 from acceptance.receiver import Receiver
 
-from hookline.dispatch.egress import BlockedDestination, ProxyAddresses
+from hookline.dispatch.egress import BlockedDestination, ProxyExemption, to_proxy
 from hookline.dispatch.proxy import EgressProxy, parse_no_proxy, parse_proxy
 from hookline.dispatch.sender import AiohttpTransport, guarded_socket_factory, make_session
 from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest, SendResult
@@ -366,14 +366,23 @@ async def test_a_proxy_named_by_its_host_name_is_reached(
         assert proxy.relayed() == [f"127.0.0.2:{other.port}"]
 
 
-def test_only_the_proxy_addresses_are_exempt_from_the_connect_time_check() -> None:
-    exempt = ProxyAddresses(parse_proxy("socks5://127.0.0.3:1080"))
+def test_only_the_connection_to_the_proxy_is_exempt_from_the_connect_time_check() -> None:
+    """Its address on its port, while the connector opens the connection to the proxy."""
+    exempt = ProxyExemption(parse_proxy("http://127.0.0.3:3128"))
     factory = guarded_socket_factory((), exempt)
 
-    factory((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.3", 1))).close()
-    for other in ("127.0.0.4", "10.0.0.3"):
-        with pytest.raises(BlockedDestination):
-            factory((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (other, 1)))
+    def connect(address: str, port: int) -> socket.socket:
+        return factory(
+            (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))
+        )
+
+    with to_proxy():
+        connect("127.0.0.3", 3128).close()
+        for other, port in (("127.0.0.3", 1), ("127.0.0.4", 3128), ("10.0.0.3", 3128)):
+            with pytest.raises(BlockedDestination):
+                connect(other, port)
+    with pytest.raises(BlockedDestination):  # the same address and port, connected directly
+        connect("127.0.0.3", 3128)
     unguarded = guarded_socket_factory(())
-    with pytest.raises(BlockedDestination):
-        unguarded((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.3", 1)))
+    with pytest.raises(BlockedDestination), to_proxy():
+        unguarded((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.3", 3128)))

@@ -371,6 +371,7 @@ async def test_webhook_round_trip(store: Store) -> None:
         ordering="fifo",
         metadata={"team": "crm", "n": [1, 2]},
         description="CRM sync",
+        forward_headers_on_redirect=True,
     )
     assert await store.create_webhook(wh, "sealed", max_webhooks=10)
     assert await store.get_webhook(wh.id) == wh
@@ -422,6 +423,7 @@ async def test_update_webhook_fields_and_secret(store: Store) -> None:
             retry_policy=parse_policy({"timeout": 3}),
             metadata={"m": True},
             rate_limit=5.0,
+            forward_headers_on_redirect=True,
         ),
         secret="sealed-2",
     )
@@ -434,6 +436,7 @@ async def test_update_webhook_fields_and_secret(store: Store) -> None:
         retry_policy=parse_policy({"timeout": 3}),
         metadata={"m": True},
         rate_limit=5.0,
+        forward_headers_on_redirect=True,
         updated_at=T0 + 50,
     )
     assert await store.get_webhook_secret(wh.id) == "sealed-2"

@@ -116,6 +116,31 @@ async def test_the_webhook_page_shows_its_own_retry_policy(signed_in: Ui) -> Non
     assert "&#34;retries&#34;: 3" in page.text and "&#34;timeout&#34;: 4" in page.text
 
 
+async def test_the_form_says_whether_custom_headers_follow_a_redirect_elsewhere(
+    signed_in: Ui,
+) -> None:
+    wh = await hook_of(signed_in)
+    ticked = re.compile(r'<input type="checkbox" name="forward_headers"[^>]* checked>')
+    edit = f"/ui/webhooks/{wh['id']}/edit"
+    data: dict[str, object] = {
+        "url": wh["url"],
+        "events": ["*"],
+        "header_name": ["X-Api-Key"],
+        "header_value": ["k-1"],
+    }
+    for forward in (True, False):
+        page = await signed_in.client.get(edit)
+        assert 'name="forward_headers"' in page.text
+        assert bool(ticked.search(page.text)) is not forward  # as stored: the other way
+        response = await signed_in.post(
+            edit, {**data, **({"forward_headers": "on"} if forward else {})}
+        )
+        assert response.status_code == 303
+        changed = await signed_in.api("GET", f"/v1/webhooks/{wh['id']}")
+        assert changed["forwardHeadersOnRedirect"] is forward
+    assert not ticked.search((await signed_in.client.get(edit)).text)
+
+
 async def test_resending_a_delivery_in_progress_says_why_not(signed_in: Ui) -> None:
     wh = await hook_of(signed_in)
     await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})

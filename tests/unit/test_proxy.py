@@ -53,13 +53,45 @@ def test_the_password_never_shows() -> None:
         ("http://:3128", "this one is malformed"),
         ("http://proxy.internal:99999", "this one is malformed"),
         ("http://proxy.internal:3128/path", "it has no path, query or fragment"),
+        ("http://%zz:1", "the host is not a host name or an IP address"),
+        ("http://hook:s3cret@%zz:1", "the host is not a host name or an IP address"),
+        ("http://proxy%2einternal:3128", "the host is not a host name or an IP address"),
+        ("http://a<b:3128", "the host is not a host name or an IP address"),
+        ("http://proxy..internal:3128", "the host is not a host name or an IP address"),
+        ("http://127.1:3128", "the host is not a host name or an IP address"),
+        ("http://0x7f.0.0.1:3128", "the host is not a host name or an IP address"),
+        ("http://[fe80::1%25eth0]:3128", "the host is not a host name or an IP address"),
+        (f"http://{'a' * 64}.internal:3128", "the host is not a host name or an IP address"),
+        ("http://xn--zz:3128", "this one is malformed"),
+        ("http://proxy.internal:0", "the port must be from 1 to 65535"),
+        ("socks5://hook:s3cr\u00e9t@proxy.internal:1080", "SOCKS5 user name and password"),
+        (f"socks5h://{'u' * 256}:s3cret@proxy.internal:1080", "SOCKS5 user name and password"),
     ],
 )
 def test_a_malformed_proxy_url_says_what_is_wrong(value: str, problem: str) -> None:
     with pytest.raises(ValueError, match="HOOKLINE_EGRESS_PROXY must be a proxy URL") as caught:
         parse_proxy(value)
     assert problem in str(caught.value)
-    assert "s3cret" not in str(caught.value)
+    assert "s3cr" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://proxy.internal.:3128",
+        "http://proxy_1.internal:3128",
+        "http://xn--bcher-kva.example:3128",
+        "http://b\u00fccher.example:3128",
+        "https://[::1]:443",
+        "socks5://10.0.0.5:65535",
+        "http://h\u00f6ok:s3cr\u00e9t@proxy.internal:3128",  # Basic credentials are UTF-8
+    ],
+)
+def test_an_accepted_proxy_url_is_one_the_connector_can_use(value: str) -> None:
+    """What the connector and ``hookline config`` later build from it does not fail."""
+    proxy = parse_proxy(value)
+    assert proxy.url.port == proxy.port
+    assert proxy.display.startswith(f"{proxy.scheme}://")
 
 
 @pytest.mark.parametrize(

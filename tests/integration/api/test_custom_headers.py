@@ -69,6 +69,26 @@ async def test_members_see_header_names_with_masked_values(api: Api) -> None:
     assert_error(await api.get(f"/v1/webhooks/{wh['id']}", key=publisher), 403, "forbidden")
 
 
+async def test_whether_custom_headers_follow_a_redirect_elsewhere_is_the_webhooks_choice(
+    api: Api,
+) -> None:
+    ws = await api.workspace()
+    wh = await api.webhook(ws["id"], headers=HEADERS)
+    assert wh["forwardHeadersOnRedirect"] is False
+    path = f"/v1/webhooks/{wh['id']}"
+    on = await api.ok("PATCH", path, json={"forwardHeadersOnRedirect": True})
+    assert on["forwardHeadersOnRedirect"] is True
+    kept = await api.ok("PATCH", path, json={"name": "renamed", "forwardHeadersOnRedirect": None})
+    assert kept["forwardHeadersOnRedirect"] is True  # left out (or null): unchanged
+    assert (await api.ok("GET", path))["forwardHeadersOnRedirect"] is True
+    error = assert_error(
+        await api.patch(path, json={"forwardHeadersOnRedirect": "yes"}), 422, "validation_error"
+    )
+    assert error["details"][0]["field"] == "forwardHeadersOnRedirect"
+    made = await api.webhook(ws["id"], headers=HEADERS, forwardHeadersOnRedirect=True)
+    assert made["forwardHeadersOnRedirect"] is True
+
+
 async def test_attempts_redact_credentials_for_all_and_mask_custom_values_for_members(
     make_api: MakeApi, receiver: tuple[str, list[dict[str, str]]]
 ) -> None:

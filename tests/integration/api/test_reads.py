@@ -341,6 +341,7 @@ WEBHOOK_KEYS = {
     "description",
     "events",
     "headers",
+    "forwardHeadersOnRedirect",
     "status",
     "statusReason",
     "statusChangedBy",
