@@ -3,8 +3,9 @@
 Counters and the attempt histogram are this process's own (scrape every
 process), except under ``hookline serve`` with dispatcher processes: there every
 process of the server keeps them in files in ``PROMETHEUS_MULTIPROC_DIR`` and the
-API's ``/metrics`` reports their sums. Queue depth and the oldest due delivery's
-lag are read from the database at scrape time, so any process reports the whole queue.
+API's ``/metrics`` reports their sums. Queue depth, the oldest due delivery's lag and
+the stuck deliveries are read from the database at scrape time, so any process reports
+the whole queue.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from hookline.domain.models import DeliveryStatus
+from hookline.domain.models import STUCK_AFTER_FAULTS, DeliveryStatus
 from hookline.ids import now_ms
 from hookline.store.port import Queue
 
@@ -68,9 +69,11 @@ class Metrics:
     async def render(self, store: Queue) -> bytes:
         """The Prometheus text exposition, with the queue gauges read from ``store`` now."""
         now = now_ms()
-        counts, oldest_due = await store.queue_stats()
-        self._queue.counts = counts
+        stats = await store.queue_stats()
+        self._queue.counts = stats.counts
+        oldest_due = stats.oldest_due
         self._queue.lag = 0.0 if oldest_due is None else max(0.0, (now - oldest_due) / 1000)
+        self._queue.stuck = stats.stuck
         return generate_latest(self._exposed)
 
 
@@ -80,6 +83,7 @@ class _QueueGauges(Collector):
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         self.lag = 0.0
+        self.stuck = 0
 
     def collect(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily(
@@ -94,4 +98,10 @@ class _QueueGauges(Collector):
             "hookline_oldest_pending_age_seconds",
             "How long the most overdue pending delivery has been due (0 when none is).",
             value=self.lag,
+        )
+        yield GaugeMetricFamily(
+            "hookline_deliveries_stuck",
+            f"Deliveries deferred by {STUCK_AFTER_FAULTS} or more faults of Hookline's own in "
+            "a row (still retried; each delivery logged once at ERROR): alert when above 0.",
+            value=self.stuck,
         )

@@ -14,6 +14,7 @@ from pydantic.config import JsonDict
 from hookline.domain import endpoint_auth, queues
 from hookline.domain.envelope import ENVELOPES
 from hookline.domain.models import (
+    STUCK_AFTER_FAULTS,
     ApiKey,
     Attempt,
     Delivery,
@@ -692,7 +693,16 @@ class DeliveryOut(Out):
     attemptCount: int
     nextAttemptAt: Timestamp | None
     lastStatusCode: int | None
-    lastError: str | None
+    lastError: str | None = Field(
+        description="Why the last attempt failed (an attempt error such as timeout), or, "
+        "after a fault of Hookline's own deferred the delivery without an attempt, "
+        "internal_error: <stage>: <exception class> (stage: prepare, send, decide or record)."
+    )
+    stuck: bool = Field(
+        description=f"True when {STUCK_AFTER_FAULTS} or more faults of Hookline's own in a "
+        "row have deferred the pending delivery without an attempt (lastError says which): "
+        "Hookline keeps retrying it, and its operator has the fault in the log."
+    )
     createdAt: Timestamp
     completedAt: Timestamp | None
     resentFrom: str | None
@@ -731,6 +741,7 @@ def delivery_out(d: Delivery) -> DeliveryOut:
         else None,
         lastStatusCode=d.last_status_code,
         lastError=d.last_error,
+        stuck=d.stuck,
         createdAt=_t(d.created_at),
         completedAt=format_ms(d.completed_at),
         resentFrom=d.resent_from,

@@ -160,7 +160,10 @@ def status_text(status: str, width: int = 0) -> str:
 
 
 def outcome_text(d: Delivery) -> str:
-    """The last status code, else the last error (as text, not markup)."""
+    """The last status code, else the last error (as text, not markup); for a stuck
+    delivery ``stuck:`` and the fault that keeps deferring it."""
+    if d.stuck:
+        return escape(f"stuck: {d.last_error}")
     if d.last_status_code is not None:
         return str(d.last_status_code)
     return escape(d.last_error or "-")

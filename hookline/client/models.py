@@ -128,6 +128,9 @@ class Delivery(Model):
     next_attempt_at: datetime | None
     last_status_code: int | None
     last_error: str | None
+    # Deferred again and again by faults of Hookline's own (``last_error`` says which); an
+    # older server does not say.
+    stuck: bool = False
     created_at: datetime
     completed_at: datetime | None
     resent_from: str | None

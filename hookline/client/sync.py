@@ -312,9 +312,11 @@ class Client:
         since: Since = None,
         until: Since = None,
         q: str | None = None,
+        stuck: bool | None = None,
         page_size: int = 100,
     ) -> Iterator[Delivery]:
-        """A workspace's deliveries, or one webhook's, newest first."""
+        """A workspace's deliveries, or one webhook's, newest first (``stuck=True``: only
+        those faults of Hookline's own keep deferring)."""
         url = base.deliveries_url(workspace_id, webhook_id)
         params = {
             "status": status,
@@ -323,6 +325,7 @@ class Client:
             "since": base.timestamp(since),
             "until": base.timestamp(until),
             "q": q,
+            "stuck": stuck,
             "limit": page_size,
         }
         return self._all(Delivery, url, params)

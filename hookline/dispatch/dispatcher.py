@@ -22,7 +22,7 @@ import aiohttp
 from opentelemetry.trace import Span
 
 from hookline import tracing
-from hookline.dispatch.faults import defer_once
+from hookline.dispatch.faults import defer_once, fault_reason, log_fault
 from hookline.dispatch.housekeeping import Housekeeping
 from hookline.dispatch.oauth2 import Tokens
 from hookline.dispatch.outcome import Concluded, RetryAt, Verdict, conclude
@@ -217,19 +217,19 @@ class Dispatcher:
                 )
                 if self.settings.trace_propagation and span.is_recording():
                     pending = _carrying(pending, tracing.headers(span))
-            except Exception:
-                await self._internal_fault(claim, "prepare", span)
+            except Exception as exc:
+                await self._internal_fault(claim, "prepare", span, exc)
                 return
             started = now_ms()
             try:
                 pending, result = await self._send(pending)
-            except Exception:
-                await self._internal_fault(claim, "send", span)
+            except Exception as exc:
+                await self._internal_fault(claim, "send", span, exc)
                 return
             try:
                 concluded = self._conclude(pending, result, started)
-            except Exception:
-                await self._internal_fault(claim, "decide", span)
+            except Exception as exc:
+                await self._internal_fault(claim, "decide", span, exc)
                 return
             tracing.attempted(span, result, concluded.verdict)
         self._recorder.add(concluded.record, faults=claim.internal_faults)
@@ -242,22 +242,22 @@ class Dispatcher:
             return await self._tokens.send(pending, self._transport)
         return pending, await self._transport.send(pending.request)
 
-    async def _internal_fault(self, claim: Claim, stage: str, span: Span) -> None:
+    async def _internal_fault(self, claim: Claim, stage: str, span: Span, exc: Exception) -> None:
         """A fault of Hookline's own ends no delivery: it goes back to the queue, unattempted.
 
         Only the receiver's answers and the retry policy end a delivery. A bug, a key
-        that cannot open its secrets or a database error is logged and counted (and marked
-        on the attempt's span), and the delivery is tried again after a backoff that grows
-        with each fault in a row.
+        that cannot open its secrets or a database error is logged (with its traceback once,
+        when the delivery becomes stuck) and counted (and marked on the attempt's span), and
+        the delivery is tried again after a backoff that grows with each fault in a row.
         """
-        log.exception("%s of delivery %s failed; it is tried again later", stage, claim.delivery_id)
+        log_fault(claim.delivery_id, stage, exc, faults=claim.internal_faults)
         self.ctx.metrics.internal_errors.labels(stage=stage).inc()
         tracing.fault(span, stage)
-        await self._defer(claim.delivery_id, claim.internal_faults)
+        await self._defer(claim.delivery_id, claim.internal_faults, fault_reason(stage, exc))
 
-    async def _defer(self, dlv_id: str, faults: int) -> None:
-        """Put a claimed delivery back to be tried after its backoff, retrying while the store
-        fails (a stop cancels this, and the delivery is released)."""
+    async def _defer(self, dlv_id: str, faults: int, error: str) -> None:
+        """Put a claimed delivery back to be tried after its backoff, ``error`` its last error,
+        retrying while the store fails (a stop cancels this, and the delivery is released)."""
         while True:
             try:
                 await defer_once(
@@ -266,6 +266,7 @@ class Dispatcher:
                     dlv_id,
                     faults=faults,
                     first=self.settings.fault_retry_seconds,
+                    error=error,
                 )
                 return
             except Exception:

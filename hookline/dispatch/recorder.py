@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hookline.dispatch.faults import defer_once
+from hookline.dispatch.faults import defer_once, fault_reason, log_fault
 from hookline.domain.models import AttemptOutcome, DeliveryStatus, StopReason, Webhook
 from hookline.ids import now_ms
 from hookline.metrics import Metrics
@@ -128,12 +128,15 @@ class Recorder:
         after ``RECORD_TRIES`` its delivery goes back to the queue, to be tried again later.
         """
         dlv_id = record.attempt.delivery_id
+        faults = self._faults.get(dlv_id, 0)
         tries = 0
+        told = False
         while True:
             try:
                 return await self.queue.record_attempts(self.owner, [record])
-            except Exception:
-                log.exception("recording the attempt of %s failed", dlv_id)
+            except Exception as exc:
+                refused = exc
+                log.warning("recording the attempt of %s failed: %r", dlv_id, exc)
                 self._metrics.internal_errors.labels(stage="record").inc()
             tries += 1
             with contextlib.suppress(Exception):
@@ -141,15 +144,16 @@ class Recorder:
                     log.warning("delivery %s was deleted during its attempt; not recorded", dlv_id)
                     return []
                 if tries >= RECORD_TRIES:
+                    if not told:
+                        log_fault(dlv_id, "record", refused, faults=faults)
+                        told = True
                     await defer_once(
                         self.queue,
                         self.owner,
                         dlv_id,
-                        faults=self._faults.get(dlv_id, 0),
+                        faults=faults,
                         first=self._fault_retry_seconds,
-                    )
-                    log.warning(
-                        "the attempt of %s is not recorded; it is tried again later", dlv_id
+                        error=fault_reason("record", refused),
                     )
                     return []
             if self._closing and time.monotonic() >= self._give_up_at:

@@ -34,6 +34,14 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+# Faults of Hookline's own in a row (each a deferral without an attempt) after which an
+# unfinished delivery shows as stuck: ``stuck`` in the API and the UI, counted by the gauge
+# ``hookline_deliveries_stuck``, logged once at ERROR. It is still tried after each backoff.
+STUCK_AFTER_FAULTS = 5
+# The statuses of a delivery that can be stuck: waiting for its next try, or in it.
+STUCK_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
 class AttemptOutcome(StrEnum):
     """An attempt's own result: a 2xx answer, or anything else (the retry policy decides
     what follows)."""
@@ -152,6 +160,13 @@ class Delivery:
     completed_at: int | None
     resent_from: str | None
     tags: list[str] = field(default_factory=list)
+    internal_faults: int = 0  # faults of Hookline's own in a row since its last attempt
+
+    @property
+    def stuck(self) -> bool:
+        """Whether faults of Hookline's own keep the delivery from its next attempt:
+        ``STUCK_AFTER_FAULTS`` or more in a row while it waits or is sent."""
+        return self.internal_faults >= STUCK_AFTER_FAULTS and self.status in STUCK_STATUSES
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

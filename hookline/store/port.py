@@ -48,6 +48,16 @@ class DeliveryFilter:
     since: int | None = None
     until: int | None = None
     q: str | None = None
+    stuck: bool | None = None  # only deliveries that are (or are not) stuck (``Delivery.stuck``)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QueueStats:
+    """The queue as the metrics read it at scrape time."""
+
+    counts: dict[str, int]  # unfinished deliveries by status
+    oldest_due: int | None  # the earliest due time of a pending delivery
+    stuck: int  # deliveries stuck by faults of Hookline's own (``Delivery.stuck``)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -385,8 +395,9 @@ class Queue(Protocol):
     async def renew_leases(self, owner: str, *, until: int) -> None: ...
     async def reclaim_expired(self, now: int) -> int: ...
     async def next_due_at(self, *, after: int | None = None) -> int | None: ...
-    async def queue_stats(self) -> tuple[dict[str, int], int | None]:
-        """Unfinished deliveries by status, and the earliest due time of a pending one."""
+    async def queue_stats(self) -> QueueStats:
+        """Unfinished deliveries by status, the earliest due time of a pending one, and how
+        many are stuck."""
         ...
 
     async def purge_expired(self, before: int, *, batch: int) -> int: ...

@@ -19,6 +19,8 @@ from typing import Any, Protocol, TypeVar
 from hookline.domain import endpoint_auth, filters
 from hookline.domain.filters import Filter
 from hookline.domain.models import (
+    STUCK_AFTER_FAULTS,
+    STUCK_STATUSES,
     ApiKey,
     Attempt,
     AttemptOutcome,
@@ -40,6 +42,11 @@ T = TypeVar("T")
 
 # Above every integer cursor: the first page.
 NO_CURSOR = 2**62
+# ``Delivery.stuck`` as SQL on a row of ``deliveries`` (either engine).
+STUCK_WHERE = (
+    f"(internal_faults >= {STUCK_AFTER_FAULTS} "
+    f"AND status IN ({', '.join(repr(s.value) for s in STUCK_STATUSES)}))"
+)
 
 
 class Row(Protocol):
@@ -249,6 +256,7 @@ def delivery(row: Row) -> Delivery:
         completed_at=row["completed_at"],
         resent_from=row["resent_from"],
         tags=json.loads(row["tags"]),
+        internal_faults=row["internal_faults"],
     )
 
 

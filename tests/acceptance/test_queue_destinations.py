@@ -4,16 +4,22 @@ SQS, SNS and EventBridge on a local moto server this module starts. A real ``hoo
 (dev mode) publishes; each test reads what arrived with the broker's own client and checks
 the envelope and its Standard Webhooks signature, carried as message headers/attributes.
 Each publish is an attempt: a refused one is retried by the policy, and a resend publishes
-again.
+again. So is a publish the destination answers with something its client cannot read: a
+local HTTP endpoint standing in for AWS, a NATS responder and a TCP server standing in for
+Redis answer nonsense, and the attempt is recorded as ``unexpected_response``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
+import socketserver
+import struct
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -31,6 +37,7 @@ from brokers import REDIS as REDIS_SERVER
 from hookline.verify import verify_standard
 
 from .process import Api, poll
+from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -149,6 +156,48 @@ def test_rabbitmq_unroutable_is_a_failed_attempt_then_retried(api: Api) -> None:
     rabbit(clean)
 
 
+class _HangsUpOnDeclare(socketserver.BaseRequestHandler):
+    """A proxy to RabbitMQ that closes the connection when the client declares an exchange
+    (an AMQP method frame of class 40, method 10): a broker gone in the middle of a publish."""
+
+    def handle(self) -> None:
+        with socket.create_connection(("127.0.0.1", 5672)) as upstream:
+            threading.Thread(target=self._pipe, args=(upstream,), daemon=True).start()
+            client = self.request.makefile("rb")
+            upstream.sendall(client.read(8))  # the protocol header
+            while head := client.read(7):
+                kind, _channel, size = struct.unpack(">BHI", head)
+                payload = client.read(size + 1)
+                if kind == 1 and payload[:4] == struct.pack(">HH", 40, 10):
+                    self.request.shutdown(socket.SHUT_RDWR)
+                    return
+                upstream.sendall(head + payload)
+
+    def _pipe(self, upstream: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := upstream.recv(65536):
+                self.request.sendall(data)
+
+
+def test_rabbitmq_closing_the_connection_mid_publish_is_a_failed_attempt(api: Api) -> None:
+    require(RABBITMQ)
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _HangsUpOnDeclare) as proxy:
+        proxy.daemon_threads = True
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        url = f"amqp://127.0.0.1:{proxy.server_address[1]}/"
+        ws = api.workspace()
+        api.webhook(
+            ws,
+            None,
+            destination={"type": "rabbitmq", "url": url, "exchange": "amq.direct"},
+            retryPolicy={"schedule": [0]},
+        )
+        dlv = delivery_of(api, api.send(ws, "order.paid", {}))
+        proxy.shutdown()
+    assert (dlv["status"], dlv["attemptCount"]) == ("failed", 1), dlv
+    assert dlv["attempts"][0]["error"] == "publish_error"
+
+
 # -- NATS JetStream ---------------------------------------------------------------------------
 
 
@@ -213,6 +262,48 @@ def test_nats_subject_without_a_stream_is_no_stream(api: Api) -> None:
     assert (dlv["status"], dlv["attempts"][0]["error"]) == ("failed", "no_stream")
 
 
+@pytest.mark.parametrize("reply", [b"not json", b"{}", b'{"stream": "s"}'])
+def test_a_nats_reply_that_is_no_acknowledgement_is_an_unexpected_response(
+    api: Api, reply: bytes
+) -> None:
+    """A subscriber of the subject (no stream takes it) answers the publish: its reply is
+    the destination's answer, recorded, not a fault of Hookline's own."""
+    require(NATS_SERVER)
+    subject = f"answered.{uuid.uuid4().hex[:8]}"
+    subscribed, done = threading.Event(), threading.Event()
+
+    async def responder() -> None:
+        client = await nats.connect(NATS)
+
+        async def answer(message: Any) -> None:
+            await message.respond(reply)
+
+        await client.subscribe(subject, cb=answer)
+        await client.flush()
+        subscribed.set()
+        while not done.is_set():
+            await asyncio.sleep(0.02)
+        await client.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(responder(),), daemon=True)
+    thread.start()
+    try:
+        assert subscribed.wait(10), "the responder did not subscribe"
+        ws = api.workspace()
+        api.webhook(
+            ws,
+            None,
+            destination={"type": "nats", "url": NATS, "subject": subject},
+            retryPolicy={"schedule": [0]},
+        )
+        dlv = delivery_of(api, api.send(ws, "order.paid", {}))
+    finally:
+        done.set()
+        thread.join(10)
+    assert (dlv["status"], dlv["attemptCount"]) == ("failed", 1), dlv
+    assert dlv["attempts"][0]["error"] == "unexpected_response"
+
+
 # -- Redis Streams ----------------------------------------------------------------------------
 
 
@@ -252,6 +343,36 @@ def test_a_broker_that_is_down_is_a_connect_error(api: Api) -> None:
     )
     dlv = delivery_of(api, api.send(ws, "order.paid", {}))
     assert (dlv["status"], dlv["attempts"][0]["error"]) == ("failed", "connect_error")
+
+
+class _Answering(socketserver.BaseRequestHandler):
+    """Answers whatever it is sent with the server's ``answer``, until the client hangs up."""
+
+    def handle(self) -> None:
+        while self.request.recv(65536):
+            self.request.sendall(self.server.answer)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("answer", [b"not redis\r\n", b":5\r\n"])
+def test_a_server_that_does_not_speak_redis_is_an_unexpected_response(
+    api: Api, answer: bytes
+) -> None:
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Answering) as server:
+        server.daemon_threads = True
+        server.answer = answer  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]
+        ws = api.workspace()
+        api.webhook(
+            ws,
+            None,
+            destination={"type": "redis", "url": f"redis://127.0.0.1:{port}/0", "stream": "x"},
+            retryPolicy={"schedule": [0]},
+        )
+        dlv = delivery_of(api, api.send(ws, "order.paid", {}))
+        server.shutdown()
+    assert (dlv["status"], dlv["attemptCount"]) == ("failed", 1), dlv
+    assert dlv["attempts"][0]["error"] == "unexpected_response"
 
 
 # -- AWS on a local moto server ---------------------------------------------------------------
@@ -385,6 +506,66 @@ def test_eventbridge_puts_the_envelope_as_detail(api: Api, moto: str) -> None:
     put = json.loads(received(sqs, queue_url)["Body"])
     assert (put["source"], put["detail-type"]) == ("shop", "order.paid")
     assert put["detail"]["id"] == event["id"] and put["detail"]["data"] == {"total": 5}
+
+
+# What a local endpoint standing in for AWS answers with 200, and the attempt's error.
+UNEXPECTED_ANSWERS = [
+    ("sqs", "not json", "unexpected_response"),  # botocore reads nothing: no MessageId
+    ("sqs", '{"MessageId": 5}', "unexpected_response"),
+    ("sns", "not xml", "unexpected_response"),  # botocore's ResponseParserError
+    ("sns", "<x/>", "unexpected_response"),  # botocore's parser fails on a missing element
+    ("sns", "<PublishResponse><PublishResult/></PublishResponse>", "unexpected_response"),
+    ("eventbridge", "{}", "unexpected_response"),  # no Entries
+    ("eventbridge", '{"Entries": []}', "unexpected_response"),
+    ("eventbridge", '{"FailedEntryCount": 0, "Entries": [{}]}', "unexpected_response"),
+    (
+        "eventbridge",
+        '{"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", '
+        '"ErrorMessage": "try again"}]}',
+        "publish_error",
+    ),
+]
+TARGETS = {
+    "sqs": lambda url: {"queueUrl": url},
+    "sns": lambda url: {"topicArn": "arn:aws:sns:eu-west-1:123456789012:hooks"},
+    "eventbridge": lambda url: {"eventBusName": "hooks"},
+}
+
+
+@pytest.mark.parametrize(("kind", "body", "error"), UNEXPECTED_ANSWERS)
+def test_an_aws_answer_the_client_cannot_read_is_a_failed_attempt(
+    api: Api, receiver: Receiver, kind: str, body: str, error: str
+) -> None:
+    """What the destination answers is the destination's outcome: one attempt with the
+    error, and the retry policy's next step (one attempt: failed)."""
+    endpoint = receiver.endpoint()
+    endpoint.respond(lambda _request: (200, body))
+    ws = api.workspace()
+    destination = {"type": kind, **TARGETS[kind](endpoint.url), **credentials(endpoint.url)}
+    api.webhook(ws, None, destination=destination, retryPolicy={"schedule": [0]})
+    dlv = delivery_of(api, api.send(ws, "order.paid", {"total": 6}))
+    assert (dlv["status"], dlv["attemptCount"], dlv["lastError"]) == ("failed", 1, error), dlv
+    (attempt,) = dlv["attempts"]
+    assert (attempt["error"], attempt["response"], attempt["outcome"]) == (error, None, "failure")
+    assert len(endpoint.requests) == 1
+
+
+def test_an_unexpected_aws_answer_is_retried_by_the_policy(api: Api, receiver: Receiver) -> None:
+    answers = iter(["not json", '{"MessageId": "m-1"}'])
+    endpoint = receiver.endpoint()
+    endpoint.respond(lambda _request: (200, next(answers)))
+    ws = api.workspace()
+    api.webhook(
+        ws,
+        None,
+        destination={"type": "sqs", "queueUrl": endpoint.url, **credentials(endpoint.url)},
+        retryPolicy={"schedule": [0, 0.5], "jitter": 0},
+    )
+    dlv = delivery_of(api, api.send(ws, "order.paid", {}))
+    assert (dlv["status"], dlv["attemptCount"]) == ("succeeded", 2), dlv
+    first, second = dlv["attempts"]
+    assert (first["error"], first["outcome"]) == ("unexpected_response", "failure")
+    assert json.loads(second["response"]["body"]) == {"messageId": "m-1"}
 
 
 def test_a_destination_is_checked_on_save(api: Api) -> None:

@@ -2,25 +2,29 @@
 
 A secret the worker's key cannot open and a database that refuses the records
 leave the delivery pending, unattempted, due again after a backoff, and counted
-in ``hookline_internal_errors_total``; once the fault is gone it is delivered.
+in ``hookline_internal_errors_total``; once the fault is gone it is delivered. A fault
+that keeps coming back shows the delivery stuck (API, metric) and logs its traceback once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from test_dispatcher import Receiver, eventually
 
+from hookline.api.app import create_app
 from hookline.dispatch.dispatcher import Dispatcher
 from hookline.dispatch.transport import OutboundRequest, SendResult, Transport
-from hookline.domain.models import Delivery, DeliveryStatus
+from hookline.domain.models import STUCK_AFTER_FAULTS, Delivery, DeliveryStatus
 from hookline.ids import now_ms
 from hookline.secrets import SecretBox
 from hookline.service import Context, Services
@@ -32,19 +36,22 @@ from hookline.store.sqlite import SqliteStore
 
 # Seconds before the first retry after a fault: long enough to see the delivery wait.
 FAULT_RETRY = 2.0
+ADMIN_KEY = "hk_admin_test"
 
 
 class Process:
     """One Hookline process's services (and, once started, its dispatcher) on a shared store."""
 
-    def __init__(self, store: Store, data_dir: Path, key: str) -> None:
+    def __init__(
+        self, store: Store, data_dir: Path, key: str, *, fault_retry: float = FAULT_RETRY
+    ) -> None:
         self.settings = Settings(
             dev=True,
             data_dir=data_dir,
             encryption_key=SecretStr(key),
-            admin_key=SecretStr("hk_admin_test"),
+            admin_key=SecretStr(ADMIN_KEY),
             poll_interval=0.05,
-            fault_retry_seconds=FAULT_RETRY,
+            fault_retry_seconds=fault_retry,
         )
         self.ctx = Context.build(self.settings, store, SecretBox(key))
         self.svc = Services(self.ctx)
@@ -100,11 +107,11 @@ async def delivery(store: Store, dlv_id: str) -> Delivery:
     return found
 
 
-async def deferred(store: Store, dlv_id: str) -> Delivery:
-    """The delivery once a fault has put it back in the queue."""
+async def deferred(store: Store, dlv_id: str, reason: str) -> Delivery:
+    """The delivery once a fault has put it back in the queue, ``reason`` its last error."""
     return await eventually(
         lambda: delivery(store, dlv_id),
-        lambda d: d.status is DeliveryStatus.PENDING and d.last_error == "internal_error",
+        lambda d: d.status is DeliveryStatus.PENDING and d.last_error == reason,
         what="the delivery deferred",
     )
 
@@ -129,7 +136,7 @@ async def test_a_secret_the_key_cannot_open_leaves_the_delivery_pending(
     started = now_ms()
     worker.start()
     try:
-        waiting = await deferred(store, dlv.id)
+        waiting = await deferred(store, dlv.id, "internal_error: prepare: RuntimeError")
         assert worker.internal_errors("prepare") == 1
         assert waiting.attempt_count == 0
         assert waiting.next_attempt_at is not None
@@ -154,6 +161,58 @@ async def test_a_secret_the_key_cannot_open_leaves_the_delivery_pending(
     assert fixed.internal_errors("prepare") == 0
 
 
+async def test_a_fault_that_keeps_coming_back_shows_the_delivery_stuck(
+    store: Store, tmp_path: Path, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    api_key, worker_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    api = Process(store, tmp_path / "api", api_key)
+    dlv = await api.one_delivery(receiver.route("/hook"))
+    worker = Process(store, tmp_path / "worker", worker_key, fault_retry=0.02)
+    reason = "internal_error: prepare: RuntimeError"
+    with caplog.at_level(logging.DEBUG, logger="hookline.dispatch"):
+        worker.start()
+        try:
+            # Two faults past the one that makes it stuck: it is still tried, and told once.
+            stuck = await eventually(
+                lambda: store.get_delivery(dlv.id),
+                lambda d: d is not None and d.internal_faults >= STUCK_AFTER_FAULTS + 2,
+                what="faults past stuck",
+            )
+        finally:
+            await worker.stop()
+    assert stuck is not None and stuck.stuck
+    assert (stuck.status, stuck.attempt_count, stuck.last_error) == ("pending", 0, reason)
+    assert receiver.seen == []
+
+    # The API shows it stuck with the reason, and finds it by ?stuck=.
+    transport = httpx.ASGITransport(app=create_app(api.svc))
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://hookline") as client:
+        shown = (await client.get(f"/v1/deliveries/{dlv.id}", headers=headers)).json()["data"]
+        assert (shown["stuck"], shown["lastError"], shown["status"]) == (True, reason, "pending")
+        for path in (
+            f"/v1/webhooks/{dlv.webhook_id}/deliveries",
+            f"/v1/workspaces/{dlv.workspace_id}/deliveries",
+        ):
+            found = await client.get(path, params={"stuck": "true"}, headers=headers)
+            assert [d["id"] for d in found.json()["data"]] == [dlv.id], found.text
+            others = await client.get(path, params={"stuck": "false"}, headers=headers)
+            assert others.json()["data"] == [], others.text
+
+    # The metric counts it, read from the database by any process.
+    metrics = (await api.ctx.metrics.render(store)).decode()
+    assert "hookline_deliveries_stuck 1.0" in metrics
+
+    # One ERROR with the traceback when it became stuck; every other fault one line without.
+    about = [r for r in caplog.records if dlv.id in r.getMessage()]
+    errors = [r for r in about if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, [r.getMessage() for r in errors]
+    assert errors[0].exc_info is not None and "stuck" in errors[0].getMessage()
+    assert reason in errors[0].getMessage()
+    assert [r for r in about if r.exc_info and r is not errors[0]] == []
+    assert len([r for r in about if r.levelno == logging.WARNING]) >= STUCK_AFTER_FAULTS + 1
+
+
 class _Broken:
     """A transport with a bug: every send raises."""
 
@@ -173,7 +232,7 @@ async def test_a_transport_that_raises_leaves_the_delivery_pending(
     broken = _Broken()
     node.start(broken)
     try:
-        waiting = await deferred(store, dlv.id)
+        waiting = await deferred(store, dlv.id, "internal_error: send: RuntimeError")
     finally:
         await node.stop()
     assert node.internal_errors("send") == 1
@@ -227,7 +286,7 @@ async def test_a_record_the_database_keeps_refusing_leaves_the_delivery_pending(
         dlv = await node.one_delivery(receiver.route("/hook"))
         node.start()
         try:
-            waiting = await deferred(store, dlv.id)
+            waiting = await deferred(store, dlv.id, "internal_error: record: OSError")
             assert node.internal_errors("record") == 4
             assert waiting.attempt_count == 0
             assert waiting.next_attempt_at is not None and waiting.next_attempt_at > now_ms()
@@ -263,7 +322,7 @@ async def test_a_record_refused_for_good_does_not_hold_back_the_others(
                 receiver.route("/fine"), type="job.fine", ws_id=poison.workspace_id
             )
             await succeeded(store, fine.id)
-            waiting = await deferred(store, poison.id)
+            waiting = await deferred(store, poison.id, "internal_error: record: OSError")
             assert waiting.attempt_count == 0
             assert node.internal_errors("record") >= 1 + 3
 

@@ -16,6 +16,7 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from hookline.domain.models import (
+    STUCK_AFTER_FAULTS,
     SYSTEM,
     ApiKey,
     Attempt,
@@ -1347,6 +1348,44 @@ async def test_defer_puts_a_claim_back_without_an_attempt(store: Store) -> None:
     await store.record_attempts("A", [finished(third, PENDING, code=500, next_at=T0 + 7_000)])
     fourth = await claim_one(store, "A", now=T0 + 7_000)
     assert (fourth.attempt, fourth.internal_faults) == (2, 0)
+
+
+async def test_a_delivery_deferred_again_and_again_is_stuck_until_an_attempt(
+    store: Store,
+) -> None:
+    await add_workspace(store)
+    wh = await add_webhook(store)
+    await publish(store, wh)
+    reason = "internal_error: prepare: InvalidToken"
+    now = T0
+    for faults in range(STUCK_AFTER_FAULTS):
+        claim = await claim_one(store, now=now)
+        assert claim.internal_faults == faults
+        now += 1_000
+        assert await store.defer("A", claim.delivery_id, until=now, error=reason)
+        dlv = await store.get_delivery(claim.delivery_id)
+        assert dlv is not None
+        assert (dlv.internal_faults, dlv.stuck) == (faults + 1, faults + 1 >= STUCK_AFTER_FAULTS)
+        assert (dlv.status, dlv.attempt_count, dlv.last_error) == (PENDING, 0, reason)
+    stuck_id = claim.delivery_id
+    await publish(store, wh)  # another delivery, due and never faulted
+    assert [d.id for d in await deliveries(store, webhook_id=wh.id, stuck=True)] == [stuck_id]
+    assert [d.id for d in await deliveries(store, workspace_id="acme", stuck=True)] == [stuck_id]
+    (fine,) = await deliveries(store, webhook_id=wh.id, stuck=False)
+    assert fine.id != stuck_id and not fine.stuck
+    stats = await store.queue_stats()
+    assert (stats.counts, stats.stuck) == ({"pending": 2}, 1)
+
+    # Claimed again it stays stuck while it is sent; its first attempt ends that.
+    claims = await store.claim_due("A", limit=10, now=now, lease_ms=LEASE)
+    (again,) = [c for c in claims if c.delivery_id == stuck_id]
+    assert (await store.queue_stats()).stuck == 1
+    assert [d.id for d in await deliveries(store, webhook_id=wh.id, stuck=True)] == [stuck_id]
+    await store.record_attempts("A", [finished(again, PENDING, code=500, next_at=now + 1_000)])
+    dlv = await store.get_delivery(stuck_id)
+    assert dlv is not None and (dlv.internal_faults, dlv.stuck) == (0, False)
+    assert await deliveries(store, webhook_id=wh.id, stuck=True) == []
+    assert (await store.queue_stats()).stuck == 0
 
 
 async def test_a_claim_of_a_paused_webhook_is_deferred_held(store: Store) -> None:

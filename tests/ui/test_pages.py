@@ -9,7 +9,7 @@ import re
 import pytest
 
 from hookline.dispatch.prepare import prepare
-from hookline.domain.models import Attempt, WebhookStatus
+from hookline.domain.models import STUCK_AFTER_FAULTS, Attempt, WebhookStatus
 from hookline.ids import new_id, now_ms
 from hookline.store.port import AttemptRecord, StatusChange, WebhookChanges
 
@@ -417,6 +417,33 @@ async def test_a_delivery_in_progress_refreshes_itself_and_cannot_be_resent(
     logs = await signed_in.client.get(f"/ui/webhooks/{wh['id']}/logs")
     assert "same event ids (<code>webhook-id</code>, <code>X-Hookline-Delivery</code>)" in logs.text
     assert "data-refresh" not in logs.text
+
+
+async def test_a_stuck_delivery_says_so_with_its_reason(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    for _ in range(2):
+        await signed_in.api(
+            "POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}}
+        )
+    stuck, fine = await signed_in.api("GET", f"/v1/webhooks/{wh['id']}/deliveries")
+    reason = "internal_error: prepare: RuntimeError"
+    for _ in range(STUCK_AFTER_FAULTS):  # deferred by faults of Hookline's own, again and again
+        claims = await signed_in.store.claim_due(
+            "tests:ui", limit=10, now=now_ms(), lease_ms=60_000
+        )
+        for claim in claims:
+            due = now_ms() if claim.delivery_id == stuck["id"] else now_ms() + 3_600_000
+            assert await signed_in.store.defer(
+                "tests:ui", claim.delivery_id, until=due, error=reason
+            )
+    note = f"Stuck: <code>{reason}</code>. Hookline keeps retrying"
+    logs = await signed_in.client.get(f"/ui/webhooks/{wh['id']}/logs")
+    rows = dict(re.findall(r'<tr data-delivery="([^"]+)">(.*?)</tr>', logs.text, re.S))
+    assert note in rows[stuck["id"]] and "Stuck" not in rows[fine["id"]]
+    page = await signed_in.client.get(f"/ui/deliveries/{stuck['id']}")
+    assert re.search(rf'<p class="note" role="status" id="stuck-note">{re.escape(note)}', page.text)
+    other = await signed_in.client.get(f"/ui/deliveries/{fine['id']}")
+    assert 'id="stuck-note"' not in other.text
 
 
 def test_only_a_delivery_under_way_or_due_soon_is_polled() -> None:

@@ -66,3 +66,10 @@ def test_a_line_shows_the_last_error_as_it_is() -> None:
     line = captured.get()
     assert "failed" in line and "order.paid" in line and "evt_1" in line and "wh_1" in line
     assert "[timeout after 10 s [/]] x3" in line
+
+
+def test_a_stuck_delivery_says_so_before_its_fault() -> None:
+    stuck = delivery(1, "pending", error="internal_error: prepare: RuntimeError")
+    with out.capture() as captured:
+        _print_delivery(stuck.model_copy(update={"stuck": True}), as_json=False)
+    assert "[stuck: internal_error: prepare: RuntimeError] x0" in captured.get()

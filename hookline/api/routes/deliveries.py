@@ -33,6 +33,9 @@ class DeliveryQuery(BaseModel):
     since: TimeIn | None = Field(None, description="Created at or after (RFC 3339).")
     until: TimeIn | None = Field(None, description="Created before (RFC 3339).")
     q: str | None = Field(None, max_length=200, description="Search event id, type and payload.")
+    stuck: bool | None = Field(
+        None, description="true: only stuck deliveries (see a delivery's stuck); false: the others."
+    )
 
 
 def delivery_filter(
@@ -47,6 +50,7 @@ def delivery_filter(
         since=time_param(query.since, "since"),
         until=time_param(query.until, "until"),
         q=query.q or None,
+        stuck=query.stuck,
     )
 
 

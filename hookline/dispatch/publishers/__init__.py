@@ -6,7 +6,10 @@ HTTP transport (``hookline.dispatch.sender``), any other to the publisher of its
 time a webhook uses it. A publisher keeps one connection per broker and destination
 credentials and reports, like the HTTP transport, a ``SendResult`` whatever happened: an
 acknowledged message, or the error that stood in for it (``connect_error``, ``timeout``,
-``not_acknowledged``, ``publish_error``, ``blocked_destination``). The body is the envelope
+``not_acknowledged``, ``publish_error``, ``blocked_destination``, ``unexpected_response``:
+an answer the client cannot read, or without what acknowledges the message). What the
+destination answers is its outcome, recorded as an attempt; only a bug of Hookline's own
+raises out of a publisher. The body is the envelope
 as an HTTP delivery's; the signature and delivery headers go as message headers (or, on
 SQS and SNS, as message attributes).
 
@@ -42,6 +45,13 @@ MODULES = {
 }
 
 
+# What a client library raises while it reads an answer that is not what its protocol says
+# (a missing field, a list for a map, text for JSON): caught around the call to the client and
+# recorded as ``UNEXPECTED_RESPONSE``.
+UNREADABLE = (LookupError, AttributeError, TypeError, ValueError)
+UNEXPECTED_RESPONSE = "unexpected_response"
+
+
 class Publisher(Protocol):
     async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult: ...
     async def close(self) -> None: ...
@@ -54,6 +64,11 @@ class Refused(Exception):
         super().__init__(error, detail)
         self.error = error
         self.detail = detail
+
+
+def unexpected(exc: BaseException) -> Refused:
+    """The refusal that records an answer the client could not read (``exc`` what it raised)."""
+    return Refused(UNEXPECTED_RESPONSE, f"{type(exc).__name__}: {exc}")
 
 
 class Guard:

@@ -10,6 +10,10 @@ signature stays behind: an EventBridge bus authenticates the publisher by IAM.
 
 Outside dev mode the endpoint's host (``endpointUrl``, or the queue URL's) is resolved and
 checked before each call, as a broker's is.
+
+An answer is the destination's outcome, whatever it says: one botocore cannot parse, or
+without the message id (event id) that acknowledges the message, is refused as
+``unexpected_response``; an EventBridge entry it reports failed is ``publish_error``.
 """
 
 from __future__ import annotations
@@ -17,14 +21,25 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import botocore.config
 import botocore.exceptions
+import botocore.parsers
 import botocore.session
 from yarl import URL
 
-from hookline.dispatch.publishers import Guard, Refused, acknowledged, credentials_key, header
+from hookline.dispatch.publishers import (
+    UNEXPECTED_RESPONSE,
+    UNREADABLE,
+    Guard,
+    Refused,
+    acknowledged,
+    credentials_key,
+    header,
+    unexpected,
+)
 from hookline.dispatch.transport import OutboundRequest, SendResult
 
 MAX_ATTRIBUTES = 10
@@ -74,19 +89,7 @@ class Aws:
                 "Detail": body,
                 "EventBusName": destination["eventBusName"],
             }
-            answer = client.put_events(Entries=[entry])
-            (result,) = answer["Entries"]
-            if answer.get("FailedEntryCount") or "EventId" not in result:
-                raise botocore.exceptions.ClientError(
-                    {
-                        "Error": {
-                            "Code": result.get("ErrorCode", ""),
-                            "Message": result.get("ErrorMessage", ""),
-                        }
-                    },
-                    "PutEvents",
-                )
-            return {"eventId": result["EventId"]}
+            return {"eventId": _event_id(_answer(client.put_events, Entries=[entry]))}
         attributes = {
             name: {"DataType": "String", "StringValue": value}
             for name, value in _attributes(request.headers)
@@ -99,7 +102,7 @@ class Aws:
             }
             if destination["queueUrl"].endswith(".fifo"):
                 params |= {"MessageDeduplicationId": event_id, "MessageGroupId": "hookline"}
-            return {"messageId": client.send_message(**params)["MessageId"]}
+            return {"messageId": _text(_answer(client.send_message, **params), "MessageId")}
         params = {
             "TopicArn": destination["topicArn"],
             "Message": body,
@@ -107,7 +110,7 @@ class Aws:
         }
         if destination["topicArn"].endswith(".fifo"):
             params |= {"MessageDeduplicationId": event_id, "MessageGroupId": "hookline"}
-        return {"messageId": client.publish(**params)["MessageId"]}
+        return {"messageId": _text(_answer(client.publish, **params), "MessageId")}
 
     def _client(self, kind: str, destination: dict[str, Any], timeout: float) -> Any:
         key = (
@@ -134,6 +137,38 @@ class Aws:
         for client in self._clients.values():
             client.close()
         self._clients.clear()
+
+
+def _answer(call: Callable[..., Any], **params: Any) -> Any:
+    """What the service answered ``call(**params)``. botocore's own errors pass; an answer it
+    cannot read (its parser's error, or a ``KeyError``/``AttributeError``… from a parser
+    that finds the shape it expects missing) is the destination's ``unexpected_response``."""
+    try:
+        return call(**params)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+        raise
+    except (botocore.parsers.ResponseParserError, *UNREADABLE) as exc:
+        raise unexpected(exc) from exc
+
+
+def _text(answer: Any, name: str) -> str:
+    """The answer's field ``name``, a non-empty string, or the refusal of an answer without it."""
+    value = answer.get(name) if isinstance(answer, dict) else None
+    if not isinstance(value, str) or not value:
+        raise Refused(UNEXPECTED_RESPONSE, f"the answer has no {name}")
+    return value
+
+
+def _event_id(answer: Any) -> str:
+    """The event id of ``PutEvents``' one entry; its error code when EventBridge says it failed."""
+    entries = answer.get("Entries") if isinstance(answer, dict) else None
+    if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
+        raise Refused(UNEXPECTED_RESPONSE, "the answer has not one entry")
+    (entry,) = entries
+    if answer.get("FailedEntryCount") or entry.get("ErrorCode"):
+        code, message = entry.get("ErrorCode", ""), entry.get("ErrorMessage", "")
+        raise Refused("publish_error", f"PutEvents: {code}: {message}")
+    return _text(entry, "EventId")
 
 
 def _attributes(headers: Any) -> list[tuple[str, str]]:

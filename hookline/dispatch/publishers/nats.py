@@ -2,7 +2,8 @@
 
 Every delivery header is a NATS header; ``Nats-Msg-Id`` is the event id, so JetStream's
 duplicate window drops a second copy of the same event. A subject no stream takes is
-``no_stream``.
+``no_stream``. A reply that is no JetStream acknowledgement (a plain subscriber of the
+subject answering, say) and a server whose greeting is not NATS are ``unexpected_response``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ import nats.js.errors
 from nats.aio.client import Client
 from yarl import URL
 
-from hookline.dispatch.publishers import Guard, Refused, acknowledged, credentials_key, header
+from hookline.dispatch.publishers import (
+    UNREADABLE,
+    Guard,
+    Refused,
+    acknowledged,
+    credentials_key,
+    header,
+    unexpected,
+)
 from hookline.dispatch.transport import OutboundRequest, SendResult
 
 
@@ -44,6 +53,8 @@ class Nats:
             raise Refused("timeout", str(exc)) from exc
         except (nats.js.errors.Error, nats.errors.Error, OSError) as exc:
             raise Refused("publish_error", str(exc)) from exc
+        except UNREADABLE as exc:  # the reply is not JSON, or lacks the stream or sequence
+            raise unexpected(exc) from exc
         receipt = {"stream": ack.stream, "seq": ack.seq, "duplicate": bool(ack.duplicate)}
         return acknowledged(request, start, receipt)
 
@@ -79,6 +90,8 @@ class Nats:
             return await nats.connect(**options)
         except (nats.errors.Error, OSError) as exc:
             raise Refused("connect_error", str(exc)) from exc
+        except UNREADABLE as exc:  # a server whose INFO is not what NATS sends
+            raise unexpected(exc) from exc
 
     async def close(self) -> None:
         for client in self._clients.values():

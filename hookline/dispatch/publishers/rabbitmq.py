@@ -3,7 +3,9 @@
 The message is persistent, ``mandatory`` (a message no queue takes comes back and the
 attempt fails with ``unroutable``), its content type JSON and its message id the event id;
 every delivery header is an AMQP header. A broker's negative acknowledgement is
-``not_acknowledged``.
+``not_acknowledged``; a channel or connection the broker closes during the publish (the
+exchange's declaration included) is ``publish_error``, and the connection is opened again
+next time.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ from hookline.dispatch.publishers import Guard, Refused, acknowledged, credentia
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain.queues import SCHEMES
 
+# What a call on a channel raises when the broker closes it, or the connection, under it.
+CLOSED = (
+    aiormq.exceptions.AMQPError,
+    aiormq.exceptions.ChannelInvalidStateError,
+    ConnectionError,
+    OSError,
+)
+
 
 class RabbitMQ:
     def __init__(self) -> None:
@@ -31,7 +41,11 @@ class RabbitMQ:
         start = time.perf_counter()
         destination = request.destination or {}
         channel = await self._channel(destination, guard)
-        exchange = await self._exchange(channel, destination["exchange"])
+        try:
+            exchange = await self._exchange(channel, destination["exchange"])
+        except CLOSED as exc:
+            await self._forget(destination)
+            raise Refused("publish_error", str(exc)) from exc
         message = aio_pika.Message(
             body=request.body,
             headers=dict(request.headers),
@@ -45,7 +59,7 @@ class RabbitMQ:
         except aiormq.exceptions.DeliveryError as exc:
             returned = exc.message is not None
             raise Refused("unroutable" if returned else "not_acknowledged", str(exc)) from exc
-        except (aiormq.exceptions.AMQPError, ConnectionError, OSError) as exc:
+        except CLOSED as exc:
             await self._forget(destination)
             raise Refused("publish_error", str(exc)) from exc
         receipt = {"exchange": destination["exchange"], "routingKey": routing_key}

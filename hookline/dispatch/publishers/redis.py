@@ -2,7 +2,8 @@
 
 The entry has the field ``body`` (the envelope) and one field per delivery header, named
 as sent; with ``maxLen`` the stream is trimmed (approximately) to that many entries. The
-receipt is the entry id.
+receipt is the entry id. A server whose answers are not Redis's (not RESP, or not what the
+handshake expects) is ``unexpected_response``, and its connection is dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ import redis.asyncio
 import redis.exceptions
 from yarl import URL
 
-from hookline.dispatch.publishers import Guard, Refused, acknowledged, credentials_key
+from hookline.dispatch.publishers import (
+    UNREADABLE,
+    Guard,
+    Refused,
+    acknowledged,
+    credentials_key,
+    unexpected,
+)
 from hookline.dispatch.transport import OutboundRequest, SendResult
 
 
@@ -39,6 +47,9 @@ class Redis:
         except redis.exceptions.ConnectionError as exc:
             await self._forget(destination)
             raise Refused("connect_error", str(exc)) from exc
+        except (redis.exceptions.InvalidResponse, *UNREADABLE) as exc:
+            await self._forget(destination)
+            raise unexpected(exc) from exc
         except redis.exceptions.RedisError as exc:
             raise Refused("publish_error", str(exc)) from exc
         stream_id = entry.decode() if isinstance(entry, bytes) else str(entry)

@@ -65,6 +65,8 @@ class DeliveryQueries(Queries):
             sql += f" AND d.created_at >= {p(flt.since)}"
         if flt.until is not None:
             sql += f" AND d.created_at < {p(flt.until)}"
+        if flt.stuck is not None:
+            sql += f" AND {'' if flt.stuck else 'NOT '}{records.STUCK_WHERE}"
         if flt.q:
             # ILIKE: case-insensitive like SQLite's LIKE; backslash escapes % and _.
             pattern = p(records.like(flt.q))

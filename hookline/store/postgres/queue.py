@@ -19,7 +19,7 @@ from typing import Any
 from hookline.domain.models import StopReason
 from hookline.ids import now_ms
 from hookline.store import records
-from hookline.store.port import AttemptRecord
+from hookline.store.port import AttemptRecord, QueueStats
 from hookline.store.postgres.base import REQUEUE, Queries, notify_work
 from hookline.store.postgres.connection import Connection, rowcount
 
@@ -146,15 +146,19 @@ class QueueQueries(Queries):
             )
         return None if due is None else int(due)
 
-    async def queue_stats(self) -> tuple[dict[str, int], int | None]:
-        """Unfinished deliveries by status, and the earliest due time of a pending one."""
+    async def queue_stats(self) -> QueueStats:
+        """Unfinished deliveries by status, the earliest due time of a pending one, and how
+        many are stuck."""
         rows = await self._db.fetch(
-            "SELECT status, count(*) AS n, min(next_attempt_at) AS due FROM deliveries "
+            "SELECT status, count(*) AS n, min(next_attempt_at) AS due, "
+            f"count(*) FILTER (WHERE {records.STUCK_WHERE}) AS stuck FROM deliveries "
             "WHERE status IN ('pending', 'held', 'sending') GROUP BY status"
         )
-        counts = {r["status"]: r["n"] for r in rows}
-        oldest = next((r["due"] for r in rows if r["status"] == "pending"), None)
-        return counts, oldest
+        return QueueStats(
+            counts={r["status"]: r["n"] for r in rows},
+            oldest_due=next((r["due"] for r in rows if r["status"] == "pending"), None),
+            stuck=sum(r["stuck"] for r in rows),
+        )
 
     async def purge_expired(self, before: int, *, batch: int) -> int:
         """Delete up to ``batch`` events older than ``before`` with their deliveries and attempts.

@@ -58,6 +58,8 @@ class DeliveryQueries(Queries):
         if flt.until is not None:
             sql += " AND d.created_at < ?"
             args.append(flt.until)
+        if flt.stuck is not None:
+            sql += f" AND {'' if flt.stuck else 'NOT '}{rows.STUCK_WHERE}"
         if flt.q:
             pattern = rows.like(flt.q)
             sql += (

@@ -17,7 +17,7 @@ from hookline.domain import scheduling
 from hookline.domain.models import StopReason
 from hookline.ids import now_ms
 from hookline.secrets import SecretBox
-from hookline.store.port import AttemptRecord, Claim
+from hookline.store.port import AttemptRecord, Claim, QueueStats
 from hookline.store.sqlite import rows
 from hookline.store.sqlite.base import Queries
 
@@ -207,19 +207,20 @@ class QueueQueries(Queries):
         row = await self._reader.run(lambda c: c.execute(sql, args).fetchone())
         return row[0] if row else None
 
-    async def queue_stats(self) -> tuple[dict[str, int], int | None]:
-        def stats(c: sqlite3.Connection) -> tuple[dict[str, int], int | None]:
-            counts = {
-                r[0]: r[1]
-                for r in c.execute(
-                    "SELECT status, count(*) FROM deliveries "
-                    "WHERE status IN ('pending', 'held', 'sending') GROUP BY status"
-                )
-            }
+    async def queue_stats(self) -> QueueStats:
+        def stats(c: sqlite3.Connection) -> QueueStats:
+            found = c.execute(
+                f"SELECT status, count(*), sum({rows.STUCK_WHERE}) FROM deliveries "
+                "WHERE status IN ('pending', 'held', 'sending') GROUP BY status"
+            ).fetchall()
             (oldest,) = c.execute(
                 "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
             ).fetchone()
-            return counts, oldest
+            return QueueStats(
+                counts={r[0]: r[1] for r in found},
+                oldest_due=oldest,
+                stuck=sum(r[2] for r in found),
+            )
 
         return await self._reader.run(stats)
 

@@ -13,6 +13,9 @@ from hookline.store.records import (
     NO_CURSOR as NO_CURSOR,
 )
 from hookline.store.records import (
+    STUCK_WHERE as STUCK_WHERE,
+)
+from hookline.store.records import (
     api_key as api_key,
 )
 from hookline.store.records import (

@@ -37,6 +37,7 @@ async def test_metrics_count_ingested_events_and_read_the_queue(api: Api) -> Non
     assert values["hookline_queue_depth{status=pending}"] == 2
     assert values["hookline_queue_depth{status=held}"] == 0
     assert values["hookline_oldest_pending_age_seconds"] >= 0
+    assert values["hookline_deliveries_stuck"] == 0
     assert re.search(r"^# TYPE hookline_attempt_duration_seconds histogram$", response.text, re.M)
 
 

@@ -328,6 +328,7 @@ DELIVERY_KEYS = {
     "nextAttemptAt",
     "lastStatusCode",
     "lastError",
+    "stuck",
     "createdAt",
     "completedAt",
     "resentFrom",
