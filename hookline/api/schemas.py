@@ -620,7 +620,7 @@ def webhook_out(wh: Webhook) -> WebhookOut:
         metadata=wh.metadata,
         filter=None if wh.filter is None else wh.filter.to_json(),
         auth=None if wh.auth is None else wh.auth.public(),
-        destination=queues.public(wh.destination),
+        destination=None if wh.destination is None else wh.destination.public(),
         createdAt=_t(wh.created_at),
         updatedAt=_t(wh.updated_at),
     )

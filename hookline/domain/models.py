@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # these modules read StopReason: imported for annotations only
     from hookline.domain.endpoint_auth import EndpointAuth
     from hookline.domain.filters import Filter
+    from hookline.domain.queues import Destination
     from hookline.domain.retry import PolicyLayer
     from hookline.domain.workspace_settings import WorkspaceSettings
 
@@ -129,8 +130,8 @@ class Webhook:
     updated_at: int
     filter: Filter | None = None
     auth: EndpointAuth | None = field(default=None, repr=False)
-    # Not HTTP: a queue, stream or topic (hookline.domain.queues); its secrets among it.
-    destination: dict[str, Any] | None = field(default=None, repr=False)
+    # Not HTTP: a queue, stream or topic; its secrets among it.
+    destination: Destination | None = field(default=None, repr=False)
     # The custom headers go with a redirect to another origin too (else to the URL's origin only).
     forward_headers_on_redirect: bool = False
 

@@ -13,6 +13,7 @@ from hookline.domain.endpoint_auth import MTLS, EndpointAuth
 from hookline.domain.headers import masked
 from hookline.domain.matching import is_valid_pattern
 from hookline.domain.models import Webhook, WebhookStatus, Workspace
+from hookline.domain.queues import Destination
 from hookline.domain.retry import InvalidPolicy, parse_policy
 from hookline.errors import Invalid, NotFound
 from hookline.ids import format_ms, new_id, now_ms
@@ -249,7 +250,7 @@ class Webhooks:
         """Check every rule of a webhook's fields; their checked values as a patch."""
         out: dict[str, Any] = {}
         if body.get("destination") is not None:
-            out["destination"], out["url"] = queues.check(
+            out["destination"], out["url"] = queues.parse(
                 body["destination"],
                 check_host=lambda url: check_host(
                     url, open_network=self.ctx.settings.dev, allowed=self.ctx.allowed_networks
@@ -323,7 +324,7 @@ class Webhooks:
         return WebhookPatch(**out)
 
 
-def _check_http_only(auth: EndpointAuth | None, destination: dict[str, Any] | None) -> None:
+def _check_http_only(auth: EndpointAuth | None, destination: Destination | None) -> None:
     """Endpoint auth goes with HTTP only: its credentials must never travel in a message."""
     if auth is not None and destination is not None:
         raise Invalid(

@@ -26,6 +26,7 @@ from hookline.domain.models import (
     WebhookStatus,
     Workspace,
 )
+from hookline.domain.queues import Destination
 from hookline.domain.retry import PolicyLayer
 from hookline.domain.workspace_settings import WorkspaceSettings
 
@@ -151,7 +152,7 @@ class WebhookPatch:
     metadata: dict[str, Any] = UNSET
     filter: Filter | None = UNSET
     auth: EndpointAuth | None = UNSET  # plain here too
-    destination: dict[str, Any] | None = UNSET  # plain here too
+    destination: Destination | None = UNSET  # plain here too
     forward_headers_on_redirect: bool = UNSET
 
     def given(self) -> dict[str, Any]:

@@ -16,7 +16,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from hookline.domain import endpoint_auth, filters
+from hookline.domain import endpoint_auth, filters, queues
+from hookline.domain.endpoint_auth import EndpointAuth
 from hookline.domain.filters import Filter
 from hookline.domain.models import (
     STUCK_AFTER_FAULTS,
@@ -33,6 +34,7 @@ from hookline.domain.models import (
     WebhookStatus,
     Workspace,
 )
+from hookline.domain.queues import Destination
 from hookline.domain.retry import PolicyLayer, load_policy
 from hookline.domain.workspace_settings import WorkspaceSettings, load_settings
 from hookline.secrets import SecretBox
@@ -128,7 +130,9 @@ def webhook(row: Row, box: SecretBox) -> Webhook:
         updated_at=row["updated_at"],
         filter=_filter(row["filter"]) if row["filter"] else None,
         auth=endpoint_auth.load(json.loads(box.open(row["auth"]))) if row["auth"] else None,
-        destination=json.loads(box.open(row["destination"])) if row["destination"] else None,
+        destination=queues.load(json.loads(box.open(row["destination"])))
+        if row["destination"]
+        else None,
         forward_headers_on_redirect=bool(row["forward_headers_on_redirect"]),
     )
 
@@ -189,6 +193,11 @@ def _typed(value: Filter | PolicyLayer | None, _box: SecretBox) -> str | None:
     return None if value is None else json.dumps(value.to_json())
 
 
+def _sealed(value: EndpointAuth | Destination | None, box: SecretBox) -> str | None:
+    """The value of a column that holds credentials (``auth``, ``destination``): JSON, sealed."""
+    return None if value is None else box.seal(json.dumps(value.to_json()))
+
+
 # How each webhook setting is written: its column holds the value, JSON, or sealed JSON.
 _SETTINGS: dict[str, Callable[[Any, SecretBox], Any]] = {
     "url": _as_is,
@@ -202,14 +211,9 @@ _SETTINGS: dict[str, Callable[[Any, SecretBox], Any]] = {
     "ordering": _as_is,
     "metadata": _json,
     "filter": _typed,
-    "auth": lambda auth, box: None if auth is None else box.seal(json.dumps(auth.to_json())),
-    "destination": lambda destination, box: sealed_json(destination, box),
+    "auth": lambda auth, box: _sealed(auth, box),
+    "destination": lambda destination, box: _sealed(destination, box),
 }
-
-
-def sealed_json(value: dict[str, Any] | None, box: SecretBox) -> str | None:
-    """The value of a column that holds credentials (``auth``, ``destination``): JSON, sealed."""
-    return None if value is None else box.seal(json.dumps(value))
 
 
 def sealed_headers(headers: dict[str, str], box: SecretBox) -> str:

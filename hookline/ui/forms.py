@@ -99,9 +99,9 @@ class WebhookForm:
                 for k, v in (wh.auth.to_json() if wh.auth else {}).items()
                 if k not in SECRET_FIELDS | {"type"}
             },
-            destination_type=wh.destination["type"] if wh.destination else "",
+            destination_type=wh.destination.kind if wh.destination else "",
             destination=json.dumps(
-                {k: v for k, v in wh.destination.items() if k not in queues.SECRETS | {"type"}},
+                {k: v for k, v in wh.destination.public().items() if k != "type"},
                 indent=2,
             )
             if wh.destination
@@ -142,7 +142,7 @@ class WebhookForm:
         boxes = set(checkbox_patterns(catalog))
         return "\n".join(p for p in self.events if p not in boxes)
 
-    def body(self, stored_destination: dict[str, Any] | None = None) -> dict[str, Any]:
+    def body(self, stored_destination: queues.Destination | None = None) -> dict[str, Any]:
         """The service's request body; the API's length limits are checked here first.
         A destination's secret left out keeps the stored one, for the same kind and place."""
         if len(self.name) > MAX_NAME:
@@ -174,7 +174,7 @@ class WebhookForm:
             "destination": self._destination(stored_destination),
         }
 
-    def _destination(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _destination(self, stored: queues.Destination | None) -> dict[str, Any] | None:
         if self.destination_type not in queues.KINDS:
             return None
         try:
@@ -234,11 +234,12 @@ class WebhookForm:
         self.errors[where] = message
 
 
-def _keep_secrets(given: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+def _keep_secrets(given: dict[str, Any], destination: queues.Destination | None) -> dict[str, Any]:
     """The destination ``given`` with the stored secrets it leaves out, when it is the same
     kind going to the same place (``SECRET_GOES_TO``); otherwise as it is."""
-    if stored is None or stored["type"] != given["type"]:
+    if destination is None or destination.kind != given["type"]:
         return given
+    stored = destination.to_json()
     if any(given.get(k) != stored.get(k) for k in SECRET_GOES_TO if k in given or k in stored):
         return given
     return {**{k: stored[k] for k in queues.SECRETS & stored.keys()}, **given}

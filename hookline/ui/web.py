@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from hookline.domain import queues
 from hookline.domain.models import Role
 from hookline.errors import HooklineError, PayloadTooLarge, Unauthorized
 from hookline.ids import format_ms, now_ms
@@ -75,7 +74,7 @@ templates.filters.update(
     iso=format_ms,
     pretty=pretty,
     public_auth=lambda auth: None if auth is None else auth.public(),
-    public_destination=queues.public,
+    public_destination=lambda destination: destination.public(),
     urlquote=lambda s: quote(str(s), safe=""),
 )
 
