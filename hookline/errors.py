@@ -9,10 +9,14 @@
     ├── Conflict                       409 conflict
     ├── PayloadTooLarge                413 payload_too_large
     ├── Invalid                        422 validation_error (code set per case)
-    └── RateLimited                    429 rate_limited
+    ├── RateLimited                    429 rate_limited
+    └── StorageUnavailable             503 storage_unavailable (with Retry-After)
+        └── StorageFull                503 storage_full (with Retry-After)
 
 Each class's docstring is its default message. ``hookline.api.errors`` is the
-one place that turns these into HTTP responses.
+one place that turns these into HTTP responses. The stores raise the storage
+errors in place of their drivers' own (a full disk, a database out of resources
+or out of reach), so that nothing above them sees a driver's exception.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ class HooklineError(Exception):
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
+    # Seconds a client should wait before trying again (a ``Retry-After`` header), if it should.
+    retry_after: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -33,7 +39,7 @@ class HooklineError(Exception):
         code: str | None = None,
         details: list[Any] | None = None,
     ) -> None:
-        self.message = message or (self.__doc__ or "").strip()
+        self.message = message or " ".join((self.__doc__ or "").split())
         self.error_code = code or self.code
         self.details = details
         super().__init__(self.message)
@@ -99,3 +105,19 @@ class RateLimited(HooklineError):
 
     status = 429
     code = "rate_limited"
+
+
+class StorageUnavailable(HooklineError):
+    """The database cannot be reached or is out of resources right now; try again in a moment."""
+
+    status = 503
+    code = "storage_unavailable"
+    retry_after = 5
+
+
+class StorageFull(StorageUnavailable):
+    """The disk of Hookline's database is full: nothing can be saved until its operator frees
+    space. Nothing of this request was saved; try again later."""
+
+    code = "storage_full"
+    retry_after = 10

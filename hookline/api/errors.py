@@ -1,8 +1,15 @@
 """The one place errors become HTTP responses.
 
-A ``HooklineError`` keeps its status and code; a malformed body is 400, a body
-that does not fit the schema is 422 ``validation_error`` with the failing
-fields; anything unexpected is logged with context and becomes a bare 500.
+A ``HooklineError`` keeps its status and code (a storage error is a 503 with a
+``Retry-After``); a malformed body is 400, a body that does not fit the schema is 422
+``validation_error`` with the failing fields; anything unexpected is logged with
+context and becomes a bare 500.
+
+The unexpected ones are answered by ``AnswerUnexpected``, innermost of the
+middleware, not by an exception handler for ``Exception``: Starlette gives such a
+handler to its outermost middleware, which re-raises after answering, and uvicorn
+then logs the error a second time and closes the connection, so a client's next
+request on that keep-alive connection is dropped without an answer.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hookline.api.routing import JsonResponse
 from hookline.errors import HooklineError
@@ -90,10 +98,11 @@ def rejected(
 
 async def _hookline_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, HooklineError)
-    if exc.status >= 500:
+    if exc.status == 500:
         log.error("internal error: %s", exc)
-        return error_response(500, "internal_error", "Something went wrong inside Hookline.")
-    return rejected(request, exc.status, exc.error_code, exc.message, exc.details)
+        return _internal_error()
+    retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return rejected(request, exc.status, exc.error_code, exc.message, exc.details, retry)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JsonResponse:
@@ -137,13 +146,41 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JsonResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+def _internal_error() -> JsonResponse:
     return error_response(500, "internal_error", "Something went wrong inside Hookline.")
+
+
+class AnswerUnexpected:
+    """ASGI middleware: an exception no handler took is logged and answered with the bare
+    500, and goes no further. Once the response has started nothing can be answered: the
+    exception goes on, and the server ends that connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            request = Request(scope)
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            if started:
+                raise
+            await _internal_error()(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(HooklineError, _hookline_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(AnswerUnexpected)

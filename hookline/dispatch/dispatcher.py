@@ -5,6 +5,10 @@ becomes a task that prepares the request, sends it, concludes what follows
 (``outcome``) and hands the attempt record to the ``Recorder``, which writes
 finished attempts in group commits. ``Housekeeping`` renews this worker's leases
 while its claims run, returns expired ones and purges old data.
+
+While the database is out of space, or records wait to be written, the loop claims
+nothing: an attempt made then could not be recorded, and whatever space comes back goes
+first to the outcomes of the attempts already made.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from hookline.dispatch.recorder import Recorder
 from hookline.dispatch.sender import AiohttpTransport, make_session
 from hookline.dispatch.transport import SendResult, Transport
 from hookline.domain.endpoint_auth import OAuth2
+from hookline.errors import StorageFull, StorageUnavailable
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.notify import Mailer, StopNotices
 from hookline.service.context import Context
@@ -80,7 +85,7 @@ class Dispatcher:
             ctx.store,
             self.owner,
             self.settings,
-            leasing=lambda: bool(self._inflight),
+            leasing=lambda: bool(self._inflight) or self._recorder.waiting,
             wake=self._wake.set,
         )
         self._tasks: list[asyncio.Task[None]] = []
@@ -139,6 +144,9 @@ class Dispatcher:
                 await self._slot_freed.wait()
                 continue
             self._wake.clear()
+            if self._recorder.waiting or not await self._writable():
+                await self._sleep(settings.poll_interval)
+                continue
             try:
                 claims = await self.queue.claim_due(
                     self.owner,
@@ -150,6 +158,10 @@ class Dispatcher:
                     busy_workspaces=self._per_workspace,
                     per_workspace=settings.workspace_concurrency,
                 )
+            except StorageUnavailable as exc:
+                log.warning("claiming deliveries failed (%s); retrying", exc.__cause__ or exc)
+                await self._sleep(settings.poll_interval)
+                continue
             except Exception:
                 log.exception("claiming deliveries failed; retrying")
                 await self._sleep(settings.poll_interval)
@@ -158,6 +170,14 @@ class Dispatcher:
                 self._start(claim)
             if len(claims) < min(free, settings.claim_batch):
                 await self._sleep(await self._idle_wait())
+
+    async def _writable(self) -> bool:
+        """Whether the database has room for what a claim leads to (see ``ensure_writable``)."""
+        try:
+            await self.queue.ensure_writable()
+        except StorageFull:
+            return False
+        return True
 
     async def _idle_wait(self) -> float:
         """Until the next delivery comes due, at most the poll interval.
@@ -269,6 +289,8 @@ class Dispatcher:
                     error=error,
                 )
                 return
+            except StorageUnavailable as exc:
+                log.warning("deferring delivery %s failed (%s); retrying", dlv_id, exc.error_code)
             except Exception:
                 log.exception("deferring delivery %s failed; retrying", dlv_id)
             await asyncio.sleep(0.5)

@@ -1,9 +1,10 @@
 """Housekeeping in every worker: its leases renewed, expired leases returned, old data purged.
 
-Leases are renewed in one query for all of this worker's claims while any run, so a
-worker that dies gives its claims back after ``lease_seconds``; any worker returns
-those expired leases to the queue. Data older than the retention period (and expired UI
-sessions) is purged in small batches, so a purge never holds the database for long.
+Leases are renewed in one query for all of this worker's claims while any run (or wait
+to be recorded), so a worker that dies gives its claims back after ``lease_seconds``;
+any worker returns those expired leases to the queue. Data older than the retention
+period (and expired UI sessions) is purged in small batches, so a purge never holds the
+database for long.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from hookline.errors import StorageUnavailable
 from hookline.ids import now_ms
 from hookline.settings import Settings
 from hookline.store.port import Queue, TenantStore
@@ -57,6 +59,8 @@ class Housekeeping:
                 if time.monotonic() - last_purge >= self.settings.purge_interval:
                     last_purge = time.monotonic()
                     await self.purge()
+            except StorageUnavailable as exc:
+                log.warning("housekeeping failed (%s); will retry", exc.__cause__ or exc)
             except Exception:
                 log.exception("housekeeping failed; will retry")
 

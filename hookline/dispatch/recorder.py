@@ -6,6 +6,12 @@ batch the store refuses is written record by record, so that one bad record (its
 delivery deleted during the attempt) does not hold back the others; a record the store
 keeps refusing is a fault of Hookline's own and its delivery is deferred. The webhooks
 a batch pauses or disables get their notice from here.
+
+A batch the database refuses for its own state (out of space, out of reach:
+``StorageUnavailable``) is kept whole and written again soon, as often as it takes: the
+requests went out, so their outcomes are written as they were, not deferred and sent
+again. Meanwhile the recorder is ``waiting``: the dispatcher claims nothing new (its
+attempts could not be recorded either) and keeps renewing these deliveries' leases.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 
 from hookline.dispatch.faults import defer_once, fault_reason, log_fault
 from hookline.domain.models import AttemptOutcome, DeliveryStatus, StopReason, Webhook
+from hookline.errors import StorageUnavailable
 from hookline.ids import now_ms
 from hookline.metrics import Metrics
 from hookline.notify import StopNotices
@@ -31,6 +38,9 @@ RECORD_BATCH = 256
 RECORD_LINGER = 0.005
 # Tries of a record the store refuses before its delivery is deferred instead.
 RECORD_TRIES = 3
+# Waits before writing again a batch the database refused for its own state: the first,
+# doubling up to the longest (seconds). Space freed is used within a second.
+STORAGE_RETRY_FIRST, STORAGE_RETRY_MAX = 0.1, 1.0
 
 
 class Recorder:
@@ -62,6 +72,7 @@ class Recorder:
         self._ready = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._hurry = False
+        self._waiting = False
         self._closing = False
         self._give_up_at = float("inf")
         self._task: asyncio.Task[None] | None = None
@@ -72,6 +83,11 @@ class Recorder:
         self._faults[record.attempt.delivery_id] = faults
         self._records.append(record)
         self._ready.set()
+
+    @property
+    def waiting(self) -> bool:
+        """Whether records wait for the database to take writes again."""
+        return self._waiting
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="hookline-recorder")
@@ -108,16 +124,51 @@ class Recorder:
             while self._records:
                 batch, self._records = self._records[:RECORD_BATCH], self._records[RECORD_BATCH:]
                 try:
-                    stopped = await self.queue.record_attempts(self.owner, batch)
+                    written = await self._write(batch)
                 except Exception:
                     log.exception("recording %d attempts failed; recording one by one", len(batch))
                     self._metrics.internal_errors.labels(stage="record").inc()
-                    stopped = []
+                    alone: list[tuple[str, StopReason]] = []
                     for record in batch:
-                        stopped += await self._record_alone(record)
+                        alone += await self._record_alone(record)
+                    written = alone
                 for record in batch:
                     self._faults.pop(record.attempt.delivery_id, None)
-                self._recorded(batch, stopped)
+                if written is not None:
+                    self._recorded(batch, written)
+
+    async def _write(self, batch: list[AttemptRecord]) -> list[tuple[str, StopReason]] | None:
+        """Write ``batch`` (the webhooks it stops); while the database refuses it for its own
+        state, keep it and try again, until a stop gives up (None: the leases will expire and
+        the deliveries are sent again). Other errors are raised."""
+        wait = STORAGE_RETRY_FIRST
+        while True:
+            try:
+                stopped = await self.queue.record_attempts(self.owner, batch)
+            except StorageUnavailable as exc:
+                self._metrics.internal_errors.labels(stage="record").inc()
+                if not self._waiting:
+                    self._waiting = True
+                    log.warning(
+                        "%d attempts wait to be recorded: %s (%s)",
+                        len(batch),
+                        exc.error_code,
+                        exc.__cause__ or exc.message,
+                    )
+                if self._closing and time.monotonic() >= self._give_up_at:
+                    log.error(
+                        "giving up recording %d attempts; their leases will expire and they "
+                        "are retried",
+                        len(batch),
+                    )
+                    return None
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, STORAGE_RETRY_MAX)
+                continue
+            if self._waiting:
+                self._waiting = False
+                log.info("the attempts that waited are recorded")
+            return stopped
 
     async def _record_alone(self, record: AttemptRecord) -> list[tuple[str, StopReason]]:
         """Record one attempt, retrying while the store fails; drop it if its delivery is gone.
@@ -133,7 +184,7 @@ class Recorder:
         told = False
         while True:
             try:
-                return await self.queue.record_attempts(self.owner, [record])
+                return await self._write([record]) or []
             except Exception as exc:
                 refused = exc
                 log.warning("recording the attempt of %s failed: %r", dlv_id, exc)

@@ -1,5 +1,9 @@
 """Event ingestion (single and batch, idempotent) and event reads.
 
+While the store is out of space, events are refused at once (``StorageFull``, 503), before
+anything is parsed, validated or fanned out: whatever space comes back goes first to the
+outcomes of attempts already made.
+
 Each event accepted is traced by a span ``hookline.ingest`` of its own, also in a batch
 (one trace per event), a child of the current context: the producer's trace when its
 request carries one (``tracing.InboundContext``). The span's context is stored with the event's deliveries (``tracing.py``).
@@ -83,6 +87,8 @@ class Events:
         idempotency_key: str | None,
         span: Span,
     ) -> Accepted:
+        await self.store.ensure_writable()
+
         async def once(version: int | None) -> Accepted:
             await self.workspaces.get(who, ws_id, Action.PUBLISH, cached=True)
             if len(raw) > self.body_limit(batch=False):
@@ -107,6 +113,7 @@ class Events:
     ) -> list[Accepted | HooklineError]:
         """Accept a batch: each event that reaches the insert gets a ``hookline.ingest`` span
         of its own."""
+        await self.store.ensure_writable()
 
         async def once(version: int | None) -> list[Accepted | HooklineError]:
             await self.workspaces.get(who, ws_id, Action.PUBLISH, cached=True)

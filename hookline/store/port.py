@@ -1,7 +1,9 @@
 """The storage port: what the service layer and the dispatcher ask of a database.
 
 Each adapter owns its SQL. Methods speak the domain; lists are newest first
-and take an opaque cursor. Times are epoch milliseconds. The port is a few
+and take an opaque cursor. Times are epoch milliseconds. A failure of the database
+itself (out of space, out of resources, out of reach) leaves an adapter as
+``hookline.errors.StorageFull`` or ``StorageUnavailable``, never as its driver's error. The port is a few
 protocols, one per concern, so that a part can say how little it needs (the
 dispatcher needs the ``Queue``); ``Store`` is all of them, what an adapter is.
 """
@@ -418,6 +420,12 @@ class Queue(Protocol):
         in a row grows by one (the next real attempt resets it). Only the lease owner can
         defer; whether it did.
         """
+        ...
+
+    async def ensure_writable(self) -> None:
+        """Raise ``StorageFull`` while the database is out of space: known from this store's
+        last write that needed space and found none, until a write succeeds again (tried
+        with a probe write at most once a second while it lasts, never otherwise)."""
         ...
 
 

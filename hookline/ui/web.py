@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from hookline.domain.models import Role
-from hookline.errors import HooklineError, PayloadTooLarge, Unauthorized
+from hookline.errors import HooklineError, PayloadTooLarge, StorageUnavailable, Unauthorized
 from hookline.ids import format_ms, now_ms
 from hookline.service import Principal, Services
 from hookline.service.portal_links import signing_secret
@@ -274,6 +274,7 @@ ERROR_TITLES = {
     413: "Too large",
     422: "Invalid",
     429: "Slow down",
+    503: "Not saved",
 }
 
 
@@ -291,7 +292,9 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
 
 class UiRoute(APIRoute):
     """Pages: errors become pages, a missing session a redirect to sign-in, and the
-    session cookie is written whenever the session changed."""
+    session cookie is written whenever the session changed. A form the database cannot
+    save now (out of space, out of reach) takes the visitor back to the page it was sent
+    from, which says so; forms with fields of their own show it above them instead."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -327,6 +330,8 @@ async def _handle(
             "This form has expired or did not come from this page (CSRF check failed). "
             "Go back, reload the page and try again.",
         )
+    except StorageUnavailable as exc:
+        return _not_saved(request, exc)
     except HooklineError as exc:
         if exc.status >= 500:
             log.error("UI error on %s %s: %s", request.method, request.url.path, exc)
@@ -335,6 +340,16 @@ async def _handle(
     except Exception:
         log.exception("unhandled UI error on %s %s", request.method, request.url.path)
         return error_page(request, 500, "Something went wrong inside Hookline.")
+
+
+def _not_saved(request: Request, exc: StorageUnavailable) -> Response:
+    """Back to the page the form was sent from, with the message; else a page saying it."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    back = safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+    if request.method != "POST" or back is None:
+        return error_page(request, exc.status, exc.message)
+    session_of(request).add_flash("error", exc.message)
+    return redirect(back)
 
 
 def ui_router() -> APIRouter:

@@ -1,13 +1,15 @@
-"""Fixtures of the fault tier: real processes on PostgreSQL, killed, cut off and lied to.
+"""Fixtures of the fault tier: real processes on PostgreSQL, killed, cut off and lied to, and a
+real filesystem that fills up under SQLite.
 
-Every test here is marked ``slow`` and ``postgres``, and every wait has a
-deadline: a test that goes wrong fails within a minute or two, its processes
-(and cluster) stopped by the fixtures. Each database is new and
+Every test here is marked ``slow`` (and ``postgres`` where it needs the server), and every
+wait has a deadline: a test that goes wrong fails within a minute or two, its processes
+(and cluster, and filesystem) stopped by the fixtures. Each database is new and
 dropped after its test; when the PostgreSQL server (``HOOKLINE_TEST_POSTGRES_URL``)
 is unreachable the tests are skipped, saying why, unless
 ``HOOKLINE_REQUIRE_POSTGRES=1``: then they fail. The PostgreSQL-restart test runs
 its own cluster (``initdb``/``pg_ctl`` in a temporary directory, on a free port),
-never the shared server.
+never the shared server. The full-disk tests mount a small tmpfs (``storage.SmallDisk``),
+which needs root; elsewhere they are skipped, saying why.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from acceptance.process import POSTGRES_UNREACHABLE, POSTGRES_URL, create_databa
 
 from .cluster import BIN, Cluster
 from .fleet import Fleet
+from .storage import SmallDisk, Unavailable
 
 
 def _unavailable(reason: str) -> None:
@@ -74,3 +77,16 @@ def start_fleet(tmp_path: Path) -> Iterator[Callable[..., Fleet]]:
     yield start
     for fleet in made:
         fleet.close()
+
+
+@pytest.fixture
+def small_disk() -> Iterator[SmallDisk]:
+    """A 24 MiB tmpfs of this test alone (``fill``, ``release``, ``free``); unmounted after it."""
+    try:
+        disk = SmallDisk(24).mount()
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield disk
+    finally:
+        disk.unmount()

@@ -8,70 +8,21 @@ and every event that got a 202, before, during or after, is delivered.
 
 from __future__ import annotations
 
-import itertools
-import threading
 import time
 from collections.abc import Callable
 
-import httpx
 import pytest
-from acceptance.process import ADMIN_KEY, create_database, poll
+from acceptance.process import create_database, poll
 
 from .cluster import Cluster
 from .fleet import Fleet, settle, wait_ready
 from .receiver import FaultReceiver
+from .sender import Sender
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 RECOVERY = 10.0  # seconds the processes get to be ready again once PostgreSQL is back
 OUTAGE = 2.0  # seconds PostgreSQL stays down, at least
-
-
-class Sender(threading.Thread):
-    """Posts events one at a time, as fast as they are answered, until stopped; keeps the ids
-    of the accepted ones (202) with when they were accepted, and counts the refused ones."""
-
-    def __init__(self, base_url: str, ws: str) -> None:
-        super().__init__(name="event-sender", daemon=True)
-        self._client = httpx.Client(
-            base_url=base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=5.0
-        )
-        self._path = f"/v1/workspaces/{ws}/events"
-        self._halt = threading.Event()
-        self._lock = threading.Lock()
-        self.accepted: list[tuple[float, str]] = []
-        self.refused = 0
-
-    def run(self) -> None:
-        try:
-            for n in itertools.count():
-                if self._halt.is_set():
-                    return
-                event = {"id": f"evt-{n}", "type": "restart.tick", "data": {"seq": n}}
-                try:
-                    resp = self._client.post(self._path, json=event)
-                except httpx.TransportError:
-                    resp = None
-                with self._lock:
-                    if resp is not None and resp.status_code == 202:
-                        self.accepted.append((time.monotonic(), event["id"]))
-                    else:
-                        self.refused += 1
-        finally:
-            self._client.close()
-
-    def accepted_since(self, moment: float) -> int:
-        with self._lock:
-            return sum(1 for at, _ in self.accepted if at >= moment)
-
-    def ids(self) -> set[str]:
-        with self._lock:
-            return {event_id for _, event_id in self.accepted}
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(timeout=15)
-        assert not self.is_alive(), "the sender did not stop"
 
 
 # fast: the server ends every session and shuts down cleanly; immediate: it dies as in a

@@ -8,6 +8,10 @@ names a server and a maintenance database. A template database is migrated once 
 session; each test gets ``CREATE DATABASE test_<uuid> TEMPLATE <template>`` (made
 ahead), dropped after it (in the background), the template at the end. When the server is unreachable the PostgreSQL tests are skipped, saying why,
 unless ``HOOKLINE_REQUIRE_POSTGRES=1``: then they fail.
+
+``full_storage`` is a database that a test can make run out of space (``faults.storage``):
+SQLite on a small tmpfs of its own (mounting needs root; skipped elsewhere, saying why),
+PostgreSQL raising its own ``disk_full`` on every write.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from acceptance.conftest import app_url, postgres_server  # noqa: F401 (fixtures of both tiers)
 from cryptography.fernet import Fernet
+from faults.storage import FullDisk, PostgresFull, SmallDisk, Unavailable
 
 from hookline.secrets import SecretBox
 from hookline.store.port import Store
@@ -191,6 +196,23 @@ def _new_store(url: str) -> Store:
     if url.startswith("postgresql://"):
         return PostgresStore(url, box=BOX)
     raise NotImplementedError(url)
+
+
+@pytest.fixture
+def full_storage(backend: str, request: pytest.FixtureRequest) -> Iterator[FullDisk | PostgresFull]:
+    """A database of the backend under test (``url``) that the test can ``fill`` and ``free``."""
+    if backend == "postgresql":
+        database: str = request.getfixturevalue("database")
+        yield PostgresFull(database)  # the database is dropped after the test
+        return
+    try:
+        disk = SmallDisk(8).mount()
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield FullDisk(disk)
+    finally:
+        disk.unmount()
 
 
 @pytest.fixture

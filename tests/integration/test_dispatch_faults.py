@@ -4,6 +4,8 @@ A secret the worker's key cannot open and a database that refuses the records
 leave the delivery pending, unattempted, due again after a backoff, and counted
 in ``hookline_internal_errors_total``; once the fault is gone it is delivered. A fault
 that keeps coming back shows the delivery stuck (API, metric) and logs its traceback once.
+A database out of space keeps the outcome of an attempt already made waiting in the
+worker, written as soon as space is back.
 """
 
 from __future__ import annotations
@@ -11,18 +13,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 from cryptography.fernet import Fernet
+from faults.storage import PostgresFull
 from pydantic import SecretStr
 from test_dispatcher import Receiver, eventually
 
 from hookline.api.app import create_app
 from hookline.dispatch.dispatcher import Dispatcher
+from hookline.dispatch.recorder import RECORD_TRIES
 from hookline.dispatch.transport import OutboundRequest, SendResult, Transport
 from hookline.domain.models import STUCK_AFTER_FAULTS, Delivery, DeliveryStatus
 from hookline.ids import now_ms
@@ -333,3 +339,78 @@ async def test_a_record_refused_for_good_does_not_hold_back_the_others(
         assert done.attempt_count == 1
     finally:
         await store.close()
+
+
+class NoRoomForAttempts:
+    """The database has room left for small changes but not for an attempt record (its
+    request and response bodies), as a disk with a little space left; ``free`` ends it.
+
+    SQLite: its own page limit (``PRAGMA max_page_count``) on the store's writer connection,
+    set to the pages there are: a write that needs a new page fails with SQLITE_FULL,
+    "database or disk is full", as on a full disk, and one that fits the pages succeeds.
+    PostgreSQL: its own ``disk_full`` (53100) on every insert of an attempt.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def fill(self) -> None:
+        if isinstance(self.store, SqliteStore):
+            await self.store._writer.run(_limit_pages)
+        else:
+            assert isinstance(self.store, PostgresStore)
+            await PostgresFull(self.store.url, tables=("attempts",)).fill()
+
+    async def free(self) -> None:
+        if isinstance(self.store, SqliteStore):
+            await self.store._writer.run(lambda c: c.execute("PRAGMA max_page_count = 1073741823"))
+        else:
+            assert isinstance(self.store, PostgresStore)
+            await PostgresFull(self.store.url).free()
+
+
+def _limit_pages(c: sqlite3.Connection) -> None:
+    (pages,) = c.execute("PRAGMA page_count").fetchone()
+    c.execute(f"PRAGMA max_page_count = {pages}")
+
+
+async def test_an_outcome_the_store_has_no_room_for_waits_in_the_worker_until_space_is_back(
+    store: Store, tmp_path: Path, receiver: Receiver
+) -> None:
+    node = Process(store, tmp_path / "node", Fernet.generate_key().decode())
+    room = NoRoomForAttempts(store)
+
+    async def fill_then_answer(request: web.Request) -> web.StreamResponse:
+        await room.fill()  # the request went out; its outcome has no room in the database
+        return web.Response(text="x" * 60_000)
+
+    dlv = await node.one_delivery(receiver.route("/hook", fill_then_answer))
+    node.start()
+    try:
+        await receiver.wait("/hook", 1)
+        # The outcome is kept and written again and again, past the tries after which a
+        # record refused for another reason goes back to the queue: the delivery is neither
+        # put back nor made to wait out a fault's backoff.
+        await eventually(
+            lambda: asyncio.sleep(0, node.internal_errors("record")),
+            lambda n: n >= RECORD_TRIES + 3,
+            what="the record tried again while the store has no room",
+        )
+        waiting = await delivery(store, dlv.id)
+        assert (waiting.status, waiting.attempt_count, waiting.last_error) == (
+            DeliveryStatus.SENDING,
+            0,
+            None,
+        )
+
+        await room.free()
+        done = await eventually(
+            lambda: delivery(store, dlv.id),
+            lambda d: d.status is DeliveryStatus.SUCCEEDED,
+            timeout=5,
+            what="the kept outcome recorded once space is back",
+        )
+    finally:
+        await node.stop()
+    assert (done.attempt_count, done.last_status_code) == (1, 200)
+    assert receiver.count("/hook") == 1  # recorded as it was: not sent a second time

@@ -1,4 +1,5 @@
-"""The recorder on a fake queue: group commits, a refused batch written record by record."""
+"""The recorder on a fake queue: group commits, a refused batch written record by record, a
+batch the store has no room for kept whole until it has."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from hookline.dispatch.recorder import Recorder
 from hookline.domain.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus, StopReason
+from hookline.errors import StorageFull
 from hookline.metrics import Metrics
 from hookline.store.port import AttemptRecord
 
@@ -16,18 +18,27 @@ class FakeQueue:
     """Records what it is asked to write; refuses any batch holding a delivery in ``gone``
     (deleted while its attempt ran), as a database refuses the foreign key."""
 
-    def __init__(self, *, gone: frozenset[str] = frozenset()) -> None:
+    def __init__(self, *, gone: frozenset[str] = frozenset(), full: int = 0) -> None:
         self.batches: list[list[str]] = []
         self.gone = gone
+        self.full = full  # writes refused for lack of space before the store takes them
+        self.deferred: list[str] = []
 
     async def record_attempts(
         self, owner: str, records: list[AttemptRecord]
     ) -> list[tuple[str, StopReason]]:
         ids = [r.attempt.delivery_id for r in records]
+        if self.full > 0:
+            self.full -= 1
+            raise StorageFull()
         if any(i in self.gone for i in ids):
             raise OSError("refused")
         self.batches.append(ids)
         return [(r.webhook_id, r.stop_webhook) for r in records if r.stop_webhook]
+
+    async def defer(self, owner: str, dlv_id: str, *, until: int, error: str) -> bool:
+        self.deferred.append(dlv_id)
+        return True
 
     async def get_delivery(self, dlv_id: str) -> Delivery | None:
         if dlv_id in self.gone:
@@ -138,3 +149,20 @@ async def test_a_refused_batch_is_written_record_by_record_and_a_deleted_deliver
         "hookline_internal_errors_total", {"stage": "record"}
     )
     assert errors == 2  # the batch, then the deleted delivery's record alone
+
+
+async def test_a_batch_the_store_has_no_room_for_is_kept_whole_and_written_once_it_has() -> None:
+    queue, notices, recorded, metrics = FakeQueue(full=4), FakeNotices(), [], Metrics()
+    rec = recorder(queue, notices, recorded, metrics)
+    rec.start()
+    for n in range(3):
+        rec.add(record(f"d{n}"), faults=0)
+    await close(rec)
+    # Not written one by one, not put back in the queue: the whole batch, once there is room.
+    assert queue.batches == [["d0", "d1", "d2"]]
+    assert queue.deferred == []
+    assert recorded == [1]
+    errors = metrics.registry.get_sample_value(
+        "hookline_internal_errors_total", {"stage": "record"}
+    )
+    assert errors == 4

@@ -18,10 +18,24 @@ _MEANING = {
     413: "Body too large.",
     422: "Invalid content; see error.code and error.details.",
     429: "Rate limited.",
+    503: "The database cannot save anything right now: its disk is full (storage_full), or "
+    "it is out of reach or out of resources (storage_unavailable). Send the request again "
+    "after Retry-After seconds (an event sent again with its id is stored once).",
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before sending the request again.",
+        "schema": {"type": "integer"},
+    }
 }
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": text} for status, text in _MEANING.items()
+    status: {
+        "model": ErrorResponse,
+        "description": text,
+        **({"headers": _RETRY_AFTER} if status == 503 else {}),
+    }
+    for status, text in _MEANING.items()
 }
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from hookline.api.deps import Svc
 from hookline.api.schemas import Health
+from hookline.errors import StorageFull
 from hookline.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
@@ -23,14 +24,29 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Health,
-    responses={503: {"model": Health, "description": "The database is unreachable."}},
+    responses={
+        503: {
+            "model": Health,
+            "description": "The database is unreachable (status `unavailable`), or out of "
+            "space: writes fail until space is freed (status `storage_full`).",
+        }
+    },
 )
 async def readyz(svc: Svc) -> Any:
-    """The database is reachable."""
+    """The database is reachable and takes writes.
+
+    A full database is known from the last write that needed space; while it lasts, this
+    tries a small write at most once a second to see whether space is back. Otherwise it
+    only reads."""
+    store = svc.ctx.store
     try:
-        await svc.ctx.store.ping()
+        await store.ping()
     except Exception:
         return JSONResponse({"status": "unavailable"}, status_code=503)
+    try:
+        await store.ensure_writable()
+    except StorageFull:
+        return JSONResponse({"status": "storage_full"}, status_code=503)
     return Health(status="ok")
 
 

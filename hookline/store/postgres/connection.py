@@ -10,18 +10,25 @@ request, the dispatcher's loops) decides; its retry gets a fresh connection.
 
 PostgreSQL text cannot hold NUL (SQLite's can): a read looking for such text
 finds nothing, and a write of it is invalid input (422), not a server error.
+
+The database's own failures leave here as Hookline's errors, never as asyncpg's:
+``disk_full`` (53100) is ``StorageFull`` (told to the ``SpaceWatch``); the rest of
+class 53 "insufficient resources" (out of memory, too many connections…), a
+read-only transaction (a standby after a failover) and a lost or refused connection
+are ``StorageUnavailable``: worth trying again later.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 
-from hookline.errors import Invalid
+from hookline.errors import Invalid, StorageFull, StorageUnavailable
+from hookline.store.space import SpaceWatch
 
 R = TypeVar("R")
 # An asyncpg connection (the library ships no type information).
@@ -39,13 +46,23 @@ CONNECTION_LOST: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InternalClientError,
     ConnectionError,
 )
+# The database cannot do it now, whatever the statement: out of resources, read-only, gone.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.InsufficientResourcesError,  # includes DiskFullError
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+    *CONNECTION_LOST,
+    OSError,  # refused, unreachable, timed out
+)
 
 
 class Database:
     """An asyncpg pool, created on first use (so an unopened store can still migrate)."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, space: SpaceWatch, min_size: int = 1, max_size: int = 10
+    ) -> None:
         self.url = url
+        self._space = space
         self._min_size = min_size
         self._max_size = max_size
         self._pool: Any = None
@@ -69,12 +86,13 @@ class Database:
 
     async def read(self, fn: Callable[[Connection], Awaitable[R]]) -> R:
         """Run ``fn`` on a pooled connection; once more on another if the connection was lost."""
-        try:
-            async with self.connection() as conn:
-                return await fn(conn)
-        except CONNECTION_LOST:
-            async with self.connection() as conn:
-                return await fn(conn)
+        with self._storage_errors():
+            try:
+                async with self._pooled() as conn:
+                    return await fn(conn)
+            except CONNECTION_LOST:
+                async with self._pooled() as conn:
+                    return await fn(conn)
 
     async def fetch(self, sql: str, *args: Any) -> list[Record]:
         if _has_nul(args):
@@ -94,7 +112,27 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        """A pooled connection; losing it expires the pool, and the error propagates."""
+        """A pooled connection; losing it expires the pool, and the error propagates (as
+        ``StorageUnavailable``, like the database's other failures)."""
+        with self._storage_errors():
+            async with self._pooled() as conn:
+                yield conn
+
+    @contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except UNAVAILABLE as exc:
+            if isinstance(exc, asyncpg.exceptions.DiskFullError):
+                full = StorageFull()
+                full.__cause__ = exc
+                self._space.failed(full)
+                raise full from exc
+            raise StorageUnavailable() from exc
+
+    @asynccontextmanager
+    async def _pooled(self) -> AsyncIterator[Connection]:
+        """A pooled connection; losing it expires the pool, and asyncpg's error propagates."""
         pool = await self.pool()
         try:
             async with pool.acquire() as conn:

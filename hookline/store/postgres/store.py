@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from hookline.ids import now_ms
 from hookline.secrets import SecretBox
 from hookline.store.postgres import migrations
 from hookline.store.postgres.claims import ClaimQueries
@@ -17,6 +18,7 @@ from hookline.store.postgres.queue import QueueQueries
 from hookline.store.postgres.sessions import SessionQueries
 from hookline.store.postgres.tenants import TenantQueries
 from hookline.store.postgres.webhooks import WebhookQueries
+from hookline.store.space import SpaceWatch
 
 
 class PostgresStore(
@@ -34,13 +36,15 @@ class PostgresStore(
     Any number of processes may share the database: claims lock with ``SKIP
     LOCKED``, rate limits and FIFO order are kept in the database, and work
     created by one process is announced to the others with NOTIFY. ``box`` holds the
-    deployment key: webhooks' custom headers are stored sealed with it.
+    deployment key: webhooks' custom headers are stored sealed with it. The pool tells
+    ``_space`` of writes refused for lack of space (see ``ensure_writable``).
     """
 
     def __init__(self, url: str, *, box: SecretBox, min_size: int = 1, max_size: int = 10) -> None:
         self.url = url
         self._box = box
-        self._db = Database(url, min_size=min_size, max_size=max_size)
+        self._space = SpaceWatch(self._probe)
+        self._db = Database(url, space=self._space, min_size=min_size, max_size=max_size)
         self._listener = WorkListener(url)
 
     def __repr__(self) -> str:
@@ -61,6 +65,17 @@ class PostgresStore(
         """Raise unless the database answers; re-establish a lost listening connection."""
         await self._db.fetchval("SELECT 1")
         await self._listener.check()
+
+    async def ensure_writable(self) -> None:
+        await self._space.ensure_writable()
+
+    async def _probe(self) -> None:
+        """The smallest write that must reach the disk: one row rewritten."""
+        await self._db.execute(
+            "INSERT INTO storage_probe (id, probed_at) VALUES (1, $1) "
+            "ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+            now_ms(),
+        )
 
     async def listen_for_work(self, wake: Callable[[], None]) -> None:
         """Call ``wake`` whenever another process (or this one) commits work that may be due."""

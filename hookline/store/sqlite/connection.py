@@ -5,6 +5,12 @@ same turn of the event loop) run next, together, in one ``BEGIN IMMEDIATE``
 transaction, each in a savepoint of its own, so one write's error undoes only that
 write and reaches only its caller. One commit and one trip to the thread then serve
 many callers (concurrent ingest requests, a claim and a record), instead of one each.
+
+A failure of the storage itself (a full disk, an I/O error: ``errors.py``) fails the
+whole transaction, whichever write or the commit met it, and reaches every caller as
+Hookline's ``StorageFull`` or ``StorageUnavailable``, never as SQLite's own error. The
+writer tells its ``SpaceWatch`` of every transaction that ran out of space and of every
+one that wrote something.
 """
 
 from __future__ import annotations
@@ -20,10 +26,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hookline.errors import StorageFull, StorageUnavailable
+from hookline.store.space import SpaceWatch
+from hookline.store.sqlite.errors import storage_error
+
 R = TypeVar("R")
 # The most writes one transaction takes; the rest wait for the next.
 GROUP_MAX = 256
 _Write = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]"]
+# Each write's outcome (done, its result or error) and whether the transaction changed rows.
+_Committed = tuple[list[tuple[bool, Any]], bool]
 
 
 class ConnectionThread:
@@ -35,8 +47,11 @@ class ConnectionThread:
     up to 100 ms, which under contention becomes the latency of every write.
     """
 
-    def __init__(self, path: Path, name: str, *, lock: Path | None = None) -> None:
+    def __init__(
+        self, path: Path, name: str, *, lock: Path | None = None, space: SpaceWatch | None = None
+    ) -> None:
         self._path = path
+        self._space = space
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._conn: sqlite3.Connection | None = None
         self._lock_path = lock
@@ -58,7 +73,13 @@ class ConnectionThread:
     async def run(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         """Run ``fn`` on the connection's thread, in autocommit mode."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: fn(self._connection()))
+        try:
+            return await loop.run_in_executor(self._pool, lambda: fn(self._connection()))
+        except sqlite3.Error as exc:
+            fault = self._fault(exc)
+            if fault is None:
+                raise
+            raise fault from exc
 
     async def write(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         """Run ``fn`` inside a write transaction (serialized across processes), with the
@@ -78,11 +99,14 @@ class ConnectionThread:
             return
         ran = loop.run_in_executor(self._pool, self._commit, [fn for fn, _ in group])
 
-        def finished(ran: asyncio.Future[list[tuple[bool, Any]]]) -> None:
+        def finished(ran: asyncio.Future[_Committed]) -> None:
             try:
-                outcomes = ran.result()
+                outcomes, changed = ran.result()
             except BaseException as exc:  # the transaction itself failed: every write did
-                outcomes = [(False, exc)] * len(group)
+                outcomes = [(False, self._fault(exc) or exc)] * len(group)
+            else:
+                if changed and self._space is not None:
+                    self._space.wrote()
             for (_, done), (ok, value) in zip(group, outcomes, strict=True):
                 if done.done():  # its caller was cancelled
                     continue
@@ -94,11 +118,16 @@ class ConnectionThread:
 
         ran.add_done_callback(finished)
 
-    def _commit(self, fns: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple[bool, Any]]:
-        """On the thread: run ``fns`` in one transaction, each in its own savepoint."""
+    def _commit(self, fns: list[Callable[[sqlite3.Connection], Any]]) -> _Committed:
+        """On the thread: run ``fns`` in one transaction, each in its own savepoint.
+
+        A storage failure ends the whole transaction: SQLite may already have rolled it
+        back (it does so on a full disk or an I/O error), so no savepoint is left to undo.
+        """
         conn = self._connection()
         outcomes: list[tuple[bool, Any]] = []
         with self._locked():
+            before = conn.total_changes
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for fn in fns:
@@ -106,14 +135,26 @@ class ConnectionThread:
                     try:
                         outcomes.append((True, fn(conn)))
                     except Exception as exc:
+                        if storage_error(exc, self._path) is not None:
+                            raise
                         conn.execute("ROLLBACK TO write")
                         outcomes.append((False, exc))
                     conn.execute("RELEASE write")
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
-        return outcomes
+        return outcomes, conn.total_changes > before
+
+    def _fault(self, exc: BaseException) -> StorageUnavailable | None:
+        """The Hookline error a caller gets for ``exc`` if it is a storage failure (a full
+        disk is noted by the ``SpaceWatch``); None for any other error."""
+        fault = storage_error(exc, self._path)
+        if isinstance(fault, StorageFull) and self._space is not None:
+            self._space.failed(fault)
+        return fault
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

@@ -6,7 +6,9 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from hookline.ids import now_ms
 from hookline.secrets import SecretBox
+from hookline.store.space import SpaceWatch
 from hookline.store.sqlite import migrations
 from hookline.store.sqlite.connection import ConnectionThread, make_private
 from hookline.store.sqlite.deliveries import DeliveryQueries
@@ -25,14 +27,18 @@ class SqliteStore(
 
     ``box`` holds the deployment key: webhooks' custom headers are stored sealed with it.
     Beside the database file, ``<file>-run/`` holds what the processes sharing it
-    coordinate through: the write lock and the registry of dispatchers to wake.
+    coordinate through: the write lock and the registry of dispatchers to wake. The
+    writer tells ``_space`` whether the disk has room (see ``ensure_writable``).
     """
 
     def __init__(self, path: Path, *, box: SecretBox) -> None:
         self.path = path
         self._box = box
         run = path.with_name(path.name + "-run")
-        self._writer = ConnectionThread(path, "hookline-sqlite-w", lock=run / "write.lock")
+        self._space = SpaceWatch(self._probe)
+        self._writer = ConnectionThread(
+            path, "hookline-sqlite-w", lock=run / "write.lock", space=self._space
+        )
         self._reader = ConnectionThread(path, "hookline-sqlite-r")
         self._wakeups = Wakeups(run / "wake", path)
 
@@ -50,6 +56,20 @@ class SqliteStore(
 
     async def ping(self) -> None:
         await self._reader.run(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def ensure_writable(self) -> None:
+        await self._space.ensure_writable()
+
+    async def _probe(self) -> None:
+        """The smallest write that must reach the disk: one row rewritten."""
+        at = now_ms()
+        await self._writer.write(
+            lambda c: c.execute(
+                "INSERT INTO storage_probe (id, probed_at) VALUES (1, ?) "
+                "ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+                (at,),
+            )
+        )
 
     async def listen_for_work(self, wake: Callable[[], None]) -> None:
         """Call ``wake`` when another process on this database creates work (see ``wake``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from hookline.errors import Unauthorized
+from hookline.errors import StorageUnavailable, Unauthorized
 from hookline.ids import now_ms
 from hookline.ui.session import SESSION_SECONDS
 from hookline.ui.web import (
@@ -70,9 +70,12 @@ async def login(request: Request) -> Response:
     if who.role not in SIGN_IN_ROLES:
         role = who.role.value if who.role else "workspace"
         return again(REFUSED_ROLE.format(role=role), 403)
-    token, record = await svc.sessions.start_key_session(
-        svc.ctx.box.seal(key), who, expires_at=now_ms() + SESSION_SECONDS * 1000
-    )
+    try:
+        token, record = await svc.sessions.start_key_session(
+            svc.ctx.box.seal(key), who, expires_at=now_ms() + SESSION_SECONDS * 1000
+        )
+    except StorageUnavailable as exc:
+        return again(exc.message, exc.status)
     (await end_session(request)).sign_in(token, record)
     home = "/ui/workspaces" if who.is_admin else f"/ui/w/{who.workspace_id}"
     return redirect(target or home)

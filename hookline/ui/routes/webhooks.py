@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Response
 
 from hookline.domain.models import Attempt, Delivery, Webhook, Workspace
-from hookline.errors import Conflict, HooklineError, Invalid
+from hookline.errors import Conflict, HooklineError, Invalid, StorageUnavailable
 from hookline.ids import now_ms
 from hookline.ui import charts
 from hookline.ui.forms import (
@@ -55,6 +55,19 @@ async def _form_page(
     )
 
 
+def _shown_on_form(form: WebhookForm, exc: HooklineError) -> int | None:
+    """Show a refusal on the form, what was typed kept (a field's next to it, a plan limit
+    or a database that cannot save now above it); the page's status. None: not a refusal
+    of the form's."""
+    if isinstance(exc, StorageUnavailable):
+        form.take(exc)
+        return exc.status
+    if exc.status in (403, 409, 422):
+        form.take(exc)
+        return 422
+    return None
+
+
 @router.get("/w/{wsId}/webhooks/new")
 async def new_webhook(wsId: str, seen: ViewerDep) -> Response:
     ws = await seen.svc.workspaces.get(seen.who, wsId)
@@ -68,20 +81,22 @@ async def create_webhook(wsId: str, posted: PostedDep) -> Response:
     form = WebhookForm.parse(posted.form)
     body = form.body()
     form.check_each_field(seen.svc, ws, body)
+    status = 422
     if not form.errors:
         try:
             wh = await seen.svc.webhooks.create(seen.who, ws.id, body)
         except HooklineError as exc:
-            if exc.status not in (403, 409, 422):
+            shown = _shown_on_form(form, exc)
+            if shown is None:
                 raise
-            form.take(exc)
+            status = shown
         else:
             seen.flash(
                 "success",
                 "Endpoint created. It is enabled and receives matching events from now on.",
             )
             return redirect(f"/ui/webhooks/{wh.id}")
-    return await _form_page(seen, ws, form, None, status=422)
+    return await _form_page(seen, ws, form, None, status=status)
 
 
 @router.get("/webhooks/{whId}/edit")
@@ -97,17 +112,19 @@ async def update_webhook(whId: str, posted: PostedDep) -> Response:
     form = WebhookForm.parse(posted.form)
     body = form.body(stored_destination=wh.destination)
     form.check_each_field(seen.svc, ws, body, wh)
+    status = 422
     if not form.errors:
         try:
             await seen.svc.webhooks.update(seen.who, wh.id, body)
         except HooklineError as exc:
-            if exc.status not in (403, 409, 422):
+            shown = _shown_on_form(form, exc)
+            if shown is None:
                 raise
-            form.take(exc)
+            status = shown
         else:
             seen.flash("success", "Endpoint saved.")
             return redirect(f"/ui/webhooks/{wh.id}")
-    return await _form_page(seen, ws, form, wh, status=422)
+    return await _form_page(seen, ws, form, wh, status=status)
 
 
 @router.get("/webhooks/{whId}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Response
 
 from hookline.domain.models import WebhookStatus
-from hookline.errors import Conflict, Invalid
+from hookline.errors import Conflict, Invalid, StorageUnavailable
 from hookline.ui.forms import MAX_NAME, by_category, whole_catalog
 from hookline.ui.web import PostedDep, Viewer, ViewerDep, redirect, render, ui_router
 
@@ -32,7 +32,7 @@ async def _workspaces_page(
     return render(
         seen.request,
         "workspaces.html",
-        status_code=422 if errors else 200,
+        status_code=(503 if "" in errors else 422) if errors else 200,
         viewer=seen,
         workspaces=page.items,
         next_cursor=page.next_cursor,
@@ -66,6 +66,8 @@ async def create_workspace(posted: PostedDep) -> Response:
             )
         except (Invalid, Conflict) as exc:
             errors["plan" if exc.error_code == "unknown_plan" else "id"] = exc.message
+        except StorageUnavailable as exc:
+            errors[""] = exc.message
         else:
             seen.flash("success", f"Workspace {ws.name} created, with id {ws.id}.")
             return redirect(f"/ui/w/{ws.id}")
