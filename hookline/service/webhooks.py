@@ -11,6 +11,16 @@ from hookline.domain import endpoint_auth, filters, queues
 from hookline.domain.destinations import check_host, check_url
 from hookline.domain.endpoint_auth import MTLS, EndpointAuth
 from hookline.domain.headers import masked
+from hookline.domain.limits import (
+    MAX_DESCRIPTION,
+    MAX_EVENT_PATTERNS,
+    MAX_GRACE_SECONDS,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    MAX_NAME,
+    MAX_RATE_LIMIT,
+    MIN_RATE_LIMIT,
+)
 from hookline.domain.matching import is_valid_pattern
 from hookline.domain.models import Webhook, WebhookStatus, Workspace
 from hookline.domain.queues import Destination
@@ -27,9 +37,6 @@ from hookline.tls import client_context
 from hookline.verify import VerificationError, secret_bytes
 
 TOKEN_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-MAX_HEADERS = 20
-MAX_HEADER_BYTES = 4096
-MAX_EVENTS = 100
 RESERVED_HEADERS = frozenset(
     {
         "content-type",
@@ -52,10 +59,6 @@ RESERVED_HEADERS = frozenset(
 HEADER_VALUE_RE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 SECRET_RE = re.compile(r"[\x21-\x7e]{8,256}")
 ORDERINGS = ("none", "fifo")
-MAX_GRACE_SECONDS = 30 * 86400
-# Attempts per second: at least one every 1000 s (about 17 minutes), at most 10000.
-MIN_RATE_LIMIT = 0.001
-MAX_RATE_LIMIT = 10_000
 MAX_PREVIOUS_KEYS = 4
 
 
@@ -269,8 +272,10 @@ class Webhooks:
             events = body.get("events")
             if not isinstance(events, list) or not events:
                 raise Invalid("events needs at least one pattern.", code="invalid_events")
-            if len(events) > MAX_EVENTS:
-                raise Invalid(f"events takes at most {MAX_EVENTS} patterns.", code="invalid_events")
+            if len(events) > MAX_EVENT_PATTERNS:
+                raise Invalid(
+                    f"events takes at most {MAX_EVENT_PATTERNS} patterns.", code="invalid_events"
+                )
             bad = [p for p in events if not isinstance(p, str) or not is_valid_pattern(p)]
             if bad:
                 raise Invalid(
@@ -314,9 +319,11 @@ class Webhooks:
             if body["ordering"] not in ORDERINGS:
                 raise Invalid('ordering is "none" or "fifo".', code="invalid_ordering")
             out["ordering"] = body["ordering"]
-        for key in ("name", "description", "metadata"):
+        for key, limit in (("name", MAX_NAME), ("description", MAX_DESCRIPTION)):
             if body.get(key) is not None:
-                out[key] = body[key]
+                out[key] = _checked_text(key, body[key], limit)
+        if body.get("metadata") is not None:
+            out["metadata"] = body["metadata"]
         if body.get("status") is not None and body["status"] not in {
             s.value for s in WebhookStatus
         }:
@@ -382,6 +389,12 @@ def _check_tls_loads(auth: EndpointAuth | None) -> None:
             code="invalid_auth",
             details=[{"field": "auth.key", "message": "refused by TLS"}],
         ) from exc
+
+
+def _checked_text(name: str, value: Any, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise Invalid(f"The {name} is at most {limit} characters.", code=f"invalid_{name}")
+    return value
 
 
 def _check_secret(secret: Any) -> None:

@@ -9,15 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookline.domain import endpoint_auth, queues
+from hookline.domain.limits import MAX_URL
 from hookline.domain.models import EventType, Webhook, Workspace
 from hookline.errors import HooklineError, Invalid
 from hookline.service import Principal, Services
 from hookline.ui.web import Form
 
 # The API's own limits (hookline.api.schemas.WebhookFields), checked before the service's rules.
-MAX_NAME = 200
-MAX_DESCRIPTION = 4000
-MAX_URL = 2048
 BLANK_HEADER_ROWS = 2
 
 FIELD_OF_CODE = {
@@ -145,10 +143,6 @@ class WebhookForm:
     def body(self, stored_destination: queues.Destination | None = None) -> dict[str, Any]:
         """The service's request body; the API's length limits are checked here first.
         A destination's secret left out keeps the stored one, for the same kind and place."""
-        if len(self.name) > MAX_NAME:
-            self.errors["name"] = f"The name is at most {MAX_NAME} characters."
-        if len(self.description) > MAX_DESCRIPTION:
-            self.errors["description"] = f"The description is at most {MAX_DESCRIPTION} characters."
         if len(self.url) > MAX_URL:
             self.errors["url"] = f"The URL is at most {MAX_URL} characters."
         if not self.url and self.destination_type not in queues.KINDS:
@@ -213,7 +207,16 @@ class WebhookForm:
         message shows at once."""
         unchecked = {
             n: body[n]
-            for n in ("url", "events", "headers", "filter", "auth", "destination")
+            for n in (
+                "url",
+                "name",
+                "description",
+                "events",
+                "headers",
+                "filter",
+                "auth",
+                "destination",
+            )
             if n not in self.errors
         }
         # A destination brings its own URL; without one, the URL is checked as it is.

@@ -14,7 +14,7 @@ from hookline.domain.models import Webhook, WebhookStatus
 from hookline.errors import PlanLimitReached
 from hookline.store import records
 from hookline.store.port import Page, WebhookChanges
-from hookline.store.postgres.base import Queries, notify_work
+from hookline.store.postgres.base import HOLD, Queries, notify_work
 from hookline.store.postgres.connection import Params, rowcount
 
 
@@ -38,10 +38,7 @@ class WebhookQueries(Queries):
                     "SELECT count(*) FROM webhooks WHERE workspace_id = $1", wh.workspace_id
                 )
                 if count >= max_webhooks:
-                    raise PlanLimitReached(
-                        f"The workspace's plan allows {max_webhooks} webhooks; "
-                        "delete one or move to a larger plan."
-                    )
+                    raise PlanLimitReached.of(max_webhooks)
             await c.execute(
                 f"INSERT INTO webhooks ({', '.join(columns)}) "
                 f"VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))})",
@@ -127,11 +124,7 @@ class WebhookQueries(Queries):
                 if rowcount(released):
                     await notify_work(c)
             else:
-                await c.execute(
-                    "UPDATE deliveries SET status = 'held' "
-                    "WHERE webhook_id = $1 AND status = 'pending'",
-                    wh_id,
-                )
+                await c.execute(HOLD, wh_id)
 
     async def delete_webhook(self, wh_id: str) -> bool:
         """Delete the webhook; its deliveries and their attempts cascade."""

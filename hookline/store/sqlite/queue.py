@@ -132,11 +132,7 @@ class QueueQueries(Queries):
                     (reason.status.value, reason.value, now, now, wh_id, *reason.stops),
                 ).rowcount
                 if changed:
-                    c.execute(
-                        "UPDATE deliveries SET status = 'held' "
-                        "WHERE webhook_id = ? AND status = 'pending'",
-                        (wh_id,),
-                    )
+                    c.execute(rows.HOLD, (wh_id,))
                     stopped.append((wh_id, reason))
             return stopped
 

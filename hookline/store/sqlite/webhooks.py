@@ -30,10 +30,7 @@ class WebhookQueries(Queries):
                     "SELECT count(*) FROM webhooks WHERE workspace_id = ?", (wh.workspace_id,)
                 ).fetchone()
                 if count >= max_webhooks:
-                    raise PlanLimitReached(
-                        f"The workspace's plan allows {max_webhooks} webhooks; "
-                        "delete one or move to a larger plan."
-                    )
+                    raise PlanLimitReached.of(max_webhooks)
             c.execute(
                 f"INSERT INTO webhooks ({', '.join(columns)}) "
                 f"VALUES ({', '.join('?' * len(columns))})",
@@ -128,11 +125,7 @@ class WebhookQueries(Queries):
                     (now, wh_id),
                 )
             else:
-                c.execute(
-                    "UPDATE deliveries SET status = 'held' "
-                    "WHERE webhook_id = ? AND status = 'pending'",
-                    (wh_id,),
-                )
+                c.execute(rows.HOLD, (wh_id,))
 
         await self._writer.write(update)
 
