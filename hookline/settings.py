@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, InstanceOf, PlainSerializer, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from hookline.dispatch.proxy import EgressProxy, parse_no_proxy, parse_proxy
+from hookline.domain.egress_proxy import EgressProxy, parse_no_proxy, parse_proxy
 from hookline.domain.retry import InvalidPolicy, PolicyLayer, parse_policy
 from hookline.domain.scheduling import workspace_slots
 from hookline.domain.workspace_settings import DeliveryFormat, InvalidSettings, parse_format
