@@ -202,7 +202,7 @@ class EndpointHealth:
 
 
 class TenantStore(Protocol):
-    """Workspaces, their API keys, the event type catalog, UI sessions and the key check."""
+    """Workspaces and their API keys."""
 
     async def create_workspace(self, ws: Workspace) -> bool: ...
     async def get_workspace(self, ws_id: str) -> Workspace | None: ...
@@ -220,12 +220,20 @@ class TenantStore(Protocol):
     ) -> Page[ApiKey]: ...
     async def delete_api_key(self, key_id: str) -> bool: ...
 
+
+class CatalogStore(Protocol):
+    """The event type catalog."""
+
     async def create_event_type(self, et: EventType) -> bool: ...
     async def get_event_type(self, name: str) -> EventType | None: ...
     async def list_event_types(
         self, *, category: str | None, include_archived: bool, limit: int, cursor: str | None
     ) -> Page[EventType]: ...
     async def update_event_type(self, et: EventType) -> None: ...
+
+
+class SessionStore(Protocol):
+    """UI sessions and the portal links redeemed."""
 
     async def create_ui_session(self, session: UiSession) -> None: ...
     async def get_ui_session(self, session_id: str, *, now: int) -> UiSession | None:
@@ -244,6 +252,10 @@ class TenantStore(Protocol):
     async def purge_ui_sessions(self, now: int) -> int:
         """Delete the sessions and the redeemed links that expired before ``now``."""
         ...
+
+
+class KeyCheck(Protocol):
+    """The token that proves a process holds the deployment's encryption key."""
 
     async def key_check(self) -> str | None:
         """The token sealed with the deployment's encryption key, or None before it is set."""
@@ -429,7 +441,17 @@ class Queue(Protocol):
         ...
 
 
-class Store(TenantStore, WebhookStore, EventStore, DeliveryLog, Queue, Protocol):
+class Store(
+    TenantStore,
+    CatalogStore,
+    SessionStore,
+    KeyCheck,
+    WebhookStore,
+    EventStore,
+    DeliveryLog,
+    Queue,
+    Protocol,
+):
     """The whole port, and the database's own life: open, migrate, ping, close."""
 
     async def open(self) -> None: ...
