@@ -124,10 +124,10 @@ def target_uri(url: str) -> str:
 
 def signing_keys(claim: Claim, box: SecretBox, *, now_ms: int) -> SigningKeys:
     """The claim's keys, unsealed: current first, then those still in their grace period."""
-    live = [k for k in claim.previous_keys if k["expiresAt"] > now_ms]
-    seeds = [claim.signing_key, *(k.get("signingKey") for k in live)]
+    live = [k for k in claim.previous_keys if k.expires_at > now_ms]
+    seeds = [claim.signing_key, *(k.signing_key for k in live)]
     return SigningKeys(
         key_id=claim.webhook.id,
-        secrets=(box.open(claim.webhook_secret), *(box.open(k["secret"]) for k in live)),
+        secrets=(box.open(claim.webhook_secret), *(box.open(k.secret) for k in live)),
         ed25519_seeds=tuple(box.open(s) for s in seeds if s),
     )

@@ -137,6 +137,16 @@ class Webhook:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class GraceKey:
+    """A secret and ed25519 key (both sealed) that a rotation replaced: they go on signing
+    beside the new ones until ``expires_at``."""
+
+    secret: str = field(repr=False)
+    signing_key: str | None = field(repr=False)
+    expires_at: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Event:
     id: str
     workspace_id: str

@@ -22,7 +22,7 @@ from hookline.domain.limits import (
     MIN_RATE_LIMIT,
 )
 from hookline.domain.matching import is_valid_pattern
-from hookline.domain.models import Webhook, WebhookStatus, Workspace
+from hookline.domain.models import GraceKey, Webhook, WebhookStatus, Workspace
 from hookline.domain.queues import Destination
 from hookline.domain.retry import InvalidPolicy, parse_policy
 from hookline.errors import Invalid, NotFound
@@ -200,12 +200,14 @@ class Webhooks:
         if current is None:
             raise NotFound("No such webhook.")
         now = now_ms()
-        previous = [k for k in current.previous_keys or [] if k["expiresAt"] > now]
-        if grace_seconds > 0:
+        previous = [k for k in current.previous_keys or [] if k.expires_at > now]
+        if grace_seconds > 0 and current.secret is not None:
             expires = now + round(grace_seconds * 1000)
             previous.insert(
                 0,
-                {"secret": current.secret, "signingKey": current.signing_key, "expiresAt": expires},
+                GraceKey(
+                    secret=current.secret, signing_key=current.signing_key, expires_at=expires
+                ),
             )
         private, public = generate_keypair()
         changes = WebhookChanges(
@@ -214,7 +216,7 @@ class Webhooks:
             previous_keys=previous[:MAX_PREVIOUS_KEYS],
         )
         await self.store.update_webhook(wh_id, changes, now)
-        grace = format_ms(previous[0]["expiresAt"]) if grace_seconds > 0 else None
+        grace = format_ms(previous[0].expires_at) if grace_seconds > 0 else None
         await self.operational.tell(
             [
                 Notice(

@@ -23,6 +23,7 @@ from hookline.domain.models import (
     DeliveryStatus,
     Event,
     EventType,
+    GraceKey,
     StopReason,
     Webhook,
     WebhookStatus,
@@ -99,7 +100,7 @@ class Claim:
     webhook_secret: str
     workspace_settings: WorkspaceSettings
     signing_key: str | None = None
-    previous_keys: list[dict[str, Any]] = field(default_factory=list)
+    previous_keys: list[GraceKey] = field(default_factory=list)
     internal_faults: int = 0  # Hookline's own faults in a row since the last attempt
     trace_context: str | None = None  # the W3C traceparent the attempt's span continues
 
@@ -169,7 +170,7 @@ class WebhookChanges:
     patch: WebhookPatch = field(default_factory=WebhookPatch)
     secret: str | None = None
     signing_key: str | None = None
-    previous_keys: list[dict[str, Any]] | None = None
+    previous_keys: list[GraceKey] | None = None
     status: StatusChange | None = None
 
 

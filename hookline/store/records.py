@@ -29,6 +29,7 @@ from hookline.domain.models import (
     DeliveryStatus,
     Event,
     EventType,
+    GraceKey,
     Role,
     Webhook,
     WebhookStatus,
@@ -153,6 +154,21 @@ def _policy(column: str) -> PolicyLayer:
 @functools.lru_cache(maxsize=4096)
 def _filter(column: str) -> Filter:
     return filters.load(json.loads(column))
+
+
+def grace_keys(column: str) -> list[GraceKey]:
+    """The keys in grace a ``previous_keys`` column holds."""
+    return [
+        GraceKey(secret=k["secret"], signing_key=k.get("signingKey"), expires_at=k["expiresAt"])
+        for k in json.loads(column)
+    ]
+
+
+def grace_keys_column(keys: list[GraceKey]) -> str:
+    """The ``previous_keys`` column value of ``keys``."""
+    return json.dumps(
+        [{"secret": k.secret, "signingKey": k.signing_key, "expiresAt": k.expires_at} for k in keys]
+    )
 
 
 def new_webhook(

@@ -66,7 +66,7 @@ class WebhookQueries(Queries):
         return WebhookChanges(
             secret=row["secret"],
             signing_key=row["signing_key"],
-            previous_keys=json.loads(row["previous_keys"]),
+            previous_keys=records.grace_keys(row["previous_keys"]),
         )
 
     async def list_webhooks(
@@ -97,7 +97,7 @@ class WebhookQueries(Queries):
         if changes.signing_key is not None:
             sets.append(f"signing_key = {p(changes.signing_key)}")
         if changes.previous_keys is not None:
-            sets.append(f"previous_keys = {p(json.dumps(changes.previous_keys))}")
+            sets.append(f"previous_keys = {p(records.grace_keys_column(changes.previous_keys))}")
         status = changes.status
         if status is not None:
             sets += [

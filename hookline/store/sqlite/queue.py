@@ -348,7 +348,7 @@ def _claims(
             "webhook": rows.webhook(h, box),
             "webhook_secret": h["secret"],
             "signing_key": h["signing_key"],
-            "previous_keys": json.loads(h["previous_keys"]),
+            "previous_keys": rows.grace_keys(h["previous_keys"]),
             "workspace_settings": rows.workspace_settings(spaces[h["workspace_id"]]["settings"]),
         }
         for wh_id, h in hooks.items()

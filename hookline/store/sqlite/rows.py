@@ -31,6 +31,12 @@ from hookline.store.records import (
     event_type as event_type,
 )
 from hookline.store.records import (
+    grace_keys as grace_keys,
+)
+from hookline.store.records import (
+    grace_keys_column as grace_keys_column,
+)
+from hookline.store.records import (
     int_cursor as int_cursor,
 )
 from hookline.store.records import (

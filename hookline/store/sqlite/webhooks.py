@@ -64,7 +64,7 @@ class WebhookQueries(Queries):
         return WebhookChanges(
             secret=row["secret"],
             signing_key=row["signing_key"],
-            previous_keys=json.loads(row["previous_keys"]),
+            previous_keys=rows.grace_keys(row["previous_keys"]),
         )
 
     async def list_webhooks(
@@ -103,7 +103,7 @@ class WebhookQueries(Queries):
             args.append(changes.signing_key)
         if changes.previous_keys is not None:
             sets.append("previous_keys = ?")
-            args.append(json.dumps(changes.previous_keys))
+            args.append(rows.grace_keys_column(changes.previous_keys))
         status = changes.status
         if status is not None:
             sets += [
