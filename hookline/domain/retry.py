@@ -76,9 +76,10 @@ class PolicyLayer:
     follow_redirects: bool | None = None
     jitter: float | None = None
     on_exhausted: Literal["fail", "pause"] | None = None
+    nulls: frozenset[str] = frozenset()  # the fields given as null, shown as given
 
     def to_json(self) -> dict[str, Any]:
-        """The layer as the API shows it and the stores keep it: the fields it sets."""
+        """The layer as the API shows it and the stores keep it: the fields it was given."""
         return _given(
             {
                 "schedule": None if self.schedule is None else list(self.schedule),
@@ -88,7 +89,8 @@ class PolicyLayer:
                 "followRedirects": self.follow_redirects,
                 "jitter": self.jitter,
                 "onExhausted": self.on_exhausted,
-            }
+            },
+            self.nulls,
         )
 
 
@@ -136,8 +138,8 @@ def _retry_on(value: RetryOn) -> Literal["any"] | frozenset[int]:
     return "any" if value == "any" else frozenset(value)
 
 
-def _given(fields: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in fields.items() if value is not None}
+def _given(fields: dict[str, Any], nulls: frozenset[str] = frozenset()) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None or name in nulls}
 
 
 class InvalidPolicy(ValueError):
@@ -171,6 +173,7 @@ def load_policy(raw: dict[str, Any]) -> PolicyLayer:
         follow_redirects=raw.get("followRedirects"),
         jitter=raw.get("jitter"),
         on_exhausted=raw.get("onExhausted"),
+        nulls=frozenset(name for name, value in raw.items() if value is None),
     )
 
 

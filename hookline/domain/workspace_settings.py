@@ -30,15 +30,16 @@ class FormatLayer:
     envelope: str | None = None
     brand: str | None = None
     user_agent: str | None = None
+    nulls: frozenset[str] = frozenset()  # the fields given as null, shown as given
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, str | None]:
         fields = {
             "signature": self.signature,
             "envelope": self.envelope,
             "brand": self.brand,
             "userAgent": self.user_agent,
         }
-        return {name: value for name, value in fields.items() if value is not None}
+        return {k: v for k, v in fields.items() if v is not None or k in self.nulls}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -76,10 +77,11 @@ class DeliveryFormat:
 class WorkspaceSettings:
     delivery: FormatLayer | None = None
     retry_policy: PolicyLayer | None = None
+    nulls: frozenset[str] = frozenset()  # the settings given as null, shown as given
 
     def to_json(self) -> dict[str, Any]:
         """The settings as the API shows them and the stores keep them."""
-        shown: dict[str, Any] = {}
+        shown: dict[str, Any] = dict.fromkeys(sorted(self.nulls))
         if self.delivery is not None:
             shown["delivery"] = self.delivery.to_json()
         if self.retry_policy is not None:
@@ -122,6 +124,7 @@ def load_settings(raw: dict[str, Any]) -> WorkspaceSettings:
     return WorkspaceSettings(
         delivery=None if delivery is None else _format_layer(delivery),
         retry_policy=None if policy is None else load_policy(policy),
+        nulls=_nulls(raw),
     )
 
 
@@ -164,4 +167,9 @@ def _format_layer(raw: dict[str, Any]) -> FormatLayer:
         envelope=raw.get("envelope"),
         brand=raw.get("brand"),
         user_agent=raw.get("userAgent"),
+        nulls=_nulls(raw),
     )
+
+
+def _nulls(raw: dict[str, Any]) -> frozenset[str]:
+    return frozenset(name for name, value in raw.items() if value is None)

@@ -447,3 +447,10 @@ def test_a_parsed_policy_is_stored_and_shown_as_it_was_given() -> None:
     assert layer.to_json() == given
     assert load_policy(layer.to_json()) == layer
     assert parse_policy(None) is None
+
+
+def test_a_field_given_as_null_is_shown_as_given() -> None:
+    given = {"schedule": [0, 1], "timeout": None, "retryOn": None}
+    layer = parse_policy(given)
+    assert layer is not None and layer.to_json() == given
+    assert resolve({"timeout": 3}, given).timeout == 3
