@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint openapi bench clean
+.PHONY: run test test-fast lint openapi bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || python3 -m venv $(VENV)
@@ -16,6 +16,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The edit loop: unit and integration tests on SQLite only (no PostgreSQL, no server processes).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q tests/unit tests/integration -m "not postgres and not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check hookline tests

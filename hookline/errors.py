@@ -71,6 +71,13 @@ class PlanLimitReached(Forbidden):
 
     code = "plan_limit_reached"
 
+    @classmethod
+    def of(cls, max_webhooks: int) -> PlanLimitReached:
+        return cls(
+            f"The workspace's plan allows {max_webhooks} webhooks; "
+            "delete one or move to a larger plan."
+        )
+
 
 class NotFound(HooklineError):
     """No such resource."""

@@ -13,24 +13,61 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, InstanceOf, PlainSerializer, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from hookline.dispatch.proxy import EgressProxy, parse_no_proxy, parse_proxy
-from hookline.domain.retry import validate_policy
+from hookline.domain.egress_proxy import EgressProxy, parse_no_proxy, parse_proxy
+from hookline.domain.retry import InvalidPolicy, PolicyLayer, parse_policy
 from hookline.domain.scheduling import workspace_slots
+from hookline.domain.workspace_settings import DeliveryFormat, InvalidSettings, parse_format
 
 DEFAULT_PLANS: dict[str, dict[str, Any]] = {
     "free": {"maxWebhooks": 10},
     "pro": {"maxWebhooks": None},
 }
 
-DEFAULT_DELIVERY: dict[str, str] = {
-    "signature": "standard",
-    "envelope": "standard",
-    "brand": "Hookline",
-    "userAgent": "Hookline-Webhook/1.0",
-}
+
+def _json_setting(value: Any, name: str) -> Any:
+    """A JSON setting's value: the environment's text decoded, or a value given as is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name} is not valid JSON: {exc}") from exc
+
+
+def _retry_policy(value: Any) -> PolicyLayer:
+    if isinstance(value, PolicyLayer):
+        return value
+    try:
+        return parse_policy(_json_setting(value, RETRY_POLICY), RETRY_POLICY) or PolicyLayer()
+    except InvalidPolicy as exc:
+        raise ValueError("; ".join(exc.problems)) from exc
+
+
+def _delivery(value: Any) -> DeliveryFormat:
+    if isinstance(value, DeliveryFormat):
+        return value
+    try:
+        return parse_format(_json_setting(value, DELIVERY), DELIVERY)
+    except InvalidSettings as exc:
+        raise ValueError("; ".join(exc.problems)) from exc
+
+
+RETRY_POLICY, DELIVERY = "HOOKLINE_RETRY_POLICY", "HOOKLINE_DELIVERY"
+RetryPolicySetting = Annotated[
+    InstanceOf[PolicyLayer],
+    NoDecode,
+    BeforeValidator(_retry_policy),
+    PlainSerializer(lambda layer: layer.to_json()),
+]
+DeliverySetting = Annotated[
+    InstanceOf[DeliveryFormat],
+    NoDecode,
+    BeforeValidator(_delivery),
+    PlainSerializer(lambda fmt: fmt.to_json()),
+]
 
 
 class Settings(BaseSettings):
@@ -74,14 +111,16 @@ class Settings(BaseSettings):
     purge_interval: float = Field(
         60, description="Seconds between the dispatcher's purges of expired data."
     )
-    retry_policy: dict[str, Any] = Field(
-        default_factory=dict,
+    retry_policy: RetryPolicySetting = Field(
+        default_factory=PolicyLayer,
         description="Deployment default retry policy (JSON, fields and ranges below); fields left "
         "out take their defaults. An invalid policy stops the server at start.",
     )
-    delivery: dict[str, str] = Field(
-        default_factory=lambda: dict(DEFAULT_DELIVERY),
-        description="Deployment default delivery format (JSON): signature, envelope, brand, userAgent.",
+    delivery: DeliverySetting = Field(
+        default_factory=DeliveryFormat,
+        description="Deployment default delivery format (JSON): signature, envelope, brand, "
+        "userAgent; fields left out take their defaults. An invalid format stops the server "
+        "at start.",
     )
     plans: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: dict(DEFAULT_PLANS),
@@ -234,14 +273,6 @@ class Settings(BaseSettings):
     def _valid_share(cls, value: float) -> float:
         if not 0 < value <= 1:  # also NaN
             raise ValueError(f"HOOKLINE_WORKSPACE_SHARE must be above 0 and at most 1, not {value}")
-        return value
-
-    @field_validator("retry_policy")
-    @classmethod
-    def _valid_retry_policy(cls, value: dict[str, Any]) -> dict[str, Any]:
-        problems = validate_policy(value, "HOOKLINE_RETRY_POLICY")
-        if problems:
-            raise ValueError("; ".join(problems))
         return value
 
     @property

@@ -210,7 +210,7 @@ def _attempt(tracer: trace.Tracer, claim: Claim) -> Iterator[Span]:
         attributes["hookline.destination"] = "http"
         attributes["http.request.method"] = "POST"
     else:
-        attributes["hookline.destination"] = destination["type"]
+        attributes["hookline.destination"] = destination.kind
     with tracer.start_as_current_span(
         "hookline.attempt",
         context=parent,

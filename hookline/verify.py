@@ -31,6 +31,31 @@ import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+__all__ = [
+    "SCHEMES",
+    "TOLERANCE_SECONDS",
+    "MalformedDelivery",
+    "VerificationError",
+    "body_hmac",
+    "check_timestamp",
+    "content_digest",
+    "detect_scheme",
+    "ed25519_public_bytes",
+    "rfc9421_signature",
+    "secret_bytes",
+    "signature_base",
+    "signature_params",
+    "standard_signature",
+    "target_uri",
+    "timestamped_hmac",
+    "verify",
+    "verify_ed25519",
+    "verify_hmac_sha256",
+    "verify_hmac_sha256_body",
+    "verify_rfc9421",
+    "verify_standard",
+]
+
 TOLERANCE_SECONDS = 300
 
 

@@ -13,6 +13,17 @@ from pydantic.config import JsonDict
 
 from hookline.domain import endpoint_auth, queues
 from hookline.domain.envelope import ENVELOPES
+from hookline.domain.limits import (
+    MAX_DESCRIPTION,
+    MAX_EVENT_PATTERNS,
+    MAX_GRACE_SECONDS,
+    MAX_HEADERS,
+    MAX_NAME,
+    MAX_RATE_LIMIT,
+    MAX_STATUS_REASON,
+    MAX_URL,
+    MIN_RATE_LIMIT,
+)
 from hookline.domain.models import (
     STUCK_AFTER_FAULTS,
     ApiKey,
@@ -32,7 +43,6 @@ from hookline.domain.retry import (
     MAX_TIMEOUT,
 )
 from hookline.ids import format_ms
-from hookline.service.webhooks import MAX_GRACE_SECONDS, MAX_RATE_LIMIT, MIN_RATE_LIMIT
 from hookline.signing import SCHEMES
 
 T = TypeVar("T")
@@ -234,14 +244,14 @@ class WorkspaceCreate(In):
         description="The product's own id ([A-Za-z0-9_-]{1,64}), else ws_…",
         json_schema_extra={"pattern": "^[A-Za-z0-9_-]{1,64}$"},
     )
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     plan: str | None = None
     notificationEmail: str | None = Field(None, max_length=320)
     settings: WorkspaceSettings | None = None
 
 
 class WorkspacePatch(In):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=MAX_NAME)
     plan: str | None = None
     notificationEmail: str | None = Field(None, max_length=320)
     settings: WorkspaceSettings | None = None
@@ -263,14 +273,14 @@ def workspace_out(ws: Workspace) -> WorkspaceOut:
         name=ws.name,
         plan=ws.plan,
         notificationEmail=ws.notification_email,
-        settings=ws.settings,
+        settings=ws.settings.to_json(),
         createdAt=_t(ws.created_at),
         updatedAt=_t(ws.updated_at),
     )
 
 
 class ApiKeyCreate(In):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     role: Role
 
 
@@ -324,14 +334,14 @@ class EventTypeCreate(In):
         json_schema_extra={"pattern": EVENT_TYPE_PATTERN},
     )
     category: str | None = Field(None, max_length=128)
-    description: str | None = Field(None, max_length=4000)
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION)
     schema_: dict[str, Any] | None = Field(None, alias="schema")
     example: dict[str, Any] | None = None
 
 
 class EventTypePatch(In):
     category: str | None = Field(None, max_length=128)
-    description: str | None = Field(None, max_length=4000)
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION)
     schema_: dict[str, Any] | None = Field(None, alias="schema")
     example: dict[str, Any] | None = None
     archived: bool | None = None
@@ -383,7 +393,7 @@ EVENTS_DOC = (
 )
 EVENTS_SCHEMA: JsonDict = {
     "minItems": 1,
-    "maxItems": 100,
+    "maxItems": MAX_EVENT_PATTERNS,
     "items": {"type": "string", "pattern": EVENT_PATTERN},
 }
 HEADERS_DOC = (
@@ -409,7 +419,7 @@ FORWARD_HEADERS_DOC = (
     "signature and Hookline's own headers go to every hop."
 )
 HEADERS_SCHEMA: JsonDict = {
-    "maxProperties": 20,
+    "maxProperties": MAX_HEADERS,
     "propertyNames": {"pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},
 }
 
@@ -500,13 +510,13 @@ DESTINATION_DOC = (
 class WebhookFields(In):
     url: str | None = Field(
         None,
-        max_length=2048,
+        max_length=MAX_URL,
         description=URL_DOC,
         examples=["https://example.com/hook"],
         json_schema_extra=URL_SCHEMA,
     )
-    name: str | None = Field(None, max_length=200)
-    description: str | None = Field(None, max_length=4000)
+    name: str | None = Field(None, max_length=MAX_NAME)
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION)
     events: list[str] | None = Field(
         None,
         description=EVENTS_DOC,
@@ -566,7 +576,7 @@ class WebhookPatch(WebhookFields):
     auth: dict[str, Any] | None = Field(
         None, description=AUTH_PATCH_DOC, json_schema_extra=AUTH_PATCH_SCHEMA
     )
-    statusReason: str | None = Field(None, max_length=200)
+    statusReason: str | None = Field(None, max_length=MAX_STATUS_REASON)
 
 
 class WebhookOut(Out):
@@ -614,13 +624,13 @@ def webhook_out(wh: Webhook) -> WebhookOut:
         statusReason=wh.status_reason,
         statusChangedBy=wh.status_changed_by,
         statusChangedAt=format_ms(wh.status_changed_at),
-        retryPolicy=wh.retry_policy,
+        retryPolicy=None if wh.retry_policy is None else wh.retry_policy.to_json(),
         rateLimit=wh.rate_limit,
         ordering=wh.ordering,
         metadata=wh.metadata,
-        filter=wh.filter,
-        auth=endpoint_auth.public(wh.auth),
-        destination=queues.public(wh.destination),
+        filter=None if wh.filter is None else wh.filter.to_json(),
+        auth=None if wh.auth is None else wh.auth.public(),
+        destination=None if wh.destination is None else wh.destination.public(),
         createdAt=_t(wh.created_at),
         updatedAt=_t(wh.updated_at),
     )

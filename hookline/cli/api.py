@@ -30,9 +30,9 @@ from rich.table import Table
 from hookline.client import (
     ApiError,
     Client,
+    ClientError,
     ConnectionFailed,
     Delivery,
-    HooklineError,
     Retries,
     Webhook,
 )
@@ -116,7 +116,7 @@ def api_command(
                 )
             try:
                 client = Client(url, key, retries=Retries(attempts=2, maximum=2.0))
-            except HooklineError as exc:
+            except ClientError as exc:
                 raise click.UsageError(str(exc)) from exc
             try:
                 with client:

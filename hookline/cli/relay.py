@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hookline.client import Client, HooklineError
+from hookline.client import Client, ClientError
 from hookline.outbox.relay import MAX_BATCH, Backoff, Relay
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def relay(
         raise click.UsageError("give --key or set HOOKLINE_API_KEY to a key that may send events")
     try:
         client = Client(url, key)
-    except HooklineError as exc:
+    except ClientError as exc:
         raise click.ClickException(str(exc)) from exc
     with client:
         mover = Relay(

@@ -17,7 +17,7 @@ from pydantic.alias_generators import to_camel
 from ulid import ULID
 
 from hookline import __version__
-from hookline.client.errors import ApiError, HooklineError, api_error
+from hookline.client.errors import ApiError, ClientError, api_error
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -87,10 +87,10 @@ def settings(base_url: str | None, api_key: str | None) -> tuple[str, str]:
     """The base URL and key: given, else ``HOOKLINE_URL`` and ``HOOKLINE_API_KEY``."""
     url = (base_url or os.environ.get("HOOKLINE_URL") or DEFAULT_URL).strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
-        raise HooklineError(f"{url!r} has no scheme: write it as http://{url} (or https://…)")
+        raise ClientError(f"{url!r} has no scheme: write it as http://{url} (or https://…)")
     key = api_key or os.environ.get("HOOKLINE_API_KEY")
     if not key:
-        raise HooklineError("no API key: pass api_key= or set HOOKLINE_API_KEY")
+        raise ClientError("no API key: pass api_key= or set HOOKLINE_API_KEY")
     return url, key
 
 
@@ -119,7 +119,7 @@ def timestamp(value: datetime | timedelta | str | None) -> str | None:
     if isinstance(value, timedelta):
         value = datetime.now(UTC) - value
     if value.tzinfo is None:
-        raise HooklineError("give times with a timezone (e.g. datetime.now(UTC))")
+        raise ClientError("give times with a timezone (e.g. datetime.now(UTC))")
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -7,15 +7,15 @@ from typing import Any
 import httpx
 
 
-class HooklineError(Exception):
+class ClientError(Exception):
     """Anything the client raises."""
 
 
-class ConnectionFailed(HooklineError):
+class ConnectionFailed(ClientError):
     """Hookline could not be reached (or did not answer) after every retry."""
 
 
-class ApiError(HooklineError):
+class ApiError(ClientError):
     """Hookline answered with an error: ``status``, ``code``, ``message`` and ``details``."""
 
     def __init__(

@@ -35,6 +35,7 @@ from hookline.dispatch.publishers import Guard, Router
 from hookline.dispatch.recorder import Recorder
 from hookline.dispatch.sender import AiohttpTransport, make_session
 from hookline.dispatch.transport import SendResult, Transport
+from hookline.domain.endpoint_auth import OAuth2
 from hookline.errors import StorageFull, StorageUnavailable
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.notify import Mailer, StopNotices
@@ -91,7 +92,7 @@ class Dispatcher:
         self._transport = transport
         self._session: aiohttp.ClientSession | None = None  # the default transport's, owned here
         self._router: Router | None = None
-        self._tokens = Tokens(user_agent=self.settings.delivery["userAgent"])
+        self._tokens = Tokens(user_agent=self.settings.delivery.user_agent)
 
     def wake(self) -> None:
         """Called by the API in the same process when new work is due now."""
@@ -257,7 +258,7 @@ class Dispatcher:
         """Send the request; an OAuth2 webhook's with its token (the dispatch as sent)."""
         assert self._transport is not None
         auth = pending.claim.webhook.auth
-        if auth is not None and auth["type"] == "oauth2" and pending.request.destination is None:
+        if isinstance(auth, OAuth2) and pending.request.destination is None:
             return await self._tokens.send(pending, self._transport)
         return pending, await self._transport.send(pending.request)
 

@@ -41,8 +41,8 @@ from aiohttp.client_proto import ResponseHandler
 from aiohttp.resolver import DefaultResolver
 from python_socks.async_.asyncio import Proxy as SocksProxy
 
-from hookline.dispatch.proxy import EgressProxy
 from hookline.domain.destinations import IPAddress, Network, ip_literal, is_blocked
+from hookline.domain.egress_proxy import EgressProxy
 
 if TYPE_CHECKING:
     from aiohttp.client_reqrep import ClientRequest

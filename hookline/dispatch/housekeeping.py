@@ -17,7 +17,7 @@ from collections.abc import Callable
 from hookline.errors import StorageUnavailable
 from hookline.ids import now_ms
 from hookline.settings import Settings
-from hookline.store.port import Queue, TenantStore
+from hookline.store.port import Queue, SessionStore
 
 log = logging.getLogger("hookline.dispatch")
 
@@ -28,7 +28,7 @@ class Housekeeping:
     def __init__(
         self,
         queue: Queue,
-        sessions: TenantStore,
+        sessions: SessionStore,
         owner: str,
         settings: Settings,
         *,

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode
 
 from hookline.dispatch.prepare import PendingDispatch
 from hookline.dispatch.transport import OutboundRequest, SendResult, Transport
+from hookline.domain.endpoint_auth import OAuth2
 
 # A token is used until this many seconds before it expires; one without expires_in for
 # at most DEFAULT_LIFETIME (or until the endpoint answers 401).
@@ -52,7 +53,7 @@ class Tokens:
         """Send ``pending`` with a bearer token: fetched if none is kept, fetched again once
         after a 401. The pending dispatch returned is the one sent, with its token requests."""
         auth = pending.claim.webhook.auth
-        assert auth is not None and auth["type"] == "oauth2"
+        assert isinstance(auth, OAuth2)
         fetched: list[dict[str, Any]] = []
         timeout = pending.request.timeout
         token = await self._token(auth, transport, timeout, fetched)
@@ -88,7 +89,7 @@ class Tokens:
 
     async def _token(
         self,
-        auth: dict[str, Any],
+        auth: OAuth2,
         transport: Transport,
         timeout: float,
         fetched: list[dict[str, Any]],
@@ -114,24 +115,24 @@ class Tokens:
             return token
 
     async def _fetch(
-        self, auth: dict[str, Any], transport: Transport, timeout: float
+        self, auth: OAuth2, transport: Transport, timeout: float
     ) -> tuple[str | None, float, dict[str, Any]]:
         form = {"grant_type": "client_credentials"}
-        if auth.get("scope"):
-            form["scope"] = auth["scope"]
+        if auth.scope:
+            form["scope"] = auth.scope
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Accept": "application/json",
             "User-Agent": self._user_agent,
         }
-        if auth.get("clientAuth", "basic") == "basic":
+        if auth.client_auth == "basic":
             # RFC 6749, section 2.3.1: each part form-encoded, then HTTP Basic.
-            pair = f"{quote(auth['clientId'], safe='')}:{quote(auth['clientSecret'], safe='')}"
+            pair = f"{quote(auth.client_id, safe='')}:{quote(auth.client_secret, safe='')}"
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         else:
-            form |= {"client_id": auth["clientId"], "client_secret": auth["clientSecret"]}
+            form |= {"client_id": auth.client_id, "client_secret": auth.client_secret}
         request = OutboundRequest(
-            url=auth["tokenUrl"], headers=headers, body=urlencode(form).encode(), timeout=timeout
+            url=auth.token_url, headers=headers, body=urlencode(form).encode(), timeout=timeout
         )
         result = await transport.send(request)
         record: dict[str, Any] = {
@@ -170,7 +171,7 @@ def _read_token(result: SendResult) -> tuple[str | None, float, str | None]:
     return token, float(lifetime), None
 
 
-def _key(auth: dict[str, Any]) -> str:
+def _key(auth: OAuth2) -> str:
     """One cache entry per token URL, client and scope (a changed secret is a new entry)."""
-    parts = (auth["tokenUrl"], auth["clientId"], auth["clientSecret"], auth.get("scope") or "")
+    parts = (auth.token_url, auth.client_id, auth.client_secret, auth.scope or "")
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()

@@ -8,9 +8,11 @@ from typing import Any
 from yarl import URL
 
 from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest
-from hookline.domain import endpoint_auth, envelope
+from hookline.domain import envelope
+from hookline.domain.endpoint_auth import MTLS
 from hookline.domain.headers import redacted
-from hookline.domain.retry import RetryPolicy
+from hookline.domain.retry import PolicyLayer, RetryPolicy
+from hookline.domain.workspace_settings import DeliveryFormat
 from hookline.secrets import SecretBox
 from hookline.signing import SigningKeys, signature_headers
 from hookline.store.port import Claim
@@ -51,15 +53,15 @@ def prepare(
     claim: Claim,
     *,
     box: SecretBox,
-    delivery_defaults: dict[str, str],
-    policy_defaults: dict[str, Any],
+    delivery_defaults: DeliveryFormat,
+    policy_defaults: PolicyLayer,
     timestamp: int,
 ) -> PendingDispatch:
     wh = claim.webhook
-    fmt = {**delivery_defaults, **(claim.workspace_settings.get("delivery") or {})}
+    fmt = delivery_defaults.over(claim.workspace_settings.delivery)
     test = "test" in claim.tags
     body = envelope.render(
-        fmt["envelope"],
+        fmt.envelope,
         event_id=claim.event.id,
         event_type=claim.event.type,
         workspace_id=claim.event.workspace_id,
@@ -67,24 +69,24 @@ def prepare(
         data_json=claim.event.data_json,
         test=test,
     )
-    brand = fmt["brand"]
+    brand = fmt.brand
     headers = {
         **wh.headers,
         "Content-Type": "application/json",
-        "User-Agent": fmt["userAgent"],
+        "User-Agent": fmt.user_agent,
         f"X-{brand}-Event": claim.event.type,
         f"X-{brand}-Delivery": claim.event.id,
         f"X-{brand}-Timestamp": str(timestamp),
         f"X-{brand}-Attempt": str(claim.attempt),
     }
-    credentials = None if wh.destination else endpoint_auth.authorization(wh.auth)
+    credentials = None if wh.destination or wh.auth is None else wh.auth.authorization()
     if credentials is not None:
         for name in [n for n in headers if n.lower() == "authorization"]:
             del headers[name]  # a custom header of the same name gives way
         headers["Authorization"] = credentials
     headers.update(
         signature_headers(
-            fmt["signature"],
+            fmt.signature,
             signing_keys(claim, box, now_ms=timestamp * 1000),
             msg_id=claim.event.id,
             timestamp=timestamp,
@@ -94,7 +96,7 @@ def prepare(
         )
     )
     policy = RetryPolicy.resolve(
-        policy_defaults, claim.workspace_settings.get("retryPolicy"), wh.retry_policy
+        policy_defaults, claim.workspace_settings.retry_policy, wh.retry_policy
     )
     request = OutboundRequest(
         url=wh.url,
@@ -103,8 +105,8 @@ def prepare(
         timeout=policy.timeout,
         max_redirects=MAX_REDIRECTS if policy.follow_redirects else 0,
         origin_only=frozenset() if wh.forward_headers_on_redirect else frozenset(wh.headers),
-        client_certificate=(wh.auth["certificate"], wh.auth["key"])
-        if wh.auth and wh.auth["type"] == "mtls" and not wh.destination
+        client_certificate=(wh.auth.certificate, wh.auth.key)
+        if isinstance(wh.auth, MTLS) and not wh.destination
         else None,
         destination=wh.destination,
     )
@@ -122,10 +124,10 @@ def target_uri(url: str) -> str:
 
 def signing_keys(claim: Claim, box: SecretBox, *, now_ms: int) -> SigningKeys:
     """The claim's keys, unsealed: current first, then those still in their grace period."""
-    live = [k for k in claim.previous_keys if k["expiresAt"] > now_ms]
-    seeds = [claim.signing_key, *(k.get("signingKey") for k in live)]
+    live = [k for k in claim.previous_keys if k.expires_at > now_ms]
+    seeds = [claim.signing_key, *(k.signing_key for k in live)]
     return SigningKeys(
         key_id=claim.webhook.id,
-        secrets=(box.open(claim.webhook_secret), *(box.open(k["secret"]) for k in live)),
+        secrets=(box.open(claim.webhook_secret), *(box.open(k.secret) for k in live)),
         ed25519_seeds=tuple(box.open(s) for s in seeds if s),
     )

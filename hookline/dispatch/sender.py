@@ -37,7 +37,6 @@ from hookline.dispatch.egress import (
     EgressConnector,
     ProxyExemption,
 )
-from hookline.dispatch.proxy import EgressProxy
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain.destinations import (
     IPAddress,
@@ -47,6 +46,7 @@ from hookline.domain.destinations import (
     ip_literal,
     is_blocked,
 )
+from hookline.domain.egress_proxy import EgressProxy
 from hookline.errors import Invalid
 from hookline.tls import client_context
 

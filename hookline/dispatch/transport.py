@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
+
+from hookline.domain.queues import Destination
 
 # Redirect hops an attempt follows when its retry policy says to follow them.
 MAX_REDIRECTS = 5
@@ -31,7 +33,7 @@ class OutboundRequest:
     # A client certificate and its key (PEM) to present to the webhook's origin (mTLS).
     client_certificate: tuple[str, str] | None = field(default=None, repr=False)
     # Not HTTP: the queue, stream or topic to publish to (hookline.domain.queues).
-    destination: Mapping[str, Any] | None = field(default=None, repr=False)
+    destination: Destination | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 
 from yarl import URL
 
+from hookline.domain.limits import MAX_URL
 from hookline.errors import Invalid
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-MAX_URL_LENGTH = 2048
 # A host name as resolvers take it, after IDNA: letters, digits, "-" and "_" in non-empty
 # labels, at most one trailing dot. Anything else (a "%", "<", an empty label) is refused.
 _HOST_NAME_RE = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
@@ -77,8 +77,8 @@ def check_url(
     """The URL as it is sent (yarl's encoded form: ASCII host, lower-case scheme and host,
     percent-encoded path); raise ``Invalid`` with the error code when it may not be a
     webhook URL."""
-    if len(url) > MAX_URL_LENGTH:
-        raise Invalid(f"The URL is longer than {MAX_URL_LENGTH} characters.", code="invalid_url")
+    if len(url) > MAX_URL:
+        raise Invalid(f"The URL is longer than {MAX_URL} characters.", code="invalid_url")
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise Invalid("The URL must not contain whitespace.", code="invalid_url")
     try:
@@ -95,9 +95,9 @@ def check_url(
         raise Invalid("The URL must not contain credentials.", code="invalid_url")
     check_host(parsed, open_network=open_network, allowed=allowed)
     normalised = str(parsed)
-    if len(normalised) > MAX_URL_LENGTH:
+    if len(normalised) > MAX_URL:
         raise Invalid(
-            f"The URL is longer than {MAX_URL_LENGTH} characters once encoded.", code="invalid_url"
+            f"The URL is longer than {MAX_URL} characters once encoded.", code="invalid_url"
         )
     return normalised
 

@@ -10,8 +10,10 @@ A webhook's ``auth`` is one of:
 - ``{"type": "mtls", "certificate": PEM, "key": PEM}``: a client certificate presented in
   the TLS handshake.
 
-The whole object is stored sealed with the deployment key. ``public`` is what the API and
-the UI show: the kind and the parts that are not secret.
+``parse`` turns the JSON into one of ``Basic``, ``Bearer``, ``OAuth2`` and ``MTLS`` (an
+``EndpointAuth``); ``load`` reads back what a store kept (``to_json``, sealed with the
+deployment key). ``public()`` is what the API and the UI show: the kind and the parts that
+are not secret.
 
 Nobody reads a stored secret back, so nobody may send it where they like either: a change
 that leaves the secret out keeps the stored one (``with_stored_secret``) only while it goes
@@ -24,7 +26,8 @@ import base64
 import hashlib
 import re
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -45,16 +48,146 @@ _FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "oauth2": (("tokenUrl", "clientId", "clientSecret"), ("scope", "clientAuth")),
     "mtls": (("certificate", "key"), ()),
 }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Basic:
+    """HTTP Basic on every request."""
+
+    kind: ClassVar[str] = "basic"
+    secret_field: ClassVar[str] = "password"
+    username: str
+    password: str = field(repr=False)
+
+    @property
+    def secret(self) -> str:
+        return self.password
+
+    def authorization(self) -> str | None:
+        pair = f"{self.username}:{self.password}".encode()
+        return "Basic " + base64.b64encode(pair).decode()
+
+    def places(self) -> dict[str, str | None]:
+        return {"username": self.username}
+
+    def public(self) -> dict[str, Any]:
+        return {"type": self.kind, "username": self.username}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.kind, "username": self.username, "password": self.password}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Bearer:
+    """``Authorization: Bearer <token>`` on every request."""
+
+    kind: ClassVar[str] = "bearer"
+    secret_field: ClassVar[str] = "token"
+    token: str = field(repr=False)
+
+    @property
+    def secret(self) -> str:
+        return self.token
+
+    def authorization(self) -> str | None:
+        return f"Bearer {self.token}"
+
+    def places(self) -> dict[str, str | None]:
+        return {}
+
+    def public(self) -> dict[str, Any]:
+        return {"type": self.kind}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.kind, "token": self.token}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OAuth2:
+    """OAuth 2.0 client credentials: a token fetched from ``token_url``, sent as a bearer
+    token; the client authenticates with HTTP Basic or in the form (``client_auth``)."""
+
+    kind: ClassVar[str] = "oauth2"
+    secret_field: ClassVar[str] = "clientSecret"
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    scope: str | None = None
+    client_auth: Literal["basic", "post"] = "basic"
+
+    @property
+    def secret(self) -> str:
+        return self.client_secret
+
+    def authorization(self) -> str | None:
+        return None  # the dispatcher's token, fetched per attempt
+
+    def places(self) -> dict[str, str | None]:
+        return {"tokenUrl": self.token_url, "clientId": self.client_id}
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "type": self.kind,
+            "tokenUrl": self.token_url,
+            "clientId": self.client_id,
+            "scope": self.scope,
+            "clientAuth": self.client_auth,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        kept = {
+            "type": self.kind,
+            "tokenUrl": self.token_url,
+            "clientId": self.client_id,
+            "clientSecret": self.client_secret,
+            "scope": self.scope,
+            "clientAuth": None if self.client_auth == "basic" else self.client_auth,
+        }
+        return {name: value for name, value in kept.items() if value is not None}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MTLS:
+    """A client certificate presented in the TLS handshake (PEM, with its unencrypted key)."""
+
+    kind: ClassVar[str] = "mtls"
+    secret_field: ClassVar[str] = "key"
+    certificate: str
+    key: str = field(repr=False)
+
+    @property
+    def secret(self) -> str:
+        return self.key
+
+    def authorization(self) -> str | None:
+        return None
+
+    def places(self) -> dict[str, str | None]:
+        return {}
+
+    def public(self) -> dict[str, Any]:
+        return {"type": self.kind, "certificate": certificate_summary(self.certificate)}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.kind, "certificate": self.certificate, "key": self.key}
+
+
+EndpointAuth = Basic | Bearer | OAuth2 | MTLS
+_KIND: dict[str, type[EndpointAuth]] = {k.kind: k for k in (Basic, Bearer, OAuth2, MTLS)}
 # The secret of each kind: never shown, so a change may leave it out to keep the stored one.
-SECRETS = {"basic": "password", "bearer": "token", "oauth2": "clientSecret", "mtls": "key"}
-# Beside the webhook URL's origin, what says where a secret goes and as whom: a stored
-# secret goes along only while these stay the same.
-PLACES = ("tokenUrl", "username", "clientId")
+SECRETS = {kind: cls.secret_field for kind, cls in _KIND.items()}
+# Names in JSON → field names.
+_FIELD_NAMES = {
+    "tokenUrl": "token_url",
+    "clientId": "client_id",
+    "clientSecret": "client_secret",
+    "clientAuth": "client_auth",
+}
 
 
-def check(value: Any, *, check_url: Callable[[str], str]) -> dict[str, Any] | None:
-    """The auth as stored (None: none); raise ``Invalid`` (``invalid_auth``) naming the field.
-    ``check_url`` checks the OAuth2 token URL with the rules of a webhook URL."""
+def parse(value: Any, *, check_url: Callable[[str], str]) -> EndpointAuth | None:
+    """The auth a JSON value gives (None: none); raise ``Invalid`` (``invalid_auth``) naming
+    the field. ``check_url`` checks the OAuth2 token URL with the rules of a webhook URL."""
     if value is None:
         return None
     if not isinstance(value, dict) or value.get("type") not in KINDS:
@@ -87,58 +220,35 @@ def check(value: Any, *, check_url: Callable[[str], str]) -> dict[str, Any] | No
             raise _invalid("auth.clientAuth", 'clientAuth is "basic" or "post"')
     if kind == "mtls":
         _check_pair(out["certificate"], out["key"])
-    return out
+    return load(out)
 
 
-def public(auth: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What may be shown of ``auth``: never a password, token, client secret or key."""
-    if auth is None:
-        return None
-    kind = auth["type"]
-    if kind == "basic":
-        return {"type": kind, "username": auth["username"]}
-    if kind == "oauth2":
-        shown = {k: auth.get(k) for k in ("tokenUrl", "clientId", "scope")}
-        return {"type": kind, **shown, "clientAuth": auth.get("clientAuth", "basic")}
-    if kind == "mtls":
-        return {"type": kind, "certificate": certificate_summary(auth["certificate"])}
-    return {"type": kind}
+def load(raw: dict[str, Any]) -> EndpointAuth:
+    """The auth a stored (already parsed) JSON value holds."""
+    fields = {_FIELD_NAMES.get(k, k): v for k, v in raw.items() if k != "type"}
+    return _KIND[raw["type"]](**fields)
 
 
-def authorization(auth: dict[str, Any] | None) -> str | None:
-    """The ``Authorization`` header value of a static kind (basic, bearer); None otherwise."""
-    if auth is None:
-        return None
-    if auth["type"] == "basic":
-        pair = f"{auth['username']}:{auth['password']}".encode()
-        return "Basic " + base64.b64encode(pair).decode()
-    if auth["type"] == "bearer":
-        return f"Bearer {auth['token']}"
-    return None
-
-
-def with_stored_secret(given: Any, stored: dict[str, Any] | None) -> tuple[Any, bool]:
-    """``given`` with the secret it leaves out taken from ``stored`` of the same kind, and
-    whether it was; anything else as it is (``check`` then says what is wrong)."""
-    if not isinstance(given, dict) or stored is None or given.get("type") != stored["type"]:
+def with_stored_secret(given: Any, stored: EndpointAuth | None) -> tuple[Any, bool]:
+    """``given`` (JSON) with the secret it leaves out taken from ``stored`` of the same kind,
+    and whether it was; anything else as it is (``parse`` then says what is wrong)."""
+    if not isinstance(given, dict) or stored is None or given.get("type") != stored.kind:
         return given, False
-    name = SECRETS[stored["type"]]
-    if given.get(name) is not None:
+    if given.get(stored.secret_field) is not None:
         return given, False
-    return {**given, name: stored[name]}, True
+    return {**given, stored.secret_field: stored.secret}, True
 
 
-def moved(
-    old_url: str, old_auth: dict[str, Any], new_url: str, new_auth: dict[str, Any]
-) -> str | None:
+def moved(old_url: str, old_auth: EndpointAuth, new_url: str, new_auth: EndpointAuth) -> str | None:
     """Why the secret of ``old_auth`` at ``old_url`` may not go along to ``new_auth`` at
     ``new_url`` (a sentence), or None when it goes to the same place: the URL's origin
     (scheme, host, port) and the auth's token URL, username and client id are unchanged."""
     before, after = URL(old_url).origin(), URL(new_url).origin()
     if (before.scheme, before.host, before.port) != (after.scheme, after.host, after.port):
         return f"The URL's origin changed ({before} to {after})"
-    for name in PLACES:
-        if old_auth.get(name) != new_auth.get(name):
+    old, new = old_auth.places(), new_auth.places()
+    for name in {**old, **new}:
+        if old.get(name) != new.get(name):
             return f"auth.{name} changed"
     return None
 

@@ -11,8 +11,9 @@ A condition on a value the data does not have is false, except ``ne`` (which is 
 and ``exists: false``. ``eq``, ``ne`` and ``in`` compare JSON values: ``1`` equals ``1.0``,
 ``true`` does not equal ``1``. Numeric comparisons are false unless the value is a number.
 
-``check`` validates a filter with a JSON Schema of this language and parses its paths; an
-error names where it is (``$.and[1].path``). ``matches`` applies a checked filter.
+``parse`` validates a filter with a JSON Schema of this language and parses its paths (an
+error names where it is: ``$.and[1].path``) into a ``Filter``: a ``Condition``, or ``All``,
+``AnyOf`` or ``Not`` of filters, each with ``matches(data)`` and ``to_json()``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from __future__ import annotations
 import functools
 import json
 import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import jsonpath
@@ -98,9 +103,9 @@ SCHEMA: dict[str, Any] = {
 _VALIDATOR = Draft202012Validator(SCHEMA)
 
 
-def check(value: Any) -> dict[str, Any] | None:
-    """The filter as stored (None: no filter); raise ``Invalid`` (``invalid_filter``) with the
-    path of the first error."""
+def parse(value: Any) -> Filter | None:
+    """The filter ``value`` (JSON) says (None: no filter); raise ``Invalid`` (``invalid_filter``)
+    with the path of the first error."""
     if value is None:
         return None
     if len(json.dumps(value)) > MAX_FILTER_BYTES:
@@ -112,7 +117,19 @@ def check(value: Any) -> dict[str, Any] | None:
     if error is not None:
         raise _invalid(error.json_path, _explain(error))
     _check_tree(value, "$", 1)
-    return dict(value)
+    return load(value)
+
+
+def load(value: dict[str, Any]) -> Filter:
+    """The filter a stored (already parsed) JSON value holds."""
+    if "and" in value:
+        return All(tuple(load(child) for child in value["and"]))
+    if "or" in value:
+        return AnyOf(tuple(load(child) for child in value["or"]))
+    if "not" in value:
+        return Not(load(value["not"]))
+    op, operand = next((k, v) for k, v in value.items() if k != "path")
+    return Condition(path=value["path"], op=Operator(op), operand=operand)
 
 
 def _nesting(value: Any) -> int:
@@ -148,36 +165,96 @@ def _check_tree(node: dict[str, Any], at: str, depth: int) -> None:
             raise _invalid(f"{at}.path", "the path must name one value (no wildcards or filters)")
 
 
-def matches(node: dict[str, Any], data: Any) -> bool:
-    """Whether ``data`` passes the checked filter ``node``."""
-    if "and" in node:
-        return all(matches(child, data) for child in node["and"])
-    if "or" in node:
-        return any(matches(child, data) for child in node["or"])
-    if "not" in node:
-        return not matches(node["not"], data)
-    found = _compiled(node["path"]).match(data)
-    op, operand = next((k, v) for k, v in node.items() if k != "path")
-    if op == "exists":
-        return (found is not None) is operand
-    if op == "ne":
-        return found is None or not _same(found.obj, operand)
-    if found is None:
-        return False
-    value = found.obj
-    if op == "eq":
-        return _same(value, operand)
-    if op == "in":
-        return any(_same(value, choice) for choice in operand)
-    if not _is_number(value):
-        return False
-    if op == "gt":
-        return bool(value > operand)
-    if op == "gte":
-        return bool(value >= operand)
-    if op == "lt":
-        return bool(value < operand)
-    return bool(value <= operand)
+class Operator(StrEnum):
+    EQ = "eq"
+    NE = "ne"
+    IN = "in"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    EXISTS = "exists"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One value of the data, named by ``path``, tested by ``op`` against ``operand``."""
+
+    path: str
+    op: Operator
+    operand: Any
+
+    def matches(self, data: Any) -> bool:
+        found = _compiled(self.path).match(data)
+        return _TESTS[self.op](None if found is None else _Found(found.obj), self.operand)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, self.op.value: self.operand}
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    filters: tuple[Filter, ...]
+
+    def matches(self, data: Any) -> bool:
+        return all(f.matches(data) for f in self.filters)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"and": [f.to_json() for f in self.filters]}
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    filters: tuple[Filter, ...]
+
+    def matches(self, data: Any) -> bool:
+        return any(f.matches(data) for f in self.filters)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"or": [f.to_json() for f in self.filters]}
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    filter: Filter
+
+    def matches(self, data: Any) -> bool:
+        return not self.filter.matches(data)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"not": self.filter.to_json()}
+
+
+Filter = Condition | All | AnyOf | Not
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """The value a path found (which may be JSON null)."""
+
+    value: Any
+
+
+def _compare(test: Callable[[Any, Any], bool]) -> Callable[[_Found | None, Any], bool]:
+    def compare(found: _Found | None, operand: Any) -> bool:
+        return found is not None and _is_number(found.value) and bool(test(found.value, operand))
+
+    return compare
+
+
+# What each operator says of the value found (None: the data has no such value).
+_TESTS: dict[Operator, Callable[[_Found | None, Any], bool]] = {
+    Operator.EQ: lambda found, operand: found is not None and _same(found.value, operand),
+    Operator.NE: lambda found, operand: found is None or not _same(found.value, operand),
+    Operator.IN: lambda found, operand: (
+        found is not None and any(_same(found.value, choice) for choice in operand)
+    ),
+    Operator.GT: _compare(operator.gt),
+    Operator.GTE: _compare(operator.ge),
+    Operator.LT: _compare(operator.lt),
+    Operator.LTE: _compare(operator.le),
+    Operator.EXISTS: lambda found, operand: (found is not None) is operand,
+}
 
 
 @functools.lru_cache(maxsize=4096)

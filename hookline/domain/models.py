@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # these modules read StopReason: imported for annotations only
+    from hookline.domain.endpoint_auth import EndpointAuth
+    from hookline.domain.filters import Filter
+    from hookline.domain.queues import Destination
+    from hookline.domain.retry import PolicyLayer
+    from hookline.domain.workspace_settings import WorkspaceSettings
 
 
 class Role(StrEnum):
@@ -73,7 +80,7 @@ class Workspace:
     name: str
     plan: str
     notification_email: str | None
-    settings: dict[str, Any]
+    settings: WorkspaceSettings
     created_at: int
     updated_at: int
 
@@ -115,18 +122,28 @@ class Webhook:
     status_reason: str | None
     status_changed_by: str | None
     status_changed_at: int | None
-    retry_policy: dict[str, Any] | None
+    retry_policy: PolicyLayer | None
     rate_limit: float | None
     ordering: str
     metadata: dict[str, Any]
     created_at: int
     updated_at: int
-    filter: dict[str, Any] | None = None  # hookline.domain.filters
-    auth: dict[str, Any] | None = field(default=None, repr=False)  # hookline.domain.endpoint_auth
-    # Not HTTP: a queue, stream or topic (hookline.domain.queues); its secrets among it.
-    destination: dict[str, Any] | None = field(default=None, repr=False)
+    filter: Filter | None = None
+    auth: EndpointAuth | None = field(default=None, repr=False)
+    # Not HTTP: a queue, stream or topic; its secrets among it.
+    destination: Destination | None = field(default=None, repr=False)
     # The custom headers go with a redirect to another origin too (else to the URL's origin only).
     forward_headers_on_redirect: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GraceKey:
+    """A secret and ed25519 key (both sealed) that a rotation replaced: they go on signing
+    beside the new ones until ``expires_at``."""
+
+    secret: str = field(repr=False)
+    signing_key: str | None = field(repr=False)
+    expires_at: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -12,15 +12,19 @@ A webhook's ``destination`` is null (HTTP: POST to its ``url``) or one of:
   (default ``hookline``): each with ``region``, ``accessKeyId``/``secretAccessKey`` (optional:
   else the standard AWS credential chain) and ``endpointUrl`` (optional, e.g. a local stack).
 
-``check`` validates one and returns it as stored, with the URL the webhook shows (no
-credentials); ``public`` is what the API shows (never a password or secret key).
+``parse`` checks one and returns it typed (``RabbitMQ``, ``Nats``, ``Redis``, ``SQS``, ``SNS``
+or ``EventBridge``: a ``Destination``) with the URL the webhook shows (no credentials);
+``load`` reads back what a store kept (``to_json``, sealed). ``public()`` is what the API shows
+(never a password or secret key).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from yarl import URL
 
@@ -47,19 +51,136 @@ _FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("source", "endpointUrl", "accessKeyId", "secretAccessKey"),
     ),
 }
+# Names in JSON → field names.
+_FIELD_NAMES = {
+    "routingKey": "routing_key",
+    "maxLen": "max_len",
+    "queueUrl": "queue_url",
+    "topicArn": "topic_arn",
+    "eventBusName": "event_bus_name",
+    "endpointUrl": "endpoint_url",
+    "accessKeyId": "access_key_id",
+    "secretAccessKey": "secret_access_key",
+}
+_JSON_NAMES = {field: name for name, field in _FIELD_NAMES.items()}
+
+
+class _Stored:
+    """What every kind of destination shares: its JSON, what may be shown, its secrets."""
+
+    __slots__ = ()
+    kind: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The destination as the store keeps it (sealed): the fields it sets."""
+        out: dict[str, Any] = {"type": self.kind}
+        for each in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, each.name)
+            if value is not None:
+                out[_JSON_NAMES.get(each.name, each.name)] = value
+        return out
+
+    def public(self) -> dict[str, Any]:
+        """Everything but passwords and secret keys."""
+        return {k: v for k, v in self.to_json().items() if k not in SECRETS}
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The secrets it holds, to mask wherever a client library might quote them."""
+        return tuple(v for k, v in self.to_json().items() if k in SECRETS and v)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Broker(_Stored):
+    """A broker reached at ``url`` (its own scheme), with credentials apart."""
+
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def connection(self) -> tuple[str, str | None, str | None]:
+        """What tells one connection from another."""
+        return (self.url, self.username, self.password)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RabbitMQ(Broker):
+    kind: ClassVar[str] = "rabbitmq"
+    exchange: str
+    routing_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Nats(Broker):
+    kind: ClassVar[str] = "nats"
+    subject: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Redis(Broker):
+    kind: ClassVar[str] = "redis"
+    stream: str
+    max_len: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Aws(_Stored):
+    """An AWS service in ``region``; without keys, the deployment's own credential chain."""
+
+    region: str
+    endpoint_url: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+
+    @property
+    def client(self) -> tuple[str, str, str | None, str | None, str | None]:
+        """What tells one client from another."""
+        return (
+            self.kind,
+            self.region,
+            self.endpoint_url,
+            self.access_key_id,
+            self.secret_access_key,
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SQS(Aws):
+    kind: ClassVar[str] = "sqs"
+    queue_url: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SNS(Aws):
+    kind: ClassVar[str] = "sns"
+    topic_arn: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EventBridge(Aws):
+    kind: ClassVar[str] = "eventbridge"
+    event_bus_name: str
+    source: str | None = None
+
+
+Destination = RabbitMQ | Nats | Redis | SQS | SNS | EventBridge
+_KIND: dict[str, type[Destination]] = {
+    k.kind: k for k in (RabbitMQ, Nats, Redis, SQS, SNS, EventBridge)
+}
+
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
 _SUBJECT = re.compile(r"[^\s*>.]+(?:\.[^\s*>.]+)*")
 _NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,255}")
 _TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?")
 
 
-def check(
-    value: dict[str, Any],
+def parse(
+    value: Any,
     *,
     check_host: Callable[[URL], None],
     check_url: Callable[[str], str],
     aws_default_credentials: bool = False,
-) -> tuple[dict[str, Any], str]:
+) -> tuple[Destination, str]:
     """The destination as stored and the URL the webhook shows; raise ``Invalid``
     (``invalid_destination``) naming the field. ``check_host`` applies the rules of webhook
     hosts to a broker's host, ``check_url`` those of webhook URLs to an AWS endpoint. An AWS
@@ -104,14 +225,13 @@ def check(
         raise _invalid("destination.subject", "subject is tokens separated by dots, no wildcards")
     if kind == "redis" and not _NAME.fullmatch(out["stream"]):
         raise _invalid("destination.stream", "stream is 1 to 255 letters, digits and _ . : / -")
-    return out, shown
+    return load(out), shown
 
 
-def public(destination: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What may be shown of ``destination``: everything but passwords and secret keys."""
-    if destination is None:
-        return None
-    return {k: v for k, v in destination.items() if k not in SECRETS}
+def load(raw: dict[str, Any]) -> Destination:
+    """The destination a stored (already parsed) JSON value holds."""
+    fields = {_FIELD_NAMES.get(k, k): v for k, v in raw.items() if k != "type"}
+    return _KIND[raw["type"]](**fields)
 
 
 def _broker_url(kind: str, out: dict[str, Any], check_host: Callable[[URL], None]) -> str:

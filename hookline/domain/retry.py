@@ -10,8 +10,7 @@ fails and the webhook is disabled, whatever the policy. It never sleeps and does
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from hookline.domain.models import StopReason
@@ -32,6 +31,70 @@ MAX_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Exponential:
+    """Waits that grow: a first attempt at once, then ``retries`` more, waiting ``initial``,
+    ``initial * factor``, … seconds, each at most ``max``. A field left out (None) takes its
+    default."""
+
+    initial: float | None = None
+    factor: float | None = None
+    retries: int | None = None
+    max: float | None = None
+
+    @property
+    def schedule(self) -> tuple[float, ...]:
+        initial = 1.0 if self.initial is None else self.initial
+        factor = 2.0 if self.factor is None else self.factor
+        retries = 8 if self.retries is None else self.retries
+        ceiling = 3600.0 if self.max is None else self.max
+        return (0.0, *(min(initial * factor**i, ceiling) for i in range(retries)))
+
+    def to_json(self) -> dict[str, Any]:
+        return _given(
+            {
+                "initial": self.initial,
+                "factor": self.factor,
+                "retries": self.retries,
+                "max": self.max,
+            }
+        )
+
+
+RetryOn = Literal["any"] | tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PolicyLayer:
+    """One layer of a retry policy: the deployment's, a workspace's or a webhook's. A field
+    left out (None) comes from the layer below; ``schedule`` and ``exponential`` are one
+    field in two forms (at most one is set)."""
+
+    schedule: tuple[float, ...] | None = None
+    exponential: Exponential | None = None
+    retry_on: RetryOn | None = None
+    timeout: float | None = None
+    follow_redirects: bool | None = None
+    jitter: float | None = None
+    on_exhausted: Literal["fail", "pause"] | None = None
+    nulls: frozenset[str] = frozenset()  # the fields given as null, shown as given
+
+    def to_json(self) -> dict[str, Any]:
+        """The layer as the API shows it and the stores keep it: the fields it was given."""
+        return _given(
+            {
+                "schedule": None if self.schedule is None else list(self.schedule),
+                "exponential": None if self.exponential is None else self.exponential.to_json(),
+                "retryOn": self.retry_on if self.retry_on in (None, "any") else list(self.retry_on),
+                "timeout": self.timeout,
+                "followRedirects": self.follow_redirects,
+                "jitter": self.jitter,
+                "onExhausted": self.on_exhausted,
+            },
+            self.nulls,
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class RetryPolicy:
     schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     retry_on: Literal["any"] | frozenset[int] = "any"
@@ -48,44 +111,74 @@ class RetryPolicy:
         return self.retry_on == "any" or status_code in self.retry_on
 
     @classmethod
-    def resolve(cls, *layers: Mapping[str, Any] | None) -> RetryPolicy:
-        """Merge JSON policy layers, lowest precedence first (already validated)."""
-        fields: dict[str, Any] = {}
+    def resolve(cls, *layers: PolicyLayer | None) -> RetryPolicy:
+        """Merge policy layers, lowest precedence first."""
+        policy = cls()
         for layer in layers:
-            if not layer:
+            if layer is None:
                 continue
-            if "exponential" in layer and layer["exponential"] is not None:
-                fields["schedule"] = exponential_schedule(layer["exponential"])
-            elif "schedule" in layer and layer["schedule"] is not None:
-                fields["schedule"] = tuple(float(s) for s in layer["schedule"])
-            if layer.get("retryOn") is not None:
-                on = layer["retryOn"]
-                fields["retry_on"] = "any" if on == "any" else frozenset(int(c) for c in on)
-            for key, attr in (
-                ("timeout", "timeout"),
-                ("followRedirects", "follow_redirects"),
-                ("jitter", "jitter"),
-                ("onExhausted", "on_exhausted"),
-            ):
-                if layer.get(key) is not None:
-                    fields[attr] = layer[key]
-        return cls(**fields)
+            schedule = layer.exponential.schedule if layer.exponential else layer.schedule
+            policy = replace(
+                policy,
+                schedule=policy.schedule if schedule is None else schedule,
+                retry_on=policy.retry_on if layer.retry_on is None else _retry_on(layer.retry_on),
+                timeout=policy.timeout if layer.timeout is None else layer.timeout,
+                follow_redirects=policy.follow_redirects
+                if layer.follow_redirects is None
+                else layer.follow_redirects,
+                jitter=policy.jitter if layer.jitter is None else layer.jitter,
+                on_exhausted=policy.on_exhausted
+                if layer.on_exhausted is None
+                else layer.on_exhausted,
+            )
+        return policy
 
 
-def exponential_schedule(spec: Mapping[str, Any]) -> tuple[float, ...]:
-    initial = float(spec.get("initial", 1))
-    factor = float(spec.get("factor", 2))
-    retries = int(spec.get("retries", 8))
-    ceiling = float(spec.get("max", 3600))
-    return (0.0, *(min(initial * factor**i, ceiling) for i in range(retries)))
+def _retry_on(value: RetryOn) -> Literal["any"] | frozenset[int]:
+    return "any" if value == "any" else frozenset(value)
 
 
-def validate_policy(raw: Any, name: str = "retryPolicy") -> list[str]:
-    """Human-readable problems with a JSON retry policy; empty when valid.
+def _given(fields: dict[str, Any], nulls: frozenset[str] = frozenset()) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None or name in nulls}
 
-    ``name`` is what the messages call the policy (a request field, or the
-    deployment setting).
-    """
+
+class InvalidPolicy(ValueError):
+    """A JSON retry policy breaks its rules; ``problems`` are human-readable, one per rule."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def parse_policy(raw: Any, name: str = "retryPolicy") -> PolicyLayer | None:
+    """The policy layer a JSON value gives (None: none); ``InvalidPolicy`` when it breaks a
+    rule. ``name`` is what the messages call the policy (a request field, or the deployment
+    setting)."""
+    problems = _problems(raw, name)
+    if problems:
+        raise InvalidPolicy(problems)
+    return None if raw is None else load_policy(raw)
+
+
+def load_policy(raw: dict[str, Any]) -> PolicyLayer:
+    """The layer a stored (already parsed) JSON policy holds."""
+    exponential = raw.get("exponential")
+    schedule = raw.get("schedule")
+    retry_on = raw.get("retryOn")
+    return PolicyLayer(
+        schedule=None if schedule is None else tuple(schedule),
+        exponential=None if exponential is None else Exponential(**exponential),
+        retry_on=retry_on if retry_on in (None, "any") else tuple(retry_on),
+        timeout=raw.get("timeout"),
+        follow_redirects=raw.get("followRedirects"),
+        jitter=raw.get("jitter"),
+        on_exhausted=raw.get("onExhausted"),
+        nulls=frozenset(name for name, value in raw.items() if value is None),
+    )
+
+
+def _problems(raw: Any, name: str) -> list[str]:
+    """Human-readable problems with a JSON retry policy; empty when valid."""
     if raw is None:
         return []
     if not isinstance(raw, dict):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from hookline.client import Client, HooklineError
+from hookline.client import Client, ClientError
 from hookline.client.models import BatchItem
 
 log = logging.getLogger("hookline.outbox")
@@ -154,7 +154,7 @@ class Relay:
         events = [{"type": r.type, "data": dict(r.data), "id": r.id} for r in rows]
         try:
             results = self.client.send_batch(workspace, events)
-        except HooklineError as exc:
+        except ClientError as exc:
             self._retry(report, rows, str(exc))
             return
         self._settle(report, rows, results)

@@ -12,6 +12,7 @@ from hookline.service.context import Context
 from hookline.service.deliveries import Deliveries
 from hookline.service.events import Events
 from hookline.service.operational import Operational
+from hookline.service.portal_links import PortalLinks
 from hookline.service.sessions import Sessions
 from hookline.service.webhooks import Webhooks
 from hookline.service.workspaces import Workspaces
@@ -29,6 +30,7 @@ class Services:
         self.events = Events(ctx, self.workspaces, self.catalog)
         self.deliveries = Deliveries(ctx, self.workspaces, self.webhooks)
         self.sessions = Sessions(ctx, self.workspaces)
+        self.portal_links = PortalLinks(ctx, self.workspaces)
 
     async def authenticate(self, key: str | None) -> Principal:
         """The principal a bearer key stands for; revocations apply within seconds (at once

@@ -201,7 +201,7 @@ class Deliveries:
             )
         self.ctx.wake()
         policy = RetryPolicy.resolve(
-            self.ctx.settings.retry_policy, ws.settings.get("retryPolicy"), wh.retry_policy
+            self.ctx.settings.retry_policy, ws.settings.retry_policy, wh.retry_policy
         )
         deadline = time.monotonic() + policy.timeout + TEST_WAIT_MARGIN
         while time.monotonic() < deadline:

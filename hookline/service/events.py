@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from opentelemetry.trace import Span
 
 from hookline import tracing
-from hookline.domain import filters, jsjson
+from hookline.domain import jsjson
 from hookline.domain.matching import is_valid_event_type, matches_any
 from hookline.domain.models import Delivery, Event, Webhook
 from hookline.errors import (
@@ -288,7 +288,7 @@ def _fan_out(
     targets = [
         h.id
         for h in hooks
-        if matches_any(h.events, event.type) and (not h.filter or filters.matches(h.filter, data))
+        if matches_any(h.events, event.type) and (h.filter is None or h.filter.matches(data))
     ]
     return NewEvent(
         event=event,

@@ -9,10 +9,22 @@ from typing import Any
 
 from hookline.domain import endpoint_auth, filters, queues
 from hookline.domain.destinations import check_host, check_url
+from hookline.domain.endpoint_auth import MTLS, EndpointAuth
 from hookline.domain.headers import masked
+from hookline.domain.limits import (
+    MAX_DESCRIPTION,
+    MAX_EVENT_PATTERNS,
+    MAX_GRACE_SECONDS,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    MAX_NAME,
+    MAX_RATE_LIMIT,
+    MIN_RATE_LIMIT,
+)
 from hookline.domain.matching import is_valid_pattern
-from hookline.domain.models import Webhook, WebhookStatus, Workspace
-from hookline.domain.retry import validate_policy
+from hookline.domain.models import GraceKey, Webhook, WebhookStatus, Workspace
+from hookline.domain.queues import Destination
+from hookline.domain.retry import InvalidPolicy, parse_policy
 from hookline.errors import Invalid, NotFound
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.service.access import Action, Principal
@@ -25,9 +37,6 @@ from hookline.tls import client_context
 from hookline.verify import VerificationError, secret_bytes
 
 TOKEN_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-MAX_HEADERS = 20
-MAX_HEADER_BYTES = 4096
-MAX_EVENTS = 100
 RESERVED_HEADERS = frozenset(
     {
         "content-type",
@@ -50,10 +59,6 @@ RESERVED_HEADERS = frozenset(
 HEADER_VALUE_RE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 SECRET_RE = re.compile(r"[\x21-\x7e]{8,256}")
 ORDERINGS = ("none", "fifo")
-MAX_GRACE_SECONDS = 30 * 86400
-# Attempts per second: at least one every 1000 s (about 17 minutes), at most 10000.
-MIN_RATE_LIMIT = 0.001
-MAX_RATE_LIMIT = 10_000
 MAX_PREVIOUS_KEYS = 4
 
 
@@ -195,12 +200,14 @@ class Webhooks:
         if current is None:
             raise NotFound("No such webhook.")
         now = now_ms()
-        previous = [k for k in current.previous_keys or [] if k["expiresAt"] > now]
-        if grace_seconds > 0:
+        previous = [k for k in current.previous_keys or [] if k.expires_at > now]
+        if grace_seconds > 0 and current.secret is not None:
             expires = now + round(grace_seconds * 1000)
             previous.insert(
                 0,
-                {"secret": current.secret, "signingKey": current.signing_key, "expiresAt": expires},
+                GraceKey(
+                    secret=current.secret, signing_key=current.signing_key, expires_at=expires
+                ),
             )
         private, public = generate_keypair()
         changes = WebhookChanges(
@@ -209,7 +216,7 @@ class Webhooks:
             previous_keys=previous[:MAX_PREVIOUS_KEYS],
         )
         await self.store.update_webhook(wh_id, changes, now)
-        grace = format_ms(previous[0]["expiresAt"]) if grace_seconds > 0 else None
+        grace = format_ms(previous[0].expires_at) if grace_seconds > 0 else None
         await self.operational.tell(
             [
                 Notice(
@@ -248,7 +255,7 @@ class Webhooks:
         """Check every rule of a webhook's fields; their checked values as a patch."""
         out: dict[str, Any] = {}
         if body.get("destination") is not None:
-            out["destination"], out["url"] = queues.check(
+            out["destination"], out["url"] = queues.parse(
                 body["destination"],
                 check_host=lambda url: check_host(
                     url, open_network=self.ctx.settings.dev, allowed=self.ctx.allowed_networks
@@ -267,8 +274,10 @@ class Webhooks:
             events = body.get("events")
             if not isinstance(events, list) or not events:
                 raise Invalid("events needs at least one pattern.", code="invalid_events")
-            if len(events) > MAX_EVENTS:
-                raise Invalid(f"events takes at most {MAX_EVENTS} patterns.", code="invalid_events")
+            if len(events) > MAX_EVENT_PATTERNS:
+                raise Invalid(
+                    f"events takes at most {MAX_EVENT_PATTERNS} patterns.", code="invalid_events"
+                )
             bad = [p for p in events if not isinstance(p, str) or not is_valid_pattern(p)]
             if bad:
                 raise Invalid(
@@ -282,14 +291,14 @@ class Webhooks:
         if body.get("forwardHeadersOnRedirect") is not None:
             out["forward_headers_on_redirect"] = body["forwardHeadersOnRedirect"]
         if "retryPolicy" in body:
-            problems = validate_policy(body["retryPolicy"])
-            if problems:
+            try:
+                out["retry_policy"] = parse_policy(body["retryPolicy"])
+            except InvalidPolicy as exc:
                 raise Invalid(
-                    summary("The retry policy is invalid", problems),
+                    summary("The retry policy is invalid", exc.problems),
                     code="invalid_retry_policy",
-                    details=problems,
-                )
-            out["retry_policy"] = body["retryPolicy"]
+                    details=exc.problems,
+                ) from exc
         if "rateLimit" in body:
             rate = body["rateLimit"]
             if rate is not None and not (
@@ -304,17 +313,19 @@ class Webhooks:
                 )
             out["rate_limit"] = rate
         if "filter" in body:
-            out["filter"] = filters.check(body["filter"])
+            out["filter"] = filters.parse(body["filter"])
         if "auth" in body:
-            out["auth"] = endpoint_auth.check(body["auth"], check_url=self._checked_url)
+            out["auth"] = endpoint_auth.parse(body["auth"], check_url=self._checked_url)
             _check_tls_loads(out["auth"])
         if body.get("ordering") is not None:
             if body["ordering"] not in ORDERINGS:
                 raise Invalid('ordering is "none" or "fifo".', code="invalid_ordering")
             out["ordering"] = body["ordering"]
-        for key in ("name", "description", "metadata"):
+        for key, limit in (("name", MAX_NAME), ("description", MAX_DESCRIPTION)):
             if body.get(key) is not None:
-                out[key] = body[key]
+                out[key] = _checked_text(key, body[key], limit)
+        if body.get("metadata") is not None:
+            out["metadata"] = body["metadata"]
         if body.get("status") is not None and body["status"] not in {
             s.value for s in WebhookStatus
         }:
@@ -322,7 +333,7 @@ class Webhooks:
         return WebhookPatch(**out)
 
 
-def _check_http_only(auth: dict[str, Any] | None, destination: dict[str, Any] | None) -> None:
+def _check_http_only(auth: EndpointAuth | None, destination: Destination | None) -> None:
     """Endpoint auth goes with HTTP only: its credentials must never travel in a message."""
     if auth is not None and destination is not None:
         raise Invalid(
@@ -355,7 +366,7 @@ def _check_credentials_stay(wh: Webhook, given: dict[str, Any], *, kept: bool) -
     why = endpoint_auth.moved(wh.url, wh.auth, given.get("url", wh.url), auth)
     if why is None:
         return
-    secret = endpoint_auth.SECRETS[wh.auth["type"]]
+    secret = wh.auth.secret_field
     if kept:
         field, send = f"auth.{secret}", f"send auth.{secret} again"
     else:
@@ -367,19 +378,25 @@ def _check_credentials_stay(wh: Webhook, given: dict[str, Any], *, kept: bool) -
     )
 
 
-def _check_tls_loads(auth: dict[str, Any] | None) -> None:
+def _check_tls_loads(auth: EndpointAuth | None) -> None:
     """A client certificate TLS itself would refuse (a key too small) is refused now, not at
     every attempt."""
-    if auth is None or auth["type"] != "mtls":
+    if not isinstance(auth, MTLS):
         return
     try:
-        client_context(auth["certificate"], auth["key"])
+        client_context(auth.certificate, auth.key)
     except ssl.SSLError as exc:
         raise Invalid(
             f"TLS refuses this certificate and key: {exc.reason or exc}.",
             code="invalid_auth",
             details=[{"field": "auth.key", "message": "refused by TLS"}],
         ) from exc
+
+
+def _checked_text(name: str, value: Any, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise Invalid(f"The {name} is at most {limit} characters.", code=f"invalid_{name}")
+    return value
 
 
 def _check_secret(secret: Any) -> None:

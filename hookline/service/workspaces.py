@@ -10,7 +10,7 @@ from hookline.errors import Conflict, Invalid, NotFound
 from hookline.ids import new_id, now_ms
 from hookline.secrets import hash_key, new_api_key
 from hookline.service.access import Action, Principal
-from hookline.service.context import Context, clamp_limit, validate_workspace_settings
+from hookline.service.context import Context, clamp_limit, parsed_settings
 from hookline.store.port import Page
 
 WORKSPACE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -40,7 +40,7 @@ class Workspaces:
             name=body["name"],
             plan=self._check_plan(body.get("plan") or self.ctx.settings.default_plan),
             notification_email=body.get("notificationEmail"),
-            settings=validate_workspace_settings(body.get("settings")),
+            settings=parsed_settings(body.get("settings")),
             created_at=now,
             updated_at=now,
         )
@@ -84,9 +84,7 @@ class Workspaces:
             name=body.get("name") or ws.name,
             plan=self._check_plan(body.get("plan") or ws.plan),
             notification_email=body.get("notificationEmail", ws.notification_email),
-            settings=(
-                validate_workspace_settings(body["settings"]) if "settings" in body else ws.settings
-            ),
+            settings=(parsed_settings(body["settings"]) if "settings" in body else ws.settings),
             created_at=ws.created_at,
             updated_at=now_ms(),
         )

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from hookline.domain.endpoint_auth import EndpointAuth
+from hookline.domain.filters import Filter
 from hookline.domain.models import (
     ApiKey,
     Attempt,
@@ -21,11 +23,15 @@ from hookline.domain.models import (
     DeliveryStatus,
     Event,
     EventType,
+    GraceKey,
     StopReason,
     Webhook,
     WebhookStatus,
     Workspace,
 )
+from hookline.domain.queues import Destination
+from hookline.domain.retry import PolicyLayer
+from hookline.domain.workspace_settings import WorkspaceSettings
 
 T = TypeVar("T")
 
@@ -92,9 +98,9 @@ class Claim:
     event: Event
     webhook: Webhook
     webhook_secret: str
-    workspace_settings: dict[str, Any]
+    workspace_settings: WorkspaceSettings
     signing_key: str | None = None
-    previous_keys: list[dict[str, Any]] = field(default_factory=list)
+    previous_keys: list[GraceKey] = field(default_factory=list)
     internal_faults: int = 0  # Hookline's own faults in a row since the last attempt
     trace_context: str | None = None  # the W3C traceparent the attempt's span continues
 
@@ -143,13 +149,13 @@ class WebhookPatch:
     description: str = UNSET
     events: list[str] = UNSET
     headers: dict[str, str] = UNSET
-    retry_policy: dict[str, Any] | None = UNSET
+    retry_policy: PolicyLayer | None = UNSET
     rate_limit: float | None = UNSET
     ordering: str = UNSET
     metadata: dict[str, Any] = UNSET
-    filter: dict[str, Any] | None = UNSET
-    auth: dict[str, Any] | None = UNSET  # plain here too
-    destination: dict[str, Any] | None = UNSET  # plain here too
+    filter: Filter | None = UNSET
+    auth: EndpointAuth | None = UNSET  # plain here too
+    destination: Destination | None = UNSET  # plain here too
     forward_headers_on_redirect: bool = UNSET
 
     def given(self) -> dict[str, Any]:
@@ -164,7 +170,7 @@ class WebhookChanges:
     patch: WebhookPatch = field(default_factory=WebhookPatch)
     secret: str | None = None
     signing_key: str | None = None
-    previous_keys: list[dict[str, Any]] | None = None
+    previous_keys: list[GraceKey] | None = None
     status: StatusChange | None = None
 
 
@@ -197,7 +203,7 @@ class EndpointHealth:
 
 
 class TenantStore(Protocol):
-    """Workspaces, their API keys, the event type catalog, UI sessions and the key check."""
+    """Workspaces and their API keys."""
 
     async def create_workspace(self, ws: Workspace) -> bool: ...
     async def get_workspace(self, ws_id: str) -> Workspace | None: ...
@@ -215,12 +221,20 @@ class TenantStore(Protocol):
     ) -> Page[ApiKey]: ...
     async def delete_api_key(self, key_id: str) -> bool: ...
 
+
+class CatalogStore(Protocol):
+    """The event type catalog."""
+
     async def create_event_type(self, et: EventType) -> bool: ...
     async def get_event_type(self, name: str) -> EventType | None: ...
     async def list_event_types(
         self, *, category: str | None, include_archived: bool, limit: int, cursor: str | None
     ) -> Page[EventType]: ...
     async def update_event_type(self, et: EventType) -> None: ...
+
+
+class SessionStore(Protocol):
+    """UI sessions and the portal links redeemed."""
 
     async def create_ui_session(self, session: UiSession) -> None: ...
     async def get_ui_session(self, session_id: str, *, now: int) -> UiSession | None:
@@ -239,6 +253,10 @@ class TenantStore(Protocol):
     async def purge_ui_sessions(self, now: int) -> int:
         """Delete the sessions and the redeemed links that expired before ``now``."""
         ...
+
+
+class KeyCheck(Protocol):
+    """The token that proves a process holds the deployment's encryption key."""
 
     async def key_check(self) -> str | None:
         """The token sealed with the deployment's encryption key, or None before it is set."""
@@ -424,7 +442,17 @@ class Queue(Protocol):
         ...
 
 
-class Store(TenantStore, WebhookStore, EventStore, DeliveryLog, Queue, Protocol):
+class Store(
+    TenantStore,
+    CatalogStore,
+    SessionStore,
+    KeyCheck,
+    WebhookStore,
+    EventStore,
+    DeliveryLog,
+    Queue,
+    Protocol,
+):
     """The whole port, and the database's own life: open, migrate, ping, close."""
 
     async def open(self) -> None: ...

@@ -11,10 +11,14 @@ opened tokens, so a claim pays one dictionary lookup per webhook.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from hookline.domain import endpoint_auth, filters, queues
+from hookline.domain.endpoint_auth import EndpointAuth
+from hookline.domain.filters import Filter
 from hookline.domain.models import (
     STUCK_AFTER_FAULTS,
     STUCK_STATUSES,
@@ -25,13 +29,17 @@ from hookline.domain.models import (
     DeliveryStatus,
     Event,
     EventType,
+    GraceKey,
     Role,
     Webhook,
     WebhookStatus,
     Workspace,
 )
+from hookline.domain.queues import Destination
+from hookline.domain.retry import PolicyLayer, load_policy
+from hookline.domain.workspace_settings import WorkspaceSettings, load_settings
 from hookline.secrets import SecretBox
-from hookline.store.port import Page, UiSession
+from hookline.store.port import Page, UiSession, WebhookPatch
 
 T = TypeVar("T")
 
@@ -73,7 +81,7 @@ def workspace(row: Row) -> Workspace:
         name=row["name"],
         plan=row["plan"],
         notification_email=row["notification_email"],
-        settings=json.loads(row["settings"]),
+        settings=workspace_settings(row["settings"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -115,22 +123,113 @@ def webhook(row: Row, box: SecretBox) -> Webhook:
         status_reason=row["status_reason"],
         status_changed_by=row["status_changed_by"],
         status_changed_at=row["status_changed_at"],
-        retry_policy=json.loads(row["retry_policy"]) if row["retry_policy"] else None,
+        retry_policy=_policy(row["retry_policy"]) if row["retry_policy"] else None,
         rate_limit=row["rate_limit"],
         ordering=row["ordering"],
         metadata=json.loads(row["metadata"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
-        filter=json.loads(row["filter"]) if row["filter"] else None,
-        auth=json.loads(box.open(row["auth"])) if row["auth"] else None,
-        destination=json.loads(box.open(row["destination"])) if row["destination"] else None,
+        filter=_filter(row["filter"]) if row["filter"] else None,
+        auth=endpoint_auth.load(json.loads(box.open(row["auth"]))) if row["auth"] else None,
+        destination=queues.load(json.loads(box.open(row["destination"])))
+        if row["destination"]
+        else None,
         forward_headers_on_redirect=bool(row["forward_headers_on_redirect"]),
     )
 
 
-def sealed_json(value: dict[str, Any] | None, box: SecretBox) -> str | None:
+# Settings columns hold JSON that was parsed when it came in; many rows share a value (a claim
+# maps each of its webhooks and workspaces), and the typed values are frozen, so each distinct
+# text is read once.
+@functools.lru_cache(maxsize=4096)
+def workspace_settings(column: str) -> WorkspaceSettings:
+    return load_settings(json.loads(column))
+
+
+@functools.lru_cache(maxsize=4096)
+def _policy(column: str) -> PolicyLayer:
+    return load_policy(json.loads(column))
+
+
+@functools.lru_cache(maxsize=4096)
+def _filter(column: str) -> Filter:
+    return filters.load(json.loads(column))
+
+
+def grace_keys(column: str) -> list[GraceKey]:
+    """The keys in grace a ``previous_keys`` column holds."""
+    return [
+        GraceKey(secret=k["secret"], signing_key=k.get("signingKey"), expires_at=k["expiresAt"])
+        for k in json.loads(column)
+    ]
+
+
+def grace_keys_column(keys: list[GraceKey]) -> str:
+    """The ``previous_keys`` column value of ``keys``."""
+    return json.dumps(
+        [{"secret": k.secret, "signingKey": k.signing_key, "expiresAt": k.expires_at} for k in keys]
+    )
+
+
+def new_webhook(
+    wh: Webhook, box: SecretBox, *, secret: str, signing_key: str | None
+) -> dict[str, Any]:
+    """Every column of a new webhook's row, as both stores insert it."""
+    return {
+        "id": wh.id,
+        "workspace_id": wh.workspace_id,
+        "secret": secret,
+        "signing_key": signing_key,
+        "status": wh.status.value,
+        "status_reason": wh.status_reason,
+        "status_changed_by": wh.status_changed_by,
+        "status_changed_at": wh.status_changed_at,
+        "created_at": wh.created_at,
+        "updated_at": wh.updated_at,
+        **webhook_settings(
+            WebhookPatch(**{f: getattr(wh, f) for f in WebhookPatch.__slots__}), box
+        ),
+    }
+
+
+def webhook_settings(patch: WebhookPatch, box: SecretBox) -> dict[str, Any]:
+    """The columns a patch sets, with their values as both stores write them."""
+    return {name: _SETTINGS[name](value, box) for name, value in patch.given().items()}
+
+
+def _as_is(value: Any, _box: SecretBox) -> Any:
+    return value
+
+
+def _json(value: Any, _box: SecretBox) -> str:
+    return json.dumps(value)
+
+
+def _typed(value: Filter | PolicyLayer | None, _box: SecretBox) -> str | None:
+    return None if value is None else json.dumps(value.to_json())
+
+
+def _sealed(value: EndpointAuth | Destination | None, box: SecretBox) -> str | None:
     """The value of a column that holds credentials (``auth``, ``destination``): JSON, sealed."""
-    return None if value is None else box.seal(json.dumps(value))
+    return None if value is None else box.seal(json.dumps(value.to_json()))
+
+
+# How each webhook setting is written: its column holds the value, JSON, or sealed JSON.
+_SETTINGS: dict[str, Callable[[Any, SecretBox], Any]] = {
+    "url": _as_is,
+    "name": _as_is,
+    "description": _as_is,
+    "events": _json,
+    "headers": lambda headers, box: sealed_headers(headers, box),
+    "forward_headers_on_redirect": _as_is,
+    "retry_policy": _typed,
+    "rate_limit": _as_is,
+    "ordering": _as_is,
+    "metadata": _json,
+    "filter": _typed,
+    "auth": lambda auth, box: _sealed(auth, box),
+    "destination": lambda destination, box: _sealed(destination, box),
+}
 
 
 def sealed_headers(headers: dict[str, str], box: SecretBox) -> str:

@@ -9,15 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookline.domain import endpoint_auth, queues
+from hookline.domain.limits import MAX_URL
 from hookline.domain.models import EventType, Webhook, Workspace
 from hookline.errors import HooklineError, Invalid
 from hookline.service import Principal, Services
 from hookline.ui.web import Form
 
 # The API's own limits (hookline.api.schemas.WebhookFields), checked before the service's rules.
-MAX_NAME = 200
-MAX_DESCRIPTION = 4000
-MAX_URL = 2048
 BLANK_HEADER_ROWS = 2
 
 FIELD_OF_CODE = {
@@ -92,14 +90,16 @@ class WebhookForm:
             events=list(wh.events),
             headers=list(wh.headers.items()),
             forward_headers=wh.forward_headers_on_redirect,
-            filter=json.dumps(wh.filter, indent=2) if wh.filter else "",
-            auth_type=wh.auth["type"] if wh.auth else "",
+            filter=json.dumps(wh.filter.to_json(), indent=2) if wh.filter else "",
+            auth_type=wh.auth.kind if wh.auth else "",
             auth={
-                k: str(v) for k, v in (wh.auth or {}).items() if k not in SECRET_FIELDS | {"type"}
+                k: str(v)
+                for k, v in (wh.auth.to_json() if wh.auth else {}).items()
+                if k not in SECRET_FIELDS | {"type"}
             },
-            destination_type=wh.destination["type"] if wh.destination else "",
+            destination_type=wh.destination.kind if wh.destination else "",
             destination=json.dumps(
-                {k: v for k, v in wh.destination.items() if k not in queues.SECRETS | {"type"}},
+                {k: v for k, v in wh.destination.public().items() if k != "type"},
                 indent=2,
             )
             if wh.destination
@@ -140,13 +140,9 @@ class WebhookForm:
         boxes = set(checkbox_patterns(catalog))
         return "\n".join(p for p in self.events if p not in boxes)
 
-    def body(self, stored_destination: dict[str, Any] | None = None) -> dict[str, Any]:
+    def body(self, stored_destination: queues.Destination | None = None) -> dict[str, Any]:
         """The service's request body; the API's length limits are checked here first.
         A destination's secret left out keeps the stored one, for the same kind and place."""
-        if len(self.name) > MAX_NAME:
-            self.errors["name"] = f"The name is at most {MAX_NAME} characters."
-        if len(self.description) > MAX_DESCRIPTION:
-            self.errors["description"] = f"The description is at most {MAX_DESCRIPTION} characters."
         if len(self.url) > MAX_URL:
             self.errors["url"] = f"The URL is at most {MAX_URL} characters."
         if not self.url and self.destination_type not in queues.KINDS:
@@ -172,7 +168,7 @@ class WebhookForm:
             "destination": self._destination(stored_destination),
         }
 
-    def _destination(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _destination(self, stored: queues.Destination | None) -> dict[str, Any] | None:
         if self.destination_type not in queues.KINDS:
             return None
         try:
@@ -211,7 +207,16 @@ class WebhookForm:
         message shows at once."""
         unchecked = {
             n: body[n]
-            for n in ("url", "events", "headers", "filter", "auth", "destination")
+            for n in (
+                "url",
+                "name",
+                "description",
+                "events",
+                "headers",
+                "filter",
+                "auth",
+                "destination",
+            )
             if n not in self.errors
         }
         # A destination brings its own URL; without one, the URL is checked as it is.
@@ -232,11 +237,12 @@ class WebhookForm:
         self.errors[where] = message
 
 
-def _keep_secrets(given: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+def _keep_secrets(given: dict[str, Any], destination: queues.Destination | None) -> dict[str, Any]:
     """The destination ``given`` with the stored secrets it leaves out, when it is the same
     kind going to the same place (``SECRET_GOES_TO``); otherwise as it is."""
-    if stored is None or stored["type"] != given["type"]:
+    if destination is None or destination.kind != given["type"]:
         return given
+    stored = destination.to_json()
     if any(given.get(k) != stored.get(k) for k in SECRET_GOES_TO if k in given or k in stored):
         return given
     return {**{k: stored[k] for k in queues.SECRETS & stored.keys()}, **given}

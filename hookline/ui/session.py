@@ -1,5 +1,5 @@
-"""UI sessions, CSRF tokens and portal links, all signed with one secret derived from the
-deployment's encryption key (so every API process of a deployment accepts them).
+"""UI sessions and CSRF tokens, signed with the secret portal links are signed with
+(``hookline.service.portal_links.signing_secret``).
 
 A session lives in the store (``hookline.service.sessions``): who is signed in, with
 which key (sealed) or portal workspace, who issued it, and when it expires. The
@@ -15,14 +15,10 @@ cookie (HttpOnly, SameSite=Lax, path /ui) is signed and holds only:
     flash    messages for the next page
 
 Before sign-in the cookie has no sid: it carries the sign-in form's CSRF token.
-
-A portal link is ``/ui/portal/<token>``: a signed, short-lived grant of the admin
-role in one workspace, with its own id so that it can be redeemed only once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
@@ -31,26 +27,12 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from hookline.ids import now_ms
-from hookline.settings import Settings
 from hookline.store.port import UiSession
 
 COOKIE = "hookline_session"
 SESSION_SECONDS = 8 * 3600
 ANONYMOUS_SECONDS = 2 * 3600
-PORTAL_DEFAULT_SECONDS = 15 * 60
-PORTAL_MAX_SECONDS = 86400
 MAX_FLASHES = 5
-
-# Used only when the deployment has no encryption key yet (never under `hookline serve`).
-_PROCESS_SECRET = secrets.token_bytes(32)
-
-
-def ui_secret(settings: Settings) -> bytes:
-    """The signing secret of sessions and portal links, derived from the encryption key."""
-    if settings.encryption_key is None:
-        return _PROCESS_SECRET
-    key = settings.encryption_key.get_secret_value().encode()
-    return hmac.new(key, b"hookline ui sessions v1", hashlib.sha256).digest()
 
 
 @dataclass(kw_only=True)
@@ -109,22 +91,11 @@ class Session:
         return bool(token) and hmac.compare_digest(self.csrf.encode(), (token or "").encode())
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class PortalGrant:
-    """What a valid portal link grants: the admin role in ``workspace_id`` until ``expires``."""
-
-    workspace_id: str
-    by: str
-    expires: int
-    link_id: str
-
-
 class Signer:
-    """Encodes sessions into cookies and portal grants into tokens, and back."""
+    """Encodes sessions into cookies, and back."""
 
     def __init__(self, secret: bytes) -> None:
         self._sessions = URLSafeTimedSerializer(secret, salt="hookline.ui.session")
-        self._portal = URLSafeTimedSerializer(secret, salt="hookline.ui.portal")
 
     def dump_session(self, session: Session) -> str:
         body: dict[str, Any] = {"c": session.csrf, "e": session.expires}
@@ -151,22 +122,3 @@ class Signer:
         except (BadSignature, KeyError, TypeError, ValueError):
             return None
         return session if session.expires > now_ms() else None
-
-    def dump_portal(self, workspace_id: str, by: str, expires: int) -> str:
-        """A portal token; each has its own random id, so each link can be redeemed once."""
-        body = {"w": workspace_id, "b": by, "e": expires, "j": secrets.token_urlsafe(16)}
-        return self._portal.dumps(body)
-
-    def load_portal(self, token: str) -> PortalGrant | None:
-        """The grant of a valid, unexpired portal token."""
-        try:
-            body = self._portal.loads(token, max_age=PORTAL_MAX_SECONDS + 60)
-            grant = PortalGrant(
-                workspace_id=str(body["w"]),
-                by=str(body["b"]),
-                expires=int(body["e"]),
-                link_id=str(body["j"]),
-            )
-        except (BadSignature, KeyError, TypeError, ValueError):
-            return None
-        return grant if grant.expires > now_ms() else None

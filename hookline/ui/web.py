@@ -21,12 +21,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from hookline.domain import endpoint_auth, queues
 from hookline.domain.models import Role
 from hookline.errors import HooklineError, PayloadTooLarge, StorageUnavailable, Unauthorized
 from hookline.ids import format_ms, now_ms
 from hookline.service import Principal, Services
-from hookline.ui.session import COOKIE, Session, Signer, ui_secret
+from hookline.service.portal_links import signing_secret
+from hookline.ui.session import COOKIE, Session, Signer
 
 log = logging.getLogger("hookline.ui")
 
@@ -73,8 +73,8 @@ templates.filters.update(
     when=when,
     iso=format_ms,
     pretty=pretty,
-    public_auth=endpoint_auth.public,
-    public_destination=queues.public,
+    public_auth=lambda auth: None if auth is None else auth.public(),
+    public_destination=lambda destination: destination.public(),
     urlquote=lambda s: quote(str(s), safe=""),
 )
 
@@ -97,7 +97,7 @@ def services(request: Request) -> Services:
 
 
 def signer(request: Request) -> Signer:
-    return Signer(ui_secret(services(request).ctx.settings))
+    return Signer(signing_secret(services(request).ctx.settings))
 
 
 async def open_session(request: Request) -> Session:

@@ -13,6 +13,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from hookline.domain.models import Webhook, WebhookStatus, Workspace
+from hookline.domain.workspace_settings import WorkspaceSettings
 from hookline.ids import new_id, now_ms
 from hookline.notify import NOTICE_INTERVAL_MS, Mailer, StopNotices, stop_message
 from hookline.settings import Settings
@@ -88,7 +89,7 @@ async def add_webhook(store: Store, *, email: str | None = "ops@acme.test") -> W
             name="Acme Inc",
             plan="pro",
             notification_email=email,
-            settings={},
+            settings=WorkspaceSettings(),
             created_at=T0,
             updated_at=T0,
         )
@@ -122,7 +123,7 @@ def test_the_notice_says_which_webhook_why_and_how_to_resume() -> None:
         name="Acme Inc",
         plan="pro",
         notification_email="ops@acme.test",
-        settings={},
+        settings=WorkspaceSettings(),
         created_at=T0,
         updated_at=T0,
     )

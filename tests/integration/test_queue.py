@@ -26,6 +26,7 @@ from hookline.domain.models import (
     WebhookStatus,
     Workspace,
 )
+from hookline.domain.workspace_settings import WorkspaceSettings
 from hookline.ids import new_id, now_ms
 from hookline.store.port import (
     AttemptRecord,
@@ -49,7 +50,7 @@ async def setup(store: Store, *, count: int = 0, **webhook: Any) -> tuple[Webhoo
             name="Acme",
             plan="pro",
             notification_email=None,
-            settings={},
+            settings=WorkspaceSettings(),
             created_at=T0,
             updated_at=T0,
         )
@@ -398,7 +399,7 @@ async def other_workspace(store: Store, ws_id: str = "globex") -> str:
         name=ws_id.title(),
         plan="pro",
         notification_email=None,
-        settings={},
+        settings=WorkspaceSettings(),
         created_at=T0,
         updated_at=T0,
     )

@@ -30,6 +30,8 @@ from hookline.domain.models import (
     WebhookStatus,
     Workspace,
 )
+from hookline.domain.retry import parse_policy
+from hookline.domain.workspace_settings import WorkspaceSettings, parse_settings
 from hookline.errors import PlanLimitReached
 from hookline.ids import new_id
 from hookline.store.port import (
@@ -62,7 +64,7 @@ def a_workspace(ws_id: str = "acme", **fields: Any) -> Workspace:
         "name": f"Workspace {ws_id}",
         "plan": "free",
         "notification_email": None,
-        "settings": {},
+        "settings": WorkspaceSettings(),
         "created_at": T0,
         "updated_at": T0,
         **fields,
@@ -188,14 +190,18 @@ async def claim_one(store: Store, owner: str = "A", now: int = T0) -> Claim:
 
 async def test_workspace_crud(store: Store) -> None:
     ws = a_workspace(
-        "acme", notification_email="ops@acme.test", settings={"delivery": {"brand": "Acme"}}
+        "acme",
+        notification_email="ops@acme.test",
+        settings=parse_settings({"delivery": {"brand": "Acme"}}),
     )
     assert await store.create_workspace(ws)
     assert not await store.create_workspace(replace(ws, name="other"))
     assert await store.get_workspace("acme") == ws
     assert await store.get_workspace("nope") is None
 
-    changed = replace(ws, name="Acme Inc", plan="pro", settings={}, updated_at=T0 + 5)
+    changed = replace(
+        ws, name="Acme Inc", plan="pro", settings=WorkspaceSettings(), updated_at=T0 + 5
+    )
     await store.update_workspace(changed)
     assert await store.get_workspace("acme") == changed
 
@@ -361,7 +367,7 @@ async def test_webhook_round_trip(store: Store) -> None:
     wh = a_webhook(
         events=["course/*", "message.created"],
         headers={"Authorization": "Bearer abc"},
-        retry_policy={"schedule": [0, 0.5], "onExhausted": "pause"},
+        retry_policy=parse_policy({"schedule": [0, 0.5], "onExhausted": "pause"}),
         rate_limit=2.5,
         ordering="fifo",
         metadata={"team": "crm", "n": [1, 2]},
@@ -415,7 +421,7 @@ async def test_update_webhook_fields_and_secret(store: Store) -> None:
             url="https://example.org/new",
             events=["a.*"],
             headers={"X-Key": "1"},
-            retry_policy={"timeout": 3},
+            retry_policy=parse_policy({"timeout": 3}),
             metadata={"m": True},
             rate_limit=5.0,
             forward_headers_on_redirect=True,
@@ -428,7 +434,7 @@ async def test_update_webhook_fields_and_secret(store: Store) -> None:
         url="https://example.org/new",
         events=["a.*"],
         headers={"X-Key": "1"},
-        retry_policy={"timeout": 3},
+        retry_policy=parse_policy({"timeout": 3}),
         metadata={"m": True},
         rate_limit=5.0,
         forward_headers_on_redirect=True,
@@ -605,7 +611,7 @@ async def test_pausing_holds_pending_deliveries_but_not_others(store: Store) -> 
 
 
 async def test_claim_carries_what_the_worker_needs(store: Store) -> None:
-    await add_workspace(store, settings={"delivery": {"envelope": "typed"}})
+    await add_workspace(store, settings=parse_settings({"delivery": {"envelope": "typed"}}))
     wh = await add_webhook(store)
     inserted = await publish(store, wh)
     claim = await claim_one(store, owner="worker-1")
@@ -617,7 +623,7 @@ async def test_claim_carries_what_the_worker_needs(store: Store) -> None:
         event=inserted.event,
         webhook=wh,
         webhook_secret="sealed-secret",
-        workspace_settings={"delivery": {"envelope": "typed"}},
+        workspace_settings=parse_settings({"delivery": {"envelope": "typed"}}),
     )
     assert dlv.status is SENDING
 

@@ -120,7 +120,7 @@ async def private_keys(data_dir: Path, wh_ids: list[str]) -> dict[str, str]:
         for wh_id in wh_ids:
             keys = await store.get_webhook_keys(wh_id)
             assert keys is not None and keys.signing_key is not None
-            sealed = [keys.signing_key, *(k["signingKey"] for k in keys.previous_keys or [])]
+            sealed = [keys.signing_key, *(k.signing_key for k in keys.previous_keys or [])]
             for i, token in enumerate(sealed):
                 private = box.open(token)
                 assert private.startswith("whsk_")

@@ -106,6 +106,16 @@ async def test_edit_changes_fields_and_keeps_the_rest(signed_in: Ui) -> None:
     assert changed["status"] == "active"
 
 
+async def test_the_webhook_page_shows_its_own_retry_policy(signed_in: Ui) -> None:
+    wh = await hook_of(signed_in)
+    policy = {"exponential": {"initial": 2, "retries": 3}, "timeout": 4}
+    await signed_in.api("PATCH", f"/v1/webhooks/{wh['id']}", json={"retryPolicy": policy})
+    page = await signed_in.client.get(f"/ui/webhooks/{wh['id']}")
+    assert page.status_code == 200
+    assert "Retry policy" in page.text
+    assert "&#34;retries&#34;: 3" in page.text and "&#34;timeout&#34;: 4" in page.text
+
+
 async def test_the_form_says_whether_custom_headers_follow_a_redirect_elsewhere(
     signed_in: Ui,
 ) -> None:
@@ -583,12 +593,14 @@ async def test_the_form_saves_a_filter_and_auth_and_keeps_secrets_on_edit(signed
     again = {**data, "auth_password": "", "name": "renamed"}
     assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", again)).status_code == 303
     webhook = await signed_in.store.get_webhook(wh_id)
-    assert webhook is not None and webhook.auth == {
+    assert webhook is not None and webhook.auth is not None
+    assert webhook.auth.to_json() == {
         "type": "basic",
         "username": "hook",
         "password": "pw-1d9e",
     }
-    assert webhook.filter == {"path": "$.kind", "in": ["a", "b"]}
+    assert webhook.filter is not None
+    assert webhook.filter.to_json() == {"path": "$.kind", "in": ["a", "b"]}
     # A secret is kept only for the same place: another username needs the password again.
     elsewhere = {**again, "auth_username": "someone-else"}
     refused = await signed_in.post(f"/ui/webhooks/{wh_id}/edit", elsewhere)
@@ -606,7 +618,7 @@ async def test_the_form_saves_a_filter_and_auth_and_keeps_secrets_on_edit(signed
     assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", next_door)).status_code == 303
     webhook = await signed_in.store.get_webhook(wh_id)
     assert webhook is not None and webhook.auth is not None
-    assert (webhook.url, webhook.auth["password"]) == ("https://example.com/v2", "pw-1d9e")
+    assert (webhook.url, webhook.auth.secret) == ("https://example.com/v2", "pw-1d9e")
     # "None" clears it.
     cleared = {**data, "auth_type": "", "filter": ""}
     assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", cleared)).status_code == 303
@@ -700,7 +712,8 @@ async def test_the_form_creates_and_shows_each_destination(
     again = {**data, "destination": json.dumps(public), "name": "again"}
     assert (await signed_in.post(f"/ui/webhooks/{wh_id}/edit", again)).status_code == 303
     webhook = await signed_in.store.get_webhook(wh_id)
-    assert webhook is not None and webhook.destination == {"type": kind, **settings}
+    assert webhook is not None and webhook.destination is not None
+    assert webhook.destination.to_json() == {"type": kind, **settings}
     # Pointed elsewhere, a stored secret is not sent along.
     if kind == "rabbitmq":
         moved = {**public, "url": "amqp://other.internal/"}
@@ -709,7 +722,8 @@ async def test_the_form_creates_and_shows_each_destination(
         )
         assert response.status_code == 303
         stored = await signed_in.store.get_webhook(wh_id)
-        assert stored is not None and stored.destination == {"type": kind, **moved}
+        assert stored is not None and stored.destination is not None
+        assert stored.destination.to_json() == {"type": kind, **moved}
     if kind == "eventbridge":
         moved = {**public, "region": "us-east-1"}
         response = await signed_in.post(

@@ -8,7 +8,8 @@ import fastapi.routing
 import pytest
 
 from hookline.ids import now_ms
-from hookline.ui.session import COOKIE, Session, Signer, ui_secret
+from hookline.service.portal_links import PortalTokens, signing_secret
+from hookline.ui.session import COOKIE, Session, Signer
 
 from .conftest import ADMIN_KEY, Ui
 
@@ -30,7 +31,7 @@ async def test_admin_key_signs_in_with_a_safe_cookie(ui: Ui) -> None:
     # The cookie holds only the session's token; the stored session has the key, sealed
     # with the deployment's encryption key.
     assert ADMIN_KEY not in response.headers["set-cookie"]
-    signer = Signer(ui_secret(ui.services.ctx.settings))
+    signer = Signer(signing_secret(ui.services.ctx.settings))
     session = signer.load_session(session_cookie(ui))
     assert session is not None and session.id is not None and session.key is None
     stored = await ui.services.sessions.find(session.id)
@@ -163,7 +164,7 @@ async def test_logout_ends_the_session(ui: Ui) -> None:
 
 async def test_an_expired_or_forged_session_is_no_session(ui: Ui) -> None:
     await ui.login()
-    signer = Signer(ui_secret(ui.services.ctx.settings))
+    signer = Signer(signing_secret(ui.services.ctx.settings))
     session = signer.load_session(session_cookie(ui))
     assert session is not None
     session.expires = now_ms() - 1
@@ -274,18 +275,18 @@ async def test_portal_link_expiry_and_who_may_ask(ui: Ui) -> None:
 
 
 async def test_an_expired_or_altered_portal_link_is_refused(ui: Ui) -> None:
-    signer = Signer(ui_secret(ui.services.ctx.settings))
-    expired = signer.dump_portal("acme", "admin", now_ms() - 1)
-    valid = signer.dump_portal("acme", "admin", now_ms() + 60_000)
+    tokens = PortalTokens(signing_secret(ui.services.ctx.settings))
+    expired = tokens.dump("acme", "admin", now_ms() - 1)
+    valid = tokens.dump("acme", "admin", now_ms() + 60_000)
     for token in (
         expired,
         valid[:-2] + "xx",
-        Signer(b"elsewhere" * 4).dump_portal("acme", "admin", now_ms() + 60_000),
+        PortalTokens(b"elsewhere" * 4).dump("acme", "admin", now_ms() + 60_000),
     ):
         response = await ui.client.get(f"/ui/portal/{token}")
         assert response.status_code == 403
         assert "invalid or has expired" in response.text
         assert (await ui.client.get("/ui/w/acme")).status_code == 303
-    gone = signer.dump_portal("deleted-ws", "admin", now_ms() + 60_000)
+    gone = tokens.dump("deleted-ws", "admin", now_ms() + 60_000)
     assert (await ui.client.get(f"/ui/portal/{gone}")).status_code == 404
     assert (await ui.client.get("/ui/w/acme")).status_code == 303

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from hookline.client import AsyncClient, Client, HooklineError, Retries, models
+from hookline.client import AsyncClient, Client, ClientError, Retries, models
 from hookline.client._base import OPERATIONS
 
 DOCUMENT = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text())
@@ -99,7 +99,7 @@ def _sent(name: str) -> list[tuple[str, str]]:
         transport=httpx.MockTransport(answer),
     )
     args, kwargs = CALLS[name]
-    with client, pytest.raises(HooklineError):
+    with client, pytest.raises(ClientError):
         result = getattr(client, name)(*args, **kwargs)
         if inspect.isgenerator(result):
             next(result)

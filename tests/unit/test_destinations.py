@@ -5,7 +5,7 @@ import ipaddress
 import pytest
 
 from hookline.domain.destinations import (
-    MAX_URL_LENGTH,
+    MAX_URL,
     check_url,
     ip_literal,
     is_blocked,
@@ -72,7 +72,7 @@ def code_of(url: str, **kwargs: object) -> str:
         "https://93.184.216.34/hook",
         "https://[2606:4700::1111]/hook",
         "https://xn--bcher-kva.example/",
-        "https://" + "a" * (MAX_URL_LENGTH - len("https://") - 1) + "/",
+        "https://" + "a" * (MAX_URL - len("https://") - 1) + "/",
     ],
 )
 def test_public_https_urls_pass(url: str) -> None:
@@ -104,7 +104,7 @@ def test_http_is_allowed_when_asked() -> None:
         "https://example.com:99999/",
         "https://example.com:port/",
         "https://[::1/",
-        "https://" + "a" * MAX_URL_LENGTH + ".com/",
+        "https://" + "a" * MAX_URL + ".com/",
     ],
 )
 def test_invalid_urls(url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +17,18 @@ def accept(url: str) -> str:
     return url
 
 
+def check(value: Any, *, check_url: Callable[[str], str]) -> endpoint_auth.EndpointAuth | None:
+    return endpoint_auth.parse(value, check_url=check_url)
+
+
+def authorization(auth: endpoint_auth.EndpointAuth | None) -> str | None:
+    return None if auth is None else auth.authorization()
+
+
+def public(auth: endpoint_auth.EndpointAuth | None) -> dict[str, Any] | None:
+    return None if auth is None else auth.public()
+
+
 def refuse(url: str) -> str:
     raise Invalid("The URL points at localhost.", code="url_not_allowed")
 
@@ -27,19 +40,17 @@ def pair() -> tuple[str, str]:
 
 
 def test_basic_and_bearer_become_an_authorization_header() -> None:
-    basic = endpoint_auth.check(
-        {"type": "basic", "username": "hook", "password": "p:w"}, check_url=accept
-    )
-    assert endpoint_auth.authorization(basic) == "Basic " + base64.b64encode(b"hook:p:w").decode()
-    assert endpoint_auth.public(basic) == {"type": "basic", "username": "hook"}
-    bearer = endpoint_auth.check({"type": "bearer", "token": "t0k"}, check_url=accept)
-    assert endpoint_auth.authorization(bearer) == "Bearer t0k"
-    assert endpoint_auth.public(bearer) == {"type": "bearer"}
-    assert endpoint_auth.authorization(None) is None
+    basic = check({"type": "basic", "username": "hook", "password": "p:w"}, check_url=accept)
+    assert authorization(basic) == "Basic " + base64.b64encode(b"hook:p:w").decode()
+    assert public(basic) == {"type": "basic", "username": "hook"}
+    bearer = check({"type": "bearer", "token": "t0k"}, check_url=accept)
+    assert authorization(bearer) == "Bearer t0k"
+    assert public(bearer) == {"type": "bearer"}
+    assert authorization(None) is None
 
 
 def test_oauth2_shows_all_but_the_client_secret() -> None:
-    auth = endpoint_auth.check(
+    auth = check(
         {
             "type": "oauth2",
             "tokenUrl": "https://id.example/token",
@@ -48,9 +59,10 @@ def test_oauth2_shows_all_but_the_client_secret() -> None:
         },
         check_url=lambda u: u + "#checked",
     )
-    assert auth is not None and auth["tokenUrl"] == "https://id.example/token#checked"
-    assert endpoint_auth.authorization(auth) is None  # a token the dispatcher fetches
-    assert endpoint_auth.public(auth) == {
+    assert isinstance(auth, endpoint_auth.OAuth2)
+    assert auth.token_url == "https://id.example/token#checked"
+    assert authorization(auth) is None  # a token the dispatcher fetches
+    assert public(auth) == {
         "type": "oauth2",
         "tokenUrl": "https://id.example/token#checked",
         "clientId": "c",
@@ -61,8 +73,8 @@ def test_oauth2_shows_all_but_the_client_secret() -> None:
 
 def test_mtls_shows_the_certificate_not_the_key(pair: tuple[str, str]) -> None:
     cert, key = pair
-    auth = endpoint_auth.check({"type": "mtls", "certificate": cert, "key": key}, check_url=accept)
-    shown = endpoint_auth.public(auth)
+    auth = check({"type": "mtls", "certificate": cert, "key": key}, check_url=accept)
+    shown = public(auth)
     assert shown is not None and shown["type"] == "mtls"
     assert set(shown["certificate"]) == {"subject", "issuer", "notAfter", "sha256"}
     assert "BEGIN" not in str(shown)
@@ -95,14 +107,14 @@ def test_mtls_shows_the_certificate_not_the_key(pair: tuple[str, str]) -> None:
 )
 def test_a_bad_auth_names_its_field(auth: Any, field: str) -> None:
     with pytest.raises(Invalid) as raised:
-        endpoint_auth.check(auth, check_url=accept)
+        check(auth, check_url=accept)
     assert raised.value.error_code == "invalid_auth"
     assert raised.value.details is not None and raised.value.details[0]["field"] == field
 
 
 def test_the_token_url_obeys_the_destination_rules() -> None:
     with pytest.raises(Invalid) as raised:
-        endpoint_auth.check(
+        check(
             {
                 "type": "oauth2",
                 "tokenUrl": "https://localhost/t",
@@ -120,15 +132,13 @@ def test_a_key_of_another_certificate_is_refused(pair: tuple[str, str]) -> None:
     cert, _ = pair
     other_key = trustme.CA().issue_cert("other.example").private_key_pem.bytes().decode()
     with pytest.raises(Invalid, match="not the certificate's private key"):
-        endpoint_auth.check(
-            {"type": "mtls", "certificate": cert, "key": other_key}, check_url=accept
-        )
+        check({"type": "mtls", "certificate": cert, "key": other_key}, check_url=accept)
     with pytest.raises(Invalid, match="not an unencrypted PEM private key"):
-        endpoint_auth.check({"type": "mtls", "certificate": cert, "key": cert}, check_url=accept)
+        check({"type": "mtls", "certificate": cert, "key": cert}, check_url=accept)
 
 
 def test_a_secret_left_out_is_taken_from_the_stored_auth_of_the_same_kind() -> None:
-    stored = {"type": "basic", "username": "hook", "password": "pw"}
+    stored = endpoint_auth.load({"type": "basic", "username": "hook", "password": "pw"})
     assert endpoint_auth.with_stored_secret({"type": "basic", "username": "other"}, stored) == (
         {"type": "basic", "username": "other", "password": "pw"},
         True,
@@ -163,5 +173,24 @@ OAUTH2 = {
 def test_a_secret_goes_along_only_to_the_same_place(
     new_url: str, new_auth: dict[str, str], why: str | None
 ) -> None:
-    said = endpoint_auth.moved("https://hooks.example/a", OAUTH2, new_url, new_auth)
+    said = endpoint_auth.moved(
+        "https://hooks.example/a",
+        endpoint_auth.load(OAUTH2),
+        new_url,
+        endpoint_auth.load(new_auth),
+    )
     assert said is None if why is None else why in (said or "")
+
+
+def test_each_kind_is_stored_as_it_was_given(pair: tuple[str, str]) -> None:
+    cert, key = pair
+    for given in (
+        {"type": "basic", "username": "hook", "password": "pw"},
+        {"type": "bearer", "token": "t0k"},
+        {**OAUTH2, "scope": "hooks:write", "clientAuth": "post"},
+        {"type": "mtls", "certificate": cert, "key": key},
+    ):
+        auth = check(given, check_url=accept)
+        assert auth is not None and auth.to_json() == given
+        assert endpoint_auth.load(auth.to_json()) == auth
+        assert repr(auth.secret) not in repr(auth)

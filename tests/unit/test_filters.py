@@ -19,6 +19,12 @@ ORDER = {
 }
 
 
+def _parsed(value: dict[str, Any]) -> filters.Filter:
+    parsed = filters.parse(value)
+    assert parsed is not None
+    return parsed
+
+
 @pytest.mark.parametrize(
     ("condition", "expected"),
     [
@@ -51,20 +57,20 @@ ORDER = {
     ],
 )
 def test_each_operator(condition: dict[str, Any], expected: bool) -> None:
-    assert filters.matches(filters.check(condition) or {}, ORDER) is expected
+    assert _parsed(condition).matches(ORDER) is expected
 
 
 def test_and_or_not_combine() -> None:
     big_de = {"and": [{"path": "$.total", "gte": 100}, {"path": "$.customer.country", "eq": "DE"}]}
-    assert filters.matches(big_de, ORDER)
-    assert not filters.matches(big_de, {**ORDER, "total": 5})
+    assert _parsed(big_de).matches(ORDER)
+    assert not _parsed(big_de).matches({**ORDER, "total": 5})
     either = {"or": [{"path": "$.total", "gt": 1000}, {"path": "$.currency", "eq": "EUR"}]}
-    assert filters.matches(either, ORDER)
-    assert not filters.matches({"not": either}, ORDER)
-    nested = filters.check(
+    assert _parsed(either).matches(ORDER)
+    assert not _parsed({"not": either}).matches(ORDER)
+    nested = filters.parse(
         {"not": {"and": [big_de, {"not": {"path": "$.coupon", "exists": True}}]}}
     )
-    assert nested is not None and filters.matches(nested, ORDER)
+    assert nested is not None and nested.matches(ORDER)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +96,7 @@ def test_and_or_not_combine() -> None:
 )
 def test_an_invalid_filter_names_where_it_is_wrong(bad: Any, at: str) -> None:
     with pytest.raises(Invalid) as raised:
-        filters.check(bad)
+        filters.parse(bad)
     assert raised.value.error_code == "invalid_filter"
     assert raised.value.details == [{"path": at, "message": raised.value.details[0]["message"]}]
     assert f"at {at}:" in raised.value.message
@@ -101,10 +107,24 @@ def test_depth_and_size_are_bounded() -> None:
     for _ in range(filters.MAX_DEPTH):
         deep = {"not": deep}
     with pytest.raises(Invalid, match="nest at most"):
-        filters.check(deep)
+        filters.parse(deep)
     with pytest.raises(Invalid, match="longer than"):
-        filters.check({"path": "$.a", "in": ["x" * 100] * 100})
+        filters.parse({"path": "$.a", "in": ["x" * 100] * 100})
 
 
 def test_no_filter_is_none() -> None:
-    assert filters.check(None) is None
+    assert filters.parse(None) is None
+
+
+def test_a_filter_is_stored_as_it_was_given() -> None:
+    given = {
+        "not": {
+            "and": [
+                {"path": "$.total", "gte": 100},
+                {"or": [{"path": "$.coupon", "exists": True}, {"path": "$.a", "in": [1, "x"]}]},
+            ]
+        }
+    }
+    parsed = _parsed(given)
+    assert parsed.to_json() == given
+    assert filters.load(parsed.to_json()) == parsed

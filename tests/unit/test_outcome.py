@@ -18,6 +18,7 @@ from hookline.domain.models import (
     WebhookStatus,
 )
 from hookline.domain.retry import Decision, RetryPolicy
+from hookline.domain.workspace_settings import WorkspaceSettings
 from hookline.store.port import Claim
 
 STARTED = 1_773_828_300_000
@@ -52,7 +53,7 @@ def claim(*, attempt: int = 1, tags: list[str] | None = None) -> Claim:
         event=event,
         webhook=webhook,
         webhook_secret="sealed",
-        workspace_settings={},
+        workspace_settings=WorkspaceSettings(),
     )
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 
 from hookline.cli import main
-from hookline.dispatch.proxy import NoProxy, parse_no_proxy, parse_proxy
+from hookline.domain.egress_proxy import NoProxy, parse_no_proxy, parse_proxy
 from hookline.settings import Settings
 
 

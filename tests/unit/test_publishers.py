@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from hookline.dispatch.publishers import Guard, Refused
+from hookline.domain import queues
 
 ALLOWED = (ipaddress.ip_network("127.0.0.1/32"),)
 
@@ -57,7 +58,9 @@ async def test_a_failed_publish_logs_no_secret(caplog: pytest.LogCaptureFixture)
 
     router = Router(http=None, guard=Guard(open_network=True, allowed=()))  # type: ignore[arg-type]
     router._publishers["redis"] = Refusing()
-    destination = {"type": "redis", "url": "redis://r/0", "stream": "s", "password": "pw-9c2"}
+    destination = queues.load(
+        {"type": "redis", "url": "redis://r/0", "stream": "s", "password": "pw-9c2"}
+    )
     request = OutboundRequest(
         url="redis://r/0", headers={}, body=b"{}", timeout=1, destination=destination
     )
@@ -65,3 +68,27 @@ async def test_a_failed_publish_logs_no_secret(caplog: pytest.LogCaptureFixture)
         result = await router.send(request)
     assert result.error == "connect_error"
     assert "pw-9c2" not in caplog.text and "login guest:*** refused" in caplog.text
+
+
+def test_each_kind_of_destination_is_stored_as_it_was_given() -> None:
+    for given in (
+        {"type": "rabbitmq", "url": "amqp://r:5672", "exchange": "", "routingKey": "k"},
+        {"type": "nats", "url": "nats://n:4222", "subject": "a.b", "username": "u"},
+        {"type": "redis", "url": "redis://r:6379/0", "stream": "s", "maxLen": 5, "password": "p"},
+        {"type": "sqs", "queueUrl": "https://q/1", "region": "eu-west-1"},
+        {"type": "sns", "topicArn": "arn:aws:sns:eu-west-1:123456789012:t", "region": "eu-west-1"},
+        {
+            "type": "eventbridge",
+            "eventBusName": "bus",
+            "region": "eu-west-1",
+            "source": "shop",
+            "accessKeyId": "AKIA",
+            "secretAccessKey": "s3cr3t-key",
+        },
+    ):
+        destination = queues.load(given)
+        assert destination.to_json() == given
+        assert destination.kind == given["type"]
+        secrets = {"password", "secretAccessKey"}
+        assert destination.public() == {k: v for k, v in given.items() if k not in secrets}
+        assert "s3cr3t-key" not in repr(destination)

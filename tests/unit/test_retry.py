@@ -10,11 +10,13 @@ from hookline.domain.retry import (
     DEFAULT_SCHEDULE,
     MAX_DELAY,
     Decision,
+    Exponential,
+    InvalidPolicy,
     Outcome,
     RetryPolicy,
     decide,
-    exponential_schedule,
-    validate_policy,
+    load_policy,
+    parse_policy,
 )
 
 NOW = 1_773_828_300_000
@@ -34,6 +36,24 @@ class Extreme(random.Random):
 
 def policy(**fields: Any) -> RetryPolicy:
     return RetryPolicy(**{"jitter": 0.0, **fields})
+
+
+def resolve(*layers: dict[str, Any] | None) -> RetryPolicy:
+    """The policy JSON layers resolve to, lowest precedence first."""
+    return RetryPolicy.resolve(*(None if layer is None else load_policy(layer) for layer in layers))
+
+
+def exponential_schedule(spec: dict[str, Any]) -> tuple[float, ...]:
+    return Exponential(**spec).schedule
+
+
+def validate_policy(raw: Any, name: str = "retryPolicy") -> list[str]:
+    """The problems ``parse_policy`` finds with ``raw`` (none when it parses)."""
+    try:
+        parse_policy(raw, name)
+    except InvalidPolicy as exc:
+        return exc.problems
+    return []
 
 
 # -- decide ----------------------------------------------------------------------
@@ -173,7 +193,7 @@ def test_discko_exponential_schedule() -> None:
     spec = {"initial": 1, "factor": 2, "retries": 8, "max": 3600}
     assert exponential_schedule(spec) == (0, 1, 2, 4, 8, 16, 32, 64, 128)
     assert exponential_schedule({}) == (0, 1, 2, 4, 8, 16, 32, 64, 128)
-    p = RetryPolicy.resolve({"exponential": spec, "jitter": 0})
+    p = resolve({"exponential": spec, "jitter": 0})
     assert p.max_attempts == 9
     failure = Outcome(status_code=500)
     delays = [decide(p, n, failure, NOW).retry_at_ms for n in range(1, 9)]
@@ -200,7 +220,7 @@ def test_exponential_schedule_is_capped_and_fractional() -> None:
 
 
 def test_resolve_defaults() -> None:
-    p = RetryPolicy.resolve()
+    p = resolve()
     assert p == RetryPolicy()
     assert p.schedule == DEFAULT_SCHEDULE == (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
     assert (p.retry_on, p.timeout, p.follow_redirects, p.jitter, p.on_exhausted) == (
@@ -211,14 +231,14 @@ def test_resolve_defaults() -> None:
         "fail",
     )
     assert p.max_attempts == 8
-    assert RetryPolicy.resolve(None, {}, None) == RetryPolicy()
+    assert resolve(None, {}, None) == RetryPolicy()
 
 
 def test_resolve_precedence_deployment_workspace_webhook() -> None:
     deployment = {"schedule": [0, 1], "timeout": 5, "jitter": 0.1, "followRedirects": True}
     workspace = {"timeout": 7, "retryOn": [500, 503]}
     webhook = {"schedule": [0, 2, 3], "onExhausted": "pause"}
-    p = RetryPolicy.resolve(deployment, workspace, webhook)
+    p = resolve(deployment, workspace, webhook)
     assert p == RetryPolicy(
         schedule=(0, 2, 3),
         retry_on=frozenset({500, 503}),
@@ -228,18 +248,18 @@ def test_resolve_precedence_deployment_workspace_webhook() -> None:
         on_exhausted="pause",
     )
     # The webhook's layer wins over the workspace's, field by field.
-    assert RetryPolicy.resolve(deployment, workspace, {"retryOn": "any"}).retry_on == "any"
-    assert RetryPolicy.resolve(deployment, workspace, {"timeout": 1}).timeout == 1
+    assert resolve(deployment, workspace, {"retryOn": "any"}).retry_on == "any"
+    assert resolve(deployment, workspace, {"timeout": 1}).timeout == 1
     # A lower layer does not override a higher one.
-    assert RetryPolicy.resolve({"timeout": 1}, {"timeout": 2}).timeout == 2
+    assert resolve({"timeout": 1}, {"timeout": 2}).timeout == 2
 
 
 def test_resolve_ignores_nulls_and_switches_schedule_kinds() -> None:
-    assert RetryPolicy.resolve({"timeout": 3}, {"timeout": None}).timeout == 3
+    assert resolve({"timeout": 3}, {"timeout": None}).timeout == 3
     exp = {"exponential": {"initial": 1, "retries": 2}}
-    assert RetryPolicy.resolve({"schedule": [0, 9]}, exp).schedule == (0, 1, 2)
-    assert RetryPolicy.resolve(exp, {"schedule": [0, 9]}).schedule == (0, 9)
-    assert RetryPolicy.resolve(exp, {"schedule": None}).schedule == (0, 1, 2)
+    assert resolve({"schedule": [0, 9]}, exp).schedule == (0, 1, 2)
+    assert resolve(exp, {"schedule": [0, 9]}).schedule == (0, 9)
+    assert resolve(exp, {"schedule": None}).schedule == (0, 1, 2)
 
 
 def test_is_retryable() -> None:
@@ -400,7 +420,7 @@ def test_the_messages_name_the_policy_they_are_about() -> None:
 )
 def test_a_stored_policy_beyond_the_bounds_waits_at_most_max_delay(stored: Any) -> None:
     """Policies stored before the bounds were checked must not yield an unstorable time."""
-    p = RetryPolicy.resolve(stored)
+    p = resolve(stored)
     for rng in (Extreme(high=False), Extreme(high=True)):
         for attempt in range(1, p.max_attempts):
             d = decide(p, attempt, Outcome(status_code=500), NOW, rng)
@@ -412,3 +432,25 @@ def test_retry_after_never_takes_a_wait_past_max_delay() -> None:
     p = policy(schedule=(0, MAX_DELAY))
     d = decide(p, 1, Outcome(status_code=429, retry_after=1e300), NOW)
     assert d.retry_at_ms == NOW + MAX_DELAY * 1000
+
+
+def test_a_parsed_policy_is_stored_and_shown_as_it_was_given() -> None:
+    given = {
+        "exponential": {"initial": 0.5, "retries": 3},
+        "retryOn": [503, 429],
+        "timeout": 2,
+        "followRedirects": True,
+        "onExhausted": "pause",
+    }
+    layer = parse_policy(given)
+    assert layer is not None
+    assert layer.to_json() == given
+    assert load_policy(layer.to_json()) == layer
+    assert parse_policy(None) is None
+
+
+def test_a_field_given_as_null_is_shown_as_given() -> None:
+    given = {"schedule": [0, 1], "timeout": None, "retryOn": None}
+    layer = parse_policy(given)
+    assert layer is not None and layer.to_json() == given
+    assert resolve({"timeout": 3}, given).timeout == 3

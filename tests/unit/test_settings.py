@@ -25,7 +25,7 @@ def test_settings_come_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("HOOKLINE_RETRY_POLICY", '{"schedule": [0, 0.5]}')
     settings = Settings()
     assert settings.port == 9123
-    assert settings.retry_policy == {"schedule": [0, 0.5]}
+    assert settings.retry_policy.to_json() == {"schedule": [0, 0.5]}
 
 
 def test_config_command_masks_secrets(monkeypatch) -> None:
@@ -119,7 +119,7 @@ def test_serve_refuses_an_invalid_deployment_retry_policy(
 def test_a_valid_deployment_retry_policy_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     policy = {"exponential": {"initial": 0.5, "factor": 10, "retries": 49, "max": 604800}}
     monkeypatch.setenv("HOOKLINE_RETRY_POLICY", json.dumps(policy))
-    assert Settings().retry_policy == policy
+    assert Settings().retry_policy.to_json() == policy
 
 
 @pytest.mark.parametrize("share", ["0", "-0.5", "1.5", "nan"])
@@ -171,3 +171,14 @@ def test_tracing_is_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("HOOKLINE_TRACE_PROPAGATION", "true")
     settings = Settings()
     assert (settings.tracing, settings.trace_propagation) == ("otlp", True)
+
+
+def test_the_deployment_delivery_format_is_checked_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOOKLINE_DELIVERY", '{"signature": "rot13"}')
+    with pytest.raises(ValidationError, match=r"HOOKLINE_DELIVERY\.signature must be one of"):
+        Settings()
+    monkeypatch.setenv("HOOKLINE_DELIVERY", '{"brand": "Acme"}')
+    delivery = Settings().delivery
+    assert (delivery.brand, delivery.signature) == ("Acme", "standard")

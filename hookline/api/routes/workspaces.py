@@ -23,7 +23,6 @@ from hookline.api.schemas import (
     workspace_out,
 )
 from hookline.ids import format_ms
-from hookline.ui.portal import issue_portal_link
 
 router = v1_router("workspaces")
 
@@ -102,5 +101,5 @@ async def create_portal_link(
     owner or admin keys.
     """
     expires_in = body.expiresIn if body is not None else None
-    link = await issue_portal_link(svc, who, wId, expires_in)
+    link = await svc.portal_links.issue(who, wId, expires_in)
     return Ok(data=PortalLinkOut(url=link.url, expiresAt=format_ms(link.expires_at) or ""))

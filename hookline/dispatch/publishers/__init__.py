@@ -31,17 +31,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from hookline.dispatch.transport import OutboundRequest, SendResult, Transport
+from hookline.domain import queues
 from hookline.domain.destinations import Network, ip_literal, is_blocked
 
 log = logging.getLogger("hookline.dispatch")
 
-MODULES = {
-    "rabbitmq": "rabbitmq",
-    "nats": "nats",
-    "redis": "redis",
-    "sqs": "aws",
-    "sns": "aws",
-    "eventbridge": "aws",
+# The module that publishes each kind of destination.
+MODULES: dict[type[queues.Destination], str] = {
+    queues.RabbitMQ: "rabbitmq",
+    queues.Nats: "nats",
+    queues.Redis: "redis",
+    queues.SQS: "aws",
+    queues.SNS: "aws",
+    queues.EventBridge: "aws",
 }
 
 
@@ -100,12 +102,10 @@ class Guard:
         raise Refused("blocked_destination", f"{host} resolves to a blocked address")
 
 
-def _without_secrets(text: str, destination: Mapping[str, Any]) -> str:
+def _without_secrets(text: str, destination: queues.Destination) -> str:
     """A client library's message with the destination's secrets masked, should it quote one."""
-    for name in ("password", "secretAccessKey"):
-        secret = destination.get(name)
-        if secret:
-            text = text.replace(str(secret), "***")
+    for secret in destination.secret_values():
+        text = text.replace(secret, "***")
     return text
 
 
@@ -126,7 +126,7 @@ class Router:
         if request.destination is None:
             return await self.http.send(request)
         start = time.perf_counter()
-        publisher = self._publisher(request.destination["type"])
+        publisher = self._publisher(type(request.destination))
         try:
             async with asyncio.timeout(request.timeout):
                 return await publisher.publish(request, self.guard)
@@ -137,7 +137,7 @@ class Router:
             log.info("publishing to %s failed: %s %s", request.url, exc.error, detail)
             return failed(request, start, exc.error)
 
-    def _publisher(self, kind: str) -> Publisher:
+    def _publisher(self, kind: type[queues.Destination]) -> Publisher:
         name = MODULES[kind]
         if name not in self._publishers:
             module = importlib.import_module(f"hookline.dispatch.publishers.{name}")
@@ -179,11 +179,6 @@ def failed(request: OutboundRequest, start: float, error: str) -> SendResult:
 
 def elapsed(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 3)
-
-
-def credentials_key(destination: Mapping[str, Any], *names: str) -> tuple[Any, ...]:
-    """What tells one connection from another: the named fields of the destination."""
-    return tuple(destination.get(n) for n in names)
 
 
 def header(request: OutboundRequest, name: str) -> str | None:

@@ -36,11 +36,11 @@ from hookline.dispatch.publishers import (
     Guard,
     Refused,
     acknowledged,
-    credentials_key,
     header,
     unexpected,
 )
 from hookline.dispatch.transport import OutboundRequest, SendResult
+from hookline.domain import queues
 
 MAX_ATTRIBUTES = 10
 SIGNATURE_HEADERS = (
@@ -51,7 +51,11 @@ SIGNATURE_HEADERS = (
     "signature-input",
     "content-digest",
 )
-SERVICES = {"sqs": "sqs", "sns": "sns", "eventbridge": "events"}
+SERVICES: dict[type[queues.Aws], str] = {
+    queues.SQS: "sqs",
+    queues.SNS: "sns",
+    queues.EventBridge: "events",
+}
 
 
 class Aws:
@@ -62,71 +66,66 @@ class Aws:
 
     async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
         start = time.perf_counter()
-        destination = dict(request.destination or {})
-        endpoint = destination.get("endpointUrl") or destination.get("queueUrl")
+        destination = request.destination
+        assert isinstance(destination, queues.Aws)
+        queue = destination.queue_url if isinstance(destination, queues.SQS) else None
+        endpoint = destination.endpoint_url or queue
         if endpoint:
             url = URL(endpoint)
             await guard.address(url.host or "", url.port or 443, every=True)
-        kind = destination["type"]
         try:
-            receipt = await asyncio.to_thread(self._call, kind, destination, request)
+            receipt = await asyncio.to_thread(self._call, destination, request)
         except botocore.exceptions.EndpointConnectionError as exc:
             raise Refused("connect_error", str(exc)) from exc
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise Refused("publish_error", str(exc)) from exc
         return acknowledged(request, start, receipt)
 
-    def _call(
-        self, kind: str, destination: dict[str, Any], request: OutboundRequest
-    ) -> dict[str, Any]:
-        client = self._client(kind, destination, request.timeout)
+    def _call(self, destination: queues.Aws, request: OutboundRequest) -> dict[str, Any]:
+        client = self._client(destination, request.timeout)
         body = request.body.decode()
         event_id = header(request, "webhook-id") or header(request, "-delivery") or ""
-        if kind == "eventbridge":
+        if isinstance(destination, queues.EventBridge):
             entry = {
-                "Source": destination.get("source", "hookline"),
+                "Source": destination.source or "hookline",
                 "DetailType": header(request, "-event") or "webhook",
                 "Detail": body,
-                "EventBusName": destination["eventBusName"],
+                "EventBusName": destination.event_bus_name,
             }
             return {"eventId": _event_id(_answer(client.put_events, Entries=[entry]))}
         attributes = {
             name: {"DataType": "String", "StringValue": value}
             for name, value in _attributes(request.headers)
         }
-        if kind == "sqs":
+        if isinstance(destination, queues.SQS):
             params: dict[str, Any] = {
-                "QueueUrl": destination["queueUrl"],
+                "QueueUrl": destination.queue_url,
                 "MessageBody": body,
                 "MessageAttributes": attributes,
             }
-            if destination["queueUrl"].endswith(".fifo"):
+            if destination.queue_url.endswith(".fifo"):
                 params |= {"MessageDeduplicationId": event_id, "MessageGroupId": "hookline"}
             return {"messageId": _text(_answer(client.send_message, **params), "MessageId")}
+        assert isinstance(destination, queues.SNS)
         params = {
-            "TopicArn": destination["topicArn"],
+            "TopicArn": destination.topic_arn,
             "Message": body,
             "MessageAttributes": attributes,
         }
-        if destination["topicArn"].endswith(".fifo"):
+        if destination.topic_arn.endswith(".fifo"):
             params |= {"MessageDeduplicationId": event_id, "MessageGroupId": "hookline"}
         return {"messageId": _text(_answer(client.publish, **params), "MessageId")}
 
-    def _client(self, kind: str, destination: dict[str, Any], timeout: float) -> Any:
-        key = (
-            kind,
-            *credentials_key(
-                destination, "region", "endpointUrl", "accessKeyId", "secretAccessKey"
-            ),
-        )
+    def _client(self, destination: queues.Aws, timeout: float) -> Any:
+        key = destination.client
         with self._lock:
             if key not in self._clients:
                 self._clients[key] = self._session.create_client(
-                    SERVICES[kind],
-                    region_name=destination["region"],
-                    endpoint_url=destination.get("endpointUrl"),
-                    aws_access_key_id=destination.get("accessKeyId"),
-                    aws_secret_access_key=destination.get("secretAccessKey"),
+                    SERVICES[type(destination)],
+                    region_name=destination.region,
+                    endpoint_url=destination.endpoint_url,
+                    aws_access_key_id=destination.access_key_id,
+                    aws_secret_access_key=destination.secret_access_key,
                     config=botocore.config.Config(
                         connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}
                     ),

@@ -23,11 +23,11 @@ from hookline.dispatch.publishers import (
     Guard,
     Refused,
     acknowledged,
-    credentials_key,
     header,
     unexpected,
 )
 from hookline.dispatch.transport import OutboundRequest, SendResult
+from hookline.domain import queues
 
 
 class Nats:
@@ -37,7 +37,8 @@ class Nats:
 
     async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
         start = time.perf_counter()
-        destination = request.destination or {}
+        destination = request.destination
+        assert isinstance(destination, queues.Nats)
         client = await self._client(destination, guard, request.timeout)
         headers = dict(request.headers)
         event_id = header(request, "webhook-id") or header(request, "-delivery")
@@ -45,7 +46,7 @@ class Nats:
             headers["Nats-Msg-Id"] = event_id
         try:
             ack = await client.jetstream().publish(
-                destination["subject"], request.body, timeout=request.timeout, headers=headers
+                destination.subject, request.body, timeout=request.timeout, headers=headers
             )
         except nats.js.errors.NoStreamResponseError as exc:
             raise Refused("no_stream", str(exc)) from exc
@@ -58,8 +59,8 @@ class Nats:
         receipt = {"stream": ack.stream, "seq": ack.seq, "duplicate": bool(ack.duplicate)}
         return acknowledged(request, start, receipt)
 
-    async def _client(self, destination: Any, guard: Guard, timeout: float) -> Client:
-        key = credentials_key(destination, "url", "username", "password")
+    async def _client(self, destination: queues.Nats, guard: Guard, timeout: float) -> Client:
+        key = destination.connection
         async with self._locks.setdefault(key, asyncio.Lock()):
             client = self._clients.get(key)
             if client is not None and client.is_connected:
@@ -70,8 +71,8 @@ class Nats:
             self._clients[key] = client
             return client
 
-    async def _connect(self, destination: Any, guard: Guard, timeout: float) -> Client:
-        url = URL(destination["url"])
+    async def _connect(self, destination: queues.Nats, guard: Guard, timeout: float) -> Client:
+        url = URL(destination.url)
         port = url.port or 4222
         host = await guard.address(url.host or "", port)
         bracketed = f"[{host}]" if ":" in host else host
@@ -82,8 +83,8 @@ class Nats:
             "allow_reconnect": False,
             "max_reconnect_attempts": 0,
         }
-        if "username" in destination:
-            options |= {"user": destination["username"], "password": destination.get("password")}
+        if destination.username is not None:
+            options |= {"user": destination.username, "password": destination.password}
         if url.scheme == "tls":
             options["tls_hostname"] = url.host
         try:

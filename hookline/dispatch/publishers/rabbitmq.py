@@ -19,8 +19,9 @@ import aiormq.exceptions
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from yarl import URL
 
-from hookline.dispatch.publishers import Guard, Refused, acknowledged, credentials_key, header
+from hookline.dispatch.publishers import Guard, Refused, acknowledged, header
 from hookline.dispatch.transport import OutboundRequest, SendResult
+from hookline.domain import queues
 from hookline.domain.queues import SCHEMES
 
 # What a call on a channel raises when the broker closes it, or the connection, under it.
@@ -39,10 +40,11 @@ class RabbitMQ:
 
     async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
         start = time.perf_counter()
-        destination = request.destination or {}
+        destination = request.destination
+        assert isinstance(destination, queues.RabbitMQ)
         channel = await self._channel(destination, guard)
         try:
-            exchange = await self._exchange(channel, destination["exchange"])
+            exchange = await self._exchange(channel, destination.exchange)
         except CLOSED as exc:
             await self._forget(destination)
             raise Refused("publish_error", str(exc)) from exc
@@ -53,7 +55,7 @@ class RabbitMQ:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=header(request, "webhook-id") or header(request, "-delivery"),
         )
-        routing_key = destination.get("routingKey") or header(request, "-event") or ""
+        routing_key = destination.routing_key or header(request, "-event") or ""
         try:
             confirm = await exchange.publish(message, routing_key=routing_key, mandatory=True)
         except aiormq.exceptions.DeliveryError as exc:
@@ -62,11 +64,11 @@ class RabbitMQ:
         except CLOSED as exc:
             await self._forget(destination)
             raise Refused("publish_error", str(exc)) from exc
-        receipt = {"exchange": destination["exchange"], "routingKey": routing_key}
+        receipt = {"exchange": destination.exchange, "routingKey": routing_key}
         return acknowledged(request, start, receipt | {"confirm": type(confirm).__name__})
 
-    async def _channel(self, destination: Any, guard: Guard) -> AbstractChannel:
-        key = credentials_key(destination, "url", "username", "password")
+    async def _channel(self, destination: queues.RabbitMQ, guard: Guard) -> AbstractChannel:
+        key = destination.connection
         async with self._locks.setdefault(key, asyncio.Lock()):
             found = self._connections.get(key)
             if found is not None and not found[0].is_closed and not found[1].is_closed:
@@ -74,9 +76,9 @@ class RabbitMQ:
             await self._forget(destination)  # a connection whose channel the broker closed
             return await self._connect(destination, guard)
 
-    async def _connect(self, destination: Any, guard: Guard) -> AbstractChannel:
-        key = credentials_key(destination, "url", "username", "password")
-        url = URL(destination["url"])
+    async def _connect(self, destination: queues.RabbitMQ, guard: Guard) -> AbstractChannel:
+        key = destination.connection
+        url = URL(destination.url)
         tls = url.scheme == "amqps"
         port = url.port or SCHEMES["rabbitmq"][url.scheme]
         checked = await guard.address(url.host or "", port, every=tls)
@@ -84,8 +86,8 @@ class RabbitMQ:
             connection = await aio_pika.connect(
                 host=(url.host or "") if tls else checked,  # TLS verifies the name: connect by it
                 port=port,
-                login=destination.get("username", "guest"),
-                password=destination.get("password", "guest"),
+                login="guest" if destination.username is None else destination.username,
+                password="guest" if destination.password is None else destination.password,
                 virtualhost=url.path[1:] or "/",
                 ssl=tls,
             )
@@ -103,8 +105,8 @@ class RabbitMQ:
         except aiormq.exceptions.ChannelNotFoundEntity as exc:
             raise Refused("exchange_not_found", str(exc)) from exc
 
-    async def _forget(self, destination: Any) -> None:
-        key = credentials_key(destination, "url", "username", "password")
+    async def _forget(self, destination: queues.RabbitMQ) -> None:
+        key = destination.connection
         found = self._connections.pop(key, None)
         if found is not None and not found[0].is_closed:
             await found[0].close()

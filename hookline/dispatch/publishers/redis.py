@@ -21,10 +21,10 @@ from hookline.dispatch.publishers import (
     Guard,
     Refused,
     acknowledged,
-    credentials_key,
     unexpected,
 )
 from hookline.dispatch.transport import OutboundRequest, SendResult
+from hookline.domain import queues
 
 
 class Redis:
@@ -34,14 +34,15 @@ class Redis:
 
     async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
         start = time.perf_counter()
-        destination = request.destination or {}
+        destination = request.destination
+        assert isinstance(destination, queues.Redis)
         client = await self._client(destination, guard, request.timeout)
         fields: dict[Any, Any] = {"body": request.body, **request.headers}
         try:
             entry = await client.xadd(
-                destination["stream"],
+                destination.stream,
                 fields,
-                maxlen=destination.get("maxLen"),
+                maxlen=destination.max_len,
                 approximate=True,
             )
         except redis.exceptions.ConnectionError as exc:
@@ -53,10 +54,12 @@ class Redis:
         except redis.exceptions.RedisError as exc:
             raise Refused("publish_error", str(exc)) from exc
         stream_id = entry.decode() if isinstance(entry, bytes) else str(entry)
-        return acknowledged(request, start, {"stream": destination["stream"], "id": stream_id})
+        return acknowledged(request, start, {"stream": destination.stream, "id": stream_id})
 
-    async def _client(self, destination: Any, guard: Guard, timeout: float) -> redis.asyncio.Redis:
-        key = credentials_key(destination, "url", "username", "password")
+    async def _client(
+        self, destination: queues.Redis, guard: Guard, timeout: float
+    ) -> redis.asyncio.Redis:
+        key = destination.connection
         async with self._locks.setdefault(key, asyncio.Lock()):
             client = self._clients.get(key)
             if client is None:
@@ -64,24 +67,26 @@ class Redis:
                 self._clients[key] = client
             return client
 
-    async def _connect(self, destination: Any, guard: Guard, timeout: float) -> redis.asyncio.Redis:
-        url = URL(destination["url"])
+    async def _connect(
+        self, destination: queues.Redis, guard: Guard, timeout: float
+    ) -> redis.asyncio.Redis:
+        url = URL(destination.url)
         tls = url.scheme == "rediss"
         checked = await guard.address(url.host or "", url.port or 6379, every=tls)
         return redis.asyncio.Redis(
             host=(url.host or "") if tls else checked,  # TLS verifies the name: connect by it
             port=url.port or 6379,
             db=int(url.path[1:] or 0),
-            username=destination.get("username"),
-            password=destination.get("password"),
+            username=destination.username,
+            password=destination.password,
             ssl=tls,
             ssl_check_hostname=tls,
             socket_connect_timeout=timeout,
             socket_timeout=timeout,
         )
 
-    async def _forget(self, destination: Any) -> None:
-        key = credentials_key(destination, "url", "username", "password")
+    async def _forget(self, destination: queues.Redis) -> None:
+        key = destination.connection
         client = self._clients.pop(key, None)
         if client is not None:
             await client.aclose()

@@ -15,6 +15,8 @@ REQUEUE = (
 )
 # The first status of a new delivery, in a query that joins its webhook as ``w``.
 INITIAL = "CASE w.status WHEN 'active' THEN 'pending' ELSE 'held' END"
+# A webhook taken out of service holds its pending deliveries (the one parameter: its id).
+HOLD = "UPDATE deliveries SET status = 'held' WHERE webhook_id = $1 AND status = 'pending'"
 
 
 class Queries:

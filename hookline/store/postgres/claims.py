@@ -222,8 +222,8 @@ async def _claims(c: Connection, found: list[Record], box: SecretBox) -> list[Cl
             webhook=records.webhook(hooks[r["webhook_id"]], box),
             webhook_secret=hooks[r["webhook_id"]]["secret"],
             signing_key=hooks[r["webhook_id"]]["signing_key"],
-            previous_keys=json.loads(hooks[r["webhook_id"]]["previous_keys"]),
-            workspace_settings=json.loads(
+            previous_keys=records.grace_keys(hooks[r["webhook_id"]]["previous_keys"]),
+            workspace_settings=records.workspace_settings(
                 spaces[hooks[r["webhook_id"]]["workspace_id"]]["settings"]
             ),
         )

@@ -20,7 +20,7 @@ from hookline.domain.models import StopReason
 from hookline.ids import now_ms
 from hookline.store import records
 from hookline.store.port import AttemptRecord, QueueStats
-from hookline.store.postgres.base import REQUEUE, Queries, notify_work
+from hookline.store.postgres.base import HOLD, REQUEUE, Queries, notify_work
 from hookline.store.postgres.connection import Connection, rowcount
 
 _INSERT_ATTEMPT = (
@@ -235,11 +235,7 @@ async def _record(
             _STOP, reason.status.value, reason.value, now, wh_id, list(reason.stops)
         )
         if rowcount(changed):
-            await c.execute(
-                "UPDATE deliveries SET status = 'held' "
-                "WHERE webhook_id = $1 AND status = 'pending'",
-                wh_id,
-            )
+            await c.execute(HOLD, wh_id)
             stopped.append((wh_id, reason))
     return stopped
 

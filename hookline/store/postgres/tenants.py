@@ -24,7 +24,7 @@ class TenantQueries(Queries):
                 ws.name,
                 ws.plan,
                 ws.notification_email,
-                json.dumps(ws.settings),
+                json.dumps(ws.settings.to_json()),
                 ws.created_at,
                 ws.updated_at,
             )
@@ -53,7 +53,7 @@ class TenantQueries(Queries):
             ws.name,
             ws.plan,
             ws.notification_email,
-            json.dumps(ws.settings),
+            json.dumps(ws.settings.to_json()),
             ws.updated_at,
             ws.id,
         )

@@ -14,11 +14,8 @@ from hookline.domain.models import Webhook, WebhookStatus
 from hookline.errors import PlanLimitReached
 from hookline.store import records
 from hookline.store.port import Page, WebhookChanges
-from hookline.store.postgres.base import Queries, notify_work
+from hookline.store.postgres.base import HOLD, Queries, notify_work
 from hookline.store.postgres.connection import Params, rowcount
-
-_JSON_COLUMNS = frozenset({"events", "retry_policy", "metadata", "filter"})
-_SEALED_COLUMNS = frozenset({"auth", "destination"})
 
 
 class WebhookQueries(Queries):
@@ -30,6 +27,7 @@ class WebhookQueries(Queries):
         max_webhooks: int | None,
         signing_key: str | None = None,
     ) -> bool:
+        columns = records.new_webhook(wh, self._box, secret=secret, signing_key=signing_key)
         async with self._db.transaction() as c:
             if max_webhooks is not None:
                 # Concurrent creations in one workspace count one after the other.
@@ -40,40 +38,11 @@ class WebhookQueries(Queries):
                     "SELECT count(*) FROM webhooks WHERE workspace_id = $1", wh.workspace_id
                 )
                 if count >= max_webhooks:
-                    raise PlanLimitReached(
-                        f"The workspace's plan allows {max_webhooks} webhooks; "
-                        "delete one or move to a larger plan."
-                    )
+                    raise PlanLimitReached.of(max_webhooks)
             await c.execute(
-                "INSERT INTO webhooks (id, workspace_id, url, name, description, events, headers, "
-                "secret, status, status_reason, status_changed_by, status_changed_at, "
-                "retry_policy, rate_limit, ordering, metadata, created_at, updated_at, "
-                "signing_key, filter, auth, destination, forward_headers_on_redirect) VALUES "
-                "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,"
-                "$23)",
-                wh.id,
-                wh.workspace_id,
-                wh.url,
-                wh.name,
-                wh.description,
-                json.dumps(wh.events),
-                records.sealed_headers(wh.headers, self._box),
-                secret,
-                wh.status.value,
-                wh.status_reason,
-                wh.status_changed_by,
-                wh.status_changed_at,
-                records.json_or_none(wh.retry_policy),
-                wh.rate_limit,
-                wh.ordering,
-                json.dumps(wh.metadata),
-                wh.created_at,
-                wh.updated_at,
-                signing_key,
-                records.json_or_none(wh.filter),
-                records.sealed_json(wh.auth, self._box),
-                records.sealed_json(wh.destination, self._box),
-                wh.forward_headers_on_redirect,
+                f"INSERT INTO webhooks ({', '.join(columns)}) "
+                f"VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))})",
+                *columns.values(),
             )
         return True
 
@@ -97,7 +66,7 @@ class WebhookQueries(Queries):
         return WebhookChanges(
             secret=row["secret"],
             signing_key=row["signing_key"],
-            previous_keys=json.loads(row["previous_keys"]),
+            previous_keys=records.grace_keys(row["previous_keys"]),
         )
 
     async def list_webhooks(
@@ -121,20 +90,14 @@ class WebhookQueries(Queries):
         """Apply ``changes``; a status change holds pending deliveries or releases held ones."""
         p = Params()
         sets: list[str] = [f"updated_at = {p(now)}"]
-        for column, value in changes.patch.given().items():
-            if column == "headers":
-                value = records.sealed_headers(value, self._box)
-            elif column in _SEALED_COLUMNS:
-                value = records.sealed_json(value, self._box)
-            elif column in _JSON_COLUMNS:
-                value = records.json_or_none(value)
+        for column, value in records.webhook_settings(changes.patch, self._box).items():
             sets.append(f"{column} = {p(value)}")
         if changes.secret is not None:
             sets.append(f"secret = {p(changes.secret)}")
         if changes.signing_key is not None:
             sets.append(f"signing_key = {p(changes.signing_key)}")
         if changes.previous_keys is not None:
-            sets.append(f"previous_keys = {p(json.dumps(changes.previous_keys))}")
+            sets.append(f"previous_keys = {p(records.grace_keys_column(changes.previous_keys))}")
         status = changes.status
         if status is not None:
             sets += [
@@ -161,11 +124,7 @@ class WebhookQueries(Queries):
                 if rowcount(released):
                     await notify_work(c)
             else:
-                await c.execute(
-                    "UPDATE deliveries SET status = 'held' "
-                    "WHERE webhook_id = $1 AND status = 'pending'",
-                    wh_id,
-                )
+                await c.execute(HOLD, wh_id)
 
     async def delete_webhook(self, wh_id: str) -> bool:
         """Delete the webhook; its deliveries and their attempts cascade."""

@@ -132,11 +132,7 @@ class QueueQueries(Queries):
                     (reason.status.value, reason.value, now, now, wh_id, *reason.stops),
                 ).rowcount
                 if changed:
-                    c.execute(
-                        "UPDATE deliveries SET status = 'held' "
-                        "WHERE webhook_id = ? AND status = 'pending'",
-                        (wh_id,),
-                    )
+                    c.execute(rows.HOLD, (wh_id,))
                     stopped.append((wh_id, reason))
             return stopped
 
@@ -352,8 +348,8 @@ def _claims(
             "webhook": rows.webhook(h, box),
             "webhook_secret": h["secret"],
             "signing_key": h["signing_key"],
-            "previous_keys": json.loads(h["previous_keys"]),
-            "workspace_settings": json.loads(spaces[h["workspace_id"]]["settings"]),
+            "previous_keys": rows.grace_keys(h["previous_keys"]),
+            "workspace_settings": rows.workspace_settings(spaces[h["workspace_id"]]["settings"]),
         }
         for wh_id, h in hooks.items()
     }

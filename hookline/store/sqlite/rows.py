@@ -31,6 +31,12 @@ from hookline.store.records import (
     event_type as event_type,
 )
 from hookline.store.records import (
+    grace_keys as grace_keys,
+)
+from hookline.store.records import (
+    grace_keys_column as grace_keys_column,
+)
+from hookline.store.records import (
     int_cursor as int_cursor,
 )
 from hookline.store.records import (
@@ -40,19 +46,25 @@ from hookline.store.records import (
     like as like,
 )
 from hookline.store.records import (
+    new_webhook as new_webhook,
+)
+from hookline.store.records import (
     page as page,
 )
 from hookline.store.records import (
     sealed_headers as sealed_headers,
 )
 from hookline.store.records import (
-    sealed_json as sealed_json,
-)
-from hookline.store.records import (
     webhook as webhook,
 )
 from hookline.store.records import (
+    webhook_settings as webhook_settings,
+)
+from hookline.store.records import (
     workspace as workspace,
+)
+from hookline.store.records import (
+    workspace_settings as workspace_settings,
 )
 
 T = TypeVar("T")
@@ -64,6 +76,8 @@ REQUEUE = (
 )
 # The first status of a new delivery, in a query that joins its webhook as ``w``.
 INITIAL = "CASE w.status WHEN 'active' THEN 'pending' ELSE 'held' END"
+# A webhook taken out of service holds its pending deliveries (the one parameter: its id).
+HOLD = "UPDATE deliveries SET status = 'held' WHERE webhook_id = ? AND status = 'pending'"
 
 
 def placeholders(n: int) -> str:

@@ -12,9 +12,6 @@ from hookline.store.port import Page, WebhookChanges
 from hookline.store.sqlite import rows
 from hookline.store.sqlite.base import Queries
 
-_JSON_COLUMNS = frozenset({"events", "retry_policy", "metadata", "filter"})
-_SEALED_COLUMNS = frozenset({"auth", "destination"})
-
 
 class WebhookQueries(Queries):
     async def create_webhook(
@@ -25,47 +22,19 @@ class WebhookQueries(Queries):
         max_webhooks: int | None,
         signing_key: str | None = None,
     ) -> bool:
+        columns = rows.new_webhook(wh, self._box, secret=secret, signing_key=signing_key)
+
         def insert(c: sqlite3.Connection) -> bool:
             if max_webhooks is not None:
                 (count,) = c.execute(
                     "SELECT count(*) FROM webhooks WHERE workspace_id = ?", (wh.workspace_id,)
                 ).fetchone()
                 if count >= max_webhooks:
-                    raise PlanLimitReached(
-                        f"The workspace's plan allows {max_webhooks} webhooks; "
-                        "delete one or move to a larger plan."
-                    )
+                    raise PlanLimitReached.of(max_webhooks)
             c.execute(
-                "INSERT INTO webhooks (id, workspace_id, url, name, description, events, headers, "
-                "secret, status, status_reason, status_changed_by, status_changed_at, "
-                "retry_policy, rate_limit, ordering, metadata, created_at, updated_at, "
-                "signing_key, filter, auth, destination, forward_headers_on_redirect) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    wh.id,
-                    wh.workspace_id,
-                    wh.url,
-                    wh.name,
-                    wh.description,
-                    json.dumps(wh.events),
-                    rows.sealed_headers(wh.headers, self._box),
-                    secret,
-                    wh.status.value,
-                    wh.status_reason,
-                    wh.status_changed_by,
-                    wh.status_changed_at,
-                    rows.json_or_none(wh.retry_policy),
-                    wh.rate_limit,
-                    wh.ordering,
-                    json.dumps(wh.metadata),
-                    wh.created_at,
-                    wh.updated_at,
-                    signing_key,
-                    rows.json_or_none(wh.filter),
-                    rows.sealed_json(wh.auth, self._box),
-                    rows.sealed_json(wh.destination, self._box),
-                    wh.forward_headers_on_redirect,
-                ),
+                f"INSERT INTO webhooks ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))})",
+                tuple(columns.values()),
             )
             return True
 
@@ -95,7 +64,7 @@ class WebhookQueries(Queries):
         return WebhookChanges(
             secret=row["secret"],
             signing_key=row["signing_key"],
-            previous_keys=json.loads(row["previous_keys"]),
+            previous_keys=rows.grace_keys(row["previous_keys"]),
         )
 
     async def list_webhooks(
@@ -123,14 +92,9 @@ class WebhookQueries(Queries):
         """Apply ``changes``; a status change holds pending deliveries or releases held ones."""
         sets: list[str] = ["updated_at = ?"]
         args: list[Any] = [now]
-        for column, value in changes.patch.given().items():
+        for column, value in rows.webhook_settings(changes.patch, self._box).items():
             sets.append(f"{column} = ?")
-            if column == "headers":
-                args.append(rows.sealed_headers(value, self._box))
-            elif column in _SEALED_COLUMNS:
-                args.append(rows.sealed_json(value, self._box))
-            else:
-                args.append(rows.json_or_none(value) if column in _JSON_COLUMNS else value)
+            args.append(value)
         if changes.secret is not None:
             sets.append("secret = ?")
             args.append(changes.secret)
@@ -139,7 +103,7 @@ class WebhookQueries(Queries):
             args.append(changes.signing_key)
         if changes.previous_keys is not None:
             sets.append("previous_keys = ?")
-            args.append(json.dumps(changes.previous_keys))
+            args.append(rows.grace_keys_column(changes.previous_keys))
         status = changes.status
         if status is not None:
             sets += [
@@ -161,11 +125,7 @@ class WebhookQueries(Queries):
                     (now, wh_id),
                 )
             else:
-                c.execute(
-                    "UPDATE deliveries SET status = 'held' "
-                    "WHERE webhook_id = ? AND status = 'pending'",
-                    (wh_id,),
-                )
+                c.execute(rows.HOLD, (wh_id,))
 
         await self._writer.write(update)
 

@@ -18,7 +18,6 @@ from hookline.ui.web import (
     safe_next,
     services,
     session_of,
-    signer,
     ui_router,
     viewer,
 )
@@ -93,7 +92,7 @@ async def logout(request: Request) -> Response:
 @router.get("/portal/{token}")
 async def portal(request: Request, token: str) -> Response:
     """Redeem a portal link, once: a session in that one workspace, with the admin role."""
-    grant = signer(request).load_portal(token)
+    grant = services(request).portal_links.grant(token)
     if grant is None:
         return error_page(
             request,

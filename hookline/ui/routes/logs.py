@@ -111,7 +111,7 @@ async def send_logs(
         first_link=query.link(path) if cursor else None,
         back=query.link(path, cursor),
         tab="logs",
-        brand=seen.svc.ctx.delivery_settings(ws.settings)["brand"],
+        brand=seen.svc.ctx.delivery_format(ws.settings).brand,
     )
 
 
@@ -173,7 +173,7 @@ async def delivery(dlvId: str, seen: ViewerDep) -> Response:
         resends=sorted(resends, key=lambda d: d.id, reverse=True),
         blocked=blocked,
         live=refresh_seconds(dlv.status, dlv.next_attempt_at),
-        brand=seen.svc.ctx.delivery_settings(ws.settings)["brand"],
+        brand=seen.svc.ctx.delivery_format(ws.settings).brand,
     )
 
 

@@ -138,7 +138,7 @@ async def webhook(whId: str, seen: ViewerDep, test: str | None = None) -> Respon
         dlv, _event, attempts = await seen.svc.deliveries.detail(seen.who, test)
         if dlv.webhook_id == wh.id and "test" in dlv.tags:
             test_result = (dlv, attempts)
-    scheme = seen.svc.ctx.delivery_settings(ws.settings)["signature"]
+    scheme = seen.svc.ctx.delivery_format(ws.settings).signature
     return render(
         seen.request,
         "webhook.html",

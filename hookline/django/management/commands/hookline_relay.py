@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from hookline.client import Client, HooklineError
+from hookline.client import Client, ClientError
 from hookline.django.conf import config
 from hookline.django.outbox import DjangoSource
 from hookline.outbox import Relay
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         try:
             client = Client(settings.url, settings.api_key)
-        except HooklineError as exc:
+        except ClientError as exc:
             raise CommandError(f'{exc} (or set HOOKLINE["URL"] / HOOKLINE["API_KEY"])') from exc
         relay = Relay(
             source,

@@ -1,0 +1,16 @@
+"""How much a webhook, a workspace and an event type may hold: one named constant each, which
+the API's schema, the UI's forms and the service all use. Pure."""
+
+from __future__ import annotations
+
+MAX_NAME = 200  # characters: a webhook's, a workspace's, an API key's name
+MAX_DESCRIPTION = 4000
+MAX_STATUS_REASON = 200
+MAX_URL = 2048  # characters, as given and once encoded
+MAX_EVENT_PATTERNS = 100
+MAX_HEADERS = 20
+MAX_HEADER_BYTES = 4096  # names and values of a webhook's custom headers, in all
+# Attempts per second: at least one every 1000 s (about 17 minutes), at most 10000.
+MIN_RATE_LIMIT = 0.001
+MAX_RATE_LIMIT = 10_000
+MAX_GRACE_SECONDS = 30 * 86400  # a rotated secret's grace period

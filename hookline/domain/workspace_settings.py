@@ -1,0 +1,175 @@
+"""What a workspace may set for all its webhooks: the delivery format and a retry policy. Pure.
+
+A workspace's ``settings`` is JSON with two optional members, each a layer over the
+deployment's own: ``delivery`` (``signature``, ``envelope``, ``brand``, ``userAgent``: how
+deliveries are signed, shaped and named) and ``retryPolicy`` (a ``PolicyLayer``).
+``parse_settings`` turns the JSON into ``WorkspaceSettings`` or says every rule it breaks;
+``DeliveryFormat.over`` gives the format a delivery is made in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hookline.domain.envelope import ENVELOPES
+from hookline.domain.retry import InvalidPolicy, PolicyLayer, load_policy, parse_policy
+from hookline.signing import SCHEMES
+
+BRAND_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
+MAX_USER_AGENT = 256
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FormatLayer:
+    """A workspace's overrides of the delivery format; a field left out (None) is the
+    deployment's."""
+
+    signature: str | None = None
+    envelope: str | None = None
+    brand: str | None = None
+    user_agent: str | None = None
+    nulls: frozenset[str] = frozenset()  # the fields given as null, shown as given
+
+    def to_json(self) -> dict[str, str | None]:
+        fields = {
+            "signature": self.signature,
+            "envelope": self.envelope,
+            "brand": self.brand,
+            "userAgent": self.user_agent,
+        }
+        return {k: v for k, v in fields.items() if v is not None or k in self.nulls}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeliveryFormat:
+    """How deliveries are made: the signature scheme, the envelope, the ``X-{brand}-`` prefix
+    of Hookline's headers and the User-Agent."""
+
+    signature: str = "standard"
+    envelope: str = "standard"
+    brand: str = "Hookline"
+    user_agent: str = "Hookline-Webhook/1.0"
+
+    def over(self, layer: FormatLayer | None) -> DeliveryFormat:
+        """This format with ``layer``'s overrides."""
+        if layer is None:
+            return self
+        return replace(
+            self,
+            signature=layer.signature or self.signature,
+            envelope=layer.envelope or self.envelope,
+            brand=layer.brand or self.brand,
+            user_agent=layer.user_agent or self.user_agent,
+        )
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "signature": self.signature,
+            "envelope": self.envelope,
+            "brand": self.brand,
+            "userAgent": self.user_agent,
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkspaceSettings:
+    delivery: FormatLayer | None = None
+    retry_policy: PolicyLayer | None = None
+    nulls: frozenset[str] = frozenset()  # the settings given as null, shown as given
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as the API shows them and the stores keep them."""
+        shown: dict[str, Any] = dict.fromkeys(sorted(self.nulls))
+        if self.delivery is not None:
+            shown["delivery"] = self.delivery.to_json()
+        if self.retry_policy is not None:
+            shown["retryPolicy"] = self.retry_policy.to_json()
+        return shown
+
+
+class InvalidSettings(ValueError):
+    """Settings break their rules; ``problems`` are human-readable, one per rule."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def parse_settings(raw: Any) -> WorkspaceSettings:
+    """The settings a JSON value gives (null: none); ``InvalidSettings`` saying every rule
+    it breaks."""
+    if raw is None:
+        return WorkspaceSettings()
+    if not isinstance(raw, dict):
+        raise InvalidSettings(["settings must be an object"])
+    unknown = set(raw) - {"delivery", "retryPolicy"}
+    problems = [f"settings.{k} is not a known setting" for k in sorted(unknown)]
+    delivery = raw.get("delivery")
+    if delivery is not None:
+        problems += format_problems(delivery, "settings.delivery")
+    try:
+        parse_policy(raw.get("retryPolicy"), "settings.retryPolicy")
+    except InvalidPolicy as exc:
+        problems += exc.problems
+    if problems:
+        raise InvalidSettings(problems)
+    return load_settings(raw)
+
+
+def load_settings(raw: dict[str, Any]) -> WorkspaceSettings:
+    """The settings a stored (already parsed) JSON value holds."""
+    delivery, policy = raw.get("delivery"), raw.get("retryPolicy")
+    return WorkspaceSettings(
+        delivery=None if delivery is None else _format_layer(delivery),
+        retry_policy=None if policy is None else load_policy(policy),
+        nulls=_nulls(raw),
+    )
+
+
+def parse_format(raw: Any, name: str) -> DeliveryFormat:
+    """A complete delivery format: the defaults with what ``raw`` (JSON) sets;
+    ``InvalidSettings`` when it breaks a rule. ``name`` is what the messages call it."""
+    problems = format_problems(raw, name)
+    if problems:
+        raise InvalidSettings(problems)
+    return DeliveryFormat().over(_format_layer(raw))
+
+
+def format_problems(raw: Any, name: str) -> list[str]:
+    """Human-readable problems with a JSON delivery format; empty when valid."""
+    if not isinstance(raw, dict):
+        return [f"{name} must be an object"]
+    problems = [
+        f"{name}.{k} is not a known field"
+        for k in raw
+        if k not in ("signature", "envelope", "brand", "userAgent")
+    ]
+    if "signature" in raw and raw["signature"] not in SCHEMES:
+        problems.append(f"{name}.signature must be one of {', '.join(SCHEMES)}")
+    if "envelope" in raw and raw["envelope"] not in ENVELOPES:
+        problems.append(f"{name}.envelope must be one of {', '.join(ENVELOPES)}")
+    brand = raw.get("brand")
+    if brand is not None and not (isinstance(brand, str) and BRAND_RE.fullmatch(brand)):
+        problems.append(f"{name}.brand must be 1-32 letters, digits or dashes")
+    agent = raw.get("userAgent")
+    if agent is not None and not (
+        isinstance(agent, str) and 0 < len(agent) <= MAX_USER_AGENT and agent.isprintable()
+    ):
+        problems.append(f"{name}.userAgent must be 1-{MAX_USER_AGENT} printable characters")
+    return problems
+
+
+def _format_layer(raw: dict[str, Any]) -> FormatLayer:
+    return FormatLayer(
+        signature=raw.get("signature"),
+        envelope=raw.get("envelope"),
+        brand=raw.get("brand"),
+        user_agent=raw.get("userAgent"),
+        nulls=_nulls(raw),
+    )
+
+
+def _nulls(raw: dict[str, Any]) -> frozenset[str]:
+    return frozenset(name for name, value in raw.items() if value is None)
