@@ -158,8 +158,8 @@ def make_session(
 
 class AiohttpTransport:
     """Posts over ``session`` (from ``make_session``, with the same ``open_network`` and
-    ``allowed``); outside dev mode each URL posted to passes the destination rules, and a
-    redirect to http needs ``allow_http`` (from https, never)."""
+    ``allowed``), which it closes with itself; outside dev mode each URL posted to passes the
+    destination rules, and a redirect to http needs ``allow_http`` (from https, never)."""
 
     def __init__(
         self,
@@ -265,6 +265,10 @@ class AiohttpTransport:
             retry_after=retry_after,
             final_url=final_url,
         )
+
+    async def close(self) -> None:
+        """Close the session, and with it its connections."""
+        await self.session.close()
 
 
 def _ssl_for(client_tls: ssl.SSLContext | None, target: URL, origin: URL) -> ssl.SSLContext | bool:

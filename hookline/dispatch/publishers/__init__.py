@@ -1,17 +1,17 @@
 """Destinations other than HTTP, each one module behind the ``Transport`` protocol.
 
 ``Router`` is the dispatcher's transport: a request without a ``destination`` goes to the
-HTTP transport (``hookline.dispatch.sender``), any other to the publisher of its kind
-(``rabbitmq``, ``nats``, ``redis``, ``aws`` for SQS, SNS and EventBridge), imported the first
-time a webhook uses it. A publisher keeps one connection per broker and destination
-credentials and reports, like the HTTP transport, a ``SendResult`` whatever happened: an
-acknowledged message, or the error that stood in for it (``connect_error``, ``timeout``,
-``not_acknowledged``, ``publish_error``, ``blocked_destination``, ``unexpected_response``:
-an answer the client cannot read, or without what acknowledges the message). What the
-destination answers is its outcome, recorded as an attempt; only a bug of Hookline's own
-raises out of a publisher. The body is the envelope
-as an HTTP delivery's; the signature and delivery headers go as message headers (or, on
-SQS and SNS, as message attributes).
+HTTP transport (``hookline.dispatch.oauth2`` around ``hookline.dispatch.sender``), any other
+to the publisher of its kind (``rabbitmq``, ``nats``, ``redis``, ``aws`` for SQS, SNS and
+EventBridge), imported the first time a webhook uses it. A publisher keeps one connection per
+broker and destination credentials and reports, like the HTTP transport, a ``SendResult``
+whatever happened: an acknowledged message, or the error that stood in for it
+(``connect_error``, ``timeout``, ``not_acknowledged``, ``publish_error``,
+``blocked_destination``, ``unexpected_response``: an answer the client cannot read, or
+without what acknowledges the message). What the destination answers is its outcome,
+recorded as an attempt; only a bug of Hookline's own raises out of a publisher. The body is
+the envelope as an HTTP delivery's; the signature and delivery headers go as message headers
+(or, on SQS and SNS, as message attributes).
 
 Outside dev mode a broker's host is resolved here and its addresses checked with the rules
 of webhook hosts; the connection then goes to a checked address. Where the client must
@@ -145,8 +145,12 @@ class Router:
         return self._publishers[name]
 
     async def close(self) -> None:
-        for publisher in self._publishers.values():
-            await publisher.close()
+        """Close the publishers in use, then the HTTP transport."""
+        try:
+            for publisher in self._publishers.values():
+                await publisher.close()
+        finally:
+            await self.http.close()
 
 
 def acknowledged(request: OutboundRequest, start: float, receipt: Mapping[str, Any]) -> SendResult:
