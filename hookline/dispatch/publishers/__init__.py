@@ -4,7 +4,7 @@
 HTTP transport (``hookline.dispatch.oauth2`` around ``hookline.dispatch.sender``), any other
 to the publisher of its kind (``rabbitmq``, ``nats``, ``redis``, ``aws`` for SQS, SNS and
 EventBridge), imported the first time a webhook uses it. A publisher keeps one connection per
-broker and destination credentials and reports, like the HTTP transport, a ``SendResult``
+broker and destination credentials (``clients.Clients``) and reports, like the HTTP transport, a ``SendResult``
 whatever happened: an acknowledged message, or the error that stood in for it
 (``connect_error``, ``timeout``, ``not_acknowledged``, ``publish_error``,
 ``blocked_destination``, ``unexpected_response``: an answer the client cannot read, or
