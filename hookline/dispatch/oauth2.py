@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from hookline.dispatch.transport import OutboundRequest, SendResult, TokenRequest, Transport
+from hookline.domain.attempt_errors import AttemptError
 from hookline.domain.endpoint_auth import OAuth2
 
 # A token is used until this many seconds before it expires; one without expires_in for
@@ -75,7 +76,7 @@ class OAuth2Transport:
                 headers={},
                 body="",
                 truncated=False,
-                error="auth_error",
+                error=AttemptError.AUTH_ERROR,
                 duration_ms=sum(f.duration_ms for f in fetched),
                 retry_after=None,
                 final_url=fetched[-1].url if fetched else request.url,
@@ -142,20 +143,20 @@ class OAuth2Transport:
         return token, lifetime, record
 
 
-def _read_token(result: SendResult) -> tuple[str | None, float, str | None]:
+def _read_token(result: SendResult) -> tuple[str | None, float, AttemptError | None]:
     """The access token of a token response and how long to keep it, or what is wrong."""
     if result.status_code is None or not 200 <= result.status_code < 300:
-        return None, 0.0, "token_refused"
+        return None, 0.0, AttemptError.TOKEN_REFUSED
     try:
         body = json.loads(result.body)
     except ValueError:
-        return None, 0.0, "invalid_token_response"
+        return None, 0.0, AttemptError.INVALID_TOKEN_RESPONSE
     token = body.get("access_token") if isinstance(body, dict) else None
     kind = str(body.get("token_type", "bearer")).lower() if isinstance(body, dict) else ""
     if not isinstance(token, str) or not token or kind != "bearer":
-        return None, 0.0, "invalid_token_response"
+        return None, 0.0, AttemptError.INVALID_TOKEN_RESPONSE
     if any(ord(ch) < 33 or ord(ch) > 126 for ch in token):
-        return None, 0.0, "invalid_token_response"
+        return None, 0.0, AttemptError.INVALID_TOKEN_RESPONSE
     expires_in = body.get("expires_in")
     if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0:
         lifetime = max(min(expires_in - EXPIRY_MARGIN, DEFAULT_LIFETIME * 24), expires_in / 2)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from hookline.domain.attempt_errors import AttemptError
 from hookline.domain.endpoint_auth import OAuth2
 from hookline.domain.queues import Destination
 
@@ -50,7 +51,7 @@ class TokenRequest:
 
     url: str
     status: int | None
-    error: str | None
+    error: AttemptError | None
     duration_ms: float
 
     def to_json(self) -> dict[str, Any]:
@@ -71,7 +72,7 @@ class SendResult:
     headers: dict[str, str]
     body: str
     truncated: bool
-    error: str | None
+    error: AttemptError | None
     duration_ms: float
     retry_after: float | None
     final_url: str

@@ -31,7 +31,6 @@ import botocore.session
 from yarl import URL
 
 from hookline.dispatch.publishers import (
-    UNEXPECTED_RESPONSE,
     UNREADABLE,
     Guard,
     Refused,
@@ -42,6 +41,7 @@ from hookline.dispatch.publishers import (
 from hookline.dispatch.publishers.clients import Clients
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain import queues
+from hookline.domain.attempt_errors import AttemptError
 
 MAX_ATTRIBUTES = 10
 SIGNATURE_HEADERS = (
@@ -83,9 +83,9 @@ class Aws:
             )
             receipt = await asyncio.to_thread(_call, client, destination, request)
         except botocore.exceptions.EndpointConnectionError as exc:
-            raise Refused("connect_error", str(exc)) from exc
+            raise Refused(AttemptError.CONNECT_ERROR, str(exc)) from exc
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            raise Refused("publish_error", str(exc)) from exc
+            raise Refused(AttemptError.PUBLISH_ERROR, str(exc)) from exc
         return acknowledged(request, start, receipt)
 
     def _create(self, destination: queues.Aws, timeout: float) -> Any:
@@ -162,7 +162,7 @@ def _text(answer: Any, name: str) -> str:
     """The answer's field ``name``, a non-empty string, or the refusal of an answer without it."""
     value = answer.get(name) if isinstance(answer, dict) else None
     if not isinstance(value, str) or not value:
-        raise Refused(UNEXPECTED_RESPONSE, f"the answer has no {name}")
+        raise Refused(AttemptError.UNEXPECTED_RESPONSE, f"the answer has no {name}")
     return value
 
 
@@ -170,11 +170,11 @@ def _event_id(answer: Any) -> str:
     """The event id of ``PutEvents``' one entry; its error code when EventBridge says it failed."""
     entries = answer.get("Entries") if isinstance(answer, dict) else None
     if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
-        raise Refused(UNEXPECTED_RESPONSE, "the answer has not one entry")
+        raise Refused(AttemptError.UNEXPECTED_RESPONSE, "the answer has not one entry")
     (entry,) = entries
     if answer.get("FailedEntryCount") or entry.get("ErrorCode"):
         code, message = entry.get("ErrorCode", ""), entry.get("ErrorMessage", "")
-        raise Refused("publish_error", f"PutEvents: {code}: {message}")
+        raise Refused(AttemptError.PUBLISH_ERROR, f"PutEvents: {code}: {message}")
     return _text(entry, "EventId")
 
 

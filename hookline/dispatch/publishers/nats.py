@@ -28,6 +28,7 @@ from hookline.dispatch.publishers import (
 from hookline.dispatch.publishers.clients import Clients
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain import queues
+from hookline.domain.attempt_errors import AttemptError
 
 
 class Nats:
@@ -53,11 +54,11 @@ class Nats:
                 destination.subject, request.body, timeout=request.timeout, headers=headers
             )
         except nats.js.errors.NoStreamResponseError as exc:
-            raise Refused("no_stream", str(exc)) from exc
+            raise Refused(AttemptError.NO_STREAM, str(exc)) from exc
         except nats.errors.TimeoutError as exc:
-            raise Refused("timeout", str(exc)) from exc
+            raise Refused(AttemptError.TIMEOUT, str(exc)) from exc
         except (nats.js.errors.Error, nats.errors.Error, OSError) as exc:
-            raise Refused("publish_error", str(exc)) from exc
+            raise Refused(AttemptError.PUBLISH_ERROR, str(exc)) from exc
         except UNREADABLE as exc:  # the reply is not JSON, or lacks the stream or sequence
             raise unexpected(exc) from exc
         receipt = {"stream": ack.stream, "seq": ack.seq, "duplicate": bool(ack.duplicate)}
@@ -82,7 +83,7 @@ class Nats:
         try:
             return await nats.connect(**options)
         except (nats.errors.Error, OSError) as exc:
-            raise Refused("connect_error", str(exc)) from exc
+            raise Refused(AttemptError.CONNECT_ERROR, str(exc)) from exc
         except UNREADABLE as exc:  # a server whose INFO is not what NATS sends
             raise unexpected(exc) from exc
 

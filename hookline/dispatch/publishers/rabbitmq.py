@@ -22,6 +22,7 @@ from hookline.dispatch.publishers import Guard, Refused, acknowledged, header
 from hookline.dispatch.publishers.clients import Clients
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain import queues
+from hookline.domain.attempt_errors import AttemptError
 from hookline.domain.queues import SCHEMES
 
 # What a call on a channel raises when the broker closes it, or the connection, under it.
@@ -66,7 +67,7 @@ class RabbitMQ:
             exchange = await self._exchange(channel, destination.exchange)
         except CLOSED as exc:
             await self._links.forget(key)
-            raise Refused("publish_error", str(exc)) from exc
+            raise Refused(AttemptError.PUBLISH_ERROR, str(exc)) from exc
         message = aio_pika.Message(
             body=request.body,
             headers=dict(request.headers),
@@ -79,10 +80,11 @@ class RabbitMQ:
             confirm = await exchange.publish(message, routing_key=routing_key, mandatory=True)
         except aiormq.exceptions.DeliveryError as exc:
             returned = exc.message is not None
-            raise Refused("unroutable" if returned else "not_acknowledged", str(exc)) from exc
+            error = AttemptError.UNROUTABLE if returned else AttemptError.NOT_ACKNOWLEDGED
+            raise Refused(error, str(exc)) from exc
         except CLOSED as exc:
             await self._links.forget(key)
-            raise Refused("publish_error", str(exc)) from exc
+            raise Refused(AttemptError.PUBLISH_ERROR, str(exc)) from exc
         receipt = {"exchange": destination.exchange, "routingKey": routing_key}
         return acknowledged(request, start, receipt | {"confirm": type(confirm).__name__})
 
@@ -102,7 +104,7 @@ class RabbitMQ:
             )
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         except (aiormq.exceptions.AMQPError, ConnectionError, OSError) as exc:
-            raise Refused("connect_error", str(exc)) from exc
+            raise Refused(AttemptError.CONNECT_ERROR, str(exc)) from exc
         return _Link(connection, channel)
 
     async def _exchange(self, channel: AbstractChannel, name: str) -> AbstractExchange:
@@ -111,7 +113,7 @@ class RabbitMQ:
         try:
             return await channel.get_exchange(name, ensure=True)
         except aiormq.exceptions.ChannelNotFoundEntity as exc:
-            raise Refused("exchange_not_found", str(exc)) from exc
+            raise Refused(AttemptError.EXCHANGE_NOT_FOUND, str(exc)) from exc
 
     async def close(self) -> None:
         await self._links.close()

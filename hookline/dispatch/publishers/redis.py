@@ -25,6 +25,7 @@ from hookline.dispatch.publishers import (
 from hookline.dispatch.publishers.clients import Clients
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain import queues
+from hookline.domain.attempt_errors import AttemptError
 
 
 class Redis:
@@ -51,12 +52,12 @@ class Redis:
             )
         except redis.exceptions.ConnectionError as exc:
             await self._clients.forget(key)
-            raise Refused("connect_error", str(exc)) from exc
+            raise Refused(AttemptError.CONNECT_ERROR, str(exc)) from exc
         except (redis.exceptions.InvalidResponse, *UNREADABLE) as exc:
             await self._clients.forget(key)
             raise unexpected(exc) from exc
         except redis.exceptions.RedisError as exc:
-            raise Refused("publish_error", str(exc)) from exc
+            raise Refused(AttemptError.PUBLISH_ERROR, str(exc)) from exc
         stream_id = entry.decode() if isinstance(entry, bytes) else str(entry)
         return acknowledged(request, start, {"stream": destination.stream, "id": stream_id})
 
