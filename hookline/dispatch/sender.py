@@ -71,7 +71,7 @@ class RefusedHop(Exception):
 
 
 # What the client raised → the attempt's error: the first row naming a class of the exception
-# and, where it names a second one, a class of what the exception wraps (``_wrapped``) gives it.
+# and, where it names a second one, a class of what it wraps (``_wrapped``) gives the error.
 # Any other exception of aiohttp or the OS is ``NETWORK_ERROR``; RefusedHop carries its own.
 Classes = type[BaseException] | tuple[type[BaseException], ...]
 ERRORS: tuple[tuple[Classes, Classes | None, AttemptError], ...] = (
@@ -83,14 +83,26 @@ ERRORS: tuple[tuple[Classes, Classes | None, AttemptError], ...] = (
         None,
         AttemptError.PROXY_ERROR,
     ),
-    (aiohttp.ClientConnectorCertificateError, None, AttemptError.TLS_ERROR),
+    # The TLS handshake failed: a certificate refused, or an alert, such as a TLS 1.2 server's
+    # wanting a client certificate (aiohttp's TLS errors are connector errors too).
+    ((aiohttp.ClientSSLError, ssl.SSLError), None, AttemptError.TLS_ERROR),
     # Connecting: the resolver or the socket factory refused the address, the name did not
     # resolve, or the connection failed.
     (aiohttp.ClientConnectorError, BlockedDestination, AttemptError.BLOCKED_DESTINATION),
     (aiohttp.ClientConnectorError, socket.gaierror, AttemptError.DNS_ERROR),
     (aiohttp.ClientConnectorError, None, AttemptError.CONNECT_ERROR),
-    ((aiohttp.ClientSSLError, ssl.SSLError), None, AttemptError.TLS_ERROR),
-    (aiohttp.ServerDisconnectedError, None, AttemptError.CONNECTION_CLOSED),
+    # Once connected, the connection ended before the answer did. An alert after the
+    # handshake is the end of it: under TLS 1.3 a server checks the client's certificate
+    # after the client's side of the handshake is done. A server that drops the connection
+    # instead (without an alert) closes it, or resets it when the request lies unread in its
+    # buffer: a race that a loaded machine loses, so a reset is a close like any other.
+    (aiohttp.ClientOSError, ssl.SSLError, AttemptError.TLS_ERROR),
+    (
+        (aiohttp.ServerDisconnectedError, ConnectionError),  # ClientConnectionResetError too
+        None,
+        AttemptError.CONNECTION_CLOSED,
+    ),
+    (aiohttp.ClientOSError, ConnectionError, AttemptError.CONNECTION_CLOSED),
     (aiohttp.ClientPayloadError, None, AttemptError.INVALID_RESPONSE),
 )
 

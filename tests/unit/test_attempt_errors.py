@@ -88,3 +88,54 @@ EXCEPTIONS = [
 @pytest.mark.parametrize(("exc", "error"), EXCEPTIONS, ids=lambda v: type(v).__name__)
 def test_client_exceptions_map_to_attempt_errors(exc: OSError, error: AttemptError) -> None:
     assert attempt_error(exc) is error
+
+
+# A handshake refused for want of a client certificate, and a connection lost once it was made
+# (aiohttp re-raises what the connection was lost with as a ClientOSError from it): which one
+# the client sees of a refused handshake depends on the TLS version and on timing
+# (tests/integration/test_sender_errors.py); each is what happened, none a network_error.
+REFUSED_OR_LOST = [
+    pytest.param(
+        aiohttp.ClientConnectorSSLError(
+            KEY,
+            ssl.SSLError(1, "[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure"),
+        ),
+        AttemptError.TLS_ERROR,
+        id="TLS 1.2: an alert during the handshake",
+    ),
+    pytest.param(
+        caused(
+            aiohttp.ClientOSError(
+                1, "[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] certificate required"
+            ),
+            ssl.SSLError(1, "[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] certificate required"),
+        ),
+        AttemptError.TLS_ERROR,
+        id="TLS 1.3: an alert after the handshake",
+    ),
+    pytest.param(
+        caused(
+            aiohttp.ClientOSError(104, "Connection reset by peer"),
+            ConnectionResetError(104, "Connection reset by peer"),
+        ),
+        AttemptError.CONNECTION_CLOSED,
+        id="a reset",
+    ),
+    pytest.param(
+        caused(aiohttp.ClientOSError(32, "Broken pipe"), BrokenPipeError(32, "Broken pipe")),
+        AttemptError.CONNECTION_CLOSED,
+        id="a broken pipe",
+    ),
+    pytest.param(
+        aiohttp.ClientConnectionResetError("Cannot write to closing transport"),
+        AttemptError.CONNECTION_CLOSED,
+        id="writing to a closing connection",
+    ),
+]
+
+
+@pytest.mark.parametrize(("exc", "error"), REFUSED_OR_LOST)
+def test_a_refused_handshake_is_a_tls_error_and_a_lost_connection_closed(
+    exc: OSError, error: AttemptError
+) -> None:
+    assert attempt_error(exc) is error
