@@ -42,7 +42,8 @@ from hookline.dispatch.egress import (
 )
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain.attempt_errors import AttemptError
-from hookline.domain.destinations import (
+from hookline.domain.egress_proxy import EgressProxy
+from hookline.domain.network_guard import (
     IPAddress,
     Network,
     check_url,
@@ -50,7 +51,6 @@ from hookline.domain.destinations import (
     ip_literal,
     is_blocked,
 )
-from hookline.domain.egress_proxy import EgressProxy
 from hookline.errors import Invalid
 from hookline.tls import client_context
 

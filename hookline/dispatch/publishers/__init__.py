@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from hookline.dispatch.transport import OutboundRequest, SendResult, Transport
 from hookline.domain import queues
 from hookline.domain.attempt_errors import AttemptError
-from hookline.domain.destinations import Network, ip_literal, is_blocked
+from hookline.domain.network_guard import Network, ip_literal, is_blocked
 
 log = logging.getLogger("hookline.dispatch")
 
