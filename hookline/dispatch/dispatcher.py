@@ -1,10 +1,11 @@
 """The dispatcher: claim → prepare → send → conclude → record, with bounded concurrency.
 
 One loop claims due deliveries in batches while slots are free; each claim
-becomes a task that prepares the request, sends it, concludes what follows
-(``outcome``) and hands the attempt record to the ``Recorder``, which writes
-finished attempts in group commits. ``Housekeeping`` renews this worker's leases
-while its claims run, returns expired ones and purges old data.
+becomes a task that prepares the request, sends it through the dispatcher's one
+``Transport`` (``delivery_transport``: queues, OAuth2 tokens, the aiohttp sender),
+concludes what follows (``outcome``) and hands the attempt record to the ``Recorder``,
+which writes finished attempts in group commits. ``Housekeeping`` renews this worker's
+leases while its claims run, returns expired ones and purges old data.
 
 While the database is out of space, or records wait to be written, the loop claims
 nothing: an attempt made then could not be recorded, and whatever space comes back goes
@@ -22,20 +23,18 @@ import time
 from collections import Counter
 from dataclasses import replace
 
-import aiohttp
 from opentelemetry.trace import Span
 
 from hookline import tracing
 from hookline.dispatch.faults import defer_once, fault_reason, log_fault
 from hookline.dispatch.housekeeping import Housekeeping
-from hookline.dispatch.oauth2 import Tokens
+from hookline.dispatch.oauth2 import OAuth2Transport
 from hookline.dispatch.outcome import Concluded, RetryAt, Verdict, conclude
 from hookline.dispatch.prepare import PendingDispatch, prepare
 from hookline.dispatch.publishers import Guard, Router
 from hookline.dispatch.recorder import Recorder
 from hookline.dispatch.sender import AiohttpTransport, make_session
 from hookline.dispatch.transport import SendResult, Transport
-from hookline.domain.endpoint_auth import OAuth2
 from hookline.errors import StorageFull, StorageUnavailable
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.notify import Mailer, StopNotices
@@ -48,6 +47,9 @@ attempts_log = logging.getLogger("hookline.attempts")
 
 
 class Dispatcher:
+    """Claims, sends and records this worker's deliveries until ``stop``. ``transport`` is
+    the one it sends through and closes when it stops (default ``delivery_transport``)."""
+
     def __init__(
         self,
         ctx: Context,
@@ -90,9 +92,6 @@ class Dispatcher:
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._transport = transport
-        self._session: aiohttp.ClientSession | None = None  # the default transport's, owned here
-        self._router: Router | None = None
-        self._tokens = Tokens(user_agent=self.settings.delivery.user_agent)
 
     def wake(self) -> None:
         """Called by the API in the same process when new work is due now."""
@@ -101,21 +100,7 @@ class Dispatcher:
     async def run(self) -> None:
         """Run until ``stop``; then drain in-flight attempts and flush their records."""
         if self._transport is None:
-            self._session = make_session(
-                open_network=self.settings.dev,
-                allowed=self.ctx.allowed_networks,
-                limit=self.settings.worker_concurrency,
-                egress=self.settings.egress,
-            )
-            http = AiohttpTransport(
-                self._session,
-                open_network=self.settings.dev,
-                allowed=self.ctx.allowed_networks,
-                allow_http=self.ctx.allow_http,
-            )
-            guard = Guard(open_network=self.settings.dev, allowed=self.ctx.allowed_networks)
-            self._router = Router(http, guard)
-            self._transport = self._router
+            self._transport = delivery_transport(self.ctx)
         await self.queue.listen_for_work(self.wake)  # other processes' new work (PostgreSQL)
         self._recorder.start()
         self._tasks = [
@@ -242,7 +227,7 @@ class Dispatcher:
                 return
             started = now_ms()
             try:
-                pending, result = await self._send(pending)
+                result = await self._send(pending)
             except Exception as exc:
                 await self._internal_fault(claim, "send", span, exc)
                 return
@@ -254,13 +239,9 @@ class Dispatcher:
             tracing.attempted(span, result, concluded.verdict)
         self._recorder.add(concluded.record, faults=claim.internal_faults)
 
-    async def _send(self, pending: PendingDispatch) -> tuple[PendingDispatch, SendResult]:
-        """Send the request; an OAuth2 webhook's with its token (the dispatch as sent)."""
+    async def _send(self, pending: PendingDispatch) -> SendResult:
         assert self._transport is not None
-        auth = pending.claim.webhook.auth
-        if isinstance(auth, OAuth2) and pending.request.destination is None:
-            return await self._tokens.send(pending, self._transport)
-        return pending, await self._transport.send(pending.request)
+        return await self._transport.send(pending.request)
 
     async def _internal_fault(self, claim: Claim, stage: str, span: Span, exc: Exception) -> None:
         """A fault of Hookline's own ends no delivery: it goes back to the queue, unattempted.
@@ -325,11 +306,31 @@ class Dispatcher:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._router is not None:
-            with contextlib.suppress(Exception):
-                await self._router.close()
-        if self._session is not None:
-            await self._session.close()
+        if self._transport is not None:
+            try:
+                await self._transport.close()
+            except Exception as exc:
+                log.warning("closing the dispatcher's connections failed: %r", exc)
+
+
+def delivery_transport(ctx: Context) -> Transport:
+    """The transport deliveries go through: the ``Router`` hands a request for a queue to its
+    publisher, any other to the OAuth2 wrapper (a token where the webhook wants one), which
+    passes it on to the aiohttp sender; each connection passes the destination rules."""
+    settings = ctx.settings
+    session = make_session(
+        open_network=settings.dev,
+        allowed=ctx.allowed_networks,
+        limit=settings.worker_concurrency,
+        egress=settings.egress,
+    )
+    http = AiohttpTransport(
+        session, open_network=settings.dev, allowed=ctx.allowed_networks, allow_http=ctx.allow_http
+    )
+    return Router(
+        OAuth2Transport(http, user_agent=settings.delivery.user_agent),
+        Guard(open_network=settings.dev, allowed=ctx.allowed_networks),
+    )
 
 
 def _carrying(pending: PendingDispatch, trace_headers: dict[str, str]) -> PendingDispatch:

@@ -41,8 +41,8 @@ from aiohttp.client_proto import ResponseHandler
 from aiohttp.resolver import DefaultResolver
 from python_socks.async_.asyncio import Proxy as SocksProxy
 
-from hookline.domain.destinations import IPAddress, Network, ip_literal, is_blocked
 from hookline.domain.egress_proxy import EgressProxy
+from hookline.domain.network_guard import IPAddress, Network, ip_literal, is_blocked
 
 if TYPE_CHECKING:
     from aiohttp.client_reqrep import ClientRequest

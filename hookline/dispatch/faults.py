@@ -15,15 +15,15 @@ from __future__ import annotations
 import logging
 import random
 
+from hookline.domain.attempt_errors import INTERNAL_ERROR
 from hookline.domain.models import STUCK_AFTER_FAULTS
 from hookline.ids import now_ms
 from hookline.store.port import Queue
 
 log = logging.getLogger("hookline.dispatch")
 
-# The longest wait after a fault of Hookline's own (seconds), and the error it leaves.
+# The longest wait after a fault of Hookline's own (seconds).
 FAULT_BACKOFF_MAX = 600.0
-INTERNAL_ERROR = "internal_error"
 
 
 def fault_backoff_ms(faults: int, first: float) -> int:

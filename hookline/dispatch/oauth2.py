@@ -1,12 +1,14 @@
 """OAuth 2.0 client credentials for webhooks whose endpoint wants a bearer token.
 
-The dispatcher asks ``Tokens`` for a webhook's token before each attempt. A token is
-fetched from the webhook's token URL through the same transport as deliveries (so the
-destination rules and the egress proxy apply to it too), kept until shortly before it
-expires, and fetched again once when the endpoint answers 401. Every fetch the attempt
-made is part of its record (``tokenRequests``: URL, status, error, time), never the token
-or the client secret. A token URL that does not give a token fails the attempt with
-``auth_error``, retried like any failed attempt.
+``OAuth2Transport`` wraps the transport that posts (as httpx's ``Auth`` flow wraps a
+request): a request whose webhook uses OAuth2 (``OutboundRequest.oauth2``) goes with a
+bearer token, any other passes through untouched. A token is fetched from the webhook's
+token URL through the wrapped transport (so the destination rules and the egress proxy
+apply to it too), kept until shortly before it expires, and fetched again once when the
+endpoint answers 401. Every fetch the attempt made is part of its result
+(``SendResult.token_requests``, its record's ``tokenRequests``: URL, status, error, time),
+never the token or the client secret. A token URL that does not give a token fails the
+attempt with ``auth_error``, retried like any failed attempt.
 """
 
 from __future__ import annotations
@@ -19,11 +21,10 @@ import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote, urlencode
 
-from hookline.dispatch.prepare import PendingDispatch
-from hookline.dispatch.transport import OutboundRequest, SendResult, Transport
+from hookline.dispatch.transport import OutboundRequest, SendResult, TokenRequest, Transport
+from hookline.domain.attempt_errors import AttemptError
 from hookline.domain.endpoint_auth import OAuth2
 
 # A token is used until this many seconds before it expires; one without expires_in for
@@ -39,60 +40,57 @@ class _Token:
     until: float  # monotonic
 
 
-class Tokens:
-    """The tokens of this process's OAuth2 webhooks, one fetch at a time per webhook."""
+class OAuth2Transport:
+    """``inner`` with bearer tokens for OAuth2 webhooks; the tokens of this process's OAuth2
+    webhooks are kept here, fetched one at a time per webhook."""
 
-    def __init__(self, *, user_agent: str) -> None:
+    def __init__(self, inner: Transport, *, user_agent: str) -> None:
+        self._inner = inner
         self._user_agent = user_agent
         self._tokens: OrderedDict[str, _Token] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def send(
-        self, pending: PendingDispatch, transport: Transport
-    ) -> tuple[PendingDispatch, SendResult]:
-        """Send ``pending`` with a bearer token: fetched if none is kept, fetched again once
-        after a 401. The pending dispatch returned is the one sent, with its token requests."""
-        auth = pending.claim.webhook.auth
-        assert isinstance(auth, OAuth2)
-        fetched: list[dict[str, Any]] = []
-        timeout = pending.request.timeout
-        token = await self._token(auth, transport, timeout, fetched)
-        sent, result = await self._send_with(pending, token, transport, fetched)
+    async def send(self, request: OutboundRequest) -> SendResult:
+        """Send ``request`` with a bearer token: fetched if none is kept, fetched again once
+        after a 401. The result says which request went out and the token requests made."""
+        auth = request.oauth2
+        if auth is None:
+            return await self._inner.send(request)
+        fetched: list[TokenRequest] = []
+        token = await self._token(auth, request.timeout, fetched)
+        result = await self._send_with(request, token, fetched)
         if result.status_code == 401 and token is not None:
-            token = await self._token(auth, transport, timeout, fetched, refused=token)
-            sent, result = await self._send_with(pending, token, transport, fetched)
-        return dataclasses.replace(sent, token_requests=fetched), result
+            token = await self._token(auth, request.timeout, fetched, refused=token)
+            result = await self._send_with(request, token, fetched)
+        return dataclasses.replace(result, token_requests=tuple(fetched))
+
+    async def close(self) -> None:
+        await self._inner.close()
 
     async def _send_with(
-        self,
-        pending: PendingDispatch,
-        token: str | None,
-        transport: Transport,
-        fetched: list[dict[str, Any]],
-    ) -> tuple[PendingDispatch, SendResult]:
+        self, request: OutboundRequest, token: str | None, fetched: list[TokenRequest]
+    ) -> SendResult:
         if token is None:
-            last = fetched[-1] if fetched else {}
-            return pending, SendResult(
+            return SendResult(
                 status_code=None,
                 headers={},
                 body="",
                 truncated=False,
-                error="auth_error",
-                duration_ms=sum(f.get("durationMs", 0.0) for f in fetched),
+                error=AttemptError.AUTH_ERROR,
+                duration_ms=sum(f.duration_ms for f in fetched),
                 retry_after=None,
-                final_url=last.get("url", pending.request.url),
+                final_url=fetched[-1].url if fetched else request.url,
             )
-        headers = {k: v for k, v in pending.request.headers.items() if k.lower() != "authorization"}
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
         headers["Authorization"] = f"Bearer {token}"
-        request = dataclasses.replace(pending.request, headers=headers)
-        return dataclasses.replace(pending, request=request), await transport.send(request)
+        sent = dataclasses.replace(request, headers=headers)
+        return dataclasses.replace(await self._inner.send(sent), sent=sent)
 
     async def _token(
         self,
         auth: OAuth2,
-        transport: Transport,
         timeout: float,
-        fetched: list[dict[str, Any]],
+        fetched: list[TokenRequest],
         *,
         refused: str | None = None,
     ) -> str | None:
@@ -106,7 +104,7 @@ class Tokens:
                 self._tokens.move_to_end(key)
                 return kept.value
             self._tokens.pop(key, None)
-            token, lifetime, record = await self._fetch(auth, transport, timeout)
+            token, lifetime, record = await self._fetch(auth, timeout)
             fetched.append(record)
             if token is not None:
                 self._tokens[key] = _Token(token, time.monotonic() + lifetime)
@@ -114,9 +112,7 @@ class Tokens:
                     self._tokens.popitem(last=False)
             return token
 
-    async def _fetch(
-        self, auth: OAuth2, transport: Transport, timeout: float
-    ) -> tuple[str | None, float, dict[str, Any]]:
+    async def _fetch(self, auth: OAuth2, timeout: float) -> tuple[str | None, float, TokenRequest]:
         form = {"grant_type": "client_credentials"}
         if auth.scope:
             form["scope"] = auth.scope
@@ -134,35 +130,33 @@ class Tokens:
         request = OutboundRequest(
             url=auth.token_url, headers=headers, body=urlencode(form).encode(), timeout=timeout
         )
-        result = await transport.send(request)
-        record: dict[str, Any] = {
-            "url": result.final_url,
-            "status": result.status_code,
-            "error": result.error,
-            "durationMs": result.duration_ms,
-        }
-        if result.error is not None:
-            return None, 0.0, record
-        token, lifetime, problem = _read_token(result)
-        if problem is not None:
-            record["error"] = problem
+        result = await self._inner.send(request)
+        token, lifetime, error = None, 0.0, result.error
+        if error is None:
+            token, lifetime, error = _read_token(result)
+        record = TokenRequest(
+            url=result.final_url,
+            status=result.status_code,
+            error=error,
+            duration_ms=result.duration_ms,
+        )
         return token, lifetime, record
 
 
-def _read_token(result: SendResult) -> tuple[str | None, float, str | None]:
+def _read_token(result: SendResult) -> tuple[str | None, float, AttemptError | None]:
     """The access token of a token response and how long to keep it, or what is wrong."""
     if result.status_code is None or not 200 <= result.status_code < 300:
-        return None, 0.0, "token_refused"
+        return None, 0.0, AttemptError.TOKEN_REFUSED
     try:
         body = json.loads(result.body)
     except ValueError:
-        return None, 0.0, "invalid_token_response"
+        return None, 0.0, AttemptError.INVALID_TOKEN_RESPONSE
     token = body.get("access_token") if isinstance(body, dict) else None
     kind = str(body.get("token_type", "bearer")).lower() if isinstance(body, dict) else ""
     if not isinstance(token, str) or not token or kind != "bearer":
-        return None, 0.0, "invalid_token_response"
+        return None, 0.0, AttemptError.INVALID_TOKEN_RESPONSE
     if any(ord(ch) < 33 or ord(ch) > 126 for ch in token):
-        return None, 0.0, "invalid_token_response"
+        return None, 0.0, AttemptError.INVALID_TOKEN_RESPONSE
     expires_in = body.get("expires_in")
     if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0:
         lifetime = max(min(expires_in - EXPIRY_MARGIN, DEFAULT_LIFETIME * 24), expires_in / 2)

@@ -95,7 +95,7 @@ def conclude(
         number=claim.attempt,
         started_at=started,
         duration_ms=result.duration_ms,
-        request=pending.request_record(result.final_url),
+        request=pending.request_record(result),
         response=None
         if result.status_code is None and not result.acknowledged
         else {

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from yarl import URL
 
-from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest
+from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest, SendResult
 from hookline.domain import envelope
-from hookline.domain.endpoint_auth import MTLS
+from hookline.domain.endpoint_auth import MTLS, OAuth2
 from hookline.domain.headers import redacted
 from hookline.domain.retry import PolicyLayer, RetryPolicy
 from hookline.domain.workspace_settings import DeliveryFormat
@@ -24,24 +24,23 @@ class PendingDispatch:
     request: OutboundRequest
     policy: RetryPolicy
     timestamp: int
-    # The token requests an OAuth2 webhook's attempt made (``hookline.dispatch.oauth2``).
-    token_requests: list[dict[str, Any]] = field(default_factory=list)
 
-    def request_record(self, url: str | None = None) -> dict[str, Any]:
-        """The request as the attempt's log keeps it, posted to ``url`` (the last redirect hop;
-        default the webhook's URL): the ``Authorization`` header of endpoint auth and custom
-        headers that carry credentials are redacted (``hookline.domain.headers``), so they
-        are never stored."""
+    def request_record(self, result: SendResult | None = None) -> dict[str, Any]:
+        """The request as the attempt's log keeps it, as ``result`` reports it went out (to
+        its last redirect hop, with the token a wrapper added, after the token requests it
+        made; without a result, as prepared): the ``Authorization`` header of endpoint auth
+        and custom headers that carry credentials are redacted (``hookline.domain.headers``),
+        so they are never stored."""
         custom = self.claim.webhook.headers
-        request = self.request
+        request = self.request if result is None or result.sent is None else result.sent
         record: dict[str, Any] = {
             "method": "POST",
-            "url": url or request.url,
+            "url": request.url if result is None else result.final_url,
             "headers": redacted(request.headers, lambda name: name in custom or name in AUTH),
             "body": request.body.decode(),
         }
-        if self.token_requests:
-            record["tokenRequests"] = self.token_requests
+        if result is not None and result.token_requests:
+            record["tokenRequests"] = [t.to_json() for t in result.token_requests]
         return record
 
 
@@ -108,6 +107,7 @@ def prepare(
         client_certificate=(wh.auth.certificate, wh.auth.key)
         if isinstance(wh.auth, MTLS) and not wh.destination
         else None,
+        oauth2=wh.auth if isinstance(wh.auth, OAuth2) and not wh.destination else None,
         destination=wh.destination,
     )
     return PendingDispatch(claim=claim, request=request, policy=policy, timestamp=timestamp)

@@ -11,6 +11,9 @@ or not a resolver was asked, the address actually connected to is checked.
 With an http(s) egress proxy (``egress``), one connection is exempt: the one to the
 proxy itself, at its host and port (``ProxyExemption``); every other connection, a
 direct one to the proxy's name or address included, is checked on its own address.
+
+What aiohttp, ssl and the OS raise becomes the attempt's error through one table,
+``ERRORS`` (as httpx's ``map_httpcore_exceptions`` maps httpcore's exceptions).
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ from hookline.dispatch.egress import (
     ProxyExemption,
 )
 from hookline.dispatch.transport import OutboundRequest, SendResult
-from hookline.domain.destinations import (
+from hookline.domain.attempt_errors import AttemptError
+from hookline.domain.egress_proxy import EgressProxy
+from hookline.domain.network_guard import (
     IPAddress,
     Network,
     check_url,
@@ -46,7 +51,6 @@ from hookline.domain.destinations import (
     ip_literal,
     is_blocked,
 )
-from hookline.domain.egress_proxy import EgressProxy
 from hookline.errors import Invalid
 from hookline.tls import client_context
 
@@ -61,9 +65,63 @@ PROXY_AUTHENTICATION_REQUIRED = 407
 class RefusedHop(Exception):
     """A URL to post to breaks the destination rules; ``error`` is the attempt's error."""
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: AttemptError) -> None:
         super().__init__(error)
         self.error = error
+
+
+# What the client raised → the attempt's error: the first row naming a class of the exception
+# and, where it names a second one, a class of what it wraps (``_wrapped``) gives the error.
+# Any other exception of aiohttp or the OS is ``NETWORK_ERROR``; RefusedHop carries its own.
+Classes = type[BaseException] | tuple[type[BaseException], ...]
+ERRORS: tuple[tuple[Classes, Classes | None, AttemptError], ...] = (
+    # The attempt's deadline (asyncio.timeout), or a timer of aiohttp's.
+    (TimeoutError, None, AttemptError.TIMEOUT),
+    (BlockedDestination, None, AttemptError.BLOCKED_DESTINATION),
+    (
+        (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError),
+        None,
+        AttemptError.PROXY_ERROR,
+    ),
+    # The TLS handshake failed: a certificate refused, or an alert, such as a TLS 1.2 server's
+    # wanting a client certificate (aiohttp's TLS errors are connector errors too).
+    ((aiohttp.ClientSSLError, ssl.SSLError), None, AttemptError.TLS_ERROR),
+    # Connecting: the resolver or the socket factory refused the address, the name did not
+    # resolve, or the connection failed.
+    (aiohttp.ClientConnectorError, BlockedDestination, AttemptError.BLOCKED_DESTINATION),
+    (aiohttp.ClientConnectorError, socket.gaierror, AttemptError.DNS_ERROR),
+    (aiohttp.ClientConnectorError, None, AttemptError.CONNECT_ERROR),
+    # Once connected, the connection ended before the answer did. An alert after the
+    # handshake is the end of it: under TLS 1.3 a server checks the client's certificate
+    # after the client's side of the handshake is done. A server that drops the connection
+    # instead (without an alert) closes it, or resets it when the request lies unread in its
+    # buffer: a race that a loaded machine loses, so a reset is a close like any other.
+    (aiohttp.ClientOSError, ssl.SSLError, AttemptError.TLS_ERROR),
+    (
+        (aiohttp.ServerDisconnectedError, ConnectionError),  # ClientConnectionResetError too
+        None,
+        AttemptError.CONNECTION_CLOSED,
+    ),
+    (aiohttp.ClientOSError, ConnectionError, AttemptError.CONNECTION_CLOSED),
+    (aiohttp.ClientPayloadError, None, AttemptError.INVALID_RESPONSE),
+)
+
+
+def attempt_error(exc: aiohttp.ClientError | OSError) -> AttemptError:
+    """The attempt error that stands for ``exc``, by ``ERRORS``."""
+    inner = _wrapped(exc)
+    for kinds, wraps, error in ERRORS:
+        if isinstance(exc, kinds) and (wraps is None or isinstance(inner, wraps)):
+            return error
+    return AttemptError.NETWORK_ERROR
+
+
+def _wrapped(exc: BaseException) -> BaseException | None:
+    """What ``exc`` stands for: a connector error's OS error, else the exception aiohttp
+    raised ``exc`` from (it re-raises what a connection lost with as its own errors)."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return exc.os_error
+    return exc.__cause__
 
 
 class GuardedResolver(AbstractResolver):
@@ -158,8 +216,8 @@ def make_session(
 
 class AiohttpTransport:
     """Posts over ``session`` (from ``make_session``, with the same ``open_network`` and
-    ``allowed``); outside dev mode each URL posted to passes the destination rules, and a
-    redirect to http needs ``allow_http`` (from https, never)."""
+    ``allowed``), which it closes with itself; outside dev mode each URL posted to passes the
+    destination rules, and a redirect to http needs ``allow_http`` (from https, never)."""
 
     def __init__(
         self,
@@ -185,7 +243,8 @@ class AiohttpTransport:
         headers = request.headers
         status: int | None = None
         resp_headers: dict[str, str] = {}
-        text, truncated, error = "", False, None
+        text, truncated = "", False
+        error: AttemptError | None = None
         retry_after: float | None = None
         final_url = request.url
         try:
@@ -212,12 +271,12 @@ class AiohttpTransport:
                         retry_after = _retry_after(resp.headers.get("Retry-After"))
                         location = resp.headers.get("Location")
                     if status == PROXY_AUTHENTICATION_REQUIRED:  # a proxy's answer
-                        error = "proxy_error"
+                        error = AttemptError.PROXY_ERROR
                         break
                     if not (request.max_redirects and status in REDIRECT_STATUSES and location):
                         break
                     if hop == request.max_redirects:
-                        error = "too_many_redirects"
+                        error = AttemptError.TOO_MANY_REDIRECTS
                         break
                     following = _next_hop(
                         target,
@@ -229,32 +288,12 @@ class AiohttpTransport:
                     if following.origin() != target.origin():
                         headers = _for_another_origin(headers, request.origin_only)
                     target = following
-        except TimeoutError:
-            error = "timeout"
         except RefusedHop as exc:
             error = exc.error
-        except BlockedDestination:
-            error = "blocked_destination"
-        except (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError):
-            error = "proxy_error"
-        except aiohttp.ClientConnectorCertificateError:
-            error = "tls_error"
-        except aiohttp.ClientConnectorError as exc:
-            error = (
-                "blocked_destination"
-                if isinstance(exc.os_error, BlockedDestination)
-                else ("dns_error" if isinstance(exc.os_error, socket.gaierror) else "connect_error")
-            )
-        except (aiohttp.ClientSSLError, ssl.SSLError):
-            error = "tls_error"
-        except aiohttp.ServerDisconnectedError:
-            error = "connection_closed"
-        except aiohttp.ClientPayloadError:
-            error = "invalid_response"
-        except (aiohttp.ClientError, OSError):
-            error = "network_error"
-        if error is not None and error != "too_many_redirects":
-            status = None if error != "invalid_response" else status
+        except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+            error = attempt_error(exc)
+        if error is not None and error is not AttemptError.TOO_MANY_REDIRECTS:
+            status = None if error is not AttemptError.INVALID_RESPONSE else status
         return SendResult(
             status_code=status,
             headers=resp_headers,
@@ -265,6 +304,10 @@ class AiohttpTransport:
             retry_after=retry_after,
             final_url=final_url,
         )
+
+    async def close(self) -> None:
+        """Close the session, and with it its connections."""
+        await self.session.close()
 
 
 def _ssl_for(client_tls: ssl.SSLContext | None, target: URL, origin: URL) -> ssl.SSLContext | bool:
@@ -300,9 +343,9 @@ def _first_hop(url: str, *, open_network: bool, allowed: Sequence[Network]) -> U
     try:
         target = URL(url)
     except ValueError as exc:
-        raise RefusedHop("invalid_url") from exc
+        raise RefusedHop(AttemptError.INVALID_URL) from exc
     if not open_network and any(is_blocked(a, allowed) for a in host_addresses(target)):
-        raise RefusedHop("blocked_destination")
+        raise RefusedHop(AttemptError.BLOCKED_DESTINATION)
     return target
 
 
@@ -318,16 +361,17 @@ def _next_hop(
     try:
         target = current.join(URL(location))
     except ValueError as exc:
-        raise RefusedHop("invalid_redirect") from exc
+        raise RefusedHop(AttemptError.INVALID_REDIRECT) from exc
     if open_network:
         return target
     try:
         check_url(str(target), allow_http=True, open_network=False, allowed=allowed)
     except Invalid as exc:
         blocked = exc.error_code == "url_not_allowed"
-        raise RefusedHop("blocked_destination" if blocked else "invalid_redirect") from exc
+        error = AttemptError.BLOCKED_DESTINATION if blocked else AttemptError.INVALID_REDIRECT
+        raise RefusedHop(error) from exc
     if target.scheme == "http" and (current.scheme == "https" or not allow_http):
-        raise RefusedHop("insecure_redirect")
+        raise RefusedHop(AttemptError.INSECURE_REDIRECT)
     return target
 
 

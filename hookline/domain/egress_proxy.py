@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from yarl import URL
 
-from hookline.domain.destinations import IPAddress, Network, ip_literal
+from hookline.domain.network_guard import IPAddress, Network, ip_literal
 
 PROXY_VARIABLE = "HOOKLINE_EGRESS_PROXY"
 NO_PROXY_VARIABLE = "HOOKLINE_EGRESS_NO_PROXY"

@@ -120,7 +120,7 @@ class OAuth2:
         return self.client_secret
 
     def authorization(self) -> str | None:
-        return None  # the dispatcher's token, fetched per attempt
+        return None  # a token the dispatcher fetches (hookline.dispatch.oauth2)
 
     def places(self) -> dict[str, str | None]:
         return {"tokenUrl": self.token_url, "clientId": self.client_id}

@@ -9,6 +9,7 @@ fails and the webhook is disabled, whatever the policy. It never sleeps and does
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -112,26 +113,31 @@ class RetryPolicy:
 
     @classmethod
     def resolve(cls, *layers: PolicyLayer | None) -> RetryPolicy:
-        """Merge policy layers, lowest precedence first."""
-        policy = cls()
-        for layer in layers:
-            if layer is None:
-                continue
-            schedule = layer.exponential.schedule if layer.exponential else layer.schedule
-            policy = replace(
-                policy,
-                schedule=policy.schedule if schedule is None else schedule,
-                retry_on=policy.retry_on if layer.retry_on is None else _retry_on(layer.retry_on),
-                timeout=policy.timeout if layer.timeout is None else layer.timeout,
-                follow_redirects=policy.follow_redirects
-                if layer.follow_redirects is None
-                else layer.follow_redirects,
-                jitter=policy.jitter if layer.jitter is None else layer.jitter,
-                on_exhausted=policy.on_exhausted
-                if layer.on_exhausted is None
-                else layer.on_exhausted,
-            )
-        return policy
+        """Merge policy layers, lowest precedence first. Layers and policies are frozen, and a
+        delivery's layers are those of many others (the same objects, read once per
+        distinct value), so each distinct merge is made once."""
+        return _resolved(layers)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(layers: tuple[PolicyLayer | None, ...]) -> RetryPolicy:
+    policy = RetryPolicy()
+    for layer in layers:
+        if layer is None:
+            continue
+        schedule = layer.exponential.schedule if layer.exponential else layer.schedule
+        policy = replace(
+            policy,
+            schedule=policy.schedule if schedule is None else schedule,
+            retry_on=policy.retry_on if layer.retry_on is None else _retry_on(layer.retry_on),
+            timeout=policy.timeout if layer.timeout is None else layer.timeout,
+            follow_redirects=policy.follow_redirects
+            if layer.follow_redirects is None
+            else layer.follow_redirects,
+            jitter=policy.jitter if layer.jitter is None else layer.jitter,
+            on_exhausted=policy.on_exhausted if layer.on_exhausted is None else layer.on_exhausted,
+        )
+    return policy
 
 
 def _retry_on(value: RetryOn) -> Literal["any"] | frozenset[int]:

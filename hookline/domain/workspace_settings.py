@@ -9,6 +9,7 @@ deliveries are signed, shaped and named) and ``retryPolicy`` (a ``PolicyLayer``)
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from typing import Any
@@ -53,16 +54,9 @@ class DeliveryFormat:
     user_agent: str = "Hookline-Webhook/1.0"
 
     def over(self, layer: FormatLayer | None) -> DeliveryFormat:
-        """This format with ``layer``'s overrides."""
-        if layer is None:
-            return self
-        return replace(
-            self,
-            signature=layer.signature or self.signature,
-            envelope=layer.envelope or self.envelope,
-            brand=layer.brand or self.brand,
-            user_agent=layer.user_agent or self.user_agent,
-        )
+        """This format with ``layer``'s overrides (each distinct pair merged once: both are
+        frozen, and every delivery of a workspace asks for the same)."""
+        return self if layer is None else _over(self, layer)
 
     def to_json(self) -> dict[str, str]:
         return {
@@ -71,6 +65,17 @@ class DeliveryFormat:
             "brand": self.brand,
             "userAgent": self.user_agent,
         }
+
+
+@functools.lru_cache(maxsize=1024)
+def _over(base: DeliveryFormat, layer: FormatLayer) -> DeliveryFormat:
+    return replace(
+        base,
+        signature=layer.signature or base.signature,
+        envelope=layer.envelope or base.envelope,
+        brand=layer.brand or base.brand,
+        user_agent=layer.user_agent or base.user_agent,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

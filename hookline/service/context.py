@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookline.domain.destinations import Network, parse_networks
 from hookline.domain.models import Workspace
+from hookline.domain.network_guard import Network, parse_networks
 from hookline.domain.workspace_settings import (
     DeliveryFormat,
     InvalidSettings,

@@ -8,7 +8,6 @@ from dataclasses import replace
 from typing import Any
 
 from hookline.domain import endpoint_auth, filters, queues
-from hookline.domain.destinations import check_host, check_url
 from hookline.domain.endpoint_auth import MTLS, EndpointAuth
 from hookline.domain.headers import masked
 from hookline.domain.limits import (
@@ -23,6 +22,7 @@ from hookline.domain.limits import (
 )
 from hookline.domain.matching import is_valid_pattern
 from hookline.domain.models import GraceKey, Webhook, WebhookStatus, Workspace
+from hookline.domain.network_guard import check_host, check_url
 from hookline.domain.queues import Destination
 from hookline.domain.retry import InvalidPolicy, parse_policy
 from hookline.errors import Invalid, NotFound

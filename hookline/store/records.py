@@ -130,10 +130,8 @@ def webhook(row: Row, box: SecretBox) -> Webhook:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         filter=_filter(row["filter"]) if row["filter"] else None,
-        auth=endpoint_auth.load(json.loads(box.open(row["auth"]))) if row["auth"] else None,
-        destination=queues.load(json.loads(box.open(row["destination"])))
-        if row["destination"]
-        else None,
+        auth=_auth(box.open(row["auth"])) if row["auth"] else None,
+        destination=_destination(box.open(row["destination"])) if row["destination"] else None,
         forward_headers_on_redirect=bool(row["forward_headers_on_redirect"]),
     )
 
@@ -154,6 +152,17 @@ def _policy(column: str) -> PolicyLayer:
 @functools.lru_cache(maxsize=4096)
 def _filter(column: str) -> Filter:
     return filters.load(json.loads(column))
+
+
+# Keyed by the opened JSON, as the secret box keeps it opened (credentials already in memory).
+@functools.lru_cache(maxsize=4096)
+def _auth(opened: str) -> EndpointAuth:
+    return endpoint_auth.load(json.loads(opened))
+
+
+@functools.lru_cache(maxsize=4096)
+def _destination(opened: str) -> Destination:
+    return queues.load(json.loads(opened))
 
 
 def grace_keys(column: str) -> list[GraceKey]:

@@ -229,6 +229,9 @@ class _Broken:
         self.requests.append(request)
         raise RuntimeError("a bug in the transport")
 
+    async def close(self) -> None:
+        return None
+
 
 async def test_a_transport_that_raises_leaves_the_delivery_pending(
     store: Store, tmp_path: Path, receiver: Receiver

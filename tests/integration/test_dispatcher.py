@@ -18,6 +18,8 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from hookline.dispatch.dispatcher import Dispatcher
+from hookline.dispatch.sender import AiohttpTransport, make_session
+from hookline.dispatch.transport import Transport
 from hookline.domain.models import Delivery
 from hookline.ids import now_ms
 from hookline.secrets import SecretBox
@@ -137,8 +139,8 @@ class Rig:
     async def open(self) -> None:
         await self.store.open()
 
-    def start(self) -> Dispatcher:
-        self.dispatcher = Dispatcher(self.ctx)
+    def start(self, transport: Transport | None = None) -> Dispatcher:
+        self.dispatcher = Dispatcher(self.ctx, transport=transport)
         self.ctx.wake = self.dispatcher.wake
         self._task = asyncio.create_task(self.dispatcher.run())
         return self.dispatcher
@@ -309,7 +311,8 @@ async def test_stop_drains_attempts_in_flight(
     ws = await rig.workspace()
     await rig.webhook(ws, receiver.route("/slowish", slowish))
     await rig.send(ws, 5)
-    dispatcher = rig.start()
+    session = make_session(open_network=True, allowed=(), limit=10)
+    rig.start(AiohttpTransport(session, open_network=True))
     await receiver.wait("/slowish", 5)
 
     stopping = time.monotonic()
@@ -319,7 +322,7 @@ async def test_stop_drains_attempts_in_flight(
     done = await rig.deliveries(ws, "succeeded")
     assert len(done) == 5
     assert all(d.attempt_count == 1 for d in done)
-    assert dispatcher._session is not None and dispatcher._session.closed
+    assert session.closed  # the dispatcher closes the transport it sends through
 
 
 async def test_stop_past_the_grace_releases_attempts_and_nothing_is_lost(

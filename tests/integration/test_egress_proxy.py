@@ -26,8 +26,8 @@ from acceptance.receiver import Receiver
 from hookline.dispatch.egress import BlockedDestination, ProxyExemption, to_proxy
 from hookline.dispatch.sender import AiohttpTransport, guarded_socket_factory, make_session
 from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest, SendResult
-from hookline.domain.destinations import Network
 from hookline.domain.egress_proxy import EgressProxy, parse_no_proxy, parse_proxy
+from hookline.domain.network_guard import Network
 
 RECEIVERS: tuple[Network, ...] = (
     ipaddress.ip_network("127.0.0.1/32"),

@@ -342,6 +342,9 @@ class Failing:
         result: SendResult = await self.real.send(request)
         return result
 
+    async def close(self) -> None:
+        await self.real.close()
+
 
 async def test_a_fault_of_hooklines_own_marks_the_attempt_span_with_its_exception(
     rig: Callable[..., Awaitable[Rig]], receiver: Receiver, spans: InMemorySpanExporter

@@ -28,7 +28,7 @@ from hookline.dispatch.sender import (
     make_session,
 )
 from hookline.dispatch.transport import OutboundRequest
-from hookline.domain.destinations import (
+from hookline.domain.network_guard import (
     IPAddress,
     check_url,
     ip_literal,

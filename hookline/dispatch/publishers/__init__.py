@@ -1,17 +1,17 @@
 """Destinations other than HTTP, each one module behind the ``Transport`` protocol.
 
 ``Router`` is the dispatcher's transport: a request without a ``destination`` goes to the
-HTTP transport (``hookline.dispatch.sender``), any other to the publisher of its kind
-(``rabbitmq``, ``nats``, ``redis``, ``aws`` for SQS, SNS and EventBridge), imported the first
-time a webhook uses it. A publisher keeps one connection per broker and destination
-credentials and reports, like the HTTP transport, a ``SendResult`` whatever happened: an
-acknowledged message, or the error that stood in for it (``connect_error``, ``timeout``,
-``not_acknowledged``, ``publish_error``, ``blocked_destination``, ``unexpected_response``:
-an answer the client cannot read, or without what acknowledges the message). What the
-destination answers is its outcome, recorded as an attempt; only a bug of Hookline's own
-raises out of a publisher. The body is the envelope
-as an HTTP delivery's; the signature and delivery headers go as message headers (or, on
-SQS and SNS, as message attributes).
+HTTP transport (``hookline.dispatch.oauth2`` around ``hookline.dispatch.sender``), any other
+to the publisher of its kind (``rabbitmq``, ``nats``, ``redis``, ``aws`` for SQS, SNS and
+EventBridge), imported the first time a webhook uses it. A publisher keeps one connection per
+broker and destination credentials (``clients.Clients``) and reports, like the HTTP transport, a ``SendResult``
+whatever happened: an acknowledged message, or the error that stood in for it
+(``connect_error``, ``timeout``, ``not_acknowledged``, ``publish_error``,
+``blocked_destination``, ``unexpected_response``: an answer the client cannot read, or
+without what acknowledges the message). What the destination answers is its outcome,
+recorded as an attempt; only a bug of Hookline's own raises out of a publisher. The body is
+the envelope as an HTTP delivery's; the signature and delivery headers go as message headers
+(or, on SQS and SNS, as message attributes).
 
 Outside dev mode a broker's host is resolved here and its addresses checked with the rules
 of webhook hosts; the connection then goes to a checked address. Where the client must
@@ -32,7 +32,8 @@ from typing import Any, Protocol
 
 from hookline.dispatch.transport import OutboundRequest, SendResult, Transport
 from hookline.domain import queues
-from hookline.domain.destinations import Network, ip_literal, is_blocked
+from hookline.domain.attempt_errors import AttemptError
+from hookline.domain.network_guard import Network, ip_literal, is_blocked
 
 log = logging.getLogger("hookline.dispatch")
 
@@ -49,9 +50,8 @@ MODULES: dict[type[queues.Destination], str] = {
 
 # What a client library raises while it reads an answer that is not what its protocol says
 # (a missing field, a list for a map, text for JSON): caught around the call to the client and
-# recorded as ``UNEXPECTED_RESPONSE``.
+# recorded as ``unexpected_response``.
 UNREADABLE = (LookupError, AttributeError, TypeError, ValueError)
-UNEXPECTED_RESPONSE = "unexpected_response"
 
 
 class Publisher(Protocol):
@@ -60,17 +60,17 @@ class Publisher(Protocol):
 
 
 class Refused(Exception):
-    """The attempt's error is ``error``; ``detail`` says more, for the attempt's record."""
+    """The attempt's error is ``error``; ``detail`` says more, for the log."""
 
-    def __init__(self, error: str, detail: str = "") -> None:
+    def __init__(self, error: AttemptError, detail: str = "") -> None:
         super().__init__(error, detail)
-        self.error = error
+        self.error = AttemptError(error)
         self.detail = detail
 
 
 def unexpected(exc: BaseException) -> Refused:
     """The refusal that records an answer the client could not read (``exc`` what it raised)."""
-    return Refused(UNEXPECTED_RESPONSE, f"{type(exc).__name__}: {exc}")
+    return Refused(AttemptError.UNEXPECTED_RESPONSE, f"{type(exc).__name__}: {exc}")
 
 
 class Guard:
@@ -94,12 +94,12 @@ class Guard:
                     host, port, type=socket.SOCK_STREAM
                 )
             except OSError as exc:
-                raise Refused("dns_error", str(exc)) from exc
+                raise Refused(AttemptError.DNS_ERROR, str(exc)) from exc
             candidates = [str(info[4][0]) for info in infos]
         allowed = [c for c in candidates if _allowed(c, self.allowed)]
         if allowed and (not every or len(allowed) == len(candidates)):
             return allowed[0]
-        raise Refused("blocked_destination", f"{host} resolves to a blocked address")
+        raise Refused(AttemptError.BLOCKED_DESTINATION, f"{host} resolves to a blocked address")
 
 
 def _without_secrets(text: str, destination: queues.Destination) -> str:
@@ -131,7 +131,7 @@ class Router:
             async with asyncio.timeout(request.timeout):
                 return await publisher.publish(request, self.guard)
         except TimeoutError:
-            return failed(request, start, "timeout")
+            return failed(request, start, AttemptError.TIMEOUT)
         except Refused as exc:
             detail = _without_secrets(exc.detail, request.destination)
             log.info("publishing to %s failed: %s %s", request.url, exc.error, detail)
@@ -145,8 +145,12 @@ class Router:
         return self._publishers[name]
 
     async def close(self) -> None:
-        for publisher in self._publishers.values():
-            await publisher.close()
+        """Close the publishers in use, then the HTTP transport."""
+        try:
+            for publisher in self._publishers.values():
+                await publisher.close()
+        finally:
+            await self.http.close()
 
 
 def acknowledged(request: OutboundRequest, start: float, receipt: Mapping[str, Any]) -> SendResult:
@@ -164,7 +168,7 @@ def acknowledged(request: OutboundRequest, start: float, receipt: Mapping[str, A
     )
 
 
-def failed(request: OutboundRequest, start: float, error: str) -> SendResult:
+def failed(request: OutboundRequest, start: float, error: AttemptError) -> SendResult:
     return SendResult(
         status_code=None,
         headers={},

@@ -31,7 +31,6 @@ import botocore.session
 from yarl import URL
 
 from hookline.dispatch.publishers import (
-    UNEXPECTED_RESPONSE,
     UNREADABLE,
     Guard,
     Refused,
@@ -39,8 +38,10 @@ from hookline.dispatch.publishers import (
     header,
     unexpected,
 )
+from hookline.dispatch.publishers.clients import Clients
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain import queues
+from hookline.domain.attempt_errors import AttemptError
 
 MAX_ATTRIBUTES = 10
 SIGNATURE_HEADERS = (
@@ -61,8 +62,10 @@ SERVICES: dict[type[queues.Aws], str] = {
 class Aws:
     def __init__(self) -> None:
         self._session = botocore.session.get_session()
-        self._clients: dict[tuple[Any, ...], Any] = {}
-        self._lock = threading.Lock()
+        self._creating = threading.Lock()  # a botocore session makes one client at a time
+        self._clients: Clients[tuple[str, str, str | None, str | None, str | None], Any] = Clients(
+            close=_close
+        )
 
     async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
         start = time.perf_counter()
@@ -74,68 +77,73 @@ class Aws:
             url = URL(endpoint)
             await guard.address(url.host or "", url.port or 443, every=True)
         try:
-            receipt = await asyncio.to_thread(self._call, destination, request)
+            client = await self._clients.get(
+                destination.client,
+                lambda: asyncio.to_thread(self._create, destination, request.timeout),
+            )
+            receipt = await asyncio.to_thread(_call, client, destination, request)
         except botocore.exceptions.EndpointConnectionError as exc:
-            raise Refused("connect_error", str(exc)) from exc
+            raise Refused(AttemptError.CONNECT_ERROR, str(exc)) from exc
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            raise Refused("publish_error", str(exc)) from exc
+            raise Refused(AttemptError.PUBLISH_ERROR, str(exc)) from exc
         return acknowledged(request, start, receipt)
 
-    def _call(self, destination: queues.Aws, request: OutboundRequest) -> dict[str, Any]:
-        client = self._client(destination, request.timeout)
-        body = request.body.decode()
-        event_id = header(request, "webhook-id") or header(request, "-delivery") or ""
-        if isinstance(destination, queues.EventBridge):
-            entry = {
-                "Source": destination.source or "hookline",
-                "DetailType": header(request, "-event") or "webhook",
-                "Detail": body,
-                "EventBusName": destination.event_bus_name,
-            }
-            return {"eventId": _event_id(_answer(client.put_events, Entries=[entry]))}
-        attributes = {
-            name: {"DataType": "String", "StringValue": value}
-            for name, value in _attributes(request.headers)
-        }
-        if isinstance(destination, queues.SQS):
-            params: dict[str, Any] = {
-                "QueueUrl": destination.queue_url,
-                "MessageBody": body,
-                "MessageAttributes": attributes,
-            }
-            if destination.queue_url.endswith(".fifo"):
-                params |= {"MessageDeduplicationId": event_id, "MessageGroupId": "hookline"}
-            return {"messageId": _text(_answer(client.send_message, **params), "MessageId")}
-        assert isinstance(destination, queues.SNS)
-        params = {
-            "TopicArn": destination.topic_arn,
-            "Message": body,
-            "MessageAttributes": attributes,
-        }
-        if destination.topic_arn.endswith(".fifo"):
-            params |= {"MessageDeduplicationId": event_id, "MessageGroupId": "hookline"}
-        return {"messageId": _text(_answer(client.publish, **params), "MessageId")}
-
-    def _client(self, destination: queues.Aws, timeout: float) -> Any:
-        key = destination.client
-        with self._lock:
-            if key not in self._clients:
-                self._clients[key] = self._session.create_client(
-                    SERVICES[type(destination)],
-                    region_name=destination.region,
-                    endpoint_url=destination.endpoint_url,
-                    aws_access_key_id=destination.access_key_id,
-                    aws_secret_access_key=destination.secret_access_key,
-                    config=botocore.config.Config(
-                        connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}
-                    ),
-                )
-            return self._clients[key]
+    def _create(self, destination: queues.Aws, timeout: float) -> Any:
+        with self._creating:
+            return self._session.create_client(
+                SERVICES[type(destination)],
+                region_name=destination.region,
+                endpoint_url=destination.endpoint_url,
+                aws_access_key_id=destination.access_key_id,
+                aws_secret_access_key=destination.secret_access_key,
+                config=botocore.config.Config(
+                    connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}
+                ),
+            )
 
     async def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
-        self._clients.clear()
+        await self._clients.close()
+
+
+async def _close(client: Any) -> None:
+    client.close()
+
+
+def _call(client: Any, destination: queues.Aws, request: OutboundRequest) -> dict[str, Any]:
+    """Publish ``request`` to ``destination`` with ``client`` (on a thread: botocore blocks);
+    the receipt."""
+    body = request.body.decode()
+    event_id = header(request, "webhook-id") or header(request, "-delivery") or ""
+    if isinstance(destination, queues.EventBridge):
+        entry = {
+            "Source": destination.source or "hookline",
+            "DetailType": header(request, "-event") or "webhook",
+            "Detail": body,
+            "EventBusName": destination.event_bus_name,
+        }
+        return {"eventId": _event_id(_answer(client.put_events, Entries=[entry]))}
+    attributes = {
+        name: {"DataType": "String", "StringValue": value}
+        for name, value in _attributes(request.headers)
+    }
+    if isinstance(destination, queues.SQS):
+        params: dict[str, Any] = {
+            "QueueUrl": destination.queue_url,
+            "MessageBody": body,
+            "MessageAttributes": attributes,
+        }
+        if destination.queue_url.endswith(".fifo"):
+            params |= {"MessageDeduplicationId": event_id, "MessageGroupId": "hookline"}
+        return {"messageId": _text(_answer(client.send_message, **params), "MessageId")}
+    assert isinstance(destination, queues.SNS)
+    params = {
+        "TopicArn": destination.topic_arn,
+        "Message": body,
+        "MessageAttributes": attributes,
+    }
+    if destination.topic_arn.endswith(".fifo"):
+        params |= {"MessageDeduplicationId": event_id, "MessageGroupId": "hookline"}
+    return {"messageId": _text(_answer(client.publish, **params), "MessageId")}
 
 
 def _answer(call: Callable[..., Any], **params: Any) -> Any:
@@ -154,7 +162,7 @@ def _text(answer: Any, name: str) -> str:
     """The answer's field ``name``, a non-empty string, or the refusal of an answer without it."""
     value = answer.get(name) if isinstance(answer, dict) else None
     if not isinstance(value, str) or not value:
-        raise Refused(UNEXPECTED_RESPONSE, f"the answer has no {name}")
+        raise Refused(AttemptError.UNEXPECTED_RESPONSE, f"the answer has no {name}")
     return value
 
 
@@ -162,11 +170,11 @@ def _event_id(answer: Any) -> str:
     """The event id of ``PutEvents``' one entry; its error code when EventBridge says it failed."""
     entries = answer.get("Entries") if isinstance(answer, dict) else None
     if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
-        raise Refused(UNEXPECTED_RESPONSE, "the answer has not one entry")
+        raise Refused(AttemptError.UNEXPECTED_RESPONSE, "the answer has not one entry")
     (entry,) = entries
     if answer.get("FailedEntryCount") or entry.get("ErrorCode"):
         code, message = entry.get("ErrorCode", ""), entry.get("ErrorMessage", "")
-        raise Refused("publish_error", f"PutEvents: {code}: {message}")
+        raise Refused(AttemptError.PUBLISH_ERROR, f"PutEvents: {code}: {message}")
     return _text(entry, "EventId")
 
 

@@ -8,7 +8,6 @@ subject answering, say) and a server whose greeting is not NATS are ``unexpected
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -26,20 +25,26 @@ from hookline.dispatch.publishers import (
     header,
     unexpected,
 )
+from hookline.dispatch.publishers.clients import Clients
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain import queues
+from hookline.domain.attempt_errors import AttemptError
 
 
 class Nats:
     def __init__(self) -> None:
-        self._clients: dict[tuple[Any, ...], Client] = {}
-        self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
+        # A client that lost its connection (it does not reconnect) is connected again.
+        self._clients: Clients[tuple[str, str | None, str | None], Client] = Clients(
+            close=_close, alive=lambda client: client.is_connected
+        )
 
     async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
         start = time.perf_counter()
         destination = request.destination
         assert isinstance(destination, queues.Nats)
-        client = await self._client(destination, guard, request.timeout)
+        client = await self._clients.get(
+            destination.connection, lambda: self._connect(destination, guard, request.timeout)
+        )
         headers = dict(request.headers)
         event_id = header(request, "webhook-id") or header(request, "-delivery")
         if event_id:
@@ -49,27 +54,15 @@ class Nats:
                 destination.subject, request.body, timeout=request.timeout, headers=headers
             )
         except nats.js.errors.NoStreamResponseError as exc:
-            raise Refused("no_stream", str(exc)) from exc
+            raise Refused(AttemptError.NO_STREAM, str(exc)) from exc
         except nats.errors.TimeoutError as exc:
-            raise Refused("timeout", str(exc)) from exc
+            raise Refused(AttemptError.TIMEOUT, str(exc)) from exc
         except (nats.js.errors.Error, nats.errors.Error, OSError) as exc:
-            raise Refused("publish_error", str(exc)) from exc
+            raise Refused(AttemptError.PUBLISH_ERROR, str(exc)) from exc
         except UNREADABLE as exc:  # the reply is not JSON, or lacks the stream or sequence
             raise unexpected(exc) from exc
         receipt = {"stream": ack.stream, "seq": ack.seq, "duplicate": bool(ack.duplicate)}
         return acknowledged(request, start, receipt)
-
-    async def _client(self, destination: queues.Nats, guard: Guard, timeout: float) -> Client:
-        key = destination.connection
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            client = self._clients.get(key)
-            if client is not None and client.is_connected:
-                return client
-            if client is not None and not client.is_closed:
-                await client.close()
-            client = await self._connect(destination, guard, timeout)
-            self._clients[key] = client
-            return client
 
     async def _connect(self, destination: queues.Nats, guard: Guard, timeout: float) -> Client:
         url = URL(destination.url)
@@ -90,15 +83,17 @@ class Nats:
         try:
             return await nats.connect(**options)
         except (nats.errors.Error, OSError) as exc:
-            raise Refused("connect_error", str(exc)) from exc
+            raise Refused(AttemptError.CONNECT_ERROR, str(exc)) from exc
         except UNREADABLE as exc:  # a server whose INFO is not what NATS sends
             raise unexpected(exc) from exc
 
     async def close(self) -> None:
-        for client in self._clients.values():
-            if client.is_connected:
-                await client.close()
-        self._clients.clear()
+        await self._clients.close()
+
+
+async def _close(client: Client) -> None:
+    if not client.is_closed:
+        await client.close()
 
 
 def make() -> Nats:

@@ -10,9 +10,8 @@ next time.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import Any
+from dataclasses import dataclass
 
 import aio_pika
 import aiormq.exceptions
@@ -20,8 +19,10 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from yarl import URL
 
 from hookline.dispatch.publishers import Guard, Refused, acknowledged, header
+from hookline.dispatch.publishers.clients import Clients
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain import queues
+from hookline.domain.attempt_errors import AttemptError
 from hookline.domain.queues import SCHEMES
 
 # What a call on a channel raises when the broker closes it, or the connection, under it.
@@ -33,21 +34,40 @@ CLOSED = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """A connection to a broker and the channel with publisher confirms opened on it."""
+
+    connection: AbstractConnection
+    channel: AbstractChannel
+
+    def is_open(self) -> bool:
+        return not self.connection.is_closed and not self.channel.is_closed
+
+    async def close(self) -> None:
+        if not self.connection.is_closed:
+            await self.connection.close()
+
+
 class RabbitMQ:
     def __init__(self) -> None:
-        self._connections: dict[tuple[Any, ...], tuple[AbstractConnection, AbstractChannel]] = {}
-        self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
+        # A connection whose channel the broker closed is opened again.
+        self._links: Clients[tuple[str, str | None, str | None], _Link] = Clients(
+            close=_Link.close, alive=_Link.is_open
+        )
 
     async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
         start = time.perf_counter()
         destination = request.destination
         assert isinstance(destination, queues.RabbitMQ)
-        channel = await self._channel(destination, guard)
+        key = destination.connection
+        link = await self._links.get(key, lambda: self._connect(destination, guard))
+        channel = link.channel
         try:
             exchange = await self._exchange(channel, destination.exchange)
         except CLOSED as exc:
-            await self._forget(destination)
-            raise Refused("publish_error", str(exc)) from exc
+            await self._links.forget(key)
+            raise Refused(AttemptError.PUBLISH_ERROR, str(exc)) from exc
         message = aio_pika.Message(
             body=request.body,
             headers=dict(request.headers),
@@ -60,24 +80,15 @@ class RabbitMQ:
             confirm = await exchange.publish(message, routing_key=routing_key, mandatory=True)
         except aiormq.exceptions.DeliveryError as exc:
             returned = exc.message is not None
-            raise Refused("unroutable" if returned else "not_acknowledged", str(exc)) from exc
+            error = AttemptError.UNROUTABLE if returned else AttemptError.NOT_ACKNOWLEDGED
+            raise Refused(error, str(exc)) from exc
         except CLOSED as exc:
-            await self._forget(destination)
-            raise Refused("publish_error", str(exc)) from exc
+            await self._links.forget(key)
+            raise Refused(AttemptError.PUBLISH_ERROR, str(exc)) from exc
         receipt = {"exchange": destination.exchange, "routingKey": routing_key}
         return acknowledged(request, start, receipt | {"confirm": type(confirm).__name__})
 
-    async def _channel(self, destination: queues.RabbitMQ, guard: Guard) -> AbstractChannel:
-        key = destination.connection
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            found = self._connections.get(key)
-            if found is not None and not found[0].is_closed and not found[1].is_closed:
-                return found[1]
-            await self._forget(destination)  # a connection whose channel the broker closed
-            return await self._connect(destination, guard)
-
-    async def _connect(self, destination: queues.RabbitMQ, guard: Guard) -> AbstractChannel:
-        key = destination.connection
+    async def _connect(self, destination: queues.RabbitMQ, guard: Guard) -> _Link:
         url = URL(destination.url)
         tls = url.scheme == "amqps"
         port = url.port or SCHEMES["rabbitmq"][url.scheme]
@@ -93,9 +104,8 @@ class RabbitMQ:
             )
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         except (aiormq.exceptions.AMQPError, ConnectionError, OSError) as exc:
-            raise Refused("connect_error", str(exc)) from exc
-        self._connections[key] = (connection, channel)
-        return channel
+            raise Refused(AttemptError.CONNECT_ERROR, str(exc)) from exc
+        return _Link(connection, channel)
 
     async def _exchange(self, channel: AbstractChannel, name: str) -> AbstractExchange:
         if not name:
@@ -103,18 +113,10 @@ class RabbitMQ:
         try:
             return await channel.get_exchange(name, ensure=True)
         except aiormq.exceptions.ChannelNotFoundEntity as exc:
-            raise Refused("exchange_not_found", str(exc)) from exc
-
-    async def _forget(self, destination: queues.RabbitMQ) -> None:
-        key = destination.connection
-        found = self._connections.pop(key, None)
-        if found is not None and not found[0].is_closed:
-            await found[0].close()
+            raise Refused(AttemptError.EXCHANGE_NOT_FOUND, str(exc)) from exc
 
     async def close(self) -> None:
-        for connection, _channel in self._connections.values():
-            await connection.close()
-        self._connections.clear()
+        await self._links.close()
 
 
 def make() -> RabbitMQ:

@@ -8,7 +8,6 @@ handshake expects) is ``unexpected_response``, and its connection is dropped.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -23,20 +22,26 @@ from hookline.dispatch.publishers import (
     acknowledged,
     unexpected,
 )
+from hookline.dispatch.publishers.clients import Clients
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain import queues
+from hookline.domain.attempt_errors import AttemptError
 
 
 class Redis:
     def __init__(self) -> None:
-        self._clients: dict[tuple[Any, ...], redis.asyncio.Redis] = {}
-        self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
+        self._clients: Clients[tuple[str, str | None, str | None], redis.asyncio.Redis] = Clients(
+            close=redis.asyncio.Redis.aclose
+        )
 
     async def publish(self, request: OutboundRequest, guard: Guard) -> SendResult:
         start = time.perf_counter()
         destination = request.destination
         assert isinstance(destination, queues.Redis)
-        client = await self._client(destination, guard, request.timeout)
+        key = destination.connection
+        client = await self._clients.get(
+            key, lambda: self._connect(destination, guard, request.timeout)
+        )
         fields: dict[Any, Any] = {"body": request.body, **request.headers}
         try:
             entry = await client.xadd(
@@ -46,26 +51,15 @@ class Redis:
                 approximate=True,
             )
         except redis.exceptions.ConnectionError as exc:
-            await self._forget(destination)
-            raise Refused("connect_error", str(exc)) from exc
+            await self._clients.forget(key)
+            raise Refused(AttemptError.CONNECT_ERROR, str(exc)) from exc
         except (redis.exceptions.InvalidResponse, *UNREADABLE) as exc:
-            await self._forget(destination)
+            await self._clients.forget(key)
             raise unexpected(exc) from exc
         except redis.exceptions.RedisError as exc:
-            raise Refused("publish_error", str(exc)) from exc
+            raise Refused(AttemptError.PUBLISH_ERROR, str(exc)) from exc
         stream_id = entry.decode() if isinstance(entry, bytes) else str(entry)
         return acknowledged(request, start, {"stream": destination.stream, "id": stream_id})
-
-    async def _client(
-        self, destination: queues.Redis, guard: Guard, timeout: float
-    ) -> redis.asyncio.Redis:
-        key = destination.connection
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            client = self._clients.get(key)
-            if client is None:
-                client = await self._connect(destination, guard, timeout)
-                self._clients[key] = client
-            return client
 
     async def _connect(
         self, destination: queues.Redis, guard: Guard, timeout: float
@@ -85,16 +79,8 @@ class Redis:
             socket_timeout=timeout,
         )
 
-    async def _forget(self, destination: queues.Redis) -> None:
-        key = destination.connection
-        client = self._clients.pop(key, None)
-        if client is not None:
-            await client.aclose()
-
     async def close(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        await self._clients.close()
 
 
 def make() -> Redis:

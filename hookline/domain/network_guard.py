@@ -1,4 +1,4 @@
-"""Which destinations a webhook may reach. Pure: no DNS here.
+"""What a delivery may not reach (the SSRF guard): URL rules and blocked addresses. Pure: no DNS.
 
 ``check_url`` validates a webhook URL at creation and returns it in the form it is
 sent. It parses with yarl, the parser aiohttp uses, and decides on the host yarl

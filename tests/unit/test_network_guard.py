@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from hookline.domain.destinations import (
+from hookline.domain.network_guard import (
     MAX_URL,
     check_url,
     ip_literal,
