@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import IO
 
-from .process import poll
+from support.polling import poll
 
 LAUNCH = (
     "import sys; sys.modules['uvloop'] = None; from pproxy.server import main; sys.exit(main())"

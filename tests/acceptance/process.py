@@ -19,15 +19,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
-
-T = TypeVar("T")
+from support.polling import poll
 
 ADMIN_KEY = "hk_admin_acceptance_" + "x" * 24
 START_TIMEOUT = 30.0
@@ -78,25 +76,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def poll(
-    fetch: Callable[[], T],
-    until: Callable[[T], bool],
-    *,
-    timeout: float = 10.0,
-    interval: float = 0.03,
-    what: str = "condition",
-) -> T:
-    """Call ``fetch`` until ``until(value)`` holds; fail with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if until(value):
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s; last value: {value!r}")
-        time.sleep(interval)
 
 
 class Hookline:

@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .process import Api, Hookline, free_port, poll
+from support.polling import poll
+
+from .process import Api, Hookline, free_port
 from .receiver import Receiver
 
 HOOKLINE = str(Path(sys.executable).with_name("hookline"))

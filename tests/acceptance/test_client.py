@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from support.polling import poll
 
 from hookline.client import (
     AsyncClient,
@@ -27,7 +28,7 @@ from hookline.client import (
 )
 from hookline.client._base import OPERATIONS
 
-from .process import Api, Hookline, poll
+from .process import Api, Hookline
 from .receiver import Receiver
 
 FAST = Retries(attempts=3, initial=0.01, maximum=0.05)

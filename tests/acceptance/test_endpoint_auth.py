@@ -23,8 +23,9 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import trustme
+from support.polling import poll
 
-from .process import Api, Hookline, poll
+from .process import Api, Hookline
 from .receiver import Received, Receiver
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.polling import poll
 
-from .process import Api, Hookline, poll
+from .process import Api, Hookline
 from .receiver import Endpoint, Receiver
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.polling import poll
 
-from .process import Api, free_port, poll
+from .process import Api, free_port
 
 pytestmark = pytest.mark.slow
 

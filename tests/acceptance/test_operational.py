@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.polling import poll
 
 from hookline.verify import verify_standard
 
 from .mailbox import Mailbox
-from .process import Api, Hookline, poll
+from .process import Api, Hookline
 from .receiver import Endpoint, Receiver
 
 SECRET = "whsec_" + "b3BlcmF0b3Itc2VjcmV0LW9mLXRoZS10ZXN0cw=="

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from support.polling import poll
 
-from .process import Api, Hookline, poll
+from .process import Api, Hookline
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

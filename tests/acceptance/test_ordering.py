@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.polling import poll
 
-from .process import Api, Hookline, poll
+from .process import Api, Hookline
 from .receiver import Received, Receiver
 
 pytestmark = pytest.mark.slow

@@ -22,8 +22,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from support.polling import poll
 
-from .process import Api, Hookline, poll
+from .process import Api, Hookline
 from .receiver import Receiver
 
 PROJECT = Path(__file__).parents[1] / "django_project"

@@ -23,11 +23,12 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from support.polling import poll
 
 from hookline.verify import verify_rfc9421
 
 from .mailbox import Mailbox
-from .process import Api, Hookline, poll
+from .process import Api, Hookline
 from .receiver import Endpoint, Receiver
 
 pytestmark = pytest.mark.slow

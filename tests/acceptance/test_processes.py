@@ -13,8 +13,9 @@ import signal
 from pathlib import Path
 
 import pytest
+from support.polling import poll
 
-from .process import Hookline, poll
+from .process import Hookline
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

@@ -33,10 +33,11 @@ import redis
 from brokers import NATS as NATS_SERVER
 from brokers import RABBITMQ, require
 from brokers import REDIS as REDIS_SERVER
+from support.polling import poll
 
 from hookline.verify import verify_standard
 
-from .process import Api, poll
+from .process import Api
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

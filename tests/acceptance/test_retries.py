@@ -6,8 +6,9 @@ import itertools
 
 import pytest
 from standardwebhooks.webhooks import Webhook
+from support.polling import poll
 
-from .process import Api, poll
+from .process import Api
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

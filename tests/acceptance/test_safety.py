@@ -22,8 +22,9 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
+from support.polling import poll
 
-from .process import Api, Hookline, poll
+from .process import Api, Hookline
 from .receiver import Endpoint, Receiver
 
 pytestmark = pytest.mark.slow

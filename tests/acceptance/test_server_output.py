@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.polling import poll
 
-from .process import Api, Hookline, poll
+from .process import Api, Hookline
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.polling import poll
 
-from .process import Api, poll
+from .process import Api
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

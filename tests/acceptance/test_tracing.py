@@ -17,8 +17,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from support.polling import poll
 
-from .process import Hookline, poll
+from .process import Hookline
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

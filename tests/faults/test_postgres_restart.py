@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 
 import pytest
-from acceptance.process import create_database, poll
+from acceptance.process import create_database
+from support.polling import poll
 
 from .cluster import Cluster
 from .fleet import Fleet, settle, wait_ready

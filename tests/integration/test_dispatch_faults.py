@@ -24,7 +24,8 @@ from aiohttp import web
 from cryptography.fernet import Fernet
 from faults.storage import PostgresFull
 from pydantic import SecretStr
-from test_dispatcher import Receiver, eventually
+from support.polling import eventually
+from test_dispatcher import Receiver
 
 from hookline.api.app import create_app
 from hookline.dispatch.dispatcher import Dispatcher

@@ -9,13 +9,14 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from aiohttp import web
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
+from support.polling import eventually
 
 from hookline.dispatch.dispatcher import Dispatcher
 from hookline.domain.models import Delivery
@@ -27,26 +28,7 @@ from hookline.settings import Settings
 from hookline.store import open_store
 from hookline.store.port import DeliveryFilter
 
-T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-async def eventually(
-    fetch: Callable[[], Awaitable[T]],
-    until: Callable[[T], bool],
-    *,
-    timeout: float = 10.0,
-    what: str = "condition",
-) -> T:
-    """Await ``fetch`` until ``until(value)`` holds; fail with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await fetch()
-        if until(value):
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s; last: {value!r}")
-        await asyncio.sleep(0.02)
 
 
 class Receiver:

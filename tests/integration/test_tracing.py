@@ -24,7 +24,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
-from test_dispatcher import Receiver, Rig, eventually
+from support.polling import eventually
+from test_dispatcher import Receiver, Rig
 
 from hookline import tracing, verify
 from hookline.api.app import create_app

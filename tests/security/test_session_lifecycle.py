@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from acceptance.process import ADMIN_KEY, Api, Hookline, poll
+from acceptance.process import ADMIN_KEY, Api, Hookline
+from support.polling import poll
 
 from hookline.ids import now_ms, parse_time
 from hookline.ui.session import COOKIE

@@ -7,12 +7,12 @@ The attempts come from the real dispatcher sending to a receiver on 127.0.0.1 (d
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
+from support.polling import eventually
 
 from hookline.dispatch.dispatcher import Dispatcher
 from hookline.domain.models import Attempt
@@ -122,15 +122,14 @@ async def test_attempts_redact_credentials_for_all_and_mask_custom_values_for_me
     assert detail["attempts"][0]["request"]["headers"]["Authorization"] == "[redacted]"
 
 
-async def delivered(api: Api, dlv_id: str, timeout: float = 10.0) -> dict[str, Any]:
+async def delivered(api: Api, dlv_id: str) -> dict[str, Any]:
     """The delivery once it has an attempt (polled with a deadline)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        detail: dict[str, Any] = await api.ok("GET", f"/v1/deliveries/{dlv_id}")
-        if detail["attempts"]:
-            return detail
-        assert time.monotonic() < deadline, f"no attempt within {timeout} s: {detail}"
-        await asyncio.sleep(0.02)
+    detail: dict[str, Any] = await eventually(
+        lambda: api.ok("GET", f"/v1/deliveries/{dlv_id}"),
+        lambda detail: bool(detail["attempts"]),
+        what="an attempt",
+    )
+    return detail
 
 
 async def test_attempts_stored_with_credentials_by_older_versions_are_shown_redacted(
