@@ -16,26 +16,13 @@ on SQLite only: what they test does not touch the store.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from support.postgres import BACKENDS, create_database, drop_database
 
-from .process import (
-    POSTGRES_UNREACHABLE,
-    POSTGRES_URL,
-    Api,
-    Hookline,
-    create_database,
-    drop_database,
-)
+from .process import Api, Hookline
 from .receiver import Receiver
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-]
 
 
 @pytest.fixture(scope="session")
@@ -44,39 +31,11 @@ def receiver() -> Iterator[Receiver]:
         yield rcv
 
 
-@pytest.fixture(params=BACKENDS)
-def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An application's own database (the outbox tests' Django or SQLAlchemy app), new and
-    empty: a SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-        return
-    server: str = request.getfixturevalue("postgres_server")
-    url = create_database(server)
-    try:
-        yield url
-    finally:
-        drop_database(url, server)
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The storage backend of this module's servers: ``sqlite`` or ``postgresql``."""
     name: str = request.param
     return name
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> str:
-    """The PostgreSQL server's URL, once it answered; skips (or fails) the test if it does not."""
-    try:
-        drop_database(create_database())
-    except POSTGRES_UNREACHABLE as exc:
-        reason = f"PostgreSQL unreachable at {POSTGRES_URL}: {exc!r}"
-        if os.environ.get("HOOKLINE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{reason} (HOOKLINE_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
-    return POSTGRES_URL
 
 
 def _database(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:

@@ -4,78 +4,28 @@ Readiness and every later expectation are polled with a deadline; nothing
 here sleeps to synchronize.
 
 A server runs on SQLite in its data directory, or on the PostgreSQL database it
-is given (``database_url``): ``create_database`` makes a fresh one with a unique
-name on the test server (``HOOKLINE_TEST_POSTGRES_URL``), ``drop_database``
-removes it.
+is given (``database_url``; ``support.postgres.create_database`` makes one).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 from typing import IO, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg  # type: ignore[import-untyped]
 import httpx
+from support.net import free_port
 from support.polling import poll
 
 ADMIN_KEY = "hk_admin_acceptance_" + "x" * 24
 START_TIMEOUT = 30.0
 
-# A PostgreSQL server and its maintenance database; test databases are made next to it.
-POSTGRES_URL = os.environ.get(
-    "HOOKLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-# What connecting to an unreachable (or refusing) PostgreSQL server raises.
-POSTGRES_UNREACHABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresError,
-    asyncpg.exceptions.InterfaceError,
-)
-
 Role = Literal["all", "api", "worker"]
-
-
-def with_database(url: str, name: str) -> str:
-    """``url`` pointing at database ``name`` on the same server."""
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-async def _admin_execute(server_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(server_url, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def create_database(server_url: str = POSTGRES_URL) -> str:
-    """A new, empty database (``hookline_test_<uuid>``) on the server; its URL."""
-    name = f"hookline_test_{uuid.uuid4().hex}"
-    asyncio.run(_admin_execute(server_url, f'CREATE DATABASE "{name}"'))
-    return with_database(server_url, name)
-
-
-def drop_database(url: str, server_url: str = POSTGRES_URL) -> None:
-    """Drop the database of ``url``, disconnecting whoever is still connected."""
-    name = urlsplit(url).path.lstrip("/")
-    asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Hookline:

@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from support.net import free_port
 from support.polling import poll
 
-from .process import Api, Hookline, free_port
+from .process import Api, Hookline
 from .receiver import Receiver
 
 HOOKLINE = str(Path(sys.executable).with_name("hookline"))

@@ -20,7 +20,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -30,9 +29,10 @@ import botocore.session
 import nats
 import pytest
 import redis
-from brokers import NATS as NATS_SERVER
-from brokers import RABBITMQ, require
-from brokers import REDIS as REDIS_SERVER
+from support.brokers import NATS as NATS_SERVER
+from support.brokers import RABBITMQ, require
+from support.brokers import REDIS as REDIS_SERVER
+from support.net import free_port, listening
 from support.polling import poll
 
 from hookline.verify import verify_standard
@@ -332,9 +332,7 @@ def test_redis_stream_gets_one_entry_per_attempt(api: Api) -> None:
 
 
 def test_a_broker_that_is_down_is_a_connect_error(api: Api) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     ws = api.workspace()
     api.webhook(
         ws,
@@ -381,9 +379,7 @@ def test_a_server_that_does_not_speak_redis_is_an_unexpected_response(
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
@@ -391,14 +387,13 @@ def moto() -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "moto did not start"
-                time.sleep(0.05)
+        poll(
+            lambda: listening("127.0.0.1", port, timeout=0.5),
+            bool,
+            timeout=30,
+            interval=0.05,
+            what="moto listening",
+        )
         yield url
     finally:
         process.terminate()

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.net import free_port
 
-from .process import Hookline, free_port
+from .process import Hookline
 
 pytestmark = pytest.mark.slow
 

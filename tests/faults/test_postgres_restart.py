@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 
 import pytest
-from acceptance.process import create_database
 from support.polling import poll
+from support.postgres import create_database
 
 from .cluster import Cluster
 from .fleet import Fleet, settle, wait_ready

@@ -20,8 +20,9 @@ import aiohttp
 import aiohttp.connector
 import pytest
 import trustme
-from acceptance.egress_proxy import Pproxy, free_port
+from acceptance.egress_proxy import Pproxy
 from acceptance.receiver import Receiver
+from support.net import free_port
 
 from hookline.dispatch.egress import BlockedDestination, ProxyExemption, to_proxy
 from hookline.dispatch.proxy import EgressProxy, parse_no_proxy, parse_proxy

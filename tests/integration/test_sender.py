@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from email.utils import formatdate
@@ -12,6 +11,7 @@ from email.utils import formatdate
 import aiohttp
 import pytest
 from aiohttp import web
+from support.net import free_port
 
 from hookline.dispatch.sender import MAX_RESPONSE_BYTES, AiohttpTransport, make_session
 from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest, SendResult
@@ -173,9 +173,7 @@ async def test_slow_body_counts_against_the_same_timeout(
 
 
 async def test_connection_refused_is_connect_error(session: aiohttp.ClientSession) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     # Nothing listens on the port any more.
     result = await post(session, f"http://127.0.0.1:{port}/hook")
 

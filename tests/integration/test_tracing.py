@@ -18,12 +18,12 @@ import httpx
 import pytest
 import redis
 from aiohttp import web
-from brokers import REDIS as REDIS_SERVER
-from brokers import require
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from support.brokers import REDIS as REDIS_SERVER
+from support.brokers import require
 from support.polling import eventually
 from test_dispatcher import Receiver, Rig
 

@@ -21,6 +21,7 @@ from acceptance.process import Api as ProcessApi
 from acceptance.process import Hookline
 from acceptance.receiver import Receiver
 from cryptography.fernet import Fernet
+from support.requirements import unavailable
 
 from hookline.api.app import create_app
 from hookline.domain.models import Attempt
@@ -181,9 +182,7 @@ async def ui(make_ui: MakeUi) -> Ui:
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
         message = f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("HOOKLINE_REQUIRE_CHROMIUM"):
-            pytest.fail(f"{message}, and HOOKLINE_REQUIRE_CHROMIUM is set")
-        pytest.skip(f"{message} (set HOOKLINE_REQUIRE_CHROMIUM=1 to make this a failure)")
+        unavailable(message, "HOOKLINE_REQUIRE_CHROMIUM")
     return CHROMIUM
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from acceptance.process import create_database, drop_database
 from faults.storage import FullDisk, PostgresFull
 from support.polling import eventually
+from support.postgres import create_database, drop_database
 
 from .conftest import Api, MakeApi, assert_error
 
