@@ -20,8 +20,8 @@ from collections.abc import Iterator
 
 import pytest
 from support.postgres import BACKENDS, create_database, drop_database
+from support.server import Api, Hookline
 
-from .process import Api, Hookline
 from .receiver import Receiver
 
 
@@ -71,13 +71,10 @@ def database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str |
 def hookline(
     tmp_path_factory: pytest.TempPathFactory, module_database: str | None
 ) -> Iterator[Hookline]:
-    server = Hookline(tmp_path_factory.mktemp("hookline"), database_url=module_database)
-    server.start()
-    try:
+    with Hookline(
+        tmp_path_factory.mktemp("hookline"), database_url=module_database
+    ).running() as server:
         yield server
-    finally:
-        code = server.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
 
 
 @pytest.fixture(scope="module")

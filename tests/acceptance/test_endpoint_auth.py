@@ -24,8 +24,8 @@ import httpx
 import pytest
 import trustme
 from support.polling import poll
+from support.server import Api, Hookline
 
-from .process import Api, Hookline
 from .receiver import Received, Receiver
 
 pytestmark = pytest.mark.slow
@@ -49,11 +49,8 @@ def server(
         "SSL_CERT_FILE": str(ca_file),
         "HOOKLINE_WORKERS": "1",  # tokens are kept per dispatcher process: one, to count them
     }
-    hookline = Hookline(data, dev=False, env=env, database_url=module_database).start()
-    try:
+    with Hookline(data, dev=False, env=env, database_url=module_database).running() as hookline:
         yield hookline
-    finally:
-        assert hookline.terminate() == 0, hookline.output()
 
 
 @pytest.fixture(scope="module")

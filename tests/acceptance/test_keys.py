@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from support.server import Hookline
 
-from .process import Hookline
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 from support.polling import poll
+from support.server import Api, Hookline
 
-from .process import Api, Hookline
 from .receiver import Endpoint, Receiver
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from support.net import free_port, listening
 from support.polling import poll
-
-from .process import Api
+from support.server import Api
 
 pytestmark = pytest.mark.slow
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from support.polling import poll
+from support.server import Api, Hookline
 
 from hookline.verify import verify_standard
 
 from .mailbox import Mailbox
-from .process import Api, Hookline
 from .receiver import Endpoint, Receiver
 
 SECRET = "whsec_" + "b3BlcmF0b3Itc2VjcmV0LW9mLXRoZS10ZXN0cw=="
@@ -47,13 +47,9 @@ def server(
         "HOOKLINE_OPERATOR_WEBHOOK_SECRET": SECRET,
         "HOOKLINE_SMTP_URL": mailbox.url,
     }
-    hookline = Hookline(
-        tmp_path_factory.mktemp("operational"), env=env, database_url=module_database
-    ).start()
-    try:
+    data = tmp_path_factory.mktemp("operational")
+    with Hookline(data, env=env, database_url=module_database).running() as hookline:
         yield hookline
-    finally:
-        assert hookline.terminate() == 0, hookline.output()
 
 
 @pytest.fixture(scope="module")

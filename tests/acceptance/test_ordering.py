@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from support.polling import poll
+from support.server import Api, Hookline
 
-from .process import Api, Hookline
 from .receiver import Received, Receiver
 
 pytestmark = pytest.mark.slow

@@ -23,8 +23,8 @@ from typing import Any
 import psycopg
 import pytest
 from support.polling import poll
+from support.server import Api, Hookline
 
-from .process import Api, Hookline
 from .receiver import Receiver
 
 PROJECT = Path(__file__).parents[1] / "django_project"

@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 from support.polling import poll
+from support.server import Api, Hookline
 
 from hookline.verify import verify_rfc9421
 
 from .mailbox import Mailbox
-from .process import Api, Hookline
 from .receiver import Endpoint, Receiver
 
 pytestmark = pytest.mark.slow
@@ -50,14 +50,9 @@ def hookline(
     tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox, module_database: str | None
 ) -> Iterator[Hookline]:
     env = {"HOOKLINE_SMTP_URL": mailbox.url, "HOOKLINE_PUBLIC_URL": "https://hooks.example.test"}
-    server = Hookline(
-        tmp_path_factory.mktemp("policies"), env=env, database_url=module_database
-    ).start()
-    try:
+    server = Hookline(tmp_path_factory.mktemp("policies"), env=env, database_url=module_database)
+    with server.running():
         yield server
-    finally:
-        code = server.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
 
 
 def scaled(seconds: Sequence[float], factor: float) -> list[float]:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from support.polling import poll
+from support.server import Hookline
 
-from .process import Hookline
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

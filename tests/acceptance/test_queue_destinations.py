@@ -34,10 +34,10 @@ from support.brokers import RABBITMQ, require
 from support.brokers import REDIS as REDIS_SERVER
 from support.net import free_port, listening
 from support.polling import poll
+from support.server import Api
 
 from hookline.verify import verify_standard
 
-from .process import Api
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 from support.net import free_port
-
-from .process import Hookline
+from support.server import Hookline
 
 pytestmark = pytest.mark.slow
 

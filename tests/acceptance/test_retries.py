@@ -7,8 +7,8 @@ import itertools
 import pytest
 from standardwebhooks.webhooks import Webhook
 from support.polling import poll
+from support.server import Api
 
-from .process import Api
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

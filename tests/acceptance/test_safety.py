@@ -23,8 +23,8 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from support.polling import poll
+from support.server import Api, Hookline
 
-from .process import Api, Hookline
 from .receiver import Endpoint, Receiver
 
 pytestmark = pytest.mark.slow
@@ -33,12 +33,8 @@ pytestmark = pytest.mark.slow
 @contextlib.contextmanager
 def guarded_server(data: Path, **env: str) -> Iterator[Hookline]:
     """A server without ``--dev``; ``http://`` allowed so the receivers here can be used."""
-    server = Hookline(data, dev=False, env={"HOOKLINE_ALLOW_HTTP": "true", **env}).start()
-    try:
+    with Hookline(data, dev=False, env={"HOOKLINE_ALLOW_HTTP": "true", **env}).running() as server:
         yield server
-    finally:
-        code = server.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
 
 
 @pytest.fixture(scope="module")

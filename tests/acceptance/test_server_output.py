@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from support.polling import poll
+from support.server import Api, Hookline
 
-from .process import Api, Hookline
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

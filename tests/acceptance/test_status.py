@@ -6,8 +6,8 @@ import json
 
 import pytest
 from support.polling import poll
+from support.server import Api
 
-from .process import Api
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

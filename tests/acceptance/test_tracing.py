@@ -18,8 +18,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from support.polling import poll
+from support.server import Hookline
 
-from .process import Hookline
 from .receiver import Receiver
 
 pytestmark = pytest.mark.slow

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from acceptance.process import ADMIN_KEY, Api, Hookline
 from cryptography.fernet import Fernet
 from support.polling import poll
+from support.server import ADMIN_KEY, Api, Hookline
 
 # One batch request of the ingestion API carries at most this many events here.
 BATCH = 250

@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
-from acceptance.process import Api, Hookline
 from support.polling import poll
+from support.server import Api, Hookline
 
 from .receiver import FaultReceiver
 from .sender import Sender

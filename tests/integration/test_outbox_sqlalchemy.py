@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from acceptance.process import ADMIN_KEY, Hookline
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy.orm import Session
 from support.net import free_port
 from support.postgres import create_database, drop_database
+from support.server import ADMIN_KEY, Hookline
 
 from hookline.client import Client, Retries
 from hookline.outbox import Relay

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from acceptance.process import Api, Hookline
+from support.server import Api, Hookline
 
 from .capture import Capture
 from .nodejs import Node, installed_node
@@ -18,13 +18,8 @@ from .nodejs import Node, installed_node
 
 @pytest.fixture(scope="session")
 def hookline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hookline]:
-    server = Hookline(tmp_path_factory.mktemp("interop"))
-    server.start()
-    try:
+    with Hookline(tmp_path_factory.mktemp("interop")).running() as server:
         yield server
-    finally:
-        code = server.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from acceptance.process import Api
+from support.server import Api
 
 from hookline.receive import Rejected, Verifier
 from hookline.signing import SigningKeys, generate_secret, signature_headers

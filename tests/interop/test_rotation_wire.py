@@ -14,11 +14,11 @@ import itertools
 import time
 
 import pytest
-from acceptance.process import Api
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from support.polling import poll
+from support.server import Api
 
 from hookline.verify import VerificationError, verify
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from acceptance.process import Api, Hookline
+from support.server import Api, Hookline
 
 from hookline.secrets import SecretBox
 from hookline.store.sqlite import SqliteStore

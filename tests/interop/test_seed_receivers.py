@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 import pytest
-from acceptance.process import Api
+from support.server import Api
 
 from hookline.domain import jsjson
 from hookline.verify import verify

@@ -8,10 +8,10 @@ import json
 
 import pytest
 import svix.webhooks
-from acceptance.process import Api
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from support.server import Api
 
 from hookline.domain import jsjson
 from hookline.verify import verify

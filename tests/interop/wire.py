@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from acceptance.process import Api
+from support.server import Api
 
 from hookline.signing import SigningKeys, signature_headers
 

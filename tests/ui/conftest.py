@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-from acceptance.process import Api as ProcessApi
-from acceptance.process import Hookline
 from acceptance.receiver import Receiver
 from cryptography.fernet import Fernet
 from support.requirements import unavailable
+from support.server import Api as ProcessApi
+from support.server import Hookline
 
 from hookline.api.app import create_app
 from hookline.domain.models import Attempt
@@ -210,13 +210,8 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def hookline(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Hookline]:
-    server = Hookline(tmp_path_factory.mktemp("hookline-ui"))
-    server.start()
-    try:
+    with Hookline(tmp_path_factory.mktemp("hookline-ui")).running() as server:
         yield server
-    finally:
-        code = server.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,9 @@
 """The real ``hookline serve`` as a subprocess, and a small client for its API.
 
-Readiness and every later expectation are polled with a deadline; nothing
-here sleeps to synchronize.
+``Hookline(data_dir, ...)`` is one process; ``with Hookline(...).running() as server`` starts
+it and, once the block ends, stops it with SIGTERM and checks that it exited 0 (what every
+server fixture does). Readiness and every later expectation are polled with a deadline;
+nothing here sleeps to synchronize.
 
 A server runs on SQLite in its data directory, or on the PostgreSQL database it
 is given (``database_url``; ``support.postgres.create_database`` makes one).
@@ -9,18 +11,21 @@ is given (``database_url``; ``support.postgres.create_database`` makes one).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import httpx
-from support.net import free_port
-from support.polling import poll
+
+from .net import free_port
+from .polling import poll
 
 ADMIN_KEY = "hk_admin_acceptance_" + "x" * 24
 START_TIMEOUT = 30.0
@@ -82,6 +87,16 @@ class Hookline:
             if self._start():
                 return self
         raise AssertionError(f"hookline found no free port:\n{self.output()}")
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Hookline]:
+        """Started for the block; then SIGTERM, and it must exit 0 (its log says why not)."""
+        self.start()
+        try:
+            yield self
+        finally:
+            code = self.terminate()
+            assert code == 0, f"hookline exited with {code}:\n{self.output()}"
 
     def _pick_port(self) -> None:
         self.port = free_port() if self.http else 0
