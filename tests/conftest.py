@@ -1,6 +1,7 @@
 """Fixtures of every tier. The helpers behind them, and the ones tests import, are in
 ``tests/support/``.
 
+``receiver`` is a recording receiver for the session (each test takes its own endpoints).
 ``postgres_server`` is the PostgreSQL server's URL once it answered; a test asking for it
 is skipped, saying why, when it does not (or fails, with ``HOOKLINE_REQUIRE_POSTGRES=1``).
 """
@@ -12,6 +13,14 @@ from pathlib import Path
 
 import pytest
 from support.postgres import BACKENDS, create_database, drop_database, require_server
+from support.receiver import Receiver
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[Receiver]:
+    """A recording receiver on 127.0.0.1 for the session; each test takes its own endpoints."""
+    with Receiver() as rcv:
+        yield rcv
 
 
 @pytest.fixture(scope="session")

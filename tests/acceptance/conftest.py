@@ -22,14 +22,6 @@ import pytest
 from support.postgres import BACKENDS, create_database, drop_database
 from support.server import Api, Hookline
 
-from .receiver import Receiver
-
-
-@pytest.fixture(scope="session")
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as rcv:
-        yield rcv
-
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:

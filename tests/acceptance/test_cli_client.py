@@ -14,9 +14,8 @@ from typing import Any
 
 from support.net import free_port
 from support.polling import poll
+from support.receiver import Receiver
 from support.server import Api, Hookline
-
-from .receiver import Receiver
 
 HOOKLINE = str(Path(sys.executable).with_name("hookline"))
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from support.polling import poll
+from support.receiver import Receiver
 from support.server import Api, Hookline
 
 from hookline.client import (
@@ -28,8 +29,6 @@ from hookline.client import (
     Webhook,
 )
 from hookline.client._base import OPERATIONS
-
-from .receiver import Receiver
 
 FAST = Retries(attempts=3, initial=0.01, maximum=0.05)
 

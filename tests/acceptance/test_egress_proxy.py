@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.receiver import Receiver
 from support.server import Api, Hookline
 
 from .egress_proxy import Pproxy
-from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 

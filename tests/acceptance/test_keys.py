@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from support.receiver import Receiver
 from support.server import Hookline
-
-from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 from support.polling import poll
+from support.receiver import Endpoint, Receiver
 from support.server import Api, Hookline
-
-from .receiver import Endpoint, Receiver
 
 pytestmark = pytest.mark.slow
 

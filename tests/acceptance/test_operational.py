@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from support.polling import poll
+from support.receiver import Endpoint, Receiver
 from support.server import Api, Hookline
 
 from hookline.verify import verify_standard
 
 from .mailbox import Mailbox
-from .receiver import Endpoint, Receiver
 
 SECRET = "whsec_" + "b3BlcmF0b3Itc2VjcmV0LW9mLXRoZS10ZXN0cw=="
 OPERATOR = "ws_operator"

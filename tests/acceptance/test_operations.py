@@ -6,9 +6,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from support.polling import poll
+from support.receiver import Receiver
 from support.server import Api, Hookline
-
-from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 

@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 from support.polling import poll
+from support.receiver import Received, Receiver
 from support.server import Api, Hookline
-
-from .receiver import Received, Receiver
 
 pytestmark = pytest.mark.slow
 

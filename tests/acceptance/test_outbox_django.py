@@ -23,9 +23,8 @@ from typing import Any
 import psycopg
 import pytest
 from support.polling import poll
+from support.receiver import Receiver
 from support.server import Api, Hookline
-
-from .receiver import Receiver
 
 PROJECT = Path(__file__).parents[1] / "django_project"
 TRANSACTIONS = 100  # of ten saves each; every tenth rolls back

@@ -24,12 +24,12 @@ from typing import Any
 
 import pytest
 from support.polling import poll
+from support.receiver import Endpoint, Receiver
 from support.server import Api, Hookline
 
 from hookline.verify import verify_rfc9421
 
 from .mailbox import Mailbox
-from .receiver import Endpoint, Receiver
 
 pytestmark = pytest.mark.slow
 

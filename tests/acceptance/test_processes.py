@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 from support.polling import poll
+from support.receiver import Receiver
 from support.server import Hookline
-
-from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 

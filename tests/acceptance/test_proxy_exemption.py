@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.receiver import Receiver
 from support.server import Api, Hookline
 
 from .egress_proxy import Canary, Pproxy, resolving
-from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 

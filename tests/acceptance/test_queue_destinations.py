@@ -34,11 +34,10 @@ from support.brokers import RABBITMQ, require
 from support.brokers import REDIS as REDIS_SERVER
 from support.net import free_port, listening
 from support.polling import poll
+from support.receiver import Receiver, Reply
 from support.server import Api
 
 from hookline.verify import verify_standard
-
-from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -535,7 +534,7 @@ def test_an_aws_answer_the_client_cannot_read_is_a_failed_attempt(
     """What the destination answers is the destination's outcome: one attempt with the
     error, and the retry policy's next step (one attempt: failed)."""
     endpoint = receiver.endpoint()
-    endpoint.respond(lambda _request: (200, body))
+    endpoint.respond(lambda _request: Reply(body=body, content_type="application/json"))
     ws = api.workspace()
     destination = {"type": kind, **TARGETS[kind](endpoint.url), **credentials(endpoint.url)}
     api.webhook(ws, None, destination=destination, retryPolicy={"schedule": [0]})
@@ -549,7 +548,7 @@ def test_an_aws_answer_the_client_cannot_read_is_a_failed_attempt(
 def test_an_unexpected_aws_answer_is_retried_by_the_policy(api: Api, receiver: Receiver) -> None:
     answers = iter(["not json", '{"MessageId": "m-1"}'])
     endpoint = receiver.endpoint()
-    endpoint.respond(lambda _request: (200, next(answers)))
+    endpoint.respond(lambda _request: Reply(body=next(answers), content_type="application/json"))
     ws = api.workspace()
     api.webhook(
         ws,

@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 import trustme
+from support.receiver import Receiver
 from support.server import Api, Hookline
-
-from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,8 @@ import itertools
 import pytest
 from standardwebhooks.webhooks import Webhook
 from support.polling import poll
+from support.receiver import Receiver
 from support.server import Api
-
-from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 

@@ -23,9 +23,8 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from support.polling import poll
+from support.receiver import Endpoint, Receiver
 from support.server import Api, Hookline
-
-from .receiver import Endpoint, Receiver
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 from support.polling import poll
+from support.receiver import Receiver
 from support.server import Api, Hookline
-
-from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 

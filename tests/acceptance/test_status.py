@@ -6,9 +6,8 @@ import json
 
 import pytest
 from support.polling import poll
+from support.receiver import Receiver
 from support.server import Api
-
-from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 

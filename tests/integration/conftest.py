@@ -32,6 +32,7 @@ from support.postgres import (
     execute,
     with_database,
 )
+from support.receiver import Receiver
 from support.requirements import unavailable
 
 from hookline.secrets import SecretBox
@@ -186,6 +187,14 @@ def full_storage(backend: str, request: pytest.FixtureRequest) -> Iterator[FullD
         yield FullDisk(disk)
     finally:
         disk.unmount()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A recording receiver of this test alone, on its event loop: what it holds (``HANG``)
+    waits for the test's ``release()``, or the end of the test."""
+    async with Receiver() as rcv:
+        yield rcv
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ import aiohttp.connector
 import pytest
 import trustme
 from acceptance.egress_proxy import Pproxy
-from acceptance.receiver import Receiver
 from support.net import free_port
+from support.receiver import Receiver
 
 from hookline.dispatch.egress import BlockedDestination, ProxyExemption, to_proxy
 from hookline.dispatch.proxy import EgressProxy, parse_no_proxy, parse_proxy

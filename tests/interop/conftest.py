@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import pytest
 from support.server import Api, Hookline
 
-from .capture import Capture
 from .nodejs import Node, installed_node
 
 
@@ -26,12 +25,6 @@ def hookline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hookline]:
 def api(hookline: Hookline) -> Iterator[Api]:
     with hookline.api() as client:
         yield client
-
-
-@pytest.fixture(scope="session")
-def capture() -> Iterator[Capture]:
-    with Capture() as rcv:
-        yield rcv
 
 
 @pytest.fixture(scope="session")

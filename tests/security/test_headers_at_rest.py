@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from acceptance.receiver import Endpoint, Receiver
+from support.receiver import Endpoint, Receiver
 from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow

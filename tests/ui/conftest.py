@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from acceptance.receiver import Receiver
 from cryptography.fernet import Fernet
 from support.requirements import unavailable
 from support.server import Api as ProcessApi
@@ -200,12 +199,6 @@ def browser(chromium_path: Path) -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
-
-
-@pytest.fixture(scope="session")
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as rcv:
-        yield rcv
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from acceptance.receiver import Receiver
 from support.polling import poll
+from support.receiver import Receiver
 from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
