@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.mail import Mailbox
 from support.polling import poll
 from support.receiver import Endpoint, Receiver
 from support.server import Api, Hookline
 
 from hookline.verify import verify_standard
-
-from .mailbox import Mailbox
 
 SECRET = "whsec_" + "b3BlcmF0b3Itc2VjcmV0LW9mLXRoZS10ZXN0cw=="
 OPERATOR = "ws_operator"
@@ -45,7 +44,7 @@ def server(
     env = {
         "HOOKLINE_OPERATOR_WEBHOOK_URL": operator.url,
         "HOOKLINE_OPERATOR_WEBHOOK_SECRET": SECRET,
-        "HOOKLINE_SMTP_URL": mailbox.url,
+        "HOOKLINE_SMTP_URL": mailbox.url(),
     }
     data = tmp_path_factory.mktemp("operational")
     with Hookline(data, env=env, database_url=module_database).running() as hookline:
