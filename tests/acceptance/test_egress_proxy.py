@@ -18,10 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.proxy import Pproxy
 from support.receiver import Receiver
 from support.server import Api, Hookline
-
-from .egress_proxy import Pproxy
 
 pytestmark = pytest.mark.slow
 

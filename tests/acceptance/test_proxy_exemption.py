@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.proxy import Canary, Pproxy, resolving
 from support.receiver import Receiver
 from support.server import Api, Hookline
-
-from .egress_proxy import Canary, Pproxy, resolving
 
 pytestmark = pytest.mark.slow
 

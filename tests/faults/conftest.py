@@ -8,7 +8,7 @@ dropped after its test; when the PostgreSQL server (``HOOKLINE_TEST_POSTGRES_URL
 is unreachable the tests are skipped, saying why, unless
 ``HOOKLINE_REQUIRE_POSTGRES=1``: then they fail. The PostgreSQL-restart test runs
 its own cluster (``initdb``/``pg_ctl`` in a temporary directory, on a free port),
-never the shared server. The full-disk tests mount a small tmpfs (``storage.SmallDisk``),
+never the shared server. The full-disk tests mount a small tmpfs (``support.storage.SmallDisk``),
 which needs root; elsewhere they are skipped, saying why.
 """
 
@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from support.postgres import create_database, drop_database
 from support.requirements import unavailable
+from support.storage import SmallDisk, Unavailable
 
 from .cluster import BIN, Cluster
 from .fleet import Fleet
-from .storage import SmallDisk, Unavailable
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ import pytest
 from support.polling import poll
 from support.receiver import Endpoint, Receiver
 from support.server import Api, Hookline
+from support.storage import SmallDisk
 
 from .sender import Sender
-from .storage import SmallDisk
 
 pytestmark = [pytest.mark.slow]
 

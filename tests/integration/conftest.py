@@ -9,7 +9,7 @@ session; each test gets ``CREATE DATABASE test_<uuid> TEMPLATE <template>`` (mad
 ahead), dropped after it (in the background), the template at the end. When the server is unreachable the PostgreSQL tests are skipped, saying why,
 unless ``HOOKLINE_REQUIRE_POSTGRES=1``: then they fail.
 
-``full_storage`` is a database that a test can make run out of space (``faults.storage``):
+``full_storage`` is a database that a test can make run out of space (``support.storage``):
 SQLite on a small tmpfs of its own (mounting needs root; skipped elsewhere, saying why),
 PostgreSQL raising its own ``disk_full`` on every write.
 """
@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from faults.storage import FullDisk, PostgresFull, SmallDisk, Unavailable
 from support.postgres import (
     BACKENDS,
     POSTGRES_UNREACHABLE,
@@ -34,6 +33,7 @@ from support.postgres import (
 )
 from support.receiver import Receiver
 from support.requirements import unavailable
+from support.storage import FullDisk, PostgresFull, SmallDisk, Unavailable
 
 from hookline.secrets import SecretBox
 from hookline.store.port import Store

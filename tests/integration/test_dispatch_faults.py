@@ -21,10 +21,10 @@ import httpx
 import pytest
 from aiohttp import web
 from cryptography.fernet import Fernet
-from faults.storage import PostgresFull
 from pydantic import SecretStr
 from support.polling import eventually
 from support.receiver import Receiver
+from support.storage import PostgresFull
 
 from hookline.api.app import create_app
 from hookline.dispatch.dispatcher import Dispatcher

@@ -20,8 +20,8 @@ import aiohttp
 import aiohttp.connector
 import pytest
 import trustme
-from acceptance.egress_proxy import Pproxy
 from support.net import free_port
+from support.proxy import Pproxy
 from support.receiver import Receiver
 
 from hookline.dispatch.egress import BlockedDestination, ProxyExemption, to_proxy

@@ -2,7 +2,7 @@
 
 SQLite runs on a small tmpfs that the test fills (``full_storage``: needs root, skipped
 elsewhere); PostgreSQL raises the real ``disk_full`` (53100) and other out-of-resources
-errors from triggers (``faults.storage.PostgresFull``). Each backend's own driver error
+errors from triggers (``support.storage.PostgresFull``). Each backend's own driver error
 is what reaches the store, as on a full disk.
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from faults.storage import FullDisk, PostgresFull
 from support.polling import eventually
 from support.postgres import create_database, drop_database
+from support.storage import FullDisk, PostgresFull
 
 from .conftest import Api, MakeApi, assert_error
 

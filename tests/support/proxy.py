@@ -23,8 +23,8 @@ import threading
 from pathlib import Path
 from typing import IO
 
-from support.net import free_port, listening
-from support.polling import poll
+from .net import free_port, listening
+from .polling import poll
 
 LAUNCH = (
     "import sys; sys.modules['uvloop'] = None; from pproxy.server import main; sys.exit(main())"
@@ -118,7 +118,7 @@ class Pproxy:
 # Prepended to a process's import path: maps names to addresses in socket.getaddrinfo,
 # which every resolver of that process (aiohttp's, python_socks') goes through once uvloop,
 # which resolves in libuv, is hidden (the process runs on asyncio's own loop).
-_HOSTS_HOOK = '''"""Test names for this process: {names!r} (written by the acceptance tests)."""
+_HOSTS_HOOK = '''"""Test names for this process: {names!r} (written by the tests)."""
 import socket
 import sys
 
