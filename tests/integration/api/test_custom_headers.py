@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from support.app import ADMIN_KEY, Api, MakeApi, assert_error
 from support.polling import eventually
 from support.receiver import Receiver
 
@@ -16,8 +17,6 @@ from hookline.dispatch.dispatcher import Dispatcher
 from hookline.domain.models import Attempt
 from hookline.ids import new_id, now_ms
 from hookline.store.port import AttemptRecord
-
-from .conftest import ADMIN_KEY, Api, MakeApi, assert_error
 
 HEADERS = {"Authorization": "Bearer sekrit-123", "X-Tenant": "tenant-77"}
 MASKED = {"Authorization": "***", "X-Tenant": "***"}

@@ -15,12 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from support.app import settings_for, start
 from support.postgres import POSTGRES_URL
 
 from hookline.domain.models import Role
 from hookline.service import ADMIN, Services
-
-from .conftest import settings_for, start
 
 pytestmark = pytest.mark.postgres
 

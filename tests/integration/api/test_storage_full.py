@@ -13,11 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from support.app import Api, MakeApi, assert_error
 from support.polling import eventually
 from support.postgres import create_database, drop_database
 from support.storage import FullDisk, PostgresFull
-
-from .conftest import Api, MakeApi, assert_error
 
 # Seconds the API gets to notice that space is back.
 RECOVERY = 5.0
