@@ -117,10 +117,10 @@ def wait_ready(base_urls: list[str], *, want: bool, timeout: float) -> float:
     return time.monotonic() - started
 
 
-def unfinished(fleet: Fleet, ws: str) -> int:
-    """Deliveries of the workspace still pending, sending or held (up to 250 each)."""
+def unfinished(api: Api, ws: str) -> int:
+    """Deliveries of the workspace not yet succeeded or failed (up to 250 of each status)."""
     return sum(
-        len(fleet.api.get(f"/v1/workspaces/{ws}/deliveries?status={status}&limit=250"))
+        len(api.get(f"/v1/workspaces/{ws}/deliveries?status={status}&limit=250"))
         for status in ("pending", "sending", "held")
     )
 
@@ -128,7 +128,7 @@ def unfinished(fleet: Fleet, ws: str) -> int:
 def settle(fleet: Fleet, ws: str, *, timeout: float) -> None:
     """Wait until the queue is empty: every delivery recorded, none left to retry."""
     poll(
-        lambda: unfinished(fleet, ws),
+        lambda: unfinished(fleet.api, ws),
         lambda left: left == 0,
         timeout=timeout,
         interval=0.1,

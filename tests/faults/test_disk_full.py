@@ -23,6 +23,7 @@ from support.receiver import Endpoint, Receiver
 from support.server import Api, Hookline
 from support.storage import SmallDisk
 
+from .fleet import unfinished
 from .sender import Sender
 
 pytestmark = [pytest.mark.slow]
@@ -56,14 +57,6 @@ def refusal(api: Api, path: str, body: Any) -> httpx.Response:
     found = poll(post, lambda r: r.status_code != 202, what=f"{path} refused")
     assert set(answers[:-1]) <= {202}, answers
     return found
-
-
-def unfinished(api: Api, ws: str) -> int:
-    """Deliveries of the workspace not yet succeeded or failed (up to 250 of each status)."""
-    return sum(
-        len(api.get(f"/v1/workspaces/{ws}/deliveries?status={status}&limit=250"))
-        for status in ("pending", "sending", "held")
-    )
 
 
 def test_a_full_disk_refuses_writes_with_503_and_everything_accepted_is_delivered_once_freed(
