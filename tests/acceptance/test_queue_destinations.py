@@ -281,8 +281,7 @@ def test_a_nats_reply_that_is_no_acknowledgement_is_an_unexpected_response(
         await client.subscribe(subject, cb=answer)
         await client.flush()
         subscribed.set()
-        while not done.is_set():
-            await asyncio.sleep(0.02)
+        await asyncio.to_thread(done.wait)
         await client.close()
 
     thread = threading.Thread(target=asyncio.run, args=(responder(),), daemon=True)

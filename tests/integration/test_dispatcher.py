@@ -29,6 +29,8 @@ from hookline.settings import Settings
 from hookline.store import open_store
 from hookline.store.port import DeliveryFilter
 
+STOP_TIMEOUT = 15.0
+
 
 class Rig:
     """A store, the services over it and a dispatcher, with settings for the test."""
@@ -59,10 +61,12 @@ class Rig:
         self._task = asyncio.create_task(self.dispatcher.run())
         return self.dispatcher
 
-    async def stop(self, timeout: float = 15.0) -> None:
+    async def stop(self) -> None:
+        """Stop the dispatcher and wait for it (at most ``STOP_TIMEOUT``: it drains)."""
         if self.dispatcher is not None and self._task is not None:
             self.dispatcher.stop()
-            await asyncio.wait_for(self._task, timeout)
+            async with asyncio.timeout(STOP_TIMEOUT):
+                await self._task
         self.dispatcher = self._task = None
 
     async def close(self) -> None:
@@ -313,7 +317,8 @@ async def test_a_webhook_deleted_mid_attempt_does_not_block_other_records(
 
     done = await rig.settled(ws, 2, timeout=5)
     assert {d.event_type for d in done} == {"fine"}
-    await rig.stop(timeout=5)
+    async with asyncio.timeout(5):
+        await rig.stop()
 
 
 async def test_a_saturated_endpoint_does_not_make_the_claim_loop_spin(

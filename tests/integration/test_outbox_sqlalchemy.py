@@ -142,7 +142,7 @@ def test_enqueue_refuses_what_cannot_be_an_event(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         with pytest.raises(TypeError):
             enqueue(conn, "order.created", [1, 2])  # type: ignore[arg-type]
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="an event type is 1 to 128 characters"):
             enqueue(conn, "", {})
     assert rows(engine) == {}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -115,7 +115,7 @@ FRAMEWORKS = [
 
 
 @pytest.fixture(scope="module")
-def delivery(api: Api, receiver: Receiver) -> Iterator[tuple[Received, str, str]]:
+def delivery(api: Api, receiver: Receiver) -> tuple[Received, str, str]:
     """A real standard-signed delivery, with the webhook's secret and public key."""
     ws = workspace(api)
     [got] = deliver(
@@ -123,7 +123,7 @@ def delivery(api: Api, receiver: Receiver) -> Iterator[tuple[Received, str, str]
     )
     wh_id = api.get(f"/v1/workspaces/{ws}/webhooks")[0]["id"]
     secret, public = keys_of(api, wh_id)
-    yield got, secret, public
+    return got, secret, public
 
 
 def forward(got: Received) -> dict[str, str]:
