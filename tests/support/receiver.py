@@ -19,6 +19,7 @@ endpoint.arrived(n)`` in an async one. Requests to any other path are kept too (
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import ssl
 import struct
@@ -85,7 +86,8 @@ class Endpoint:
         return self._receiver._arrivals.wait(lambda: self.requests, count, timeout, self.path)
 
     async def arrived(self, count: int = 1, timeout: float = 10.0) -> list[Received]:
-        """``wait`` for async tests: the event loop runs on meanwhile."""
+        """``wait`` for async tests: the event loop runs on meanwhile; past the deadline it
+        raises ``TimeoutError``."""
         return await self._receiver._arrivals.arrived(
             lambda: self.requests, count, timeout, self.path
         )
@@ -163,6 +165,7 @@ class Receiver(Background):
         self._arrivals = Arrivals(self._lock, self)
         self._scripts: dict[str, _Script] = {}
         self._all: list[Received] = []
+        self._numbers = itertools.count(1)
         self._connections: dict[web.RequestHandler, int] = {}
         self._closed: dict[int, float] = {}
         self._runner: web.ServerRunner | None = None
@@ -254,7 +257,7 @@ class Receiver(Background):
 
     def _opened(self, handler: web.RequestHandler) -> None:
         with self._lock:
-            self._connections[handler] = len(self._connections) + len(self._closed) + 1
+            self._connections[handler] = next(self._numbers)
 
     def _ended(self, handler: web.RequestHandler) -> None:
         with self._lock:
