@@ -1,5 +1,5 @@
-"""Fixtures of the acceptance tier: one recording receiver per session, one server per module
-and backend.
+"""Fixtures of the acceptance tier: one server per module and backend (the recording
+receiver of the session is in ``tests/conftest.py``).
 
 Tests that share a server do not interfere: each takes its own workspace and
 its own receiver endpoint.

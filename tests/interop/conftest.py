@@ -1,5 +1,6 @@
-"""Fixtures of the interoperability tier: one real ``hookline serve --dev`` for the session, a
-capturing receiver, and the Node receivers (``node/verify.mjs``), installed with ``npm ci``.
+"""Fixtures of the interoperability tier: one real ``hookline serve --dev`` for the session and
+the Node receivers (``node/verify.mjs``), installed with ``npm ci``. Deliveries arrive at the
+session's recording receiver (``tests/conftest.py``), which keeps the URL and headers as sent.
 
 The Node tests skip, saying why, only when node or npm is missing and ``HOOKLINE_REQUIRE_NODE``
 is unset; CI sets it, so there a missing Node fails.

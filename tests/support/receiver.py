@@ -29,7 +29,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import NoReturn, TypeAlias
 
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
@@ -156,6 +156,9 @@ class _Server(web.Server):
 
 
 class Receiver(Background):
+    """The HTTP server on ``host`` (any loopback address, IPv6 too), https with a server
+    ``ssl_context``; its endpoints, and every request that reached it."""
+
     def __init__(self, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__("receiver")
         self.host = host
@@ -340,7 +343,7 @@ class Receiver(Background):
         )
 
 
-def _hang_up(request: web.BaseRequest, *, reset: bool) -> None:
+def _hang_up(request: web.BaseRequest, *, reset: bool) -> NoReturn:
     """End the connection without an answer: with RST (``reset``), as a crashing peer would,
     or closed. The handler ends with it, as it does when the client hangs up."""
     transport = request.transport
