@@ -1,5 +1,5 @@
-"""Fixtures of the acceptance tier: one recording receiver per session, one server per module
-and backend.
+"""Fixtures of the acceptance tier: one server per module and backend (the recording
+receiver of the session is in ``tests/conftest.py``).
 
 Tests that share a server do not interfere: each takes its own workspace and
 its own receiver endpoint.
@@ -16,47 +16,11 @@ on SQLite only: what they test does not touch the store.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-from .process import (
-    POSTGRES_UNREACHABLE,
-    POSTGRES_URL,
-    Api,
-    Hookline,
-    create_database,
-    drop_database,
-)
-from .receiver import Receiver
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-]
-
-
-@pytest.fixture(scope="session")
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as rcv:
-        yield rcv
-
-
-@pytest.fixture(params=BACKENDS)
-def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An application's own database (the outbox tests' Django or SQLAlchemy app), new and
-    empty: a SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-        return
-    server: str = request.getfixturevalue("postgres_server")
-    url = create_database(server)
-    try:
-        yield url
-    finally:
-        drop_database(url, server)
+from support.postgres import BACKENDS, create_database, drop_database
+from support.server import Api, Hookline
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -64,19 +28,6 @@ def backend(request: pytest.FixtureRequest) -> str:
     """The storage backend of this module's servers: ``sqlite`` or ``postgresql``."""
     name: str = request.param
     return name
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> str:
-    """The PostgreSQL server's URL, once it answered; skips (or fails) the test if it does not."""
-    try:
-        drop_database(create_database())
-    except POSTGRES_UNREACHABLE as exc:
-        reason = f"PostgreSQL unreachable at {POSTGRES_URL}: {exc!r}"
-        if os.environ.get("HOOKLINE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{reason} (HOOKLINE_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
-    return POSTGRES_URL
 
 
 def _database(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
@@ -112,13 +63,10 @@ def database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str |
 def hookline(
     tmp_path_factory: pytest.TempPathFactory, module_database: str | None
 ) -> Iterator[Hookline]:
-    server = Hookline(tmp_path_factory.mktemp("hookline"), database_url=module_database)
-    server.start()
-    try:
+    with Hookline(
+        tmp_path_factory.mktemp("hookline"), database_url=module_database
+    ).running() as server:
         yield server
-    finally:
-        code = server.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
 
 
 @pytest.fixture(scope="module")

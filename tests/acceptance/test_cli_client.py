@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .process import Api, Hookline, free_port, poll
-from .receiver import Receiver
+from support.net import free_port
+from support.polling import poll
+from support.receiver import Receiver
+from support.server import Api, Hookline
 
 HOOKLINE = str(Path(sys.executable).with_name("hookline"))
 

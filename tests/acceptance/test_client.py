@@ -11,6 +11,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from support.polling import poll
+from support.receiver import Receiver
+from support.server import Api, Hookline
 
 from hookline.client import (
     AsyncClient,
@@ -26,9 +29,6 @@ from hookline.client import (
     Webhook,
 )
 from hookline.client._base import OPERATIONS
-
-from .process import Api, Hookline, poll
-from .receiver import Receiver
 
 FAST = Retries(attempts=3, initial=0.01, maximum=0.05)
 

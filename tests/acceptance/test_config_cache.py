@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from .process import Api, Hookline
+from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook
-
-from .process import Api
-from .receiver import Received, Receiver
+from support.receiver import Received, Receiver
+from support.server import Api
 
 pytestmark = pytest.mark.slow
 

@@ -18,10 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from .egress_proxy import Pproxy
-from .process import Api, Hookline
-from .receiver import Receiver
+from support.proxy import Pproxy
+from support.receiver import Receiver
+from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 
@@ -42,16 +41,12 @@ def proxied(proxy: Pproxy, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "HOOKLINE_ALLOWED_NETWORKS": "127.0.0.1/32",
         "HOOKLINE_ALLOW_HTTP": "true",
     }
-    server = Hookline(tmp_path_factory.mktemp("egress"), dev=False, env=env).start()
-    try:
+    with Hookline(tmp_path_factory.mktemp("egress"), dev=False, env=env).running() as server:
         banner = f"Deliveries leave through {proxy.scheme}://***@127.0.0.3:{proxy.port}"
         assert banner in server.output()
         with server.api() as api:
             yield api
         assert "s3cret" not in server.output()
-    finally:
-        code = server.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
 
 
 def test_a_delivery_leaves_through_the_proxy(proxied: Api, proxy: Pproxy) -> None:

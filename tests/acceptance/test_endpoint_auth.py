@@ -23,9 +23,9 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import trustme
-
-from .process import Api, Hookline, poll
-from .receiver import Received, Receiver
+from support.polling import poll
+from support.receiver import Received, Receiver, Reply
+from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 
@@ -48,11 +48,8 @@ def server(
         "SSL_CERT_FILE": str(ca_file),
         "HOOKLINE_WORKERS": "1",  # tokens are kept per dispatcher process: one, to count them
     }
-    hookline = Hookline(data, dev=False, env=env, database_url=module_database).start()
-    try:
+    with Hookline(data, dev=False, env=env, database_url=module_database).running() as hookline:
         yield hookline
-    finally:
-        assert hookline.terminate() == 0, hookline.output()
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +84,10 @@ def test_basic_and_bearer_reach_the_endpoint_and_are_redacted_in_the_log(
         assert "pw-3c1e" not in json.dumps(attempt) and "tok-8a2f" not in json.dumps(attempt)
 
 
+def as_json(status: int, text: str) -> Reply:
+    return Reply(status=status, body=text, content_type="application/json")
+
+
 class TokenServer:
     """An OAuth2 token endpoint and a resource that takes only the newest token it issued."""
 
@@ -114,24 +115,26 @@ class TokenServer:
         with self._lock:
             self.current = None
 
-    def _token(self, request: Received) -> tuple[int, str]:
+    def _token(self, request: Received) -> Reply:
         form = parse_qs(request.body.decode())
         expected = "Basic " + base64.b64encode(b"hookline:cs-secret").decode()
         if self.refuse or request.headers.get("Authorization") != expected:
-            return 401, json.dumps({"error": "invalid_client"})
+            return as_json(401, json.dumps({"error": "invalid_client"}))
         if form.get("grant_type") != ["client_credentials"] or form.get("scope") != ["hooks"]:
-            return 400, json.dumps({"error": "invalid_request"})
+            return as_json(400, json.dumps({"error": "invalid_request"}))
         with self._lock:
             self.current = f"access-{next(self._issued)}"
             token = self.current
-        return 200, json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        return as_json(
+            200, json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        )
 
-    def _resource(self, request: Received) -> tuple[int, str]:
+    def _resource(self, request: Received) -> Reply:
         with self._lock:
             current = self.current
         if current is None or request.headers.get("Authorization") != f"Bearer {current}":
-            return 401, json.dumps({"error": "invalid_token"})
-        return 200, "{}"
+            return as_json(401, json.dumps({"error": "invalid_token"}))
+        return as_json(200, "{}")
 
 
 def test_oauth2_token_is_fetched_cached_and_refreshed_once_on_401(

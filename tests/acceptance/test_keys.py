@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-
-from .process import Hookline
-from .receiver import Receiver
+from support.receiver import Receiver
+from support.server import Hookline
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from .process import Api, Hookline, poll
-from .receiver import Endpoint, Receiver
+from support.polling import poll
+from support.receiver import Endpoint, Receiver
+from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 

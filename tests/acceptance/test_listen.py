@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from .process import Api, free_port, poll
+from support.net import free_port, listening
+from support.polling import poll
+from support.server import Api
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,12 @@ def listener(tmp_path: Path) -> Iterator[Listener]:
             cwd=tmp_path,
         )
         try:
-            poll(lambda: _accepts(port), bool, timeout=20, what="hookline listen accepting")
+            poll(
+                lambda: listening("127.0.0.1", port),
+                bool,
+                timeout=20,
+                what="hookline listen accepting",
+            )
             yield listener
         finally:
             proc.send_signal(signal.SIGINT)
@@ -52,14 +57,6 @@ def listener(tmp_path: Path) -> Iterator[Listener]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def test_listen_verifies_and_prints_a_delivery(api: Api, ws: str, listener: Listener) -> None:

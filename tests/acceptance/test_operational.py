@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.mail import Mailbox
+from support.polling import poll
+from support.receiver import Endpoint, Receiver
+from support.server import Api, Hookline
 
 from hookline.verify import verify_standard
-
-from .mailbox import Mailbox
-from .process import Api, Hookline, poll
-from .receiver import Endpoint, Receiver
 
 SECRET = "whsec_" + "b3BlcmF0b3Itc2VjcmV0LW9mLXRoZS10ZXN0cw=="
 OPERATOR = "ws_operator"
@@ -44,15 +44,11 @@ def server(
     env = {
         "HOOKLINE_OPERATOR_WEBHOOK_URL": operator.url,
         "HOOKLINE_OPERATOR_WEBHOOK_SECRET": SECRET,
-        "HOOKLINE_SMTP_URL": mailbox.url,
+        "HOOKLINE_SMTP_URL": mailbox.url(),
     }
-    hookline = Hookline(
-        tmp_path_factory.mktemp("operational"), env=env, database_url=module_database
-    ).start()
-    try:
+    data = tmp_path_factory.mktemp("operational")
+    with Hookline(data, env=env, database_url=module_database).running() as hookline:
         yield hookline
-    finally:
-        assert hookline.terminate() == 0, hookline.output()
 
 
 @pytest.fixture(scope="module")

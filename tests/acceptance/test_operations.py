@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-
-from .process import Api, Hookline, poll
-from .receiver import Receiver
+from support.polling import poll
+from support.receiver import Receiver
+from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from .process import Api, Hookline, poll
-from .receiver import Received, Receiver
+from support.polling import poll
+from support.receiver import Received, Receiver
+from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import psycopg
 import pytest
-
-from .process import Api, Hookline, poll
-from .receiver import Receiver
+from support.polling import poll
+from support.receiver import Receiver
+from support.server import Api, Hookline
 
 PROJECT = Path(__file__).parents[1] / "django_project"
 TRANSACTIONS = 100  # of ten saves each; every tenth rolls back

@@ -17,11 +17,11 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from support.polling import poll
+from support.receiver import Receiver
+from support.server import Api, Hookline
 
 from hookline.outbox.sqlalchemy import create_engine, create_table, enqueue, outbox
-
-from .process import Api, Hookline, poll
-from .receiver import Receiver
 
 TRANSACTIONS = 100
 SAVES = 10  # per transaction

@@ -23,12 +23,12 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from support.mail import Mailbox
+from support.polling import poll
+from support.receiver import Endpoint, Receiver
+from support.server import Api, Hookline
 
 from hookline.verify import verify_rfc9421
-
-from .mailbox import Mailbox
-from .process import Api, Hookline, poll
-from .receiver import Endpoint, Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -48,15 +48,10 @@ def mailbox(backend: str) -> Iterator[Mailbox]:
 def hookline(
     tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox, module_database: str | None
 ) -> Iterator[Hookline]:
-    env = {"HOOKLINE_SMTP_URL": mailbox.url, "HOOKLINE_PUBLIC_URL": "https://hooks.example.test"}
-    server = Hookline(
-        tmp_path_factory.mktemp("policies"), env=env, database_url=module_database
-    ).start()
-    try:
+    env = {"HOOKLINE_SMTP_URL": mailbox.url(), "HOOKLINE_PUBLIC_URL": "https://hooks.example.test"}
+    server = Hookline(tmp_path_factory.mktemp("policies"), env=env, database_url=module_database)
+    with server.running():
         yield server
-    finally:
-        code = server.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
 
 
 def scaled(seconds: Sequence[float], factor: float) -> list[float]:

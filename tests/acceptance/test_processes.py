@@ -13,9 +13,9 @@ import signal
 from pathlib import Path
 
 import pytest
-
-from .process import Hookline, poll
-from .receiver import Receiver
+from support.polling import poll
+from support.receiver import Receiver
+from support.server import Hookline
 
 pytestmark = pytest.mark.slow
 

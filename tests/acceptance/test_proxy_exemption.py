@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from .egress_proxy import Canary, Pproxy, resolving
-from .process import Api, Hookline
-from .receiver import Receiver
+from support.proxy import Canary, Pproxy, resolving
+from support.receiver import Receiver
+from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 
@@ -61,13 +60,8 @@ def api(tmp_path_factory: pytest.TempPathFactory, proxy: Pproxy, no_proxy: str) 
         "HOOKLINE_WORKERS": "1",
         **resolving(data / "hosts", {PROXY_NAME: "127.0.0.1"}),
     }
-    server = Hookline(data, dev=False, env=env).start()
-    try:
-        with server.api() as client:
-            yield client
-    finally:
-        code = server.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
+    with Hookline(data, dev=False, env=env).running() as server, server.api() as client:
+        yield client
 
 
 def attempt(api: Api, url: str, **fields: Any) -> dict[str, Any]:

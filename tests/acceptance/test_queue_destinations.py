@@ -20,7 +20,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -30,14 +29,15 @@ import botocore.session
 import nats
 import pytest
 import redis
-from brokers import NATS as NATS_SERVER
-from brokers import RABBITMQ, require
-from brokers import REDIS as REDIS_SERVER
+from support.brokers import NATS as NATS_SERVER
+from support.brokers import RABBITMQ, require
+from support.brokers import REDIS as REDIS_SERVER
+from support.net import free_port, listening
+from support.polling import poll
+from support.receiver import Receiver, Reply
+from support.server import Api
 
 from hookline.verify import verify_standard
-
-from .process import Api, poll
-from .receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -281,8 +281,7 @@ def test_a_nats_reply_that_is_no_acknowledgement_is_an_unexpected_response(
         await client.subscribe(subject, cb=answer)
         await client.flush()
         subscribed.set()
-        while not done.is_set():
-            await asyncio.sleep(0.02)
+        await asyncio.to_thread(done.wait)
         await client.close()
 
     thread = threading.Thread(target=asyncio.run, args=(responder(),), daemon=True)
@@ -331,9 +330,7 @@ def test_redis_stream_gets_one_entry_per_attempt(api: Api) -> None:
 
 
 def test_a_broker_that_is_down_is_a_connect_error(api: Api) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     ws = api.workspace()
     api.webhook(
         ws,
@@ -380,9 +377,7 @@ def test_a_server_that_does_not_speak_redis_is_an_unexpected_response(
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
@@ -390,14 +385,13 @@ def moto() -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "moto did not start"
-                time.sleep(0.05)
+        poll(
+            lambda: listening("127.0.0.1", port, timeout=0.5),
+            bool,
+            timeout=30,
+            interval=0.05,
+            what="moto listening",
+        )
         yield url
     finally:
         process.terminate()
@@ -539,7 +533,7 @@ def test_an_aws_answer_the_client_cannot_read_is_a_failed_attempt(
     """What the destination answers is the destination's outcome: one attempt with the
     error, and the retry policy's next step (one attempt: failed)."""
     endpoint = receiver.endpoint()
-    endpoint.respond(lambda _request: (200, body))
+    endpoint.respond(lambda _request: Reply(body=body, content_type="application/json"))
     ws = api.workspace()
     destination = {"type": kind, **TARGETS[kind](endpoint.url), **credentials(endpoint.url)}
     api.webhook(ws, None, destination=destination, retryPolicy={"schedule": [0]})
@@ -553,7 +547,7 @@ def test_an_aws_answer_the_client_cannot_read_is_a_failed_attempt(
 def test_an_unexpected_aws_answer_is_retried_by_the_policy(api: Api, receiver: Receiver) -> None:
     answers = iter(["not json", '{"MessageId": "m-1"}'])
     endpoint = receiver.endpoint()
-    endpoint.respond(lambda _request: (200, next(answers)))
+    endpoint.respond(lambda _request: Reply(body=next(answers), content_type="application/json"))
     ws = api.workspace()
     api.webhook(
         ws,

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from .process import Hookline, free_port
+from support.net import free_port
+from support.server import Hookline
 
 pytestmark = pytest.mark.slow
 

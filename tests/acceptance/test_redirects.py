@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 import trustme
-
-from .process import Api, Hookline
-from .receiver import Receiver
+from support.receiver import Receiver
+from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 
@@ -49,13 +48,8 @@ def trusting(tmp_path_factory: pytest.TempPathFactory, ca: trustme.CA) -> Iterat
         "HOOKLINE_ALLOW_HTTP": "true",
         "SSL_CERT_FILE": str(ca_file),
     }
-    server = Hookline(data, dev=False, env=env).start()
-    try:
-        with server.api() as api:
-            yield api
-    finally:
-        code = server.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
+    with Hookline(data, dev=False, env=env).running() as server, server.api() as api:
+        yield api
 
 
 def deliver(api: Api, url: str) -> dict[str, Any]:

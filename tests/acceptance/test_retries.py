@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 from standardwebhooks.webhooks import Webhook
-
-from .process import Api, poll
-from .receiver import Receiver
+from support.polling import poll
+from support.receiver import Receiver
+from support.server import Api
 
 pytestmark = pytest.mark.slow
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
-
-from .process import Api, Hookline, poll
-from .receiver import Endpoint, Receiver
+from support.polling import poll
+from support.receiver import Endpoint, Receiver
+from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 
@@ -32,12 +32,8 @@ pytestmark = pytest.mark.slow
 @contextlib.contextmanager
 def guarded_server(data: Path, **env: str) -> Iterator[Hookline]:
     """A server without ``--dev``; ``http://`` allowed so the receivers here can be used."""
-    server = Hookline(data, dev=False, env={"HOOKLINE_ALLOW_HTTP": "true", **env}).start()
-    try:
+    with Hookline(data, dev=False, env={"HOOKLINE_ALLOW_HTTP": "true", **env}).running() as server:
         yield server
-    finally:
-        code = server.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from .process import Api, Hookline, poll
-from .receiver import Receiver
+from support.polling import poll
+from support.receiver import Receiver
+from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from .process import Api, poll
-from .receiver import Receiver
+from support.polling import poll
+from support.receiver import Receiver
+from support.server import Api
 
 pytestmark = pytest.mark.slow
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import gzip
 import threading
-from collections.abc import Iterator
+import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
-
-from .process import Hookline, poll
-from .receiver import Receiver
+from support.polling import poll
+from support.receiver import Received, Receiver, Reply
+from support.server import Hookline
 
 pytestmark = pytest.mark.slow
 
@@ -40,38 +39,27 @@ class Exported:
 
 
 class Collector:
-    """An OTLP/HTTP trace receiver: ``POST /v1/traces`` with protobuf bodies."""
+    """An OTLP/HTTP trace receiver (``POST {url}/v1/traces``, protobuf bodies): an endpoint of
+    the recording receiver that decodes what it gets and answers as a collector does."""
 
-    def __init__(self) -> None:
+    def __init__(self, receiver: Receiver) -> None:
         self.spans: list[Exported] = []
-        self.requests = 0
         self._lock = threading.Lock()
-        collector = self
+        base = f"/otlp/{uuid.uuid4().hex}"
+        self._endpoint = receiver.endpoint(path=f"{base}/v1/traces", respond=self._export)
+        self.url = receiver.url(base)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                if self.path != "/v1/traces":
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                collector.add(ExportTraceServiceRequest.FromString(body))
-                answer = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+    @property
+    def requests(self) -> int:
+        return len(self._endpoint.requests)
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+    def _export(self, request: Received) -> Reply:
+        body = request.body
+        if request.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        self.add(ExportTraceServiceRequest.FromString(body))
+        answer = ExportTraceServiceResponse().SerializeToString()
+        return Reply(body=answer, content_type="application/x-protobuf")
 
     def add(self, request: ExportTraceServiceRequest) -> None:
         found = []
@@ -90,16 +78,11 @@ class Collector:
                         )
                     )
         with self._lock:
-            self.requests += 1
             self.spans += found
 
     def named(self, name: str) -> list[Exported]:
         with self._lock:
             return [s for s in self.spans if s.name == name]
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def _value(value: AnyValue) -> object:
@@ -108,10 +91,8 @@ def _value(value: AnyValue) -> object:
 
 
 @pytest.fixture
-def collector() -> Iterator[Collector]:
-    found = Collector()
-    yield found
-    found.close()
+def collector(receiver: Receiver) -> Collector:
+    return Collector(receiver)
 
 
 def server(tmp_path: Path, database_url: str | None, **env: str) -> Hookline:

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from acceptance.process import free_port
+from support.net import free_port
 
 
 def _bindir() -> Path:

@@ -8,38 +8,23 @@ dropped after its test; when the PostgreSQL server (``HOOKLINE_TEST_POSTGRES_URL
 is unreachable the tests are skipped, saying why, unless
 ``HOOKLINE_REQUIRE_POSTGRES=1``: then they fail. The PostgreSQL-restart test runs
 its own cluster (``initdb``/``pg_ctl`` in a temporary directory, on a free port),
-never the shared server. The full-disk tests mount a small tmpfs (``storage.SmallDisk``),
+never the shared server. The full-disk tests mount a small tmpfs (``support.storage.SmallDisk``),
 which needs root; elsewhere they are skipped, saying why.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from acceptance.process import POSTGRES_UNREACHABLE, POSTGRES_URL, create_database, drop_database
+from support.postgres import create_database, drop_database
+from support.requirements import unavailable
+from support.storage import SmallDisk, Unavailable
 
 from .cluster import BIN, Cluster
 from .fleet import Fleet
-from .storage import SmallDisk, Unavailable
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("HOOKLINE_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"{reason} (HOOKLINE_REQUIRE_POSTGRES=1)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> str:
-    try:
-        drop_database(create_database())
-    except POSTGRES_UNREACHABLE as exc:
-        _unavailable(f"PostgreSQL unreachable at {POSTGRES_URL}: {exc!r}")
-    return POSTGRES_URL
 
 
 @pytest.fixture
@@ -56,7 +41,9 @@ def database(postgres_server: str) -> Iterator[str]:
 def cluster() -> Iterator[Cluster]:
     """A running PostgreSQL cluster of this test alone; stopped and removed however it ends."""
     if not (BIN / "initdb").exists():
-        _unavailable(f"no PostgreSQL binaries in {BIN} (HOOKLINE_TEST_PG_BIN)")
+        unavailable(
+            f"no PostgreSQL binaries in {BIN} (HOOKLINE_TEST_PG_BIN)", "HOOKLINE_REQUIRE_POSTGRES"
+        )
     owned = Cluster()
     try:
         owned.init().start()

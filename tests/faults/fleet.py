@@ -5,15 +5,15 @@ directory and log, sharing the admin and encryption keys.
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
-from acceptance.process import ADMIN_KEY, Api, Hookline
 from cryptography.fernet import Fernet
+from support.polling import poll
+from support.server import ADMIN_KEY, Api, Hookline
 
 # One batch request of the ingestion API carries at most this many events here.
 BATCH = 250
@@ -107,29 +107,30 @@ def ready(base_url: str) -> bool:
 def wait_ready(base_urls: list[str], *, want: bool, timeout: float) -> float:
     """Poll every ``/readyz`` until all are ready (or all unready); how long it took."""
     started = time.monotonic()
-    deadline = started + timeout
-    while True:
-        states = {url: ready(url) for url in base_urls}
-        if all(state == want for state in states.values()):
-            return time.monotonic() - started
-        if time.monotonic() >= deadline:
-            raise AssertionError(
-                f"/readyz not {'200' if want else '503'} within {timeout} s: {json.dumps(states)}"
-            )
-        time.sleep(0.05)
+    poll(
+        lambda: {url: ready(url) for url in base_urls},
+        lambda states: all(state == want for state in states.values()),
+        timeout=timeout,
+        interval=0.05,
+        what=f"/readyz {'200' if want else '503'} everywhere",
+    )
+    return time.monotonic() - started
 
 
-def unfinished(fleet: Fleet, ws: str) -> int:
-    """Deliveries of the workspace still pending, sending or held (up to 250 each)."""
+def unfinished(api: Api, ws: str) -> int:
+    """Deliveries of the workspace not yet succeeded or failed (up to 250 of each status)."""
     return sum(
-        len(fleet.api.get(f"/v1/workspaces/{ws}/deliveries?status={status}&limit=250"))
+        len(api.get(f"/v1/workspaces/{ws}/deliveries?status={status}&limit=250"))
         for status in ("pending", "sending", "held")
     )
 
 
 def settle(fleet: Fleet, ws: str, *, timeout: float) -> None:
     """Wait until the queue is empty: every delivery recorded, none left to retry."""
-    deadline = time.monotonic() + timeout
-    while (left := unfinished(fleet, ws)) > 0:
-        assert time.monotonic() < deadline, f"{left} deliveries unfinished after {timeout} s"
-        time.sleep(0.1)
+    poll(
+        lambda: unfinished(fleet.api, ws),
+        lambda left: left == 0,
+        timeout=timeout,
+        interval=0.1,
+        what="every delivery finished (unfinished deliveries)",
+    )

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 
 import httpx
-from acceptance.process import ADMIN_KEY
+from support.server import ADMIN_KEY
 
 # How long the sender waits after a refusal before it sends the next event.
 REFUSED_PAUSE = 0.01

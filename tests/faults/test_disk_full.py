@@ -18,16 +18,17 @@ from typing import Any
 
 import httpx
 import pytest
-from acceptance.process import Api, Hookline, poll
+from support.polling import poll
+from support.receiver import Endpoint, Receiver
+from support.server import Api, Hookline
+from support.storage import SmallDisk
 
-from .receiver import FaultReceiver
+from .fleet import unfinished
 from .sender import Sender
-from .storage import SmallDisk
 
 pytestmark = [pytest.mark.slow]
 
 RECOVERY = 10.0  # seconds to be ready, accepting and delivering again once space is back
-HOOK = "full"
 
 
 def ready(base_url: str) -> int:
@@ -58,14 +59,6 @@ def refusal(api: Api, path: str, body: Any) -> httpx.Response:
     return found
 
 
-def unfinished(api: Api, ws: str) -> int:
-    """Deliveries of the workspace not yet succeeded or failed (up to 250 of each status)."""
-    return sum(
-        len(api.get(f"/v1/workspaces/{ws}/deliveries?status={status}&limit=250"))
-        for status in ("pending", "sending", "held")
-    )
-
-
 def test_a_full_disk_refuses_writes_with_503_and_everything_accepted_is_delivered_once_freed(
     small_disk: SmallDisk, tmp_path: Path
 ) -> None:
@@ -74,11 +67,11 @@ def test_a_full_disk_refuses_writes_with_503_and_everything_accepted_is_delivere
     server = Hookline(
         tmp_path / "data", env={"HOOKLINE_DATABASE_URL": database, "HOOKLINE_WORKERS": "2"}
     )
-    with FaultReceiver(delay=0.01) as rcv:
+    with Receiver() as rcv:
         server.start()
         try:
             with server.api() as api:
-                fill_and_free(server, api, small_disk, rcv)
+                fill_and_free(server, api, small_disk, rcv.endpoint(delay=0.01))
         finally:
             code = server.terminate()
     output = server.output()
@@ -87,14 +80,17 @@ def test_a_full_disk_refuses_writes_with_503_and_everything_accepted_is_delivere
     assert "Traceback" not in output, output[-4000:]
 
 
-def fill_and_free(server: Hookline, api: Api, disk: SmallDisk, rcv: FaultReceiver) -> None:
+def fill_and_free(server: Hookline, api: Api, disk: SmallDisk, endpoint: Endpoint) -> None:
     ws = api.workspace()
-    api.webhook(ws, rcv.url(HOOK), retryPolicy={"schedule": [0, 0.2, 0.5, 1, 1, 1]})
+    api.webhook(ws, endpoint.url, retryPolicy={"schedule": [0, 0.2, 0.5, 1, 1, 1]})
     sender = Sender(server.base_url, ws, type="disk.tick", pad=1000)
     sender.start()
     try:
-        rcv.wait_until(
-            lambda r: len(r.succeeded(HOOK)) >= 50, timeout=15, what="deliveries under way"
+        poll(
+            endpoint.succeeded,
+            lambda answered: len(answered) >= 50,
+            timeout=15,
+            what="deliveries under way",
         )
 
         disk.fill()
@@ -137,8 +133,9 @@ def fill_and_free(server: Hookline, api: Api, disk: SmallDisk, rcv: FaultReceive
         sender.stop()
 
     accepted = sender.ids()
-    rcv.wait_until(
-        lambda r: r.succeeded(HOOK) >= accepted,
+    poll(
+        endpoint.succeeded,
+        lambda answered: answered >= accepted,
         timeout=RECOVERY,
         what="every accepted event delivered",
     )

@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable
 
 import pytest
-from acceptance.process import create_database, poll
+from support.polling import poll
+from support.postgres import create_database
+from support.receiver import Receiver
 
 from .cluster import Cluster
 from .fleet import Fleet, settle, wait_ready
-from .receiver import FaultReceiver
 from .sender import Sender
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -33,18 +34,19 @@ def test_api_and_workers_ride_out_a_postgresql_restart_and_lose_nothing_accepted
 ) -> None:
     database = create_database(cluster.url)
     # Each request is held 0.1 s: attempts are in flight when the database goes away.
-    with FaultReceiver(delay=0.1) as rcv:
+    with Receiver() as rcv:
+        endpoint = rcv.endpoint(path="/restart", delay=0.1)
         fleet = start_fleet(
             database, workers=2, worker_http=True, env={"HOOKLINE_LEASE_SECONDS": "5"}
         )
         everyone = [s.base_url for s in fleet.servers]
         api = fleet.api
         ws = api.workspace()
-        api.webhook(ws, rcv.url("restart"), retryPolicy={"schedule": [0, 0.2, 0.5, 1, 1, 1]})
+        api.webhook(ws, endpoint.url, retryPolicy={"schedule": [0, 0.2, 0.5, 1, 1, 1]})
         sender = Sender(fleet.api_server.base_url, ws)
         sender.start()
         try:
-            rcv.wait_until(lambda r: r.count() >= 50, timeout=15, what="deliveries under way")
+            poll(rcv.count, lambda n: n >= 50, timeout=15, what="deliveries under way")
 
             cluster.stop(mode)
             down = time.monotonic()
@@ -70,8 +72,9 @@ def test_api_and_workers_ride_out_a_postgresql_restart_and_lose_nothing_accepted
             # New work reaches the workers: an event accepted now is delivered.
             first_after = min(at for at, _ in sender.accepted if at >= back)
             new_ids = {i for at, i in sender.accepted if at >= back}
-            rcv.wait_until(
-                lambda r: bool(r.succeeded("restart") & new_ids),
+            poll(
+                endpoint.succeeded,
+                lambda answered: bool(answered & new_ids),
                 timeout=RECOVERY,
                 what="an event accepted after the restart delivered",
             )
@@ -82,15 +85,16 @@ def test_api_and_workers_ride_out_a_postgresql_restart_and_lose_nothing_accepted
             sender.stop()
 
         accepted = sender.ids()
-        rcv.wait_until(
-            lambda r: r.succeeded("restart") >= accepted,
+        poll(
+            endpoint.succeeded,
+            lambda answered: answered >= accepted,
             timeout=30,
             what="every accepted event delivered",
         )
         settle(fleet, ws, timeout=10)
         codes = fleet.close()
         assert set(codes.values()) == {0}, (codes, fleet.logs())
-        repeated = sum(n - 1 for n in rcv.received("restart").values())
+        repeated = sum(n - 1 for n in endpoint.deliveries().values())
     print(
         f"\n{len(accepted)} events accepted, {sender.refused} refused while PostgreSQL was down, "
         f"all delivered ({repeated} sent twice); after the restart: /readyz 200 in "

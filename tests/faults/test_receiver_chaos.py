@@ -15,9 +15,11 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import pytest
+from support.polling import poll
+from support.receiver import Received, Receiver
 
+from .chaos import Chaos
 from .fleet import Fleet, send_events, settle
-from .receiver import Chaos, FaultReceiver, Request
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -33,20 +35,20 @@ def test_every_delivery_succeeds_within_its_schedule_despite_a_chaotic_receiver(
     start_fleet: Callable[..., Fleet], database: str
 ) -> None:
     chaos = Chaos(error=0.3, hang=0.1, reset=0.1, last_attempt=len(SCHEDULE), seed=7)
-    with FaultReceiver(chaos=chaos) as rcv:
+    with Receiver() as rcv:
+        endpoint = rcv.endpoint(path="/chaos", respond=chaos)
         fleet = start_fleet(database, workers=2)
         api = fleet.api
         ws = api.workspace()
-        wh = api.webhook(
-            ws, rcv.url("chaos"), retryPolicy={"schedule": SCHEDULE, "timeout": TIMEOUT}
-        )
+        wh = api.webhook(ws, endpoint.url, retryPolicy={"schedule": SCHEDULE, "timeout": TIMEOUT})
         started = time.monotonic()
         sent = send_events(api, ws, "chaos.tick", EVENTS, prefix="evt")
         # The longest any delivery may take: every delay at its longest, and a timeout for
         # every attempt but the last; plus time to claim and send.
         budget = sum(SCHEDULE) * (1 + JITTER) + (len(SCHEDULE) - 1) * TIMEOUT + 5
-        rcv.wait_until(
-            lambda r: r.succeeded("chaos") >= set(sent),
+        poll(
+            endpoint.succeeded,
+            lambda answered: answered >= set(sent),
             timeout=budget,
             what="every event answered 200",
         )
@@ -55,7 +57,7 @@ def test_every_delivery_succeeds_within_its_schedule_despite_a_chaotic_receiver(
 
         done = api.get(f"/v1/webhooks/{wh['id']}/deliveries?status=succeeded&limit=250")
         assert sorted(d["eventId"] for d in done) == sorted(sent)
-        by_event: dict[str, list[Request]] = defaultdict(list)
+        by_event: dict[str, list[Received]] = defaultdict(list)
         for r in rcv.requests:
             by_event[r.delivery].append(r)
         kinds = {kind: sum(r.behaviour == kind for r in rcv.requests) for kind in ERRORS}
@@ -70,7 +72,7 @@ def test_every_delivery_succeeds_within_its_schedule_despite_a_chaotic_receiver(
             for earlier, later in itertools.pairwise(got):
                 delay = SCHEDULE[later.attempt - 1] * (1 + JITTER)
                 waited = TIMEOUT if earlier.behaviour == "hang" else 0.0
-                gap = later.arrived - earlier.arrived
+                gap = later.at - earlier.at
                 assert gap <= delay + waited + 1.0, (event_id, later.attempt, gap)
 
         # The attempt log says what the receiver did, attempt by attempt.

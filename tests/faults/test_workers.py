@@ -13,9 +13,10 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
+from support.polling import poll
+from support.receiver import Endpoint, Received, Receiver
 
 from .fleet import Fleet, send_events, settle
-from .receiver import FaultReceiver, Request
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -27,15 +28,15 @@ LEASE = 2.0
 RECORD_SLACK = 0.25
 
 
-def delivered_everything(sent: list[str]) -> Callable[[FaultReceiver], bool]:
+def delivered_everything(sent: list[str], hooks: list[Endpoint]) -> Callable[[], bool]:
     wanted = set(sent)
-    return lambda rcv: all(set(rcv.received(name)) >= wanted for name in HOOKS)
+    return lambda: all(set(hook.deliveries()) >= wanted for hook in hooks)
 
 
-def open_requests(requests: list[Request]) -> int:
+def open_requests(requests: list[Received]) -> int:
     """The most requests the receiver held open at once."""
     changes = sorted(
-        [(r.arrived, 1) for r in requests]
+        [(r.at, 1) for r in requests]
         + [(r.answered, -1) for r in requests if r.answered is not None]
     )
     peak = current = 0
@@ -49,22 +50,24 @@ def test_two_workers_deliver_two_thousand_events_each_exactly_once(
     start_fleet: Callable[..., Fleet], database: str
 ) -> None:
     # Each request is held 10 ms so that the workers' attempts overlap at the receiver.
-    with FaultReceiver(delay=0.01) as rcv:
+    with Receiver() as rcv:
+        hooks = {name: rcv.endpoint(path=f"/{name}", delay=0.01) for name in HOOKS}
         fleet = start_fleet(database, workers=2, env={"HOOKLINE_LEASE_SECONDS": str(LEASE)})
         api = fleet.api
         ws = api.workspace()
         for name in HOOKS:
-            api.webhook(ws, rcv.url(name))
+            api.webhook(ws, hooks[name].url)
 
         started = time.monotonic()
         sent = send_events(api, ws, "load.tick", EVENTS, prefix="evt")
-        rcv.wait_until(delivered_everything(sent), timeout=60, what="every event delivered")
+        everything = delivered_everything(sent, list(hooks.values()))
+        poll(everything, bool, timeout=60, what="every event delivered")
         took = time.monotonic() - started
         settle(fleet, ws, timeout=20)
         codes = fleet.close()
 
         for name in HOOKS:
-            counts = rcv.received(name)
+            counts = hooks[name].deliveries()
             assert set(counts) == set(sent), name
             twice = {dlv: n for dlv, n in counts.items() if n > 1}
             assert twice == {}, f"{len(twice)} duplicate deliveries to {name}"
@@ -87,25 +90,27 @@ def test_a_worker_killed_three_times_loses_nothing_and_repeats_only_what_was_in_
         "HOOKLINE_WORKER_CONCURRENCY": str(concurrency),
     }
     # Each request is held 50 ms: a worker always has attempts in flight when it is killed.
-    with FaultReceiver(delay=0.05) as rcv:
+    with Receiver() as rcv:
+        hooks = {name: rcv.endpoint(path=f"/{name}", delay=0.05) for name in HOOKS}
         fleet = start_fleet(database, workers=2, env=env)
         api = fleet.api
         ws = api.workspace()
         for name in HOOKS:
-            api.webhook(ws, rcv.url(name))
+            api.webhook(ws, hooks[name].url)
         sent = send_events(api, ws, "load.tick", EVENTS, prefix="evt")
+        everything = delivered_everything(sent, list(hooks.values()))
 
         kills: list[float] = []
         target = 400
         for _ in range(3):
-            rcv.wait_until(lambda r, at=target: r.count() >= at, timeout=30, what="progress")
+            poll(rcv.count, lambda n, at=target: n >= at, timeout=30, what="progress")
             kills.append(time.monotonic())
             fleet.kill_worker(0)
-            assert not delivered_everything(sent)(rcv), "everything arrived before the kill"
+            assert not everything(), "everything arrived before the kill"
             fleet.restart_worker(0)
             target = rcv.count() + 400
 
-        rcv.wait_until(delivered_everything(sent), timeout=60, what="every event delivered")
+        poll(everything, bool, timeout=60, what="every event delivered")
         settle(fleet, ws, timeout=20)
         codes = fleet.close()
         assert set(codes.values()) == {0}, (codes, fleet.logs())
@@ -114,7 +119,7 @@ def test_a_worker_killed_three_times_loses_nothing_and_repeats_only_what_was_in_
     # What each kill caught: the killed worker's requests (on the connections that closed as it
     # died, before the next kill) still open, or answered so shortly before the kill that the
     # answer may not have been recorded yet.
-    caught: list[list[Request]] = []
+    caught: list[list[Received]] = []
     for at, until in zip(kills, [*kills[1:], float("inf")], strict=True):
         killed = [
             r

@@ -9,7 +9,7 @@ session; each test gets ``CREATE DATABASE test_<uuid> TEMPLATE <template>`` (mad
 ahead), dropped after it (in the background), the template at the end. When the server is unreachable the PostgreSQL tests are skipped, saying why,
 unless ``HOOKLINE_REQUIRE_POSTGRES=1``: then they fail.
 
-``full_storage`` is a database that a test can make run out of space (``faults.storage``):
+``full_storage`` is a database that a test can make run out of space (``support.storage``):
 SQLite on a small tmpfs of its own (mounting needs root; skipped elsewhere, saying why),
 PostgreSQL raising its own ``disk_full`` on every write.
 """
@@ -17,52 +17,35 @@ PostgreSQL raising its own ``disk_full`` on every write.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
-from acceptance.conftest import app_url, postgres_server  # noqa: F401 (fixtures of both tiers)
 from cryptography.fernet import Fernet
-from faults.storage import FullDisk, PostgresFull, SmallDisk, Unavailable
+from support.postgres import (
+    BACKENDS,
+    POSTGRES_UNREACHABLE,
+    POSTGRES_URL,
+    execute,
+    with_database,
+)
+from support.receiver import Receiver
+from support.requirements import unavailable
+from support.storage import FullDisk, PostgresFull, SmallDisk, Unavailable
 
 from hookline.secrets import SecretBox
 from hookline.store.port import Store
 from hookline.store.postgres import PostgresStore
 from hookline.store.sqlite import SqliteStore
 
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-]
-
-POSTGRES_URL = os.environ.get(
-    "HOOKLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 # The deployment key of every store the fixtures open (custom headers are sealed with it).
 BOX = SecretBox(Fernet.generate_key().decode())
 
 
-def with_database(url: str, name: str) -> str:
-    """``url`` pointing at database ``name`` on the same server."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-async def _admin() -> asyncpg.Connection:
-    return await asyncpg.connect(POSTGRES_URL, timeout=5)
-
-
 async def _create_template(name: str) -> None:
-    admin = await _admin()
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    await execute(f'CREATE DATABASE "{name}"')
     store = PostgresStore(with_database(POSTGRES_URL, name), box=BOX, max_size=1)
     try:
         await store.migrate()
@@ -71,11 +54,7 @@ async def _create_template(name: str) -> None:
 
 
 async def _drop(name: str) -> None:
-    admin = await _admin()
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Databases:
@@ -115,11 +94,7 @@ class Databases:
 
 
 async def _create(name: str, *, template: str) -> None:
-    admin = await _admin()
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await admin.close()
+    await execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
 
 
 @pytest.fixture(scope="session")
@@ -128,12 +103,11 @@ def postgres_databases() -> Iterator[Databases]:
     name = f"hookline_template_{uuid.uuid4().hex}"
     try:
         asyncio.run(_create_template(name))
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        reason = f"PostgreSQL unreachable at {POSTGRES_URL}: {exc!r}"
+    except POSTGRES_UNREACHABLE as exc:
         asyncio.run(_drop_quietly(name))
-        if os.environ.get("HOOKLINE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{reason} (HOOKLINE_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
+        unavailable(
+            f"PostgreSQL unreachable at {POSTGRES_URL}: {exc!r}", "HOOKLINE_REQUIRE_POSTGRES"
+        )
     databases = Databases(name)
     yield databases
     databases.close()
@@ -142,7 +116,7 @@ def postgres_databases() -> Iterator[Databases]:
 async def _drop_quietly(name: str) -> None:
     try:
         await _drop(name)
-    except (OSError, TimeoutError, asyncpg.PostgresError):
+    except POSTGRES_UNREACHABLE:
         pass
 
 
@@ -213,6 +187,14 @@ def full_storage(backend: str, request: pytest.FixtureRequest) -> Iterator[FullD
         yield FullDisk(disk)
     finally:
         disk.unmount()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A recording receiver of this test alone, on its event loop: what it holds (``HANG``)
+    waits for the test's ``release()``, or the end of the test."""
+    async with Receiver() as rcv:
+        yield rcv
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,10 @@ import httpx
 import pytest
 from aiohttp import web
 from cryptography.fernet import Fernet
-from faults.storage import PostgresFull
 from pydantic import SecretStr
-from test_dispatcher import Receiver, eventually
+from support.polling import eventually
+from support.receiver import Receiver
+from support.storage import PostgresFull
 
 from hookline.api.app import create_app
 from hookline.dispatch.dispatcher import Dispatcher
@@ -99,14 +99,6 @@ class Process:
         return dlv
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    rcv = Receiver()
-    await rcv.start()
-    yield rcv
-    await rcv.close()
-
-
 async def delivery(store: Store, dlv_id: str) -> Delivery:
     found = await store.get_delivery(dlv_id)
     assert found is not None
@@ -137,7 +129,7 @@ async def test_a_secret_the_key_cannot_open_leaves_the_delivery_pending(
     # The API process seals the webhook's secrets with its key; the worker has another one.
     api_key, worker_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     api = Process(store, tmp_path / "api", api_key)
-    dlv = await api.one_delivery(receiver.route("/hook"))
+    dlv = await api.one_delivery(receiver.endpoint(path="/hook").url)
     worker = Process(store, tmp_path / "worker", worker_key)
     started = now_ms()
     worker.start()
@@ -149,7 +141,7 @@ async def test_a_secret_the_key_cannot_open_leaves_the_delivery_pending(
         assert waiting.next_attempt_at >= started + 0.9 * FAULT_RETRY * 1000
         assert waiting.next_attempt_at > now_ms()
         assert await store.list_attempts(dlv.id) == []
-        assert receiver.seen == []
+        assert receiver.requests == []
     finally:
         await worker.stop()
 
@@ -172,7 +164,7 @@ async def test_a_fault_that_keeps_coming_back_shows_the_delivery_stuck(
 ) -> None:
     api_key, worker_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     api = Process(store, tmp_path / "api", api_key)
-    dlv = await api.one_delivery(receiver.route("/hook"))
+    dlv = await api.one_delivery(receiver.endpoint(path="/hook").url)
     worker = Process(store, tmp_path / "worker", worker_key, fault_retry=0.02)
     reason = "internal_error: prepare: RuntimeError"
     with caplog.at_level(logging.DEBUG, logger="hookline.dispatch"):
@@ -188,7 +180,7 @@ async def test_a_fault_that_keeps_coming_back_shows_the_delivery_stuck(
             await worker.stop()
     assert stuck is not None and stuck.stuck
     assert (stuck.status, stuck.attempt_count, stuck.last_error) == ("pending", 0, reason)
-    assert receiver.seen == []
+    assert receiver.requests == []
 
     # The API shows it stuck with the reason, and finds it by ?stuck=.
     transport = httpx.ASGITransport(app=create_app(api.svc))
@@ -237,7 +229,8 @@ async def test_a_transport_that_raises_leaves_the_delivery_pending(
     store: Store, tmp_path: Path, receiver: Receiver
 ) -> None:
     node = Process(store, tmp_path / "node", Fernet.generate_key().decode())
-    dlv = await node.one_delivery(receiver.route("/hook"))
+    hook = receiver.endpoint(path="/hook")
+    dlv = await node.one_delivery(hook.url)
     broken = _Broken()
     node.start(broken)
     try:
@@ -248,7 +241,7 @@ async def test_a_transport_that_raises_leaves_the_delivery_pending(
     assert waiting.attempt_count == 0
     assert await store.list_attempts(dlv.id) == []
     (request,) = broken.requests
-    assert request.url == receiver.route("/hook")
+    assert request.url == hook.url
     assert request.max_redirects == 0  # the default policy does not follow redirects
 
 
@@ -292,7 +285,7 @@ async def test_a_record_the_database_keeps_refusing_leaves_the_delivery_pending(
     await store.open()
     try:
         node = Process(store, tmp_path / "node", Fernet.generate_key().decode())
-        dlv = await node.one_delivery(receiver.route("/hook"))
+        dlv = await node.one_delivery(receiver.endpoint(path="/hook").url)
         node.start()
         try:
             waiting = await deferred(store, dlv.id, "internal_error: record: OSError")
@@ -321,14 +314,15 @@ async def test_a_record_refused_for_good_does_not_hold_back_the_others(
     await store.open()
     try:
         node = Process(store, tmp_path / "node", Fernet.generate_key().decode())
-        poison = await node.one_delivery(receiver.route("/poison"), type="job.poison")
+        poisoned = receiver.endpoint(path="/poison")
+        poison = await node.one_delivery(poisoned.url, type="job.poison")
         store.refused = frozenset({poison.id})
         node.start()
         try:
-            await receiver.wait("/poison", 1)
+            await poisoned.arrived(1)
             # Records written after the one the database keeps refusing still get written.
             fine = await node.one_delivery(
-                receiver.route("/fine"), type="job.fine", ws_id=poison.workspace_id
+                receiver.endpoint(path="/fine").url, type="job.fine", ws_id=poison.workspace_id
             )
             await succeeded(store, fine.id)
             waiting = await deferred(store, poison.id, "internal_error: record: OSError")
@@ -383,14 +377,15 @@ async def test_an_outcome_the_store_has_no_room_for_waits_in_the_worker_until_sp
     node = Process(store, tmp_path / "node", Fernet.generate_key().decode())
     room = NoRoomForAttempts(store)
 
-    async def fill_then_answer(request: web.Request) -> web.StreamResponse:
+    async def fill_then_answer(request: web.BaseRequest) -> web.StreamResponse:
         await room.fill()  # the request went out; its outcome has no room in the database
         return web.Response(text="x" * 60_000)
 
-    dlv = await node.one_delivery(receiver.route("/hook", fill_then_answer))
+    hook = receiver.endpoint(path="/hook", handler=fill_then_answer)
+    dlv = await node.one_delivery(hook.url)
     node.start()
     try:
-        await receiver.wait("/hook", 1)
+        await hook.arrived(1)
         # The outcome is kept and written again and again, past the tries after which a
         # record refused for another reason goes back to the queue: the delivery is neither
         # put back nor made to wait out a fault's backoff.

@@ -9,13 +9,15 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from aiohttp import web
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
+from support.polling import eventually
+from support.receiver import HANG, Receiver
 
 from hookline.dispatch.dispatcher import Dispatcher
 from hookline.dispatch.sender import AiohttpTransport, make_session
@@ -29,91 +31,7 @@ from hookline.settings import Settings
 from hookline.store import open_store
 from hookline.store.port import DeliveryFilter
 
-T = TypeVar("T")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-async def eventually(
-    fetch: Callable[[], Awaitable[T]],
-    until: Callable[[T], bool],
-    *,
-    timeout: float = 10.0,
-    what: str = "condition",
-) -> T:
-    """Await ``fetch`` until ``until(value)`` holds; fail with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await fetch()
-        if until(value):
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s; last: {value!r}")
-        await asyncio.sleep(0.02)
-
-
-class Receiver:
-    """Routes on 127.0.0.1; records (path, delivery id, attempt) of every request."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, str, str]] = []
-        self.gate = asyncio.Event()  # held handlers wait on it; opened at teardown
-        self.arrived = asyncio.Condition()
-        self.port = 0
-        self._routes: dict[str, Handler] = {}
-        self._runner: web.AppRunner | None = None
-
-    def route(self, path: str, handler: Handler | None = None) -> str:
-        self._routes[path] = handler or _ok
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def held(self, path: str) -> str:
-        """A route that answers 200 only once ``gate`` opens."""
-
-        async def hold(request: web.Request) -> web.StreamResponse:
-            await self.gate.wait()
-            return web.Response(text="finally")
-
-        return self.route(path, hold)
-
-    def count(self, path: str) -> int:
-        return sum(1 for p, _, _ in self.seen if p == path)
-
-    async def wait(self, path: str, count: int, timeout: float = 10.0) -> None:
-        async with asyncio.timeout(timeout), self.arrived:
-            await self.arrived.wait_for(lambda: self.count(path) >= count)
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.Server)
-        self.port = server.sockets[0].getsockname()[1]
-
-    async def close(self) -> None:
-        self.gate.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        await request.read()
-        headers = request.headers
-        self.seen.append(
-            (request.path, headers["X-Hookline-Delivery"], headers["X-Hookline-Attempt"])
-        )
-        async with self.arrived:
-            self.arrived.notify_all()
-        handler = self._routes.get(request.path)
-        if handler is None:
-            return web.Response(status=404)
-        return await handler(request)
-
-
-async def _ok(request: web.Request) -> web.StreamResponse:
-    return web.Response(text="ok")
+STOP_TIMEOUT = 15.0
 
 
 class Rig:
@@ -145,10 +63,12 @@ class Rig:
         self._task = asyncio.create_task(self.dispatcher.run())
         return self.dispatcher
 
-    async def stop(self, timeout: float = 15.0) -> None:
+    async def stop(self) -> None:
+        """Stop the dispatcher and wait for it (at most ``STOP_TIMEOUT``: it drains)."""
         if self.dispatcher is not None and self._task is not None:
             self.dispatcher.stop()
-            await asyncio.wait_for(self._task, timeout)
+            async with asyncio.timeout(STOP_TIMEOUT):
+                await self._task
         self.dispatcher = self._task = None
 
     async def close(self) -> None:
@@ -208,14 +128,6 @@ class Rig:
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    rcv = Receiver()
-    await rcv.start()
-    yield rcv
-    await rcv.close()
-
-
-@pytest.fixture
 async def rigs(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
     made: list[Rig] = []
 
@@ -235,8 +147,8 @@ async def test_group_commit_records_every_attempt(
 ) -> None:
     rig = await rigs()
     ws = await rig.workspace()
-    await rig.webhook(ws, receiver.route("/a"))
-    await rig.webhook(ws, receiver.route("/b"))
+    await rig.webhook(ws, receiver.endpoint(path="/a").url)
+    await rig.webhook(ws, receiver.endpoint(path="/b").url)
     await rig.send(ws, 300)
     batches: list[int] = []
     record = rig.store.record_attempts
@@ -258,8 +170,8 @@ async def test_group_commit_records_every_attempt(
     assert max(batches) > 1, "attempts were committed one by one"
     assert len(batches) < 300
     assert all(d.attempt_count == 1 and d.last_status_code == 200 for d in done)
-    assert len(receiver.seen) == 600
-    assert len({(path, dlv) for path, dlv, _ in receiver.seen}) == 600
+    assert len(receiver.requests) == 600
+    assert len({(r.path, r.delivery) for r in receiver.requests}) == 600
     for dlv in done[::37]:
         (attempt,) = await rig.store.list_attempts(dlv.id)
         assert attempt.number == 1
@@ -272,12 +184,13 @@ async def test_leases_are_renewed_while_a_slow_attempt_runs(
 ) -> None:
     rig = await rigs(lease_seconds=0.5)
     ws = await rig.workspace()
-    await rig.webhook(ws, receiver.held("/slow"), retryPolicy={"timeout": 10})
+    slow = receiver.endpoint(path="/slow", default=HANG)
+    await rig.webhook(ws, slow.url, retryPolicy={"timeout": 10})
     await rig.send(ws)
     (dlv,) = await rig.deliveries(ws)
 
     rig.start()
-    await receiver.wait("/slow", 1)
+    await slow.arrived(1)
     first = rig.lease_until(dlv.id)
     assert first is not None
     # Three lease lengths later the lease still lies ahead and was pushed forward.
@@ -291,7 +204,7 @@ async def test_leases_are_renewed_while_a_slow_attempt_runs(
     sending = await rig.store.get_delivery(dlv.id)
     assert sending is not None and sending.status == "sending"
 
-    receiver.gate.set()
+    receiver.release()
     (finished,) = await rig.settled(ws, 1)
     await rig.stop()
 
@@ -303,17 +216,18 @@ async def test_leases_are_renewed_while_a_slow_attempt_runs(
 async def test_stop_drains_attempts_in_flight(
     rigs: Callable[..., Awaitable[Rig]], receiver: Receiver
 ) -> None:
-    async def slowish(request: web.Request) -> web.StreamResponse:
+    async def slowish(request: web.BaseRequest) -> web.StreamResponse:
         await asyncio.sleep(0.3)
         return web.Response(text="ok")
 
     rig = await rigs(shutdown_grace=5)
     ws = await rig.workspace()
-    await rig.webhook(ws, receiver.route("/slowish", slowish))
+    endpoint = receiver.endpoint(path="/slowish", handler=slowish)
+    await rig.webhook(ws, endpoint.url)
     await rig.send(ws, 5)
     session = make_session(open_network=True, allowed=(), limit=10)
     rig.start(AiohttpTransport(session, open_network=True))
-    await receiver.wait("/slowish", 5)
+    await endpoint.arrived(5)
 
     stopping = time.monotonic()
     await rig.stop()
@@ -330,11 +244,11 @@ async def test_stop_past_the_grace_releases_attempts_and_nothing_is_lost(
 ) -> None:
     rig = await rigs(shutdown_grace=0.2)
     ws = await rig.workspace()
-    url = receiver.held("/stuck")
-    await rig.webhook(ws, url)
+    stuck = receiver.endpoint(path="/stuck", default=HANG)
+    await rig.webhook(ws, stuck.url)
     await rig.send(ws)
     rig.start()
-    await receiver.wait("/stuck", 1)
+    await stuck.arrived(1)
 
     stopping = time.monotonic()
     await rig.stop()
@@ -346,7 +260,7 @@ async def test_stop_past_the_grace_releases_attempts_and_nothing_is_lost(
     assert await rig.store.list_attempts(dlv.id) == []
     assert rig.lease_until(dlv.id) is None
 
-    receiver.gate.set()
+    receiver.release()
     rig.start()
     (done,) = await rig.settled(ws, 1)
     await rig.stop()
@@ -368,7 +282,7 @@ async def test_a_failed_group_commit_is_retried(
 ) -> None:
     rig = await rigs()
     ws = await rig.workspace()
-    await rig.webhook(ws, receiver.route("/a"))
+    await rig.webhook(ws, receiver.endpoint(path="/a").url)
     await rig.send(ws, 3)
     record = rig.store.record_attempts
     failures = [sqlite3.OperationalError("database is locked")]
@@ -393,19 +307,21 @@ async def test_a_webhook_deleted_mid_attempt_does_not_block_other_records(
 ) -> None:
     rig = await rigs(shutdown_grace=5)
     ws = await rig.workspace()
-    doomed = await rig.webhook(ws, receiver.held("/doomed"), events=["doomed"])
-    await rig.webhook(ws, receiver.route("/fine"), events=["fine"])
+    held = receiver.endpoint(path="/doomed", default=HANG)
+    doomed = await rig.webhook(ws, held.url, events=["doomed"])
+    await rig.webhook(ws, receiver.endpoint(path="/fine").url, events=["fine"])
     await rig.send(ws, type="doomed")
     rig.start()
-    await receiver.wait("/doomed", 1)
+    await held.arrived(1)
 
     await rig.svc.webhooks.delete(ADMIN, doomed)
-    receiver.gate.set()  # its attempt finishes; its delivery no longer exists
+    receiver.release()  # its attempt finishes; its delivery no longer exists
     await rig.send(ws, 2, type="fine")
 
     done = await rig.settled(ws, 2, timeout=5)
     assert {d.event_type for d in done} == {"fine"}
-    await rig.stop(timeout=5)
+    async with asyncio.timeout(5):
+        await rig.stop()
 
 
 async def test_a_saturated_endpoint_does_not_make_the_claim_loop_spin(
@@ -413,7 +329,8 @@ async def test_a_saturated_endpoint_does_not_make_the_claim_loop_spin(
 ) -> None:
     rig = await rigs(endpoint_concurrency=2, claim_batch=4, worker_concurrency=8)
     ws = await rig.workspace()
-    await rig.webhook(ws, receiver.held("/slow"))
+    slow = receiver.endpoint(path="/slow", default=HANG)
+    await rig.webhook(ws, slow.url)
     await rig.send(ws, 10)
     claims = 0
     claim = rig.store.claim_due
@@ -425,13 +342,13 @@ async def test_a_saturated_endpoint_does_not_make_the_claim_loop_spin(
 
     rig.store.claim_due = counting  # type: ignore[method-assign]
     rig.start()
-    await receiver.wait("/slow", 2)
+    await slow.arrived(2)
     before = claims
     await asyncio.sleep(0.5)  # measuring the claim rate while saturated, not synchronizing
 
     assert receiver.count("/slow") == 2  # its concurrency, no more
     assert claims - before <= 15, f"{claims - before} claim queries in 0.5 s while saturated"
-    receiver.gate.set()
+    receiver.release()
     await rig.settled(ws, 10)
     await rig.stop()
 
@@ -441,15 +358,16 @@ async def test_a_slow_endpoint_does_not_starve_others(
 ) -> None:
     rig = await rigs(endpoint_concurrency=2, claim_batch=4, worker_concurrency=8)
     ws = await rig.workspace()
-    await rig.webhook(ws, receiver.held("/slow"), events=["slow"])
-    await rig.webhook(ws, receiver.route("/fast"), events=["fast"])
+    await rig.webhook(ws, receiver.endpoint(path="/slow", default=HANG).url, events=["slow"])
+    fast = receiver.endpoint(path="/fast")
+    await rig.webhook(ws, fast.url, events=["fast"])
     await rig.send(ws, 10, type="slow")  # older than the fast one, so first in the queue
     await rig.send(ws, 1, type="fast")
     rig.start()
 
-    await receiver.wait("/fast", 1, timeout=1.5)
+    await fast.arrived(1, timeout=1.5)
     assert receiver.count("/slow") == 2
-    receiver.gate.set()
+    receiver.release()
     await rig.settled(ws, 11)
     await rig.stop()
 
@@ -475,24 +393,25 @@ async def test_a_workspace_of_hanging_endpoints_leaves_slots_to_the_others(
     )
     a = await rig.workspace()
     for n in range(6):
-        await rig.webhook(a, receiver.held(f"/a{n}"))
+        await rig.webhook(a, receiver.endpoint(path=f"/a{n}", default=HANG).url)
     await rig.send(a, 3)  # 18 deliveries, older than B's: first in the queue
     b = await rig.workspace()
-    await rig.webhook(b, receiver.route("/b"))
+    b_endpoint = receiver.endpoint(path="/b")
+    await rig.webhook(b, b_endpoint.url)
     rig.start()
 
     async def hanging() -> int:
-        return sum(1 for path, _, _ in receiver.seen if path.startswith("/a"))
+        return sum(1 for r in receiver.requests if r.path.startswith("/a"))
 
     held = await eventually(hanging, lambda n: n >= 8 * share, what=f"A holding {8 * share:g}")
     await rig.send(b)
     if b_waits:
         with pytest.raises(TimeoutError):
-            await receiver.wait("/b", 1, timeout=1.0)
+            await b_endpoint.arrived(1, timeout=1.0)
     else:
-        await receiver.wait("/b", 1, timeout=5.0)
+        await b_endpoint.arrived(1, timeout=5.0)
     assert held == await hanging() == 8 * share  # A never held more than its share
-    receiver.gate.set()
+    receiver.release()
     await rig.settled(b, 1)
     await rig.stop()
 
@@ -504,14 +423,14 @@ async def test_sealed_custom_headers_are_sent_and_credentials_left_out_of_attemp
     credential nor, in the attempt's record, its value ("[redacted]")."""
     got: list[dict[str, str]] = []
 
-    async def record(request: web.Request) -> web.StreamResponse:
+    async def record(request: web.BaseRequest) -> web.StreamResponse:
         got.append(dict(request.headers))
         return web.Response(text="ok")
 
     rig = await rigs(database_url=database)
     ws = await rig.workspace()
     headers = {"Authorization": "Bearer sekrit-123", "X-Tenant": "tenant-77"}
-    await rig.webhook(ws, receiver.route("/auth", record), headers=headers)
+    await rig.webhook(ws, receiver.endpoint(path="/auth", handler=record).url, headers=headers)
     await rig.send(ws)
     rig.start()
     (dlv,) = await rig.settled(ws, 1)

@@ -20,8 +20,9 @@ import aiohttp
 import aiohttp.connector
 import pytest
 import trustme
-from acceptance.egress_proxy import Pproxy, free_port
-from acceptance.receiver import Receiver
+from support.net import free_port
+from support.proxy import Pproxy
+from support.receiver import Receiver
 
 from hookline.dispatch.egress import BlockedDestination, ProxyExemption, to_proxy
 from hookline.dispatch.sender import AiohttpTransport, guarded_socket_factory, make_session

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
 
 import pytest
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from support.mail import Mailbox
 
 from hookline.domain.models import Webhook, WebhookStatus, Workspace
 from hookline.domain.workspace_settings import WorkspaceSettings
@@ -22,56 +20,10 @@ from hookline.store.port import Store
 T0 = 1_773_828_300_000
 
 
-class Mailbox:
-    """An SMTP server in the test's event loop; keeps every message it accepts."""
-
-    def __init__(self, **smtp: Any) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-        self.logins: list[tuple[str, str]] = []
-        self._smtp = smtp
-        self._server: asyncio.Server | None = None
-        self.port = 0
-
-    async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: SMTP(self, hostname="mailbox.test", **self._smtp), "127.0.0.1", 0
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    def url(self, credentials: str = "") -> str:
-        return f"smtp://{credentials}127.0.0.1:{self.port}"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.content
-        raw = content if isinstance(content, bytes) else str(content).encode()
-        msg = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(msg, EmailMessage)
-        self.messages.append(msg)
-        self.envelopes.append((envelope.mail_from or "", list(envelope.rcpt_tos)))
-        return "250 OK"
-
-    def authenticate(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
-    ) -> AuthResult:
-        assert isinstance(auth_data, LoginPassword)
-        login, password = auth_data.login.decode(), auth_data.password.decode()
-        self.logins.append((login, password))
-        return AuthResult(success=(login, password) == ("ops@acme.test", "p@ss:w/rd"))
-
-
 @pytest.fixture
 async def mailbox() -> AsyncIterator[Mailbox]:
-    box = Mailbox()
-    await box.start()
-    yield box
-    await box.close()
+    async with Mailbox() as box:
+        yield box
 
 
 def settings(smtp_url: str) -> Settings:
@@ -220,7 +172,7 @@ async def test_an_unreachable_smtp_server_is_logged_not_raised(
     store: Store, mailbox: Mailbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     wh = await add_webhook(store)
-    await mailbox.close()  # its port now refuses connections
+    await mailbox.aclose()  # its port now refuses connections
     url = mailbox.url("user:hunter2@")
     with caplog.at_level(logging.ERROR, logger="hookline.notify"):
         assert await StopNotices(store, Mailer(settings(url))).stopped(wh.id) is False
@@ -230,17 +182,12 @@ async def test_an_unreachable_smtp_server_is_logged_not_raised(
 
 
 async def test_credentials_in_the_smtp_url_log_in() -> None:
-    box = Mailbox(authenticator=None, auth_require_tls=False)
-    box._smtp["authenticator"] = box.authenticate
-    await box.start()
-    try:
+    async with Mailbox(login=("ops@acme.test", "p@ss:w/rd")) as box:
         # Percent-encoded: the user is ops@acme.test, the password p@ss:w/rd.
         url = box.url("ops%40acme.test:p%40ss%3Aw%2Frd@")
         msg = EmailMessage()
         msg["Subject"], msg["From"], msg["To"] = "hi", "hookline@acme.test", "ops@acme.test"
         msg.set_content("hello")
         await Mailer(settings(url)).send(msg)
-    finally:
-        await box.close()
     assert box.logins == [("ops@acme.test", "p@ss:w/rd")]
     assert len(box.messages) == 1

@@ -18,11 +18,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from acceptance.process import ADMIN_KEY, Hookline, create_database, drop_database, free_port
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy.orm import Session
+from support.net import free_port
+from support.postgres import create_database, drop_database
+from support.server import ADMIN_KEY, Hookline
 
 from hookline.client import Client, Retries
 from hookline.outbox import Relay
@@ -140,7 +142,7 @@ def test_enqueue_refuses_what_cannot_be_an_event(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         with pytest.raises(TypeError):
             enqueue(conn, "order.created", [1, 2])  # type: ignore[arg-type]
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="an event type is 1 to 128 characters"):
             enqueue(conn, "", {})
     assert rows(engine) == {}
 

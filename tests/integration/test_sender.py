@@ -4,66 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from email.utils import formatdate
 
 import aiohttp
 import pytest
 from aiohttp import web
+from support.net import free_port
+from support.receiver import HANG, Receiver, Reply
 
 from hookline.dispatch.sender import MAX_RESPONSE_BYTES, AiohttpTransport, make_session
 from hookline.dispatch.transport import MAX_REDIRECTS, OutboundRequest, SendResult
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BODY = b'{"id":"evt_1","type":"order.created","data":{"n":1}}'
 HEADERS = {"Content-Type": "application/json", "User-Agent": "Hookline-Webhook/1.0"}
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
-
-
-class Receiver:
-    """An aiohttp app on 127.0.0.1 with routes added per test; records every request."""
-
-    def __init__(self) -> None:
-        self.app = web.Application()
-        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
-        self.release = asyncio.Event()  # set at teardown so held handlers return
-        self.port = 0
-        self.runner: web.AppRunner | None = None
-
-    def route(self, path: str, handler: Handler) -> str:
-        async def recording(request: web.Request) -> web.StreamResponse:
-            body = await request.read()
-            self.seen.append((request.method, request.path, dict(request.headers), body))
-            return await handler(request)
-
-        self.app.router.add_route("*", path, recording)
-        return self.url(path)
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    rcv = Receiver()
-    # Routes are added before the app freezes: tests call ``route`` then ``start``.
-    yield rcv
-    rcv.release.set()
-    if rcv.runner is not None:
-        await rcv.runner.cleanup()
-
-
-async def start(rcv: Receiver) -> None:
-    runner = web.AppRunner(rcv.app, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server = site._server
-    assert isinstance(server, asyncio.Server)
-    rcv.port = server.sockets[0].getsockname()[1]
-    rcv.runner = runner
 
 
 @pytest.fixture
@@ -95,18 +51,14 @@ def request(url: str, *, timeout: float = 5.0, follow_redirects: bool = False) -
     )
 
 
-def answer(status: int, text: str = "", **headers: str) -> Handler:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return web.Response(status=status, text=text, headers=headers)
-
-    return handler
+def answer(status: int, text: str = "", **headers: str) -> Reply:
+    return Reply(status=status, body=text, headers=headers)
 
 
 async def test_2xx_returns_status_headers_and_body(
     receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
-    receiver.route("/hook", answer(202, "thanks", **{"X-Receiver": "r1"}))
-    await start(receiver)
+    receiver.endpoint(path="/hook", default=answer(202, "thanks", **{"X-Receiver": "r1"}))
 
     result = await post(session, receiver.url("/hook"))
 
@@ -117,7 +69,9 @@ async def test_2xx_returns_status_headers_and_body(
     assert result.headers["X-Receiver"] == "r1"
     assert result.duration_ms > 0
     assert result.final_url == receiver.url("/hook")
-    ((method, path, headers, body),) = receiver.seen
+    ((method, path, headers, body),) = [
+        (r.method, r.path, r.headers, r.body) for r in receiver.requests
+    ]
     assert (method, path, body) == ("POST", "/hook", BODY)
     assert headers["Content-Type"] == "application/json"
     assert headers["User-Agent"] == "Hookline-Webhook/1.0"
@@ -128,8 +82,7 @@ async def test_2xx_returns_status_headers_and_body(
 async def test_500_is_a_response_not_an_error(
     receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
-    receiver.route("/hook", answer(500, "boom"))
-    await start(receiver)
+    receiver.endpoint(path="/hook", default=answer(500, "boom"))
 
     result = await post(session, receiver.url("/hook"))
 
@@ -137,12 +90,7 @@ async def test_500_is_a_response_not_an_error(
 
 
 async def test_slow_receiver_times_out(receiver: Receiver, session: aiohttp.ClientSession) -> None:
-    async def slow(request: web.Request) -> web.StreamResponse:
-        await receiver.release.wait()
-        return web.Response(text="late")
-
-    receiver.route("/hook", slow)
-    await start(receiver)
+    receiver.endpoint(path="/hook", default=HANG)
 
     started = time.monotonic()
     result = await post(session, receiver.url("/hook"), timeout=0.3)
@@ -156,15 +104,14 @@ async def test_slow_receiver_times_out(receiver: Receiver, session: aiohttp.Clie
 async def test_slow_body_counts_against_the_same_timeout(
     receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
-    async def trickle(request: web.Request) -> web.StreamResponse:
+    async def trickle(request: web.BaseRequest) -> web.StreamResponse:
         resp = web.StreamResponse(status=200)
         await resp.prepare(request)
         await resp.write(b"partial")
-        await receiver.release.wait()
+        await receiver.released()
         return resp
 
-    receiver.route("/hook", trickle)
-    await start(receiver)
+    receiver.endpoint(path="/hook", handler=trickle)
 
     result = await post(session, receiver.url("/hook"), timeout=0.3)
 
@@ -173,9 +120,7 @@ async def test_slow_body_counts_against_the_same_timeout(
 
 
 async def test_connection_refused_is_connect_error(session: aiohttp.ClientSession) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     # Nothing listens on the port any more.
     result = await post(session, f"http://127.0.0.1:{port}/hook")
 
@@ -190,7 +135,7 @@ async def test_connection_refused_is_connect_error(session: aiohttp.ClientSessio
 async def test_response_body_is_cut_at_64_kib(
     receiver: Receiver, session: aiohttp.ClientSession, size: int, truncated: bool
 ) -> None:
-    async def big(request: web.Request) -> web.StreamResponse:
+    async def big(request: web.BaseRequest) -> web.StreamResponse:
         # Streamed in small chunks over a few milliseconds, as a real server would.
         resp = web.StreamResponse(status=200)
         resp.content_length = size
@@ -206,8 +151,7 @@ async def test_response_body_is_cut_at_64_kib(
         await resp.write_eof()
         return resp
 
-    receiver.route("/hook", big)
-    await start(receiver)
+    receiver.endpoint(path="/hook", handler=big)
 
     result = await post(session, receiver.url("/hook"))
 
@@ -220,11 +164,10 @@ async def test_response_body_is_cut_at_64_kib(
 async def test_non_utf8_body_is_kept_as_text(
     receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
-    async def latin(request: web.Request) -> web.StreamResponse:
+    async def latin(request: web.BaseRequest) -> web.StreamResponse:
         return web.Response(body=b"caf\xe9", content_type="text/plain")
 
-    receiver.route("/hook", latin)
-    await start(receiver)
+    receiver.endpoint(path="/hook", handler=latin)
 
     result = await post(session, receiver.url("/hook"))
 
@@ -234,31 +177,29 @@ async def test_non_utf8_body_is_kept_as_text(
 async def test_redirect_is_a_failure_unless_followed(
     receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
-    receiver.route("/old", answer(301, Location="/new"))
-    receiver.route("/new", answer(200, "moved here"))
-    await start(receiver)
+    receiver.endpoint(path="/old", default=answer(301, Location="/new"))
+    receiver.endpoint(path="/new", default=answer(200, "moved here"))
 
     result = await post(session, receiver.url("/old"))
 
     assert result.status_code == 301
     assert result.error is None
     assert result.headers["Location"] == "/new"
-    assert [path for _, path, _, _ in receiver.seen] == ["/old"]
+    assert [r.path for r in receiver.requests] == ["/old"]
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 async def test_redirects_are_followed_when_asked(
     receiver: Receiver, session: aiohttp.ClientSession, status: int
 ) -> None:
-    receiver.route("/old", answer(status, Location="/new"))
-    receiver.route("/new", answer(200, "moved here"))
-    await start(receiver)
+    receiver.endpoint(path="/old", default=answer(status, Location="/new"))
+    receiver.endpoint(path="/new", default=answer(200, "moved here"))
 
     result = await post(session, receiver.url("/old"), follow_redirects=True)
 
     assert (result.status_code, result.error, result.body) == (200, None, "moved here")
     assert result.final_url == receiver.url("/new")
-    assert [(m, p, b) for m, p, _, b in receiver.seen] == [
+    assert [(r.method, r.path, r.body) for r in receiver.requests] == [
         ("POST", "/old", BODY),
         ("POST", "/new", BODY),
     ]
@@ -268,26 +209,24 @@ async def test_five_hops_are_followed_and_a_sixth_is_too_many(
     receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
     for n in range(6):
-        receiver.route(f"/r{n}", answer(307, Location=f"/r{n + 1}"))
-    receiver.route("/r6", answer(200, "end"))
-    await start(receiver)
+        receiver.endpoint(path=f"/r{n}", default=answer(307, Location=f"/r{n + 1}"))
+    receiver.endpoint(path="/r6", default=answer(200, "end"))
 
     five = await post(session, receiver.url("/r1"), follow_redirects=True)
     assert (five.status_code, five.error) == (200, None)
     assert five.final_url == receiver.url("/r6")
 
-    receiver.seen.clear()
+    receiver.clear()
     six = await post(session, receiver.url("/r0"), follow_redirects=True)
     assert six.error == "too_many_redirects"
     assert six.status_code == 307
-    assert len(receiver.seen) == 6
-    assert "/r6" not in [p for _, p, _, _ in receiver.seen]
+    assert len(receiver.requests) == 6
+    assert "/r6" not in [r.path for r in receiver.requests]
 
 
 async def test_every_redirect_hop_is_checked_against_the_blocklist(receiver: Receiver) -> None:
     # 127.0.0.1 is allowed; the redirect points at 127.0.0.2, which is not.
-    receiver.route("/hook", answer(302, Location="http://127.0.0.2/steal"))
-    await start(receiver)
+    receiver.endpoint(path="/hook", default=answer(302, Location="http://127.0.0.2/steal"))
     only_one = (ipaddress.ip_network("127.0.0.1/32"),)
     session = make_session(open_network=False, allowed=only_one, limit=4)
     try:
@@ -297,7 +236,7 @@ async def test_every_redirect_hop_is_checked_against_the_blocklist(receiver: Rec
         await session.close()
 
     assert result.error == "blocked_destination"
-    assert len(receiver.seen) == 1
+    assert len(receiver.requests) == 1
 
 
 @pytest.mark.parametrize(
@@ -318,8 +257,7 @@ async def test_retry_after_seconds_are_parsed(
     expected: float | None,
 ) -> None:
     headers = {} if value is None else {"Retry-After": value}
-    receiver.route("/hook", answer(status, **headers))
-    await start(receiver)
+    receiver.endpoint(path="/hook", default=answer(status, **headers))
 
     result = await post(session, receiver.url("/hook"))
 
@@ -330,10 +268,10 @@ async def test_retry_after_seconds_are_parsed(
 async def test_retry_after_http_date_is_parsed(
     receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
-    receiver.route(
-        "/hook", answer(503, **{"Retry-After": formatdate(time.time() + 120, usegmt=True)})
+    receiver.endpoint(
+        path="/hook",
+        default=answer(503, **{"Retry-After": formatdate(time.time() + 120, usegmt=True)}),
     )
-    await start(receiver)
 
     result = await post(session, receiver.url("/hook"))
 
@@ -343,8 +281,7 @@ async def test_retry_after_http_date_is_parsed(
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "2130706433", "0x7f.1"])
 async def test_loopback_is_blocked_outside_dev_mode(receiver: Receiver, host: str) -> None:
-    receiver.route("/hook", answer(200))
-    await start(receiver)
+    receiver.endpoint(path="/hook", default=answer(200))
     session = make_session(open_network=False, allowed=(), limit=4)
     try:
         transport = AiohttpTransport(session, open_network=False)
@@ -354,13 +291,12 @@ async def test_loopback_is_blocked_outside_dev_mode(receiver: Receiver, host: st
 
     assert result.error == "blocked_destination"
     assert result.status_code is None
-    assert receiver.seen == []
+    assert receiver.requests == []
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 async def test_allowed_networks_open_loopback(receiver: Receiver, host: str) -> None:
-    receiver.route("/hook", answer(204))
-    await start(receiver)
+    receiver.endpoint(path="/hook", default=answer(204))
     session = make_session(open_network=False, allowed=LOOPBACK, limit=4)
     try:
         transport = AiohttpTransport(session, open_network=False, allowed=LOOPBACK)
@@ -369,7 +305,7 @@ async def test_allowed_networks_open_loopback(receiver: Receiver, host: str) -> 
         await session.close()
 
     assert (result.status_code, result.error) == (204, None)
-    assert len(receiver.seen) == 1
+    assert len(receiver.requests) == 1
 
 
 async def guarded_send(url: str, *, allow_http: bool) -> SendResult:
@@ -385,20 +321,19 @@ async def guarded_send(url: str, *, allow_http: bool) -> SendResult:
 
 
 async def test_a_redirect_to_http_needs_http_allowed(receiver: Receiver) -> None:
-    receiver.route("/old", answer(302, Location="/new"))
-    receiver.route("/new", answer(200, "moved here"))
-    await start(receiver)
+    receiver.endpoint(path="/old", default=answer(302, Location="/new"))
+    receiver.endpoint(path="/new", default=answer(200, "moved here"))
 
     refused = await guarded_send(receiver.url("/old"), allow_http=False)
     assert (refused.error, refused.status_code) == ("insecure_redirect", None)
     assert refused.final_url == receiver.url("/old")  # the last URL posted to
-    assert [p for _, p, _, _ in receiver.seen] == ["/old"]
+    assert [r.path for r in receiver.requests] == ["/old"]
 
-    receiver.seen.clear()
+    receiver.clear()
     followed = await guarded_send(receiver.url("/old"), allow_http=True)
     assert (followed.error, followed.status_code) == (None, 200)
     assert followed.final_url == receiver.url("/new")
-    assert [p for _, p, _, _ in receiver.seen] == ["/old", "/new"]
+    assert [r.path for r in receiver.requests] == ["/old", "/new"]
 
 
 @pytest.mark.parametrize(
@@ -414,11 +349,10 @@ async def test_a_redirect_to_http_needs_http_allowed(receiver: Receiver) -> None
 async def test_each_redirect_hop_passes_the_webhook_url_rules(
     receiver: Receiver, location: str, error: str
 ) -> None:
-    receiver.route("/hook", answer(307, Location=location))
-    await start(receiver)
+    receiver.endpoint(path="/hook", default=answer(307, Location=location))
 
     result = await guarded_send(receiver.url("/hook"), allow_http=True)
 
     assert result.error == error
     assert result.final_url == receiver.url("/hook")
-    assert len(receiver.seen) == 1
+    assert len(receiver.requests) == 1

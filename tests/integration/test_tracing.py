@@ -18,13 +18,15 @@ import httpx
 import pytest
 import redis
 from aiohttp import web
-from brokers import REDIS as REDIS_SERVER
-from brokers import require
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
-from test_dispatcher import Receiver, Rig, eventually
+from support.brokers import REDIS as REDIS_SERVER
+from support.brokers import require
+from support.polling import eventually
+from support.receiver import Receiver
+from test_dispatcher import Rig
 
 from hookline import tracing, verify
 from hookline.api.app import create_app
@@ -48,14 +50,6 @@ def spans() -> Iterator[InMemorySpanExporter]:
     tracing.install(provider)
     yield exporter
     tracing.shutdown()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    rcv = Receiver()
-    await rcv.start()
-    yield rcv
-    await rcv.close()
 
 
 @pytest.fixture
@@ -86,7 +80,7 @@ class Headers:
         """``fail_first``: each delivery's first attempt is answered 500, the others 200.
         ``rfc9421_secret``: check each request's RFC 9421 signature with it."""
 
-        async def handle(request: web.Request) -> web.StreamResponse:
+        async def handle(request: web.BaseRequest) -> web.StreamResponse:
             self.seen.append(
                 {k: v for k, v in request.headers.items() if k.lower() in TRACE_HEADERS}
             )
@@ -107,7 +101,7 @@ class Headers:
             first = request.headers["X-Hookline-Attempt"] == "1"
             return web.Response(status=500 if fail_first and first else 200)
 
-        return self._receiver.route(path, handle)
+        return self._receiver.endpoint(path=path, handler=handle).url
 
 
 TRACE_HEADERS = {"traceparent", "tracestate"}
@@ -135,7 +129,7 @@ async def test_one_trace_per_event_from_ingest_through_every_attempt(
 ) -> None:
     r = await rig()
     ws = await r.workspace()
-    ok = await r.webhook(ws, receiver.route("/ok"))
+    ok = await r.webhook(ws, receiver.endpoint(path="/ok").url)
     flaky_url = Headers(receiver).route("/flaky", fail_first=True)
     flaky = await r.webhook(ws, flaky_url, retryPolicy={"schedule": [0, 0.1]})
     events = await r.send(ws, 2)
@@ -237,7 +231,7 @@ async def test_the_producers_traceparent_is_the_ingest_spans_parent(
 ) -> None:
     r = await rig()
     ws = await r.workspace()
-    await r.webhook(ws, receiver.route("/h"))
+    await r.webhook(ws, receiver.endpoint(path="/h").url)
     app = create_app(r.svc)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hookline") as client:
@@ -266,7 +260,7 @@ async def test_a_resend_is_a_span_linked_to_the_event_and_parent_of_the_resent_a
 ) -> None:
     r = await rig()
     ws = await r.workspace()
-    await r.webhook(ws, receiver.route("/h"))
+    await r.webhook(ws, receiver.endpoint(path="/h").url)
     await r.send(ws)
     r.start()
     (dlv,) = await r.settled(ws, 1)
@@ -292,7 +286,7 @@ async def test_a_recovery_links_to_each_event_it_resends(
 ) -> None:
     r = await rig()
     ws = await r.workspace()
-    wh = await r.webhook(ws, receiver.route("/h"))
+    wh = await r.webhook(ws, receiver.endpoint(path="/h").url)
     await r.send(ws, 3)
     r.start()
     await r.settled(ws, 3)
@@ -314,7 +308,7 @@ async def test_a_test_ping_is_a_span_whose_child_is_its_attempt(
 ) -> None:
     r = await rig()
     ws = await r.workspace()
-    wh = await r.webhook(ws, receiver.route("/h"))
+    wh = await r.webhook(ws, receiver.endpoint(path="/h").url)
     r.start()
     dlv, _attempts = await r.svc.deliveries.test(ADMIN, wh)
     (attempt,) = await attempts(spans, 1)
@@ -351,7 +345,7 @@ async def test_a_fault_of_hooklines_own_marks_the_attempt_span_with_its_exceptio
 ) -> None:
     r = await rig(fault_retry_seconds=0.05)
     ws = await r.workspace()
-    await r.webhook(ws, receiver.route("/h"))
+    await r.webhook(ws, receiver.endpoint(path="/h").url)
     await r.send(ws)
     from hookline.dispatch.sender import AiohttpTransport, make_session
 

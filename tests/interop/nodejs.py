@@ -8,13 +8,12 @@ Without node or npm the tests that need them skip and say why, unless
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
+from support.requirements import unavailable
 
 NODE_DIR = Path(__file__).parent / "node"
 
@@ -43,9 +42,7 @@ def installed_node() -> Node:
     if node is None or npm is None:
         missing = " and ".join(n for n, p in (("node", node), ("npm", npm)) if p is None)
         message = f"{missing} not found: the Node receivers (Disqua, Disco) cannot run"
-        if os.environ.get("HOOKLINE_REQUIRE_NODE"):
-            pytest.fail(f"{message}, and HOOKLINE_REQUIRE_NODE is set")
-        pytest.skip(f"{message} (set HOOKLINE_REQUIRE_NODE=1 to make this a failure)")
+        unavailable(message, "HOOKLINE_REQUIRE_NODE")
     if not (NODE_DIR / "node_modules" / "http-message-signatures").is_dir():
         proc = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"],

@@ -6,16 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from acceptance.process import Api
+from support.receiver import Received, Receiver
+from support.server import Api
 
 from hookline.receive import Rejected, Verifier
 from hookline.signing import SigningKeys, generate_secret, signature_headers
 
-from .capture import Capture, Captured
 from .wire import deliver, keys_of, workspace
 
 # A helper under test: given a verifier's options, a function posting (headers, body) to a
@@ -115,23 +115,25 @@ FRAMEWORKS = [
 
 
 @pytest.fixture(scope="module")
-def delivery(api: Api, capture: Capture) -> Iterator[tuple[Captured, str, str]]:
+def delivery(api: Api, receiver: Receiver) -> tuple[Received, str, str]:
     """A real standard-signed delivery, with the webhook's secret and public key."""
     ws = workspace(api)
-    [got] = deliver(api, capture, ws, ['{"invoiceId":"in_1","amount":12.5}'], type="invoice.paid")
+    [got] = deliver(
+        api, receiver.endpoint(), ws, ['{"invoiceId":"in_1","amount":12.5}'], type="invoice.paid"
+    )
     wh_id = api.get(f"/v1/workspaces/{ws}/webhooks")[0]["id"]
     secret, public = keys_of(api, wh_id)
-    yield got, secret, public
+    return got, secret, public
 
 
-def forward(got: Captured) -> dict[str, str]:
+def forward(got: Received) -> dict[str, str]:
     skip = {"host", "content-length", "transfer-encoding", "connection"}
     return {k: v for k, v in got.headers.items() if k.lower() not in skip}
 
 
 @pytest.mark.parametrize("make", FRAMEWORKS)
 def test_a_real_delivery_is_verified_and_parsed(
-    make: AppFactory, delivery: tuple[Captured, str, str]
+    make: AppFactory, delivery: tuple[Received, str, str]
 ) -> None:
     got, secret, _ = delivery
     status, body = make(secret=secret)(forward(got), got.body)
@@ -143,7 +145,7 @@ def test_a_real_delivery_is_verified_and_parsed(
 
 @pytest.mark.parametrize("make", FRAMEWORKS)
 def test_what_is_refused_and_with_which_status(
-    make: AppFactory, delivery: tuple[Captured, str, str]
+    make: AppFactory, delivery: tuple[Received, str, str]
 ) -> None:
     got, secret, _ = delivery
     post = make(secret=secret)
@@ -197,16 +199,16 @@ def test_stale_timestamps_bad_json_and_rotation(make: AppFactory) -> None:
     assert (status, answer["error"]["code"]) == (400, "malformed_delivery")
 
 
-def test_other_schemes_and_a_secret_per_request(api: Api, capture: Capture) -> None:
+def test_other_schemes_and_a_secret_per_request(api: Api, receiver: Receiver) -> None:
     ws = workspace(api, signature="ed25519")
-    [got] = deliver(api, capture, ws, ['{"n":1}'])
+    [got] = deliver(api, receiver.endpoint(), ws, ['{"n":1}'])
     _, public = keys_of(api, api.get(f"/v1/workspaces/{ws}/webhooks")[0]["id"])
     assert Verifier(scheme="ed25519", public_key=public).check(got.headers, got.body).data == {
         "n": 1
     }
 
     ws = workspace(api, signature="hmac-sha256", brand="Acme")
-    [got] = deliver(api, capture, ws, ['{"n":2}'])
+    [got] = deliver(api, receiver.endpoint(), ws, ['{"n":2}'])
     secret, _ = keys_of(api, api.get(f"/v1/workspaces/{ws}/webhooks")[0]["id"])
     by_tenant = {"acme": secret}
     verifier = Verifier(

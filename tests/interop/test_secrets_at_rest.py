@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from acceptance.process import Api, Hookline
+from support.receiver import Endpoint, Receiver
+from support.server import Api, Hookline
 
 from hookline.secrets import SecretBox
 from hookline.store.sqlite import SqliteStore
 from hookline.verify import secret_bytes
 
-from .capture import Capture
 from .wire import as_json, keys_of, send_raw, workspace
 
 pytestmark = pytest.mark.slow
@@ -62,16 +62,16 @@ def assert_absent(files: dict[str, bytes], secrets_: dict[str, str], when: str) 
                 assert form not in content, f"{when}: {name} contains {what} in clear ({form!r})"
 
 
-def test_database_files_hold_no_secret_in_clear(server: Hookline, capture: Capture) -> None:
+def test_database_files_hold_no_secret_in_clear(server: Hookline, receiver: Receiver) -> None:
     known: dict[str, str] = {"admin key": server.admin_key or ""}
-    hooks: list[tuple[str, str, str]] = []  # (workspace, webhook, path)
+    hooks: list[tuple[str, str, Endpoint]] = []  # (workspace, webhook, endpoint)
     with server.api() as api:
         for scheme in SCHEMES:
             ws = workspace(api, signature=scheme, brand="Acme")
-            path = capture.path()
+            endpoint = receiver.endpoint()
             chosen = {"secret": secrets.token_hex(32)} if scheme.startswith("hmac") else {}
-            wh = api.webhook(ws, capture.url(path), **chosen)
-            hooks.append((ws, wh["id"], path))
+            wh = api.webhook(ws, endpoint.url, **chosen)
+            hooks.append((ws, wh["id"], endpoint))
             known[f"{scheme} secret"] = keys_of(api, wh["id"])[0]
             key = api.post(
                 f"/v1/workspaces/{ws}/api-keys", {"name": "ci", "role": "admin"}, status=201
@@ -79,13 +79,13 @@ def test_database_files_hold_no_secret_in_clear(server: Hookline, capture: Captu
             known[f"{scheme} API key"] = key["key"]
             with Api(server.base_url, key["key"]) as scoped:
                 scoped.get(f"/v1/workspaces/{ws}/webhooks")
-        delivered_before_rotation = deliver_each(api, capture, hooks, 1)
+        delivered_before_rotation = deliver_each(api, hooks, 1)
 
         for i, (_, wh_id, _) in enumerate(hooks):
             body = {"graceSeconds": 3600, **({"secret": secrets.token_hex(24)} if i % 2 else {})}
             rotated = api.post(f"/v1/webhooks/{wh_id}/secret/rotate", body)
             known[f"{wh_id} rotated secret"] = rotated["secret"]
-        deliver_each(api, capture, hooks, 2)
+        deliver_each(api, hooks, 2)
         api.post(f"/v1/webhooks/{hooks[0][1]}/test")
         assert delivered_before_rotation
 
@@ -101,13 +101,11 @@ def test_database_files_hold_no_secret_in_clear(server: Hookline, capture: Captu
     assert_absent(database_files(server.data_dir), known, "after shutdown")
 
 
-def deliver_each(
-    api: Api, capture: Capture, hooks: list[tuple[str, str, str]], n: int
-) -> list[str]:
+def deliver_each(api: Api, hooks: list[tuple[str, str, Endpoint]], n: int) -> list[str]:
     """Send one event to each workspace and wait for its ``n``-th delivery."""
     for ws, _, _ in hooks:
         send_raw(api, ws, "user.updated", as_json({"n": n}))
-    return [capture.wait(path, n)[-1].body.decode() for _, _, path in hooks]
+    return [endpoint.wait(n)[n - 1].body.decode() for _, _, endpoint in hooks]
 
 
 async def private_keys(data_dir: Path, wh_ids: list[str]) -> dict[str, str]:

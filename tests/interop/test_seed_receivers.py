@@ -17,12 +17,12 @@ import time
 from typing import Any
 
 import pytest
-from acceptance.process import Api
+from support.receiver import Received, Receiver
+from support.server import Api
 
 from hookline.domain import jsjson
 from hookline.verify import verify
 
-from .capture import Capture, Captured
 from .nodejs import Node
 from .wire import (
     as_json,
@@ -62,12 +62,14 @@ OWN_SECRET = pytest.mark.parametrize(
 )
 
 
-def disqua_deliveries(api: Api, capture: Capture, own_secret: bool) -> tuple[str, list[Captured]]:
+def disqua_deliveries(api: Api, receiver: Receiver, own_secret: bool) -> tuple[str, list[Received]]:
     """Deliveries made with the Disqua settings, checked against the Disqua document's headers
     and envelope; with the webhook's secret (chosen by the caller, as Disqua allows, or not)."""
     ws = workspace(api, **DISQUA)
     chosen = {"secret": secrets.token_hex(32)} if own_secret else {}
-    got = deliver(api, capture, ws, DISQUA_DATAS, type="message.created", events=["*"], **chosen)
+    got = deliver(
+        api, receiver.endpoint(), ws, DISQUA_DATAS, type="message.created", events=["*"], **chosen
+    )
     wh_id = api.get(f"/v1/workspaces/{ws}/webhooks")[0]["id"]
     secret, _ = keys_of(api, wh_id)
     assert secret == chosen.get("secret", secret)
@@ -92,9 +94,9 @@ def disqua_deliveries(api: Api, capture: Capture, own_secret: bool) -> tuple[str
 
 @OWN_SECRET
 def test_disqua_receiver_in_python_accepts_hmac_sha256(
-    api: Api, capture: Capture, own_secret: bool
+    api: Api, receiver: Receiver, own_secret: bool
 ) -> None:
-    secret, got = disqua_deliveries(api, capture, own_secret)
+    secret, got = disqua_deliveries(api, receiver, own_secret)
     for captured in got:
         signature = captured.header("X-Disqua-Signature-256") or ""
         timestamp = captured.header("X-Disqua-Timestamp") or ""
@@ -107,9 +109,9 @@ def test_disqua_receiver_in_python_accepts_hmac_sha256(
 
 @OWN_SECRET
 def test_disqua_receiver_in_node_accepts_hmac_sha256(
-    api: Api, capture: Capture, node: Node, own_secret: bool
+    api: Api, receiver: Receiver, node: Node, own_secret: bool
 ) -> None:
-    secret, got = disqua_deliveries(api, capture, own_secret)
+    secret, got = disqua_deliveries(api, receiver, own_secret)
     requests = [disqua_request(c, secret) for c in got]
     wrong = [{**r, "secret": "not-the-secret"} for r in requests]
     tampered = [{**r, "rawBody": r["rawBody"].replace("}", " }", 1)} for r in requests]
@@ -165,10 +167,12 @@ DISCO_PAYLOADS: dict[str, str] = {
 }
 
 
-def test_disco_receiver_in_node_accepts_rfc9421(api: Api, capture: Capture, node: Node) -> None:
+def test_disco_receiver_in_node_accepts_rfc9421(api: Api, receiver: Receiver, node: Node) -> None:
     ws = workspace(api, signature="rfc9421", brand="Disco", userAgent="Disco-Webhooks/1.0")
     datas = list(DISCO_PAYLOADS.values())
-    got = deliver(api, capture, ws, datas, type="content.user_completed", events=["content.*"])
+    got = deliver(
+        api, receiver.endpoint(), ws, datas, type="content.user_completed", events=["content.*"]
+    )
     wh = api.get(f"/v1/workspaces/{ws}/webhooks")[0]
     secret, _ = keys_of(api, wh["id"])
 
@@ -210,18 +214,18 @@ def test_disco_receiver_in_node_accepts_rfc9421(api: Api, capture: Capture, node
     assert [(v["verified"], v["digestMatches"]) for v in tampered] == [(True, False)] * n
 
 
-def test_disco_target_uri_is_the_url_as_sent(api: Api, capture: Capture, node: Node) -> None:
+def test_disco_target_uri_is_the_url_as_sent(api: Api, receiver: Receiver, node: Node) -> None:
     """A registered URL in a non-canonical form is signed as it goes out on the wire, which is
     what a receiver rebuilds from its request line and ``Host`` header."""
     ws = workspace(api, signature="rfc9421", brand="Disco")
-    path = capture.path()
-    registered = capture.url(path).replace("http://", "HTTP://") + "?b=1&a=%7e#fragment"
+    endpoint = receiver.endpoint()
+    registered = endpoint.url.replace("http://", "HTTP://") + "?b=1&a=%7e#fragment"
     wh = api.webhook(ws, registered)
     api.send(ws, "content.user_completed", {"user": "u1"})
-    (captured,) = capture.wait(path)
+    (captured,) = endpoint.wait()
     secret, _ = keys_of(api, wh["id"])
 
-    assert captured.url == capture.url(path) + "?b=1&a=~"  # unreserved, sent decoded
+    assert captured.url == endpoint.url + "?b=1&a=~"  # unreserved, sent decoded
     verify("rfc9421", captured.headers, captured.body, secret=secret, url=captured.url)
     verdicts = node.verify(
         [
@@ -256,19 +260,25 @@ def test_verify_message_checks_only_the_age_it_is_told(node: Node) -> None:
 ACADIO = {"signature": "hmac-sha256-body", "brand": "Acadio", "userAgent": "Acadio/1.0"}
 
 
-def acadio_valid(captured: Captured, secret: str) -> bool:
+def acadio_valid(captured: Received, secret: str) -> bool:
     """The Acadio steps: hex HMAC-SHA256 of the JSON payload as received, keyed by the secret."""
     received = captured.header("X-Acadio-Hmac-Sha256") or ""
     expected = hmac.new(secret.encode(), captured.body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, received)
 
 
-def test_acadio_receiver_accepts_hmac_sha256_body(api: Api, capture: Capture) -> None:
+def test_acadio_receiver_accepts_hmac_sha256_body(api: Api, receiver: Receiver) -> None:
     ws = workspace(api, **ACADIO)
     secret = "acadio-integration-" + secrets.token_urlsafe(16)
     datas = [as_json({"course": {"id": 7, "title": "Sécurité 101"}, "score": 99.5})]
     got = deliver(
-        api, capture, ws, datas, type="course/completion/create", events=["course/*"], secret=secret
+        api,
+        receiver.endpoint(),
+        ws,
+        datas,
+        type="course/completion/create",
+        events=["course/*"],
+        secret=secret,
     )
 
     for captured in got:
@@ -284,7 +294,7 @@ def test_acadio_receiver_accepts_hmac_sha256_body(api: Api, capture: Capture) ->
 DISCKO = {"signature": "none", "envelope": "dated", "brand": "Discko"}
 
 
-def discko_receive(captured: Captured) -> dict[str, Any]:
+def discko_receive(captured: Received) -> dict[str, Any]:
     """The Discko receiver: no signature to check; destructure {date, event, data}."""
     body = json.loads(captured.body)
     date, event, data = body["date"], body["event"], body["data"]
@@ -293,12 +303,13 @@ def discko_receive(captured: Captured) -> dict[str, Any]:
 
 
 def test_discko_receiver_gets_dated_envelopes_and_the_test_event(
-    api: Api, capture: Capture
+    api: Api, receiver: Receiver
 ) -> None:
     ws = workspace(api, **DISCKO)
     lead = {"id": "req_abc123", "locked": False, "completion": 100, "company": None}
+    endpoint = receiver.endpoint()
     (captured,) = deliver(
-        api, capture, ws, [as_json(lead)], type="lead.unlocked", events=["lead.unlocked"]
+        api, endpoint, ws, [as_json(lead)], type="lead.unlocked", events=["lead.unlocked"]
     )
     body = discko_receive(captured)
     assert list(body) == ["date", "event", "data"]
@@ -311,10 +322,9 @@ def test_discko_receiver_gets_dated_envelopes_and_the_test_event(
     assert captured.header("X-Discko-Event") == "lead.unlocked"
 
     wh = api.get(f"/v1/workspaces/{ws}/webhooks")[0]
-    path = wh["url"].removeprefix(capture.base_url)
     tested = api.post(f"/v1/webhooks/{wh['id']}/test")
     assert tested["attempts"], tested
-    test_event = discko_receive(capture.wait(path, 2)[1])
+    test_event = discko_receive(endpoint.wait(2)[1])
     assert list(test_event) == ["date", "event", "data", "test"]
     assert test_event["event"] == "test"
     assert test_event["data"] == {}

@@ -8,15 +8,15 @@ import json
 
 import pytest
 import svix.webhooks
-from acceptance.process import Api
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from support.receiver import Receiver
+from support.server import Api
 
 from hookline.domain import jsjson
 from hookline.verify import verify
 
-from .capture import Capture
 from .wire import as_json, deliver, keys_of, workspace
 
 pytestmark = pytest.mark.slow
@@ -28,9 +28,9 @@ DATAS = [
 ]
 
 
-def test_standardwebhooks_and_svix_verify_standard_deliveries(api: Api, capture: Capture) -> None:
+def test_standardwebhooks_and_svix_verify_standard_deliveries(api: Api, receiver: Receiver) -> None:
     ws = workspace(api, signature="standard")
-    got = deliver(api, capture, ws, DATAS)
+    got = deliver(api, receiver.endpoint(), ws, DATAS)
     wh_id = api.get(f"/v1/workspaces/{ws}/webhooks")[0]["id"]
     secret, _ = keys_of(api, wh_id)
     assert secret.startswith("whsec_")
@@ -50,9 +50,9 @@ def test_standardwebhooks_and_svix_verify_standard_deliveries(api: Api, capture:
             svix.webhooks.Webhook(secret).verify(tampered, headers)
 
 
-def test_ed25519_deliveries_verify_with_the_public_key(api: Api, capture: Capture) -> None:
+def test_ed25519_deliveries_verify_with_the_public_key(api: Api, receiver: Receiver) -> None:
     ws = workspace(api, signature="ed25519")
-    got = deliver(api, capture, ws, DATAS)
+    got = deliver(api, receiver.endpoint(), ws, DATAS)
     wh_id = api.get(f"/v1/workspaces/{ws}/webhooks")[0]["id"]
     _, public = keys_of(api, wh_id)
     assert public.startswith("whpk_")

@@ -1,16 +1,15 @@
 """Helpers shared by the interop tests: workspaces with a delivery format, secrets, sending, and
-captured requests turned into what the Node receivers read."""
+received requests turned into what the Node receivers read."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from acceptance.process import Api
+from support.receiver import Endpoint, Received
+from support.server import Api
 
 from hookline.signing import SigningKeys, signature_headers
-
-from .capture import Capture, Captured
 
 
 def workspace(api: Api, **delivery: str) -> str:
@@ -39,19 +38,18 @@ def send_raw(api: Api, ws_id: str, type: str, data_json: str) -> str:
 
 def deliver(
     api: Api,
-    capture: Capture,
+    endpoint: Endpoint,
     ws_id: str,
     datas: list[str],
     *,
     type: str = "test.sent",
     **webhook: Any,
-) -> list[Captured]:
-    """Create a webhook on a fresh path, send one event per JSON text in ``datas`` and return
+) -> list[Received]:
+    """Create a webhook to ``endpoint``, send one event per JSON text in ``datas`` and return
     the requests as they arrived, in the order the events were sent."""
-    path = capture.path()
-    api.webhook(ws_id, capture.url(path), **webhook)
+    api.webhook(ws_id, endpoint.url, **webhook)
     ids = [send_raw(api, ws_id, type, data) for data in datas]
-    got = capture.wait(path, len(ids))
+    got = endpoint.wait(len(ids))
     by_id = {delivery_id(c): c for c in got}
     return [by_id[i] for i in ids]
 
@@ -60,27 +58,27 @@ def as_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def delivery_id(captured: Captured) -> str:
+def delivery_id(captured: Received) -> str:
     """The event id of a delivery, from its ``X-{Brand}-Delivery`` header."""
     value = next((v for k, v in captured.headers.items() if k.lower().endswith("-delivery")), None)
     assert value, f"no X-{{Brand}}-Delivery header in {captured.headers}"
     return value
 
 
-def disco_request(captured: Captured, secret: str, **overrides: Any) -> dict[str, Any]:
+def disco_request(captured: Received, secret: str, **overrides: Any) -> dict[str, Any]:
     """A captured request for the Node Disco receiver (``verifyMessage`` + Content-Digest)."""
     return {
         "kind": "disco",
         "method": captured.method,
         "url": captured.url,
-        "headers": captured.headers,
+        "headers": dict(captured.headers),
         "rawBody": captured.body.decode(),
         "secret": secret,
         **overrides,
     }
 
 
-def disqua_request(captured: Captured, secret: str) -> dict[str, Any]:
+def disqua_request(captured: Received, secret: str) -> dict[str, Any]:
     """A captured request for the Node Disqua receiver (HMAC over ``"{timestamp}.{rawBody}"``)."""
     return {
         "kind": "disqua",

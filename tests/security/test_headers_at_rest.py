@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from acceptance.process import Api, Hookline
-from acceptance.receiver import Endpoint, Receiver
+from support.receiver import Endpoint, Receiver
+from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 

@@ -24,13 +24,14 @@ from typing import Any
 
 import httpx
 import pytest
-from integration.api import conftest as in_process
-from integration.api.conftest import HOOK, Api, MakeApi, assert_error, settle
+from support import app as in_process
+from support.app import HOOK, Api, MakeApi, assert_error
+from support.settle import settle
 
 from hookline.ids import now_ms, parse_time
 
 # The in-process app of the API tests, on a fresh SQLite database for each test.
-_clean_environment = in_process._clean_environment
+clean_environment = in_process.clean_environment
 make_api = in_process.make_api
 api = in_process.api
 

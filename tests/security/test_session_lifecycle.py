@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from acceptance.process import ADMIN_KEY, Api, Hookline, poll
+from support.polling import poll
+from support.server import ADMIN_KEY, Api, Hookline
 
 from hookline.ids import now_ms, parse_time
 from hookline.ui.session import COOKIE
@@ -76,12 +77,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hookline]:
         "HOOKLINE_PURGE_INTERVAL": "0.2",
         "HOOKLINE_LEASE_SECONDS": "0.6",  # housekeeping (and so the purge) runs every lease/3 s
     }
-    hookline = Hookline(tmp_path_factory.mktemp("sessions"), dev=False, env=env).start()
-    try:
+    with Hookline(tmp_path_factory.mktemp("sessions"), dev=False, env=env).running() as hookline:
         yield hookline
-    finally:
-        code = hookline.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{hookline.output()}"
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,15 @@ decision must be made on the host the client will use, not on the text as writte
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp import web
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from support.receiver import Receiver, Reply
 from yarl import URL
 
 from hookline.dispatch.sender import (
@@ -231,6 +230,14 @@ def numeric_addresses(host: str) -> list[IPAddress]:
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
+def checked(url: str) -> str | Invalid:
+    """The URL as ``check_url`` stores it, or its refusal."""
+    try:
+        return check_url(url, allow_http=False, open_network=False)
+    except Invalid as refused:
+        return refused
+
+
 @many
 @given(st.text(HOST_ALPHABET, min_size=1, max_size=24), ports)
 @example("127\u30020\u30020\u30021", None)
@@ -240,10 +247,9 @@ def numeric_addresses(host: str) -> list[IPAddress]:
 @example("xn--zz", None)  # an xn-- label IDNA cannot decode
 def test_an_accepted_url_never_names_a_blocked_address(host: str, port: int | None) -> None:
     url = url_with(host, port, "/x")
-    try:
-        normalised = check_url(url, allow_http=False, open_network=False)
-    except Invalid as exc:
-        assert exc.error_code in (REFUSED | {"https_required"})
+    normalised = checked(url)
+    if isinstance(normalised, Invalid):
+        assert normalised.error_code in (REFUSED | {"https_required"})
         return
     for spelled in (url, normalised):
         raw = URL(spelled).raw_host or ""
@@ -276,24 +282,11 @@ def test_the_url_is_stored_as_it_is_sent(url: str, normalised: str) -> None:
 
 
 @pytest.fixture
-async def loopback_receiver() -> AsyncIterator[tuple[int, list[str]]]:
-    """A real aiohttp server on 127.0.0.1: its port and the paths it was asked for."""
-    seen: list[str] = []
-
-    async def record(request: web.Request) -> web.Response:
-        seen.append(request.path)
-        return web.Response(text="secret from loopback")
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", record)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server = site._server
-    assert isinstance(server, asyncio.Server)
-    yield server.sockets[0].getsockname()[1], seen
-    await runner.cleanup()
+async def loopback_receiver() -> AsyncIterator[Receiver]:
+    """A real receiver on 127.0.0.1 answering ``/fine``; it records whatever reaches it."""
+    async with Receiver() as rcv:
+        rcv.endpoint(path="/fine", default=Reply(body="secret from loopback"))
+        yield rcv
 
 
 def test_the_socket_factory_refuses_a_blocked_sockaddr() -> None:
@@ -317,11 +310,11 @@ def test_the_socket_factory_refuses_a_blocked_sockaddr() -> None:
 
 
 async def test_the_connection_is_refused_even_when_no_resolver_is_asked(
-    loopback_receiver: tuple[int, list[str]],
+    loopback_receiver: Receiver,
 ) -> None:
     """The session posts straight to an IP literal (no resolver, no pre-check by the transport):
     the socket factory alone refuses the blocked address; the receiver gets nothing."""
-    port, seen = loopback_receiver
+    port = loopback_receiver.port
     session = make_session(open_network=False, allowed=(), limit=4)
     try:
         for host in ("127.0.0.1", "[::ffff:127.0.0.1]"):
@@ -331,14 +324,15 @@ async def test_the_connection_is_refused_even_when_no_resolver_is_asked(
             assert isinstance(caught.value.os_error, BlockedDestination), host
     finally:
         await session.close()
+    seen = [r.path for r in loopback_receiver.requests]
     assert seen == []
 
 
 async def test_a_unicode_spelling_sent_directly_is_blocked_at_the_attempt(
-    loopback_receiver: tuple[int, list[str]],
+    loopback_receiver: Receiver,
 ) -> None:
     """A URL stored before it was normalised still cannot reach loopback."""
-    port, seen = loopback_receiver
+    port = loopback_receiver.port
     session = make_session(open_network=False, allowed=(), limit=4)
     transport = AiohttpTransport(session, open_network=False, allow_http=True)
     try:
@@ -355,13 +349,14 @@ async def test_a_unicode_spelling_sent_directly_is_blocked_at_the_attempt(
             assert result.status_code is None
     finally:
         await session.close()
+    seen = [r.path for r in loopback_receiver.requests]
     assert seen == []
 
 
 async def test_the_connection_check_opens_for_allowed_networks(
-    loopback_receiver: tuple[int, list[str]],
+    loopback_receiver: Receiver,
 ) -> None:
-    port, seen = loopback_receiver
+    port = loopback_receiver.port
     allowed = parse_networks(["127.0.0.1/32"])
     session = make_session(open_network=False, allowed=allowed, limit=4)
     try:
@@ -369,4 +364,5 @@ async def test_the_connection_check_opens_for_allowed_networks(
             assert resp.status == 200
     finally:
         await session.close()
+    seen = [r.path for r in loopback_receiver.requests]
     assert seen == ["/fine"]

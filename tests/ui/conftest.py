@@ -2,7 +2,7 @@
 
 In-process: the app on a fresh SQLite database behind httpx (cookies kept), for
 sessions, CSRF and access rules. In the browser: the real ``hookline serve --dev``
-(tests/acceptance/process.py), a recording receiver and Debian's Chromium driven
+(``support.server``), a recording receiver and Debian's Chromium driven
 by Playwright; those tests are skipped, saying why, only when Chromium is missing and
 ``HOOKLINE_REQUIRE_CHROMIUM`` is unset (CI sets it: then they fail).
 """
@@ -17,25 +17,21 @@ from typing import Any
 
 import httpx
 import pytest
-from acceptance.process import Api as ProcessApi
-from acceptance.process import Hookline
-from acceptance.receiver import Receiver
 from cryptography.fernet import Fernet
+from support.app import start
+from support.requirements import unavailable
+from support.server import Api as ProcessApi
+from support.server import Hookline
+from support.settle import settle
 
 from hookline.api.app import create_app
-from hookline.domain.models import Attempt
-from hookline.ids import new_id, now_ms
-from hookline.secrets import SecretBox
-from hookline.service import Context, Services
+from hookline.service import Services
 from hookline.settings import Settings
-from hookline.store import open_store
-from hookline.store.port import AttemptRecord
 
 ADMIN_KEY = "hk_admin_ui_test_key_0123456789"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
-WORKER = "tests:ui"
 
 
 # -- in process -------------------------------------------------------------------
@@ -80,40 +76,7 @@ class Ui:
 
     async def settle(self, status_code: int = 200) -> None:
         """Give every due delivery one attempt answered with ``status_code`` (no dispatcher)."""
-        claims = await self.store.claim_due(WORKER, limit=1000, now=now_ms(), lease_ms=60_000)
-        ok = 200 <= status_code < 300
-        records = []
-        for claim in claims:
-            now = now_ms()
-            attempt = Attempt(
-                id=new_id("att"),
-                delivery_id=claim.delivery_id,
-                number=claim.attempt,
-                started_at=now,
-                duration_ms=12.5,
-                request={
-                    "method": "POST",
-                    "url": claim.webhook.url,
-                    "headers": {"content-type": "application/json"},
-                    "body": claim.event.data_json,
-                },
-                response={"status": status_code, "headers": {}, "body": "ok", "truncated": False},
-                error=None,
-                outcome="success" if ok else "failure",
-            )
-            records.append(
-                AttemptRecord(
-                    attempt=attempt,
-                    webhook_id=claim.webhook.id,
-                    status="succeeded" if ok else "failed",
-                    next_attempt_at=None,
-                    status_code=status_code,
-                    error=None,
-                    completed_at=now,
-                )
-            )
-        if records:
-            await self.store.record_attempts(WORKER, records)
+        await settle(self.store, status_code=status_code)
 
 
 MakeUi = Callable[..., Awaitable[Ui]]
@@ -138,12 +101,7 @@ async def make_ui(tmp_path: Path) -> AsyncIterator[MakeUi]:
             "dev": False,
             **overrides,
         }
-        settings = Settings(**values)
-        assert settings.encryption_key is not None
-        box = SecretBox(settings.encryption_key.get_secret_value())
-        store = open_store(settings, box)
-        await store.open()
-        services = Services(Context.build(settings, store, box))
+        services = await start(Settings(**values))
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(services)),
             base_url="http://hookline.test",
@@ -181,9 +139,7 @@ async def ui(make_ui: MakeUi) -> Ui:
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
         message = f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("HOOKLINE_REQUIRE_CHROMIUM"):
-            pytest.fail(f"{message}, and HOOKLINE_REQUIRE_CHROMIUM is set")
-        pytest.skip(f"{message} (set HOOKLINE_REQUIRE_CHROMIUM=1 to make this a failure)")
+        unavailable(message, "HOOKLINE_REQUIRE_CHROMIUM")
     return CHROMIUM
 
 
@@ -203,21 +159,10 @@ def browser(chromium_path: Path) -> Iterator[Any]:
             launched.close()
 
 
-@pytest.fixture(scope="session")
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as rcv:
-        yield rcv
-
-
 @pytest.fixture(scope="module")
 def hookline(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Hookline]:
-    server = Hookline(tmp_path_factory.mktemp("hookline-ui"))
-    server.start()
-    try:
+    with Hookline(tmp_path_factory.mktemp("hookline-ui")).running() as server:
         yield server
-    finally:
-        code = server.terminate()
-        assert code == 0, f"hookline exited with {code}:\n{server.output()}"
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from acceptance.process import Hookline
+from support.server import Hookline
 
 pytestmark = pytest.mark.slow
 

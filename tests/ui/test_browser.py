@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from acceptance.process import Api, Hookline, poll
-from acceptance.receiver import Receiver
+from support.polling import poll
+from support.receiver import Receiver
+from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 

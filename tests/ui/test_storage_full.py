@@ -1,6 +1,6 @@
 """The UI while the database's disk is full: the page says so, and nothing typed is lost.
 
-The database is on a small tmpfs that the test fills (``faults.storage.SmallDisk``:
+The database is on a small tmpfs that the test fills (``support.storage.SmallDisk``:
 mounting needs root; elsewhere these tests are skipped, saying why).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from faults.storage import SmallDisk, Unavailable
+from support.storage import SmallDisk, Unavailable
 
 from .conftest import CSRF_RE, MakeUi, Ui
 

@@ -99,10 +99,14 @@ def _sent(name: str) -> list[tuple[str, str]]:
         transport=httpx.MockTransport(answer),
     )
     args, kwargs = CALLS[name]
-    with client, pytest.raises(ClientError):
+
+    def call() -> None:
         result = getattr(client, name)(*args, **kwargs)
         if inspect.isgenerator(result):
-            next(result)
+            next(result)  # a generator sends its first request when first asked
+
+    with client, pytest.raises(ClientError):
+        call()
     return seen
 
 

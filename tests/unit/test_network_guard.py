@@ -140,7 +140,7 @@ def test_an_allow_list_opens_only_its_networks() -> None:
 
 def test_parse_networks_is_lenient_about_host_bits() -> None:
     assert parse_networks(["10.1.2.3/8"]) == (ipaddress.ip_network("10.0.0.0/8"),)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6 network"):
         parse_networks(["not-a-network"])
 
 

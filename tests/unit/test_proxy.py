@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -137,9 +138,8 @@ def test_a_star_sends_nothing_through_the_proxy() -> None:
 def test_a_malformed_no_proxy_entry_is_named(entry: str, problem: str) -> None:
     with pytest.raises(ValueError, match="HOOKLINE_EGRESS_NO_PROXY is a comma-separated list"):
         parse_no_proxy(["example.com", entry])
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match=re.escape(f"{entry!r} is {problem}")):
         parse_no_proxy([entry])
-    assert f"{entry!r} is {problem}" in str(caught.value)
 
 
 def test_settings_read_the_proxy_and_its_no_proxy_list(monkeypatch: pytest.MonkeyPatch) -> None:

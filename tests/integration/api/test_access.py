@@ -15,8 +15,7 @@ from typing import Any
 import fastapi.routing
 import httpx
 import pytest
-
-from .conftest import ADMIN_KEY, Api, MakeApi, assert_error
+from support.app import ADMIN_KEY, Api, MakeApi, assert_error
 
 ROLES = ("owner", "admin", "member", "publisher")
 READERS = frozenset({"owner", "admin", "member"})

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 import trustme
-
-from .conftest import HOOK, Api, assert_error
+from support.app import HOOK, Api, assert_error
 
 SECRET = {"basic": "password", "bearer": "token", "oauth2": "clientSecret", "mtls": "key"}
 OAUTH2 = {

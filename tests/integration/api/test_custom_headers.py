@@ -7,44 +7,19 @@ The attempts come from the real dispatcher sending to a receiver on 127.0.0.1 (d
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from aiohttp import web
+from support.app import ADMIN_KEY, Api, MakeApi, assert_error
+from support.polling import eventually
+from support.receiver import Receiver
 
 from hookline.dispatch.dispatcher import Dispatcher
 from hookline.domain.models import Attempt
 from hookline.ids import new_id, now_ms
 from hookline.store.port import AttemptRecord
 
-from .conftest import ADMIN_KEY, Api, MakeApi, assert_error
-
 HEADERS = {"Authorization": "Bearer sekrit-123", "X-Tenant": "tenant-77"}
 MASKED = {"Authorization": "***", "X-Tenant": "***"}
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
-    """A URL on 127.0.0.1 answering 200, and the headers of each request it got."""
-    got: list[dict[str, str]] = []
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        got.append(dict(request.headers))
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post("/hook", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server = site._server
-    assert isinstance(server, asyncio.Server)
-    port = server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/hook", got
-    await runner.cleanup()
 
 
 async def keys(api: Api, ws_id: str) -> dict[str, str]:
@@ -90,9 +65,10 @@ async def test_whether_custom_headers_follow_a_redirect_elsewhere_is_the_webhook
 
 
 async def test_attempts_redact_credentials_for_all_and_mask_custom_values_for_members(
-    make_api: MakeApi, receiver: tuple[str, list[dict[str, str]]]
+    make_api: MakeApi, receiver: Receiver
 ) -> None:
-    url, got = receiver
+    hook = receiver.endpoint()
+    url = hook.url
     api = await make_api(dev=True)
     ws = await api.workspace()
     wh = await api.webhook(ws["id"], url=url, headers=HEADERS)
@@ -109,7 +85,7 @@ async def test_attempts_redact_credentials_for_all_and_mask_custom_values_for_me
         await asyncio.wait_for(task, 15)
     assert dlv["eventId"] == accepted["id"] and dlv["webhookId"] == wh["id"]
 
-    (sent,) = got
+    (sent,) = [r.headers for r in hook.requests]
     assert sent["Authorization"] == "Bearer sekrit-123" and sent["X-Tenant"] == "tenant-77"
     signature = sent["webhook-signature"]
     for role, key in (await keys(api, ws["id"])).items():
@@ -122,15 +98,14 @@ async def test_attempts_redact_credentials_for_all_and_mask_custom_values_for_me
     assert detail["attempts"][0]["request"]["headers"]["Authorization"] == "[redacted]"
 
 
-async def delivered(api: Api, dlv_id: str, timeout: float = 10.0) -> dict[str, Any]:
+async def delivered(api: Api, dlv_id: str) -> dict[str, Any]:
     """The delivery once it has an attempt (polled with a deadline)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        detail: dict[str, Any] = await api.ok("GET", f"/v1/deliveries/{dlv_id}")
-        if detail["attempts"]:
-            return detail
-        assert time.monotonic() < deadline, f"no attempt within {timeout} s: {detail}"
-        await asyncio.sleep(0.02)
+    detail: dict[str, Any] = await eventually(
+        lambda: api.ok("GET", f"/v1/deliveries/{dlv_id}"),
+        lambda detail: bool(detail["attempts"]),
+        what="an attempt",
+    )
+    return detail
 
 
 async def test_attempts_stored_with_credentials_by_older_versions_are_shown_redacted(

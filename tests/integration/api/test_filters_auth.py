@@ -12,8 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-
-from .conftest import Api, assert_error, create_hook
+from support.app import Api, assert_error, create_hook
 
 BIG_DE = {"and": [{"path": "$.total", "gte": 100}, {"path": "$.country", "in": ["DE", "AT"]}]}
 

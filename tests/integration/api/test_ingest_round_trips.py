@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from support.app import settings_for, start
+from support.postgres import POSTGRES_URL
 
 from hookline.domain.models import Role
 from hookline.service import ADMIN, Services
-
-from .conftest import settings_for, start
-
-POSTGRES_URL = os.environ.get(
-    "HOOKLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 pytestmark = pytest.mark.postgres
 

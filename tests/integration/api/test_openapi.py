@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hookline.api.openapi import document, render
+from support.app import Api
 
-from .conftest import Api
+from hookline.api.openapi import document, render
 
 COMMITTED = Path(__file__).parents[3] / "docs" / "openapi.json"
 PUBLIC = {"/healthz", "/readyz", "/metrics"}

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from prometheus_client.parser import text_string_to_metric_families
-
-from .conftest import Api
+from support.app import Api
 
 
 def samples(text: str) -> dict[str, float]:

@@ -6,8 +6,7 @@ import re
 from typing import Any
 
 import pytest
-
-from .conftest import TIME_RE, Api, assert_error, create_hook
+from support.app import TIME_RE, Api, assert_error, create_hook
 
 # -- pagination -------------------------------------------------------------------
 

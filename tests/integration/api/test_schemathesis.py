@@ -32,12 +32,11 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from support.app import ADMIN_KEY, Api, settings_for, start
 
 from hookline.api.app import create_app
 from hookline.api.openapi import document
 from hookline.service import Services
-
-from .conftest import ADMIN_KEY, Api, settings_for, start
 
 Ids = dict[str, list[str]]
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}

@@ -2,23 +2,21 @@
 
 SQLite runs on a small tmpfs that the test fills (``full_storage``: needs root, skipped
 elsewhere); PostgreSQL raises the real ``disk_full`` (53100) and other out-of-resources
-errors from triggers (``faults.storage.PostgresFull``). Each backend's own driver error
+errors from triggers (``support.storage.PostgresFull``). Each backend's own driver error
 is what reaches the store, as on a full disk.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from acceptance.process import create_database, drop_database
-from faults.storage import FullDisk, PostgresFull
-
-from .conftest import Api, MakeApi, assert_error
+from support.app import Api, MakeApi, assert_error
+from support.polling import eventually
+from support.postgres import create_database, drop_database
+from support.storage import FullDisk, PostgresFull
 
 # Seconds the API gets to notice that space is back.
 RECOVERY = 5.0
@@ -36,18 +34,6 @@ def assert_unavailable(response: httpx.Response, code: str = "storage_full") -> 
     error = assert_error(response, 503, code)
     assert response.headers["Retry-After"].isdigit(), response.headers
     return error
-
-
-async def eventually(
-    call: Callable[[], Awaitable[httpx.Response]], status: int, what: str
-) -> httpx.Response:
-    deadline = time.monotonic() + RECOVERY
-    while True:
-        response = await call()
-        if response.status_code == status:
-            return response
-        assert time.monotonic() < deadline, f"{what}: still {response.status_code} {response.text}"
-        await asyncio.sleep(0.05)
 
 
 async def test_ingest_answers_503_storage_full_while_the_store_is_full_and_202_once_space_is_back(
@@ -75,7 +61,12 @@ async def test_ingest_answers_503_storage_full_while_the_store_is_full_and_202_o
 
     await full_storage.free()
 
-    await eventually(lambda: api.client.get("/readyz"), 200, "/readyz once space is back")
+    await eventually(
+        lambda: api.client.get("/readyz"),
+        lambda response: response.status_code == 200,
+        timeout=RECOVERY,
+        what="/readyz once space is back",
+    )
     accepted = await api.post(f"/v1/workspaces/{ws}/events", json=event)
     assert accepted.status_code == 202, accepted.text
     listed = await api.ok("GET", f"/v1/workspaces/{ws}/events")

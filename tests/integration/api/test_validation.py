@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-
-from .conftest import HOOK, TIME_RE, Api, MakeApi, assert_error, create_hook
+from support.app import HOOK, TIME_RE, Api, MakeApi, assert_error, create_hook
 
 # -- webhook URLs -----------------------------------------------------------------
 

@@ -6,10 +6,8 @@ A test that needs one and finds nothing listening is skipped with the reason, un
 
 from __future__ import annotations
 
-import os
-import socket
-
-import pytest
+from .net import listening
+from .requirements import unavailable
 
 RABBITMQ = ("RabbitMQ", 5672)
 NATS = ("NATS", 4222)
@@ -18,10 +16,5 @@ REDIS = ("Redis", 6379)
 
 def require(broker: tuple[str, int]) -> None:
     name, port = broker
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except OSError:
-        reason = f"{name} is not listening on 127.0.0.1:{port}"
-        if os.environ.get("HOOKLINE_REQUIRE_BROKERS") == "1":
-            pytest.fail(f"{reason} (HOOKLINE_REQUIRE_BROKERS=1)")
-        pytest.skip(reason)
+    if not listening("127.0.0.1", port, timeout=2):
+        unavailable(f"{name} is not listening on 127.0.0.1:{port}", "HOOKLINE_REQUIRE_BROKERS")

@@ -1,102 +1,36 @@
 """The real ``hookline serve`` as a subprocess, and a small client for its API.
 
-Readiness and every later expectation are polled with a deadline; nothing
-here sleeps to synchronize.
+``Hookline(data_dir, ...)`` is one process; ``with Hookline(...).running() as server`` starts
+it and, once the block ends, stops it with SIGTERM and checks that it exited 0 (what every
+server fixture does). Readiness and every later expectation are polled with a deadline;
+nothing here sleeps to synchronize.
 
 A server runs on SQLite in its data directory, or on the PostgreSQL database it
-is given (``database_url``): ``create_database`` makes a fresh one with a unique
-name on the test server (``HOOKLINE_TEST_POSTGRES_URL``), ``drop_database``
-removes it.
+is given (``database_url``; ``support.postgres.create_database`` makes one).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Literal, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from typing import IO, Any, Literal
 
-import asyncpg  # type: ignore[import-untyped]
 import httpx
 
-T = TypeVar("T")
+from .net import free_port
+from .polling import poll
 
 ADMIN_KEY = "hk_admin_acceptance_" + "x" * 24
 START_TIMEOUT = 30.0
 
-# A PostgreSQL server and its maintenance database; test databases are made next to it.
-POSTGRES_URL = os.environ.get(
-    "HOOKLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-# What connecting to an unreachable (or refusing) PostgreSQL server raises.
-POSTGRES_UNREACHABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresError,
-    asyncpg.exceptions.InterfaceError,
-)
-
 Role = Literal["all", "api", "worker"]
-
-
-def with_database(url: str, name: str) -> str:
-    """``url`` pointing at database ``name`` on the same server."""
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-async def _admin_execute(server_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(server_url, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def create_database(server_url: str = POSTGRES_URL) -> str:
-    """A new, empty database (``hookline_test_<uuid>``) on the server; its URL."""
-    name = f"hookline_test_{uuid.uuid4().hex}"
-    asyncio.run(_admin_execute(server_url, f'CREATE DATABASE "{name}"'))
-    return with_database(server_url, name)
-
-
-def drop_database(url: str, server_url: str = POSTGRES_URL) -> None:
-    """Drop the database of ``url``, disconnecting whoever is still connected."""
-    name = urlsplit(url).path.lstrip("/")
-    asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def poll(
-    fetch: Callable[[], T],
-    until: Callable[[T], bool],
-    *,
-    timeout: float = 10.0,
-    interval: float = 0.03,
-    what: str = "condition",
-) -> T:
-    """Call ``fetch`` until ``until(value)`` holds; fail with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if until(value):
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s; last value: {value!r}")
-        time.sleep(interval)
 
 
 class Hookline:
@@ -153,6 +87,16 @@ class Hookline:
             if self._start():
                 return self
         raise AssertionError(f"hookline found no free port:\n{self.output()}")
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Hookline]:
+        """Started for the block; then SIGTERM, and it must exit 0 (its log says why not)."""
+        self.start()
+        try:
+            yield self
+        finally:
+            code = self.terminate()
+            assert code == 0, f"hookline exited with {code}:\n{self.output()}"
 
     def _pick_port(self) -> None:
         self.port = free_port() if self.http else 0

@@ -23,18 +23,12 @@ import threading
 from pathlib import Path
 from typing import IO
 
-from .process import poll
+from .net import free_port, listening
+from .polling import poll
 
 LAUNCH = (
     "import sys; sys.modules['uvloop'] = None; from pproxy.server import main; sys.exit(main())"
 )
-
-
-def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Pproxy:
@@ -83,11 +77,7 @@ class Pproxy:
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise AssertionError(f"pproxy exited with {self.proc.returncode}:\n{self.output()}")
-        try:
-            socket.create_connection((self.host, self.port), timeout=1).close()
-        except OSError:
-            return False
-        return True
+        return listening(self.host, self.port)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -128,7 +118,7 @@ class Pproxy:
 # Prepended to a process's import path: maps names to addresses in socket.getaddrinfo,
 # which every resolver of that process (aiohttp's, python_socks') goes through once uvloop,
 # which resolves in libuv, is hidden (the process runs on asyncio's own loop).
-_HOSTS_HOOK = '''"""Test names for this process: {names!r} (written by the acceptance tests)."""
+_HOSTS_HOOK = '''"""Test names for this process: {names!r} (written by the tests)."""
 import socket
 import sys
 
