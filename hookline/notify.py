@@ -12,7 +12,8 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from hookline.domain.models import StopReason, Webhook, WebhookStatus, Workspace
+from hookline.domain.models import Webhook, Workspace
+from hookline.domain.statuses import StopReason, WebhookStatus
 from hookline.ids import now_ms
 from hookline.settings import Settings
 from hookline.store.port import Store

@@ -13,8 +13,9 @@ from typing import ClassVar
 
 from hookline.dispatch.prepare import PendingDispatch
 from hookline.dispatch.transport import SendResult
-from hookline.domain.models import Attempt, AttemptOutcome, DeliveryStatus, StopReason
+from hookline.domain.models import Attempt, AttemptOutcome, DeliveryStatus
 from hookline.domain.retry import Decision, Outcome, decide
+from hookline.domain.statuses import StopReason
 from hookline.store.port import AttemptRecord
 
 

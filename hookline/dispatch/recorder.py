@@ -24,7 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 from hookline.dispatch.faults import defer_once, fault_reason, log_fault
-from hookline.domain.models import AttemptOutcome, DeliveryStatus, StopReason, Webhook
+from hookline.domain.models import AttemptOutcome, DeliveryStatus, Webhook
+from hookline.domain.statuses import StopReason
 from hookline.errors import StorageUnavailable
 from hookline.ids import now_ms
 from hookline.metrics import Metrics

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # these modules read StopReason: imported for annotations only
+from hookline.domain.statuses import WebhookStatus
+
+if TYPE_CHECKING:  # the settings' own modules: imported for annotations only
     from hookline.domain.endpoint_auth import EndpointAuth
     from hookline.domain.filters import Filter
     from hookline.domain.queues import Destination
@@ -19,12 +21,6 @@ class Role(StrEnum):
     ADMIN = "admin"
     MEMBER = "member"
     PUBLISHER = "publisher"
-
-
-class WebhookStatus(StrEnum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    DISABLED = "disabled"
 
 
 class DeliveryStatus(StrEnum):
@@ -52,26 +48,6 @@ class AttemptOutcome(StrEnum):
 
 
 SYSTEM = "system"
-
-
-class StopReason(StrEnum):
-    """Why Hookline itself took a webhook out of service, as its ``status_reason``."""
-
-    TOO_MANY_FAILURES = "too_many_failures"  # a delivery ran out of retries: paused
-    ENDPOINT_GONE = "endpoint_gone"  # the endpoint answered 410 Gone: disabled
-
-    @property
-    def status(self) -> WebhookStatus:
-        if self is StopReason.ENDPOINT_GONE:
-            return WebhookStatus.DISABLED
-        return WebhookStatus.PAUSED
-
-    @property
-    def stops(self) -> tuple[str, ...]:
-        """The statuses this takes a webhook out of: a pause only stops an active one."""
-        if self is StopReason.ENDPOINT_GONE:
-            return (WebhookStatus.ACTIVE.value, WebhookStatus.PAUSED.value)
-        return (WebhookStatus.ACTIVE.value,)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

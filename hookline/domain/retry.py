@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from hookline.domain.models import StopReason
+from hookline.domain.statuses import StopReason
 
 DEFAULT_SCHEDULE: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 RETRY_AFTER_STATUSES = frozenset({429, 503})

@@ -15,15 +15,9 @@ from typing import Any
 
 from hookline import tracing
 from hookline.domain.headers import redacted
-from hookline.domain.models import (
-    Attempt,
-    Delivery,
-    DeliveryStatus,
-    Event,
-    Webhook,
-    WebhookStatus,
-)
+from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event, Webhook
 from hookline.domain.retry import RetryPolicy
+from hookline.domain.statuses import WebhookStatus
 from hookline.errors import Conflict, Invalid, NotFound
 from hookline.ids import new_id, now_ms
 from hookline.service.access import Action, Principal

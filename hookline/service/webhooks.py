@@ -21,10 +21,11 @@ from hookline.domain.limits import (
     MIN_RATE_LIMIT,
 )
 from hookline.domain.matching import is_valid_pattern
-from hookline.domain.models import GraceKey, Webhook, WebhookStatus, Workspace
+from hookline.domain.models import GraceKey, Webhook, Workspace
 from hookline.domain.network_guard import check_host, check_url
 from hookline.domain.queues import Destination
 from hookline.domain.retry import InvalidPolicy, parse_policy
+from hookline.domain.statuses import WebhookStatus
 from hookline.errors import Invalid, NotFound
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.service.access import Action, Principal

@@ -24,13 +24,12 @@ from hookline.domain.models import (
     Event,
     EventType,
     GraceKey,
-    StopReason,
     Webhook,
-    WebhookStatus,
     Workspace,
 )
 from hookline.domain.queues import Destination
 from hookline.domain.retry import PolicyLayer
+from hookline.domain.statuses import StopReason, WebhookStatus
 from hookline.domain.workspace_settings import WorkspaceSettings
 
 T = TypeVar("T")

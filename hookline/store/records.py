@@ -32,11 +32,11 @@ from hookline.domain.models import (
     GraceKey,
     Role,
     Webhook,
-    WebhookStatus,
     Workspace,
 )
 from hookline.domain.queues import Destination
 from hookline.domain.retry import PolicyLayer, load_policy
+from hookline.domain.statuses import WebhookStatus
 from hookline.domain.workspace_settings import WorkspaceSettings, load_settings
 from hookline.secrets import SecretBox
 from hookline.store.port import Page, UiSession, WebhookPatch

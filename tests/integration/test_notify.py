@@ -10,7 +10,8 @@ from email.message import EmailMessage
 import pytest
 from support.mail import Mailbox
 
-from hookline.domain.models import Webhook, WebhookStatus, Workspace
+from hookline.domain.models import Webhook, Workspace
+from hookline.domain.statuses import WebhookStatus
 from hookline.domain.workspace_settings import WorkspaceSettings
 from hookline.ids import new_id, now_ms
 from hookline.notify import NOTICE_INTERVAL_MS, Mailer, StopNotices, stop_message

@@ -17,15 +17,8 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from hookline.domain.models import (
-    Attempt,
-    Delivery,
-    DeliveryStatus,
-    Event,
-    Webhook,
-    WebhookStatus,
-    Workspace,
-)
+from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event, Webhook, Workspace
+from hookline.domain.statuses import WebhookStatus
 from hookline.domain.workspace_settings import WorkspaceSettings
 from hookline.ids import new_id, now_ms
 from hookline.store.port import (

@@ -25,12 +25,11 @@ from hookline.domain.models import (
     Event,
     EventType,
     Role,
-    StopReason,
     Webhook,
-    WebhookStatus,
     Workspace,
 )
 from hookline.domain.retry import parse_policy
+from hookline.domain.statuses import StopReason, WebhookStatus
 from hookline.domain.workspace_settings import WorkspaceSettings, parse_settings
 from hookline.errors import PlanLimitReached
 from hookline.ids import new_id

@@ -28,7 +28,8 @@ from test_store import (
     to,
 )
 
-from hookline.domain.models import Attempt, DeliveryStatus, Webhook, WebhookStatus
+from hookline.domain.models import Attempt, DeliveryStatus, Webhook
+from hookline.domain.statuses import WebhookStatus
 from hookline.errors import Invalid
 from hookline.ids import new_id
 from hookline.secrets import SecretBox

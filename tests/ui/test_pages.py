@@ -9,7 +9,8 @@ import re
 import pytest
 
 from hookline.dispatch.prepare import prepare
-from hookline.domain.models import STUCK_AFTER_FAULTS, Attempt, WebhookStatus
+from hookline.domain.models import STUCK_AFTER_FAULTS, Attempt
+from hookline.domain.statuses import WebhookStatus
 from hookline.ids import new_id, now_ms
 from hookline.store.port import AttemptRecord, StatusChange, WebhookChanges
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hookline.domain.headers import MASKED, REDACTED, is_credential, masked, redacted
-from hookline.domain.models import Webhook, WebhookStatus
+from hookline.domain.models import Webhook
+from hookline.domain.statuses import WebhookStatus
 
 
 @pytest.mark.parametrize(

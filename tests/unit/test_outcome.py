@@ -9,15 +9,9 @@ import pytest
 from hookline.dispatch.outcome import Failed, RetryAt, Succeeded, conclude, verdict_of
 from hookline.dispatch.prepare import PendingDispatch
 from hookline.dispatch.transport import OutboundRequest, SendResult
-from hookline.domain.models import (
-    AttemptOutcome,
-    DeliveryStatus,
-    Event,
-    StopReason,
-    Webhook,
-    WebhookStatus,
-)
+from hookline.domain.models import AttemptOutcome, DeliveryStatus, Event, Webhook
 from hookline.domain.retry import Decision, RetryPolicy
+from hookline.domain.statuses import StopReason, WebhookStatus
 from hookline.domain.workspace_settings import WorkspaceSettings
 from hookline.store.port import Claim
 

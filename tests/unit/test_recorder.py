@@ -8,7 +8,8 @@ import time
 from typing import Any
 
 from hookline.dispatch.recorder import Recorder
-from hookline.domain.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus, StopReason
+from hookline.domain.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus
+from hookline.domain.statuses import StopReason
 from hookline.errors import StorageFull
 from hookline.metrics import Metrics
 from hookline.store.port import AttemptRecord

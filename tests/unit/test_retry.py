@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 
-from hookline.domain.models import StopReason, WebhookStatus
 from hookline.domain.retry import (
     DEFAULT_SCHEDULE,
     MAX_DELAY,
@@ -18,6 +17,7 @@ from hookline.domain.retry import (
     load_policy,
     parse_policy,
 )
+from hookline.domain.statuses import StopReason, WebhookStatus
 
 NOW = 1_773_828_300_000
 DISCKO_RETRY_ON = [408, 413, 429, 500, 502, 503, 504]

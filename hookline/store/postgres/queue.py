@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hookline.domain.models import StopReason
+from hookline.domain.statuses import StopReason
 from hookline.ids import now_ms
 from hookline.store import records
 from hookline.store.port import AttemptRecord, QueueStats

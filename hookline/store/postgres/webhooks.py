@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 
-from hookline.domain.models import Webhook, WebhookStatus
+from hookline.domain.models import Webhook
+from hookline.domain.statuses import WebhookStatus
 from hookline.errors import PlanLimitReached
 from hookline.store import records
 from hookline.store.port import Page, WebhookChanges

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hookline.domain import scheduling
-from hookline.domain.models import StopReason
+from hookline.domain.statuses import StopReason
 from hookline.ids import now_ms
 from hookline.secrets import SecretBox
 from hookline.store.port import AttemptRecord, Claim, QueueStats

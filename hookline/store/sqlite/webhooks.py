@@ -6,7 +6,8 @@ import json
 import sqlite3
 from typing import Any
 
-from hookline.domain.models import Webhook, WebhookStatus
+from hookline.domain.models import Webhook
+from hookline.domain.statuses import WebhookStatus
 from hookline.errors import PlanLimitReached
 from hookline.store.port import Page, WebhookChanges
 from hookline.store.sqlite import rows

@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 
 from fastapi import Response
 
-from hookline.domain.models import DeliveryStatus, WebhookStatus
+from hookline.domain.models import DeliveryStatus
+from hookline.domain.statuses import WebhookStatus
 from hookline.errors import Conflict, Invalid
 from hookline.ids import now_ms, parse_time
 from hookline.service.deliveries import IN_PROGRESS

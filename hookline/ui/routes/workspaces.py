@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Response
 
 from hookline.domain.limits import MAX_NAME
-from hookline.domain.models import WebhookStatus
+from hookline.domain.statuses import WebhookStatus
 from hookline.errors import Conflict, Invalid, StorageUnavailable
 from hookline.ui.forms import by_category, whole_catalog
 from hookline.ui.web import PostedDep, Viewer, ViewerDep, redirect, render, ui_router
