@@ -133,7 +133,8 @@ def test_rabbitmq_unroutable_is_a_failed_attempt_then_retried(api: Api) -> None:
         ws,
         None,
         destination={"type": "rabbitmq", "url": AMQP, "exchange": exchange},
-        retryPolicy={"schedule": [0, 1.5], "jitter": 0},
+        # The retry waits long enough for a slow machine to see attempt 1 and bind the queue.
+        retryPolicy={"schedule": [0, 5], "jitter": 0},
     )
     event = api.send(ws, "order.paid", {"n": 1})  # routing key: the event type
     (dlv,) = api.deliveries_of(event["id"])

@@ -319,7 +319,7 @@ async def test_a_proxy_refusing_the_request_is_a_proxy_error(
             sessions, parse_proxy(f"{scheme}://hook:guess@127.0.0.3:{proxy.port}"), endpoint.url
         )
         assert (wrong.status_code, wrong.error) == (None, "proxy_error")
-        assert proxy.refused() and endpoint.requests == []
+        assert proxy.wait_refused() and endpoint.requests == []
 
         right = await send(
             sessions,

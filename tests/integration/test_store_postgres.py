@@ -30,7 +30,7 @@ from test_store import (
 
 from hookline.domain.models import Attempt, DeliveryStatus, Webhook
 from hookline.domain.statuses import WebhookStatus
-from hookline.errors import Invalid
+from hookline.errors import Invalid, StorageUnavailable
 from hookline.ids import new_id
 from hookline.secrets import SecretBox
 from hookline.settings import Settings
@@ -44,7 +44,6 @@ from hookline.store.port import (
     WebhookChanges,
 )
 from hookline.store.postgres import PostgresStore, migrations
-from hookline.store.postgres.connection import CONNECTION_LOST
 from hookline.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.postgres
@@ -368,7 +367,7 @@ async def test_reads_survive_lost_connections_and_writes_recover(
     assert await _kill(database, "hookline") >= 1
     try:
         await add_workspace(store, "second")
-    except CONNECTION_LOST:  # a write is not retried: it may have committed
+    except StorageUnavailable:  # a write on a lost connection is not retried: it may have committed
         await add_workspace(store, "second")  # the caller's retry
     assert await store.get_workspace("second") is not None
 

@@ -111,6 +111,10 @@ class Pproxy:
     def wait_relayed(self, count: int, timeout: float = 10.0) -> list[str]:
         return poll(self.relayed, lambda r: len(r) >= count, timeout=timeout, what="relayed")
 
+    def wait_refused(self, timeout: float = 10.0) -> list[str]:
+        """Its lines about clients it turned away, once it has written one (it logs late)."""
+        return poll(self.refused, bool, timeout=timeout, what="refused")
+
     def _lines(self) -> list[str]:
         return self.output().splitlines()
 
