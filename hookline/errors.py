@@ -128,3 +128,9 @@ class StorageFull(StorageUnavailable):
 
     code = "storage_full"
     retry_after = 10
+
+
+def summary(lead: str, problems: list[str]) -> str:
+    """``lead``, the first problem, and how many more the details list."""
+    more = f" (and {len(problems) - 1} more, see details)" if len(problems) > 1 else ""
+    return f"{lead}: {problems[0]}{more}."

@@ -28,6 +28,7 @@ import uvicorn
 
 from hookline import tracing
 from hookline.dispatch.dispatcher import Dispatcher
+from hookline.dispatch.transport import Transport
 from hookline.errors import HooklineError
 from hookline.ids import now_ms
 from hookline.logs import setup_logging
@@ -69,6 +70,20 @@ async def serve(settings: Settings, role: Role, *, supervised: bool = False) -> 
         tracing.shutdown()  # export the spans still buffered
 
 
+def dispatcher_for(ctx: Context, transport: Transport | None = None) -> Dispatcher:
+    """A dispatcher on the store, settings and networks of ``ctx`` (its operational events wake
+    whatever ``ctx.wake`` wakes by then)."""
+    return Dispatcher(
+        ctx.store,
+        ctx.settings,
+        ctx.box,
+        metrics=ctx.metrics,
+        networks=ctx.allowed_networks,
+        wake_all=lambda: ctx.wake(),
+        transport=transport,
+    )
+
+
 async def _serve(settings: Settings, role: Role, *, supervised: bool) -> None:
     admin_key, generated = ensure_generated_keys(settings)
     if generated:  # now: a start that fails later must not lose the only sight of it
@@ -86,7 +101,7 @@ async def _serve(settings: Settings, role: Role, *, supervised: bool) -> None:
     workers = dispatcher_processes(settings, role)
     supervisor = Supervisor(workers, _worker_env(settings), grace=settings.shutdown_grace)
     in_process = role == "worker" or (role == "all" and workers == 0)
-    dispatcher = Dispatcher(ctx) if in_process else None
+    dispatcher = dispatcher_for(ctx) if in_process else None
     ctx.wake = _wake(store, dispatcher.wake if dispatcher is not None else None)
     server: _Server | None = None
     sockets: list[socket.socket] = []

@@ -299,6 +299,11 @@ class Settings(BaseSettings):
         )
 
     @property
+    def http_allowed(self) -> bool:
+        """Whether webhooks may use http:// URLs (always in dev mode)."""
+        return self.dev or self.allow_http
+
+    @property
     def workspace_concurrency(self) -> int:
         """Attempts in flight at once for one workspace, per worker process."""
         return workspace_slots(self.workspace_share, self.worker_concurrency)

@@ -21,6 +21,7 @@ import os
 import socket
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 
 from opentelemetry.trace import Span
@@ -35,12 +36,15 @@ from hookline.dispatch.publishers import Guard, Router
 from hookline.dispatch.recorder import Recorder
 from hookline.dispatch.sender import AiohttpTransport, make_session
 from hookline.dispatch.transport import SendResult, Transport
+from hookline.domain.network_guard import Network
 from hookline.errors import StorageFull, StorageUnavailable
 from hookline.ids import format_ms, new_id, now_ms
+from hookline.metrics import Metrics
 from hookline.notify import Mailer, StopNotices
-from hookline.service.context import Context
+from hookline.secrets import SecretBox
 from hookline.service.operational import Operational
-from hookline.store.port import Claim, Queue
+from hookline.settings import Settings
+from hookline.store.port import Claim, Queue, Store
 
 log = logging.getLogger("hookline.dispatch")
 attempts_log = logging.getLogger("hookline.attempts")
@@ -48,17 +52,25 @@ attempts_log = logging.getLogger("hookline.attempts")
 
 class Dispatcher:
     """Claims, sends and records this worker's deliveries until ``stop``. ``transport`` is
-    the one it sends through and closes when it stops (default ``delivery_transport``)."""
+    the one it sends through and closes when it stops (default ``delivery_transport``);
+    ``wake_all`` wakes every process's dispatcher (for the operational events it emits)."""
 
     def __init__(
         self,
-        ctx: Context,
+        store: Store,
+        settings: Settings,
+        box: SecretBox,
         *,
+        metrics: Metrics,
+        networks: tuple[Network, ...] = (),
+        wake_all: Callable[[], None] = lambda: None,
         transport: Transport | None = None,
     ) -> None:
-        self.ctx = ctx
-        self.settings = ctx.settings
-        self.queue: Queue = ctx.store
+        self.settings = settings
+        self.queue: Queue = store
+        self.box = box
+        self.metrics = metrics
+        self.networks = networks
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[2:]}"
         # One line per attempt: shown in dev mode, at debug level otherwise.
         self._attempt_log_level = logging.INFO if self.settings.dev else logging.DEBUG
@@ -69,24 +81,24 @@ class Dispatcher:
         self._per_webhook: Counter[str] = Counter()
         self._per_workspace: Counter[str] = Counter()
         self._recorder = Recorder(
-            ctx.store,
-            ctx.store,
+            store,
+            store,
             self.owner,
-            metrics=ctx.metrics,
-            notices=StopNotices(ctx.store, Mailer(ctx.settings)),
+            metrics=metrics,
+            notices=StopNotices(store, Mailer(settings)),
             operational=Operational(
-                ctx.store,
-                lambda: self.ctx.wake(),  # set once the server knows every process to wake
-                faulted=ctx.metrics.internal_errors.labels(stage="operational").inc,
+                store,
+                wake_all,
+                faulted=metrics.internal_errors.labels(stage="operational").inc,
             ),
             fault_retry_seconds=self.settings.fault_retry_seconds,
             recorded=self._wake.set,
         )
         self._housekeeping = Housekeeping(
-            ctx.store,
-            ctx.store,
+            store,
+            store,
             self.owner,
-            self.settings,
+            settings,
             leasing=lambda: bool(self._inflight) or self._recorder.waiting,
             wake=self._wake.set,
         )
@@ -100,7 +112,7 @@ class Dispatcher:
     async def run(self) -> None:
         """Run until ``stop``; then drain in-flight attempts and flush their records."""
         if self._transport is None:
-            self._transport = delivery_transport(self.ctx)
+            self._transport = delivery_transport(self.settings, self.networks)
         await self.queue.listen_for_work(self.wake)  # other processes' new work (PostgreSQL)
         self._recorder.start()
         self._tasks = [
@@ -215,7 +227,7 @@ class Dispatcher:
             try:
                 pending = prepare(
                     claim,
-                    box=self.ctx.box,
+                    box=self.box,
                     delivery_defaults=self.settings.delivery,
                     policy_defaults=self.settings.retry_policy,
                     timestamp=int(time.time()),
@@ -252,7 +264,7 @@ class Dispatcher:
         the delivery is tried again after a backoff that grows with each fault in a row.
         """
         log_fault(claim.delivery_id, stage, exc, faults=claim.internal_faults)
-        self.ctx.metrics.internal_errors.labels(stage=stage).inc()
+        self.metrics.internal_errors.labels(stage=stage).inc()
         tracing.fault(span, stage)
         await self._defer(claim.delivery_id, claim.internal_faults, fault_reason(stage, exc))
 
@@ -283,7 +295,7 @@ class Dispatcher:
         verdict = concluded.verdict
         if attempts_log.isEnabledFor(self._attempt_log_level):
             _log_attempt(self._attempt_log_level, pending.claim, result, verdict)
-        metrics = self.ctx.metrics
+        metrics = self.metrics
         metrics.deliveries.labels(outcome=verdict.kind).inc()
         metrics.attempt_duration.observe(result.duration_ms / 1000)
         return concluded
@@ -313,23 +325,26 @@ class Dispatcher:
                 log.warning("closing the dispatcher's connections failed: %r", exc)
 
 
-def delivery_transport(ctx: Context) -> Transport:
+def delivery_transport(settings: Settings, networks: tuple[Network, ...] = ()) -> Transport:
     """The transport deliveries go through: the ``Router`` hands a request for a queue to its
     publisher, any other to the OAuth2 wrapper (a token where the webhook wants one), which
-    passes it on to the aiohttp sender; each connection passes the destination rules."""
-    settings = ctx.settings
+    passes it on to the aiohttp sender; each connection passes the destination rules (those
+    of ``settings``, and ``networks`` open beside them)."""
     session = make_session(
         open_network=settings.dev,
-        allowed=ctx.allowed_networks,
+        allowed=networks,
         limit=settings.worker_concurrency,
         egress=settings.egress,
     )
     http = AiohttpTransport(
-        session, open_network=settings.dev, allowed=ctx.allowed_networks, allow_http=ctx.allow_http
+        session,
+        open_network=settings.dev,
+        allowed=networks,
+        allow_http=settings.http_allowed,
     )
     return Router(
         OAuth2Transport(http, user_agent=settings.delivery.user_agent),
-        Guard(open_network=settings.dev, allowed=ctx.allowed_networks),
+        Guard(open_network=settings.dev, allowed=networks),
     )
 
 

@@ -16,8 +16,11 @@ deployment key). ``public()`` is what the API and the UI show: the kind and the 
 are not secret.
 
 Nobody reads a stored secret back, so nobody may send it where they like either: a change
-that leaves the secret out keeps the stored one (``with_stored_secret``) only while it goes
+that leaves the secret out (``SecretLeftOut``) keeps the stored one only while it goes
 where it was given for (``moved`` says why not).
+
+``parse`` checks the shape of each field; ``checked`` then applies the deployment's rules to
+the OAuth2 token URL, as to a webhook URL.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import base64
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
 from cryptography import x509
@@ -185,9 +188,38 @@ _FIELD_NAMES = {
 }
 
 
-def parse(value: Any, *, check_url: Callable[[str], str]) -> EndpointAuth | None:
+def parse(value: Any) -> EndpointAuth | None:
     """The auth a JSON value gives (None: none); raise ``Invalid`` (``invalid_auth``) naming
-    the field. ``check_url`` checks the OAuth2 token URL with the rules of a webhook URL."""
+    the field. Its URL is as given: ``checked`` applies the deployment's rules to it."""
+    parsed = _parse(value, secret_optional=False)
+    assert not isinstance(parsed, SecretLeftOut)
+    return parsed
+
+
+def parse_change(value: Any) -> EndpointAuth | SecretLeftOut | None:
+    """Like ``parse``, for a change: the secret may be left out, to keep the stored one."""
+    return _parse(value, secret_optional=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretLeftOut:
+    """An auth given without its secret: a change that keeps the stored one, if it may."""
+
+    kind: str
+    fields: tuple[tuple[str, str], ...]  # by JSON name, every one but the secret
+
+    def with_secret(self, stored: EndpointAuth | None) -> EndpointAuth:
+        """This auth with the secret of ``stored``, which must be of the same kind."""
+        secret = SECRETS[self.kind]
+        if stored is None or stored.kind != self.kind:
+            raise _invalid(f"auth.{secret}", f"{self.kind} auth needs {secret}")
+        auth = {"type": self.kind, **dict(self.fields), secret: stored.secret}
+        if isinstance(stored, MTLS):
+            _check_pair(auth["certificate"], stored.key)
+        return load(auth)
+
+
+def _parse(value: Any, *, secret_optional: bool) -> EndpointAuth | SecretLeftOut | None:
     if value is None:
         return None
     if not isinstance(value, dict) or value.get("type") not in KINDS:
@@ -197,10 +229,11 @@ def parse(value: Any, *, check_url: Callable[[str], str]) -> EndpointAuth | None
     unknown = sorted(set(value) - {"type", *required, *optional})
     if unknown:
         raise _invalid(f"auth.{unknown[0]}", f"{kind} auth takes {', '.join(required + optional)}")
+    left_out = secret_optional and value.get(SECRETS[kind]) is None
     out: dict[str, Any] = {"type": kind}
     for name in required + optional:
         if name not in value or value[name] is None:
-            if name in required:
+            if name in required and not (left_out and name == SECRETS[kind]):
                 raise _invalid(f"auth.{name}", f"{kind} auth needs {name}")
             continue
         text = value[name]
@@ -210,33 +243,34 @@ def parse(value: Any, *, check_url: Callable[[str], str]) -> EndpointAuth | None
         if not is_utf8(text) or (kind != "mtls" and any(ord(ch) < 32 for ch in text)):
             raise _invalid(f"auth.{name}", f"{name} must be text without control characters")
         out[name] = text
-    if kind == "bearer" and not _VISIBLE_ASCII.fullmatch(out["token"]):
+    if kind == "bearer" and not left_out and not _VISIBLE_ASCII.fullmatch(out["token"]):
         raise _invalid("auth.token", "a bearer token is printable ASCII without spaces")
     if kind == "basic" and ":" in out["username"]:
         raise _invalid("auth.username", "a Basic username must not contain ':'")
-    if kind == "oauth2":
-        out["tokenUrl"] = _token_url(out["tokenUrl"], check_url)
-        if out.get("clientAuth", "basic") not in ("basic", "post"):
-            raise _invalid("auth.clientAuth", 'clientAuth is "basic" or "post"')
+    if kind == "oauth2" and out.get("clientAuth", "basic") not in ("basic", "post"):
+        raise _invalid("auth.clientAuth", 'clientAuth is "basic" or "post"')
+    if left_out:
+        return SecretLeftOut(kind, tuple((k, v) for k, v in out.items() if k != "type"))
     if kind == "mtls":
         _check_pair(out["certificate"], out["key"])
     return load(out)
+
+
+def checked(auth: EndpointAuth, check_url: Callable[[str], str]) -> EndpointAuth:
+    """``auth`` with its OAuth2 token URL as it is sent, if the rules of a webhook URL
+    (``check_url``) let it be reached."""
+    if not isinstance(auth, OAuth2):
+        return auth
+    try:
+        return replace(auth, token_url=check_url(auth.token_url))
+    except Invalid as exc:
+        raise _invalid("auth.tokenUrl", exc.message.rstrip(".")) from exc
 
 
 def load(raw: dict[str, Any]) -> EndpointAuth:
     """The auth a stored (already parsed) JSON value holds."""
     fields = {_FIELD_NAMES.get(k, k): v for k, v in raw.items() if k != "type"}
     return _KIND[raw["type"]](**fields)
-
-
-def with_stored_secret(given: Any, stored: EndpointAuth | None) -> tuple[Any, bool]:
-    """``given`` (JSON) with the secret it leaves out taken from ``stored`` of the same kind,
-    and whether it was; anything else as it is (``parse`` then says what is wrong)."""
-    if not isinstance(given, dict) or stored is None or given.get("type") != stored.kind:
-        return given, False
-    if given.get(stored.secret_field) is not None:
-        return given, False
-    return {**given, stored.secret_field: stored.secret}, True
 
 
 def moved(old_url: str, old_auth: EndpointAuth, new_url: str, new_auth: EndpointAuth) -> str | None:
@@ -261,13 +295,6 @@ def certificate_summary(pem: str) -> dict[str, Any]:
         "notAfter": cert.not_valid_after_utc.isoformat().replace("+00:00", "Z"),
         "sha256": hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest(),
     }
-
-
-def _token_url(url: str, check_url: Callable[[str], str]) -> str:
-    try:
-        return check_url(url)
-    except Invalid as exc:
-        raise _invalid("auth.tokenUrl", exc.message.rstrip(".")) from exc
 
 
 def is_utf8(text: str) -> bool:

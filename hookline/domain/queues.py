@@ -13,7 +13,8 @@ A webhook's ``destination`` is null (HTTP: POST to its ``url``) or one of:
   else the standard AWS credential chain) and ``endpointUrl`` (optional, e.g. a local stack).
 
 ``parse`` checks one and returns it typed (``RabbitMQ``, ``Nats``, ``Redis``, ``SQS``, ``SNS``
-or ``EventBridge``: a ``Destination``) with the URL the webhook shows (no credentials);
+or ``EventBridge``: a ``Destination``); ``checked`` applies the deployment's rules to its hosts
+and gives the URL the webhook shows (no credentials);
 ``load`` reads back what a store kept (``to_json``, sealed). ``public()`` is what the API shows
 (never a password or secret key).
 """
@@ -174,18 +175,9 @@ _NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,255}")
 _TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?")
 
 
-def parse(
-    value: Any,
-    *,
-    check_host: Callable[[URL], None],
-    check_url: Callable[[str], str],
-    aws_default_credentials: bool = False,
-) -> tuple[Destination, str]:
-    """The destination as stored and the URL the webhook shows; raise ``Invalid``
-    (``invalid_destination``) naming the field. ``check_host`` applies the rules of webhook
-    hosts to a broker's host, ``check_url`` those of webhook URLs to an AWS endpoint. An AWS
-    destination without keys would publish as the deployment itself: only when
-    ``aws_default_credentials``."""
+def parse(value: Any) -> Destination:
+    """The destination a JSON value gives; raise ``Invalid`` (``invalid_destination``) naming
+    the field. Its hosts are as given: ``checked`` applies the deployment's rules to them."""
     if not isinstance(value, dict) or value.get("type") not in KINDS:
         raise _invalid("destination.type", f"type is one of {', '.join(KINDS)} (or no destination)")
     kind = value["type"]
@@ -212,20 +204,53 @@ def parse(
             raise _invalid(f"destination.{name}", f"{name} must be text without control characters")
         out[name] = given
     if kind in SCHEMES:
-        shown = _broker_url(kind, out, check_host)
+        _broker_url(kind, out["url"])
     else:
-        shown = _aws(kind, out, check_url)
-        if "accessKeyId" not in out and not aws_default_credentials:
-            raise _invalid(
-                "destination.accessKeyId",
-                "give accessKeyId and secretAccessKey (this deployment does not lend its own "
-                "AWS credentials to webhooks)",
-            )
+        _aws(kind, out)
     if kind == "nats" and not _SUBJECT.fullmatch(out["subject"]):
         raise _invalid("destination.subject", "subject is tokens separated by dots, no wildcards")
     if kind == "redis" and not _NAME.fullmatch(out["stream"]):
         raise _invalid("destination.stream", "stream is 1 to 255 letters, digits and _ . : / -")
-    return load(out), shown
+    return load(out)
+
+
+def checked(
+    destination: Destination,
+    *,
+    check_host: Callable[[URL], None],
+    check_url: Callable[[str], str],
+    aws_default_credentials: bool = False,
+) -> tuple[Destination, str]:
+    """``destination`` with its URLs as they are used, and the URL the webhook shows, if this
+    deployment lets a webhook reach them: ``check_host`` applies the rules of webhook hosts to
+    a broker's host, ``check_url`` those of webhook URLs to an AWS endpoint. An AWS
+    destination without keys would publish as the deployment itself: only when
+    ``aws_default_credentials``."""
+    if isinstance(destination, Broker):
+        url = URL(destination.url)
+        try:
+            check_host(url)
+        except Invalid as exc:
+            raise _invalid("destination.url", exc.message.rstrip(".")) from exc
+        return destination, str(url.with_port(url.port or SCHEMES[destination.kind][url.scheme]))
+    if destination.endpoint_url is not None:
+        endpoint = _checked_url("endpointUrl", destination.endpoint_url, check_url)
+        destination = dataclasses.replace(destination, endpoint_url=endpoint)
+    if isinstance(destination, SQS):
+        queue_url = _checked_url("queueUrl", destination.queue_url, check_url)
+        destination = dataclasses.replace(destination, queue_url=queue_url)
+        shown = queue_url
+    elif isinstance(destination, SNS):
+        shown = destination.topic_arn
+    else:
+        shown = f"eventbridge://{destination.region}/{destination.event_bus_name}"
+    if destination.access_key_id is None and not aws_default_credentials:
+        raise _invalid(
+            "destination.accessKeyId",
+            "give accessKeyId and secretAccessKey (this deployment does not lend its own "
+            "AWS credentials to webhooks)",
+        )
+    return destination, shown
 
 
 def load(raw: dict[str, Any]) -> Destination:
@@ -234,9 +259,9 @@ def load(raw: dict[str, Any]) -> Destination:
     return _KIND[raw["type"]](**fields)
 
 
-def _broker_url(kind: str, out: dict[str, Any], check_host: Callable[[URL], None]) -> str:
+def _broker_url(kind: str, given: str) -> None:
     try:
-        url = URL(out["url"])
+        url = URL(given)
         url.port  # noqa: B018 - raises on a malformed port
     except (TypeError, ValueError) as exc:
         raise _invalid("destination.url", f"the URL is malformed: {exc}") from exc
@@ -252,40 +277,26 @@ def _broker_url(kind: str, out: dict[str, Any], check_host: Callable[[URL], None
     database = url.path[1:]
     if kind == "redis" and database and not (database.isascii() and database.isdigit()):
         raise _invalid("destination.url", "a Redis URL's path is a database number")
-    try:
-        check_host(url)
-    except Invalid as exc:
-        raise _invalid("destination.url", exc.message.rstrip(".")) from exc
-    port = url.port or schemes[url.scheme]
-    return str(url.with_port(port))
 
 
-def _aws(kind: str, out: dict[str, Any], check_url: Callable[[str], str]) -> str:
+def _aws(kind: str, out: dict[str, Any]) -> None:
     if not _REGION.fullmatch(out["region"]):
         raise _invalid("destination.region", "region is an AWS region such as eu-west-1")
     if ("accessKeyId" in out) != ("secretAccessKey" in out):
         raise _invalid(
             "destination.secretAccessKey", "give accessKeyId and secretAccessKey together"
         )
-    if "endpointUrl" in out:
-        try:
-            out["endpointUrl"] = check_url(out["endpointUrl"])
-        except Invalid as exc:
-            raise _invalid("destination.endpointUrl", exc.message.rstrip(".")) from exc
-    if kind == "sqs":
-        try:
-            shown = check_url(out["queueUrl"])
-        except Invalid as exc:
-            raise _invalid("destination.queueUrl", exc.message.rstrip(".")) from exc
-        out["queueUrl"] = shown
-        return shown
-    if kind == "sns":
-        if not _TOPIC_ARN.fullmatch(out["topicArn"]):
-            raise _invalid("destination.topicArn", "topicArn is an SNS topic ARN")
-        return str(out["topicArn"])
-    if not _NAME.fullmatch(out["eventBusName"]):
+    if kind == "sns" and not _TOPIC_ARN.fullmatch(out["topicArn"]):
+        raise _invalid("destination.topicArn", "topicArn is an SNS topic ARN")
+    if kind == "eventbridge" and not _NAME.fullmatch(out["eventBusName"]):
         raise _invalid("destination.eventBusName", "eventBusName is an event bus name or ARN")
-    return f"eventbridge://{out['region']}/{out['eventBusName']}"
+
+
+def _checked_url(name: str, url: str, check_url: Callable[[str], str]) -> str:
+    try:
+        return check_url(url)
+    except Invalid as exc:
+        raise _invalid(f"destination.{name}", exc.message.rstrip(".")) from exc
 
 
 def _invalid(field: str, why: str) -> Invalid:

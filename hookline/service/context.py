@@ -14,7 +14,7 @@ from hookline.domain.workspace_settings import (
     WorkspaceSettings,
     parse_settings,
 )
-from hookline.errors import Invalid
+from hookline.errors import Invalid, summary
 from hookline.metrics import Metrics
 from hookline.secrets import SecretBox
 from hookline.service.cache import ConfigCache
@@ -47,10 +47,6 @@ class Context:
             allowed_networks=parse_networks(settings.allowed_networks),
         )
 
-    @property
-    def allow_http(self) -> bool:
-        return self.settings.dev or self.settings.allow_http
-
     def delivery_format(self, ws_settings: WorkspaceSettings) -> DeliveryFormat:
         """How a workspace's deliveries are made: the deployment's format, its overrides."""
         return self.settings.delivery.over(ws_settings.delivery)
@@ -69,12 +65,6 @@ def parsed_settings(raw: Any) -> WorkspaceSettings:
             code="invalid_settings",
             details=exc.problems,
         ) from exc
-
-
-def summary(lead: str, problems: list[str]) -> str:
-    """``lead``, the first problem, and how many more the details list."""
-    more = f" (and {len(problems) - 1} more, see details)" if len(problems) > 1 else ""
-    return f"{lead}: {problems[0]}{more}."
 
 
 def clamp_limit(limit: int | None) -> int:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from hookline.domain import jsjson
 from hookline.domain.matching import matches_any
 from hookline.domain.models import Event, Webhook
+from hookline.domain.webhook_commands import parse_change, parse_create
 from hookline.errors import Conflict
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.store.port import NewEvent, Store
@@ -226,9 +227,11 @@ async def provision(services: Services, url: str, secret: str | None) -> Webhook
         body["secret"] = secret
     if not mine:
         body |= {"name": "Operator (deployment)", "metadata": DEPLOYMENT_MARK}
-        created: Webhook = await services.webhooks.create(ADMIN, OPERATOR_WORKSPACE, body)
+        created: Webhook = await services.webhooks.create(
+            ADMIN, OPERATOR_WORKSPACE, parse_create(body)
+        )
         return created
     current = mine[0]
     if current.url != url or secret is not None:
-        current = await services.webhooks.update(ADMIN, current.id, body)
+        current = await services.webhooks.update(ADMIN, current.id, parse_change(body))
     return current

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from hookline.domain.endpoint_auth import EndpointAuth
-from hookline.domain.filters import Filter
 from hookline.domain.models import (
     ApiKey,
     Attempt,
@@ -27,9 +25,8 @@ from hookline.domain.models import (
     Webhook,
     Workspace,
 )
-from hookline.domain.queues import Destination
-from hookline.domain.retry import PolicyLayer
 from hookline.domain.statuses import StopReason, WebhookStatus
+from hookline.domain.webhook_commands import WebhookPatch
 from hookline.domain.workspace_settings import WorkspaceSettings
 
 T = TypeVar("T")
@@ -124,44 +121,6 @@ class StatusChange:
     reason: str | None
     by: str
     at: int
-
-
-class _Unset:
-    """The value of a patch field that is not given (``None`` is a value: "clear it")."""
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class WebhookPatch:
-    """The checked new values of a webhook's own fields; those left ``UNSET`` stay as they are.
-
-    Field names are the store's column names; headers are plain here (the store seals them).
-    """
-
-    url: str = UNSET
-    name: str = UNSET
-    description: str = UNSET
-    events: list[str] = UNSET
-    headers: dict[str, str] = UNSET
-    retry_policy: PolicyLayer | None = UNSET
-    rate_limit: float | None = UNSET
-    ordering: str = UNSET
-    metadata: dict[str, Any] = UNSET
-    filter: Filter | None = UNSET
-    auth: EndpointAuth | None = UNSET  # plain here too
-    destination: Destination | None = UNSET  # plain here too
-    forward_headers_on_redirect: bool = UNSET
-
-    def given(self) -> dict[str, Any]:
-        """The fields set in this patch, by name."""
-        return {
-            name: value for name in self.__slots__ if (value := getattr(self, name)) is not UNSET
-        }
 
 
 @dataclass(kw_only=True, slots=True)

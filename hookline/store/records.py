@@ -37,9 +37,10 @@ from hookline.domain.models import (
 from hookline.domain.queues import Destination
 from hookline.domain.retry import PolicyLayer, load_policy
 from hookline.domain.statuses import WebhookStatus
+from hookline.domain.webhook_commands import WebhookPatch
 from hookline.domain.workspace_settings import WorkspaceSettings, load_settings
 from hookline.secrets import SecretBox
-from hookline.store.port import Page, UiSession, WebhookPatch
+from hookline.store.port import Page, UiSession
 
 T = TypeVar("T")
 

@@ -11,6 +11,7 @@ from typing import Any
 from hookline.domain import endpoint_auth, queues
 from hookline.domain.limits import MAX_URL
 from hookline.domain.models import EventType, Webhook, Workspace
+from hookline.domain.webhook_commands import parse_change
 from hookline.errors import HooklineError, Invalid
 from hookline.service import Principal, Services
 from hookline.ui.web import Form
@@ -221,8 +222,11 @@ class WebhookForm:
         }
         # A destination brings its own URL; without one, the URL is checked as it is.
         unchecked.pop("url" if body["destination"] is not None else "destination", None)
-        for problem in svc.webhooks.field_problems(ws, unchecked, stored):
-            self.take(problem)
+        for name, value in unchecked.items():
+            try:
+                svc.webhooks.checked_change(ws, parse_change({name: value}), stored)
+            except Invalid as exc:
+                self.take(exc)
 
     def take(self, exc: HooklineError) -> None:
         """Show a service error next to its field (or above the form)."""

@@ -31,8 +31,10 @@ from hookline.dispatch.dispatcher import Dispatcher
 from hookline.dispatch.recorder import RECORD_TRIES
 from hookline.dispatch.transport import OutboundRequest, SendResult, Transport
 from hookline.domain.models import STUCK_AFTER_FAULTS, Delivery, DeliveryStatus
+from hookline.domain.webhook_commands import parse_create
 from hookline.ids import now_ms
 from hookline.secrets import SecretBox
+from hookline.server import dispatcher_for
 from hookline.service import Context, Services
 from hookline.service.access import ADMIN
 from hookline.settings import Settings
@@ -66,7 +68,7 @@ class Process:
         self._task: asyncio.Task[None] | None = None
 
     def start(self, transport: Transport | None = None) -> None:
-        self._dispatcher = Dispatcher(self.ctx, transport=transport)
+        self._dispatcher = dispatcher_for(self.ctx, transport=transport)
         self._task = asyncio.create_task(self._dispatcher.run())
 
     async def stop(self) -> None:
@@ -88,7 +90,9 @@ class Process:
         and one such event: its delivery."""
         if ws_id is None:
             ws_id = (await self.svc.workspaces.create(ADMIN, {"name": "faults", "plan": "pro"})).id
-        wh = await self.svc.webhooks.create(ADMIN, ws_id, {"url": url, "events": [type]})
+        wh = await self.svc.webhooks.create(
+            ADMIN, ws_id, parse_create({"url": url, "events": [type]})
+        )
         body = json.dumps({"events": [{"type": type, "data": {"n": 1}}]}).encode()
         (result,) = await self.svc.events.ingest_batch(ADMIN, ws_id, body)
         assert not isinstance(result, Exception), result

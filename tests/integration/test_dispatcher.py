@@ -23,8 +23,10 @@ from hookline.dispatch.dispatcher import Dispatcher
 from hookline.dispatch.sender import AiohttpTransport, make_session
 from hookline.dispatch.transport import Transport
 from hookline.domain.models import Delivery
+from hookline.domain.webhook_commands import parse_create
 from hookline.ids import now_ms
 from hookline.secrets import SecretBox
+from hookline.server import dispatcher_for
 from hookline.service import Context, Services
 from hookline.service.access import ADMIN
 from hookline.settings import Settings
@@ -58,7 +60,7 @@ class Rig:
         await self.store.open()
 
     def start(self, transport: Transport | None = None) -> Dispatcher:
-        self.dispatcher = Dispatcher(self.ctx, transport=transport)
+        self.dispatcher = dispatcher_for(self.ctx, transport=transport)
         self.ctx.wake = self.dispatcher.wake
         self._task = asyncio.create_task(self.dispatcher.run())
         return self.dispatcher
@@ -83,7 +85,9 @@ class Rig:
         return ws.id
 
     async def webhook(self, ws_id: str, url: str, **fields: Any) -> str:
-        wh = await self.svc.webhooks.create(ADMIN, ws_id, {"url": url, "events": ["*"], **fields})
+        wh = await self.svc.webhooks.create(
+            ADMIN, ws_id, parse_create({"url": url, "events": ["*"], **fields})
+        )
         return wh.id
 
     async def send(self, ws_id: str, count: int = 1, type: str = "job.done") -> list[str]:

@@ -30,9 +30,10 @@ from test_dispatcher import Rig
 
 from hookline import tracing, verify
 from hookline.api.app import create_app
-from hookline.dispatch.dispatcher import Dispatcher
 from hookline.dispatch.transport import OutboundRequest, SendResult
+from hookline.domain.webhook_commands import parse_create
 from hookline.ids import now_ms
+from hookline.server import dispatcher_for
 from hookline.service.access import ADMIN
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -351,7 +352,7 @@ async def test_a_fault_of_hooklines_own_marks_the_attempt_span_with_its_exceptio
 
     session = make_session(open_network=True, allowed=[], limit=4)
     real = AiohttpTransport(session, open_network=True, allowed=[], allow_http=True)
-    dispatcher = Dispatcher(r.ctx, transport=Failing(real))
+    dispatcher = dispatcher_for(r.ctx, transport=Failing(real))
     task = asyncio.create_task(dispatcher.run())
     try:
         await r.settled(ws, 1)
@@ -399,7 +400,9 @@ async def test_a_queue_destination_gets_the_traceparent_as_a_message_header(
         await r.svc.webhooks.create(
             ADMIN,
             ws,
-            {"events": ["*"], "destination": {"type": "redis", "url": REDIS, "stream": stream}},
+            parse_create(
+                {"events": ["*"], "destination": {"type": "redis", "url": REDIS, "stream": stream}}
+            ),
         )
         await r.send(ws)
         r.start()

@@ -18,7 +18,8 @@ def accept(url: str) -> str:
 
 
 def check(value: Any, *, check_url: Callable[[str], str]) -> endpoint_auth.EndpointAuth | None:
-    return endpoint_auth.parse(value, check_url=check_url)
+    auth = endpoint_auth.parse(value)
+    return None if auth is None else endpoint_auth.checked(auth, check_url)
 
 
 def authorization(auth: endpoint_auth.EndpointAuth | None) -> str | None:
@@ -139,15 +140,35 @@ def test_a_key_of_another_certificate_is_refused(pair: tuple[str, str]) -> None:
 
 def test_a_secret_left_out_is_taken_from_the_stored_auth_of_the_same_kind() -> None:
     stored = endpoint_auth.load({"type": "basic", "username": "hook", "password": "pw"})
-    assert endpoint_auth.with_stored_secret({"type": "basic", "username": "other"}, stored) == (
-        {"type": "basic", "username": "other", "password": "pw"},
-        True,
+    left_out = endpoint_auth.parse_change({"type": "basic", "username": "other"})
+    assert isinstance(left_out, endpoint_auth.SecretLeftOut)
+    assert left_out.with_secret(stored) == endpoint_auth.load(
+        {"type": "basic", "username": "other", "password": "pw"}
     )
     given = {"type": "basic", "username": "hook", "password": "new"}
-    assert endpoint_auth.with_stored_secret(given, stored) == (given, False)
-    for other in ({"type": "bearer"}, None, "basic", {"username": "hook"}):
-        assert endpoint_auth.with_stored_secret(other, stored) == (other, False)
-    assert endpoint_auth.with_stored_secret({"type": "basic"}, None) == ({"type": "basic"}, False)
+    assert endpoint_auth.parse_change(given) == endpoint_auth.load(given)
+    bearer = endpoint_auth.load({"type": "bearer", "token": "t0ken"})
+    for other in (bearer, None):
+        with pytest.raises(Invalid, match="basic auth needs password"):
+            left_out.with_secret(other)
+    for malformed in ("basic", {"username": "hook"}):
+        with pytest.raises(Invalid, match="auth is an object whose type is one of"):
+            endpoint_auth.parse_change(malformed)
+
+
+def test_a_certificate_left_without_its_key_is_checked_against_the_stored_key(
+    pair: tuple[str, str],
+) -> None:
+    cert, key = pair
+    stored = endpoint_auth.load({"type": "mtls", "certificate": cert, "key": key})
+    other = trustme.CA().issue_cert("other.example").cert_chain_pems[0].bytes().decode()
+    kept = endpoint_auth.parse_change({"type": "mtls", "certificate": cert})
+    assert isinstance(kept, endpoint_auth.SecretLeftOut)
+    assert kept.with_secret(stored) == stored
+    moved = endpoint_auth.parse_change({"type": "mtls", "certificate": other})
+    assert isinstance(moved, endpoint_auth.SecretLeftOut)
+    with pytest.raises(Invalid, match="not the certificate's private key"):
+        moved.with_secret(stored)
 
 
 OAUTH2 = {

@@ -25,6 +25,7 @@ from hookline.api.schemas import (
     delivery_out,
     webhook_out,
 )
+from hookline.domain.webhook_commands import parse_change, parse_create
 
 router = v1_router("webhooks")
 
@@ -32,7 +33,7 @@ router = v1_router("webhooks")
 @router.post("/workspaces/{wId}/webhooks", status_code=201, response_model=Ok[WebhookOut])
 async def create_webhook(wId: str, body: WebhookCreate, svc: Svc, who: Who) -> Ok[WebhookOut]:
     """Register an endpoint. It is active and receives matching events at once."""
-    wh = await svc.webhooks.create(who, wId, body.model_dump(exclude_unset=True))
+    wh = await svc.webhooks.create(who, wId, parse_create(body.model_dump(exclude_unset=True)))
     return Ok(data=webhook_out(wh))
 
 
@@ -64,7 +65,7 @@ async def update_webhook(whId: str, body: WebhookPatch, svc: Svc, who: Who) -> O
     (or a new tokenUrl, username or clientId) without the auth's secret sent again is 422
     auth_required.
     """
-    wh = await svc.webhooks.update(who, whId, body.model_dump(exclude_unset=True))
+    wh = await svc.webhooks.update(who, whId, parse_change(body.model_dump(exclude_unset=True)))
     return Ok(data=webhook_out(wh))
 
 

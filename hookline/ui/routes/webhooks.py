@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import Response
 
 from hookline.domain.models import Attempt, Delivery, Webhook, Workspace
+from hookline.domain.webhook_commands import parse_change, parse_create
 from hookline.errors import Conflict, HooklineError, Invalid, StorageUnavailable
 from hookline.ids import now_ms
 from hookline.ui import charts
@@ -84,7 +85,7 @@ async def create_webhook(wsId: str, posted: PostedDep) -> Response:
     status = 422
     if not form.errors:
         try:
-            wh = await seen.svc.webhooks.create(seen.who, ws.id, body)
+            wh = await seen.svc.webhooks.create(seen.who, ws.id, parse_create(body))
         except HooklineError as exc:
             shown = _shown_on_form(form, exc)
             if shown is None:
@@ -115,7 +116,7 @@ async def update_webhook(whId: str, posted: PostedDep) -> Response:
     status = 422
     if not form.errors:
         try:
-            await seen.svc.webhooks.update(seen.who, wh.id, body)
+            await seen.svc.webhooks.update(seen.who, wh.id, parse_change(body))
         except HooklineError as exc:
             shown = _shown_on_form(form, exc)
             if shown is None:
@@ -158,10 +159,9 @@ async def webhook(whId: str, seen: ViewerDep, test: str | None = None) -> Respon
 @router.post("/webhooks/{whId}/status")
 async def change_status(whId: str, posted: PostedDep) -> Response:
     seen = posted.viewer
-    status = posted.form.get("status")
-    if status not in STATUS_DONE:
-        raise Invalid('status is "active", "paused" or "disabled".', code="invalid_status")
-    wh = await seen.svc.webhooks.update(seen.who, whId, {"status": status})
+    wh = await seen.svc.webhooks.update(
+        seen.who, whId, parse_change({"status": posted.form.get("status")})
+    )
     seen.flash("success", STATUS_DONE[wh.status.value])
     return redirect(f"/ui/webhooks/{wh.id}")
 

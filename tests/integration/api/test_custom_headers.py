@@ -13,9 +13,9 @@ from support.app import ADMIN_KEY, Api, MakeApi, assert_error
 from support.polling import eventually
 from support.receiver import Receiver
 
-from hookline.dispatch.dispatcher import Dispatcher
 from hookline.domain.models import Attempt
 from hookline.ids import new_id, now_ms
+from hookline.server import dispatcher_for
 from hookline.store.port import AttemptRecord
 
 HEADERS = {"Authorization": "Bearer sekrit-123", "X-Tenant": "tenant-77"}
@@ -74,7 +74,7 @@ async def test_attempts_redact_credentials_for_all_and_mask_custom_values_for_me
     wh = await api.webhook(ws["id"], url=url, headers=HEADERS)
     accepted = await api.event(ws["id"])
     ctx = api.services.ctx
-    dispatcher = Dispatcher(ctx)
+    dispatcher = dispatcher_for(ctx)
     ctx.wake = dispatcher.wake
     task = asyncio.create_task(dispatcher.run())
     try:

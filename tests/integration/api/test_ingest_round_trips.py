@@ -19,6 +19,7 @@ from support.app import settings_for, start
 from support.postgres import POSTGRES_URL
 
 from hookline.domain.models import Role
+from hookline.domain.webhook_commands import parse_create
 from hookline.service import ADMIN, Services
 
 pytestmark = pytest.mark.postgres
@@ -84,7 +85,7 @@ async def test_an_event_is_one_round_trip_and_a_batch_too(
     await services.workspaces.create(ADMIN, {"id": "acme", "name": "Acme"})
     for n in range(3):
         await services.webhooks.create(
-            ADMIN, "acme", {"url": f"https://example.com/{n}", "events": ["*"]}
+            ADMIN, "acme", parse_create({"url": f"https://example.com/{n}", "events": ["*"]})
         )
     key = (await services.workspaces.create_key(ADMIN, "acme", "publisher", Role.PUBLISHER))[1]
     who = await services.authenticate(key)
