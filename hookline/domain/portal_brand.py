@@ -134,8 +134,19 @@ class Terms:
         return _capital(self.endpoints)
 
     @property
+    def Webhook(self) -> str:
+        return _capital(self.webhook)
+
+    @property
     def Webhooks(self) -> str:
         return _capital(self.webhooks)
+
+    @property
+    def list_heading(self) -> str:
+        """The heading of the endpoints page: "Webhook Endpoints", or the product's words."""
+        if self.webhook == self.endpoint:
+            return self.Endpoints
+        return f"{self.Webhook} {self.Endpoints}"
 
     def to_json(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in TERMS}

@@ -282,7 +282,7 @@ class Look:
         if accent is None:
             return ""
         return (
-            f":root {{ --accent: {accent.color}; --accent-dark: {accent.dark}; "
+            f":root, :root[data-theme] {{ --accent: {accent.color}; --accent-dark: {accent.dark}; "
             f"--on-accent: {accent.on}; --nav-current: {accent.color}; }}"
         )
 
