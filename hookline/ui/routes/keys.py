@@ -6,12 +6,15 @@ sees these pages (404), whatever its role.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import Response
 
 from hookline.domain.limits import MAX_NAME
 from hookline.domain.models import ApiKey, Role, Workspace
 from hookline.errors import NotFound, StorageUnavailable
 from hookline.service.access import Action
+from hookline.ui import reveal
 from hookline.ui.web import PostedDep, Viewer, ViewerDep, redirect, render, ui_router
 
 router = ui_router()
@@ -28,6 +31,20 @@ def not_in_portal(seen: Viewer) -> None:
     """The operator's pages do not exist for a portal session (its customer's)."""
     if seen.is_portal:
         raise NotFound("No such page.")
+
+
+def keys_path(ws_id: str) -> str:
+    return f"/ui/w/{quote(ws_id, safe='')}/keys"
+
+
+async def _created(seen: Viewer, shown: dict[str, str] | None) -> tuple[ApiKey, str] | None:
+    """The key just created, and the key itself, handed over by the form (once)."""
+    if shown is None:
+        return None
+    try:
+        return await seen.svc.workspaces.get_key(seen.who, shown["id"]), shown["key"]
+    except NotFound:
+        return None
 
 
 async def _keys_page(
@@ -62,12 +79,14 @@ async def _keys_page(
 async def keys(wsId: str, seen: ViewerDep, cursor: str | None = None) -> Response:
     not_in_portal(seen)
     ws = await seen.svc.workspaces.get(seen.who, wsId, Action.OWN)
-    return await _keys_page(seen, ws, cursor)
+    created = await _created(seen, reveal.take(seen, keys_path(ws.id)))
+    page = await _keys_page(seen, ws, cursor, created=created)
+    return reveal.forget(seen, page, keys_path(ws.id))
 
 
 @router.post("/w/{wsId}/keys")
 async def create_key(wsId: str, posted: PostedDep) -> Response:
-    """A new key, shown in this response only: it is stored hashed."""
+    """A new key, shown once on the page this redirects to: it is stored hashed."""
     seen = posted.viewer
     not_in_portal(seen)
     ws = await seen.svc.workspaces.get(seen.who, wsId, Action.OWN)
@@ -83,11 +102,13 @@ async def create_key(wsId: str, posted: PostedDep) -> Response:
     if errors or role is None:
         return await _keys_page(seen, ws, None, values=values, errors=errors, status_code=422)
     try:
-        created = await seen.svc.workspaces.create_key(seen.who, ws.id, values["name"], role)
+        key, secret = await seen.svc.workspaces.create_key(seen.who, ws.id, values["name"], role)
     except StorageUnavailable as exc:
         errors[""] = exc.message
         return await _keys_page(seen, ws, None, values=values, errors=errors, status_code=503)
-    return await _keys_page(seen, ws, None, created=created)
+    response = redirect(keys_path(ws.id))
+    reveal.keep(seen, response, keys_path(ws.id), {"id": key.id, "key": secret})
+    return response
 
 
 @router.get("/api-keys/{keyId}/revoke")
@@ -106,4 +127,4 @@ async def revoke_key(keyId: str, posted: PostedDep) -> Response:
     await seen.svc.workspaces.revoke_key(seen.who, key.id)
     seen.svc.forget_keys()
     seen.flash("success", f"API key {key.name} revoked: requests with it are refused from now on.")
-    return redirect(f"/ui/w/{key.workspace_id}/keys")
+    return redirect(keys_path(key.workspace_id))

@@ -5,12 +5,15 @@ operational events. A portal session never sees it (404).
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import Response
 
 from hookline.domain.models import Workspace
 from hookline.errors import Invalid
 from hookline.service.access import Action
 from hookline.service.portal_links import PortalLink
+from hookline.ui import reveal
 from hookline.ui.routes.keys import not_in_portal
 from hookline.ui.web import PostedDep, Viewer, ViewerDep, redirect, render, ui_router
 
@@ -41,11 +44,21 @@ async def _settings_page(
     )
 
 
+def settings_path(ws_id: str) -> str:
+    return f"/ui/w/{quote(ws_id, safe='')}/settings"
+
+
 @router.get("/w/{wsId}/settings")
 async def settings(wsId: str, seen: ViewerDep) -> Response:
     not_in_portal(seen)
     ws = await seen.svc.workspaces.get(seen.who, wsId, Action.MANAGE)
-    return await _settings_page(seen, ws)
+    shown = reveal.take(seen, settings_path(ws.id))
+    if shown is None:
+        page = await _settings_page(seen, ws)
+    else:
+        link = PortalLink(url=shown["url"], expires_at=int(shown["expiresAt"]))
+        page = await _settings_page(seen, ws, link=link, expires_in=int(shown["expiresIn"]))
+    return reveal.forget(seen, page, settings_path(ws.id))
 
 
 @router.post("/w/{wsId}/plan")
@@ -55,12 +68,12 @@ async def change_plan(wsId: str, posted: PostedDep) -> Response:
     not_in_portal(seen)
     ws = await seen.svc.workspaces.update(seen.who, wsId, {"plan": posted.form.get("plan")})
     seen.flash("success", f"{ws.name} is on the {ws.plan} plan now.")
-    return redirect(f"/ui/w/{ws.id}/settings")
+    return redirect(settings_path(ws.id))
 
 
 @router.post("/w/{wsId}/portal-link")
 async def issue_portal_link(wsId: str, posted: PostedDep) -> Response:
-    """A portal link for the workspace's customer, shown in this response only."""
+    """A portal link for the workspace's customer, shown once on the page this redirects to."""
     seen = posted.viewer
     not_in_portal(seen)
     try:
@@ -68,5 +81,7 @@ async def issue_portal_link(wsId: str, posted: PostedDep) -> Response:
     except ValueError as exc:
         raise Invalid("Choose how long the link stays valid.", code="invalid_expires_in") from exc
     link = await seen.svc.portal_links.issue(seen.who, wsId, expires_in)
-    ws = await seen.svc.workspaces.get(seen.who, wsId, Action.MANAGE)
-    return await _settings_page(seen, ws, link=link, expires_in=expires_in)
+    response = redirect(settings_path(wsId))
+    shown = {"url": link.url, "expiresAt": str(link.expires_at), "expiresIn": str(expires_in)}
+    reveal.keep(seen, response, settings_path(wsId), shown)
+    return response
