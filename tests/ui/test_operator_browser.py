@@ -14,7 +14,7 @@ import httpx
 import pytest
 from support.server import Api, Hookline
 
-from .test_browser import DESKTOP, shot, sign_in
+from .test_browser import DESKTOP, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +80,6 @@ def test_a_key_is_shown_once_works_and_stops_working_when_revoked(
     page.locator("#new-key").get_by_role("button", name="Copy").click()
     expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == key
-    shot(page, "api-key-created")
     assert status_with(hookline, key, ws) == 202
 
     page.reload()
@@ -115,7 +114,6 @@ def test_a_portal_link_is_issued_copied_and_opens_the_portal(
     page.locator("#portal").get_by_role("button", name="Copy").click()
     expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == link
-    shot(page, "workspace-settings")
     page.reload()
     expect(page.get_by_label("The portal link")).to_have_count(0)
 

@@ -210,3 +210,20 @@ async def test_the_settings_page_says_where_operational_events_go(signed_in: Ui)
     assert all(hooks == [deployment["id"]] for hooks in globex.values())
     own = await ui.client.get(f"/ui/w/{OPERATOR_WORKSPACE}/settings")
     assert "This is the operator workspace" in own.text
+
+
+async def test_a_shown_once_value_is_only_for_the_session_and_page_it_was_made_for(
+    signed_in: Ui,
+) -> None:
+    ui = signed_in
+    made = await ui.post("/ui/w/acme/keys", {"name": "Billing", "role": "publisher"})
+    (handed,) = [c for c in ui.client.cookies.jar if c.name == "hookline_reveal"]
+    assert handed.path == "/ui/w/acme/keys" and made.status_code == 303
+    assert handed.has_nonstandard_attr("HttpOnly")
+    await ui.post("/ui/logout", page="/ui/w/acme")
+    await ui.login()  # another session of the same key
+    ui.client.cookies.set("hookline_reveal", str(handed.value), path="/ui/w/acme/keys")
+    page = await ui.client.get("/ui/w/acme/keys")
+    assert page.status_code == 200 and not KEY_RE.search(page.text)
+    ui.client.cookies.set("hookline_reveal", str(handed.value), path="/ui/w/acme/settings")
+    assert "hk_" not in (await ui.client.get("/ui/w/acme/settings")).text
