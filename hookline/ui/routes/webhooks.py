@@ -9,6 +9,7 @@ from hookline.domain.models import Attempt, Delivery, Webhook, Workspace
 from hookline.domain.webhook_commands import parse_change, parse_create
 from hookline.errors import Conflict, HooklineError, Invalid, StorageUnavailable
 from hookline.ids import now_ms
+from hookline.store.port import FAILURE_STREAK_LIMIT
 from hookline.ui import charts
 from hookline.ui.forms import (
     WebhookForm,
@@ -133,7 +134,9 @@ async def webhook(whId: str, seen: ViewerDep, test: str | None = None) -> Respon
     wh, ws = await _webhook(seen, whId)
     secret, public_key = await seen.svc.webhooks.secret(seen.who, wh.id)
     now = now_ms()
-    activity = await seen.svc.deliveries.activity(seen.who, wh.id, since=charts.window_start(now))
+    since = charts.window_start(now)
+    activity = await seen.svc.deliveries.activity(seen.who, wh.id, since=since)
+    health = (await seen.svc.deliveries.health(seen.who, ws.id, [wh], since=since)).get(wh.id)
     test_result: tuple[Delivery, list[Attempt]] | None = None
     if test:
         dlv, _event, attempts = await seen.svc.deliveries.detail(seen.who, test)
@@ -150,6 +153,9 @@ async def webhook(whId: str, seen: ViewerDep, test: str | None = None) -> Respon
         public_key=public_key if scheme == "ed25519" else None,
         scheme=scheme,
         picture=charts.picture(activity, now),
+        health=health,
+        rate=charts.success_rate(health.hours if health else (), now),
+        streak_limit=FAILURE_STREAK_LIMIT,
         test_result=test_result,
         grace_choices=GRACE_CHOICES,
         tab="overview",

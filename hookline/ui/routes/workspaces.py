@@ -7,6 +7,9 @@ from fastapi import Response
 from hookline.domain.limits import MAX_NAME
 from hookline.domain.statuses import WebhookStatus
 from hookline.errors import Conflict, Invalid, StorageUnavailable
+from hookline.ids import now_ms
+from hookline.store.port import FAILURE_STREAK_LIMIT
+from hookline.ui import charts
 from hookline.ui.forms import by_category, whole_catalog
 from hookline.ui.web import PostedDep, Viewer, ViewerDep, redirect, render, ui_router
 
@@ -82,7 +85,10 @@ async def webhooks(
     ws = await seen.svc.workspaces.get(seen.who, wsId)
     shown = status if status in STATUSES else None
     page = await seen.svc.webhooks.list(seen.who, ws.id, status=shown, limit=50, cursor=cursor)
-    health = await seen.svc.deliveries.health(seen.who, ws.id, page.items)
+    now = now_ms()
+    health = await seen.svc.deliveries.health(
+        seen.who, ws.id, page.items, since=charts.window_start(now)
+    )
     return render(
         seen.request,
         "webhooks.html",
@@ -90,6 +96,10 @@ async def webhooks(
         workspace=ws,
         webhooks=page.items,
         health=health,
+        sparks={
+            wh_id: charts.success_rate(h.hours, now, small=True) for wh_id, h in health.items()
+        },
+        streak_limit=FAILURE_STREAK_LIMIT,
         status=shown,
         statuses=STATUSES,
         next_cursor=page.next_cursor,
