@@ -334,6 +334,11 @@ class Client:
         """The delivery with its event and every attempt."""
         return self._one(DeliveryDetail, "GET", base.path("/v1/deliveries/{}", delivery_id))
 
+    def retry(self, delivery_id: str) -> Delivery:
+        """Make a pending delivery's next attempt now (no new delivery)."""
+        url = base.path("/v1/deliveries/{}/retry", delivery_id)
+        return self._one(Delivery, "POST", url)
+
     def resend(self, delivery_id: str) -> Delivery:
         """A new delivery of the same event to the same webhook."""
         url = base.path("/v1/deliveries/{}/resend", delivery_id)
