@@ -17,6 +17,7 @@ from pydantic import BeforeValidator, Field, InstanceOf, PlainSerializer, Secret
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hookline.domain.egress_proxy import EgressProxy, parse_no_proxy, parse_proxy
+from hookline.domain.portal_offer import InvalidOffer, PortalOffer, parse_offer
 from hookline.domain.retry import InvalidPolicy, PolicyLayer, parse_policy
 from hookline.domain.scheduling import workspace_slots
 from hookline.domain.workspace_settings import DeliveryFormat, InvalidSettings, parse_format
@@ -55,12 +56,28 @@ def _delivery(value: Any) -> DeliveryFormat:
         raise ValueError("; ".join(exc.problems)) from exc
 
 
+def _portal_offer(value: Any) -> PortalOffer:
+    if isinstance(value, PortalOffer):
+        return value
+    try:
+        return parse_offer(_json_setting(value, PORTAL_OFFER), PORTAL_OFFER)
+    except InvalidOffer as exc:
+        raise ValueError(str(exc)) from exc
+
+
 RETRY_POLICY, DELIVERY = "HOOKLINE_RETRY_POLICY", "HOOKLINE_DELIVERY"
+PORTAL_OFFER = "HOOKLINE_PORTAL_OFFER"
 RetryPolicySetting = Annotated[
     InstanceOf[PolicyLayer],
     NoDecode,
     BeforeValidator(_retry_policy),
     PlainSerializer(lambda layer: layer.to_json()),
+]
+PortalOfferSetting = Annotated[
+    InstanceOf[PortalOffer],
+    NoDecode,
+    BeforeValidator(_portal_offer),
+    PlainSerializer(lambda offer: offer.to_json()),
 ]
 DeliverySetting = Annotated[
     InstanceOf[DeliveryFormat],
@@ -121,6 +138,15 @@ class Settings(BaseSettings):
         description="Deployment default delivery format (JSON): signature, envelope, brand, "
         "userAgent; fields left out take their defaults. An invalid format stops the server "
         "at start.",
+    )
+    portal_offer: PortalOfferSetting = Field(
+        default_factory=PortalOffer,
+        description="What a portal user may give a webhook (JSON): `destinations`, the kinds "
+        'offered (`"http"` and any of `rabbitmq`, `nats`, `redis`, `sqs`, `sns`, '
+        '`eventbridge`; default `["http"]`), and whether `auth`, `filters`, `headers` (custom '
+        "headers) and `rateLimit` are offered (each true by default). The portal's form shows "
+        "only what is offered and the API refuses the rest for a portal session (403 "
+        "`not_offered`); keys are not bound by it.",
     )
     plans: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: dict(DEFAULT_PLANS),

@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hookline import tracing
+from hookline.domain import jsjson
 from hookline.domain.headers import redacted
-from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event, Webhook
+from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event, EventType, Webhook
 from hookline.domain.retry import Remaining, RetryPolicy, remaining
 from hookline.domain.statuses import WebhookStatus
 from hookline.errors import Conflict, Invalid, NotFound
@@ -204,6 +205,23 @@ class Deliveries:
         return len(created)
 
     async def test(self, who: Principal, wh_id: str) -> tuple[Delivery, list[Attempt]]:
+        """A test ping: an event of type ``test`` with empty data."""
+        return await self._test(who, wh_id, "test", "{}")
+
+    async def send_example(
+        self, who: Principal, wh_id: str, et: EventType
+    ) -> tuple[Delivery, list[Attempt]]:
+        """The catalog's example of ``et`` sent to ``wh_id`` now, as a test (flagged ``test``
+        in its envelope, tagged ``test``), whether or not the webhook subscribes to it."""
+        if et.example is None:
+            raise Invalid(f"The event type {et.name!r} has no example.", code="no_example")
+        return await self._test(who, wh_id, et.name, jsjson.dumps(et.example))
+
+    async def _test(
+        self, who: Principal, wh_id: str, type: str, data_json: str
+    ) -> tuple[Delivery, list[Attempt]]:
+        """Send a test event now and wait (up to the policy's timeout and a margin) for its
+        first attempt."""
         wh = await self.webhooks.get(who, wh_id, Action.MANAGE)
         if wh.status is WebhookStatus.DISABLED:
             raise Conflict(
@@ -212,7 +230,7 @@ class Deliveries:
         ws = await self.workspaces.get(who, wh.workspace_id)
         now = now_ms()
         event = Event(
-            id=new_id("evt"), workspace_id=ws.id, type="test", data_json="{}", created_at=now
+            id=new_id("evt"), workspace_id=ws.id, type=type, data_json=data_json, created_at=now
         )
         with tracing.span("hookline.test") as span:
             dlv = await self.store.insert_test_delivery(
