@@ -37,6 +37,7 @@ from hookline.domain.models import (
     Workspace,
 )
 from hookline.domain.retry import (
+    DEFAULT_MAX_RETRY_AFTER,
     EXPONENTIAL_FIELDS,
     MAX_ATTEMPTS,
     MAX_DELAY,
@@ -151,6 +152,15 @@ RETRY_POLICY_SCHEMA: JsonDict = {
             "default": "fail",
             "description": "After the last attempt: fail the delivery, or also pause the webhook.",
         },
+        "maxRetryAfter": _range(
+            "number",
+            0,
+            MAX_DELAY,
+            "The longest wait, in seconds, that an endpoint's Retry-After (on a 429 or 503) may "
+            "ask for before the next attempt; the wait is never shorter than the schedule's. "
+            "0 ignores Retry-After.",
+            default=DEFAULT_MAX_RETRY_AFTER,
+        ),
     },
 }
 RetryPolicyIn = Annotated[dict[str, Any], WithJsonSchema(RETRY_POLICY_SCHEMA)]

@@ -23,6 +23,7 @@ import threading
 from pathlib import Path
 from typing import IO
 
+from . import subprocesses
 from .net import free_port, listening
 from .polling import poll
 
@@ -80,16 +81,8 @@ class Pproxy:
         return listening(self.host, self.port)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        subprocesses.stop(self.proc, self._log, timeout=10)
+        self._log = None
 
     def __enter__(self) -> Pproxy:
         return self.start()

@@ -24,6 +24,7 @@ from typing import IO, Any, Literal
 
 import httpx
 
+from . import subprocesses
 from .net import free_port
 from .polling import poll
 
@@ -189,16 +190,8 @@ class Hookline:
 
     def stop(self) -> None:
         """Make sure the process is gone and every handle closed (idempotent)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        subprocesses.stop(self.proc, self._log, timeout=20)
+        self._log = None
 
     def api(self, key: str | None = None) -> Api:
         return Api(self.base_url, key or self.admin_key or "")
