@@ -41,10 +41,11 @@ CROSS JOIN LATERAL (
     FROM attempts a WHERE a.webhook_id = w.id ORDER BY started_at DESC, id DESC LIMIT 1
 ) AS last
 CROSS JOIN LATERAL (
-    SELECT COALESCE(MIN(n) FILTER (WHERE outcome = 'success'), COUNT(*) + 1) - 1 AS n
-    FROM (SELECT outcome, ROW_NUMBER() OVER (ORDER BY started_at DESC, id DESC) AS n
-          FROM attempts a WHERE a.webhook_id = w.id
-          ORDER BY started_at DESC, id DESC LIMIT $2) AS latest
+    SELECT COALESCE(array_position(latest, 'success'), cardinality(latest) + 1) - 1 AS n
+    FROM (SELECT array(
+        SELECT outcome FROM attempts a WHERE a.webhook_id = w.id
+        ORDER BY started_at DESC, id DESC LIMIT $2
+    ) AS latest) AS read
 ) AS streak
 """
 HOURS_SQL = """

@@ -4,4 +4,4 @@
 -- day's partition, and on those the dispatcher creates later.
 ALTER TABLE attempts ADD COLUMN webhook_id TEXT COLLATE "C";
 UPDATE attempts a SET webhook_id = d.webhook_id FROM deliveries d WHERE d.id = a.delivery_id;
-CREATE INDEX attempts_webhook ON attempts (webhook_id, started_at);
+CREATE INDEX attempts_webhook ON attempts (webhook_id, started_at, id);

@@ -5,4 +5,4 @@ ALTER TABLE attempts ADD COLUMN webhook_id TEXT;
 UPDATE attempts SET webhook_id = (
     SELECT d.webhook_id FROM deliveries d WHERE d.id = attempts.delivery_id
 );
-CREATE INDEX attempts_webhook ON attempts (webhook_id, started_at);
+CREATE INDEX attempts_webhook ON attempts (webhook_id, started_at, id);
