@@ -239,9 +239,12 @@ class Client:
         url = base.path("/v1/webhooks/{}/secret/rotate", webhook_id)
         return self._one(Secret, "POST", url, json=body)
 
-    def test_webhook(self, webhook_id: str) -> DeliveryDetail:
-        """Send a test ping now; the delivery with its attempt."""
-        return self._one(DeliveryDetail, "POST", base.path("/v1/webhooks/{}/test", webhook_id))
+    def test_webhook(self, webhook_id: str, *, event_type: str | None = None) -> DeliveryDetail:
+        """Send a test ping now, or with ``event_type`` the catalog's example of that type
+        (as a test too); the delivery with its attempt."""
+        body = {} if event_type is None else {"eventType": event_type}
+        url = base.path("/v1/webhooks/{}/test", webhook_id)
+        return self._one(DeliveryDetail, "POST", url, json=body)
 
     def recover(
         self,
