@@ -898,6 +898,16 @@ class DeliveryDetail(DeliveryOut):
     attempts: list[AttemptOut]
 
 
+class TestIn(In):
+    eventType: str | None = Field(
+        None,
+        max_length=128,
+        description="Send this catalog event type's example instead of a test ping, flagged "
+        "and tagged as a test all the same (404 if the catalog has no such type, 422 "
+        "no_example if it has no example).",
+    )
+
+
 class RecoverIn(In):
     since: TimeIn = Field(description="Resend deliveries created at or after this time.")
     until: TimeIn | None = Field(None, description="… and before this time (default: now).")

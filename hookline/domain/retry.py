@@ -335,3 +335,24 @@ def decide(
     # attempt's time always fits the store and the API's time format.
     delay = MAX_DELAY if not delay <= MAX_DELAY else max(delay, 0.0)
     return Decision(kind="retry", retry_at_ms=now_ms + round(delay * 1000))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Remaining:
+    """The attempts left to a pending delivery: the next one's number of ``total``, and when
+    each is due (epoch ms), the next one first."""
+
+    next_number: int
+    total: int
+    due: tuple[int, ...]
+
+
+def remaining(policy: RetryPolicy, *, made: int, next_at: int) -> Remaining:
+    """The attempts left after ``made`` attempts, the next due at ``next_at``; each later one
+    is due the schedule's wait after the one before, as far as one can tell ahead: the
+    jitter and the attempts' own durations move them a little, and a ``Retry-After`` the
+    endpoint sends may put them later."""
+    due = [next_at]
+    for wait in policy.schedule[made + 1 :]:
+        due.append(due[-1] + round(min(wait, MAX_DELAY) * 1000))
+    return Remaining(next_number=made + 1, total=max(policy.max_attempts, made + 1), due=tuple(due))

@@ -13,10 +13,12 @@ from hookline.domain.retry import (
     InvalidPolicy,
     Outcome,
     PolicyLayer,
+    Remaining,
     RetryPolicy,
     decide,
     load_policy,
     parse_policy,
+    remaining,
 )
 from hookline.domain.statuses import StopReason, WebhookStatus
 
@@ -480,3 +482,20 @@ def test_a_field_given_as_null_is_shown_as_given() -> None:
     layer = parse_policy(given)
     assert layer is not None and layer.to_json() == given
     assert resolve({"timeout": 3}, given).timeout == 3
+
+
+def test_the_attempts_left_follow_the_schedule_from_the_next_one() -> None:
+    policy = RetryPolicy(schedule=(0, 5, 300, 1800))
+    assert remaining(policy, made=1, next_at=10_000) == Remaining(
+        next_number=2, total=4, due=(10_000, 310_000, 2_110_000)
+    )
+    assert remaining(policy, made=3, next_at=10_000) == Remaining(
+        next_number=4, total=4, due=(10_000,)
+    )
+    assert remaining(policy, made=0, next_at=0).due == (0, 5_000, 305_000, 2_105_000)
+
+
+def test_a_delivery_past_a_shortened_schedule_has_its_next_attempt_left() -> None:
+    assert remaining(RetryPolicy(schedule=(0, 5)), made=4, next_at=1) == Remaining(
+        next_number=5, total=5, due=(1,)
+    )
