@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from hookline.domain.egress_proxy import EgressProxy, parse_no_proxy, parse_proxy
 from hookline.domain.origins import Origin, parse_origin
 from hookline.domain.portal_brand import InvalidBrand, PortalBrand, parse_brand
+from hookline.domain.portal_offer import InvalidOffer, PortalOffer, parse_offer
 from hookline.domain.retry import InvalidPolicy, PolicyLayer, parse_policy
 from hookline.domain.scheduling import workspace_slots
 from hookline.domain.workspace_settings import DeliveryFormat, InvalidSettings, parse_format
@@ -97,13 +98,29 @@ def _brand_json(brand: PortalBrand) -> dict[str, Any]:
     return {k: v for k, v in layer.items() if v is not None}
 
 
+def _portal_offer(value: Any) -> PortalOffer:
+    if isinstance(value, PortalOffer):
+        return value
+    try:
+        return parse_offer(_json_setting(value, PORTAL_OFFER), PORTAL_OFFER)
+    except InvalidOffer as exc:
+        raise ValueError(str(exc)) from exc
+
+
 RETRY_POLICY, DELIVERY = "HOOKLINE_RETRY_POLICY", "HOOKLINE_DELIVERY"
 PORTAL_ORIGINS, PORTAL_BRAND = "HOOKLINE_PORTAL_ORIGINS", "HOOKLINE_PORTAL_BRAND"
+PORTAL_OFFER = "HOOKLINE_PORTAL_OFFER"
 RetryPolicySetting = Annotated[
     InstanceOf[PolicyLayer],
     NoDecode,
     BeforeValidator(_retry_policy),
     PlainSerializer(lambda layer: layer.to_json()),
+]
+PortalOfferSetting = Annotated[
+    InstanceOf[PortalOffer],
+    NoDecode,
+    BeforeValidator(_portal_offer),
+    PlainSerializer(lambda offer: offer.to_json()),
 ]
 DeliverySetting = Annotated[
     InstanceOf[DeliveryFormat],
@@ -191,6 +208,15 @@ class Settings(BaseSettings):
         "accentColor, theme, title, footerLinks, terms; see docs/portal.md); a workspace's "
         "settings.portal overrides it field by field. An invalid brand stops the server at "
         "start.",
+    )
+    portal_offer: PortalOfferSetting = Field(
+        default_factory=PortalOffer,
+        description="What a portal user may give a webhook (JSON): `destinations`, the kinds "
+        'offered (`"http"` and any of `rabbitmq`, `nats`, `redis`, `sqs`, `sns`, '
+        '`eventbridge`; default `["http"]`), and whether `auth`, `filters`, `headers` (custom '
+        "headers) and `rateLimit` are offered (each true by default). The portal's form shows "
+        "only what is offered and the API refuses the rest for a portal session (403 "
+        "`not_offered`); keys are not bound by it.",
     )
     plans: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: dict(DEFAULT_PLANS),

@@ -38,6 +38,7 @@ from hookline.domain.models import (
     Workspace,
 )
 from hookline.domain.retry import (
+    DEFAULT_MAX_RETRY_AFTER,
     EXPONENTIAL_FIELDS,
     MAX_ATTEMPTS,
     MAX_DELAY,
@@ -152,6 +153,15 @@ RETRY_POLICY_SCHEMA: JsonDict = {
             "default": "fail",
             "description": "After the last attempt: fail the delivery, or also pause the webhook.",
         },
+        "maxRetryAfter": _range(
+            "number",
+            0,
+            MAX_DELAY,
+            "The longest wait, in seconds, that an endpoint's Retry-After (on a 429 or 503) may "
+            "ask for before the next attempt; the wait is never shorter than the schedule's. "
+            "0 ignores Retry-After.",
+            default=DEFAULT_MAX_RETRY_AFTER,
+        ),
     },
 }
 RetryPolicyIn = Annotated[dict[str, Any], WithJsonSchema(RETRY_POLICY_SCHEMA)]
@@ -886,6 +896,16 @@ def attempt_out(a: Attempt) -> AttemptOut:
 class DeliveryDetail(DeliveryOut):
     event: EventOut | None
     attempts: list[AttemptOut]
+
+
+class TestIn(In):
+    eventType: str | None = Field(
+        None,
+        max_length=128,
+        description="Send this catalog event type's example instead of a test ping, flagged "
+        "and tagged as a test all the same (404 if the catalog has no such type, 422 "
+        "no_example if it has no example).",
+    )
 
 
 class RecoverIn(In):

@@ -34,6 +34,15 @@ from hookline.domain.limits import MAX_DESTINATION_TEXT, MAX_STREAM_LENGTH
 from hookline.errors import Invalid
 
 KINDS = ("rabbitmq", "nats", "redis", "sqs", "sns", "eventbridge")
+# What each kind is called where people read it.
+LABELS = {
+    "rabbitmq": "RabbitMQ exchange",
+    "nats": "NATS JetStream subject",
+    "redis": "Redis stream",
+    "sqs": "Amazon SQS queue",
+    "sns": "Amazon SNS topic",
+    "eventbridge": "Amazon EventBridge bus",
+}
 AWS_KINDS = frozenset({"sqs", "sns", "eventbridge"})
 SECRETS = frozenset({"password", "secretAccessKey"})
 SCHEMES = {

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from hookline.domain.attempt_errors import sentence
 from hookline.domain.models import Role
 from hookline.domain.portal_brand import PortalBrand
 from hookline.errors import HooklineError, PayloadTooLarge, StorageUnavailable, Unauthorized
@@ -85,6 +86,7 @@ templates.filters.update(
     when=when,
     iso=format_ms,
     pretty=pretty,
+    error_sentence=sentence,
     public_auth=lambda auth: None if auth is None else auth.public(),
     public_destination=lambda destination: destination.public(),
     urlquote=lambda s: quote(str(s), safe=""),
