@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from hookline.domain.attempt_errors import sentence
 from hookline.domain.models import Role
-from hookline.domain.portal_brand import PortalBrand
+from hookline.domain.portal_brand import PortalBrand, Theme
 from hookline.errors import HooklineError, PayloadTooLarge, StorageUnavailable, Unauthorized
 from hookline.ids import format_ms, now_ms
 from hookline.service import Principal, Services
@@ -283,9 +283,10 @@ class Look:
         accent = self.brand.accent
         if accent is None:
             return ""
+        link = accent.light if self.brand.theme is Theme.DARK else accent.color
         return (
             f":root, :root[data-theme] {{ --accent: {accent.color}; --accent-dark: {accent.dark}; "
-            f"--on-accent: {accent.on}; --nav-current: {accent.color}; }}"
+            f"--on-accent: {accent.on}; --nav-current: {accent.color}; --link: {link}; }}"
         )
 
 
