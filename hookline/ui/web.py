@@ -42,6 +42,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+# Said on a 500 page; names no product, since a branded portal shows it too.
+SERVER_FAULT = "Something went wrong on the server. Try again in a moment."
 
 
 def content_security_policy(
@@ -402,11 +404,11 @@ async def _handle(
     except HooklineError as exc:
         if exc.status >= 500:
             log.error("UI error on %s %s: %s", request.method, request.url.path, exc)
-            return error_page(request, 500, "Something went wrong inside Hookline.")
+            return error_page(request, 500, SERVER_FAULT)
         return error_page(request, exc.status, exc.message)
     except Exception:
         log.exception("unhandled UI error on %s %s", request.method, request.url.path)
-        return error_page(request, 500, "Something went wrong inside Hookline.")
+        return error_page(request, 500, SERVER_FAULT)
 
 
 def _not_saved(request: Request, exc: StorageUnavailable) -> Response:
