@@ -25,6 +25,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hookline.domain.egress_proxy import EgressProxy, parse_no_proxy, parse_proxy
+from hookline.domain.origins import Origin, parse_origin
+from hookline.domain.portal_brand import InvalidBrand, PortalBrand, parse_brand
 from hookline.domain.retry import InvalidPolicy, PolicyLayer, parse_policy
 from hookline.domain.scheduling import workspace_slots
 from hookline.domain.workspace_settings import DeliveryFormat, InvalidSettings, parse_format
@@ -63,7 +65,48 @@ def _delivery(value: Any) -> DeliveryFormat:
         raise ValueError("; ".join(exc.problems)) from exc
 
 
+def _portal_origins(value: Any) -> tuple[Origin, ...]:
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        items = _json_setting(text, PORTAL_ORIGINS) if text.startswith("[") else text.split(",")
+    else:
+        items = value
+    if not isinstance(items, list):
+        raise ValueError(f"{PORTAL_ORIGINS} is a comma-separated list of origins")
+    try:
+        return tuple(parse_origin(str(item)) for item in items if str(item).strip())
+    except ValueError as exc:
+        raise ValueError(f"{PORTAL_ORIGINS}: {exc}") from exc
+
+
+def _portal_brand(value: Any) -> PortalBrand:
+    if isinstance(value, PortalBrand):
+        return value
+    try:
+        return PortalBrand().over(parse_brand(_json_setting(value, PORTAL_BRAND), PORTAL_BRAND))
+    except InvalidBrand as exc:
+        raise ValueError("; ".join(exc.problems)) from exc
+
+
+def _brand_json(brand: PortalBrand) -> dict[str, Any]:
+    layer = {
+        "name": brand.name,
+        "logo": None if brand.logo is None else brand.logo.to_json(),
+        "accentColor": None if brand.accent is None else brand.accent.color,
+        "theme": brand.theme.value,
+        "title": brand.title,
+        "footerLinks": None
+        if brand.footer is None
+        else [{"text": link.text, "url": link.url} for link in brand.footer],
+        "terms": brand.terms.to_json(),
+    }
+    return {k: v for k, v in layer.items() if v is not None}
+
+
 RETRY_POLICY, DELIVERY = "HOOKLINE_RETRY_POLICY", "HOOKLINE_DELIVERY"
+PORTAL_ORIGINS, PORTAL_BRAND = "HOOKLINE_PORTAL_ORIGINS", "HOOKLINE_PORTAL_BRAND"
 RetryPolicySetting = Annotated[
     InstanceOf[PolicyLayer],
     NoDecode,
@@ -75,6 +118,19 @@ DeliverySetting = Annotated[
     NoDecode,
     BeforeValidator(_delivery),
     PlainSerializer(lambda fmt: fmt.to_json()),
+]
+
+PortalOriginsSetting = Annotated[
+    tuple[InstanceOf[Origin], ...],
+    NoDecode,
+    BeforeValidator(_portal_origins),
+    PlainSerializer(lambda origins: [origin.text for origin in origins]),
+]
+PortalBrandSetting = Annotated[
+    InstanceOf[PortalBrand],
+    NoDecode,
+    BeforeValidator(_portal_brand),
+    PlainSerializer(_brand_json),
 ]
 
 
@@ -129,6 +185,20 @@ class Settings(BaseSettings):
         description="Deployment default delivery format (JSON): signature, envelope, brand, "
         "userAgent; fields left out take their defaults. An invalid format stops the server "
         "at start.",
+    )
+    portal_origins: PortalOriginsSetting = Field(
+        default_factory=tuple,
+        description="Origins allowed to show the customer portal in a frame, comma-separated "
+        '(or a JSON list), e.g. "https://app.example.com,https://admin.example.com" '
+        "(scheme://host[:port], no path, no wildcard). Empty: the portal cannot be framed. "
+        "A malformed origin stops the server at start.",
+    )
+    portal_brand: PortalBrandSetting = Field(
+        default_factory=PortalBrand,
+        description="Deployment default brand of the customer portal (JSON: name, logo, "
+        "accentColor, theme, title, footerLinks, terms; see docs/portal.md); a workspace's "
+        "settings.portal overrides it field by field. An invalid brand stops the server at "
+        "start.",
     )
     plans: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: dict(DEFAULT_PLANS),
