@@ -198,9 +198,8 @@ async def test_the_settings_page_says_where_operational_events_go(signed_in: Ui)
     )
 
     def routes(html: str) -> dict[str, list[str]]:
-        table = html[html.index('id="operational-routes"') :]
-        rows = re.findall(r"<td data-label=\"Event type\"><code>([^<]+)</code></td>(.*?)</tr>",
-                          table, re.S)  # fmt: skip
+        listed = html[html.index('id="operational-routes"') :]
+        rows = re.findall(r'<li data-type="([^"]+)">(.*?)</li>', listed, re.S)
         return {name: re.findall(r'href="/ui/webhooks/(wh_[^"]+)"', cell) for name, cell in rows}
 
     acme = routes((await ui.client.get("/ui/w/acme/settings")).text)
