@@ -13,10 +13,20 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, InstanceOf, PlainSerializer, SecretStr, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    InstanceOf,
+    PlainSerializer,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hookline.domain.egress_proxy import EgressProxy, parse_no_proxy, parse_proxy
+from hookline.domain.origins import Origin, parse_origin
+from hookline.domain.portal_brand import InvalidBrand, PortalBrand, parse_brand
 from hookline.domain.portal_offer import InvalidOffer, PortalOffer, parse_offer
 from hookline.domain.retry import InvalidPolicy, PolicyLayer, parse_policy
 from hookline.domain.scheduling import workspace_slots
@@ -56,6 +66,46 @@ def _delivery(value: Any) -> DeliveryFormat:
         raise ValueError("; ".join(exc.problems)) from exc
 
 
+def _portal_origins(value: Any) -> tuple[Origin, ...]:
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        items = _json_setting(text, PORTAL_ORIGINS) if text.startswith("[") else text.split(",")
+    else:
+        items = value
+    if not isinstance(items, list):
+        raise ValueError(f"{PORTAL_ORIGINS} is a comma-separated list of origins")
+    try:
+        return tuple(parse_origin(str(item)) for item in items if str(item).strip())
+    except ValueError as exc:
+        raise ValueError(f"{PORTAL_ORIGINS}: {exc}") from exc
+
+
+def _portal_brand(value: Any) -> PortalBrand:
+    if isinstance(value, PortalBrand):
+        return value
+    try:
+        return PortalBrand().over(parse_brand(_json_setting(value, PORTAL_BRAND), PORTAL_BRAND))
+    except InvalidBrand as exc:
+        raise ValueError("; ".join(exc.problems)) from exc
+
+
+def _brand_json(brand: PortalBrand) -> dict[str, Any]:
+    layer = {
+        "name": brand.name,
+        "logo": None if brand.logo is None else brand.logo.to_json(),
+        "accentColor": None if brand.accent is None else brand.accent.color,
+        "theme": brand.theme.value,
+        "title": brand.title,
+        "footerLinks": None
+        if brand.footer is None
+        else [{"text": link.text, "url": link.url} for link in brand.footer],
+        "terms": brand.terms.to_json(),
+    }
+    return {k: v for k, v in layer.items() if v is not None}
+
+
 def _portal_offer(value: Any) -> PortalOffer:
     if isinstance(value, PortalOffer):
         return value
@@ -66,6 +116,7 @@ def _portal_offer(value: Any) -> PortalOffer:
 
 
 RETRY_POLICY, DELIVERY = "HOOKLINE_RETRY_POLICY", "HOOKLINE_DELIVERY"
+PORTAL_ORIGINS, PORTAL_BRAND = "HOOKLINE_PORTAL_ORIGINS", "HOOKLINE_PORTAL_BRAND"
 PORTAL_OFFER = "HOOKLINE_PORTAL_OFFER"
 RetryPolicySetting = Annotated[
     InstanceOf[PolicyLayer],
@@ -84,6 +135,19 @@ DeliverySetting = Annotated[
     NoDecode,
     BeforeValidator(_delivery),
     PlainSerializer(lambda fmt: fmt.to_json()),
+]
+
+PortalOriginsSetting = Annotated[
+    tuple[InstanceOf[Origin], ...],
+    NoDecode,
+    BeforeValidator(_portal_origins),
+    PlainSerializer(lambda origins: [origin.text for origin in origins]),
+]
+PortalBrandSetting = Annotated[
+    InstanceOf[PortalBrand],
+    NoDecode,
+    BeforeValidator(_portal_brand),
+    PlainSerializer(_brand_json),
 ]
 
 
@@ -138,6 +202,20 @@ class Settings(BaseSettings):
         description="Deployment default delivery format (JSON): signature, envelope, brand, "
         "userAgent; fields left out take their defaults. An invalid format stops the server "
         "at start.",
+    )
+    portal_origins: PortalOriginsSetting = Field(
+        default_factory=tuple,
+        description="Origins allowed to show the customer portal in a frame, comma-separated "
+        '(or a JSON list), e.g. "https://app.example.com,https://admin.example.com" '
+        "(scheme://host[:port], no path, no wildcard). Empty: the portal cannot be framed. "
+        "A malformed origin stops the server at start.",
+    )
+    portal_brand: PortalBrandSetting = Field(
+        default_factory=PortalBrand,
+        description="Deployment default brand of the customer portal (JSON: name, logo, "
+        "accentColor, theme, title, footerLinks, terms; see docs/portal.md); a workspace's "
+        "settings.portal overrides it field by field. An invalid brand stops the server at "
+        "start.",
     )
     portal_offer: PortalOfferSetting = Field(
         default_factory=PortalOffer,
@@ -293,6 +371,31 @@ class Settings(BaseSettings):
         if value is not None and not value.get_secret_value().startswith("whsec_"):
             raise ValueError("HOOKLINE_OPERATOR_WEBHOOK_SECRET is a whsec_… secret")
         return value
+
+    @field_validator("plans")
+    @classmethod
+    def _valid_plans(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if not value:
+            raise ValueError("HOOKLINE_PLANS names at least one plan")
+        for name, limits in value.items():
+            limit = limits.get("maxWebhooks")
+            if set(limits) - {"maxWebhooks"} or not (
+                limit is None or (type(limit) is int and limit >= 0)
+            ):
+                raise ValueError(
+                    f'HOOKLINE_PLANS: plan {name!r} is {{"maxWebhooks": <a whole number or '
+                    f"null>}}, not {json.dumps(limits)}"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _default_plan_is_a_plan(self) -> Settings:
+        if self.default_plan not in self.plans:
+            raise ValueError(
+                f"HOOKLINE_DEFAULT_PLAN {self.default_plan!r} is not one of HOOKLINE_PLANS "
+                f"({', '.join(self.plans)})"
+            )
+        return self
 
     @field_validator("workspace_share")
     @classmethod

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 from pydantic.config import JsonDict
 
 from hookline.domain import endpoint_auth, queues
+from hookline.domain import portal_brand as brand
 from hookline.domain.envelope import ENVELOPES
 from hookline.domain.limits import (
     MAX_DESCRIPTION,
@@ -203,6 +204,69 @@ DELIVERY_SCHEMA: JsonDict = {
 }
 DeliverySettingsIn = Annotated[dict[str, str], WithJsonSchema(DELIVERY_SCHEMA)]
 
+# The customer portal's brand, as the service checks it (422 invalid_settings). A field left
+# out comes from the deployment's HOOKLINE_PORTAL_BRAND.
+PORTAL_SCHEMA: JsonDict = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "How the customer portal looks to this workspace's customers. With a name "
+    "or a logo set, the portal shows no Hookline name or mark.",
+    "properties": {
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": brand.MAX_NAME,
+            "description": "The product's name, shown in the portal's header.",
+            "examples": ["Acme LMS"],
+        },
+        "logo": {
+            "type": "string",
+            "description": "An https:// image URL, or an inline SVG document (<svg xmlns=…>…"
+            f"</svg>, at most {brand.MAX_SVG // 1024} KiB, without scripts, event handlers, "
+            "links or external images). Always shown as an image.",
+        },
+        "accentColor": {
+            "type": "string",
+            "pattern": "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$",
+            "description": "Colour of links, buttons and the current tab.",
+            "examples": ["#0a7d5a"],
+        },
+        "theme": {"enum": [t.value for t in brand.Theme], "default": "light"},
+        "title": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": brand.MAX_TITLE,
+            "description": "The page title after each page's own; default: name.",
+        },
+        "footerLinks": {
+            "type": "array",
+            "maxItems": brand.MAX_FOOTER_LINKS,
+            "description": "Links in the footer; [] for no footer.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["text", "url"],
+                "properties": {
+                    "text": {"type": "string", "minLength": 1, "maxLength": brand.MAX_LINK_TEXT},
+                    "url": {"type": "string", "description": "https://, http:// or mailto:"},
+                },
+            },
+        },
+        "terms": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "The words customers see for an endpoint and a webhook; plurals "
+            "default to the word with an s.",
+            "properties": {
+                name: {"type": "string", "minLength": 1, "maxLength": brand.MAX_TERM}
+                for name in brand.TERMS
+            },
+            "examples": [{"endpoint": "integration", "webhook": "integration"}],
+        },
+    },
+}
+PortalSettingsIn = Annotated[dict[str, Any], WithJsonSchema(PORTAL_SCHEMA)]
+
 
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -245,6 +309,9 @@ class WorkspaceSettings(In):
     )
     retryPolicy: RetryPolicyIn | None = Field(
         None, description="The workspace's retry policy: its webhooks' defaults."
+    )
+    portal: PortalSettingsIn | None = Field(
+        None, description="The customer portal's brand; fields left out take the deployment's."
     )
 
 

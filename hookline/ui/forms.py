@@ -62,6 +62,8 @@ SECRET_GOES_TO = (
     "username",
     "accessKeyId",
 )
+# The fields the form groups under "Advanced options", collapsed unless one is set.
+ADVANCED = frozenset({"description", "destination", "headers", "filter", "auth"})
 PATTERN_SPLIT = re.compile(r"[\s,]+")
 CATALOG_PAGES = 20
 
@@ -82,6 +84,19 @@ class WebhookForm:
     destination_type: str = ""  # "" for HTTP
     destination: str = ""  # the destination's fields as JSON text, without its secrets
     errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def advanced_open(self) -> bool:
+        """Whether "Advanced options" start open: one of them is set, or has an error."""
+        return bool(
+            ADVANCED & set(self.errors)
+            or self.description
+            or self.destination_type
+            or self.headers
+            or self.forward_headers
+            or self.filter
+            or self.auth_type
+        )
 
     @classmethod
     def of(cls, wh: Webhook) -> WebhookForm:
