@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from support.polling import poll
@@ -69,7 +70,7 @@ def test_the_memory_store_is_bounded() -> None:
 
 
 @pytest.mark.parametrize("options", [{"ttl": 0}, {"max_entries": 0}])
-def test_a_store_refuses_a_useless_configuration(options: dict[str, float]) -> None:
+def test_a_store_refuses_a_useless_configuration(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="ttl must be positive"):
         MemoryStore(**options)
 
