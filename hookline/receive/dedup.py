@@ -145,7 +145,8 @@ class RedisStore:
         self.prefix = prefix
 
     def claim(self, key: str) -> bool:
-        return bool(self.client.set(self.prefix + key, 1, nx=True, px=round(self.ttl * 1000)))
+        expiry = max(1, round(self.ttl * 1000))  # milliseconds
+        return bool(self.client.set(self.prefix + key, 1, nx=True, px=expiry))
 
     def release(self, key: str) -> None:
         self.client.delete(self.prefix + key)
@@ -181,7 +182,14 @@ class SQLStore:
 
     def create_table(self) -> None:
         """Create the table and its index if they are missing (safe to run every start)."""
-        self.table.create(self.engine, checkfirst=True)
+        import sqlalchemy as sa
+
+        try:
+            self.table.create(self.engine, checkfirst=True)
+        except sa.exc.DBAPIError:
+            # Another process created it between the check and the CREATE.
+            if not sa.inspect(self.engine).has_table(self.table.name):
+                raise
 
     def claim(self, key: str) -> bool:
         import sqlalchemy as sa

@@ -162,3 +162,13 @@ def test_the_key_is_webhook_id_then_the_event_id(stores: Stores) -> None:
     for _ in range(2):
         with once(store, anonymous):  # nothing to dedupe by: handled each time
             pass
+
+
+@pytest.mark.parametrize(
+    "stores", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_create_table_may_run_in_many_processes_at_once(stores: Stores) -> None:
+    store = stores.make(table="hookline_received_at_start")  # created here
+    other = SQLStore(store.engine, table="hookline_received_racing")
+    assert at_once(other.create_table, threads=8) == []
+    assert other.claim(fresh_id()) is True
