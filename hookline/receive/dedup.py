@@ -14,8 +14,8 @@ retry schedule of about 27 hours). Three stores, each safe for concurrent caller
 - ``SQLStore``: one ``INSERT`` per id into a table with the id as its primary key
   (SQLAlchemy Core), expiry by an ``expires_at`` column and ``purge()``.
 
-``once`` is what the framework helpers run: claim before the handler, release when it
-fails. This module imports neither redis nor SQLAlchemy; each is used only by its store.
+``run_once`` is what the framework helpers run: claim before the handler, release when
+it fails. This module imports neither redis nor SQLAlchemy; each is used only by its store.
 """
 
 from __future__ import annotations
@@ -23,16 +23,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
     from redis import Redis
 
     from hookline.receive import WebhookEvent
+
+R = TypeVar("R")
 
 DEFAULT_TTL = 3 * 24 * 3600.0
 DEFAULT_MAX_ENTRIES = 100_000
@@ -76,17 +77,25 @@ def claim(store: DeliveryStore, event: WebhookEvent) -> str | None:
     return key
 
 
-@contextmanager
-def once(store: DeliveryStore, event: WebhookEvent) -> Iterator[None]:
-    """Claim the delivery's id for the block (see ``claim``). An exception out of the block
-    releases the claim and propagates, so that the sender's retry runs the handler again."""
+def run_once(
+    store: DeliveryStore,
+    event: WebhookEvent,
+    handler: Callable[[], R],
+    status: Callable[[R], int] = lambda _: 200,
+) -> R:
+    """``handler()``'s answer, unless the delivery is a duplicate (``Duplicate`` is raised,
+    the handler not called; see ``claim``). The claim is released when the handler raises
+    or its answer's ``status`` is not 2xx, so that the sender's retry runs it again."""
     key = claim(store, event)
     try:
-        yield
+        answer = handler()
     except BaseException:
         if key is not None:
             store.release(key)
         raise
+    if key is not None and not 200 <= status(answer) < 300:
+        store.release(key)
+    return answer
 
 
 class MemoryStore:
@@ -234,5 +243,5 @@ __all__ = [
     "SQLStore",
     "claim",
     "delivery_key",
-    "once",
+    "run_once",
 ]

@@ -24,16 +24,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from hookline.receive import Rejected, SecretSource, Verifier
-from hookline.receive.dedup import DeliveryStore, Duplicate, once
+from hookline.receive.dedup import DeliveryStore, Duplicate, run_once
 
 F = TypeVar("F", bound=Callable[..., HttpResponse])
-
-
-class _Failed(Exception):
-    """A view's answer other than 2xx: the claim is released, the answer sent as it is."""
-
-    def __init__(self, response: HttpResponse) -> None:
-        self.response = response
 
 
 def verify_webhook(
@@ -59,15 +52,14 @@ def verify_webhook(
             if dedup is None:
                 return view(request, *args, **kwargs)
             try:
-                with once(dedup, request.webhook):
-                    response = view(request, *args, **kwargs)
-                    if not 200 <= response.status_code < 300:
-                        raise _Failed(response)
+                return run_once(
+                    dedup,
+                    request.webhook,
+                    lambda: view(request, *args, **kwargs),
+                    lambda response: response.status_code,
+                )
             except Duplicate as exc:
                 return JsonResponse(exc.body(), status=exc.status)
-            except _Failed as failed:
-                return failed.response
-            return response
 
         return cast(F, checked)
 

@@ -23,19 +23,12 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Response, g, jsonify, make_response, request
+from flask import g, jsonify, make_response, request
 
 from hookline.receive import Rejected, SecretSource, Verifier
-from hookline.receive.dedup import DeliveryStore, Duplicate, once
+from hookline.receive.dedup import DeliveryStore, Duplicate, run_once
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class _Failed(Exception):
-    """A view's answer other than 2xx: the claim is released, the answer sent as it is."""
-
-    def __init__(self, response: Response) -> None:
-        self.response = response
 
 
 def verify_webhook(
@@ -60,15 +53,14 @@ def verify_webhook(
             if dedup is None:
                 return view(*args, **kwargs)
             try:
-                with once(dedup, g.webhook):
-                    response = make_response(view(*args, **kwargs))
-                    if not 200 <= response.status_code < 300:
-                        raise _Failed(response)
+                return run_once(
+                    dedup,
+                    g.webhook,
+                    lambda: make_response(view(*args, **kwargs)),
+                    lambda response: response.status_code,
+                )
             except Duplicate as exc:
                 return jsonify(exc.body()), exc.status
-            except _Failed as failed:
-                return failed.response
-            return response
 
         return checked  # type: ignore[return-value]
 
