@@ -141,6 +141,26 @@ def test_a_failing_handler_releases_its_claim_for_the_retry(stores: Stores) -> N
     assert ran == ["failed"]
 
 
+def test_the_gap_a_copy_during_a_run_that_fails_is_answered_as_a_duplicate(
+    stores: Stores,
+) -> None:
+    store = stores.make()
+    delivery = event(fresh_id())
+    copies: list[BaseException] = []
+
+    def failing_while_a_copy_arrives() -> None:
+        try:
+            run_once(store, delivery, lambda: None)
+        except Duplicate as exc:  # the copy: answered 2xx, though this run will fail
+            copies.append(exc)
+        raise RuntimeError("the handler failed")
+
+    with pytest.raises(RuntimeError):
+        run_once(store, delivery, failing_while_a_copy_arrives)
+    assert len(copies) == 1
+    assert run_once(store, delivery, lambda: "handled") == "handled"  # a later retry runs
+
+
 def test_the_key_is_webhook_id_then_the_event_id(stores: Stores) -> None:
     store = stores.make()
     key = fresh_id()
