@@ -10,6 +10,9 @@ timestamp is outside the window. The framework modules wrap it:
 - ``hookline.receive.flask.verify_webhook``: a view decorator, the event in ``flask.g.webhook``;
 - ``hookline.receive.django.verify_webhook``: a view decorator, the event in ``request.webhook``.
 
+Each takes ``dedup=``, a store of ``hookline.receive.dedup``, to answer a delivery whose id
+it has seen with 200 without running the handler again.
+
 This module imports no framework.
 """
 
