@@ -48,7 +48,9 @@ def seen_text(page: Any) -> str:
 
 def opened(page: Any) -> None:
     """Open every collapsed section of the page, as a person would to see all of it."""
-    page.locator("details").evaluate_all("sections => sections.forEach(s => { s.open = true })")
+    page.locator("main details:not(.menu)").evaluate_all(
+        "sections => sections.forEach(s => { s.open = true })"
+    )
 
 
 def test_a_portal_user_sees_no_queue_kind_and_no_admin_instruction(
@@ -95,6 +97,7 @@ def test_a_deployment_that_offers_rabbitmq_shows_it_in_the_portal(
     opened(page)
     kinds = page.locator("select[name=destination_type] option").all_inner_texts()
     assert kinds == ["HTTP POST to the endpoint URL", "RabbitMQ exchange"]
+    page.get_by_text("Advanced options").click()
     page.get_by_label("Deliver by").select_option(label="RabbitMQ exchange")
     text = seen_text(page)
     assert "amqps://broker.example.com/" in text
