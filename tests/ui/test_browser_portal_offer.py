@@ -78,8 +78,7 @@ def test_a_portal_user_sees_no_queue_kind_and_no_admin_instruction(
     operator = browser.new_context(base_url=hookline.base_url).new_page()
     sign_in(operator, hookline.admin_key or "")
     operator.goto(f"/ui/w/{ws}/webhooks/new")
-    opened(operator)
-    kinds = operator.locator("select[name=destination_type] option").all_inner_texts()
+    kinds = operator.locator("select[name=destination_type] option").all_text_contents()
     assert "RabbitMQ exchange" in kinds and "NATS JetStream subject" in kinds
     operator.goto(f"/ui/w/{ws}/catalog")
     expect(operator.get_by_text("POST /v1/event-types")).to_be_visible()
@@ -94,10 +93,10 @@ def test_a_deployment_that_offers_rabbitmq_shows_it_in_the_portal(
         ws = api.workspace(name="Broker Co")
         page = portal_page(context, api, ws)
     page.goto(f"{generous.base_url}/ui/w/{ws}/webhooks/new")
-    opened(page)
-    kinds = page.locator("select[name=destination_type] option").all_inner_texts()
+    kinds = page.locator("select[name=destination_type] option").all_text_contents()
     assert kinds == ["HTTP POST to the endpoint URL", "RabbitMQ exchange"]
     page.get_by_text("Advanced options").click()
+    opened(page)
     page.get_by_label("Deliver by").select_option(label="RabbitMQ exchange")
     text = seen_text(page)
     assert "amqps://broker.example.com/" in text
