@@ -14,3 +14,5 @@ MAX_HEADER_BYTES = 4096  # names and values of a webhook's custom headers, in al
 MIN_RATE_LIMIT = 0.001
 MAX_RATE_LIMIT = 10_000
 MAX_GRACE_SECONDS = 30 * 86400  # a rotated secret's grace period
+MAX_CHANNELS = 10  # channels an event carries or a webhook subscribes to
+MAX_CHANNEL_LENGTH = 128  # characters of one channel name

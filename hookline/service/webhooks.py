@@ -96,6 +96,7 @@ class Webhooks:
             auth=_or(fields.auth, None),
             destination=_or(fields.destination, None),
             forward_headers_on_redirect=_or(fields.forward_headers_on_redirect, False),
+            channels=_or(fields.channels, ()),
         )
         plan = self.ctx.settings.plans.get(ws.plan, {})
         private, _public = generate_keypair()
