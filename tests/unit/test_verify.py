@@ -137,3 +137,16 @@ def test_a_missing_header_is_named_exactly() -> None:
     with pytest.raises(VerificationError) as caught:
         verify("hmac-sha256", {}, BODY, secret=SECRET, brand="Acme", now=TIMESTAMP)
     assert str(caught.value) == "missing headers X-Acme-Signature-256, X-Acme-Timestamp"
+
+
+SVIX_HEADERS = {f"svix-{name.removeprefix('webhook-')}": v for name, v in HEADERS.items()}
+
+
+def test_svix_names_verify_with_the_svix_scheme_only() -> None:
+    verify("svix", SVIX_HEADERS, BODY, secret=SECRET, now=TIMESTAMP)
+    with pytest.raises(VerificationError, match="missing headers svix-id"):
+        verify("svix", HEADERS, BODY, secret=SECRET, now=TIMESTAMP)
+    with pytest.raises(VerificationError, match="missing headers webhook-id"):
+        verify("standard", SVIX_HEADERS, BODY, secret=SECRET, now=TIMESTAMP)
+    with pytest.raises(VerificationError, match="no signature matches"):
+        verify("svix", SVIX_HEADERS, BODY + b" ", secret=SECRET, now=TIMESTAMP)
