@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 from support.receiver import Endpoint, Receiver
-from support.server import Api
+from support.server import Api, Hookline
+
+from hookline.client import Client
 
 pytestmark = pytest.mark.slow
 
@@ -71,3 +73,25 @@ def test_a_batch_delivers_by_each_events_channels(api: Api, ws: str, receiver: R
             assert api.settled(dlv["id"])["status"] == "succeeded"
     assert received(every) == {with_x, plain}
     assert received(only_x) == {with_x}
+
+
+def test_the_typed_client_sends_and_subscribes_by_channel(
+    hookline: Hookline, ws: str, receiver: Receiver
+) -> None:
+    every, only_x = receiver.endpoint(), receiver.endpoint()
+    with Client(hookline.base_url, hookline.admin_key) as client:
+        client.create_webhook(ws, every.url)
+        hook = client.create_webhook(ws, only_x.url, channels=["x"])
+        assert hook.channels == ["x"]
+        with_x = client.send(ws, "order.paid", {"n": 1}, channels=["x"])
+        plain = client.send(ws, "order.paid", {"n": 2})
+        (batched,) = client.send_batch(ws, [{"type": "order.paid", "data": {}, "channels": ["x"]}])
+        assert batched.data is not None
+        assert client.get_event(with_x.id).channels == ["x"]
+        assert client.get_event(plain.id).channels is None
+    api_ids = [with_x.id, plain.id, batched.data.id]
+    assert (with_x.deliveries, plain.deliveries, batched.data.deliveries) == (2, 1, 2)
+    every.wait(3)
+    only_x.wait(2)
+    assert {r.delivery for r in only_x.requests} == {with_x.id, batched.data.id}
+    assert {r.delivery for r in every.requests} == set(api_ids)
