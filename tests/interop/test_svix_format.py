@@ -15,7 +15,7 @@ from support.server import Api
 
 from hookline.domain import jsjson
 from hookline.domain.workspace_settings import svix_settings
-from hookline.receive import Verifier
+from hookline.receive import Rejected, Verifier
 from hookline.verify import detect_scheme, verify
 
 from .nodejs import Node
@@ -28,6 +28,7 @@ DATAS = [
     as_json({"text": "café ✓ 👍🏽 東京", "nested": {"list": [1, 2.5, None, True]}}),
     as_json({"id": "not-the-event-id", "type": "x", "data": {"inner": True}}),
 ]
+STRANGER = "whsec_" + "A" * 43 + "="
 
 
 def svix_workspace(api: Api) -> str:
@@ -66,6 +67,14 @@ def test_the_svix_packages_verify_deliveries_and_get_the_data_as_sent(
         event = Verifier(secret=secret, scheme="svix").check(captured.headers, captured.body)
         assert (event.id, event.type, event.data) == (lower["svix-id"], "order.paid", data)
 
+    # The helpers refuse it named as another scheme (400) or with another secret (401).
+    with pytest.raises(Rejected) as unnamed:
+        Verifier(secret=secret).check(got[0].headers, got[0].body)
+    assert (unnamed.value.status, unnamed.value.code) == (400, "malformed_delivery")
+    with pytest.raises(Rejected) as stranger:
+        Verifier(secret=STRANGER, scheme="svix").check(got[0].headers, got[0].body)
+    assert (stranger.value.status, stranger.value.code) == (401, "invalid_signature")
+
     tampered = got[0].body.replace(b'"n":1', b'"n":2')
     with pytest.raises(svix.webhooks.WebhookVerificationError):
         svix.webhooks.Webhook(secret).verify(tampered, got[0].headers)
@@ -87,13 +96,12 @@ def test_old_and_new_secrets_verify_with_svix_during_the_grace_period(
 
     signatures = {k.lower(): v for k, v in captured.headers.items()}["svix-signature"].split()
     assert len(signatures) == 2
-    stranger = "whsec_" + "A" * 43 + "="
     for secret in (old, new):
         svix.webhooks.Webhook(secret).verify(captured.body, captured.headers)
     with pytest.raises(svix.webhooks.WebhookVerificationError):
-        svix.webhooks.Webhook(stranger).verify(captured.body, captured.headers)
+        svix.webhooks.Webhook(STRANGER).verify(captured.body, captured.headers)
     verdicts = node.verify(
-        [node_request(captured.headers, captured.body, s) for s in (old, new, stranger)]
+        [node_request(captured.headers, captured.body, s) for s in (old, new, STRANGER)]
     )
     assert [v["ok"] for v in verdicts] == [True, True, False]
 
