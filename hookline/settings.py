@@ -17,6 +17,9 @@ from pydantic import BeforeValidator, Field, InstanceOf, PlainSerializer, Secret
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hookline.domain.egress_proxy import EgressProxy, parse_no_proxy, parse_proxy
+from hookline.domain.origins import Origin, parse_origin
+from hookline.domain.portal_brand import InvalidBrand, PortalBrand, parse_brand
+from hookline.domain.portal_offer import InvalidOffer, PortalOffer, parse_offer
 from hookline.domain.retry import InvalidPolicy, PolicyLayer, parse_policy
 from hookline.domain.scheduling import workspace_slots
 from hookline.domain.workspace_settings import DeliveryFormat, InvalidSettings, parse_format
@@ -55,18 +58,88 @@ def _delivery(value: Any) -> DeliveryFormat:
         raise ValueError("; ".join(exc.problems)) from exc
 
 
+def _portal_origins(value: Any) -> tuple[Origin, ...]:
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        items = _json_setting(text, PORTAL_ORIGINS) if text.startswith("[") else text.split(",")
+    else:
+        items = value
+    if not isinstance(items, list):
+        raise ValueError(f"{PORTAL_ORIGINS} is a comma-separated list of origins")
+    try:
+        return tuple(parse_origin(str(item)) for item in items if str(item).strip())
+    except ValueError as exc:
+        raise ValueError(f"{PORTAL_ORIGINS}: {exc}") from exc
+
+
+def _portal_brand(value: Any) -> PortalBrand:
+    if isinstance(value, PortalBrand):
+        return value
+    try:
+        return PortalBrand().over(parse_brand(_json_setting(value, PORTAL_BRAND), PORTAL_BRAND))
+    except InvalidBrand as exc:
+        raise ValueError("; ".join(exc.problems)) from exc
+
+
+def _brand_json(brand: PortalBrand) -> dict[str, Any]:
+    layer = {
+        "name": brand.name,
+        "logo": None if brand.logo is None else brand.logo.to_json(),
+        "accentColor": None if brand.accent is None else brand.accent.color,
+        "theme": brand.theme.value,
+        "title": brand.title,
+        "footerLinks": None
+        if brand.footer is None
+        else [{"text": link.text, "url": link.url} for link in brand.footer],
+        "terms": brand.terms.to_json(),
+    }
+    return {k: v for k, v in layer.items() if v is not None}
+
+
+def _portal_offer(value: Any) -> PortalOffer:
+    if isinstance(value, PortalOffer):
+        return value
+    try:
+        return parse_offer(_json_setting(value, PORTAL_OFFER), PORTAL_OFFER)
+    except InvalidOffer as exc:
+        raise ValueError(str(exc)) from exc
+
+
 RETRY_POLICY, DELIVERY = "HOOKLINE_RETRY_POLICY", "HOOKLINE_DELIVERY"
+PORTAL_ORIGINS, PORTAL_BRAND = "HOOKLINE_PORTAL_ORIGINS", "HOOKLINE_PORTAL_BRAND"
+PORTAL_OFFER = "HOOKLINE_PORTAL_OFFER"
 RetryPolicySetting = Annotated[
     InstanceOf[PolicyLayer],
     NoDecode,
     BeforeValidator(_retry_policy),
     PlainSerializer(lambda layer: layer.to_json()),
 ]
+PortalOfferSetting = Annotated[
+    InstanceOf[PortalOffer],
+    NoDecode,
+    BeforeValidator(_portal_offer),
+    PlainSerializer(lambda offer: offer.to_json()),
+]
 DeliverySetting = Annotated[
     InstanceOf[DeliveryFormat],
     NoDecode,
     BeforeValidator(_delivery),
     PlainSerializer(lambda fmt: fmt.to_json()),
+]
+
+PortalOriginsSetting = Annotated[
+    tuple[InstanceOf[Origin], ...],
+    NoDecode,
+    BeforeValidator(_portal_origins),
+    PlainSerializer(lambda origins: [origin.text for origin in origins]),
+]
+PortalBrandSetting = Annotated[
+    InstanceOf[PortalBrand],
+    NoDecode,
+    BeforeValidator(_portal_brand),
+    PlainSerializer(_brand_json),
 ]
 
 
@@ -121,6 +194,29 @@ class Settings(BaseSettings):
         description="Deployment default delivery format (JSON): signature, envelope, brand, "
         "userAgent; fields left out take their defaults. An invalid format stops the server "
         "at start.",
+    )
+    portal_origins: PortalOriginsSetting = Field(
+        default_factory=tuple,
+        description="Origins allowed to show the customer portal in a frame, comma-separated "
+        '(or a JSON list), e.g. "https://app.example.com,https://admin.example.com" '
+        "(scheme://host[:port], no path, no wildcard). Empty: the portal cannot be framed. "
+        "A malformed origin stops the server at start.",
+    )
+    portal_brand: PortalBrandSetting = Field(
+        default_factory=PortalBrand,
+        description="Deployment default brand of the customer portal (JSON: name, logo, "
+        "accentColor, theme, title, footerLinks, terms; see docs/portal.md); a workspace's "
+        "settings.portal overrides it field by field. An invalid brand stops the server at "
+        "start.",
+    )
+    portal_offer: PortalOfferSetting = Field(
+        default_factory=PortalOffer,
+        description="What a portal user may give a webhook (JSON): `destinations`, the kinds "
+        'offered (`"http"` and any of `rabbitmq`, `nats`, `redis`, `sqs`, `sns`, '
+        '`eventbridge`; default `["http"]`), and whether `auth`, `filters`, `headers` (custom '
+        "headers) and `rateLimit` are offered (each true by default). The portal's form shows "
+        "only what is offered and the API refuses the rest for a portal session (403 "
+        "`not_offered`); keys are not bound by it.",
     )
     plans: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: dict(DEFAULT_PLANS),

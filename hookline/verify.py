@@ -102,7 +102,7 @@ def verify_standard(
     now: float | None = None,
 ) -> None:
     """Verify a Standard Webhooks v1 delivery; raise ``VerificationError`` if it fails."""
-    _verify_v1(secret, _standard_headers(headers), body, tolerance=tolerance, now=now)
+    _verify_v1(secret, headers, body, "webhook", tolerance=tolerance, now=now)
 
 
 def verify_svix(
@@ -115,22 +115,26 @@ def verify_svix(
 ) -> None:
     """Verify a delivery in Svix's format: the Standard Webhooks v1 signature under the
     header names ``svix-id``, ``svix-timestamp`` and ``svix-signature``."""
-    _verify_v1(secret, _standard_headers(headers, "svix"), body, tolerance=tolerance, now=now)
+    _verify_v1(secret, headers, body, "svix", tolerance=tolerance, now=now)
 
 
 def _verify_v1(
     secret: str,
-    signed: tuple[str, str, str],
+    headers: Mapping[str, str],
     body: bytes,
+    prefix: str,
     *,
     tolerance: int,
     now: float | None,
 ) -> None:
-    msg_id, timestamp, signatures = signed
+    """Verify the v1 signature in the ``{prefix}-id``, ``-timestamp`` and ``-signature``
+    headers."""
+    msg_id, timestamp, header = _standard_headers(headers, prefix)
+    signatures = _signatures(header, "v1", f"{prefix}-signature")
     check_timestamp(timestamp, tolerance=tolerance, now=now)
     expected = standard_signature(secret_bytes(secret), msg_id, timestamp, body).encode()
-    for candidate in signatures.split():
-        if candidate.startswith("v1,") and hmac.compare_digest(candidate.encode(), expected):
+    for candidate in signatures:
+        if hmac.compare_digest(f"v1,{candidate}".encode(), expected):
             return
     raise VerificationError("no signature matches the secret")
 
@@ -174,15 +178,14 @@ def verify_ed25519(
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    msg_id, timestamp, signatures = _standard_headers(headers)
+    msg_id, timestamp, header = _standard_headers(headers)
+    signatures = _signatures(header, "v1a")
     check_timestamp(timestamp, tolerance=tolerance, now=now)
     key = Ed25519PublicKey.from_public_bytes(ed25519_public_bytes(public_key))
     message = f"{msg_id}.{timestamp}.".encode() + body
-    for candidate in signatures.split():
-        if not candidate.startswith("v1a,"):
-            continue
+    for candidate in signatures:
         try:
-            key.verify(base64.b64decode(candidate[4:]), message)
+            key.verify(base64.b64decode(candidate), message)
             return
         except (InvalidSignature, ValueError):
             continue
@@ -214,6 +217,10 @@ def verify_hmac_sha256(
 ) -> None:
     """Verify ``X-{Brand}-Signature-256`` over ``"{X-{Brand}-Timestamp}.{body}"``."""
     signature, timestamp = _required(headers, f"X-{brand}-Signature-256", f"X-{brand}-Timestamp")
+    if not _PREFIXED_SHA256.fullmatch(signature.strip()):
+        raise MalformedDelivery(
+            f"X-{brand}-Signature-256 is not sha256= followed by 64 hexadecimal digits"
+        )
     check_timestamp(timestamp, tolerance=tolerance, now=now)
     expected = timestamped_hmac(secret, timestamp, body)
     if not hmac.compare_digest(signature.strip().encode(), expected.encode()):
@@ -236,6 +243,8 @@ def verify_hmac_sha256_body(
     whose header was rewritten. Prefer a timestamped scheme where you can.
     """
     signature, timestamp = _required(headers, f"X-{brand}-Hmac-Sha256", f"X-{brand}-Timestamp")
+    if not _HEX_SHA256.fullmatch(signature.strip()):
+        raise MalformedDelivery(f"X-{brand}-Hmac-Sha256 is not 64 hexadecimal digits")
     check_timestamp(timestamp, tolerance=tolerance, now=now)
     if not hmac.compare_digest(
         signature.strip().lower().encode(), body_hmac(secret, body).encode()
@@ -320,10 +329,17 @@ def verify_rfc9421(
     was called at, with the path and query as they arrived (see ``target_uri``).
     """
     inputs, values, digest = _required(headers, "Signature-Input", "Signature", "Content-Digest")
+    signatures = {m.group(1): m.group(2) for m in _SIG_VALUE.finditer(values)}
+    labelled = list(_SIG_INPUT.finditer(inputs))
+    if not signatures:
+        raise MalformedDelivery("Signature is not a list of label=:base64: values (RFC 9421)")
+    if not any(m.group(1) in signatures for m in labelled):
+        raise MalformedDelivery(
+            "Signature-Input has no label=(components);params entry for a label of Signature"
+        )
     if not hmac.compare_digest(digest.strip().encode(), content_digest(body).encode()):
         raise VerificationError("Content-Digest does not match the body")
-    signatures = {m.group(1): m.group(2) for m in _SIG_VALUE.finditer(values)}
-    for match in _SIG_INPUT.finditer(inputs):
+    for match in labelled:
         label, inner, raw_params = match.groups()
         components = [c.strip('"') for c in inner.split()]
         params = f"({inner}){raw_params.strip()}"
@@ -425,6 +441,27 @@ def _standard_headers(headers: Mapping[str, str], prefix: str = "webhook") -> tu
         headers, f"{prefix}-id", f"{prefix}-timestamp", f"{prefix}-signature"
     )
     return msg_id, timestamp, signatures
+
+
+_SIGNATURE = re.compile(r"(v[0-9a-z]+),([A-Za-z0-9+/]+={0,2})")
+_HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_PREFIXED_SHA256 = re.compile(r"sha256=[0-9a-fA-F]{64}")
+
+
+def _signatures(header: str, version: str, name: str = "webhook-signature") -> list[str]:
+    """The base64 signatures of ``version`` in a signature header ``name`` (space-separated
+    ``version,base64`` entries). A header with none this verifier can read is malformed:
+    either no entry has that shape, or they are all of versions it does not know."""
+    readable = [m for entry in header.split() if (m := _SIGNATURE.fullmatch(entry))]
+    mine = [m.group(2) for m in readable if m.group(1) == version]
+    if mine:
+        return mine
+    if readable:
+        others = ", ".join(sorted({m.group(1) for m in readable}))
+        raise MalformedDelivery(
+            f"{name} carries only {others} signatures; this verifier reads {version}"
+        )
+    raise MalformedDelivery(f"{name} is not a list of version,base64 signatures (such as v1,K5oZ…)")
 
 
 def _required(headers: Mapping[str, str], *names: str) -> list[str]:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 from pydantic.config import JsonDict
 
 from hookline.domain import endpoint_auth, queues
+from hookline.domain import portal_brand as brand
 from hookline.domain.channels import CHANNEL_PATTERN
 from hookline.domain.envelope import ENVELOPES
 from hookline.domain.limits import (
@@ -40,6 +41,7 @@ from hookline.domain.models import (
     Workspace,
 )
 from hookline.domain.retry import (
+    DEFAULT_MAX_RETRY_AFTER,
     EXPONENTIAL_FIELDS,
     MAX_ATTEMPTS,
     MAX_DELAY,
@@ -154,6 +156,15 @@ RETRY_POLICY_SCHEMA: JsonDict = {
             "default": "fail",
             "description": "After the last attempt: fail the delivery, or also pause the webhook.",
         },
+        "maxRetryAfter": _range(
+            "number",
+            0,
+            MAX_DELAY,
+            "The longest wait, in seconds, that an endpoint's Retry-After (on a 429 or 503) may "
+            "ask for before the next attempt; the wait is never shorter than the schedule's. "
+            "0 ignores Retry-After.",
+            default=DEFAULT_MAX_RETRY_AFTER,
+        ),
     },
 }
 RetryPolicyIn = Annotated[dict[str, Any], WithJsonSchema(RETRY_POLICY_SCHEMA)]
@@ -195,6 +206,69 @@ DELIVERY_SCHEMA: JsonDict = {
     },
 }
 DeliverySettingsIn = Annotated[dict[str, str], WithJsonSchema(DELIVERY_SCHEMA)]
+
+# The customer portal's brand, as the service checks it (422 invalid_settings). A field left
+# out comes from the deployment's HOOKLINE_PORTAL_BRAND.
+PORTAL_SCHEMA: JsonDict = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "How the customer portal looks to this workspace's customers. With a name "
+    "or a logo set, the portal shows no Hookline name or mark.",
+    "properties": {
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": brand.MAX_NAME,
+            "description": "The product's name, shown in the portal's header.",
+            "examples": ["Acme LMS"],
+        },
+        "logo": {
+            "type": "string",
+            "description": "An https:// image URL, or an inline SVG document (<svg xmlns=…>…"
+            f"</svg>, at most {brand.MAX_SVG // 1024} KiB, without scripts, event handlers, "
+            "links or external images). Always shown as an image.",
+        },
+        "accentColor": {
+            "type": "string",
+            "pattern": "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$",
+            "description": "Colour of links, buttons and the current tab.",
+            "examples": ["#0a7d5a"],
+        },
+        "theme": {"enum": [t.value for t in brand.Theme], "default": "light"},
+        "title": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": brand.MAX_TITLE,
+            "description": "The page title after each page's own; default: name.",
+        },
+        "footerLinks": {
+            "type": "array",
+            "maxItems": brand.MAX_FOOTER_LINKS,
+            "description": "Links in the footer; [] for no footer.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["text", "url"],
+                "properties": {
+                    "text": {"type": "string", "minLength": 1, "maxLength": brand.MAX_LINK_TEXT},
+                    "url": {"type": "string", "description": "https://, http:// or mailto:"},
+                },
+            },
+        },
+        "terms": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "The words customers see for an endpoint and a webhook; plurals "
+            "default to the word with an s.",
+            "properties": {
+                name: {"type": "string", "minLength": 1, "maxLength": brand.MAX_TERM}
+                for name in brand.TERMS
+            },
+            "examples": [{"endpoint": "integration", "webhook": "integration"}],
+        },
+    },
+}
+PortalSettingsIn = Annotated[dict[str, Any], WithJsonSchema(PORTAL_SCHEMA)]
 
 
 class In(BaseModel):
@@ -238,6 +312,9 @@ class WorkspaceSettings(In):
     )
     retryPolicy: RetryPolicyIn | None = Field(
         None, description="The workspace's retry policy: its webhooks' defaults."
+    )
+    portal: PortalSettingsIn | None = Field(
+        None, description="The customer portal's brand; fields left out take the deployment's."
     )
 
 
@@ -859,6 +936,16 @@ def attempt_out(a: Attempt) -> AttemptOut:
 class DeliveryDetail(DeliveryOut):
     event: EventOut | None
     attempts: list[AttemptOut]
+
+
+class TestIn(In):
+    eventType: str | None = Field(
+        None,
+        max_length=128,
+        description="Send this catalog event type's example instead of a test ping, flagged "
+        "and tagged as a test all the same (404 if the catalog has no such type, 422 "
+        "no_example if it has no example).",
+    )
 
 
 class RecoverIn(In):

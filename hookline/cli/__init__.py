@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from hookline.cli import server
+from hookline.cli.admin import keys, portal_link, workspaces
 from hookline.cli.api import deliveries, recover, send, webhooks
 from hookline.cli.relay import relay
 from hookline.cli.tail import tail
@@ -26,6 +27,9 @@ for command in (
     deliveries,
     recover,
     tail,
+    workspaces,
+    keys,
+    portal_link,
     relay,
 ):
     main.add_command(command)

@@ -60,6 +60,12 @@ out = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
 err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 240)
 
 
+def duration(text: str) -> timedelta | None:
+    """``30s``, ``15m``, ``1h``, ``2d`` or ``1w`` as a timedelta; None for other text."""
+    match = _DURATION.match(text.strip())
+    return timedelta(**{_UNITS[match[2]]: int(match[1])}) if match else None
+
+
 class When(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.5
     """A time: a duration back from now (``30s``, ``15m``, ``1h``, ``2d``, ``1w``) or RFC 3339."""
 
@@ -69,9 +75,9 @@ class When(click.ParamType):  # type: ignore[type-arg]  # generic only from clic
         if isinstance(value, datetime):
             return value
         text = str(value).strip()
-        match = _DURATION.match(text)
-        if match:
-            return datetime.now(UTC) - timedelta(**{_UNITS[match[2]]: int(match[1])})
+        back = duration(text)
+        if back is not None:
+            return datetime.now(UTC) - back
         try:
             when = datetime.fromisoformat(text)
         except ValueError:

@@ -150,6 +150,7 @@ def _effective(settings: Settings) -> dict[str, Any]:
             "followRedirects": policy.follow_redirects,
             "jitter": policy.jitter,
             "onExhausted": policy.on_exhausted,
+            "maxRetryAfter": policy.max_retry_after,
         },
     }
 

@@ -216,5 +216,6 @@ OPERATIONS: dict[str, str] = {
     "list_webhook_deliveries": "deliveries",
     "get_delivery": "get_delivery",
     "resend": "resend",
+    "retry": "retry",
     "create_portal_link": "create_portal_link",
 }

@@ -239,9 +239,12 @@ class Client:
         url = base.path("/v1/webhooks/{}/secret/rotate", webhook_id)
         return self._one(Secret, "POST", url, json=body)
 
-    def test_webhook(self, webhook_id: str) -> DeliveryDetail:
-        """Send a test ping now; the delivery with its attempt."""
-        return self._one(DeliveryDetail, "POST", base.path("/v1/webhooks/{}/test", webhook_id))
+    def test_webhook(self, webhook_id: str, *, event_type: str | None = None) -> DeliveryDetail:
+        """Send a test ping now, or with ``event_type`` the catalog's example of that type
+        (as a test too); the delivery with its attempt."""
+        body = {} if event_type is None else {"eventType": event_type}
+        url = base.path("/v1/webhooks/{}/test", webhook_id)
+        return self._one(DeliveryDetail, "POST", url, json=body)
 
     def recover(
         self,
@@ -344,6 +347,11 @@ class Client:
     def get_delivery(self, delivery_id: str) -> DeliveryDetail:
         """The delivery with its event and every attempt."""
         return self._one(DeliveryDetail, "GET", base.path("/v1/deliveries/{}", delivery_id))
+
+    def retry(self, delivery_id: str) -> Delivery:
+        """Make a pending delivery's next attempt now (no new delivery)."""
+        url = base.path("/v1/deliveries/{}/retry", delivery_id)
+        return self._one(Delivery, "POST", url)
 
     def resend(self, delivery_id: str) -> Delivery:
         """A new delivery of the same event to the same webhook."""

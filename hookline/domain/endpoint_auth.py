@@ -38,12 +38,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from yarl import URL
 
+from hookline.domain.limits import MAX_AUTH_TEXT, MAX_PEM
 from hookline.errors import Invalid
 
 KINDS = ("basic", "bearer", "oauth2", "mtls")
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
-MAX_TEXT = 4096
-MAX_PEM = 16384
 # The fields each kind takes: required ones, then optional ones.
 _FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "basic": (("username", "password"), ()),
@@ -237,7 +236,7 @@ def _parse(value: Any, *, secret_optional: bool) -> EndpointAuth | SecretLeftOut
                 raise _invalid(f"auth.{name}", f"{kind} auth needs {name}")
             continue
         text = value[name]
-        limit = MAX_PEM if kind == "mtls" else MAX_TEXT
+        limit = MAX_PEM if kind == "mtls" else MAX_AUTH_TEXT
         if not isinstance(text, str) or not text or len(text) > limit:
             raise _invalid(f"auth.{name}", f"{name} is a string of 1 to {limit} characters")
         if not is_utf8(text) or (kind != "mtls" and any(ord(ch) < 32 for ch in text)):

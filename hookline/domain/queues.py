@@ -30,9 +30,19 @@ from typing import Any, ClassVar
 from yarl import URL
 
 from hookline.domain.endpoint_auth import is_utf8
+from hookline.domain.limits import MAX_DESTINATION_TEXT, MAX_STREAM_LENGTH
 from hookline.errors import Invalid
 
 KINDS = ("rabbitmq", "nats", "redis", "sqs", "sns", "eventbridge")
+# What each kind is called where people read it.
+LABELS = {
+    "rabbitmq": "RabbitMQ exchange",
+    "nats": "NATS JetStream subject",
+    "redis": "Redis stream",
+    "sqs": "Amazon SQS queue",
+    "sns": "Amazon SNS topic",
+    "eventbridge": "Amazon EventBridge bus",
+}
 AWS_KINDS = frozenset({"sqs", "sns", "eventbridge"})
 SECRETS = frozenset({"password", "secretAccessKey"})
 SCHEMES = {
@@ -196,10 +206,21 @@ def parse(value: Any) -> Destination:
                 raise _invalid(f"destination.{name}", f"a {kind} destination needs {name}")
             continue
         if name == "maxLen":
-            if not isinstance(given, int) or isinstance(given, bool) or not 1 <= given <= 10**9:
+            if (
+                not isinstance(given, int)
+                or isinstance(given, bool)
+                or not 1 <= given <= MAX_STREAM_LENGTH
+            ):
                 raise _invalid("destination.maxLen", "maxLen is a whole number from 1 to 10^9")
-        elif not isinstance(given, str) or len(given) > 2048 or (not given and name != "exchange"):
-            raise _invalid(f"destination.{name}", f"{name} is a string of 1 to 2048 characters")
+        elif (
+            not isinstance(given, str)
+            or len(given) > MAX_DESTINATION_TEXT
+            or (not given and name != "exchange")
+        ):
+            raise _invalid(
+                f"destination.{name}",
+                f"{name} is a string of 1 to {MAX_DESTINATION_TEXT} characters",
+            )
         elif not is_utf8(given) or any(ord(ch) < 32 for ch in given):
             raise _invalid(f"destination.{name}", f"{name} must be text without control characters")
         out[name] = given

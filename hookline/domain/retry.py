@@ -3,8 +3,10 @@
 A policy is resolved from layers (deployment < workspace < webhook); each layer
 may set any field, the rest keep the value from below. ``decide`` looks at one
 attempt's outcome and says: succeeded, retry at a time, or give up (and maybe
-pause the webhook). ``410 Gone`` is the endpoint saying it is no more: the delivery
-fails and the webhook is disabled, whatever the policy. It never sleeps and does no I/O.
+pause the webhook). A ``Retry-After`` on a 429 or 503 is taken at its word: the next
+attempt waits what it asks, up to the policy's ``max_retry_after``, and never less than the
+schedule's wait. ``410 Gone`` is the endpoint saying it is no more: the delivery fails and
+the webhook is disabled, whatever the policy. It never sleeps and does no I/O.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ EXPONENTIAL_FIELDS: dict[str, tuple[float, float]] = {
     "max": (0, MAX_DELAY),
 }
 MAX_TIMEOUT = 60.0
+# How long a Retry-After may make the next attempt wait, unless a policy says otherwise.
+DEFAULT_MAX_RETRY_AFTER = 3600.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -77,6 +81,7 @@ class PolicyLayer:
     follow_redirects: bool | None = None
     jitter: float | None = None
     on_exhausted: Literal["fail", "pause"] | None = None
+    max_retry_after: float | None = None
     nulls: frozenset[str] = frozenset()  # the fields given as null, shown as given
 
     def to_json(self) -> dict[str, Any]:
@@ -90,6 +95,7 @@ class PolicyLayer:
                 "followRedirects": self.follow_redirects,
                 "jitter": self.jitter,
                 "onExhausted": self.on_exhausted,
+                "maxRetryAfter": self.max_retry_after,
             },
             self.nulls,
         )
@@ -103,6 +109,7 @@ class RetryPolicy:
     follow_redirects: bool = False
     jitter: float = 0.2
     on_exhausted: Literal["fail", "pause"] = "fail"
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
 
     @property
     def max_attempts(self) -> int:
@@ -136,6 +143,9 @@ def _resolved(layers: tuple[PolicyLayer | None, ...]) -> RetryPolicy:
             else layer.follow_redirects,
             jitter=policy.jitter if layer.jitter is None else layer.jitter,
             on_exhausted=policy.on_exhausted if layer.on_exhausted is None else layer.on_exhausted,
+            max_retry_after=policy.max_retry_after
+            if layer.max_retry_after is None
+            else layer.max_retry_after,
         )
     return policy
 
@@ -179,6 +189,7 @@ def load_policy(raw: dict[str, Any]) -> PolicyLayer:
         follow_redirects=raw.get("followRedirects"),
         jitter=raw.get("jitter"),
         on_exhausted=raw.get("onExhausted"),
+        max_retry_after=raw.get("maxRetryAfter"),
         nulls=frozenset(name for name, value in raw.items() if value is None),
     )
 
@@ -198,6 +209,7 @@ def _problems(raw: Any, name: str) -> list[str]:
         "followRedirects",
         "jitter",
         "onExhausted",
+        "maxRetryAfter",
     }
     problems += [f"{name}.{k} is not a known field" for k in raw if k not in known]
     schedule = raw.get("schedule")
@@ -235,6 +247,9 @@ def _problems(raw: Any, name: str) -> list[str]:
         problems.append(f"{name}.followRedirects must be true or false")
     if raw.get("onExhausted") not in (None, "fail", "pause"):
         problems.append(f'{name}.onExhausted must be "fail" or "pause"')
+    cap = raw.get("maxRetryAfter")
+    if cap is not None and not (_is_number(cap) and 0 <= cap <= MAX_DELAY):
+        problems.append(f"{name}.maxRetryAfter must be between 0 and {MAX_DELAY:g} seconds")
     return problems
 
 
@@ -309,7 +324,8 @@ def decide(
         return Decision(kind="failed", stop_webhook=stop)
     scheduled = policy.schedule[attempt]
     if outcome.retry_after is not None and outcome.status_code in RETRY_AFTER_STATUSES:
-        delay = min(max(outcome.retry_after, scheduled), 2 * scheduled)
+        # The endpoint's word, up to the policy's cap; never sooner than the schedule.
+        delay = max(scheduled, min(outcome.retry_after, policy.max_retry_after))
     elif policy.jitter:
         spread = (rng or random).uniform(-policy.jitter, policy.jitter)
         delay = scheduled * (1 + spread)
@@ -319,3 +335,24 @@ def decide(
     # attempt's time always fits the store and the API's time format.
     delay = MAX_DELAY if not delay <= MAX_DELAY else max(delay, 0.0)
     return Decision(kind="retry", retry_at_ms=now_ms + round(delay * 1000))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Remaining:
+    """The attempts left to a pending delivery: the next one's number of ``total``, and when
+    each is due (epoch ms), the next one first."""
+
+    next_number: int
+    total: int
+    due: tuple[int, ...]
+
+
+def remaining(policy: RetryPolicy, *, made: int, next_at: int) -> Remaining:
+    """The attempts left after ``made`` attempts, the next due at ``next_at``; each later one
+    is due the schedule's wait after the one before, as far as one can tell ahead: the
+    jitter and the attempts' own durations move them a little, and a ``Retry-After`` the
+    endpoint sends may put them later."""
+    due = [next_at]
+    for wait in policy.schedule[made + 1 :]:
+        due.append(due[-1] + round(min(wait, MAX_DELAY) * 1000))
+    return Remaining(next_number=made + 1, total=max(policy.max_attempts, made + 1), due=tuple(due))

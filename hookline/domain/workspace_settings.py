@@ -1,8 +1,10 @@
-"""What a workspace may set for all its webhooks: the delivery format and a retry policy. Pure.
+"""What a workspace may set for all its webhooks: the delivery format, a retry policy and its
+customer portal's brand. Pure.
 
-A workspace's ``settings`` is JSON with two optional members, each a layer over the
+A workspace's ``settings`` is JSON with three optional members, each a layer over the
 deployment's own: ``delivery`` (``signature``, ``envelope``, ``brand``, ``userAgent``: how
-deliveries are signed, shaped and named) and ``retryPolicy`` (a ``PolicyLayer``).
+deliveries are signed, shaped and named), ``retryPolicy`` (a ``PolicyLayer``) and
+``portal`` (a ``BrandLayer``: how the customer portal looks).
 ``parse_settings`` turns the JSON into ``WorkspaceSettings`` or says every rule it breaks;
 ``DeliveryFormat.over`` gives the format a delivery is made in. ``SVIX_FORMAT`` is what a
 receiver written for Svix verifies and parses (``svix-*`` headers, the data as the body);
@@ -17,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hookline.domain.envelope import ENVELOPES
+from hookline.domain.portal_brand import BrandLayer, brand_problems, load_brand
 from hookline.domain.retry import InvalidPolicy, PolicyLayer, load_policy, parse_policy
 from hookline.signing import SCHEMES
 
@@ -88,6 +91,7 @@ def _over(base: DeliveryFormat, layer: FormatLayer) -> DeliveryFormat:
 class WorkspaceSettings:
     delivery: FormatLayer | None = None
     retry_policy: PolicyLayer | None = None
+    portal: BrandLayer | None = None
     nulls: frozenset[str] = frozenset()  # the settings given as null, shown as given
 
     def to_json(self) -> dict[str, Any]:
@@ -97,6 +101,8 @@ class WorkspaceSettings:
             shown["delivery"] = self.delivery.to_json()
         if self.retry_policy is not None:
             shown["retryPolicy"] = self.retry_policy.to_json()
+        if self.portal is not None:
+            shown["portal"] = self.portal.to_json()
         return shown
 
 
@@ -122,11 +128,14 @@ def parse_settings(raw: Any) -> WorkspaceSettings:
         return WorkspaceSettings()
     if not isinstance(raw, dict):
         raise InvalidSettings(["settings must be an object"])
-    unknown = set(raw) - {"delivery", "retryPolicy"}
+    unknown = set(raw) - {"delivery", "retryPolicy", "portal"}
     problems = [f"settings.{k} is not a known setting" for k in sorted(unknown)]
     delivery = raw.get("delivery")
     if delivery is not None:
         problems += format_problems(delivery, "settings.delivery")
+    portal = raw.get("portal")
+    if portal is not None:
+        problems += brand_problems(portal, "settings.portal")
     try:
         parse_policy(raw.get("retryPolicy"), "settings.retryPolicy")
     except InvalidPolicy as exc:
@@ -138,10 +147,11 @@ def parse_settings(raw: Any) -> WorkspaceSettings:
 
 def load_settings(raw: dict[str, Any]) -> WorkspaceSettings:
     """The settings a stored (already parsed) JSON value holds."""
-    delivery, policy = raw.get("delivery"), raw.get("retryPolicy")
+    delivery, policy, portal = raw.get("delivery"), raw.get("retryPolicy"), raw.get("portal")
     return WorkspaceSettings(
         delivery=None if delivery is None else _format_layer(delivery),
         retry_policy=None if policy is None else load_policy(policy),
+        portal=None if portal is None else load_brand(portal),
         nulls=_nulls(raw),
     )
 

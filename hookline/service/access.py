@@ -38,6 +38,7 @@ class Principal:
     key_id: str
     workspace_id: str | None = None
     role: Role | None = None
+    portal: bool = False  # signed in by a portal link: bound by the deployment's portal offer
 
     @property
     def is_admin(self) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 from hookline.domain.models import Workspace
 from hookline.domain.network_guard import Network, parse_networks
+from hookline.domain.portal_brand import PortalBrand
 from hookline.domain.workspace_settings import (
     DeliveryFormat,
     InvalidSettings,
@@ -51,12 +52,16 @@ class Context:
         """How a workspace's deliveries are made: the deployment's format, its overrides."""
         return self.settings.delivery.over(ws_settings.delivery)
 
+    def portal_brand(self, ws_settings: WorkspaceSettings) -> PortalBrand:
+        """How a workspace's customer portal looks: the deployment's brand, its overrides."""
+        return self.settings.portal_brand.over(ws_settings.portal)
+
     def brand(self, ws: Workspace) -> str:
         return self.delivery_format(ws.settings).brand
 
 
 def parsed_settings(raw: Any) -> WorkspaceSettings:
-    """A workspace's ``settings`` (delivery and retryPolicy overrides) from JSON."""
+    """A workspace's ``settings`` (delivery, retryPolicy and portal overrides) from JSON."""
     try:
         return parse_settings(raw)
     except InvalidSettings as exc:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hookline import tracing
+from hookline.domain import jsjson
 from hookline.domain.headers import redacted
-from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event, Webhook
-from hookline.domain.retry import RetryPolicy
+from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event, EventType, Webhook
+from hookline.domain.retry import Remaining, RetryPolicy, remaining
 from hookline.domain.statuses import WebhookStatus
 from hookline.errors import Conflict, Invalid, NotFound
 from hookline.ids import new_id, now_ms
@@ -96,6 +97,41 @@ class Deliveries:
         event = await self.store.get_event_of_delivery(dlv_id)
         return dlv, event, await self._shown(who, dlv, await self.store.list_attempts(dlv_id))
 
+    async def remaining(self, who: Principal, dlv: Delivery) -> Remaining | None:
+        """The attempts left to ``dlv`` while it is pending, from its webhook's effective
+        retry policy; None otherwise."""
+        if dlv.status is not DeliveryStatus.PENDING or dlv.next_attempt_at is None:
+            return None
+        wh = await self.webhooks.get(who, dlv.webhook_id)
+        ws = await self.workspaces.get(who, dlv.workspace_id)
+        policy = RetryPolicy.resolve(
+            self.ctx.settings.retry_policy, ws.settings.retry_policy, wh.retry_policy
+        )
+        return remaining(policy, made=dlv.attempt_count, next_at=dlv.next_attempt_at)
+
+    async def retry_now(self, who: Principal, dlv_id: str) -> Delivery:
+        """Move a pending delivery's next attempt to now and wake the dispatcher; no new
+        delivery. Conflict when it is not pending (see ``retry_refusal``) or when its webhook
+        is FIFO and an older delivery goes first."""
+        dlv = await self.get(who, dlv_id, Action.MANAGE)
+        wh = await self.webhooks.get(who, dlv.webhook_id)
+        if dlv.status is DeliveryStatus.PENDING:
+            now = now_ms()
+            moved = await self.store.retry_now(dlv.id, now=now)
+            if moved is None:
+                raise NotFound("No such delivery.")
+            if moved.status is DeliveryStatus.PENDING and moved.next_attempt_at != now:
+                raise Conflict(
+                    "The endpoint takes its deliveries in order (FIFO) and an older one is "
+                    "still unfinished; retry that one first.",
+                    code="delivery_queued",
+                )
+            if moved.status is DeliveryStatus.PENDING:
+                self.ctx.wake()
+                return moved
+            dlv = moved
+        raise retry_refusal(dlv, wh)
+
     async def resend(self, who: Principal, dlv_id: str) -> Delivery:
         dlv = await self.get(who, dlv_id, Action.MANAGE)
         wh = await self.webhooks.get(who, dlv.webhook_id)
@@ -169,6 +205,23 @@ class Deliveries:
         return len(created)
 
     async def test(self, who: Principal, wh_id: str) -> tuple[Delivery, list[Attempt]]:
+        """A test ping: an event of type ``test`` with empty data."""
+        return await self._test(who, wh_id, "test", "{}")
+
+    async def send_example(
+        self, who: Principal, wh_id: str, et: EventType
+    ) -> tuple[Delivery, list[Attempt]]:
+        """The catalog's example of ``et`` sent to ``wh_id`` now, as a test (flagged ``test``
+        in its envelope, tagged ``test``), whether or not the webhook subscribes to it."""
+        if et.example is None:
+            raise Invalid(f"The event type {et.name!r} has no example.", code="no_example")
+        return await self._test(who, wh_id, et.name, jsjson.dumps(et.example))
+
+    async def _test(
+        self, who: Principal, wh_id: str, type: str, data_json: str
+    ) -> tuple[Delivery, list[Attempt]]:
+        """Send a test event now and wait (up to the policy's timeout and a margin) for its
+        first attempt."""
         wh = await self.webhooks.get(who, wh_id, Action.MANAGE)
         if wh.status is WebhookStatus.DISABLED:
             raise Conflict(
@@ -177,7 +230,7 @@ class Deliveries:
         ws = await self.workspaces.get(who, wh.workspace_id)
         now = now_ms()
         event = Event(
-            id=new_id("evt"), workspace_id=ws.id, type="test", data_json="{}", created_at=now
+            id=new_id("evt"), workspace_id=ws.id, type=type, data_json=data_json, created_at=now
         )
         with tracing.span("hookline.test") as span:
             dlv = await self.store.insert_test_delivery(
@@ -240,9 +293,38 @@ class Deliveries:
         ]
 
     async def health(
-        self, who: Principal, ws_id: str, webhooks: list[Webhook]
+        self, who: Principal, ws_id: str, webhooks: list[Webhook], *, since: int
     ) -> dict[str, EndpointHealth]:
-        """The health of each of ``webhooks`` of workspace ``ws_id`` that has settled a
-        delivery: its last outcome and its failure streak, in one store query."""
+        """The health of each of ``webhooks`` of workspace ``ws_id`` that has made an
+        attempt: its last attempt, its failures in a row, its attempts per hour since
+        ``since``; counted from attempts, so a delivery still retried counts too."""
         await self.workspaces.get(who, ws_id)
-        return await self.store.webhook_health([w.id for w in webhooks if w.workspace_id == ws_id])
+        return await self.store.webhook_health(
+            [w.id for w in webhooks if w.workspace_id == ws_id], since=since
+        )
+
+
+def retry_refusal(dlv: Delivery, wh: Webhook) -> Conflict:
+    """Why a delivery that is not pending cannot be retried now, with its code:
+    ``webhook_disabled`` or ``webhook_paused`` (a held delivery waits for its endpoint),
+    ``delivery_in_progress`` (an attempt is under way), ``delivery_finished`` (it succeeded
+    or failed: resend it instead)."""
+    if dlv.status is DeliveryStatus.HELD or wh.status is not WebhookStatus.ACTIVE:
+        if wh.status is WebhookStatus.DISABLED:
+            return Conflict(
+                "The endpoint is disabled; enable it and its held deliveries go out.",
+                code="webhook_disabled",
+            )
+        return Conflict(
+            "The endpoint is paused; its deliveries wait until it is resumed, then go out "
+            "oldest first.",
+            code="webhook_paused",
+        )
+    if dlv.status is DeliveryStatus.SENDING:
+        return Conflict(
+            "An attempt of this delivery is under way now.", code="delivery_in_progress"
+        )
+    return Conflict(
+        f"The delivery has {dlv.status.value}; resend it to send the event again.",
+        code="delivery_finished",
+    )

@@ -25,6 +25,7 @@ from hookline.domain.models import Event, Webhook
 from hookline.domain.webhook_commands import parse_change, parse_create
 from hookline.errors import Conflict
 from hookline.ids import format_ms, new_id, now_ms
+from hookline.service.access import Principal
 from hookline.store.port import NewEvent, Store
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ class Operational:
         hooks = await self.store.subscribed_webhooks(OPERATOR_WORKSPACE)
         batch = []
         for notice in notices:
-            targets = _targets(hooks, notice)
+            targets = _targets(hooks, notice.type, notice.webhook.workspace_id)
             if not targets:
                 continue
             event = Event(
@@ -187,10 +188,39 @@ class Operational:
                 log.info("operational %s about %s", new.event.type, new.event.data_json[:200])
         return len(batch)
 
+    async def routes(self, who: Principal, workspace_id: str) -> list[Route] | None:
+        """Which operator webhooks take each operational event about ``workspace_id`` (none
+        about the operator workspace itself); None when there is no operator workspace.
+        The admin key's to know."""
+        who.require_admin("see where operational events go")
+        if await self.store.get_workspace(OPERATOR_WORKSPACE) is None:
+            return None
+        if workspace_id == OPERATOR_WORKSPACE:
+            return [Route(type=kind, webhooks=[], scoped=False) for kind in TYPES]
+        hooks = await self.store.subscribed_webhooks(OPERATOR_WORKSPACE)
+        found = []
+        for kind in TYPES:
+            targets = _targets(hooks, kind.name, workspace_id)
+            scoped = any(h.metadata.get(SCOPE_KEY) == workspace_id for h in targets)
+            found.append(Route(type=kind, webhooks=targets, scoped=scoped))
+        return found
 
-def _targets(hooks: list[Webhook], notice: Notice) -> list[Webhook]:
-    subscribed = [h for h in hooks if matches_any(h.events, notice.type)]
-    scoped = [h for h in subscribed if h.metadata.get(SCOPE_KEY) == notice.webhook.workspace_id]
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """Where one type of operational event about a workspace goes: ``webhooks`` of the
+    operator workspace, ``scoped`` when they are that workspace's own override."""
+
+    type: OperationalType
+    webhooks: list[Webhook]
+    scoped: bool
+
+
+def _targets(hooks: list[Webhook], event_type: str, workspace_id: str) -> list[Webhook]:
+    """The operator webhooks an event of ``event_type`` about ``workspace_id`` goes to: those
+    scoped to that workspace, else those scoped to none."""
+    subscribed = [h for h in hooks if matches_any(h.events, event_type)]
+    scoped = [h for h in subscribed if h.metadata.get(SCOPE_KEY) == workspace_id]
     return scoped or [h for h in subscribed if SCOPE_KEY not in h.metadata]
 
 

@@ -88,7 +88,9 @@ class Sessions:
                 raise Unauthorized(
                     "The key that issued this portal link has been revoked; ask for a new link."
                 )
-        return Principal(key_id=f"portal:{issued_by}", workspace_id=workspace_id, role=Role.ADMIN)
+        return Principal(
+            key_id=f"portal:{issued_by}", workspace_id=workspace_id, role=Role.ADMIN, portal=True
+        )
 
     async def end(self, token: str) -> None:
         await self.store.delete_ui_session(digest(token))

@@ -12,6 +12,7 @@ from hookline.domain.headers import masked
 from hookline.domain.limits import MAX_GRACE_SECONDS
 from hookline.domain.models import GraceKey, Webhook, Workspace
 from hookline.domain.network_guard import check_host, check_url
+from hookline.domain.portal_offer import HTTP
 from hookline.domain.queues import Destination
 from hookline.domain.statuses import WebhookStatus
 from hookline.domain.webhook_commands import (
@@ -21,7 +22,7 @@ from hookline.domain.webhook_commands import (
     WebhookPatch,
     check_secret,
 )
-from hookline.errors import Invalid, NotFound
+from hookline.errors import Forbidden, Invalid, NotFound
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.service.access import Action, Principal
 from hookline.service.context import Context, clamp_limit
@@ -70,6 +71,7 @@ class Webhooks:
 
     async def create(self, who: Principal, ws_id: str, new: WebhookCreate) -> Webhook:
         ws = await self.workspaces.get(who, ws_id, Action.MANAGE)
+        self._check_offered(who, new.fields, _or(new.fields.auth, None), creating=True)
         fields = self._checked(ws, new.fields)
         _check_http_only(_or(fields.auth, None), _or(fields.destination, None))
         secret = new.secret or generate_secret()
@@ -129,6 +131,7 @@ class Webhooks:
     async def update(self, who: Principal, wh_id: str, change: WebhookChange) -> Webhook:
         wh = await self.get(who, wh_id, Action.MANAGE)
         ws = await self.workspaces.get(who, wh.workspace_id)
+        self._check_offered(who, change.fields, change.auth, creating=False)
         changes = WebhookChanges(patch=self.checked_change(ws, change, wh))
         if change.secret is not None:
             changes.secret = self.ctx.box.seal(change.secret)
@@ -231,6 +234,51 @@ class Webhooks:
             if kept or auth is UNSET:
                 _check_credentials_stay(wh, _or(fields.url, wh.url), _or(auth, wh.auth), kept=kept)
         return fields if auth is UNSET else replace(fields, auth=auth)
+
+    def _check_offered(
+        self,
+        who: Principal,
+        fields: WebhookPatch,
+        auth: EndpointAuth | SecretLeftOut | None,
+        *,
+        creating: bool,
+    ) -> None:
+        """A portal user gives a webhook only what the deployment's portal offer names
+        (403 ``not_offered``); clearing an option is always allowed. Keys are not bound."""
+        if not who.portal:
+            return
+        offer = self.ctx.settings.portal_offer
+        destination = fields.destination
+        if destination is not UNSET and destination is not None:
+            kind: str | None = destination.kind
+        elif creating or destination is None:
+            kind = HTTP
+        else:
+            kind = None
+        refused: list[tuple[str, str]] = []
+        if kind is not None and kind not in offer.destinations:
+            what = "HTTP endpoints" if kind == HTTP else f"{queues.LABELS[kind]} destinations"
+            refused.append(("destination" if kind != HTTP else "url", what))
+        if auth is not UNSET and auth is not None and not offer.auth:
+            refused.append(("auth", "endpoint authentication"))
+        if fields.filter is not UNSET and fields.filter is not None and not offer.filters:
+            refused.append(("filter", "payload filters"))
+        headers = fields.headers is not UNSET and bool(fields.headers)
+        if (headers or fields.forward_headers_on_redirect is True) and not offer.headers:
+            refused.append(("headers", "custom headers"))
+        if (
+            fields.rate_limit is not UNSET
+            and fields.rate_limit is not None
+            and not offer.rate_limit
+        ):
+            refused.append(("rateLimit", "rate limits"))
+        if refused:
+            raise Forbidden(
+                f"This portal does not offer {refused[0][1]}; ask the provider of this service if you "
+                "need them.",
+                code="not_offered",
+                details=[{"field": f, "message": f"{w} are not offered"} for f, w in refused],
+            )
 
     def _checked_url(self, url: str) -> str:
         """``url`` as it is sent, if this deployment's rules let a webhook reach it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from hookline.domain.models import ApiKey, Role, Workspace
@@ -14,6 +15,14 @@ from hookline.service.context import Context, clamp_limit, parsed_settings
 from hookline.store.port import Page
 
 WORKSPACE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Plan:
+    """A plan of the deployment's: its name and how many webhooks it allows (None: no limit)."""
+
+    name: str
+    max_webhooks: int | None
 
 
 class Workspaces:
@@ -28,6 +37,13 @@ class Workspaces:
                 code="unknown_plan",
             )
         return plan
+
+    def plans(self) -> list[Plan]:
+        """The deployment's plans, in the order they are configured."""
+        return [
+            Plan(name=name, max_webhooks=limits.get("maxWebhooks"))
+            for name, limits in self.ctx.settings.plans.items()
+        ]
 
     async def create(self, who: Principal, body: dict[str, Any]) -> Workspace:
         who.require_admin("create workspaces")
@@ -113,11 +129,16 @@ class Workspaces:
         await self.get(who, ws_id, Action.OWN)
         return await self.store.list_api_keys(ws_id, limit=clamp_limit(limit), cursor=cursor)
 
-    async def revoke_key(self, who: Principal, key_id: str) -> None:
+    async def get_key(self, who: Principal, key_id: str) -> ApiKey:
+        """An API key (without the key itself), to those who may manage its workspace's keys."""
         key = await self.store.get_api_key(key_id)
         if key is None or not who.sees(key.workspace_id):
             raise NotFound("No such API key.")
         who.check(key.workspace_id, Action.OWN, "API key")
+        return key
+
+    async def revoke_key(self, who: Principal, key_id: str) -> None:
+        await self.get_key(who, key_id)
         await self.store.delete_api_key(key_id)
         # The portal sessions of links it issued end now (its own sessions authenticate it).
         await self.store.delete_portal_sessions(key_id)

@@ -17,6 +17,7 @@ from typing import Generic, Protocol, TypeVar
 from hookline.domain.models import (
     ApiKey,
     Attempt,
+    AttemptOutcome,
     Delivery,
     DeliveryStatus,
     Event,
@@ -150,14 +151,33 @@ class UiSession:
     workspace_id: str | None = None
 
 
+HOUR_MS = 3_600_000
+# How many of a webhook's latest attempts its health looks at for failures in a row.
+FAILURE_STREAK_LIMIT = 100
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AttemptHour:
+    """How many of a webhook's attempts started in the hour from ``start`` succeeded or failed."""
+
+    start: int
+    succeeded: int
+    failed: int
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EndpointHealth:
-    """How a webhook's settled deliveries went: the latest one's outcome (succeeded or
-    failed) and when it settled, and how many failed in a row up to it."""
+    """How a webhook's attempts went, whether or not their deliveries have finished: the
+    last attempt (when, its outcome, its answer's status code or its error), how many of its
+    latest attempts failed in a row (counted up to ``FAILURE_STREAK_LIMIT``), and its
+    attempts per hour since the time asked for (the hours that had any, oldest first)."""
 
-    last_outcome: DeliveryStatus
+    last_outcome: AttemptOutcome
     last_at: int
+    last_status_code: int | None
+    last_error: str | None
     failure_streak: int
+    hours: tuple[AttemptHour, ...] = ()
 
 
 class TenantStore(Protocol):
@@ -320,8 +340,15 @@ class DeliveryLog(Protocol):
         self, wh_id: str, *, since: int, until: int | None, statuses: list[DeliveryStatus]
     ) -> list[str]: ...
 
-    async def webhook_health(self, wh_ids: list[str]) -> dict[str, EndpointHealth]:
-        """The health of each of ``wh_ids`` that has a settled delivery, in one query."""
+    async def webhook_health(self, wh_ids: list[str], *, since: int) -> dict[str, EndpointHealth]:
+        """The health of each of ``wh_ids`` that has made an attempt, with its attempts per
+        hour since ``since`` (a whole hour); a few bounded index reads per webhook."""
+        ...
+
+    async def retry_now(self, dlv_id: str, *, now: int) -> Delivery | None:
+        """Move a pending delivery's next attempt to ``now`` (no new delivery), unless its
+        webhook is FIFO and an older unfinished delivery of it goes first; the delivery as it
+        is then (unchanged when it was not moved), or None when there is no such delivery."""
         ...
 
 

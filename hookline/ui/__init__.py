@@ -6,7 +6,7 @@ service layer, signed in with a key or a portal link.
     web.py       templates, the signed-in Viewer, forms, errors as pages
     forms.py     the webhook form and its validation messages
     charts.py    the last 24 hours as inline SVG
-    routes/      auth, workspaces, webhooks, logs
+    routes/      auth, workspaces, webhooks, logs; keys and workspace_settings (operators')
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.staticfiles import StaticFiles
 
-from hookline.ui.routes import auth, logs, webhooks, workspaces
+from hookline.ui.routes import auth, keys, logs, webhooks, workspace_settings, workspaces
 from hookline.ui.web import HERE
 
 STATIC_PATH = "/ui/static"
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, workspaces, webhooks, logs):
+for module in (auth, workspaces, webhooks, logs, keys, workspace_settings):
     router.include_router(module.router)
 
 

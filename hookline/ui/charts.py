@@ -1,5 +1,7 @@
 """A webhook's last 24 hours as inline SVG, drawn on the server: deliveries per hour by
-outcome (stacked bars) and attempt latency (a dot per attempt, the hourly median as a line).
+outcome (stacked bars), attempt latency (a dot per attempt, the hourly median as a line) and
+the share of attempts that succeeded each hour (a bar per hour, also drawn small for the
+endpoints table).
 
 Pure: it takes the service layer's ``Activity`` and returns markup; no I/O, no scripts.
 """
@@ -15,8 +17,8 @@ from markupsafe import Markup, escape
 
 from hookline.domain.models import AttemptOutcome, DeliveryStatus
 from hookline.service.deliveries import Activity
+from hookline.store.port import HOUR_MS, AttemptHour
 
-HOUR_MS = 3_600_000
 HOURS = 24
 WIDTH, HEIGHT = 480, 190
 LEFT, RIGHT, TOP, BOTTOM = 46, 6, 10, 24
@@ -216,3 +218,52 @@ def _latency_svg(hours: list[Hour], points: list[tuple[int, float, bool]], start
         else "No attempts in the last 24 hours."
     )
     return _frame("Attempt latency", desc, "latency", top, "ms", body + _x_labels(hours))
+
+
+def success_rate(hours: tuple[AttemptHour, ...], now: int, *, small: bool = False) -> Markup:
+    """The share of attempts that succeeded in each of the last 24 hours: a bar per hour
+    that had attempts, as tall as its share (a sliver for none), green when every attempt
+    succeeded, red when none did, amber between; an hour without attempts is left empty.
+    ``small``: the sparkline of the endpoints table, without axes."""
+    start = window_start(now)
+    by_start = {h.start: h for h in hours}
+    shown = [by_start.get(start + i * HOUR_MS) for i in range(HOURS)]
+    if small:
+        width, height, left, top, plot_h = 96, 20, 0, 1, 18
+    else:
+        width, height, left, top, plot_h = WIDTH, HEIGHT, LEFT, TOP, PLOT_H
+    plot_w = width - (RIGHT if not small else 0) - left
+    slot = plot_w / HOURS
+    body: list[str] = []
+    for i, hour in enumerate(shown):
+        if hour is None or not hour.succeeded + hour.failed:
+            continue
+        total = hour.succeeded + hour.failed
+        share = hour.succeeded / total
+        cls = "ok" if share == 1 else "fail" if share == 0 else "mixed"
+        bar = max(plot_h * share, 2.0)
+        label = datetime.fromtimestamp((start + i * HOUR_MS) / 1000, tz=UTC).strftime("%H:%M")
+        tip = f"{label} UTC: {hour.succeeded} of {total} attempts succeeded ({share:.0%})"
+        x = left + slot * i + (0.5 if small else 2)
+        body.append(
+            f"<g><title>{escape(tip)}</title>"
+            f'<rect class="bar {cls}" x="{x:.1f}" y="{top + plot_h - bar:.1f}" '
+            f'width="{slot - (1 if small else 4):.1f}" height="{bar:.1f}"/></g>'
+        )
+    succeeded = sum(h.succeeded for h in hours if h.start >= start)
+    total = succeeded + sum(h.failed for h in hours if h.start >= start)
+    desc = (
+        f"{succeeded} of {total} attempts succeeded in the last 24 hours ({succeeded / total:.0%})."
+        if total
+        else "No attempts in the last 24 hours."
+    )
+    if not small:
+        labels = _x_labels([Hour(start=start + i * HOUR_MS) for i in range(HOURS)])
+        return _frame("Attempts that succeeded, per hour", desc, "rate", 100.0, "%", body + labels)
+    return Markup(
+        f'<svg class="chart spark" viewBox="0 0 {width} {height}" role="img" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(desc)}</title>'
+        f'<line class="grid" x1="0" x2="{width}" y1="{top + plot_h}" y2="{top + plot_h}"/>'
+        + "".join(body)
+        + "</svg>"
+    )

@@ -11,6 +11,7 @@ from typing import Any
 from hookline.domain import endpoint_auth, queues
 from hookline.domain.limits import MAX_URL
 from hookline.domain.models import EventType, Webhook, Workspace
+from hookline.domain.portal_offer import PortalOffer
 from hookline.domain.webhook_commands import parse_change
 from hookline.errors import HooklineError, Invalid
 from hookline.service import Principal, Services
@@ -62,6 +63,8 @@ SECRET_GOES_TO = (
     "username",
     "accessKeyId",
 )
+# The fields the form groups under "Advanced options", collapsed unless one is set.
+ADVANCED = frozenset({"description", "destination", "headers", "filter", "channels", "auth"})
 PATTERN_SPLIT = re.compile(r"[\s,]+")
 CATALOG_PAGES = 20
 
@@ -83,6 +86,20 @@ class WebhookForm:
     destination_type: str = ""  # "" for HTTP
     destination: str = ""  # the destination's fields as JSON text, without its secrets
     errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def advanced_open(self) -> bool:
+        """Whether "Advanced options" start open: one of them is set, or has an error."""
+        return bool(
+            ADVANCED & set(self.errors)
+            or self.description
+            or self.destination_type
+            or self.headers
+            or self.forward_headers
+            or self.filter
+            or self.channels
+            or self.auth_type
+        )
 
     @classmethod
     def of(cls, wh: Webhook) -> WebhookForm:
@@ -145,9 +162,28 @@ class WebhookForm:
         boxes = set(checkbox_patterns(catalog))
         return "\n".join(p for p in self.events if p not in boxes)
 
-    def body(self, stored_destination: queues.Destination | None = None) -> dict[str, Any]:
+    def body(
+        self,
+        stored_destination: queues.Destination | None = None,
+        offer: PortalOffer | None = None,
+    ) -> dict[str, Any]:
         """The service's request body; the API's length limits are checked here first.
-        A destination's secret left out keeps the stored one, for the same kind and place."""
+        A destination's secret left out keeps the stored one, for the same kind and place.
+        With a portal's ``offer``, the options it does not offer are left out (the form does
+        not show them, and what an operator set there stays)."""
+        body = self._body(stored_destination)
+        if offer is None:
+            return body
+        hidden = {
+            "filter": not offer.filters,
+            "auth": not offer.auth,
+            "headers": not offer.headers,
+            "forwardHeadersOnRedirect": not offer.headers,
+            "destination": not offer.queues,
+        }
+        return {k: v for k, v in body.items() if not hidden.get(k)}
+
+    def _body(self, stored_destination: queues.Destination | None) -> dict[str, Any]:
         if len(self.url) > MAX_URL:
             self.errors["url"] = f"The URL is at most {MAX_URL} characters."
         if not self.url and self.destination_type not in queues.KINDS:
@@ -224,10 +260,10 @@ class WebhookForm:
                 "auth",
                 "destination",
             )
-            if n not in self.errors
+            if n in body and n not in self.errors
         }
         # A destination brings its own URL; without one, the URL is checked as it is.
-        unchecked.pop("url" if body["destination"] is not None else "destination", None)
+        unchecked.pop("url" if body.get("destination") is not None else "destination", None)
         for name, value in unchecked.items():
             try:
                 svc.webhooks.checked_change(ws, parse_change({name: value}), stored)

@@ -3,7 +3,7 @@
 
 A session lives in the store (``hookline.service.sessions``): who is signed in, with
 which key (sealed) or portal workspace, who issued it, and when it expires. The
-cookie (HttpOnly, SameSite=Lax, path /ui) is signed and holds only:
+cookie is signed and holds only:
 
     sid      the session's random token; the store keeps its SHA-256. Every request
              loads the session; a missing or expired one is signed out, so signing
@@ -15,6 +15,11 @@ cookie (HttpOnly, SameSite=Lax, path /ui) is signed and holds only:
     flash    messages for the next page
 
 Before sign-in the cookie has no sid: it carries the sign-in form's CSRF token.
+
+Two cookies, both HttpOnly with path /ui: ``hookline_session`` (SameSite=Lax) for the
+sign-in page and key sessions, and ``hookline_portal`` for a portal link's session
+(SameSite=None, Secure and Partitioned, so that it works inside a product's page in a
+browser that blocks third-party cookies; see ``hookline.ui.web._store_session``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from hookline.ids import now_ms
 from hookline.store.port import UiSession
 
 COOKIE = "hookline_session"
+PORTAL_COOKIE = "hookline_portal"
 SESSION_SECONDS = 8 * 3600
 ANONYMOUS_SECONDS = 2 * 3600
 MAX_FLASHES = 5

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -21,12 +22,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from hookline.domain.attempt_errors import sentence
 from hookline.domain.models import Role
+from hookline.domain.portal_brand import PortalBrand
 from hookline.errors import HooklineError, PayloadTooLarge, StorageUnavailable, Unauthorized
 from hookline.ids import format_ms, now_ms
 from hookline.service import Principal, Services
 from hookline.service.portal_links import signing_secret
-from hookline.ui.session import COOKIE, Session, Signer
+from hookline.ui.session import COOKIE, PORTAL_COOKIE, Session, Signer
 
 log = logging.getLogger("hookline.ui")
 
@@ -35,14 +38,24 @@ MAX_FORM_BYTES = 256 * 1024
 SIGN_IN_ROLES = (None, Role.OWNER, Role.ADMIN)
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
 }
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def content_security_policy(
+    *, ancestors: str = "'none'", images: str = "", style_nonce: str | None = None
+) -> str:
+    """The page's CSP: only this server's own scripts and styles (and one inline style
+    block with ``style_nonce``: a brand's colours), images from here, data: URLs and
+    ``images``, framed only by ``ancestors``."""
+    styles = "'self'" + (f" 'nonce-{style_nonce}'" if style_nonce else "")
+    return (
+        f"default-src 'self'; img-src 'self' data:{' ' + images if images else ''}; "
+        f"style-src {styles}; script-src 'self'; frame-ancestors {ancestors}; "
+        "form-action 'self'; base-uri 'none'"
+    )
 
 
 def when(ms: int | None) -> str:
@@ -73,6 +86,7 @@ templates.filters.update(
     when=when,
     iso=format_ms,
     pretty=pretty,
+    error_sentence=sentence,
     public_auth=lambda auth: None if auth is None else auth.public(),
     public_destination=lambda destination: destination.public(),
     urlquote=lambda s: quote(str(s), safe=""),
@@ -101,9 +115,11 @@ def signer(request: Request) -> Signer:
 
 
 async def open_session(request: Request) -> Session:
-    """Load the request's session: the cookie's, while the store still has it; else a fresh
-    anonymous one (signed out, expired, or ended by a revoked key)."""
-    session = signer(request).load_session(request.cookies.get(COOKIE))
+    """Load the request's session: the portal cookie's or else the UI cookie's, while the
+    store still has it; else a fresh anonymous one (signed out, expired, or ended by a
+    revoked key)."""
+    load = signer(request).load_session
+    session = load(request.cookies.get(PORTAL_COOKIE)) or load(request.cookies.get(COOKIE))
     if session is not None and session.id is not None:
         record = await services(request).sessions.find(session.id)
         if record is None:
@@ -142,6 +158,7 @@ class Viewer:
     svc: Services
     session: Session
     who: Principal
+    brand: PortalBrand = field(default_factory=PortalBrand)
 
     @property
     def is_admin(self) -> bool:
@@ -193,8 +210,18 @@ async def viewer(request: Request) -> Viewer:
         await end_session(request)
         raise
     seen = Viewer(request=request, svc=svc, session=session, who=who)
+    if session.portal is not None:
+        ws = await svc.workspaces.get(who, session.portal)
+        seen.brand = svc.ctx.portal_brand(ws.settings)
+        portal_page(request, seen.brand)
     request.state.ui_viewer = seen
     return seen
+
+
+def portal_page(request: Request, brand: PortalBrand | None = None) -> None:
+    """Mark the response as a page of the customer portal: shown in ``brand`` (default: the
+    deployment's) and framable by the deployment's portal origins."""
+    request.state.portal_brand = brand or services(request).ctx.settings.portal_brand
 
 
 class Form:
@@ -240,16 +267,53 @@ ViewerDep = Annotated[Viewer, Depends(viewer)]
 PostedDep = Annotated[Posted, Depends(posted)]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Look:
+    """What a page looks like: Hookline's own, or a portal's brand with the origins that
+    may frame it (they get the page's height by postMessage)."""
+
+    brand: PortalBrand
+    portal: bool = False
+    embed_origins: tuple[str, ...] = ()
+    nonce: str | None = None
+
+    @property
+    def style(self) -> str:
+        """The brand's colours as CSS custom properties (from checked #hex values only)."""
+        accent = self.brand.accent
+        if accent is None:
+            return ""
+        return (
+            f":root, :root[data-theme] {{ --accent: {accent.color}; --accent-dark: {accent.dark}; "
+            f"--on-accent: {accent.on}; --nav-current: {accent.color}; }}"
+        )
+
+
+def look_of(request: Request) -> Look:
+    """The request's look: a portal page's brand (``portal_page``), else Hookline's."""
+    brand: PortalBrand | None = getattr(request.state, "portal_brand", None)
+    if brand is None:
+        return Look(brand=PortalBrand())
+    origins = tuple(o.text for o in services(request).ctx.settings.portal_origins)
+    nonce = secrets.token_urlsafe(12) if brand.accent is not None else None
+    return Look(brand=brand, portal=True, embed_origins=origins, nonce=nonce)
+
+
 def render(
     request: Request, template: str, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     session = session_of(request)
     context.setdefault("viewer", None)
+    look = look_of(request)
+    request.state.look = look
     html = templates.get_template(template).render(
         request=request,
         path=request.url.path,
         csrf=session.csrf,
         flashes=session.pop_flashes(),
+        look=look,
+        portal_brand=look.brand,
+        words=look.brand.terms,
         **context,
     )
     return HTMLResponse(html, status_code=status_code)
@@ -301,7 +365,7 @@ class UiRoute(APIRoute):
 
         async def ui_handler(request: Request) -> Response:
             response = await _handle(handler, request)
-            for name, value in SECURITY_HEADERS.items():
+            for name, value in {**SECURITY_HEADERS, **_framing(request)}.items():
                 response.headers.setdefault(name, value)
             _store_session(request, response)
             return response
@@ -316,6 +380,8 @@ async def _handle(
         await open_session(request)
         return await handler(request)
     except SignInRequired as exc:
+        if _in_portal_frame(request):
+            return portal_ended(request, exc.message or "This session has ended.", status_code=401)
         if exc.message:
             session_of(request).add_flash("error", exc.message)
         target = request.url.path if request.method == "GET" else None
@@ -352,23 +418,87 @@ def _not_saved(request: Request, exc: StorageUnavailable) -> Response:
     return redirect(back)
 
 
+def _in_portal_frame(request: Request) -> bool:
+    """A request from the portal in a frame (or with a portal session's cookie), where the
+    sign-in page, which no one may frame, would show nothing."""
+    return request.headers.get("sec-fetch-dest") == "iframe" or PORTAL_COOKIE in request.cookies
+
+
+def portal_ended(request: Request, message: str, *, status_code: int) -> HTMLResponse:
+    """A portal page saying the visitor is not signed in, and how to come back."""
+    portal_page(request)
+    return render(request, "portal_ended.html", status_code=status_code, message=message)
+
+
+def _framing(request: Request) -> dict[str, str]:
+    """Portal pages may be framed by the deployment's portal origins; every other page by
+    no one."""
+    look: Look = getattr(request.state, "look", None) or look_of(request)
+    images = "" if look.brand.logo is None else look.brand.logo.origin or ""
+    nonce = look.nonce
+    if look.embed_origins:
+        ancestors = " ".join(look.embed_origins)
+        return {
+            "Content-Security-Policy": content_security_policy(
+                ancestors=ancestors, images=images, style_nonce=nonce
+            )
+        }
+    return {
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": content_security_policy(images=images, style_nonce=nonce),
+    }
+
+
 def ui_router() -> APIRouter:
     """A router of pages: not part of the API's OpenAPI document."""
     return APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
 
 
 def _store_session(request: Request, response: Response) -> None:
+    """Write the session's cookie when it changed, and drop the other kind's.
+
+    When the portal may be framed (``HOOKLINE_PORTAL_ORIGINS``), a portal session's cookie is
+    ``hookline_portal``, ``SameSite=None; Secure; Partitioned`` where the browser takes a
+    Secure cookie (HTTPS, or a loopback host): a browser that blocks third-party cookies
+    still keeps it for a frame, in a jar of that frame's top-level site only. Every other
+    session's cookie is ``hookline_session``, first-party only (``SameSite=Lax``).
+    """
     session: Session | None = getattr(request.state, "ui_session", None)
-    if session is None or not session.changed:
+    if session is None:
         return
     settings = services(request).ctx.settings
-    secure = request.url.scheme == "https" or settings.public_url.startswith("https://")
+    https = request.url.scheme == "https" or settings.public_url.startswith("https://")
+    embeddable = bool(settings.portal_origins) and (https or request.url.hostname in LOOPBACK_HOSTS)
+    portal = session.portal is not None and embeddable
+    name, other = (PORTAL_COOKIE, COOKIE) if portal else (COOKIE, PORTAL_COOKIE)
+    if other in request.cookies:
+        gone = other == PORTAL_COOKIE
+        _set_cookie(response, other, "", max_age=0, secure=https or gone, partitioned=gone)
+    if session.changed:
+        _set_cookie(
+            response,
+            name,
+            signer(request).dump_session(session),
+            max_age=max(1, (session.expires - now_ms()) // 1000),
+            secure=portal or https,
+            partitioned=portal,
+        )
+
+
+def _set_cookie(
+    response: Response, name: str, value: str, *, max_age: int, secure: bool, partitioned: bool
+) -> None:
+    """An HttpOnly cookie of /ui; ``partitioned``: also SameSite=None, Secure, Partitioned
+    (written by hand: the standard library knows the attribute only from Python 3.14)."""
     response.set_cookie(
-        COOKIE,
-        signer(request).dump_session(session),
-        max_age=max(1, (session.expires - now_ms()) // 1000),
+        name,
+        value,
+        max_age=max_age,
         path="/ui",
         httponly=True,
-        samesite="lax",
-        secure=secure,
+        samesite="none" if partitioned else "lax",
+        secure=secure or partitioned,
     )
+    if partitioned:
+        header, text = response.raw_headers[-1]
+        response.raw_headers[-1] = (header, text + b"; Partitioned")

@@ -34,6 +34,8 @@ from hookline.domain.workspace_settings import WorkspaceSettings, parse_settings
 from hookline.errors import PlanLimitReached
 from hookline.ids import new_id
 from hookline.store.port import (
+    FAILURE_STREAK_LIMIT,
+    AttemptHour,
     AttemptRecord,
     Claim,
     DeliveryFilter,
@@ -1426,26 +1428,115 @@ async def test_any_webhook_secret(store: Store) -> None:
     assert await store.any_webhook_secret() == "sealed-secret"
 
 
-async def test_webhook_health_is_the_last_outcome_and_the_failure_streak(store: Store) -> None:
+def started(record: AttemptRecord, at: int) -> AttemptRecord:
+    return replace(record, attempt=replace(record.attempt, started_at=at))
+
+
+async def test_webhook_health_counts_attempts_of_pending_deliveries_too(store: Store) -> None:
     await add_workspace(store)
     failing, healthy, quiet, waiting = [await add_webhook(store) for _ in range(4)]
-    outcomes = [
-        (failing, SUCCEEDED, 100),
-        (failing, FAILED, 200),
-        (failing, FAILED, 300),
-        (healthy, FAILED, 150),
-        (healthy, SUCCEEDED, 250),
-    ]
-    for wh, status, at in outcomes:
-        await publish(store, wh)
-        claim = await claim_one(store)
-        record = finished(claim, status, code=200 if status is SUCCEEDED else 500)
-        await store.record_attempts("A", [replace(record, completed_at=T0 + at)])
+    hour = 3_600_000
+    # failing: a success, then a delivery that failed, then one still retrying (2 failures)
+    await publish(store, failing)
+    await store.record_attempts("A", [started(finished(await claim_one(store), SUCCEEDED), T0)])
+    await publish(store, failing)
+    gave_up = finished(await claim_one(store), FAILED, code=500)
+    await store.record_attempts("A", [started(gave_up, T0 + hour)])
+    await publish(store, failing)
+    for at in (T0 + hour + 1, T0 + 2 * hour):
+        retry = finished(await claim_one(store, now=at), PENDING, code=None, error="dns_error")
+        await store.record_attempts("A", [started(replace(retry, next_attempt_at=at + 1), at)])
+    # healthy: a failure, then a success
+    await publish(store, healthy)
+    await store.record_attempts(
+        "A", [started(finished(await claim_one(store), FAILED, code=503), T0 + 5)]
+    )
+    await publish(store, healthy)
+    await store.record_attempts(
+        "A", [started(finished(await claim_one(store), SUCCEEDED, code=204), T0 + 6)]
+    )
     await publish(store, waiting)
 
-    health = await store.webhook_health([failing.id, healthy.id, quiet.id, waiting.id])
+    hour0 = T0 // hour * hour
+    health = await store.webhook_health(
+        [failing.id, healthy.id, quiet.id, waiting.id], since=hour0 + hour
+    )
     assert health == {
-        failing.id: EndpointHealth(last_outcome="failed", last_at=T0 + 300, failure_streak=2),
-        healthy.id: EndpointHealth(last_outcome="succeeded", last_at=T0 + 250, failure_streak=0),
+        failing.id: EndpointHealth(
+            last_outcome="failure",
+            last_at=T0 + 2 * hour,
+            last_status_code=None,
+            last_error="dns_error",
+            failure_streak=3,
+            hours=(
+                AttemptHour(start=hour0 + hour, succeeded=0, failed=2),
+                AttemptHour(start=hour0 + 2 * hour, succeeded=0, failed=1),
+            ),
+        ),
+        healthy.id: EndpointHealth(
+            last_outcome="success",
+            last_at=T0 + 6,
+            last_status_code=204,
+            last_error=None,
+            failure_streak=0,
+        ),
     }
-    assert await store.webhook_health([]) == {}
+    everything = await store.webhook_health([healthy.id], since=0)
+    assert everything[healthy.id].hours == (AttemptHour(start=hour0, succeeded=1, failed=1),)
+    assert await store.webhook_health([], since=0) == {}
+
+
+async def test_the_failure_streak_is_counted_up_to_its_limit(store: Store) -> None:
+    await add_workspace(store)
+    wh = await add_webhook(store)
+    await publish(store, wh)
+    for n in range(FAILURE_STREAK_LIMIT + 2):
+        claim = await claim_one(store, now=T0 + n)
+        record = finished(claim, PENDING, code=500, next_at=T0 + n + 1)
+        await store.record_attempts("A", [started(record, T0 + n)])
+    health = await store.webhook_health([wh.id], since=T0)
+    assert health[wh.id].failure_streak == FAILURE_STREAK_LIMIT
+    assert sum(h.failed for h in health[wh.id].hours) == FAILURE_STREAK_LIMIT + 2
+
+
+async def test_retry_now_moves_a_pending_deliverys_next_attempt(store: Store) -> None:
+    await add_workspace(store)
+    wh = await add_webhook(store)
+    await publish(store, wh)
+    claim = await claim_one(store)
+    await store.record_attempts("A", [finished(claim, PENDING, code=500, next_at=T0 + 60_000)])
+    moved = await store.retry_now(claim.delivery_id, now=T0 + 1_000)
+    assert moved is not None
+    assert (moved.status, moved.next_attempt_at, moved.attempt_count) == (PENDING, T0 + 1_000, 1)
+    again = await claim_one(store, now=T0 + 1_000)
+    assert (again.delivery_id, again.attempt) == (claim.delivery_id, 2)
+    assert len(await deliveries(store, webhook_id=wh.id)) == 1
+
+    await store.record_attempts("A", [finished(again, SUCCEEDED)])
+    done = await store.retry_now(claim.delivery_id, now=T0 + 2_000)
+    assert done is not None and (done.status, done.next_attempt_at) == (SUCCEEDED, None)
+    assert await store.retry_now("dlv_unknown", now=T0) is None
+
+
+async def test_retry_now_keeps_fifo_order(store: Store) -> None:
+    await add_workspace(store)
+    wh = await add_webhook(store, ordering="fifo")
+    first = (await publish(store, wh)).event
+    await publish(store, wh)
+    head = await claim_one(store)
+    await store.record_attempts("A", [finished(head, PENDING, code=500, next_at=T0 + 60_000)])
+    behind = next(d for d in await deliveries(store, webhook_id=wh.id) if d.id != head.delivery_id)
+    assert head.event.id == first.id
+    kept = await store.retry_now(behind.id, now=T0 + 1_000)
+    assert kept is not None and kept.next_attempt_at == behind.next_attempt_at
+    moved = await store.retry_now(head.delivery_id, now=T0 + 1_000)
+    assert moved is not None and moved.next_attempt_at == T0 + 1_000
+
+
+async def test_retry_now_leaves_a_held_delivery_held(store: Store) -> None:
+    await add_workspace(store)
+    wh = await add_webhook(store, status=WebhookStatus.PAUSED)
+    await publish(store, wh)
+    (held,) = await deliveries(store, webhook_id=wh.id)
+    kept = await store.retry_now(held.id, now=T0 + 1_000)
+    assert kept == held

@@ -168,6 +168,26 @@ def test_what_is_refused_and_with_which_status(
         assert answer["ok"] is False and answer["error"]["message"]
 
 
+@pytest.mark.parametrize("make", FRAMEWORKS)
+def test_a_signature_header_that_cannot_be_read_is_malformed(
+    make: AppFactory, delivery: tuple[Received, str, str]
+) -> None:
+    got, secret, _ = delivery
+    post = make(secret=secret)
+    headers = forward(got)
+    signature = next(v for k, v in headers.items() if k.lower() == "webhook-signature")
+    unsigned = {k: v for k, v in headers.items() if k.lower() != "webhook-signature"}
+    cases = {
+        "this-is-not-a-valid-signature-token": "not a list of version,base64 signatures",
+        signature.replace("v1,", "v2,"): "carries only v2 signatures; this verifier reads v1",
+    }
+    for value, why in cases.items():
+        status, answer = post({**unsigned, "webhook-signature": value}, got.body)
+        assert (status, answer["error"]["code"]) == (400, "malformed_delivery"), answer
+        assert why in answer["error"]["message"]
+    assert post(headers, got.body)[0] == 200  # the header as sent still verifies
+
+
 def signed(
     secret: str, body: bytes, *, at: int | None = None, scheme: str = "standard"
 ) -> dict[str, str]:

@@ -163,7 +163,7 @@ def test_a_portal_link_works_once(server: Hookline, api: Api, browsers: list[Bro
         again = attempt.open_link(link["url"])
         assert again.status_code == 403
         assert LINK_USED in again.text
-        assert 'action="/ui/login"' in again.text  # the sign-in page
+        assert 'action="/ui/login"' not in again.text  # a portal page, not the sign-in form
     assert signed_out(browsers[1].get(f"/ui/w/{ws}"))
     # The first visitor's session is not harmed by the second attempt.
     assert first.get(f"/ui/w/{ws}").status_code == 200

@@ -128,6 +128,7 @@ def test_create_an_endpoint_then_show_copy_and_rotate_its_secret(
     expect(page.get_by_label("Endpoint URL")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("content.user_completed_quiz")).to_be_checked()
     # A reserved header, then a valid endpoint.
+    page.get_by_text("Advanced options").click()
     page.get_by_label("Header 1 name").fill("X-Hookline-Event")
     page.get_by_label("Header 1 value").fill("mine")
     page.get_by_label("Endpoint URL").fill(receiver.endpoint().url)
@@ -533,6 +534,7 @@ def test_a_filter_and_oauth2_auth_from_the_form_shown_without_the_secret(
     page.goto(f"/ui/w/{ws}/webhooks/new")
     page.get_by_label("Endpoint URL").fill(receiver.endpoint().url)
     page.get_by_label("Every event").check()
+    page.get_by_text("Advanced options").click()
     # Only the chosen kind's fields are shown.
     expect(page.get_by_label("Client secret")).to_be_hidden()
     page.get_by_label("Kind").select_option(label="OAuth 2.0 client credentials")

@@ -6,7 +6,8 @@ import re
 
 from hookline.domain.models import Attempt, Delivery, DeliveryStatus
 from hookline.service.deliveries import Activity
-from hookline.ui.charts import HOUR_MS, HOURS, axis_top, picture, window_start
+from hookline.store.port import AttemptHour
+from hookline.ui.charts import HOUR_MS, HOURS, axis_top, picture, success_rate, window_start
 
 NOW = 1_795_000_000_000 + 1234  # some moment inside an hour
 
@@ -105,3 +106,22 @@ def test_the_current_hour_is_labelled_on_both_charts() -> None:
         # The other labels count back from it in steps of four hours.
         shown = re.findall(r'text-anchor="middle">(\d\d:\d\d)</text>', svg)
         assert shown == [h.label for h in pic.hours[3:23:4]]
+
+
+def test_the_success_rate_is_a_bar_per_hour_with_attempts() -> None:
+    start = window_start(NOW)
+    hours = (
+        AttemptHour(start=start - HOUR_MS, succeeded=9, failed=0),  # before the window
+        AttemptHour(start=start, succeeded=3, failed=1),
+        AttemptHour(start=start + 5 * HOUR_MS, succeeded=0, failed=4),
+        AttemptHour(start=start + 23 * HOUR_MS, succeeded=2, failed=0),
+    )
+    big = str(success_rate(hours, NOW))
+    assert big.count('class="bar mixed"') == 1 and big.count('class="bar fail"') == 1
+    assert big.count('class="bar ok"') == 1
+    assert "5 of 10 attempts succeeded in the last 24 hours (50%)." in big
+    assert "3 of 4 attempts succeeded (75%)" in big
+    assert ">100%<" in big
+    small = str(success_rate(hours, NOW, small=True))
+    assert 'class="chart spark"' in small and small.count("<rect") == 3
+    assert "No attempts in the last 24 hours." in str(success_rate((), NOW, small=True))

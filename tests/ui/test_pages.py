@@ -477,15 +477,17 @@ async def test_the_endpoints_table_shows_each_endpoints_health(signed_in: Ui) ->
     failing = re.search(r'<tr>\s*<td data-label="Name"><a href="/ui/webhooks/' + wh["id"], page)
     assert failing
     row = page[failing.start() : page.index("</tr>", failing.start())]
-    assert 'data-health="failed"' in row and "Last failed" in row
-    assert "2 failed in a row" in row
+    assert 'data-health="failing"' in row and "Failing" in row
+    assert "The endpoint answered <code>HTTP 500</code>" in row
+    assert "2 attempts failed in a row" in row
+    assert "1 of 3 attempts succeeded in the last 24 hours (33%)" in row
     start = page.index(f'href="/ui/webhooks/{quiet["id"]}"')
-    assert "No deliveries yet" in page[start : page.index("</tr>", start)]
+    assert "No attempts yet" in page[start : page.index("</tr>", start)]
 
     await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a", "data": {}})
     await signed_in.settle(200)
     page = (await signed_in.client.get("/ui/w/acme")).text
-    assert "Last succeeded" in page and "failed in a row" not in page
+    assert "Last attempt succeeded" in page and "failed in a row" not in page
 
 
 async def test_an_operator_creates_a_workspace_from_the_ui(signed_in: Ui) -> None:

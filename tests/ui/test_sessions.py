@@ -77,7 +77,7 @@ async def test_every_page_needs_a_session(ui: Ui) -> None:
     wh = (await ui.api("GET", "/v1/workspaces/acme/webhooks"))[0]
     await ui.api("POST", "/v1/workspaces/acme/events", 202, json={"type": "a.b", "data": {}})
     dlv = (await ui.api("GET", f"/v1/webhooks/{wh['id']}/deliveries"))[0]
-    ids = {"wsId": "acme", "whId": wh["id"], "dlvId": dlv["id"], "token": "x"}
+    ids = {"wsId": "acme", "whId": wh["id"], "dlvId": dlv["id"], "keyId": "key_x", "token": "x"}
     open_paths = {"/ui", "/ui/login", "/ui/logout", "/ui/portal/{token}"}
     app = ui.client._transport.app  # type: ignore[attr-defined]
     # FastAPI >= 0.120 keeps included routers unflattened; iter_route_contexts flattens them.

@@ -13,7 +13,12 @@ from aiohttp.client_reqrep import ConnectionKey
 
 from hookline.dispatch.egress import BlockedDestination, ProxyFailure
 from hookline.dispatch.sender import attempt_error
-from hookline.domain.attempt_errors import AttemptError
+from hookline.domain.attempt_errors import (
+    INTERNAL_SENTENCE,
+    SENTENCES,
+    AttemptError,
+    sentence,
+)
 
 DOCS = Path(__file__).parents[2] / "docs"
 KEY = ConnectionKey("receiver.example", 443, True, True, None, None, None, "receiver.example")
@@ -26,6 +31,15 @@ def test_every_attempt_error_is_documented() -> None:
     for error in AttemptError:
         token = error in (AttemptError.TOKEN_REFUSED, AttemptError.INVALID_TOKEN_RESPONSE)
         assert f"`{error.value}`" in (token_requests if token else table), error
+
+
+def test_every_attempt_error_reads_as_a_sentence() -> None:
+    assert set(SENTENCES) == set(AttemptError)
+    assert all(text[0].isupper() and text.endswith(".") for text in SENTENCES.values())
+    assert sentence("dns_error") == "The name could not be resolved."
+    assert sentence("internal_error: record: OSError") == INTERNAL_SENTENCE
+    assert sentence("something_newer") is None
+    assert sentence(None) is None
 
 
 def test_the_values_are_the_wire_values() -> None:

@@ -57,6 +57,7 @@ CALLS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "get_event": (("evt_1",), {}),
     "get_delivery": (("dlv_1",), {}),
     "resend": (("dlv_1",), {}),
+    "retry": (("dlv_1",), {}),
     "create_portal_link": (("acme",), {}),
 }
 

@@ -12,10 +12,13 @@ from hookline.domain.retry import (
     Exponential,
     InvalidPolicy,
     Outcome,
+    PolicyLayer,
+    Remaining,
     RetryPolicy,
     decide,
     load_policy,
     parse_policy,
+    remaining,
 )
 from hookline.domain.statuses import StopReason, WebhookStatus
 
@@ -156,14 +159,32 @@ def test_an_empty_retry_on_list_still_retries_network_errors() -> None:
 @pytest.mark.parametrize("status", [429, 503])
 @pytest.mark.parametrize(
     ("retry_after", "expected_s"),
-    [(1, 5), (5, 5), (7, 7), (7.5, 7.5), (10, 10), (100, 10), (0, 5)],
+    [(1, 5), (5, 5), (7, 7), (7.5, 7.5), (10, 10), (100, 100), (3600, 3600), (7200, 3600), (0, 5)],
 )
-def test_retry_after_is_clamped_to_one_to_two_times_the_schedule(
+def test_retry_after_is_waited_for_up_to_the_cap_and_never_less_than_the_schedule(
     status: int, retry_after: float, expected_s: float
 ) -> None:
     p = policy(schedule=(0, 5))
     decision = decide(p, 1, Outcome(status_code=status, retry_after=retry_after), NOW)
     assert decision == Decision(kind="retry", retry_at_ms=NOW + round(expected_s * 1000))
+
+
+def test_a_small_step_waits_what_a_rate_limiting_endpoint_asks() -> None:
+    p = policy(schedule=(0, 0.1, 0.1))
+    decision = decide(p, 1, Outcome(status_code=429, retry_after=2), NOW)
+    assert decision == Decision(kind="retry", retry_at_ms=NOW + 2_000)
+
+
+@pytest.mark.parametrize(("cap", "expected_s"), [(0, 5), (60, 60), (86400, 3600)])
+def test_max_retry_after_is_the_policy_s_cap(cap: float, expected_s: float) -> None:
+    p = RetryPolicy.resolve(PolicyLayer(schedule=(0, 5), jitter=0, max_retry_after=cap))
+    decision = decide(p, 1, Outcome(status_code=503, retry_after=3600), NOW)
+    assert decision.retry_at_ms == NOW + round(expected_s * 1000)
+
+
+def test_retry_after_still_counts_an_attempt() -> None:
+    p = policy(schedule=(0, 1))
+    assert decide(p, 2, Outcome(status_code=429, retry_after=1), NOW).kind == "failed"
 
 
 @pytest.mark.parametrize("status", [500, 502, 408, 404])
@@ -172,13 +193,13 @@ def test_retry_after_is_ignored_on_other_statuses(status: int) -> None:
     assert decision.retry_at_ms == NOW + 5_000
 
 
-def test_retry_after_with_jitter_stays_within_the_clamp() -> None:
+def test_retry_after_with_jitter_is_never_below_the_schedule() -> None:
     p = RetryPolicy(schedule=(0, 5), jitter=0.2)
     for high in (False, True):
-        for retry_after in (0, 7, 100):
+        for retry_after, low in ((0, 5), (7, 7), (100, 100)):
             outcome = Outcome(status_code=429, retry_after=retry_after)
             at = decide(p, 1, outcome, NOW, Extreme(high=high)).retry_at_ms
-            assert at is not None and NOW + 5_000 <= at <= NOW + 10_000
+            assert at == NOW + low * 1000
 
 
 def test_retry_after_does_not_rescue_a_status_outside_retry_on() -> None:
@@ -372,6 +393,13 @@ def test_valid_policies(raw: Any) -> None:
         ({"followRedirects": "yes"}, "retryPolicy.followRedirects must be true or false"),
         ({"followRedirects": 1}, "retryPolicy.followRedirects must be true or false"),
         ({"onExhausted": "retry"}, 'retryPolicy.onExhausted must be "fail" or "pause"'),
+        *[
+            (
+                {"maxRetryAfter": bad},
+                "retryPolicy.maxRetryAfter must be between 0 and 604800 seconds",
+            )
+            for bad in (-1, 604801, "60", True, float("nan"), 10**400)
+        ],
     ],
 )
 def test_invalid_policies_say_why(raw: Any, message: str) -> None:
@@ -454,3 +482,20 @@ def test_a_field_given_as_null_is_shown_as_given() -> None:
     layer = parse_policy(given)
     assert layer is not None and layer.to_json() == given
     assert resolve({"timeout": 3}, given).timeout == 3
+
+
+def test_the_attempts_left_follow_the_schedule_from_the_next_one() -> None:
+    policy = RetryPolicy(schedule=(0, 5, 300, 1800))
+    assert remaining(policy, made=1, next_at=10_000) == Remaining(
+        next_number=2, total=4, due=(10_000, 310_000, 2_110_000)
+    )
+    assert remaining(policy, made=3, next_at=10_000) == Remaining(
+        next_number=4, total=4, due=(10_000,)
+    )
+    assert remaining(policy, made=0, next_at=0).due == (0, 5_000, 305_000, 2_105_000)
+
+
+def test_a_delivery_past_a_shortened_schedule_has_its_next_attempt_left() -> None:
+    assert remaining(RetryPolicy(schedule=(0, 5)), made=4, next_at=1) == Remaining(
+        next_number=5, total=5, due=(1,)
+    )

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 
 from hookline.cli import main
+from hookline.domain.portal_offer import PortalOffer
 from hookline.settings import Settings
 
 DOCS = Path(__file__).parents[2] / "docs" / "configuration.md"
@@ -182,3 +183,26 @@ def test_the_deployment_delivery_format_is_checked_at_start(
     monkeypatch.setenv("HOOKLINE_DELIVERY", '{"brand": "Acme"}')
     delivery = Settings().delivery
     assert (delivery.brand, delivery.signature) == ("Acme", "standard")
+
+
+def test_the_portal_offer_is_typed_json_and_checked_at_start(monkeypatch) -> None:
+    assert Settings().portal_offer == PortalOffer()
+    assert Settings().portal_offer.destinations == ("http",)
+    monkeypatch.setenv(
+        "HOOKLINE_PORTAL_OFFER",
+        '{"auth": false, "filters": false, "headers": false, "rateLimit": false}',
+    )
+    shown = json.loads(CliRunner().invoke(main, ["config"]).output)
+    assert shown["portal_offer"] == {
+        "destinations": ["http"],
+        "auth": False,
+        "filters": False,
+        "headers": False,
+        "rateLimit": False,
+    }
+    monkeypatch.setenv("HOOKLINE_PORTAL_OFFER", '{"destinations": ["nats", "http"]}')
+    assert Settings().portal_offer.queues == ("nats",)
+    for bad in ('{"destinations": ["ftp"]}', '{"headers": "yes"}', '{"colour": 1}', "[]"):
+        monkeypatch.setenv("HOOKLINE_PORTAL_OFFER", bad)
+        result = CliRunner().invoke(main, ["config"])
+        assert result.exit_code != 0 and "HOOKLINE_PORTAL_OFFER" in result.output, bad

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 
 import pytest
 
 from hookline.verify import (
+    MalformedDelivery,
     VerificationError,
     check_timestamp,
     secret_bytes,
@@ -53,15 +55,32 @@ def test_any_one_matching_signature_is_enough() -> None:
         (SECRET, HEADERS, BODY + b"\n"),
         ("whsec_" + "B" * 32, HEADERS, BODY),
         (SECRET, {**HEADERS, "webhook-id": "msg_other"}, BODY),
-        (SECRET, {**HEADERS, "webhook-signature": SIGNATURE.replace("v1,", "v2,")}, BODY),
         (SECRET, {**HEADERS, "webhook-signature": SIGNATURE[:-2] + "A="}, BODY),
-        (SECRET, {**HEADERS, "webhook-signature": SIGNATURE.removeprefix("v1,")}, BODY),
+        (SECRET, {**HEADERS, "webhook-signature": f"v2,{SIGNATURE[3:]} {SIGNATURE[:-2]}A="}, BODY),
     ],
-    ids=["tampered", "trailing-newline", "wrong-secret", "other-id", "v2", "altered", "bare"],
+    ids=["tampered", "trailing-newline", "wrong-secret", "other-id", "altered", "v2-beside"],
 )
 def test_rejects_what_does_not_match(secret: str, headers: dict[str, str], body: bytes) -> None:
-    with pytest.raises(VerificationError, match="no signature matches"):
+    with pytest.raises(VerificationError, match="no signature matches") as raised:
         verify_standard(secret, headers, body, now=TIMESTAMP)
+    assert not isinstance(raised.value, MalformedDelivery)
+
+
+@pytest.mark.parametrize(
+    ("signature", "why"),
+    [
+        ("this-is-not-a-valid-signature-token", "not a list of version,base64 signatures"),
+        (SIGNATURE.removeprefix("v1,"), "not a list of version,base64 signatures"),
+        ("v1,@@not-base64@@", "not a list of version,base64 signatures"),
+        (SIGNATURE.replace("v1,", "v2,"), "carries only v2 signatures; this verifier reads v1"),
+        (f"v1a,{SIGNATURE[3:]} v3,{SIGNATURE[3:]}", "carries only v1a, v3 signatures"),
+    ],
+    ids=["token", "bare", "not-base64", "v2", "v1a-v3"],
+)
+def test_a_signature_header_it_cannot_read_is_malformed(signature: str, why: str) -> None:
+    headers = {**HEADERS, "webhook-signature": signature}
+    with pytest.raises(MalformedDelivery, match=why):
+        verify_standard(SECRET, headers, BODY, now=TIMESTAMP)
 
 
 @pytest.mark.parametrize("offset", [-300, -1, 0, 1, 300])
@@ -139,6 +158,56 @@ def test_a_missing_header_is_named_exactly() -> None:
     assert str(caught.value) == "missing headers X-Acme-Signature-256, X-Acme-Timestamp"
 
 
+def _signed_by(scheme: str) -> dict[str, str]:
+    from hookline.signing import SigningKeys, signature_headers
+
+    return {
+        "Content-Type": "application/json",
+        "X-Hookline-Timestamp": str(TIMESTAMP),
+        **signature_headers(
+            scheme,
+            SigningKeys(key_id="wh_1", secrets=(SECRET,)),
+            msg_id=MSG_ID,
+            timestamp=TIMESTAMP,
+            body=BODY,
+            brand="Hookline",
+            url="https://example.com/h",
+        ),
+    }
+
+
+def _another_signature(header: str, value: str) -> str:
+    """A signature of the same form as ``value`` that matches nothing."""
+    if header == "Signature":
+        return value.split("=", 1)[0] + "=:" + base64.b64encode(bytes(32)).decode() + ":"
+    return value[: -len("0" * 64)] + "0" * 64
+
+
+@pytest.mark.parametrize(
+    ("scheme", "header", "value", "why"),
+    [
+        ("hmac-sha256", "X-Hookline-Signature-256", "sha256=xyz", "not sha256= followed by 64"),
+        ("hmac-sha256", "X-Hookline-Signature-256", "a" * 64, "not sha256= followed by 64"),
+        ("hmac-sha256-body", "X-Hookline-Hmac-Sha256", "sha256=" + "a" * 64, "not 64 hex"),
+        ("rfc9421", "Signature", "garbage", "Signature is not a list of label=:base64:"),
+        ("rfc9421", "Signature-Input", "other=()", "Signature-Input has no"),
+    ],
+)
+def test_each_scheme_refuses_a_header_it_cannot_read_as_malformed(
+    scheme: str, header: str, value: str, why: str
+) -> None:
+    headers = _signed_by(scheme)
+    options = {"secret": SECRET, "url": "https://example.com/h", "now": TIMESTAMP}
+    verify(scheme, headers, BODY, **options)  # as signed, it verifies
+    with pytest.raises(MalformedDelivery, match=why):
+        verify(scheme, {**headers, header: value}, BODY, **options)
+    signature = "Signature" if scheme == "rfc9421" else header
+    other = {**headers, signature: _another_signature(signature, headers[signature])}
+    with pytest.raises(VerificationError) as raised:  # readable, but not a match
+        verify(scheme, other, BODY, **options)
+    assert not isinstance(raised.value, MalformedDelivery)
+
+
 SVIX_HEADERS = {f"svix-{name.removeprefix('webhook-')}": v for name, v in HEADERS.items()}
 
 
@@ -150,3 +219,6 @@ def test_svix_names_verify_with_the_svix_scheme_only() -> None:
         verify("standard", SVIX_HEADERS, BODY, secret=SECRET, now=TIMESTAMP)
     with pytest.raises(VerificationError, match="no signature matches"):
         verify("svix", SVIX_HEADERS, BODY + b" ", secret=SECRET, now=TIMESTAMP)
+    unreadable = {**SVIX_HEADERS, "svix-signature": "not-a-signature"}
+    with pytest.raises(MalformedDelivery, match="svix-signature is not a list"):
+        verify("svix", unreadable, BODY, secret=SECRET, now=TIMESTAMP)

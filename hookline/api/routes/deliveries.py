@@ -12,6 +12,7 @@ from hookline.api.routes.common import NoFields, v1_router
 from hookline.api.schemas import (
     DeliveryDetail,
     DeliveryOut,
+    ErrorResponse,
     Ok,
     OkList,
     TimeIn,
@@ -80,6 +81,32 @@ async def get_delivery(dlvId: str, svc: Svc, who: Who) -> Ok[DeliveryDetail]:
         attempts=[attempt_out(a) for a in attempts],
     )
     return Ok(data=detail)
+
+
+@router.post(
+    "/deliveries/{dlvId}/retry",
+    status_code=202,
+    response_model=Ok[DeliveryOut],
+    responses={
+        409: {
+            "model": ErrorResponse,
+            "description": "The delivery is not pending, so there is no attempt to move: "
+            "`delivery_finished` (it succeeded or failed; resend it instead), "
+            "`delivery_in_progress` (an attempt is under way), `webhook_paused` (its "
+            "deliveries are held until the webhook is resumed), `webhook_disabled`, or "
+            "`delivery_queued` (a FIFO webhook's older delivery is unfinished and goes first).",
+        }
+    },
+)
+async def retry(
+    dlvId: str, svc: Svc, who: Who, _body: Annotated[NoFields | None, Body()] = None
+) -> Ok[DeliveryOut]:
+    """Make a pending delivery's next attempt now instead of when its retry schedule says.
+
+    No new delivery is made: the attempt counts against the retry policy as scheduled ones
+    do, and the rest of the schedule follows from it. Needs a key that may manage the
+    webhook (owner or admin)."""
+    return Ok(data=delivery_out(await svc.deliveries.retry_now(who, dlvId)))
 
 
 @router.post("/deliveries/{dlvId}/resend", status_code=202, response_model=Ok[DeliveryOut])

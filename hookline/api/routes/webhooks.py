@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import Body, Query
 
 from hookline.api.deps import Cursor, Limit, Svc, Who, time_param
-from hookline.api.routes.common import Deleted, NoFields, v1_router
+from hookline.api.routes.common import Deleted, v1_router
 from hookline.api.routes.deliveries import DeliveryQuery, delivery_filter
 from hookline.api.schemas import (
     DeliveryDetail,
@@ -18,6 +18,7 @@ from hookline.api.schemas import (
     RecoverOut,
     SecretOut,
     SecretRotate,
+    TestIn,
     WebhookCreate,
     WebhookOut,
     WebhookPatch,
@@ -102,10 +103,15 @@ async def rotate_secret(
 
 @router.post("/webhooks/{whId}/test", response_model=Ok[DeliveryDetail])
 async def test_webhook(
-    whId: str, svc: Svc, who: Who, _body: Annotated[NoFields | None, Body()] = None
+    whId: str, svc: Svc, who: Who, body: Annotated[TestIn | None, Body()] = None
 ) -> Ok[DeliveryDetail]:
-    """Send a test event now and return the delivery with its first attempt."""
-    dlv, attempts = await svc.deliveries.test(who, whId)
+    """Send a test event now and return the delivery with its first attempt: a test ping
+    (type test, empty data), or with eventType the catalog's example of that type."""
+    if body is not None and body.eventType is not None:
+        et = await svc.catalog.get(who, body.eventType)
+        dlv, attempts = await svc.deliveries.send_example(who, whId, et)
+    else:
+        dlv, attempts = await svc.deliveries.test(who, whId)
     detail = DeliveryDetail(
         **delivery_out(dlv).model_dump(), event=None, attempts=[attempt_out(a) for a in attempts]
     )

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import json
 
-from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event
+from hookline.domain.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus, Event
 from hookline.store import records
-from hookline.store.port import DeliveryFilter, EndpointHealth, Page
+from hookline.store.port import (
+    FAILURE_STREAK_LIMIT,
+    HOUR_MS,
+    AttemptHour,
+    DeliveryFilter,
+    EndpointHealth,
+    Page,
+)
 from hookline.store.postgres.base import INITIAL, Queries, notify_work
 from hookline.store.postgres.connection import Params
 
@@ -22,23 +29,42 @@ _RESEND = (
     "WHERE w.status <> 'disabled' RETURNING *"
 )
 
-# Per webhook: its settled deliveries numbered newest first; the streak is how many failed
-# ones come before the newest success.
+# Per webhook: its last attempt, and how many of its latest attempts failed before the
+# newest success (or all of those read, when none succeeded); both by the index
+# attempts_webhook.
 HEALTH_SQL = """
-WITH settled AS (
-    SELECT webhook_id, status, completed_at,
-           ROW_NUMBER() OVER (
-               PARTITION BY webhook_id ORDER BY completed_at DESC, id DESC
-           ) AS n
-    FROM deliveries
-    WHERE webhook_id = ANY($1::text[]) AND status IN ('succeeded', 'failed')
-      AND completed_at IS NOT NULL
+SELECT w.id AS webhook_id, last.started_at, last.outcome, last.error, last.status_code,
+       streak.n AS streak
+FROM unnest($1::text[]) AS w (id)
+CROSS JOIN LATERAL (
+    SELECT started_at, outcome, error, (response::jsonb ->> 'status')::int AS status_code
+    FROM attempts a WHERE a.webhook_id = w.id ORDER BY started_at DESC, id DESC LIMIT 1
+) AS last
+CROSS JOIN LATERAL (
+    SELECT COALESCE(array_position(latest, 'success'), cardinality(latest) + 1) - 1 AS n
+    FROM (SELECT array(
+        SELECT outcome FROM attempts a WHERE a.webhook_id = w.id
+        ORDER BY started_at DESC, id DESC LIMIT $2
+    ) AS latest) AS read
+) AS streak
+"""
+HOURS_SQL = """
+SELECT webhook_id, started_at / $3 * $3 AS start,
+       COUNT(*) FILTER (WHERE outcome = 'success') AS succeeded,
+       COUNT(*) FILTER (WHERE outcome <> 'success') AS failed
+FROM attempts WHERE webhook_id = ANY($1::text[]) AND started_at >= $2
+GROUP BY webhook_id, start ORDER BY webhook_id, start
+"""
+# A pending delivery's next attempt moved to now, unless a FIFO webhook's older unfinished
+# delivery goes first.
+RETRY_NOW_SQL = """
+UPDATE deliveries d SET next_attempt_at = $2
+WHERE d.id = $1 AND d.status = 'pending' AND NOT EXISTS (
+    SELECT 1 FROM webhooks w JOIN deliveries h ON h.webhook_id = w.id
+    WHERE w.id = d.webhook_id AND w.ordering = 'fifo'
+      AND h.status IN ('pending', 'sending', 'held') AND h.id < d.id
 )
-SELECT webhook_id,
-       MAX(CASE WHEN n = 1 THEN status END) AS status,
-       MAX(CASE WHEN n = 1 THEN completed_at END) AS completed_at,
-       COALESCE(MIN(CASE WHEN status = 'succeeded' THEN n END), COUNT(*) + 1) - 1 AS streak
-FROM settled GROUP BY webhook_id
+RETURNING d.id
 """
 
 
@@ -187,15 +213,30 @@ class DeliveryQueries(Queries):
         found = await self._db.fetch(sql + " ORDER BY id", *p.values)
         return [r["id"] for r in found]
 
-    async def webhook_health(self, wh_ids: list[str]) -> dict[str, EndpointHealth]:
+    async def webhook_health(self, wh_ids: list[str], *, since: int) -> dict[str, EndpointHealth]:
         if not wh_ids:
             return {}
-        found = await self._db.fetch(HEALTH_SQL, wh_ids)
+        hours: dict[str, list[AttemptHour]] = {}
+        for r in await self._db.fetch(HOURS_SQL, wh_ids, since, HOUR_MS):
+            hours.setdefault(r["webhook_id"], []).append(
+                AttemptHour(start=r["start"], succeeded=r["succeeded"], failed=r["failed"])
+            )
+        found = await self._db.fetch(HEALTH_SQL, wh_ids, FAILURE_STREAK_LIMIT)
         return {
             r["webhook_id"]: EndpointHealth(
-                last_outcome=DeliveryStatus(r["status"]),
-                last_at=r["completed_at"],
+                last_outcome=AttemptOutcome(r["outcome"]),
+                last_at=r["started_at"],
+                last_status_code=r["status_code"],
+                last_error=r["error"],
                 failure_streak=r["streak"],
+                hours=tuple(hours.get(r["webhook_id"], ())),
             )
             for r in found
         }
+
+    async def retry_now(self, dlv_id: str, *, now: int) -> Delivery | None:
+        async with self._db.transaction() as c:
+            if await c.fetchval(RETRY_NOW_SQL, dlv_id, now) is not None:
+                await notify_work(c)
+            row = await c.fetchrow("SELECT * FROM deliveries WHERE id = $1", dlv_id)
+        return records.delivery(row) if row else None

@@ -25,7 +25,7 @@ from hookline.store.postgres.connection import Connection, rowcount
 
 _INSERT_ATTEMPT = (
     "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, "
-    "response, error, outcome) SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9 "
+    "response, error, outcome, webhook_id) SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10 "
     "WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = $2)"
 )
 _APPLY_DECISION = (
@@ -252,6 +252,7 @@ def _attempt_args(r: AttemptRecord) -> tuple[Any, ...]:
         records.json_or_none(a.response),
         a.error,
         a.outcome,
+        r.webhook_id,
     )
 
 

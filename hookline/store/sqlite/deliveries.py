@@ -5,28 +5,44 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event
-from hookline.store.port import DeliveryFilter, EndpointHealth, Page
+from hookline.domain.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus, Event
+from hookline.store.port import (
+    FAILURE_STREAK_LIMIT,
+    HOUR_MS,
+    AttemptHour,
+    DeliveryFilter,
+    EndpointHealth,
+    Page,
+)
 from hookline.store.sqlite import rows
 from hookline.store.sqlite.base import Queries
 
-# Per webhook: its settled deliveries numbered newest first; the streak is how many failed
-# ones come before the newest success.
-HEALTH_SQL = """
-WITH settled AS (
-    SELECT webhook_id, status, completed_at,
-           ROW_NUMBER() OVER (
-               PARTITION BY webhook_id ORDER BY completed_at DESC, id DESC
-           ) AS n
-    FROM deliveries
-    WHERE webhook_id IN ({ids}) AND status IN ('succeeded', 'failed')
-      AND completed_at IS NOT NULL
+# A webhook's last attempt, and how many of its latest attempts failed before the newest
+# success (or all of those read, when none succeeded); both by the index attempts_webhook.
+LAST_ATTEMPT_SQL = """
+SELECT started_at, outcome, error, json_extract(response, '$.status') AS status_code
+FROM attempts WHERE webhook_id = ? ORDER BY started_at DESC, id DESC LIMIT 1
+"""
+STREAK_SQL = """
+SELECT COALESCE(MIN(CASE WHEN outcome = 'success' THEN n END), COUNT(*) + 1) - 1 AS streak
+FROM (SELECT outcome, ROW_NUMBER() OVER (ORDER BY started_at DESC, id DESC) AS n
+      FROM attempts WHERE webhook_id = ? ORDER BY started_at DESC, id DESC LIMIT ?)
+"""
+HOURS_SQL = """
+SELECT webhook_id, started_at / {hour} * {hour} AS start,
+       SUM(outcome = 'success') AS succeeded, SUM(outcome != 'success') AS failed
+FROM attempts WHERE webhook_id IN ({ids}) AND started_at >= ?
+GROUP BY webhook_id, start ORDER BY webhook_id, start
+"""
+# A pending delivery's next attempt moved to now, unless a FIFO webhook's older unfinished
+# delivery goes first.
+RETRY_NOW_SQL = """
+UPDATE deliveries SET next_attempt_at = ?
+WHERE id = ? AND status = 'pending' AND NOT EXISTS (
+    SELECT 1 FROM webhooks w JOIN deliveries h ON h.webhook_id = w.id
+    WHERE w.id = deliveries.webhook_id AND w.ordering = 'fifo'
+      AND h.status IN ('pending', 'sending', 'held') AND h.id < deliveries.id
 )
-SELECT webhook_id,
-       MAX(CASE WHEN n = 1 THEN status END) AS status,
-       MAX(CASE WHEN n = 1 THEN completed_at END) AS completed_at,
-       COALESCE(MIN(CASE WHEN status = 'succeeded' THEN n END), COUNT(*) + 1) - 1 AS streak
-FROM settled GROUP BY webhook_id
 """
 
 
@@ -183,16 +199,39 @@ class DeliveryQueries(Queries):
         found = await self._reader.run(lambda c: c.execute(sql + " ORDER BY id", args).fetchall())
         return [r["id"] for r in found]
 
-    async def webhook_health(self, wh_ids: list[str]) -> dict[str, EndpointHealth]:
+    async def webhook_health(self, wh_ids: list[str], *, since: int) -> dict[str, EndpointHealth]:
         if not wh_ids:
             return {}
-        sql = HEALTH_SQL.format(ids=rows.placeholders(len(wh_ids)))
-        found = await self._reader.run(lambda c: c.execute(sql, wh_ids).fetchall())
-        return {
-            r["webhook_id"]: EndpointHealth(
-                last_outcome=DeliveryStatus(r["status"]),
-                last_at=r["completed_at"],
-                failure_streak=r["streak"],
-            )
-            for r in found
-        }
+
+        def read(c: sqlite3.Connection) -> dict[str, EndpointHealth]:
+            hours: dict[str, list[AttemptHour]] = {}
+            sql = HOURS_SQL.format(hour=HOUR_MS, ids=rows.placeholders(len(wh_ids)))
+            for r in c.execute(sql, (*wh_ids, since)):
+                hours.setdefault(r["webhook_id"], []).append(
+                    AttemptHour(start=r["start"], succeeded=r["succeeded"], failed=r["failed"])
+                )
+            found = {}
+            for wh_id in wh_ids:
+                last = c.execute(LAST_ATTEMPT_SQL, (wh_id,)).fetchone()
+                if last is None:
+                    continue
+                (streak,) = c.execute(STREAK_SQL, (wh_id, FAILURE_STREAK_LIMIT)).fetchone()
+                found[wh_id] = EndpointHealth(
+                    last_outcome=AttemptOutcome(last["outcome"]),
+                    last_at=last["started_at"],
+                    last_status_code=last["status_code"],
+                    last_error=last["error"],
+                    failure_streak=streak,
+                    hours=tuple(hours.get(wh_id, ())),
+                )
+            return found
+
+        return await self._reader.run(read)
+
+    async def retry_now(self, dlv_id: str, *, now: int) -> Delivery | None:
+        def move(c: sqlite3.Connection) -> Delivery | None:
+            c.execute(RETRY_NOW_SQL, (now, dlv_id))
+            row = c.execute("SELECT * FROM deliveries WHERE id = ?", (dlv_id,)).fetchone()
+            return rows.delivery(row) if row else None
+
+        return await self._writer.write(move)

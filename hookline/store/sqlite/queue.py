@@ -375,7 +375,8 @@ def _columns(names: str) -> str:
 
 
 _ATTEMPT_COLUMNS = (
-    "id, delivery_id, number, started_at, duration_ms, request, response, error, outcome"
+    "id, delivery_id, number, started_at, duration_ms, request, response, error, outcome, "
+    "webhook_id"
 )
 # An attempt is logged while its delivery exists (it may be deleted while the attempt runs).
 _INSERT_ATTEMPTS = (
@@ -409,6 +410,7 @@ def _attempt_args(r: AttemptRecord) -> tuple[Any, ...]:
         a.response,
         a.error,
         a.outcome,
+        r.webhook_id,
     )
 
 

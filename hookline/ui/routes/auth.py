@@ -11,7 +11,8 @@ from hookline.ui.web import (
     SIGN_IN_ROLES,
     SignInRequired,
     end_session,
-    error_page,
+    portal_ended,
+    portal_page,
     read_form,
     redirect,
     render,
@@ -25,6 +26,7 @@ from hookline.ui.web import (
 router = ui_router()
 
 LINK_USED = "This link was already used or has expired; ask for a new one."
+SIGNED_OUT = "You are signed out. Open the page that showed this again to come back."
 REFUSED_ROLE = (
     "A {role} key cannot sign in to the admin UI: only the admin key and a workspace's "
     "owner or admin keys can manage webhooks. Sign in with one of those."
@@ -83,21 +85,25 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    if session_of(request).signed_in:
+    session = session_of(request)
+    if session.signed_in:
         await read_form(request)
-    (await end_session(request)).add_flash("info", "You are signed out.")
+    await end_session(request)
+    if session.portal is not None:
+        return portal_ended(request, SIGNED_OUT, status_code=200)
+    session_of(request).add_flash("info", "You are signed out.")
     return redirect("/ui/login")
 
 
 @router.get("/portal/{token}")
 async def portal(request: Request, token: str) -> Response:
-    """Redeem a portal link, once: a session in that one workspace, with the admin role."""
+    """Redeem a portal link, once: a session in that one workspace, with the admin role.
+    Framable by the portal's origins, like every portal page."""
+    portal_page(request)
     grant = services(request).portal_links.grant(token)
     if grant is None:
-        return error_page(
-            request,
-            403,
-            "This portal link is invalid or has expired. Ask for a new one.",
+        return refused_link(
+            request, "This portal link is invalid or has expired. Ask for a new one."
         )
     try:
         started = await services(request).sessions.redeem_portal_link(
@@ -116,6 +122,5 @@ async def portal(request: Request, token: str) -> Response:
 
 
 def refused_link(request: Request, message: str) -> Response:
-    """The sign-in page, saying why the portal link did not sign the visitor in."""
-    session_of(request).add_flash("error", message)
-    return render(request, "login.html", status_code=403, next="", error=None)
+    """A portal page saying why the portal link did not sign the visitor in."""
+    return portal_ended(request, message, status_code=403)

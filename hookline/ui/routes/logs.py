@@ -1,5 +1,5 @@
 """The Send Logs of a webhook (filters, search, pages), one delivery with every attempt's
-request and response, resend and bulk recover."""
+request and response and the attempts it has left, retry now, resend and bulk recover."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hookline.domain.models import DeliveryStatus
 from hookline.domain.statuses import WebhookStatus
 from hookline.errors import Conflict, Invalid
 from hookline.ids import now_ms, parse_time
-from hookline.service.deliveries import IN_PROGRESS
+from hookline.service.deliveries import IN_PROGRESS, retry_refusal
 from hookline.store.port import DeliveryFilter
 from hookline.ui.web import PostedDep, ViewerDep, redirect, render, safe_next, ui_router
 
@@ -157,6 +157,7 @@ async def delivery(dlvId: str, seen: ViewerDep) -> Response:
         cursor=None,
     )
     resends = [d for d in siblings.items if d.resent_from == dlv.id]
+    remaining = await seen.svc.deliveries.remaining(seen.who, dlv)
     blocked = None
     if wh.status is WebhookStatus.DISABLED:
         blocked = "Resend is blocked: the endpoint is disabled. Enable it first."
@@ -173,6 +174,10 @@ async def delivery(dlvId: str, seen: ViewerDep) -> Response:
         attempts=list(reversed(attempts)),
         resends=sorted(resends, key=lambda d: d.id, reverse=True),
         blocked=blocked,
+        remaining=remaining,
+        retry_blocked=None
+        if dlv.status is DeliveryStatus.PENDING
+        else retry_refusal(dlv, wh).message,
         live=refresh_seconds(dlv.status, dlv.next_attempt_at),
         brand=seen.svc.ctx.delivery_format(ws.settings).brand,
     )
@@ -186,6 +191,22 @@ def refresh_seconds(status: DeliveryStatus, next_attempt_at: int | None) -> int 
     if status is DeliveryStatus.PENDING and (next_attempt_at or 0) <= now_ms() + REFRESH_AHEAD_MS:
         return 2
     return None
+
+
+@router.post("/deliveries/{dlvId}/retry")
+async def retry_now(dlvId: str, posted: PostedDep) -> Response:
+    seen = posted.viewer
+    try:
+        moved = await seen.svc.deliveries.retry_now(seen.who, dlvId)
+    except Conflict as exc:
+        seen.flash("error", f"Not retried: {exc.message}")
+    else:
+        seen.flash(
+            "success",
+            f"Attempt {moved.attempt_count + 1} is being sent now; the page shows its result "
+            "when it is in.",
+        )
+    return redirect(f"/ui/deliveries/{dlvId}")
 
 
 @router.post("/deliveries/{dlvId}/resend")

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from fastapi import Response
 
+from hookline.domain import queues
 from hookline.domain.models import Attempt, Delivery, Webhook, Workspace
+from hookline.domain.portal_offer import DESTINATIONS, PortalOffer
 from hookline.domain.webhook_commands import parse_change, parse_create
 from hookline.errors import Conflict, HooklineError, Invalid, StorageUnavailable
 from hookline.ids import now_ms
+from hookline.store.port import FAILURE_STREAK_LIMIT
 from hookline.ui import charts
 from hookline.ui.forms import (
     WebhookForm,
@@ -19,6 +22,8 @@ from hookline.ui.forms import (
 from hookline.ui.web import PostedDep, Viewer, ViewerDep, redirect, render, ui_router, when
 
 router = ui_router()
+# What the form shows someone signed in with a key: everything.
+FULL_OFFER = PortalOffer(destinations=DESTINATIONS)
 
 GRACE_CHOICES = [
     (0, "No grace period: the old secret stops at once"),
@@ -53,7 +58,14 @@ async def _form_page(
         form=form,
         groups=groups,
         extra=form.extra_patterns(catalog),
+        offer=_offer(seen) or FULL_OFFER,
+        destination_labels=queues.LABELS,
     )
+
+
+def _offer(seen: Viewer) -> PortalOffer | None:
+    """The deployment's portal offer when a portal user fills the form; None for a key."""
+    return seen.svc.ctx.settings.portal_offer if seen.who.portal else None
 
 
 def _shown_on_form(form: WebhookForm, exc: HooklineError) -> int | None:
@@ -80,7 +92,7 @@ async def create_webhook(wsId: str, posted: PostedDep) -> Response:
     seen = posted.viewer
     ws = await seen.svc.workspaces.get(seen.who, wsId)
     form = WebhookForm.parse(posted.form)
-    body = form.body()
+    body = form.body(offer=_offer(seen))
     form.check_each_field(seen.svc, ws, body)
     status = 422
     if not form.errors:
@@ -111,7 +123,7 @@ async def update_webhook(whId: str, posted: PostedDep) -> Response:
     seen = posted.viewer
     wh, ws = await _webhook(seen, whId)
     form = WebhookForm.parse(posted.form)
-    body = form.body(stored_destination=wh.destination)
+    body = form.body(stored_destination=wh.destination, offer=_offer(seen))
     form.check_each_field(seen.svc, ws, body, wh)
     status = 422
     if not form.errors:
@@ -133,7 +145,9 @@ async def webhook(whId: str, seen: ViewerDep, test: str | None = None) -> Respon
     wh, ws = await _webhook(seen, whId)
     secret, public_key = await seen.svc.webhooks.secret(seen.who, wh.id)
     now = now_ms()
-    activity = await seen.svc.deliveries.activity(seen.who, wh.id, since=charts.window_start(now))
+    since = charts.window_start(now)
+    activity = await seen.svc.deliveries.activity(seen.who, wh.id, since=since)
+    health = (await seen.svc.deliveries.health(seen.who, ws.id, [wh], since=since)).get(wh.id)
     test_result: tuple[Delivery, list[Attempt]] | None = None
     if test:
         dlv, _event, attempts = await seen.svc.deliveries.detail(seen.who, test)
@@ -150,6 +164,11 @@ async def webhook(whId: str, seen: ViewerDep, test: str | None = None) -> Respon
         public_key=public_key if scheme == "ed25519" else None,
         scheme=scheme,
         picture=charts.picture(activity, now),
+        health=health,
+        rate=charts.success_rate(health.hours if health else (), now),
+        offer=_offer(seen) or FULL_OFFER,
+        destination_labels=queues.LABELS,
+        streak_limit=FAILURE_STREAK_LIMIT,
         test_result=test_result,
         grace_choices=GRACE_CHOICES,
         tab="overview",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import Response
 
 from hookline.domain.limits import MAX_NAME
 from hookline.domain.statuses import WebhookStatus
 from hookline.errors import Conflict, Invalid, StorageUnavailable
+from hookline.ids import now_ms
+from hookline.store.port import FAILURE_STREAK_LIMIT
+from hookline.ui import charts
 from hookline.ui.forms import by_category, whole_catalog
 from hookline.ui.web import PostedDep, Viewer, ViewerDep, redirect, render, ui_router
 
@@ -82,7 +87,10 @@ async def webhooks(
     ws = await seen.svc.workspaces.get(seen.who, wsId)
     shown = status if status in STATUSES else None
     page = await seen.svc.webhooks.list(seen.who, ws.id, status=shown, limit=50, cursor=cursor)
-    health = await seen.svc.deliveries.health(seen.who, ws.id, page.items)
+    now = now_ms()
+    health = await seen.svc.deliveries.health(
+        seen.who, ws.id, page.items, since=charts.window_start(now)
+    )
     return render(
         seen.request,
         "webhooks.html",
@@ -90,6 +98,10 @@ async def webhooks(
         workspace=ws,
         webhooks=page.items,
         health=health,
+        sparks={
+            wh_id: charts.success_rate(h.hours, now, small=True) for wh_id, h in health.items()
+        },
+        streak_limit=FAILURE_STREAK_LIMIT,
         status=shown,
         statuses=STATUSES,
         next_cursor=page.next_cursor,
@@ -101,6 +113,7 @@ async def webhooks(
 async def catalog(wsId: str, seen: ViewerDep) -> Response:
     ws = await seen.svc.workspaces.get(seen.who, wsId)
     types = await whole_catalog(seen.svc, seen.who)
+    hooks = await seen.svc.webhooks.list(seen.who, ws.id, status=None, limit=250, cursor=None)
     return render(
         seen.request,
         "catalog.html",
@@ -108,4 +121,25 @@ async def catalog(wsId: str, seen: ViewerDep) -> Response:
         workspace=ws,
         groups=by_category(types),
         count=len(types),
+        endpoints=[w for w in hooks.items if w.status is not WebhookStatus.DISABLED],
     )
+
+
+@router.post("/w/{wsId}/catalog/example")
+async def send_example(wsId: str, posted: PostedDep) -> Response:
+    """Send an event type's example to a chosen endpoint as a test; its result is shown on
+    the endpoint's page as a test ping's is."""
+    seen = posted.viewer
+    ws = await seen.svc.workspaces.get(seen.who, wsId)
+    name, wh_id = posted.form.get("type"), posted.form.get("webhook")
+    back = f"/ui/w/{ws.id}/catalog#type-{quote(name, safe='')}"
+    if not wh_id:
+        seen.flash("error", "Choose the endpoint to send the example to.")
+        return redirect(back)
+    et = await seen.svc.catalog.get(seen.who, name)
+    try:
+        dlv, _attempts = await seen.svc.deliveries.send_example(seen.who, wh_id, et)
+    except (Conflict, Invalid) as exc:
+        seen.flash("error", f"Not sent: {exc.message}")
+        return redirect(back)
+    return redirect(f"/ui/webhooks/{dlv.webhook_id}?test={dlv.id}#test")

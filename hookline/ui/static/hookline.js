@@ -1,5 +1,5 @@
 // Hookline UI: show/hide and copy the signing secret, confirmations, one more header row,
-// a delivery in progress kept up to date.
+// a delivery in progress kept up to date, and a framed portal page telling its host its height.
 // Every page works without it; it only adds conveniences.
 "use strict";
 
@@ -115,4 +115,26 @@
   }
   var live = document.querySelector("[data-refresh]");
   if (live) { refresh(live); }
+
+  // A portal page in a frame of an allowed origin tells the host page its height, so that the
+  // host can size the frame: {type: "hookline-portal:height", height: <CSS pixels>}.
+  var allowed = (document.documentElement.getAttribute("data-embed-origins") || "").split(" ").filter(Boolean);
+  if (window.parent !== window && allowed.length) {
+    document.documentElement.classList.add("framed");
+    var ancestors = window.location.ancestorOrigins;
+    var parentOrigin = ancestors && ancestors.length ? ancestors[0] : null;
+    var targets = parentOrigin ? allowed.filter(function (o) { return o === parentOrigin; }) : allowed;
+    var told = -1;
+    var tell = function () {
+      var height = Math.ceil(document.body.getBoundingClientRect().height);
+      if (height === told) { return; }
+      told = height;
+      targets.forEach(function (origin) {
+        window.parent.postMessage({ type: "hookline-portal:height", height: height }, origin);
+      });
+    };
+    if (window.ResizeObserver) { new ResizeObserver(tell).observe(document.body); }
+    window.addEventListener("load", tell);
+    tell();
+  }
 })();

@@ -33,6 +33,8 @@ class Row:
     ok: int = 200
     body: Any = None
     scoped: bool = True  # addresses one workspace's resources (else: deployment-wide)
+    # A path parameter filled with another of the world's ids (a pending delivery's, say).
+    same_as: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -88,6 +90,7 @@ ROWS = [
     Row("GET", "/v1/workspaces/{wId}/deliveries", READERS),
     Row("GET", "/v1/deliveries/{dlvId}", READERS),
     Row("POST", "/v1/deliveries/{dlvId}/resend", MANAGERS, 202),
+    Row("POST", "/v1/deliveries/{dlvId}/retry", MANAGERS, 202, same_as={"dlvId": "pendingId"}),
 ]
 
 # Routes anyone may call without a key.
@@ -124,7 +127,7 @@ class World:
     keys: dict[str, str] = field(default_factory=dict)
 
     def url(self, row: Row) -> str:
-        return row.path.format(**self.ids)
+        return row.path.format(**{**self.ids, **{k: self.ids[v] for k, v in row.same_as.items()}})
 
     def headers(self, caller: str) -> dict[str, str]:
         if caller == "root":
@@ -160,10 +163,15 @@ async def build_world(api: Api) -> World:
     await api.event(b["id"], "user.created", {"n": 2}, id="evt-b-1")
     await api.settle()
     (delivery,) = await api.ok("GET", f"/v1/webhooks/{hook['id']}/deliveries")
+    await api.event(a["id"], "user.created", {"n": 3}, id="evt-a-2")
+    (pending,) = await api.ok(
+        "GET", f"/v1/webhooks/{hook['id']}/deliveries", params={"status": "pending"}
+    )
     world.ids.update(
         whId=hook["id"],
         eventId=event["id"],
         dlvId=delivery["id"],
+        pendingId=pending["id"],
         keyId=spare["id"],
         name="user.created",
     )
