@@ -40,10 +40,12 @@ class Workspaces:
 
     def plans(self) -> list[Plan]:
         """The deployment's plans, in the order they are configured."""
-        return [
-            Plan(name=name, max_webhooks=limits.get("maxWebhooks"))
-            for name, limits in self.ctx.settings.plans.items()
-        ]
+        return [self.plan(name) for name in self.ctx.settings.plans]
+
+    def plan(self, name: str) -> Plan:
+        """A plan of the deployment's (one no longer configured: no limit)."""
+        limits = self.ctx.settings.plans.get(name, {})
+        return Plan(name=name, max_webhooks=limits.get("maxWebhooks"))
 
     async def create(self, who: Principal, body: dict[str, Any]) -> Workspace:
         who.require_admin("create workspaces")

@@ -38,10 +38,17 @@ def portal_page(ctx: Any, api: Api, ws: str) -> Any:
 
 
 def seen_text(page: Any) -> str:
-    """Everything on the page a person could read, option labels and hints included."""
+    """Everything on the page a person could read, option labels and hints included, with every
+    collapsed section (the form's advanced options) opened."""
+    opened(page)
     return str(page.locator("body").inner_text()) + " ".join(
         page.locator("option").all_inner_texts()
     )
+
+
+def opened(page: Any) -> None:
+    """Open every collapsed section of the page, as a person would to see all of it."""
+    page.locator("details").evaluate_all("sections => sections.forEach(s => { s.open = true })")
 
 
 def test_a_portal_user_sees_no_queue_kind_and_no_admin_instruction(
@@ -69,6 +76,7 @@ def test_a_portal_user_sees_no_queue_kind_and_no_admin_instruction(
     operator = browser.new_context(base_url=hookline.base_url).new_page()
     sign_in(operator, hookline.admin_key or "")
     operator.goto(f"/ui/w/{ws}/webhooks/new")
+    opened(operator)
     kinds = operator.locator("select[name=destination_type] option").all_inner_texts()
     assert "RabbitMQ exchange" in kinds and "NATS JetStream subject" in kinds
     operator.goto(f"/ui/w/{ws}/catalog")
@@ -84,6 +92,7 @@ def test_a_deployment_that_offers_rabbitmq_shows_it_in_the_portal(
         ws = api.workspace(name="Broker Co")
         page = portal_page(context, api, ws)
     page.goto(f"{generous.base_url}/ui/w/{ws}/webhooks/new")
+    opened(page)
     kinds = page.locator("select[name=destination_type] option").all_inner_texts()
     assert kinds == ["HTTP POST to the endpoint URL", "RabbitMQ exchange"]
     page.get_by_label("Deliver by").select_option(label="RabbitMQ exchange")
