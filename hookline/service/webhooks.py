@@ -98,6 +98,7 @@ class Webhooks:
             auth=_or(fields.auth, None),
             destination=_or(fields.destination, None),
             forward_headers_on_redirect=_or(fields.forward_headers_on_redirect, False),
+            channels=_or(fields.channels, ()),
         )
         private, _public = generate_keypair()
         await self.store.create_webhook(
