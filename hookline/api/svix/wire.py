@@ -1,0 +1,206 @@
+"""Svix's request and response bodies (camelCase on the wire), and the mappers from Hookline's
+domain values to them.
+
+Ids are Hookline's own (``wh_…``, ``evt_…``, ``att_…``): Svix's SDKs take ids as opaque
+strings, so a webhook has one id on both APIs. An application's ``uid`` is the workspace's
+own id when the product chose it (anything but a generated ``ws_…``); an endpoint's ``uid``
+is the webhook's name.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hookline.domain.models import Webhook, Workspace
+from hookline.domain.statuses import WebhookStatus
+from hookline.ids import format_ms
+from hookline.store.port import Page
+
+T = TypeVar("T")
+UID_PATTERN = r"^[a-zA-Z0-9\-_.]+$"
+ALL_EVENTS = "*"
+
+
+class SvixIn(BaseModel):
+    """A request body: unknown fields are refused, as Svix's server does."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+
+
+class SvixOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListResponse(SvixOut, Generic[T]):
+    data: list[T]
+    iterator: str | None
+    prevIterator: str | None = None
+    done: bool
+
+
+def page_of(page: Page[Any], items: list[T]) -> ListResponse[T]:
+    """A Svix page from a Hookline page: the iterator is Hookline's cursor."""
+    return ListResponse[T](data=items, iterator=page.next_cursor, done=page.next_cursor is None)
+
+
+def _t(ms: int | None) -> str:
+    return format_ms(ms) or ""
+
+
+# --- applications ---------------------------------------------------------------------------
+
+
+class ApplicationIn(SvixIn):
+    name: str = Field(min_length=1)
+    uid: str | None = Field(default=None, min_length=1, max_length=256, pattern=UID_PATTERN)
+    throttleRate: int | None = Field(default=None, ge=1)
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class ApplicationPatch(SvixIn):
+    name: str | None = Field(default=None, min_length=1)
+    uid: str | None = Field(default=None, min_length=1, max_length=256, pattern=UID_PATTERN)
+    throttleRate: int | None = Field(default=None, ge=1)
+    metadata: dict[str, str] | None = None
+
+
+class ApplicationOut(SvixOut):
+    id: str
+    uid: str | None
+    name: str
+    throttleRate: int | None = None
+    metadata: dict[str, str]
+    createdAt: str
+    updatedAt: str
+
+
+def app_uid(ws_id: str) -> str | None:
+    """The product's own id of a workspace (a generated ``ws_`` id is none)."""
+    return None if ws_id.startswith("ws_") else ws_id
+
+
+def application_out(ws: Workspace) -> ApplicationOut:
+    return ApplicationOut(
+        id=ws.id,
+        uid=app_uid(ws.id),
+        name=ws.name,
+        metadata={},
+        createdAt=_t(ws.created_at),
+        updatedAt=_t(ws.updated_at),
+    )
+
+
+# --- endpoints ------------------------------------------------------------------------------
+
+
+class EndpointFields(SvixIn):
+    """What Svix's EndpointIn, EndpointUpdate and EndpointPatch share. ``filterTypes`` is the
+    name older SDKs send for ``eventTypes``."""
+
+    url: str | None = None
+    description: str | None = None
+    uid: str | None = Field(default=None, min_length=1, max_length=256, pattern=UID_PATTERN)
+    disabled: bool | None = None
+    eventTypes: list[str] | None = None
+    filterTypes: list[str] | None = None
+    channels: list[str] | None = None
+    throttleRate: int | None = Field(default=None, ge=1)
+    metadata: dict[str, str] | None = None
+
+
+class EndpointIn(EndpointFields):
+    url: str = Field(min_length=1)
+    secret: str | None = None
+    headers: dict[str, str] | None = None
+
+
+class EndpointPatch(EndpointFields):
+    secret: str | None = None
+
+
+class EndpointOut(SvixOut):
+    id: str
+    uid: str | None
+    url: str
+    description: str
+    disabled: bool
+    eventTypes: list[str] | None
+    filterTypes: list[str] | None
+    channels: list[str] | None = None
+    throttleRate: int | None
+    metadata: dict[str, str]
+    createdAt: str
+    updatedAt: str
+
+
+def _event_types(wh: Webhook) -> list[str] | None:
+    return None if ALL_EVENTS in wh.events else list(wh.events)
+
+
+def _text_metadata(metadata: dict[str, Any]) -> dict[str, str]:
+    """Svix's metadata holds text; a value set through Hookline's own API is shown as JSON."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
+
+
+def endpoint_out(wh: Webhook) -> EndpointOut:
+    rate = None if wh.rate_limit is None else max(1, round(wh.rate_limit))
+    types = _event_types(wh)
+    return EndpointOut(
+        id=wh.id,
+        uid=wh.name or None,
+        url=wh.url,
+        description=wh.description,
+        disabled=wh.status is WebhookStatus.DISABLED,
+        eventTypes=types,
+        filterTypes=types,
+        throttleRate=rate,
+        metadata=_text_metadata(wh.metadata),
+        createdAt=_t(wh.created_at),
+        updatedAt=_t(wh.updated_at),
+    )
+
+
+class EndpointHeadersIn(SvixIn):
+    headers: dict[str, str]
+
+
+class EndpointHeadersPatchIn(SvixIn):
+    headers: dict[str, str]
+    deleteHeaders: list[str] | None = None
+
+
+class EndpointHeadersOut(SvixOut):
+    headers: dict[str, str]
+    sensitive: list[str]
+
+
+class EndpointSecretOut(SvixOut):
+    key: str
+
+
+class EndpointSecretRotateIn(SvixIn):
+    key: str | None = None
+    gracePeriodSeconds: int | None = Field(default=None, ge=0, le=604800)
+
+
+class RecoverIn(SvixIn):
+    since: str
+    until: str | None = None
+
+
+class RecoverOut(SvixOut):
+    id: str
+    status: str = "running"
+    task: str = "endpoint.recover"
+    updatedAt: str
+
+
+class EndpointStats(SvixOut):
+    success: int
+    pending: int
+    sending: int
+    fail: int
+    canceled: int = 0
