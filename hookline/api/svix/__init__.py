@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hookline.api.svix import applications, endpoints
+from hookline.api.svix import applications, attempts, endpoints, messages
 
-ROUTERS = (applications.router, endpoints.router)
+ROUTERS = (applications.router, endpoints.router, messages.router, attempts.router)
 
 
 def install(app: FastAPI) -> None:

@@ -21,7 +21,9 @@ from hookline.api.svix.wire import (
     EndpointSecretOut,
     EndpointSecretRotateIn,
     EndpointStats,
+    EventExampleIn,
     ListResponse,
+    MessageOut,
     RecoverIn,
     RecoverOut,
     endpoint_out,
@@ -221,6 +223,23 @@ async def recover_endpoint(
     window = {"since": time_param(body.since, "since"), "until": time_param(body.until, "until")}
     await svc.deliveries.recover(who, wh.id, window)
     return RecoverOut(id=new_id("qtask"), updatedAt=format_ms(now_ms()) or "")
+
+
+@router.post("/app/{app_id}/endpoint/{endpoint_id}/send-example", response_model=MessageOut)
+async def send_example(
+    app_id: str, endpoint_id: str, body: EventExampleIn, svc: Svc, who: Who
+) -> MessageOut:
+    """Send Hookline's test ping (type ``test``, payload ``{}``, marked as a test) to the
+    endpoint now, whichever event type is named: the answer says what was sent."""
+    wh = await endpoint(svc, who, app_id, endpoint_id)
+    dlv, _attempts = await svc.deliveries.test(who, wh.id)
+    return MessageOut(
+        id=dlv.event_id,
+        eventId=None,
+        eventType=dlv.event_type,
+        payload={},
+        timestamp=format_ms(dlv.created_at) or "",
+    )
 
 
 @router.get("/app/{app_id}/endpoint/{endpoint_id}/stats", response_model=EndpointStats)

@@ -14,7 +14,16 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hookline.domain.models import Webhook, Workspace
+from hookline.domain import jsjson
+from hookline.domain.models import (
+    Attempt,
+    AttemptOutcome,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    Webhook,
+    Workspace,
+)
 from hookline.domain.statuses import WebhookStatus
 from hookline.ids import format_ms
 from hookline.store.port import Page
@@ -198,9 +207,142 @@ class RecoverOut(SvixOut):
     updatedAt: str
 
 
+class EventExampleIn(SvixIn):
+    eventType: str = Field(min_length=1, max_length=256)
+    exampleIndex: int = Field(default=0, ge=0)
+
+
 class EndpointStats(SvixOut):
     success: int
     pending: int
     sending: int
     fail: int
     canceled: int = 0
+
+
+# --- messages and attempts ------------------------------------------------------------------
+
+
+class MessageIn(SvixIn):
+    eventType: str = Field(min_length=1, max_length=256)
+    payload: dict[str, Any]
+    eventId: str | None = Field(default=None, min_length=1, max_length=256, pattern=UID_PATTERN)
+    channels: list[str] | None = None
+    application: ApplicationIn | None = None
+    payloadRetentionPeriod: int | None = Field(default=None, ge=1)
+    payloadRetentionHours: int | None = Field(default=None, ge=1)
+    tags: list[str] | None = None
+    deliverAt: str | None = None
+    transformationsParams: dict[str, Any] | None = None
+
+
+class MessageOut(SvixOut):
+    id: str
+    eventId: str | None
+    eventType: str
+    payload: dict[str, Any]
+    channels: list[str] | None = None
+    timestamp: str
+
+
+class EndpointMessageOut(MessageOut):
+    status: int
+    statusText: str
+    nextAttempt: str | None
+
+
+class MessageEndpointOut(EndpointOut):
+    status: int
+    statusText: str
+    nextAttempt: str | None
+
+
+class MessageAttemptOut(SvixOut):
+    id: str
+    msgId: str
+    endpointId: str
+    url: str
+    response: str
+    responseStatusCode: int
+    responseDurationMs: int
+    status: int
+    statusText: str
+    triggerType: int
+    timestamp: str
+    msg: MessageOut | None = None
+
+
+class EmptyResponse(SvixOut):
+    pass
+
+
+# Svix's message status: its number and text.
+SUCCESS, PENDING, FAIL, SENDING = (0, "success"), (1, "pending"), (2, "fail"), (3, "sending")
+DELIVERY_STATUS = {
+    DeliveryStatus.SUCCEEDED: SUCCESS,
+    DeliveryStatus.PENDING: PENDING,
+    DeliveryStatus.HELD: PENDING,
+    DeliveryStatus.SENDING: SENDING,
+    DeliveryStatus.FAILED: FAIL,
+}
+# Svix's trigger types: an attempt on the schedule, or one a person asked for.
+SCHEDULED, MANUAL = 0, 1
+MANUAL_TAGS = frozenset({"resent", "recovered", "test"})
+
+
+def message_id(event: Event) -> tuple[str, str | None]:
+    """A message's id, and its eventId when the sender gave one (it is then the id)."""
+    return event.id, None if event.id.startswith("evt_") else event.id
+
+
+def message_out(event: Event, *, with_content: bool = True) -> MessageOut:
+    msg_id, event_id = message_id(event)
+    return MessageOut(
+        id=msg_id,
+        eventId=event_id,
+        eventType=event.type,
+        payload=jsjson.loads(event.data_json) if with_content else {},
+        timestamp=_t(event.created_at),
+    )
+
+
+def endpoint_message_out(event: Event, dlv: Delivery) -> EndpointMessageOut:
+    number, text = DELIVERY_STATUS[dlv.status]
+    return EndpointMessageOut(
+        **message_out(event).model_dump(),
+        status=number,
+        statusText=text,
+        nextAttempt=format_ms(dlv.next_attempt_at),
+    )
+
+
+def message_endpoint_out(wh: Webhook, dlv: Delivery) -> MessageEndpointOut:
+    number, text = DELIVERY_STATUS[dlv.status]
+    return MessageEndpointOut(
+        **endpoint_out(wh).model_dump(),
+        status=number,
+        statusText=text,
+        nextAttempt=format_ms(dlv.next_attempt_at),
+    )
+
+
+def attempt_out(
+    attempt: Attempt, dlv: Delivery, *, with_content: bool = True, msg: MessageOut | None = None
+) -> MessageAttemptOut:
+    number, text = SUCCESS if attempt.outcome is AttemptOutcome.SUCCESS else FAIL
+    answer = attempt.response or {}
+    body = answer.get("body") if with_content else None
+    return MessageAttemptOut(
+        id=attempt.id,
+        msgId=dlv.event_id,
+        endpointId=dlv.webhook_id,
+        url=str(attempt.request.get("url", "")),
+        response=body if isinstance(body, str) else "",
+        responseStatusCode=int(answer.get("status") or 0),
+        responseDurationMs=round(attempt.duration_ms),
+        status=number,
+        statusText=text,
+        triggerType=MANUAL if MANUAL_TAGS & set(dlv.tags) else SCHEDULED,
+        timestamp=_t(attempt.started_at),
+        msg=msg,
+    )
