@@ -10,9 +10,24 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hookline.api.svix import applications, attempts, endpoints, messages
+from hookline.api.svix import (
+    applications,
+    attempts,
+    endpoints,
+    event_types,
+    messages,
+    portal,
+)
 
-ROUTERS = (applications.router, endpoints.router, messages.router, attempts.router)
+ROUTERS = (
+    applications.router,
+    endpoints.router,
+    messages.router,
+    attempts.router,
+    event_types.router,
+    portal.router,
+    portal.health_router,
+)
 
 
 def install(app: FastAPI) -> None:

@@ -21,6 +21,7 @@ from hookline.domain.models import (
     Delivery,
     DeliveryStatus,
     Event,
+    EventType,
     Webhook,
     Workspace,
 )
@@ -346,3 +347,63 @@ def attempt_out(
         timestamp=_t(attempt.started_at),
         msg=msg,
     )
+
+
+# --- event types, app portal ----------------------------------------------------------------
+
+
+class EventTypeFields(SvixIn):
+    description: str | None = None
+    archived: bool | None = None
+    deprecated: bool | None = None
+    schemas: dict[str, dict[str, Any]] | None = None
+    groupName: str | None = Field(default=None, max_length=128)
+    featureFlag: str | None = None
+    featureFlags: list[str] | None = None
+
+
+class EventTypeIn(EventTypeFields):
+    name: str = Field(min_length=1, max_length=256, pattern=UID_PATTERN)
+
+
+class EventTypeOut(SvixOut):
+    name: str
+    description: str
+    archived: bool
+    deprecated: bool = False
+    schemas: dict[str, dict[str, Any]] | None
+    groupName: str | None
+    featureFlag: str | None = None
+    featureFlags: list[str] | None = None
+    createdAt: str
+    updatedAt: str
+
+
+def event_type_out(et: EventType) -> EventTypeOut:
+    return EventTypeOut(
+        name=et.name,
+        description=et.description,
+        archived=et.archived,
+        schemas=None if et.schema is None else {SCHEMA_VERSION: et.schema},
+        groupName=et.category,
+        createdAt=_t(et.created_at),
+        updatedAt=_t(et.updated_at),
+    )
+
+
+# The one schema version Hookline's catalog keeps per event type.
+SCHEMA_VERSION = "1"
+
+
+class AppPortalAccessIn(SvixIn):
+    application: ApplicationIn | None = None
+    expiry: int | None = Field(default=None, ge=1)
+    featureFlags: list[str] | None = None
+    readOnly: bool | None = None
+    capabilities: list[str] | None = None
+    sessionId: str | None = None
+
+
+class AppPortalAccessOut(SvixOut):
+    url: str
+    token: str
