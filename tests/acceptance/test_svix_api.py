@@ -7,11 +7,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from support.polling import poll
 from support.receiver import Receiver
 from support.server import ADMIN_KEY, Api, Hookline
 from svix.api import (
+    ApplicationCreateOptions,
     ApplicationIn,
     ApplicationListOptions,
     ApplicationPatch,
@@ -219,3 +221,27 @@ def test_a_bad_token_is_401(hookline: Hookline) -> None:
     with pytest.raises(HttpError) as refused:
         client.application.list()
     assert refused.value.status_code == 401
+
+
+def test_a_repeated_idempotency_key_gets_the_first_answer(svix: Svix, hookline: Hookline) -> None:
+    key = f"key-{uuid.uuid4().hex}"
+    uid = _uid("idem")
+    first = svix.application.create(
+        ApplicationIn(name="First", uid=uid), ApplicationCreateOptions(idempotency_key=key)
+    )
+    again = svix.application.create(
+        ApplicationIn(name="First", uid=uid), ApplicationCreateOptions(idempotency_key=key)
+    )
+    assert again == first
+    with pytest.raises(HttpError) as duplicate:
+        svix.application.create(ApplicationIn(name="First", uid=uid))
+    assert duplicate.value.status_code == 409
+
+    with httpx.Client(base_url=hookline.base_url) as http:
+        reused = http.post(
+            f"/api/v1/app/{uid}/endpoint",
+            json={"url": "https://example.com/hook"},
+            headers={"Authorization": f"Bearer {ADMIN_KEY}", "idempotency-key": key},
+        )
+    assert reused.status_code == 409
+    assert reused.json()["code"] == "idempotency_key_reused"

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from hookline.api.errors import HTTP_CODES, log
 from hookline.api.routing import JsonResponse, StrictJsonRoute
+from hookline.api.svix import idempotency
 from hookline.errors import HooklineError
 
 
@@ -66,14 +67,15 @@ def _from_http(exc: HTTPException) -> Response:
 
 
 class SvixRoute(StrictJsonRoute):
-    """A route that answers errors as Svix does."""
+    """A route that answers errors as Svix does, and a POST repeated with the same
+    ``idempotency-key`` by the same caller with its first answer (see ``idempotency``)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def svix_handler(request: Request) -> Response:
             try:
-                return await handler(request)
+                return await idempotency.answer(request, handler)
             except HooklineError as exc:
                 return _from_hookline(exc)
             except RequestValidationError as exc:
