@@ -53,3 +53,9 @@ async def health(svc: Svc) -> Response:
     except Exception:
         return http_error(503, "unavailable", "The database cannot be reached.")
     return Response(status_code=204)
+
+
+@health_router.get("/health/ping", status_code=204, response_class=Response)
+async def ping() -> Response:
+    """204 while the process is up (no key needed)."""
+    return Response(status_code=204)
