@@ -23,6 +23,7 @@ from svix.api import (
     EndpointPatch,
     EndpointSecretRotateIn,
     EndpointUpsertIn,
+    MessageIn,
     RecoverIn,
     Svix,
     SvixAsync,
@@ -245,3 +246,36 @@ def test_a_repeated_idempotency_key_gets_the_first_answer(svix: Svix, hookline: 
         )
     assert reused.status_code == 409
     assert reused.json()["code"] == "idempotency_key_reused"
+
+
+def test_roles_hold_on_the_svix_surface(
+    svix: Svix, hookline: Hookline, api: Api, receiver: Receiver
+) -> None:
+    app = svix.application.create(ApplicationIn(name="Roles"))
+    ep = svix.endpoint.create(app.id, EndpointIn(url=receiver.endpoint().url))
+
+    def client(role: str) -> Svix:
+        body = {"name": role, "role": role}
+        key = api.post(f"/v1/workspaces/{app.id}/api-keys", body, status=201)["key"]
+        return Svix(key, SvixOptions(server_url=hookline.base_url, retry_schedule=[]))
+
+    publisher, member = client("publisher"), client("member")
+    publisher.message.create(app.id, MessageIn(event_type="a.b", payload={}))
+    with pytest.raises(HttpError) as forbidden:
+        publisher.endpoint.list(app.id)
+    assert forbidden.value.status_code == 403
+    assert [e.id for e in member.endpoint.list(app.id).data] == [ep.id]
+    for call in (
+        lambda: member.endpoint.get_secret(app.id, ep.id),
+        lambda: member.endpoint.create(app.id, EndpointIn(url=receiver.endpoint().url)),
+    ):
+        with pytest.raises(HttpError) as refused:
+            call()
+        assert refused.value.status_code == 403
+
+
+def test_an_unknown_operation_is_svix_404(hookline: Hookline) -> None:
+    with httpx.Client(base_url=hookline.base_url) as http:
+        answer = http.get("/api/v1/no/such", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "not_found"

@@ -18,6 +18,8 @@ from hookline.api.svix import (
     messages,
     portal,
 )
+from hookline.api.svix.common import svix_router
+from hookline.errors import NotFound
 
 ROUTERS = (
     applications.router,
@@ -30,6 +32,15 @@ ROUTERS = (
 )
 
 
+unknown = svix_router("unknown")
+
+
+@unknown.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+async def no_such_operation(path: str) -> None:
+    """Any other path under /api/v1: Svix's 404, in its shape."""
+    raise NotFound(f"No operation /api/v1/{path} here (see docs/svix.md).")
+
+
 def install(app: FastAPI) -> None:
-    for router in ROUTERS:
+    for router in (*ROUTERS, unknown):
         app.include_router(router)

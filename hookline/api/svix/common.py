@@ -10,6 +10,7 @@ from hookline.api.svix.errors import SvixRoute
 from hookline.domain.models import Webhook, Workspace
 from hookline.errors import NotFound
 from hookline.service import Principal, Services
+from hookline.service.access import Action
 from hookline.service.context import MAX_LIMIT
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (default 50).")]
@@ -23,9 +24,12 @@ def svix_router(tag: str) -> APIRouter:
     return APIRouter(prefix="/api/v1", tags=[tag], route_class=SvixRoute, include_in_schema=False)
 
 
-async def application(svc: Services, who: Principal, app_id: str) -> Workspace:
-    """The workspace an application id or uid names (the same thing in Hookline)."""
-    return await svc.workspaces.get(who, app_id)
+async def application(
+    svc: Services, who: Principal, app_id: str, action: Action = Action.READ
+) -> Workspace:
+    """The workspace an application id or uid names (the same thing in Hookline), if ``who``
+    may do ``action`` in it."""
+    return await svc.workspaces.get(who, app_id, action)
 
 
 async def endpoint(svc: Services, who: Principal, app_id: str, endpoint_id: str) -> Webhook:

@@ -16,6 +16,7 @@ from hookline.domain import jsjson
 from hookline.domain.models import Event, Workspace
 from hookline.errors import Invalid, NotFound
 from hookline.service import Principal, Services
+from hookline.service.access import Action
 
 router = svix_router("messages")
 WithContent = Annotated[bool, Query()]
@@ -45,7 +46,7 @@ async def _app_for_message(
 ) -> Workspace:
     """The application, created first from ``application`` when it does not exist."""
     try:
-        return await application(svc, who, app_id)
+        return await application(svc, who, app_id, Action.PUBLISH)
     except NotFound:
         if body.application is None:
             raise
