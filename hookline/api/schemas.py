@@ -325,6 +325,7 @@ class WorkspaceCreate(In):
     plan: str | None = None
     notificationEmail: str | None = Field(None, max_length=320)
     settings: WorkspaceSettings | None = None
+    metadata: dict[str, Any] | None = Field(None, description="The product's own key/values.")
 
 
 class WorkspacePatch(In):
@@ -332,6 +333,7 @@ class WorkspacePatch(In):
     plan: str | None = None
     notificationEmail: str | None = Field(None, max_length=320)
     settings: WorkspaceSettings | None = None
+    metadata: dict[str, Any] | None = Field(None, description="Replaces the metadata.")
 
 
 class WorkspaceOut(Out):
@@ -340,6 +342,7 @@ class WorkspaceOut(Out):
     plan: str
     notificationEmail: str | None
     settings: dict[str, Any]
+    metadata: dict[str, Any]
     createdAt: Timestamp
     updatedAt: Timestamp
 
@@ -351,6 +354,7 @@ def workspace_out(ws: Workspace) -> WorkspaceOut:
         plan=ws.plan,
         notificationEmail=ws.notification_email,
         settings=ws.settings.to_json(),
+        metadata=ws.metadata,
         createdAt=_t(ws.created_at),
         updatedAt=_t(ws.updated_at),
     )

@@ -44,14 +44,19 @@ def svix(hookline: Hookline) -> Svix:
 
 def test_applications_with_the_sync_sdk(svix: Svix) -> None:
     uid = _uid("school")
-    app = svix.application.create(ApplicationIn(name="School", uid=uid))
-    assert (app.id, app.uid, app.name, app.metadata) == (uid, uid, "School", {})
+    app = svix.application.create(ApplicationIn(name="School", uid=uid, metadata={"tier": "a"}))
+    assert (app.id, app.uid, app.name, app.metadata) == (uid, uid, "School", {"tier": "a"})
     assert app.created_at.tzinfo is not None
 
     assert svix.application.get(uid).name == "School"
     assert svix.application.get_or_create(ApplicationIn(name="Other", uid=uid)).name == "School"
-    assert svix.application.upsert(uid, ApplicationIn(name="Renamed")).name == "Renamed"
-    assert svix.application.patch(uid, ApplicationPatch(name="Patched")).name == "Patched"
+    patched = svix.application.patch(uid, ApplicationPatch(metadata={"tier": "b"}))
+    assert (patched.name, patched.metadata) == ("School", {"tier": "b"})
+    assert svix.application.get(uid).metadata == {"tier": "b"}
+    renamed = svix.application.upsert(uid, ApplicationIn(name="Renamed"))
+    assert (renamed.name, renamed.metadata) == ("Renamed", {})
+    made = svix.application.upsert(_uid("put"), ApplicationIn(name="Put", metadata={"k": "v"}))
+    assert (made.name, made.metadata) == ("Put", {"k": "v"})
 
     generated = svix.application.create(ApplicationIn(name="No uid"))
     assert generated.id.startswith("ws_") and generated.uid is None

@@ -195,6 +195,7 @@ async def test_workspace_crud(store: Store) -> None:
         "acme",
         notification_email="ops@acme.test",
         settings=parse_settings({"delivery": {"brand": "Acme"}}),
+        metadata={"tier": "gold", "seats": 5},
     )
     assert await store.create_workspace(ws)
     assert not await store.create_workspace(replace(ws, name="other"))
@@ -202,7 +203,12 @@ async def test_workspace_crud(store: Store) -> None:
     assert await store.get_workspace("nope") is None
 
     changed = replace(
-        ws, name="Acme Inc", plan="pro", settings=WorkspaceSettings(), updated_at=T0 + 5
+        ws,
+        name="Acme Inc",
+        plan="pro",
+        settings=WorkspaceSettings(),
+        updated_at=T0 + 5,
+        metadata={"tier": "silver"},
     )
     await store.update_workspace(changed)
     assert await store.get_workspace("acme") == changed

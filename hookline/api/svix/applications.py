@@ -3,7 +3,7 @@ product chose it)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query, Response
 
@@ -25,25 +25,21 @@ router = svix_router("applications")
 
 
 def refuse_unoffered(body: ApplicationIn | ApplicationPatch) -> None:
-    """An application's throttle rate and metadata have no Hookline counterpart yet: refused,
-    rather than accepted and lost."""
+    """An application's throttle rate has no Hookline counterpart (a webhook has a rate
+    limit, a workspace none): refused, rather than accepted and lost."""
     if body.throttleRate is not None:
         raise Invalid(
             "throttleRate is not offered for applications; set it on each endpoint.",
             code="not_offered",
             details=[{"field": "throttleRate"}],
         )
-    if body.metadata:
-        raise Invalid(
-            "metadata is not offered for applications.",
-            code="not_offered",
-            details=[{"field": "metadata"}],
-        )
 
 
 async def create_application(svc: Services, who: Principal, body: ApplicationIn) -> Workspace:
     refuse_unoffered(body)
-    fields = {"name": body.name} | ({"id": body.uid} if body.uid else {})
+    fields: dict[str, Any] = {"name": body.name, "metadata": body.metadata}
+    if body.uid:
+        fields["id"] = body.uid
     return await svc.workspaces.create(who, fields)
 
 
@@ -92,15 +88,17 @@ async def update(
         if app_id.startswith("ws_") or not who.is_admin:
             raise
         response.status_code = 201
-        return application_out(await svc.workspaces.create(who, {"id": app_id, "name": body.name}))
-    return application_out(await svc.workspaces.update(who, app_id, {"name": body.name}))
+        created = body.model_copy(update={"uid": app_id})
+        return application_out(await create_application(svc, who, created))
+    fields = {"name": body.name, "metadata": body.metadata}
+    return application_out(await svc.workspaces.update(who, app_id, fields))
 
 
 @router.patch("/app/{app_id}", response_model=ApplicationOut)
 async def patch(app_id: str, body: ApplicationPatch, svc: Svc, who: Who) -> ApplicationOut:
     refuse_unoffered(body)
     _same_uid(app_id, body.uid)
-    fields = {"name": body.name} if body.name is not None else {}
+    fields = body.model_dump(include={"name", "metadata"}, exclude_none=True)
     return application_out(await svc.workspaces.update(who, app_id, fields))
 
 

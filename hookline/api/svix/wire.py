@@ -97,7 +97,7 @@ def application_out(ws: Workspace) -> ApplicationOut:
         id=ws.id,
         uid=app_uid(ws.id),
         name=ws.name,
-        metadata={},
+        metadata=_text_metadata(ws.metadata),
         createdAt=_t(ws.created_at),
         updatedAt=_t(ws.updated_at),
     )
