@@ -8,20 +8,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from support.receiver import Endpoint, Receiver
-from support.requirements import unavailable
 from support.server import ADMIN_KEY, Hookline
+from support.svix_node import run_node
 from svix.api import Svix, SvixOptions
 from svix.webhooks import Webhook as SvixWebhook
 
 ROOT = Path(__file__).parents[2]
 DOC = ROOT / "docs" / "svix.md"
-NODE_DIR = ROOT / "tests" / "interop" / "svix-node"
 
 
 def _block(language: str) -> str:
@@ -62,24 +60,6 @@ def test_the_python_program_runs_as_written(hookline: Hookline, receiver: Receiv
 
 
 def test_the_javascript_program_runs_as_written(hookline: Hookline, receiver: Receiver) -> None:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        unavailable(
-            "node or npm not found: Svix's JavaScript SDK cannot run", "HOOKLINE_REQUIRE_NODE"
-        )
-    if not (NODE_DIR / "node_modules" / "svix").is_dir():
-        install = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True, timeout=600
-        )
-        assert install.returncode == 0, install.stderr.decode(errors="replace")
     hook = receiver.endpoint()
-    run = subprocess.run(
-        [node, "--input-type=module", "-e", _block("javascript")],
-        cwd=NODE_DIR,
-        env=_env(hookline, hook.url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
-    _check_delivery(hookline, "acme-js", run.stdout, hook)
+    output = run_node(_env(hookline, hook.url), code=_block("javascript"))
+    _check_delivery(hookline, "acme-js", output, hook)
