@@ -20,9 +20,11 @@ from svix.api import (
     EndpointHeadersIn,
     EndpointHeadersPatchIn,
     EndpointIn,
+    EndpointListOptions,
     EndpointPatch,
     EndpointSecretRotateIn,
     EndpointUpsertIn,
+    EventExampleIn,
     MessageIn,
     RecoverIn,
     Svix,
@@ -284,3 +286,37 @@ def test_an_unknown_operation_is_svix_404(hookline: Hookline) -> None:
         answer = http.get("/api/v1/no/such", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
     assert answer.status_code == 404
     assert answer.json()["code"] == "not_found"
+
+
+def test_send_example_sends_the_test_ping(svix: Svix, receiver: Receiver) -> None:
+    app = svix.application.create(ApplicationIn(name="Example"))
+    hook = receiver.endpoint()
+    ep = svix.endpoint.create(app.id, EndpointIn(url=hook.url))
+    sent = svix.endpoint.send_example(app.id, ep.id, EventExampleIn(event_type="invoice.paid"))
+    assert (sent.event_type, sent.payload) == ("test", {})
+    (arrived,) = hook.wait(1)
+    assert arrived.header("webhook-id") == sent.id
+    SvixWebhook(svix.endpoint.get_secret(app.id, ep.id).key).verify(
+        arrived.body, dict(arrived.headers)
+    )
+
+
+def test_endpoint_pages_and_a_malformed_body_in_svix_shapes(
+    svix: Svix, hookline: Hookline, receiver: Receiver
+) -> None:
+    app = svix.application.create(ApplicationIn(name="Pages"))
+    made = [svix.endpoint.create(app.id, EndpointIn(url=receiver.endpoint().url)).id for _ in "abc"]
+    first = svix.endpoint.list(app.id, EndpointListOptions(limit=2))
+    rest = svix.endpoint.list(app.id, EndpointListOptions(limit=2, iterator=first.iterator))
+    assert (first.done, rest.done, rest.iterator) == (False, True, None)
+    assert [e.id for e in first.data + rest.data] == made[::-1]
+
+    with httpx.Client(base_url=hookline.base_url) as http:
+        answer = http.post(
+            f"/api/v1/app/{app.id}/endpoint",
+            json={"description": "no url"},
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        )
+    assert answer.status_code == 422
+    (item,) = answer.json()["detail"]
+    assert item["loc"] == ["body", "url"] and item["msg"] and item["type"]

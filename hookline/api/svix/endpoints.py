@@ -128,6 +128,8 @@ async def update_endpoint(
     raw = hookline_body(body, full=True)
     if body.headers is not None:
         raw["headers"] = body.headers
+    if body.secret is not None:
+        raw["secret"] = body.secret
     return endpoint_out(await svc.webhooks.update(who, wh.id, parse_change(raw)))
 
 

@@ -210,7 +210,7 @@ class RecoverOut(SvixOut):
 
 class EventExampleIn(SvixIn):
     eventType: str = Field(min_length=1, max_length=256)
-    exampleIndex: int = Field(default=0, ge=0)
+    exampleIndex: int | None = Field(default=None, ge=0)
 
 
 class EndpointStats(SvixOut):
