@@ -4,6 +4,7 @@ typed exceptions, and a workspace key that never sees another application."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -25,6 +26,7 @@ from svix.api import (
     EndpointSecretRotateIn,
     EndpointUpsertIn,
     EventExampleIn,
+    EventTypeIn,
     MessageIn,
     RecoverIn,
     Svix,
@@ -288,14 +290,22 @@ def test_an_unknown_operation_is_svix_404(hookline: Hookline) -> None:
     assert answer.json()["code"] == "not_found"
 
 
-def test_send_example_sends_the_test_ping(svix: Svix, receiver: Receiver) -> None:
+def test_send_example_sends_the_event_types_example(svix: Svix, receiver: Receiver) -> None:
+    name = _uid("order.shipped")
+    schema = {"type": "object", "examples": [{"orderId": "o1"}]}
+    svix.event_type.create(EventTypeIn(name=name, description="Shipped", schemas={"1": schema}))
+    svix.event_type.create(EventTypeIn(name=name + ".bare", description="No example"))
     app = svix.application.create(ApplicationIn(name="Example"))
     hook = receiver.endpoint()
-    ep = svix.endpoint.create(app.id, EndpointIn(url=hook.url))
-    sent = svix.endpoint.send_example(app.id, ep.id, EventExampleIn(event_type="invoice.paid"))
-    assert (sent.event_type, sent.payload) == ("test", {})
+    ep = svix.endpoint.create(app.id, EndpointIn(url=hook.url, event_types=["other"]))
+    sent = svix.endpoint.send_example(app.id, ep.id, EventExampleIn(event_type=name))
+    assert (sent.event_type, sent.payload) == (name, {"orderId": "o1"})
     (arrived,) = hook.wait(1)
     assert arrived.header("webhook-id") == sent.id
+    assert json.loads(arrived.body)["data"] == {"orderId": "o1"}
+    with pytest.raises(HTTPValidationError) as bare:
+        svix.endpoint.send_example(app.id, ep.id, EventExampleIn(event_type=name + ".bare"))
+    assert bare.value.detail[0].type == "no_example"
     SvixWebhook(svix.endpoint.get_secret(app.id, ep.id).key).verify(
         arrived.body, dict(arrived.headers)
     )

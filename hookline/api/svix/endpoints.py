@@ -231,15 +231,23 @@ async def recover_endpoint(
 async def send_example(
     app_id: str, endpoint_id: str, body: EventExampleIn, svc: Svc, who: Who
 ) -> MessageOut:
-    """Send Hookline's test ping (type ``test``, payload ``{}``, marked as a test) to the
-    endpoint now, whichever event type is named: the answer says what was sent."""
+    """Send the catalog's example of ``eventType`` to the endpoint now, as a test (flagged
+    ``test``), whether or not the endpoint subscribes to the type; 422 ``no_example`` for a
+    type without one. The catalog keeps one example per type: ``exampleIndex`` 0."""
+    if body.exampleIndex:
+        raise Invalid(
+            "exampleIndex is not offered: the catalog keeps one example per event type.",
+            code="not_offered",
+            details=[{"field": "exampleIndex"}],
+        )
     wh = await endpoint(svc, who, app_id, endpoint_id)
-    dlv, _attempts = await svc.deliveries.test(who, wh.id)
+    et = await svc.catalog.get(who, body.eventType)
+    dlv, _attempts = await svc.deliveries.send_example(who, wh.id, et)
     return MessageOut(
         id=dlv.event_id,
         eventId=None,
-        eventType=dlv.event_type,
-        payload={},
+        eventType=et.name,
+        payload=et.example or {},
         timestamp=format_ms(dlv.created_at) or "",
     )
 

@@ -1,5 +1,6 @@
 """Event types: Hookline's catalog. ``schemas`` keeps one version, "1" (the catalog's
-schema); ``groupName`` is the category."""
+schema), whose first ``examples`` entry is the type's example (what send-example sends);
+``groupName`` is the category."""
 
 from __future__ import annotations
 
@@ -43,7 +44,11 @@ def catalog_body(body: EventTypeFields, *, full: bool) -> dict[str, Any]:
         schemas = body.schemas or {}
         if set(schemas) - {SCHEMA_VERSION}:
             raise _not_offered("schemas", 'Hookline keeps one schema, version "1".')
-        out["schema"] = schemas.get(SCHEMA_VERSION)
+        schema = schemas.get(SCHEMA_VERSION)
+        out["schema"] = schema
+        examples = (schema or {}).get("examples")
+        if isinstance(examples, list) and examples and isinstance(examples[0], dict):
+            out["example"] = examples[0]
     return out
 
 
