@@ -34,6 +34,7 @@ from svix.api import (
     SvixOptions,
 )
 from svix.exceptions import HttpError, HTTPValidationError
+from svix.models import Ordering
 from svix.webhooks import Webhook as SvixWebhook
 
 
@@ -88,6 +89,11 @@ def test_application_pages_follow_the_iterator(svix: Svix) -> None:
         iterator = page.iterator
     assert made <= set(seen)
     assert len(seen) == len(set(seen))
+    newest = svix.application.list(ApplicationListOptions(order=Ordering.DESCENDING)).data
+    assert [a.id for a in newest][:3] == [a for a in seen if a in made][:3]
+    with pytest.raises(HTTPValidationError) as ascending:
+        svix.application.list(ApplicationListOptions(order=Ordering.ASCENDING))
+    assert ascending.value.detail[0].loc == ["query", "order"]
 
 
 def test_unoffered_application_fields_are_refused(svix: Svix) -> None:

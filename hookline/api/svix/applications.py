@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Query, Response
 
 from hookline.api.deps import Svc, Who
-from hookline.api.svix.common import Iterator, Limit, application, svix_router
+from hookline.api.svix.common import Iterator, Limit, Order, application, svix_router
 from hookline.api.svix.wire import (
     ApplicationIn,
     ApplicationOut,
@@ -45,7 +45,7 @@ async def create_application(svc: Services, who: Principal, body: ApplicationIn)
 
 @router.get("/app", response_model=ListResponse[ApplicationOut])
 async def list_applications(
-    svc: Svc, who: Who, limit: Limit = 50, iterator: Iterator = None
+    svc: Svc, who: Who, limit: Limit = 50, iterator: Iterator = None, order: Order = None
 ) -> ListResponse[ApplicationOut]:
     page = await svc.workspaces.list(who, limit=limit, cursor=iterator)
     return page_of(page, [application_out(ws) for ws in page.items])

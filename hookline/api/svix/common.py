@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -17,6 +17,8 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (default
 Iterator = Annotated[
     str | None, Query(max_length=200, description="The iterator of the previous page.")
 ]
+# Hookline pages newest first; Svix's "ascending" is refused (422) rather than ignored.
+Order = Annotated[Literal["descending"] | None, Query(description="Newest first only.")]
 
 
 def svix_router(tag: str) -> APIRouter:

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 from fastapi import Body, Query, Response
 
 from hookline.api.deps import Svc, Who, time_param
-from hookline.api.svix.common import Iterator, Limit, application, by_uid, endpoint, svix_router
+from hookline.api.svix.common import (
+    Iterator,
+    Limit,
+    Order,
+    application,
+    by_uid,
+    endpoint,
+    svix_router,
+)
 from hookline.api.svix.wire import (
     ALL_EVENTS,
     EndpointFields,
@@ -83,7 +91,12 @@ async def _check_uid_free(
 
 @router.get("/app/{app_id}/endpoint", response_model=ListResponse[EndpointOut])
 async def list_endpoints(
-    app_id: str, svc: Svc, who: Who, limit: Limit = 50, iterator: Iterator = None
+    app_id: str,
+    svc: Svc,
+    who: Who,
+    limit: Limit = 50,
+    iterator: Iterator = None,
+    order: Order = None,
 ) -> ListResponse[EndpointOut]:
     ws = await application(svc, who, app_id)
     page = await svc.webhooks.list(who, ws.id, status=None, limit=limit, cursor=iterator)

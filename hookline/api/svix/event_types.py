@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Query, Response
 
 from hookline.api.deps import Svc, Who
-from hookline.api.svix.common import Iterator, Limit, svix_router
+from hookline.api.svix.common import Iterator, Limit, Order, svix_router
 from hookline.api.svix.wire import (
     SCHEMA_VERSION,
     EventTypeFields,
@@ -62,6 +62,7 @@ async def list_event_types(
     who: Who,
     limit: Limit = 50,
     iterator: Iterator = None,
+    order: Order = None,
     include_archived: Annotated[bool, Query()] = False,
 ) -> ListResponse[EventTypeOut]:
     page = await svc.catalog.list(
