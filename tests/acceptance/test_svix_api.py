@@ -144,6 +144,10 @@ def test_endpoints_with_the_sync_sdk(svix: Svix, receiver: Receiver) -> None:
     assert patched.disabled is True and patched.description == "CRM sync"
     updated = svix.endpoint.upsert(app.id, ep.id, EndpointUpsertIn(url=url, uid="crm"))
     assert (updated.disabled, updated.description, updated.event_types) == (False, "", None)
+    created = svix.endpoint.upsert(app.id, "erp", EndpointUpsertIn(url=url, description="ERP"))
+    assert (created.uid, created.description) == ("erp", "ERP")
+    assert svix.endpoint.get(app.id, "erp").id == created.id
+    svix.endpoint.delete(app.id, "erp")
 
     assert svix.endpoint.get_headers(app.id, ep.id).headers == {"X-Tenant": "acme"}
     svix.endpoint.set_headers(app.id, ep.id, EndpointHeadersIn(headers={"X-A": "1"}))
@@ -289,11 +293,14 @@ def test_roles_hold_on_the_svix_surface(
         assert refused.value.status_code == 403
 
 
-def test_an_unknown_operation_is_svix_404(hookline: Hookline) -> None:
+def test_an_unknown_operation_is_svix_404_and_health_needs_no_key(hookline: Hookline) -> None:
     with httpx.Client(base_url=hookline.base_url) as http:
         answer = http.get("/api/v1/no/such", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
-    assert answer.status_code == 404
-    assert answer.json()["code"] == "not_found"
+        assert answer.status_code == 404
+        assert answer.json()["code"] == "not_found"
+        for path in ("/api/v1/health", "/api/v1/health/ping"):
+            up = http.get(path)
+            assert (up.status_code, up.content) == (204, b"")
 
 
 def test_send_example_sends_the_event_types_example(svix: Svix, receiver: Receiver) -> None:
