@@ -328,6 +328,7 @@ class WorkspaceCreate(In):
     plan: str | None = None
     notificationEmail: str | None = Field(None, max_length=320)
     settings: WorkspaceSettings | None = None
+    metadata: dict[str, Any] | None = Field(None, description="The product's own key/values.")
 
 
 class WorkspacePatch(In):
@@ -335,6 +336,7 @@ class WorkspacePatch(In):
     plan: str | None = None
     notificationEmail: str | None = Field(None, max_length=320)
     settings: WorkspaceSettings | None = None
+    metadata: dict[str, Any] | None = Field(None, description="Replaces the metadata.")
 
 
 class WorkspaceOut(Out):
@@ -343,6 +345,7 @@ class WorkspaceOut(Out):
     plan: str
     notificationEmail: str | None
     settings: dict[str, Any]
+    metadata: dict[str, Any]
     createdAt: Timestamp
     updatedAt: Timestamp
 
@@ -354,6 +357,7 @@ def workspace_out(ws: Workspace) -> WorkspaceOut:
         plan=ws.plan,
         notificationEmail=ws.notification_email,
         settings=ws.settings.to_json(),
+        metadata=ws.metadata,
         createdAt=_t(ws.created_at),
         updatedAt=_t(ws.updated_at),
     )

@@ -137,7 +137,7 @@ class AsyncClient:
         return self._all(Workspace, "/v1/workspaces", {"limit": page_size})
 
     async def create_workspace(self, name: str, **fields: Any) -> Workspace:
-        """Fields: ``id``, ``plan``, ``notification_email``, ``settings``."""
+        """Fields: ``id``, ``plan``, ``notification_email``, ``settings``, ``metadata``."""
         body = {"name": name, **base.fields(fields)}
         return await self._one(Workspace, "POST", "/v1/workspaces", json=body)
 

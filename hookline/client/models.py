@@ -32,6 +32,7 @@ class Workspace(Model):
     settings: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    metadata: dict[str, Any] = {}
 
 
 class ApiKey(Model):

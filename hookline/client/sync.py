@@ -137,7 +137,7 @@ class Client:
         return self._all(Workspace, "/v1/workspaces", {"limit": page_size})
 
     def create_workspace(self, name: str, **fields: Any) -> Workspace:
-        """Fields: ``id``, ``plan``, ``notification_email``, ``settings``."""
+        """Fields: ``id``, ``plan``, ``notification_email``, ``settings``, ``metadata``."""
         body = {"name": name, **base.fields(fields)}
         return self._one(Workspace, "POST", "/v1/workspaces", json=body)
 

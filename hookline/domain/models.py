@@ -59,6 +59,7 @@ class Workspace:
     settings: WorkspaceSettings
     created_at: int
     updated_at: int
+    metadata: dict[str, Any] = field(default_factory=dict)  # the product's own key/values
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

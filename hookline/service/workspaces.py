@@ -61,6 +61,7 @@ class Workspaces:
             settings=parsed_settings(body.get("settings")),
             created_at=now,
             updated_at=now,
+            metadata=_metadata(body.get("metadata") or {}),
         )
         if not await self.store.create_workspace(ws):
             raise Conflict(f"A workspace with id {ws_id!r} exists.", code="workspace_exists")
@@ -105,6 +106,9 @@ class Workspaces:
             settings=(parsed_settings(body["settings"]) if "settings" in body else ws.settings),
             created_at=ws.created_at,
             updated_at=now_ms(),
+            metadata=_metadata(body["metadata"])
+            if body.get("metadata") is not None
+            else ws.metadata,
         )
         await self.store.update_workspace(changed)
         return changed
@@ -144,3 +148,9 @@ class Workspaces:
         await self.store.delete_api_key(key_id)
         # The portal sessions of links it issued end now (its own sessions authenticate it).
         await self.store.delete_portal_sessions(key_id)
+
+
+def _metadata(metadata: Any) -> dict[str, Any]:
+    if not isinstance(metadata, dict):
+        raise Invalid("metadata is a JSON object.", code="validation_error")
+    return metadata

@@ -85,6 +85,7 @@ def workspace(row: Row) -> Workspace:
         settings=workspace_settings(row["settings"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        metadata=json.loads(row["metadata"]),
     )
 
 
