@@ -128,10 +128,11 @@ def _sqlite_chunk(
             (*bounds, offset, start, nh, ws, nh, at, at + 5),
         )
         conn.execute(
-            series + "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, "
-            "request, response, error, outcome) SELECT printf('att_0000%022d', n), "
-            "printf('dlv_0000%022d', n), 1, ?, 1.5, ?, ?, NULL, 'success' FROM s",
-            (*bounds, at, request, response),
+            series + "INSERT INTO attempts (id, delivery_id, webhook_id, number, started_at, "
+            "duration_ms, request, response, error, outcome) SELECT printf('att_0000%022d', n), "
+            "printf('dlv_0000%022d', n), (SELECT id FROM hooks WHERE i = n % ?), 1, ?, 1.5, ?, "
+            "?, NULL, 'success' FROM s",
+            (*bounds, nh, at, request, response),
         )
         conn.execute("COMMIT")
     finally:
@@ -165,9 +166,9 @@ INSERT INTO deliveries (id, event_pk, webhook_id, workspace_id, event_id, event_
   SELECT 'dlv_0000' || {pad}, pk, ({hook_array})[1 + n % {nh}], '{ws}', id,
     'bench.' || (n % {nh}), 'succeeded', 1, NULL, 200, {at}, {at + 5}
   FROM num;
-INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, response, error,
-    outcome)
-  SELECT 'att_0000' || {pad}, 'dlv_0000' || {pad}, 1, {at}, 1.5,
+INSERT INTO attempts (id, delivery_id, webhook_id, number, started_at, duration_ms, request,
+    response, error, outcome)
+  SELECT 'att_0000' || {pad}, 'dlv_0000' || {pad}, ({hook_array})[1 + n % {nh}], 1, {at}, 1.5,
     {lit("attempts", "request", request)}, {lit("attempts", "response", response)}, NULL,
     'success' {series};
 COMMIT;

@@ -13,7 +13,15 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, InstanceOf, PlainSerializer, SecretStr, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    InstanceOf,
+    PlainSerializer,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hookline.domain.egress_proxy import EgressProxy, parse_no_proxy, parse_proxy
@@ -363,6 +371,31 @@ class Settings(BaseSettings):
         if value is not None and not value.get_secret_value().startswith("whsec_"):
             raise ValueError("HOOKLINE_OPERATOR_WEBHOOK_SECRET is a whsec_… secret")
         return value
+
+    @field_validator("plans")
+    @classmethod
+    def _valid_plans(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if not value:
+            raise ValueError("HOOKLINE_PLANS names at least one plan")
+        for name, limits in value.items():
+            limit = limits.get("maxWebhooks")
+            if set(limits) - {"maxWebhooks"} or not (
+                limit is None or (type(limit) is int and limit >= 0)
+            ):
+                raise ValueError(
+                    f'HOOKLINE_PLANS: plan {name!r} is {{"maxWebhooks": <a whole number or '
+                    f"null>}}, not {json.dumps(limits)}"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _default_plan_is_a_plan(self) -> Settings:
+        if self.default_plan not in self.plans:
+            raise ValueError(
+                f"HOOKLINE_DEFAULT_PLAN {self.default_plan!r} is not one of HOOKLINE_PLANS "
+                f"({', '.join(self.plans)})"
+            )
+        return self
 
     @field_validator("workspace_share")
     @classmethod

@@ -3,7 +3,8 @@
 The formulas live in ``hookline.verify`` (the receiving side), so signer and
 verifier cannot drift apart. During a secret rotation's grace period a webhook
 has several keys, current first: schemes that carry several signatures
-(``standard``, ``ed25519``) sign with each; the others sign with the current one.
+(``standard``, ``svix``, ``ed25519``) sign with each; the others sign with the current one.
+``svix`` is ``standard`` under Svix's header names, as Svix's libraries verify it.
 """
 
 from __future__ import annotations
@@ -81,11 +82,12 @@ def signature_headers(
 ) -> dict[str, str]:
     """The headers that sign ``body`` with ``scheme``."""
     current = keys.secrets[0]
-    if scheme == "standard":
+    if scheme in ("standard", "svix"):
+        prefix = "webhook" if scheme == "standard" else "svix"
         return {
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": " ".join(
+            f"{prefix}-id": msg_id,
+            f"{prefix}-timestamp": str(timestamp),
+            f"{prefix}-signature": " ".join(
                 standard_signature(_hmac_key(s), msg_id, timestamp, body) for s in keys.secrets
             ),
         }

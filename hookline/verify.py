@@ -10,7 +10,8 @@ imported when used): a receiver can copy this one module without the server.
     except VerificationError as exc:
         return 401, str(exc)
 
-Schemes: ``standard`` (Standard Webhooks v1), ``ed25519``
+Schemes: ``standard`` (Standard Webhooks v1), ``svix`` (the same signature under Svix's
+header names ``svix-id``, ``svix-timestamp``, ``svix-signature``), ``ed25519``
 (Standard Webhooks v1a, with the ``whpk_`` public key), ``hmac-sha256``
 (``X-{Brand}-Signature-256: sha256=…`` over ``"{ts}.{body}"``),
 ``hmac-sha256-body`` (``X-{Brand}-Hmac-Sha256`` over the body), ``rfc9421``
@@ -54,6 +55,7 @@ __all__ = [
     "verify_hmac_sha256_body",
     "verify_rfc9421",
     "verify_standard",
+    "verify_svix",
 ]
 
 TOLERANCE_SECONDS = 300
@@ -100,8 +102,35 @@ def verify_standard(
     now: float | None = None,
 ) -> None:
     """Verify a Standard Webhooks v1 delivery; raise ``VerificationError`` if it fails."""
-    msg_id, timestamp, header = _standard_headers(headers)
-    signatures = _signatures(header, "v1")
+    _verify_v1(secret, headers, body, "webhook", tolerance=tolerance, now=now)
+
+
+def verify_svix(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    tolerance: int = TOLERANCE_SECONDS,
+    now: float | None = None,
+) -> None:
+    """Verify a delivery in Svix's format: the Standard Webhooks v1 signature under the
+    header names ``svix-id``, ``svix-timestamp`` and ``svix-signature``."""
+    _verify_v1(secret, headers, body, "svix", tolerance=tolerance, now=now)
+
+
+def _verify_v1(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    prefix: str,
+    *,
+    tolerance: int,
+    now: float | None,
+) -> None:
+    """Verify the v1 signature in the ``{prefix}-id``, ``-timestamp`` and ``-signature``
+    headers."""
+    msg_id, timestamp, header = _standard_headers(headers, prefix)
+    signatures = _signatures(header, "v1", f"{prefix}-signature")
     check_timestamp(timestamp, tolerance=tolerance, now=now)
     expected = standard_signature(secret_bytes(secret), msg_id, timestamp, body).encode()
     for candidate in signatures:
@@ -328,7 +357,7 @@ def verify_rfc9421(
 
 # -- any scheme ---------------------------------------------------------------------
 
-SCHEMES = ("standard", "ed25519", "hmac-sha256", "hmac-sha256-body", "rfc9421", "none")
+SCHEMES = ("standard", "svix", "ed25519", "hmac-sha256", "hmac-sha256-body", "rfc9421", "none")
 
 
 def verify(
@@ -368,6 +397,8 @@ def verify(
         raise VerificationError(f"{scheme} needs the webhook's secret")
     if scheme == "standard":
         return verify_standard(secret, headers, body, tolerance=tolerance, now=now)
+    if scheme == "svix":
+        return verify_svix(secret, headers, body, tolerance=tolerance, now=now)
     if scheme == "hmac-sha256":
         return verify_hmac_sha256(secret, headers, body, brand=brand, tolerance=tolerance, now=now)
     if scheme == "hmac-sha256-body":
@@ -391,6 +422,8 @@ def detect_scheme(headers: Mapping[str, str]) -> str:
     signature = lower.get("webhook-signature", "")
     if signature:
         return "ed25519" if signature.lstrip().startswith("v1a,") else "standard"
+    if lower.get("svix-signature"):
+        return "svix"
     if any(k.startswith("x-") and k.endswith("-signature-256") for k in lower):
         return "hmac-sha256"
     if any(k.startswith("x-") and k.endswith("-hmac-sha256") for k in lower):
@@ -402,9 +435,10 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
-def _standard_headers(headers: Mapping[str, str]) -> tuple[str, str, str]:
+def _standard_headers(headers: Mapping[str, str], prefix: str = "webhook") -> tuple[str, str, str]:
+    """The id, timestamp and signatures of a v1 delivery, under ``{prefix}-id`` and so on."""
     msg_id, timestamp, signatures = _required(
-        headers, "webhook-id", "webhook-timestamp", "webhook-signature"
+        headers, f"{prefix}-id", f"{prefix}-timestamp", f"{prefix}-signature"
     )
     return msg_id, timestamp, signatures
 
@@ -414,8 +448,8 @@ _HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _PREFIXED_SHA256 = re.compile(r"sha256=[0-9a-fA-F]{64}")
 
 
-def _signatures(header: str, version: str) -> list[str]:
-    """The base64 signatures of ``version`` in a ``webhook-signature`` header (space-separated
+def _signatures(header: str, version: str, name: str = "webhook-signature") -> list[str]:
+    """The base64 signatures of ``version`` in a signature header ``name`` (space-separated
     ``version,base64`` entries). A header with none this verifier can read is malformed:
     either no entry has that shape, or they are all of versions it does not know."""
     readable = [m for entry in header.split() if (m := _SIGNATURE.fullmatch(entry))]
@@ -425,11 +459,9 @@ def _signatures(header: str, version: str) -> list[str]:
     if readable:
         others = ", ".join(sorted({m.group(1) for m in readable}))
         raise MalformedDelivery(
-            f"webhook-signature carries only {others} signatures; this verifier reads {version}"
+            f"{name} carries only {others} signatures; this verifier reads {version}"
         )
-    raise MalformedDelivery(
-        "webhook-signature is not a list of version,base64 signatures (such as v1,K5oZ…)"
-    )
+    raise MalformedDelivery(f"{name} is not a list of version,base64 signatures (such as v1,K5oZ…)")
 
 
 def _required(headers: Mapping[str, str], *names: str) -> list[str]:

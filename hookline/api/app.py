@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
 from hookline import __version__, tracing, ui
-from hookline.api import errors
+from hookline.api import errors, svix
 from hookline.api.routes import (
     deliveries,
     event_types,
@@ -64,6 +64,7 @@ def create_app(services: Services) -> FastAPI:
         app.add_middleware(tracing.InboundContext)
     for module in (workspaces, event_types, webhooks, events, deliveries, operations):
         app.include_router(module.router)
+    svix.install(app)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
 

@@ -31,7 +31,7 @@ from hookline.errors import HooklineError
 log = logging.getLogger("hookline.api")
 rejected_log = logging.getLogger("hookline.api.rejected")
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
@@ -126,7 +126,7 @@ async def _validation_error(request: Request, exc: Exception) -> JsonResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    code = HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else "The request failed."
     headers = dict(exc.headers or {})
     if exc.status_code == 405:

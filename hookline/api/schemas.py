@@ -13,8 +13,11 @@ from pydantic.config import JsonDict
 
 from hookline.domain import endpoint_auth, queues
 from hookline.domain import portal_brand as brand
+from hookline.domain.channels import CHANNEL_PATTERN
 from hookline.domain.envelope import ENVELOPES
 from hookline.domain.limits import (
+    MAX_CHANNEL_LENGTH,
+    MAX_CHANNELS,
     MAX_DESCRIPTION,
     MAX_EVENT_PATTERNS,
     MAX_GRACE_SECONDS,
@@ -325,6 +328,7 @@ class WorkspaceCreate(In):
     plan: str | None = None
     notificationEmail: str | None = Field(None, max_length=320)
     settings: WorkspaceSettings | None = None
+    metadata: dict[str, Any] | None = Field(None, description="The product's own key/values.")
 
 
 class WorkspacePatch(In):
@@ -332,6 +336,7 @@ class WorkspacePatch(In):
     plan: str | None = None
     notificationEmail: str | None = Field(None, max_length=320)
     settings: WorkspaceSettings | None = None
+    metadata: dict[str, Any] | None = Field(None, description="Replaces the metadata.")
 
 
 class WorkspaceOut(Out):
@@ -340,6 +345,7 @@ class WorkspaceOut(Out):
     plan: str
     notificationEmail: str | None
     settings: dict[str, Any]
+    metadata: dict[str, Any]
     createdAt: Timestamp
     updatedAt: Timestamp
 
@@ -351,6 +357,7 @@ def workspace_out(ws: Workspace) -> WorkspaceOut:
         plan=ws.plan,
         notificationEmail=ws.notification_email,
         settings=ws.settings.to_json(),
+        metadata=ws.metadata,
         createdAt=_t(ws.created_at),
         updatedAt=_t(ws.updated_at),
     )
@@ -473,6 +480,23 @@ EVENTS_SCHEMA: JsonDict = {
     "maxItems": MAX_EVENT_PATTERNS,
     "items": {"type": "string", "pattern": EVENT_PATTERN},
 }
+CHANNELS_SCHEMA: JsonDict = {
+    "maxItems": MAX_CHANNELS,
+    "items": {"type": "string", "pattern": CHANNEL_PATTERN},
+}
+CHANNEL_RULE = (
+    f"At most {MAX_CHANNELS} names, each 1-{MAX_CHANNEL_LENGTH} letters, digits, hyphens, "
+    "underscores, dots or colons (422 invalid_channels otherwise)."
+)
+WEBHOOK_CHANNELS_DOC = (
+    "Channels to receive: the webhook gets only events that carry at least one of them, on "
+    "top of its event types and filter (null or empty: every event, with channels or "
+    "without). " + CHANNEL_RULE
+)
+EVENT_CHANNELS_DOC = (
+    "Who the event is for: it goes to webhooks subscribed to one of these channels and to "
+    "webhooks without channels (null or empty: only to webhooks without channels). " + CHANNEL_RULE
+)
 HEADERS_DOC = (
     "Custom headers sent with every delivery: at most 20, 4 KiB in all, values without "
     "CR/LF/NUL. Headers Hookline sets and X-{Brand}-* are reserved (reserved_header). "
@@ -628,6 +652,12 @@ class WebhookFields(In):
     ordering: Literal["none", "fifo"] | None = None
     metadata: dict[str, Any] | None = None
     filter: dict[str, Any] | None = Field(None, description=FILTER_DOC)
+    channels: list[str] | None = Field(
+        None,
+        description=WEBHOOK_CHANNELS_DOC,
+        examples=[["project_123"]],
+        json_schema_extra=CHANNELS_SCHEMA,
+    )
     auth: dict[str, Any] | None = Field(None, description=AUTH_DOC, json_schema_extra=AUTH_SCHEMA)
     destination: dict[str, Any] | None = Field(
         None,
@@ -674,6 +704,7 @@ class WebhookOut(Out):
     ordering: str
     metadata: dict[str, Any]
     filter: dict[str, Any] | None = Field(description=FILTER_DOC)
+    channels: list[str] | None = Field(description=WEBHOOK_CHANNELS_DOC)
     destination: dict[str, Any] | None = Field(
         description="The destination other than HTTP (null: HTTP to url), without its password "
         "or secret key."
@@ -706,6 +737,7 @@ def webhook_out(wh: Webhook) -> WebhookOut:
         ordering=wh.ordering,
         metadata=wh.metadata,
         filter=None if wh.filter is None else wh.filter.to_json(),
+        channels=list(wh.channels) or None,
         auth=None if wh.auth is None else wh.auth.public(),
         destination=None if wh.destination is None else wh.destination.public(),
         createdAt=_t(wh.created_at),
@@ -748,6 +780,12 @@ class EventIn(In):
         None,
         description="Idempotency key: a repeat within the retention period returns the original.",
         pattern=r"^[A-Za-z0-9_.:-]{1,128}$",
+    )
+    channels: list[str] | None = Field(
+        None,
+        description=EVENT_CHANNELS_DOC,
+        examples=[["project_123", "project_group_11"]],
+        json_schema_extra=CHANNELS_SCHEMA,
     )
 
 
@@ -801,6 +839,7 @@ class EventOut(Out):
     type: str
     workspaceId: str
     createdAt: Timestamp
+    channels: list[str] | None = Field(description="The channels the event carries (null: none).")
     data: dict[str, Any]
 
 
@@ -810,7 +849,12 @@ class EventDetail(EventOut):
 
 def event_out(ev: Event, data: dict[str, Any]) -> EventOut:
     return EventOut(
-        id=ev.id, type=ev.type, workspaceId=ev.workspace_id, createdAt=_t(ev.created_at), data=data
+        id=ev.id,
+        type=ev.type,
+        workspaceId=ev.workspace_id,
+        createdAt=_t(ev.created_at),
+        channels=list(ev.channels) or None,
+        data=data,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -108,8 +108,13 @@ def new_event_id() -> str:
     return f"evt_{ULID()}"
 
 
-def event(type: str, data: Mapping[str, Any], id: str | None) -> dict[str, Any]:
-    return {"type": type, "data": dict(data), "id": id or new_event_id()}
+def event(
+    type: str, data: Mapping[str, Any], id: str | None, channels: Iterable[str] | None = None
+) -> dict[str, Any]:
+    body = {"type": type, "data": dict(data), "id": id or new_event_id()}
+    if channels is not None:
+        body["channels"] = list(channels)
+    return body
 
 
 def timestamp(value: datetime | timedelta | str | None) -> str | None:

@@ -32,6 +32,7 @@ class Workspace(Model):
     settings: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    metadata: dict[str, Any] = {}
 
 
 class ApiKey(Model):
@@ -75,6 +76,7 @@ class Webhook(Model):
     rate_limit: float | None
     retry_policy: dict[str, Any] | None
     filter: dict[str, Any] | None = None
+    channels: list[str] | None = None  # None: every event
     auth: dict[str, Any] | None = None  # the type and the parts that are not secret
     destination: dict[str, Any] | None = None  # not HTTP: a queue, stream or topic
     created_at: datetime
@@ -115,6 +117,7 @@ class Event(Model):
     workspace_id: str
     data: dict[str, Any]
     created_at: datetime
+    channels: list[str] | None = None
 
 
 class Delivery(Model):

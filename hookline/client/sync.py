@@ -137,7 +137,7 @@ class Client:
         return self._all(Workspace, "/v1/workspaces", {"limit": page_size})
 
     def create_workspace(self, name: str, **fields: Any) -> Workspace:
-        """Fields: ``id``, ``plan``, ``notification_email``, ``settings``."""
+        """Fields: ``id``, ``plan``, ``notification_email``, ``settings``, ``metadata``."""
         body = {"name": name, **base.fields(fields)}
         return self._one(Workspace, "POST", "/v1/workspaces", json=body)
 
@@ -266,18 +266,29 @@ class Client:
     # Events
 
     def send(
-        self, workspace_id: str, type: str, data: Mapping[str, Any], *, id: str | None = None
+        self,
+        workspace_id: str,
+        type: str,
+        data: Mapping[str, Any],
+        *,
+        id: str | None = None,
+        channels: Iterable[str] | None = None,
     ) -> EventAccepted:
-        """Send one event. Its idempotency key (``id``, made here if not given) goes with
-        every retry, so a send repeated after a lost answer creates no second event."""
+        """Send one event (with ``channels``, also to the webhooks subscribed to one of them).
+        Its idempotency key (``id``, made here if not given) goes with every retry, so a send
+        repeated after a lost answer creates no second event."""
         url = base.path("/v1/workspaces/{}/events", workspace_id)
-        body = base.event(type, data, id)
+        body = base.event(type, data, id, channels)
         return self._one(EventAccepted, "POST", url, json=body, repeatable=True)
 
     def send_batch(self, workspace_id: str, events: Iterable[Mapping[str, Any]]) -> list[BatchItem]:
-        """Send up to 1,000 events ``{type, data, id?}``; one result per event, in order.
+        """Send up to 1,000 events ``{type, data, id?, channels?}``; one result per event, in order.
         Each gets its idempotency key here if it has none, once, before any retry."""
-        body = {"events": [base.event(e["type"], e["data"], e.get("id")) for e in events]}
+        body = {
+            "events": [
+                base.event(e["type"], e["data"], e.get("id"), e.get("channels")) for e in events
+            ]
+        }
         url = base.path("/v1/workspaces/{}/events/batch", workspace_id)
         response = self._send("POST", url, json=body, repeatable=True)
         return [BatchItem.model_validate(item) for item in base.answer(response)]

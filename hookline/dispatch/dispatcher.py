@@ -97,6 +97,7 @@ class Dispatcher:
         self._housekeeping = Housekeeping(
             store,
             store,
+            store,
             self.owner,
             settings,
             leasing=lambda: bool(self._inflight) or self._recorder.waiting,

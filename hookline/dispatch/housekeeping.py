@@ -17,11 +17,13 @@ from collections.abc import Callable
 from hookline.errors import StorageUnavailable
 from hookline.ids import now_ms
 from hookline.settings import Settings
-from hookline.store.port import Queue, SessionStore
+from hookline.store.port import AnswerStore, Queue, SessionStore
 
 log = logging.getLogger("hookline.dispatch")
 
 PURGE_BATCH = 500
+# How long the answer to a request with an idempotency key is given again to a repeat.
+ANSWERS_KEPT_MS = 86_400_000
 
 
 class Housekeeping:
@@ -29,6 +31,7 @@ class Housekeeping:
         self,
         queue: Queue,
         sessions: SessionStore,
+        answers: AnswerStore,
         owner: str,
         settings: Settings,
         *,
@@ -37,6 +40,7 @@ class Housekeeping:
     ) -> None:
         self.queue = queue
         self.sessions = sessions  # for the purge of expired UI sessions
+        self.answers = answers  # for the purge of idempotent answers a day old
         self.owner = owner
         self.settings = settings
         self._leasing = leasing  # whether this worker holds claims now
@@ -71,3 +75,4 @@ class Housekeeping:
         while await self.queue.purge_expired(before, batch=PURGE_BATCH) >= PURGE_BATCH:
             await asyncio.sleep(0.05)
         await self.sessions.purge_ui_sessions(now_ms())
+        await self.answers.purge_answers(now_ms() - ANSWERS_KEPT_MS)

@@ -1,7 +1,10 @@
 """The envelopes a receiver gets, rendered around the event's pre-encoded data.
 
 The event's ``data`` is encoded once at ingest (``jsjson.dumps``); an envelope
-is built by joining pre-encoded parts, so a body costs one string join.
+is built by joining pre-encoded parts, so a body costs one string join. ``raw`` is no
+envelope at all: the body is the event's data as encoded at ingest, as Svix sends a
+message's payload (the event's id and type travel in headers only, and a test event is
+its empty data, unmarked).
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from typing import Literal
 from hookline.domain.jsjson import encode_string
 from hookline.ids import format_ms
 
-EnvelopeKind = Literal["standard", "typed", "dated"]
-ENVELOPES: tuple[str, ...] = ("standard", "typed", "dated")
+EnvelopeKind = Literal["standard", "typed", "dated", "raw"]
+ENVELOPES: tuple[str, ...] = ("standard", "typed", "dated", "raw")
 
 
 def render(
@@ -25,6 +28,8 @@ def render(
     data_json: str,
     test: bool = False,
 ) -> bytes:
+    if kind == "raw":
+        return data_json.encode()
     created = encode_string(format_ms(created_at_ms) or "")
     if kind == "typed":
         head = (

@@ -18,3 +18,5 @@ MAX_DESTINATION_TEXT = 2048  # characters of each text field of a queue destinat
 MAX_STREAM_LENGTH = 10**9  # a Redis destination's maxLen
 MAX_AUTH_TEXT = 4096  # characters of each field of endpoint auth but a PEM
 MAX_PEM = 16384  # characters of an mTLS certificate or key
+MAX_CHANNELS = 10  # channels an event carries or a webhook subscribes to
+MAX_CHANNEL_LENGTH = 128  # characters of one channel name

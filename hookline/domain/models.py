@@ -59,6 +59,7 @@ class Workspace:
     settings: WorkspaceSettings
     created_at: int
     updated_at: int
+    metadata: dict[str, Any] = field(default_factory=dict)  # the product's own key/values
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -110,6 +111,8 @@ class Webhook:
     destination: Destination | None = field(default=None, repr=False)
     # The custom headers go with a redirect to another origin too (else to the URL's origin only).
     forward_headers_on_redirect: bool = False
+    # Only events sharing one of these channels reach it (empty: every event, channels or not).
+    channels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -129,6 +132,7 @@ class Event:
     type: str
     data_json: str
     created_at: int
+    channels: tuple[str, ...] = ()  # who the event is for (``domain/channels.py``)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -3,7 +3,7 @@
 ``parse_create`` turns a body into a ``WebhookCreate``, ``parse_change`` into a
 ``WebhookChange`` (fields left ``UNSET`` stay as they are; ``None`` clears one). Each field is
 checked here for its shape and range and becomes a typed value: a ``PolicyLayer``, a
-``Filter``, an ``EndpointAuth``, a ``Destination``. What needs the deployment or the stored
+``Filter``, an ``EndpointAuth``, a ``Destination``, a tuple of channel names. What needs the deployment or the stored
 webhook is the service's to check on those values: whether a URL or host may be reached,
 which header names the workspace's brand reserves, plan limits, and whether a stored secret
 may go along with a change.
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hookline.domain import endpoint_auth, filters, queues
+from hookline.domain import channels, endpoint_auth, filters, queues
 from hookline.domain.endpoint_auth import EndpointAuth, SecretLeftOut
 from hookline.domain.filters import Filter
 from hookline.domain.limits import (
@@ -72,6 +72,7 @@ class WebhookPatch:
     auth: EndpointAuth | None = UNSET  # plain here too
     destination: Destination | None = UNSET  # plain here too
     forward_headers_on_redirect: bool = UNSET
+    channels: tuple[str, ...] = UNSET  # empty: every event
 
     def given(self) -> dict[str, Any]:
         """The fields set in this patch, by name."""
@@ -166,6 +167,8 @@ def _fields(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         out["rate_limit"] = _rate_limit(body["rateLimit"])
     if "filter" in body:
         out["filter"] = filters.parse(body["filter"])
+    if "channels" in body:
+        out["channels"] = channels.parse(body["channels"])
     if body.get("ordering") is not None:
         if body["ordering"] not in ORDERINGS:
             raise Invalid('ordering is "none" or "fifo".', code="invalid_ordering")

@@ -6,7 +6,9 @@ deployment's own: ``delivery`` (``signature``, ``envelope``, ``brand``, ``userAg
 deliveries are signed, shaped and named), ``retryPolicy`` (a ``PolicyLayer``) and
 ``portal`` (a ``BrandLayer``: how the customer portal looks).
 ``parse_settings`` turns the JSON into ``WorkspaceSettings`` or says every rule it breaks;
-``DeliveryFormat.over`` gives the format a delivery is made in.
+``DeliveryFormat.over`` gives the format a delivery is made in. ``SVIX_FORMAT`` is what a
+receiver written for Svix verifies and parses (``svix-*`` headers, the data as the body);
+``svix_settings`` is the ``settings`` JSON of a workspace that delivers so by default.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ class FormatLayer:
             "userAgent": self.user_agent,
         }
         return {k: v for k, v in fields.items() if v is not None or k in self.nulls}
+
+
+# Svix's wire format: the Standard Webhooks signature under ``svix-*`` names, no envelope.
+SVIX_FORMAT = FormatLayer(signature="svix", envelope="raw")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -98,6 +104,13 @@ class WorkspaceSettings:
         if self.portal is not None:
             shown["portal"] = self.portal.to_json()
         return shown
+
+
+def svix_settings() -> dict[str, Any]:
+    """The ``settings`` of a new workspace whose deliveries are in Svix's wire format (what
+    a workspace created through the Svix-compatible API starts with); the brand and the
+    User-Agent stay the deployment's."""
+    return {"delivery": SVIX_FORMAT.to_json()}
 
 
 class InvalidSettings(ValueError):

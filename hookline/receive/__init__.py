@@ -10,6 +10,9 @@ timestamp is outside the window. The framework modules wrap it:
 - ``hookline.receive.flask.verify_webhook``: a view decorator, the event in ``flask.g.webhook``;
 - ``hookline.receive.django.verify_webhook``: a view decorator, the event in ``request.webhook``.
 
+Each takes ``dedup=``, a store of ``hookline.receive.dedup``, to answer a delivery whose id
+it has seen with 200 without running the handler again.
+
 This module imports no framework.
 """
 
@@ -58,7 +61,10 @@ class Verifier:
 
     ``secret``: the webhook's ``whsec_…`` secret, several (during your own rotation: any
     one verifying is enough), or a callable of the headers giving them. ``public_key``: the
-    ``whpk_…`` key, for ``ed25519``. ``brand``: the ``X-{Brand}-`` prefix of the hmac schemes.
+    ``whpk_…`` key, for ``ed25519``. ``brand``: the ``X-{Brand}-`` prefix of the hmac schemes
+    and of the ``X-{Brand}-Event`` header. With ``scheme="svix"`` (Svix's wire format) the
+    body is the event's data itself: the event's id is ``svix-id`` and its type
+    ``X-{Brand}-Event``.
     """
 
     secret: SecretSource | None = None
@@ -120,6 +126,14 @@ class Verifier:
             payload = json.loads(body)
         except ValueError as exc:
             raise Rejected(400, "invalid_json", f"the body is not JSON: {exc}") from exc
+        if self.scheme == "svix":
+            return WebhookEvent(
+                id=headers.get("svix-id"),
+                type=headers.get(f"x-{self.brand.lower()}-event"),
+                data=payload,
+                payload=payload,
+                headers=headers,
+            )
         envelope = payload if isinstance(payload, dict) else {}
         delivery = headers.get(f"x-{self.brand.lower()}-delivery")
         return WebhookEvent(

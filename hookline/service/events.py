@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from opentelemetry.trace import Span
 
 from hookline import tracing
-from hookline.domain import jsjson
+from hookline.domain import channels, jsjson
 from hookline.domain.matching import is_valid_event_type, matches_any
 from hookline.domain.models import Delivery, Event, Webhook
 from hookline.errors import (
@@ -236,7 +236,7 @@ class Events:
             event_id = new_id("evt")
         elif not isinstance(event_id, str) or not IDEMPOTENCY_RE.fullmatch(event_id):
             raise Invalid("id is 1-128 of letters, digits and _ . : -.", code="invalid_id")
-        unknown = set(body) - {"type", "data", "id"}
+        unknown = set(body) - {"type", "data", "id", "channels"}
         if unknown:
             raise Invalid(f"Unknown field(s): {', '.join(sorted(unknown))}.", code="invalid_event")
         await self.catalog.validate_event(event_type, data)
@@ -246,6 +246,7 @@ class Events:
             type=event_type,
             data_json=jsjson.dumps(data),
             created_at=now_ms(),
+            channels=channels.parse(body.get("channels")),
         )
 
     async def get(self, who: Principal, event_id: str) -> tuple[Event, list[Delivery]]:
@@ -284,11 +285,14 @@ def _fan_out(
     event: Event, data: dict[str, Any], hooks: list[Webhook], trace_context: str | None
 ) -> NewEvent:
     """The deliveries of ``event`` (whose ``data`` is given as parsed): one per webhook
-    subscribed to its type whose filter, if it has one, the data passes."""
+    subscribed to its type and reached by its channels whose filter, if it has one, the data
+    passes."""
     targets = [
         h.id
         for h in hooks
-        if matches_any(h.events, event.type) and (h.filter is None or h.filter.matches(data))
+        if matches_any(h.events, event.type)
+        and channels.reaches(h.channels, event.channels)
+        and (h.filter is None or h.filter.matches(data))
     ]
     return NewEvent(
         event=event,

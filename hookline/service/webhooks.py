@@ -98,13 +98,13 @@ class Webhooks:
             auth=_or(fields.auth, None),
             destination=_or(fields.destination, None),
             forward_headers_on_redirect=_or(fields.forward_headers_on_redirect, False),
+            channels=_or(fields.channels, ()),
         )
-        plan = self.ctx.settings.plans.get(ws.plan, {})
         private, _public = generate_keypair()
         await self.store.create_webhook(
             wh,
             self.ctx.box.seal(secret),
-            max_webhooks=plan.get("maxWebhooks"),
+            max_webhooks=self.workspaces.plan(ws.plan).max_webhooks,
             signing_key=self.ctx.box.seal(private),
         )
         return wh

@@ -40,10 +40,12 @@ class Workspaces:
 
     def plans(self) -> list[Plan]:
         """The deployment's plans, in the order they are configured."""
-        return [
-            Plan(name=name, max_webhooks=limits.get("maxWebhooks"))
-            for name, limits in self.ctx.settings.plans.items()
-        ]
+        return [self.plan(name) for name in self.ctx.settings.plans]
+
+    def plan(self, name: str) -> Plan:
+        """A plan of the deployment's (one no longer configured: no limit)."""
+        limits = self.ctx.settings.plans.get(name, {})
+        return Plan(name=name, max_webhooks=limits.get("maxWebhooks"))
 
     async def create(self, who: Principal, body: dict[str, Any]) -> Workspace:
         who.require_admin("create workspaces")
@@ -59,6 +61,7 @@ class Workspaces:
             settings=parsed_settings(body.get("settings")),
             created_at=now,
             updated_at=now,
+            metadata=_metadata(body.get("metadata") or {}),
         )
         if not await self.store.create_workspace(ws):
             raise Conflict(f"A workspace with id {ws_id!r} exists.", code="workspace_exists")
@@ -103,6 +106,9 @@ class Workspaces:
             settings=(parsed_settings(body["settings"]) if "settings" in body else ws.settings),
             created_at=ws.created_at,
             updated_at=now_ms(),
+            metadata=_metadata(body["metadata"])
+            if body.get("metadata") is not None
+            else ws.metadata,
         )
         await self.store.update_workspace(changed)
         return changed
@@ -142,3 +148,9 @@ class Workspaces:
         await self.store.delete_api_key(key_id)
         # The portal sessions of links it issued end now (its own sessions authenticate it).
         await self.store.delete_portal_sessions(key_id)
+
+
+def _metadata(metadata: Any) -> dict[str, Any]:
+    if not isinstance(metadata, dict):
+        raise Invalid("metadata is a JSON object.", code="validation_error")
+    return metadata

@@ -427,10 +427,33 @@ class Queue(Protocol):
         ...
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KeptAnswer:
+    """The answer to a request sent with an idempotency key: given again to a repeat."""
+
+    request: str  # method and path of the request it answered
+    status: int
+    body: str
+
+
+class AnswerStore(Protocol):
+    """Answers kept per caller and idempotency key, for a repeat of the same request."""
+
+    async def get_answer(self, owner: str, key: str) -> KeptAnswer | None: ...
+    async def keep_answer(self, owner: str, key: str, answer: KeptAnswer, *, now: int) -> None:
+        """Keep ``answer`` unless one is kept for the key already (the first one stays)."""
+        ...
+
+    async def purge_answers(self, before: int) -> int:
+        """Forget the answers kept before ``before``."""
+        ...
+
+
 class Store(
     TenantStore,
     CatalogStore,
     SessionStore,
+    AnswerStore,
     KeyCheck,
     WebhookStore,
     EventStore,

@@ -85,6 +85,7 @@ def workspace(row: Row) -> Workspace:
         settings=workspace_settings(row["settings"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        metadata=json.loads(row["metadata"]),
     )
 
 
@@ -134,6 +135,7 @@ def webhook(row: Row, box: SecretBox) -> Webhook:
         auth=_auth(box.open(row["auth"])) if row["auth"] else None,
         destination=_destination(box.open(row["destination"])) if row["destination"] else None,
         forward_headers_on_redirect=bool(row["forward_headers_on_redirect"]),
+        channels=channels_of(row["channels"]),
     )
 
 
@@ -232,6 +234,7 @@ _SETTINGS: dict[str, Callable[[Any, SecretBox], Any]] = {
     "events": _json,
     "headers": lambda headers, box: sealed_headers(headers, box),
     "forward_headers_on_redirect": _as_is,
+    "channels": lambda names, _box: channels_column(names),
     "retry_policy": _typed,
     "rate_limit": _as_is,
     "ordering": _as_is,
@@ -267,7 +270,17 @@ def event(row: Row) -> Event:
         type=row["type"],
         data_json=row["data"],
         created_at=row["created_at"],
+        channels=channels_of(row["channels"]),
     )
+
+
+def channels_column(names: tuple[str, ...]) -> str | None:
+    """The value of a ``channels`` column (a webhook's or an event's): JSON, NULL for none."""
+    return json.dumps(list(names)) if names else None
+
+
+def channels_of(column: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(column)) if column else ()
 
 
 def delivery(row: Row) -> Delivery:

@@ -30,6 +30,7 @@ FIELD_OF_CODE = {
     "invalid_name": "name",
     "invalid_description": "description",
     "invalid_filter": "filter",
+    "invalid_channels": "channels",
     "invalid_auth": "auth",
     "auth_required": "auth",
     "invalid_destination": "destination",
@@ -63,7 +64,7 @@ SECRET_GOES_TO = (
     "accessKeyId",
 )
 # The fields the form groups under "Advanced options", collapsed unless one is set.
-ADVANCED = frozenset({"description", "destination", "headers", "filter", "auth"})
+ADVANCED = frozenset({"description", "destination", "headers", "filter", "channels", "auth"})
 PATTERN_SPLIT = re.compile(r"[\s,]+")
 CATALOG_PAGES = 20
 
@@ -79,6 +80,7 @@ class WebhookForm:
     headers: list[tuple[str, str]] = field(default_factory=list)
     forward_headers: bool = False  # the custom headers go with a redirect to another origin
     filter: str = ""  # the filter as JSON text, "" for none
+    channels: str = ""  # channel names as typed, separated by spaces or commas; "" for none
     auth_type: str = ""  # "" for none
     auth: dict[str, str] = field(default_factory=dict)  # by auth field; secrets only as typed
     destination_type: str = ""  # "" for HTTP
@@ -95,6 +97,7 @@ class WebhookForm:
             or self.headers
             or self.forward_headers
             or self.filter
+            or self.channels
             or self.auth_type
         )
 
@@ -108,6 +111,7 @@ class WebhookForm:
             headers=list(wh.headers.items()),
             forward_headers=wh.forward_headers_on_redirect,
             filter=json.dumps(wh.filter.to_json(), indent=2) if wh.filter else "",
+            channels=" ".join(wh.channels),
             auth_type=wh.auth.kind if wh.auth else "",
             auth={
                 k: str(v)
@@ -136,6 +140,7 @@ class WebhookForm:
             headers=[(n.strip(), v) for n, v in zip(names, values, strict=False) if n or v],
             forward_headers="forward_headers" in form,
             filter=form.get("filter").strip(),
+            channels=form.get("channels").strip(),
             auth_type=form.get("auth_type"),
             auth={
                 name: form.get(key).strip()
@@ -200,6 +205,7 @@ class WebhookForm:
             "headers": headers,
             "forwardHeadersOnRedirect": self.forward_headers,
             "filter": self._filter(),
+            "channels": [c for c in PATTERN_SPLIT.split(self.channels) if c],
             "auth": self._auth(),
             "destination": self._destination(stored_destination),
         }
@@ -250,6 +256,7 @@ class WebhookForm:
                 "events",
                 "headers",
                 "filter",
+                "channels",
                 "auth",
                 "destination",
             )

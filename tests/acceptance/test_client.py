@@ -108,7 +108,10 @@ def test_every_operation_against_the_server(
     ]
     resent = client.resend(first.id)
     assert isinstance(resent, Delivery) and resent.resent_from == first.id
-    did("deliveries", "get_delivery", "resend")
+    with pytest.raises(Conflict) as finished:
+        client.retry(first.id)
+    assert finished.value.code == "delivery_finished"
+    did("deliveries", "get_delivery", "resend", "retry")
 
     pinged = client.test_webhook(wh.id)
     assert "test" in pinged.tags

@@ -41,6 +41,7 @@ from hookline.store.port import (
     DeliveryFilter,
     EndpointHealth,
     Inserted,
+    KeptAnswer,
     NewEvent,
     Page,
     StatusChange,
@@ -206,6 +207,7 @@ async def test_workspace_crud(store: Store) -> None:
                 },
             }
         ),
+        metadata={"tier": "gold", "seats": 5},
     )
     assert await store.create_workspace(ws)
     assert not await store.create_workspace(replace(ws, name="other"))
@@ -213,7 +215,12 @@ async def test_workspace_crud(store: Store) -> None:
     assert await store.get_workspace("nope") is None
 
     changed = replace(
-        ws, name="Acme Inc", plan="pro", settings=WorkspaceSettings(), updated_at=T0 + 5
+        ws,
+        name="Acme Inc",
+        plan="pro",
+        settings=WorkspaceSettings(),
+        updated_at=T0 + 5,
+        metadata={"tier": "silver"},
     )
     await store.update_workspace(changed)
     assert await store.get_workspace("acme") == changed
@@ -1181,6 +1188,20 @@ async def test_purging_removes_expired_sessions_and_redemptions(store: Store) ->
     assert not await store.redeem_portal_link("live-link", expires_at=T0 + 1)
     # A purged link has expired: its redemption record is no longer needed.
     assert await store.redeem_portal_link("old-link", expires_at=T0 - 1)
+
+
+async def test_an_idempotent_answer_is_kept_once_per_caller_until_purged(store: Store) -> None:
+    first = KeptAnswer(request="POST /api/v1/app?", status=201, body='{"id":"a"}')
+    second = KeptAnswer(request="POST /api/v1/app?", status=201, body='{"id":"b"}')
+    await store.keep_answer("key_1", "k", first, now=T0)
+    await store.keep_answer("key_1", "k", second, now=T0 + 1)
+    await store.keep_answer("key_2", "k", second, now=T0 + 5)
+    assert await store.get_answer("key_1", "k") == first
+    assert await store.get_answer("key_2", "k") == second
+    assert await store.get_answer("key_1", "other") is None
+    assert await store.purge_answers(T0 + 1) == 1
+    assert await store.get_answer("key_1", "k") is None
+    assert await store.get_answer("key_2", "k") == second
 
 
 # -- schema ------------------------------------------------------------------------

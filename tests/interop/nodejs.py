@@ -41,9 +41,10 @@ def installed_node() -> Node:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         missing = " and ".join(n for n, p in (("node", node), ("npm", npm)) if p is None)
-        message = f"{missing} not found: the Node receivers (Disqua, Disco) cannot run"
+        message = f"{missing} not found: the Node receivers (Disqua, Disco, svix) cannot run"
         unavailable(message, "HOOKLINE_REQUIRE_NODE")
-    if not (NODE_DIR / "node_modules" / "http-message-signatures").is_dir():
+    modules = NODE_DIR / "node_modules"
+    if not all((modules / name).is_dir() for name in ("http-message-signatures", "svix")):
         proc = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"],
             cwd=NODE_DIR,

@@ -38,13 +38,18 @@ def portal_page(ctx: Any, api: Api, ws: str) -> Any:
 
 
 def seen_text(page: Any) -> str:
-    """Everything on the page a person could read, option labels, hints and every folded
-    section (opened first) included."""
-    page.locator("main details:not(.menu):not([open]) > summary").evaluate_all(
-        "summaries => summaries.forEach(s => s.click())"
-    )
+    """Everything on the page a person could read, option labels and hints included, with every
+    collapsed section (the form's advanced options) opened."""
+    opened(page)
     return str(page.locator("body").inner_text()) + " ".join(
         page.locator("option").all_inner_texts()
+    )
+
+
+def opened(page: Any) -> None:
+    """Open every collapsed section of the page, as a person would to see all of it."""
+    page.locator("main details:not(.menu)").evaluate_all(
+        "sections => sections.forEach(s => { s.open = true })"
     )
 
 
@@ -91,6 +96,7 @@ def test_a_deployment_that_offers_rabbitmq_shows_it_in_the_portal(
     kinds = page.locator("select[name=destination_type] option").all_text_contents()
     assert kinds == ["HTTP POST to the endpoint URL", "RabbitMQ exchange"]
     page.get_by_text("Advanced options").click()
+    opened(page)
     page.get_by_label("Deliver by").select_option(label="RabbitMQ exchange")
     text = seen_text(page)
     assert "amqps://broker.example.com/" in text

@@ -10,6 +10,7 @@ import pytest
 from hookline.service.operational import OPERATOR_WORKSPACE, TYPE_NAMES
 
 from .conftest import ADMIN_KEY, MakeUi, Ui
+from .test_pages import title_and_heading
 
 KEY_RE = re.compile(r'id="new-key-value" type="text" readonly value="(hk_[^"]+)"')
 LINK_RE = re.compile(r'id="portal-link-value" type="text" readonly value="([^"]+)"')
@@ -197,9 +198,8 @@ async def test_the_settings_page_says_where_operational_events_go(signed_in: Ui)
     )
 
     def routes(html: str) -> dict[str, list[str]]:
-        table = html[html.index('id="operational-routes"') :]
-        rows = re.findall(r"<td data-label=\"Event type\"><code>([^<]+)</code></td>(.*?)</tr>",
-                          table, re.S)  # fmt: skip
+        listed = html[html.index('id="operational-routes"') :]
+        rows = re.findall(r'<li data-type="([^"]+)">(.*?)</li>', listed, re.S)
         return {name: re.findall(r'href="/ui/webhooks/(wh_[^"]+)"', cell) for name, cell in rows}
 
     acme = routes((await ui.client.get("/ui/w/acme/settings")).text)
@@ -227,3 +227,28 @@ async def test_a_shown_once_value_is_only_for_the_session_and_page_it_was_made_f
     assert page.status_code == 200 and not KEY_RE.search(page.text)
     ui.client.cookies.set("hookline_reveal", str(handed.value), path="/ui/w/acme/settings")
     assert "hk_" not in (await ui.client.get("/ui/w/acme/settings")).text
+
+
+async def test_the_forms_need_the_pages_csrf_token(signed_in: Ui) -> None:
+    ui = signed_in
+    await ui.key("acme", "publisher")
+    (key,) = await ui.api("GET", "/v1/workspaces/acme/api-keys")
+    for path, data in (
+        ("/ui/w/acme/keys", {"name": "mine", "role": "owner"}),
+        (f"/ui/api-keys/{key['id']}/revoke", {}),
+        ("/ui/w/acme/plan", {"plan": "pro"}),
+        ("/ui/w/acme/portal-link", {"expiresIn": "900"}),
+    ):
+        response = await ui.client.post(path, data={"csrf": "forged", **data})
+        assert response.status_code == 403 and "CSRF check failed" in response.text, path
+    assert [k["id"] for k in await ui.api("GET", "/v1/workspaces/acme/api-keys")] == [key["id"]]
+    assert (await ui.api("GET", "/v1/workspaces/acme"))["plan"] == "free"
+    assert "hookline_reveal" not in ui.client.cookies
+
+
+async def test_each_pages_title_starts_with_its_heading(signed_in: Ui) -> None:
+    await signed_in.key("acme", "publisher")
+    (key,) = await signed_in.api("GET", "/v1/workspaces/acme/api-keys")
+    for path in ("/ui/w/acme/settings", "/ui/w/acme/keys", f"/ui/api-keys/{key['id']}/revoke"):
+        title, heading = title_and_heading((await signed_in.client.get(path)).text)
+        assert title == heading, path

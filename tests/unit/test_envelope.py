@@ -57,7 +57,16 @@ def test_dated() -> None:
     )
 
 
-@pytest.mark.parametrize("kind", envelope.ENVELOPES)
+WRAPPED = [k for k in envelope.ENVELOPES if k != "raw"]
+
+
+def test_raw_is_the_data_as_encoded_test_or_not() -> None:
+    assert render("raw") == DATA_JSON.encode()
+    assert render("raw", test=True) == DATA_JSON.encode()
+    assert render("raw", data_json="{}") == b"{}"
+
+
+@pytest.mark.parametrize("kind", WRAPPED)
 def test_test_flag_is_last_and_only_on_test_events(kind: str) -> None:
     plain = json.loads(render(kind))
     flagged = json.loads(render(kind, test=True))
@@ -67,7 +76,7 @@ def test_test_flag_is_last_and_only_on_test_events(kind: str) -> None:
     assert render(kind, test=True).endswith(b',"test":true}')
 
 
-@pytest.mark.parametrize("kind", envelope.ENVELOPES)
+@pytest.mark.parametrize("kind", WRAPPED)
 def test_body_is_what_json_stringify_would_write(kind: str) -> None:
     body = render(kind, event_id='evt_"quoted"\\', workspace_id="wörk", test=True)
     parsed = jsjson.loads(body)

@@ -18,9 +18,15 @@ BODY = b'{"test": 2432232314}'
 SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 
-def sign(secrets: list[str], *, timestamp: int = TIMESTAMP, body: bytes = BODY) -> dict[str, str]:
+def sign(
+    secrets: list[str],
+    *,
+    timestamp: int = TIMESTAMP,
+    body: bytes = BODY,
+    scheme: str = "standard",
+) -> dict[str, str]:
     return signature_headers(
-        "standard",
+        scheme,
         SigningKeys(key_id="wh_1", secrets=tuple(secrets)),
         msg_id=MSG_ID,
         timestamp=timestamp,
@@ -36,6 +42,16 @@ def test_standard_webhooks_vector() -> None:
         "webhook-timestamp": str(TIMESTAMP),
         "webhook-signature": SIGNATURE,
     }
+
+
+def test_svix_is_the_same_signature_under_svix_names() -> None:
+    assert sign([SECRET], scheme="svix") == {
+        "svix-id": MSG_ID,
+        "svix-timestamp": str(TIMESTAMP),
+        "svix-signature": SIGNATURE,
+    }
+    rotated = sign([generate_secret(), SECRET], scheme="svix")
+    assert rotated["svix-signature"].split(" ")[1] == SIGNATURE
 
 
 def test_signing_key_is_the_base64_part_of_the_secret() -> None:

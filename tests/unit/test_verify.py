@@ -206,3 +206,19 @@ def test_each_scheme_refuses_a_header_it_cannot_read_as_malformed(
     with pytest.raises(VerificationError) as raised:  # readable, but not a match
         verify(scheme, other, BODY, **options)
     assert not isinstance(raised.value, MalformedDelivery)
+
+
+SVIX_HEADERS = {f"svix-{name.removeprefix('webhook-')}": v for name, v in HEADERS.items()}
+
+
+def test_svix_names_verify_with_the_svix_scheme_only() -> None:
+    verify("svix", SVIX_HEADERS, BODY, secret=SECRET, now=TIMESTAMP)
+    with pytest.raises(VerificationError, match="missing headers svix-id"):
+        verify("svix", HEADERS, BODY, secret=SECRET, now=TIMESTAMP)
+    with pytest.raises(VerificationError, match="missing headers webhook-id"):
+        verify("standard", SVIX_HEADERS, BODY, secret=SECRET, now=TIMESTAMP)
+    with pytest.raises(VerificationError, match="no signature matches"):
+        verify("svix", SVIX_HEADERS, BODY + b" ", secret=SECRET, now=TIMESTAMP)
+    unreadable = {**SVIX_HEADERS, "svix-signature": "not-a-signature"}
+    with pytest.raises(MalformedDelivery, match="svix-signature is not a list"):
+        verify("svix", unreadable, BODY, secret=SECRET, now=TIMESTAMP)

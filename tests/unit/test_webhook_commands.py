@@ -95,9 +95,18 @@ def test_an_auth_change_may_leave_out_its_secret_but_a_create_may_not() -> None:
             "invalid_destination",
         ),
         ({"forwardHeadersOnRedirect": "yes"}, "validation_error"),
+        ({"channels": "a"}, "invalid_channels"),
+        ({"channels": ["a b"]}, "invalid_channels"),
     ],
 )
 def test_each_wrong_field_has_its_code(body: dict[str, Any], code: str) -> None:
     with pytest.raises(Invalid) as raised:
         parse_change(body)
     assert raised.value.error_code == code
+
+
+def test_channels_become_a_tuple_and_empty_is_none() -> None:
+    assert parse_change({"channels": ["a", "b", "a"]}).fields.channels == ("a", "b")
+    assert parse_change({"channels": []}).fields.channels == ()
+    assert parse_change({"channels": None}).fields.channels == ()
+    assert "channels" not in parse_change({"name": "n"}).fields.given()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from hookline.ids import now_ms
 from hookline.secrets import SecretBox
 from hookline.store.postgres import migrations
+from hookline.store.postgres.answers import AnswerQueries
 from hookline.store.postgres.claims import ClaimQueries
 from hookline.store.postgres.connection import Database
 from hookline.store.postgres.deliveries import DeliveryQueries
@@ -30,6 +31,7 @@ class PostgresStore(
     QueueQueries,
     PartitionQueries,
     SessionQueries,
+    AnswerQueries,
 ):
     """An asyncpg pool (1 to ``max_size`` connections) and, once asked, one listening connection.
 

@@ -18,7 +18,7 @@ class TenantQueries(Queries):
         return (
             await self._db.execute(
                 "INSERT INTO workspaces (id, name, plan, notification_email, settings, "
-                "created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7) "
+                "created_at, updated_at, metadata) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) "
                 "ON CONFLICT (id) DO NOTHING",
                 ws.id,
                 ws.name,
@@ -27,6 +27,7 @@ class TenantQueries(Queries):
                 json.dumps(ws.settings.to_json()),
                 ws.created_at,
                 ws.updated_at,
+                json.dumps(ws.metadata),
             )
             > 0
         )
@@ -49,12 +50,13 @@ class TenantQueries(Queries):
     async def update_workspace(self, ws: Workspace) -> None:
         await self._db.execute(
             "UPDATE workspaces SET name=$1, plan=$2, notification_email=$3, settings=$4, "
-            "updated_at=$5 WHERE id=$6",
+            "updated_at=$5, metadata=$6 WHERE id=$7",
             ws.name,
             ws.plan,
             ws.notification_email,
             json.dumps(ws.settings.to_json()),
             ws.updated_at,
+            json.dumps(ws.metadata),
             ws.id,
         )
 

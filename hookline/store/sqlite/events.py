@@ -6,6 +6,7 @@ import sqlite3
 from typing import Any
 
 from hookline.domain.models import Event
+from hookline.store import records
 from hookline.store.port import Inserted, NewEvent, Page, StaleConfig
 from hookline.store.sqlite import rows
 from hookline.store.sqlite.base import Queries
@@ -71,9 +72,16 @@ class EventQueries(Queries):
 def _insert_one(c: sqlite3.Connection, item: NewEvent) -> Inserted:
     ev = item.event
     row = c.execute(
-        "INSERT INTO events (id, workspace_id, type, data, created_at) "
-        "VALUES (?,?,?,?,?) ON CONFLICT (workspace_id, id) DO NOTHING RETURNING pk",
-        (ev.id, ev.workspace_id, ev.type, ev.data_json, ev.created_at),
+        "INSERT INTO events (id, workspace_id, type, data, created_at, channels) "
+        "VALUES (?,?,?,?,?,?) ON CONFLICT (workspace_id, id) DO NOTHING RETURNING pk",
+        (
+            ev.id,
+            ev.workspace_id,
+            ev.type,
+            ev.data_json,
+            ev.created_at,
+            records.channels_column(ev.channels),
+        ),
     ).fetchone()
     if row is None:
         existing = c.execute(

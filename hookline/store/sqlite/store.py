@@ -10,6 +10,7 @@ from hookline.ids import now_ms
 from hookline.secrets import SecretBox
 from hookline.store.space import SpaceWatch
 from hookline.store.sqlite import migrations
+from hookline.store.sqlite.answers import AnswerQueries
 from hookline.store.sqlite.connection import ConnectionThread, make_private
 from hookline.store.sqlite.deliveries import DeliveryQueries
 from hookline.store.sqlite.events import EventQueries
@@ -21,7 +22,13 @@ from hookline.store.sqlite.webhooks import WebhookQueries
 
 
 class SqliteStore(
-    TenantQueries, WebhookQueries, EventQueries, DeliveryQueries, QueueQueries, SessionQueries
+    TenantQueries,
+    WebhookQueries,
+    EventQueries,
+    DeliveryQueries,
+    QueueQueries,
+    SessionQueries,
+    AnswerQueries,
 ):
     """WAL mode; one writer connection and one reader connection, each on its own thread.
 

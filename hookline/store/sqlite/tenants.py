@@ -20,7 +20,8 @@ class TenantQueries(Queries):
             lambda c: (
                 c.execute(
                     "INSERT INTO workspaces (id, name, plan, notification_email, settings, "
-                    "created_at, updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
+                    "created_at, updated_at, metadata) VALUES (?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT (id) DO NOTHING",
                     (
                         ws.id,
                         ws.name,
@@ -29,6 +30,7 @@ class TenantQueries(Queries):
                         json.dumps(ws.settings.to_json()),
                         ws.created_at,
                         ws.updated_at,
+                        json.dumps(ws.metadata),
                     ),
                 ).rowcount
                 > 0
@@ -58,13 +60,14 @@ class TenantQueries(Queries):
         await self._writer.write(
             lambda c: c.execute(
                 "UPDATE workspaces SET name=?, plan=?, notification_email=?, settings=?, "
-                "updated_at=? WHERE id=?",
+                "updated_at=?, metadata=? WHERE id=?",
                 (
                     ws.name,
                     ws.plan,
                     ws.notification_email,
                     json.dumps(ws.settings.to_json()),
                     ws.updated_at,
+                    json.dumps(ws.metadata),
                     ws.id,
                 ),
             )

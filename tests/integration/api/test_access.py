@@ -192,13 +192,15 @@ def expected(row: Row, caller: str) -> int:
 
 def route_ids(app: Any) -> set[str]:
     """``METHOD /path`` of every route the app serves (mounts as ``MOUNT /path``), but the
-    UI's pages: they take a session, not a key (tests/ui/test_sessions.py covers them)."""
+    UI's pages: they take a session, not a key (tests/ui/test_sessions.py covers them), and
+    the Svix-compatible API, which calls the same services as these routes (its keys, 404s
+    and 401s: tests/acceptance/test_svix_*.py)."""
     # FastAPI >= 0.120 keeps included routers unflattened; iter_route_contexts flattens them.
     flatten = getattr(fastapi.routing, "iter_route_contexts", lambda routes: routes)
     ids = set()
     for route in flatten(app.routes):
         path = str(route.path).replace(":path}", "}")
-        if path == "/ui" or path.startswith("/ui/"):
+        if path == "/ui" or path.startswith(("/ui/", "/api/v1/")):
             continue
         methods = route.methods
         if methods is None:

@@ -351,6 +351,7 @@ WEBHOOK_KEYS = {
     "ordering",
     "metadata",
     "filter",
+    "channels",
     "destination",
     "auth",
     "createdAt",

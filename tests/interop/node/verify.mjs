@@ -12,10 +12,14 @@
 //        JSON.stringify of the parsed body (Disco seed). `url` is passed as the string given,
 //        or as `new URL(url)` when urlObject is true. The seed passes neither maxAge nor
 //        tolerance; docs/receiving.md recommends both, and they are passed on when given.
+//   {"kind": "svix", "headers", "rawBody", "secret"}
+//     -> new Webhook(secret).verify(rawBody, headers) of the official `svix` package, as a
+//        receiver written against Svix calls it; the verdict carries the payload it returns.
 // A verdict is {"ok": bool, ...details, "error"?: message}.
 
 import crypto from "node:crypto";
 import { createVerifier, httpbis } from "http-message-signatures";
+import { Webhook } from "svix";
 
 const REPLAY_WINDOW_SECONDS = 5 * 60;
 
@@ -77,6 +81,14 @@ async function disco({ method, url, urlObject, headers, rawBody, secret, maxAge,
   };
 }
 
+function svix({ headers, rawBody, secret }) {
+  try {
+    return { ok: true, payload: new Webhook(secret).verify(rawBody, headers) };
+  } catch (error) {
+    return { ok: false, error: String(error?.message ?? error) };
+  }
+}
+
 async function main() {
   const chunks = [];
   for await (const chunk of process.stdin) chunks.push(chunk);
@@ -85,6 +97,7 @@ async function main() {
   for (const request of requests) {
     if (request.kind === "disqua") verdicts.push(disqua(request));
     else if (request.kind === "disco") verdicts.push(await disco(request));
+    else if (request.kind === "svix") verdicts.push(svix(request));
     else verdicts.push({ ok: false, error: `unknown kind ${request.kind}` });
   }
   process.stdout.write(JSON.stringify(verdicts));
