@@ -103,6 +103,11 @@ class Accent:
         return "#" + "".join(f"{int(c * 0.78):02x}" for c in self.rgb)
 
     @property
+    def light(self) -> str:
+        """The colour lightened, for links on a dark page."""
+        return "#" + "".join(f"{c + (255 - c) * 45 // 100:02x}" for c in self.rgb)
+
+    @property
     def on(self) -> str:
         """Black or white, whichever contrasts more with the colour (WCAG luminance)."""
 

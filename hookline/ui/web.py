@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from hookline.domain.attempt_errors import sentence
 from hookline.domain.models import Role
-from hookline.domain.portal_brand import PortalBrand
+from hookline.domain.portal_brand import PortalBrand, Theme
 from hookline.errors import HooklineError, PayloadTooLarge, StorageUnavailable, Unauthorized
 from hookline.ids import format_ms, now_ms
 from hookline.service import Principal, Services
@@ -42,6 +42,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+# Said on a 500 page; names no product, since a branded portal shows it too.
+SERVER_FAULT = "Something went wrong on the server. Try again in a moment."
 
 
 def content_security_policy(
@@ -283,9 +285,10 @@ class Look:
         accent = self.brand.accent
         if accent is None:
             return ""
+        link = accent.light if self.brand.theme is Theme.DARK else accent.color
         return (
             f":root, :root[data-theme] {{ --accent: {accent.color}; --accent-dark: {accent.dark}; "
-            f"--on-accent: {accent.on}; --nav-current: {accent.color}; }}"
+            f"--on-accent: {accent.on}; --nav-current: {accent.color}; --link: {link}; }}"
         )
 
 
@@ -401,11 +404,11 @@ async def _handle(
     except HooklineError as exc:
         if exc.status >= 500:
             log.error("UI error on %s %s: %s", request.method, request.url.path, exc)
-            return error_page(request, 500, "Something went wrong inside Hookline.")
+            return error_page(request, 500, SERVER_FAULT)
         return error_page(request, exc.status, exc.message)
     except Exception:
         log.exception("unhandled UI error on %s %s", request.method, request.url.path)
-        return error_page(request, 500, "Something went wrong inside Hookline.")
+        return error_page(request, 500, SERVER_FAULT)
 
 
 def _not_saved(request: Request, exc: StorageUnavailable) -> Response:

@@ -194,7 +194,19 @@ async def test_workspace_crud(store: Store) -> None:
     ws = a_workspace(
         "acme",
         notification_email="ops@acme.test",
-        settings=parse_settings({"delivery": {"brand": "Acme"}}),
+        settings=parse_settings(
+            {
+                "delivery": {"brand": "Acme"},
+                "portal": {
+                    "name": "Acme",
+                    "logo": '<svg xmlns="http://www.w3.org/2000/svg"><circle r="4"/></svg>',
+                    "accentColor": "#0a7d5a",
+                    "theme": "dark",
+                    "footerLinks": [],
+                    "terms": {"endpoint": "integration"},
+                },
+            }
+        ),
         metadata={"tier": "gold", "seats": 5},
     )
     assert await store.create_workspace(ws)

@@ -2,7 +2,7 @@
 
 A host page on another site (``http://localhost:A``) than Hookline (``http://127.0.0.1:B``)
 embeds a portal link with the snippet of docs/portal.md, read from the doc; the customer
-works inside the frame. A host origin not in HOOKLINE_PORTAL_ORIGINS gets no portal, and no
+works inside the frame (add an endpoint, test ping, Send Logs, rotate the secret, Retry now). A host origin not in HOOKLINE_PORTAL_ORIGINS gets no portal, and no
 origin may frame the sign-in page. A workspace's brand is what its portal shows.
 """
 
@@ -235,6 +235,28 @@ def test_the_portal_works_inside_a_product_page_with_third_party_cookies_blocked
     portal.get_by_role("button", name="Rotate secret").click()
     expect(portal.get_by_text("Signing secret rotated.")).to_be_visible()
     assert api.get(f"/v1/webhooks/{wh['id']}/secret")["secret"] != secret
+
+    # Retry now: a delivery waiting an hour for its second attempt gets it at once, and no
+    # second delivery.
+    flaky = receiver.endpoint([500, 200])
+    retried = api.webhook(ws, flaky.url, name="Flaky", retryPolicy={"schedule": [0, 3600]})
+    api.send(ws, "course.completed", {"learner": "bo"})
+    (waiting,) = poll(
+        lambda: api.get(f"/v1/webhooks/{retried['id']}/deliveries"),
+        lambda ds: len(ds) == 1 and ds[0]["status"] == "pending" and ds[0]["attemptCount"] == 1,
+        what="a delivery waiting for its second attempt",
+    )
+    frame.goto(f"{server.base_url}/ui/deliveries/{waiting['id']}")
+    portal.get_by_role("button", name="Retry now").click()
+    expect(portal.get_by_role("status").filter(has_text="is being sent now")).to_be_visible()
+    assert [r.status for r in flaky.wait(2, timeout=10)] == [500, 200]
+    done = poll(
+        lambda: api.get(f"/v1/deliveries/{waiting['id']}"),
+        lambda d: d["status"] == "succeeded",
+        what="the retried delivery succeeded",
+    )
+    assert done["attemptCount"] == 2
+    assert len(api.get(f"/v1/webhooks/{retried['id']}/deliveries")) == 1
 
     # ...while a cookie set the same way as a first party comes back: the control can tell.
     page.goto(f"http://127.0.0.1:{host.port}/cookie/set")

@@ -151,6 +151,16 @@ async def test_a_workspace_brand_is_checked_kept_and_shown(make_ui: MakeUi) -> N
     assert "Hookline" not in re.sub(r"<[^>]*>", "", page.text.split("<body>", 1)[1])
     assert 'class="foot"' not in page.text
     assert "+ Add your first integration" in page.text
+    form = await client.get("/ui/w/acme/webhooks/new")
+    token = CSRF_RE.search(form.text)
+    assert token and "Integration URL" in form.text
+    created = await client.post(
+        "/ui/w/acme/webhooks/new",
+        data={"csrf": token.group(1), "url": "https://hooks.acme.example/in", "events": "*"},
+    )
+    assert created.status_code == 303, created.text
+    shown = await client.get(created.headers["location"])
+    assert "Integration created." in shown.text
     # The admin UI keeps Hookline's own look for the same workspace.
     operator = visitor(ui)
     await sign_in(operator)

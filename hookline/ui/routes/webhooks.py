@@ -31,10 +31,11 @@ GRACE_CHOICES = [
     (86400, "1 day"),
     (7 * 86400, "7 days"),
 ]
+# {Endpoint}: the word the viewer's portal brand uses ("Endpoint" by default).
 STATUS_DONE = {
-    "active": "Endpoint enabled: events are delivered to it again.",
-    "paused": "Endpoint paused: new deliveries wait until you resume it.",
-    "disabled": "Endpoint disabled: no new events are sent to it. Its logs are kept.",
+    "active": "{Endpoint} enabled: events are delivered to it again.",
+    "paused": "{Endpoint} paused: new deliveries wait until you resume it.",
+    "disabled": "{Endpoint} disabled: no new events are sent to it. Its logs are kept.",
 }
 
 
@@ -106,7 +107,8 @@ async def create_webhook(wsId: str, posted: PostedDep) -> Response:
         else:
             seen.flash(
                 "success",
-                "Endpoint created. It is enabled and receives matching events from now on.",
+                f"{seen.brand.terms.Endpoint} created. It is enabled and receives matching "
+                "events from now on.",
             )
             return redirect(f"/ui/webhooks/{wh.id}")
     return await _form_page(seen, ws, form, None, status=status)
@@ -135,7 +137,7 @@ async def update_webhook(whId: str, posted: PostedDep) -> Response:
                 raise
             status = shown
         else:
-            seen.flash("success", "Endpoint saved.")
+            seen.flash("success", f"{seen.brand.terms.Endpoint} saved.")
             return redirect(f"/ui/webhooks/{wh.id}")
     return await _form_page(seen, ws, form, wh, status=status)
 
@@ -181,7 +183,7 @@ async def change_status(whId: str, posted: PostedDep) -> Response:
     wh = await seen.svc.webhooks.update(
         seen.who, whId, parse_change({"status": posted.form.get("status")})
     )
-    seen.flash("success", STATUS_DONE[wh.status.value])
+    seen.flash("success", STATUS_DONE[wh.status.value].format(Endpoint=seen.brand.terms.Endpoint))
     return redirect(f"/ui/webhooks/{wh.id}")
 
 
@@ -196,7 +198,8 @@ async def delete_webhook(whId: str, posted: PostedDep) -> Response:
     seen = posted.viewer
     wh, ws = await _webhook(seen, whId)
     await seen.svc.webhooks.delete(seen.who, wh.id)
-    seen.flash("success", f"Endpoint {wh.name or wh.url} and all its logs were deleted.")
+    word = seen.brand.terms.Endpoint
+    seen.flash("success", f"{word} {wh.name or wh.url} and all its logs were deleted.")
     return redirect(f"/ui/w/{ws.id}")
 
 
