@@ -144,6 +144,12 @@ def test_what_hookline_does_not_offer_is_refused(svix: Svix) -> None:
         svix.message.create(app.id, MessageIn(event_type="a.b", payload={}, channels=["eu"]))
     assert no_channels.value.detail[0].loc == ["body", "channels"]
     assert svix.message.list(app.id).data == []
+    ep = svix.endpoint.create(app.id, EndpointIn(url="https://example.com/hook"))
+    with pytest.raises(HTTPValidationError) as by_tag:
+        svix.message_attempt.list_by_endpoint(
+            app.id, ep.id, MessageAttemptListByEndpointOptions(tag="vip")
+        )
+    assert by_tag.value.detail[0].loc == ["query", "tag"]
 
 
 async def test_messages_with_the_async_sdk(hookline: Hookline, receiver: Receiver) -> None:

@@ -105,7 +105,7 @@ async def list_messages(
         raise Invalid(
             "event_types takes one event type here.",
             code="not_offered",
-            details=[{"field": "event_types"}],
+            details=[{"loc": ["query", "event_types"]}],
         )
     page = await svc.events.list(
         who,
