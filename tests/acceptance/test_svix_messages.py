@@ -167,7 +167,7 @@ def test_what_hookline_does_not_offer_is_refused(svix: Svix) -> None:
     assert refused.value.detail[0].loc == ["body", "payloadRetentionPeriod"]
     with pytest.raises(HTTPValidationError) as by_channel:
         svix.message.list(app.id, MessageListOptions(channel="eu"))
-    assert by_channel.value.detail[0].loc == ["body", "channel"]
+    assert by_channel.value.detail[0].loc == ["query", "channel"]
     assert svix.message.list(app.id).data == []
     ep = svix.endpoint.create(app.id, EndpointIn(url="https://example.com/hook"))
     with pytest.raises(HTTPValidationError) as by_tag:

@@ -104,7 +104,7 @@ async def list_messages(
         raise Invalid(
             "channel is not offered: messages are listed by event type and time.",
             code="not_offered",
-            details=[{"field": "channel"}],
+            details=[{"loc": ["query", "channel"]}],
         )
     ws = await application(svc, who, app_id)
     types = [t for given in event_types or [] for t in given.split(",") if t]
