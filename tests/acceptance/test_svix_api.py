@@ -314,8 +314,8 @@ def test_send_example_sends_the_event_types_example(svix: Svix, receiver: Receiv
     sent = svix.endpoint.send_example(app.id, ep.id, EventExampleIn(event_type=name))
     assert (sent.event_type, sent.payload) == (name, {"orderId": "o1"})
     (arrived,) = hook.wait(1)
-    assert arrived.header("webhook-id") == sent.id
-    assert json.loads(arrived.body)["data"] == {"orderId": "o1"}
+    assert arrived.header("svix-id") == sent.id
+    assert json.loads(arrived.body) == {"orderId": "o1"}
     with pytest.raises(HTTPValidationError) as bare:
         svix.endpoint.send_example(app.id, ep.id, EventExampleIn(event_type=name + ".bare"))
     assert bare.value.detail[0].type == "no_example"

@@ -43,7 +43,7 @@ def _check_delivery(hookline: Hookline, app_id: str, output: str, hook: Endpoint
     (arrived,) = hook.wait(1)
     secret = svix.endpoint.get_secret(app_id, endpoint_id).key
     SvixWebhook(secret).verify(arrived.body, dict(arrived.headers))
-    assert json.loads(arrived.body)["data"] == {"invoiceId": "in_1"}
+    assert json.loads(arrived.body) == {"invoiceId": "in_1"}
 
 
 def test_the_python_program_runs_as_written(hookline: Hookline, receiver: Receiver) -> None:

@@ -13,6 +13,7 @@ from support.server import ADMIN_KEY, Hookline
 from svix.api import (
     ApplicationIn,
     EndpointIn,
+    EndpointPatch,
     MessageAttemptListByEndpointOptions,
     MessageCreateOptions,
     MessageGetOptions,
@@ -50,7 +51,7 @@ def test_messages_and_attempts_with_the_sync_sdk(svix: Svix, receiver: Receiver)
         (arrived,) = hook.wait(1)
         secret = svix.endpoint.get_secret(app.id, ep.id).key
         SvixWebhook(secret).verify(arrived.body, dict(arrived.headers))
-        assert json.loads(arrived.body)["data"] == {"amount": 42}
+        assert json.loads(arrived.body) == {"amount": 42}
 
     other = svix.message.create(app.id, MessageIn(event_type="user.signup", payload={}))
     assert other.id.startswith("evt_") and other.event_id is None
@@ -93,7 +94,7 @@ def test_messages_and_attempts_with_the_sync_sdk(svix: Svix, receiver: Receiver)
 
     svix.message_attempt.resend(app.id, "inv-1", paid.id)
     resent = paid_hook.wait(2)[1]
-    assert resent.header("webhook-id") == "inv-1"
+    assert resent.header("svix-id") == "inv-1"
     manual = poll(
         lambda: (
             svix.message_attempt.list_by_endpoint(
@@ -133,6 +134,30 @@ def test_a_message_creates_its_application_when_asked(svix: Svix) -> None:
     assert svix.message.get(uid, msg.id, MessageGetOptions(with_content=True)).payload == {"x": 1}
 
 
+def test_channels_choose_the_endpoints(svix: Svix, receiver: Receiver) -> None:
+    app = svix.application.create(ApplicationIn(name="Channels"))
+    eu_hook, us_hook, all_hook = receiver.endpoint(), receiver.endpoint(), receiver.endpoint()
+    eu = svix.endpoint.create(app.id, EndpointIn(url=eu_hook.url, channels=["eu"]))
+    svix.endpoint.create(app.id, EndpointIn(url=us_hook.url, channels=["us"]))
+    svix.endpoint.create(app.id, EndpointIn(url=all_hook.url))
+    assert eu.channels == ["eu"]
+    msg = svix.message.create(
+        app.id,
+        MessageIn(event_type="a.b", payload={"n": 1}, channels=["eu"]),
+        MessageCreateOptions(with_content=True),
+    )
+    assert msg.channels == ["eu"]
+    svix.message.create(app.id, MessageIn(event_type="a.b", payload={"n": 2}))
+    (arrived,) = eu_hook.wait(1)
+    assert json.loads(arrived.body) == {"n": 1}
+    assert sorted(json.loads(r.body)["n"] for r in all_hook.wait(2)) == [1, 2]
+    sent = {m.id for m in svix.message_attempt.list_attempted_messages(app.id, eu.id).data}
+    assert sent == {msg.id}
+    assert us_hook.requests == []
+    moved = svix.endpoint.patch(app.id, eu.id, EndpointPatch(channels=["us"]))
+    assert moved.channels == ["us"]
+
+
 def test_what_hookline_does_not_offer_is_refused(svix: Svix) -> None:
     app = svix.application.create(ApplicationIn(name="Refusals"))
     with pytest.raises(HTTPValidationError) as refused:
@@ -140,10 +165,16 @@ def test_what_hookline_does_not_offer_is_refused(svix: Svix) -> None:
             app.id, MessageIn(event_type="a.b", payload={}, payload_retention_period=5)
         )
     assert refused.value.detail[0].loc == ["body", "payloadRetentionPeriod"]
-    with pytest.raises(HTTPValidationError) as no_channels:
-        svix.message.create(app.id, MessageIn(event_type="a.b", payload={}, channels=["eu"]))
-    assert no_channels.value.detail[0].loc == ["body", "channels"]
+    with pytest.raises(HTTPValidationError) as by_channel:
+        svix.message.list(app.id, MessageListOptions(channel="eu"))
+    assert by_channel.value.detail[0].loc == ["query", "channel"]
     assert svix.message.list(app.id).data == []
+    ep = svix.endpoint.create(app.id, EndpointIn(url="https://example.com/hook"))
+    with pytest.raises(HTTPValidationError) as by_tag:
+        svix.message_attempt.list_by_endpoint(
+            app.id, ep.id, MessageAttemptListByEndpointOptions(tag="vip")
+        )
+    assert by_tag.value.detail[0].loc == ["query", "tag"]
 
 
 async def test_messages_with_the_async_sdk(hookline: Hookline, receiver: Receiver) -> None:

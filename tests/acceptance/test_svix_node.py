@@ -40,5 +40,5 @@ def test_the_main_flow_with_the_javascript_sdk(hookline: Hookline, receiver: Rec
     original, resent = hook.wait(2)
     for arrived in (original, resent):
         SvixWebhook(seen["secret"]).verify(arrived.body, dict(arrived.headers))
-        assert arrived.header("webhook-id") == "order-o1"
-        assert json.loads(arrived.body)["data"] == {"orderId": "o1"}
+        assert arrived.header("svix-id") == "order-o1"
+        assert json.loads(arrived.body) == {"orderId": "o1"}

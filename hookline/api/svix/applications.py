@@ -18,6 +18,7 @@ from hookline.api.svix.wire import (
     page_of,
 )
 from hookline.domain.models import Workspace
+from hookline.domain.workspace_settings import svix_settings
 from hookline.errors import Invalid, NotFound
 from hookline.service import Principal, Services
 
@@ -36,8 +37,14 @@ def refuse_unoffered(body: ApplicationIn | ApplicationPatch) -> None:
 
 
 async def create_application(svc: Services, who: Principal, body: ApplicationIn) -> Workspace:
+    """A workspace for the application, delivering in Svix's wire format (``svix-*`` headers,
+    the payload as the body), as receivers written against Svix expect."""
     refuse_unoffered(body)
-    fields: dict[str, Any] = {"name": body.name, "metadata": body.metadata}
+    fields: dict[str, Any] = {
+        "name": body.name,
+        "metadata": body.metadata,
+        "settings": svix_settings(),
+    }
     if body.uid:
         fields["id"] = body.uid
     return await svc.workspaces.create(who, fields)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Body, Query
+from pydantic import BaseModel
 
 from hookline.api.deps import Svc, Who, time_param
 from hookline.api.routes.common import NoFields
@@ -40,6 +41,28 @@ After = Annotated[str | None, Query(max_length=64)]
 STATUSES: dict[int, list[DeliveryStatus]] = {}
 for _status, (_number, _text) in DELIVERY_STATUS.items():
     STATUSES.setdefault(_number, []).append(_status)
+
+
+class UnofferedFilters(BaseModel):
+    """Svix's filters of attempt lists that Hookline's delivery log has no index for:
+    refused (422) when given, rather than ignored."""
+
+    channel: str | None = None
+    tag: str | None = None
+    event_types: str | None = None
+    status_code_class: int | None = None
+
+    def refuse(self) -> None:
+        for name, value in self.model_dump().items():
+            if value is not None:
+                raise Invalid(
+                    f"{name} is not offered as a filter here.",
+                    code="not_offered",
+                    details=[{"loc": ["query", name]}],
+                )
+
+
+Unoffered = Annotated[UnofferedFilters, Query()]
 
 
 def _status_of(number: int | None) -> DeliveryStatus | None:
@@ -74,6 +97,7 @@ async def list_by_endpoint(
     endpoint_id: str,
     svc: Svc,
     who: Who,
+    unoffered: Unoffered,
     limit: Limit = 50,
     iterator: Iterator = None,
     status: Annotated[int | None, Query()] = None,
@@ -82,6 +106,7 @@ async def list_by_endpoint(
     with_content: WithContent = True,
     with_msg: Annotated[bool, Query()] = False,
 ) -> ListResponse[MessageAttemptOut]:
+    unoffered.refuse()
     wh = await endpoint(svc, who, app_id, endpoint_id)
     flt = DeliveryFilter(
         webhook_id=wh.id,
@@ -155,6 +180,7 @@ async def list_attempted_messages(
     endpoint_id: str,
     svc: Svc,
     who: Who,
+    unoffered: Unoffered,
     limit: Limit = 50,
     iterator: Iterator = None,
     status: Annotated[int | None, Query()] = None,
@@ -162,6 +188,7 @@ async def list_attempted_messages(
     after: After = None,
 ) -> ListResponse[EndpointMessageOut]:
     """The messages sent to the endpoint, one per delivery, newest first."""
+    unoffered.refuse()
     wh = await endpoint(svc, who, app_id, endpoint_id)
     flt = DeliveryFilter(
         webhook_id=wh.id,

@@ -54,10 +54,6 @@ def hookline_body(body: EndpointFields, *, full: bool) -> dict[str, Any]:
     """The body of Hookline's webhook routes that a Svix endpoint body stands for. ``full``
     (create, PUT): a field left out takes its default; else only the fields given change."""
     given = body.model_fields_set
-    if body.channels is not None:
-        raise Invalid(
-            "channels are not offered yet.", code="not_offered", details=[{"field": "channels"}]
-        )
     out: dict[str, Any] = {}
     if body.url is not None:
         out["url"] = body.url
@@ -76,6 +72,8 @@ def hookline_body(body: EndpointFields, *, full: bool) -> dict[str, Any]:
         out["rateLimit"] = body.throttleRate
     if full or "metadata" in given:
         out["metadata"] = body.metadata or {}
+    if full or "channels" in given:
+        out["channels"] = body.channels or []
     return out
 
 

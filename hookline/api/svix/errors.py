@@ -41,11 +41,20 @@ def _from_hookline(exc: HooklineError) -> Response:
         log.error("internal error: %s", exc)
         return http_error(500, "internal_error", "Something went wrong inside Hookline.")
     if exc.status == 422:
-        fields = [d["field"] for d in exc.details or [] if isinstance(d, dict) and "field" in d]
-        loc = ["body", *fields[0].split(".")] if fields else ["body"]
-        return validation_error([_item(loc, exc.message, exc.error_code)])
+        return validation_error([_item(_loc(exc.details), exc.message, exc.error_code)])
     retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     return http_error(exc.status, exc.error_code, exc.message, retry)
+
+
+def _loc(details: list[Any] | None) -> list[str]:
+    """Where the first detail points: its ``loc`` as given, or ``["body", …]`` of its
+    ``field`` (dotted); else the body."""
+    for detail in details or []:
+        if isinstance(detail, dict) and isinstance(detail.get("loc"), list):
+            return [str(part) for part in detail["loc"]]
+        if isinstance(detail, dict) and isinstance(detail.get("field"), str):
+            return ["body", *detail["field"].split(".")]
+    return ["body"]
 
 
 def _from_validation(exc: RequestValidationError) -> Response:

@@ -123,7 +123,7 @@ async def delete_event_type(
         raise Invalid(
             "expunge is not offered: an event type is archived, never deleted.",
             code="not_offered",
-            details=[{"field": "expunge"}],
+            details=[{"loc": ["query", "expunge"]}],
         )
     await svc.catalog.archive(who, event_type_name)
     return Response(status_code=204)

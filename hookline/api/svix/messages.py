@@ -28,8 +28,6 @@ def _not_offered(field: str, why: str) -> Invalid:
 
 def _check_offered(body: MessageIn, retention_days: float) -> None:
     """Refuse what Hookline would not honour, rather than accept and drop it."""
-    if body.channels is not None:
-        raise _not_offered("channels", "channels are not offered yet.")
     for field in ("tags", "deliverAt", "transformationsParams", "payloadRetentionHours"):
         if getattr(body, field) is not None:
             raise _not_offered(field, "Hookline has no counterpart.")
@@ -80,6 +78,8 @@ async def create_message(
     event: dict[str, Any] = {"type": body.eventType, "data": body.payload}
     if body.eventId is not None:
         event["id"] = body.eventId
+    if body.channels:
+        event["channels"] = body.channels
     accepted = await svc.events.ingest(who, ws.id, jsjson.dumps(event).encode(), None)
     if not accepted.created:
         response.status_code = 200
@@ -96,16 +96,23 @@ async def list_messages(
     before: Annotated[str | None, Query(max_length=64)] = None,
     after: Annotated[str | None, Query(max_length=64)] = None,
     event_types: Annotated[list[str] | None, Query()] = None,
+    channel: Annotated[str | None, Query()] = None,
     with_content: WithContent = True,
 ) -> ListResponse[MessageOut]:
     """The application's messages, newest first; one event type may be asked for."""
+    if channel is not None:
+        raise Invalid(
+            "channel is not offered: messages are listed by event type and time.",
+            code="not_offered",
+            details=[{"loc": ["query", "channel"]}],
+        )
     ws = await application(svc, who, app_id)
     types = [t for given in event_types or [] for t in given.split(",") if t]
     if len(types) > 1:
         raise Invalid(
             "event_types takes one event type here.",
             code="not_offered",
-            details=[{"field": "event_types"}],
+            details=[{"loc": ["query", "event_types"]}],
         )
     page = await svc.events.list(
         who,

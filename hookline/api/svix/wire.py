@@ -167,6 +167,7 @@ def endpoint_out(wh: Webhook) -> EndpointOut:
         eventTypes=types,
         filterTypes=types,
         throttleRate=rate,
+        channels=list(wh.channels) or None,
         metadata=_text_metadata(wh.metadata),
         createdAt=_t(wh.created_at),
         updatedAt=_t(wh.updated_at),
@@ -303,6 +304,7 @@ def message_out(event: Event, *, with_content: bool = True) -> MessageOut:
         eventId=event_id,
         eventType=event.type,
         payload=jsjson.loads(event.data_json) if with_content else {},
+        channels=list(event.channels) or None,
         timestamp=_t(event.created_at),
     )
 
