@@ -207,6 +207,14 @@ class PortalBrand:
         return self.name is not None or self.logo is not None
 
     @property
+    def product(self) -> str:
+        """What a page calls the service that delivers: the brand's name, Hookline when no
+        brand is set (a brand with only a logo: "the webhook service")."""
+        if self.name:
+            return self.name
+        return "the webhook service" if self.is_set else "Hookline"
+
+    @property
     def page_title(self) -> str:
         return self.title or self.name or ("Webhooks" if self.is_set else "Hookline")
 

@@ -8,6 +8,9 @@ from http.cookies import SimpleCookie
 
 import httpx
 
+from hookline.domain.statuses import WebhookStatus
+from hookline.ids import now_ms
+from hookline.store.port import StatusChange, WebhookChanges
 from hookline.ui.session import COOKIE, PORTAL_COOKIE
 
 from .conftest import ADMIN_KEY, CSRF_RE, MakeUi, Ui
@@ -197,3 +200,36 @@ async def test_a_bad_brand_is_refused_with_every_reason(ui: Ui) -> None:
         assert part in details, (part, details)
     unchanged = await ui.api("GET", "/v1/workspaces/acme")
     assert "portal" not in unchanged["settings"]
+
+
+async def test_a_branded_portal_names_the_brand_and_no_operator_key_for_a_status_change(
+    make_ui: MakeUi,
+) -> None:
+    ui, client = await embedding(make_ui)
+    await ui.api("PATCH", "/v1/workspaces/acme", json={"settings": {"portal": {"name": "Acme"}}})
+    made = await ui.api(
+        "POST",
+        "/v1/workspaces/acme/webhooks",
+        201,
+        json={"url": "https://a.example/h", "events": ["*"]},
+    )
+    by_system = StatusChange(
+        status=WebhookStatus.PAUSED, reason="too_many_failures", by="system", at=now_ms()
+    )
+    await ui.store.update_webhook(made["id"], WebhookChanges(status=by_system), now_ms())
+    await open_portal(ui, client)
+
+    def banner(page: httpx.Response) -> str:
+        found = re.search(r'id="status-banner">(.*?)</div>', page.text, re.S)
+        assert found, page.text
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", found.group(1)))
+
+    paused = banner(await client.get(f"/ui/webhooks/{made['id']}"))
+    assert "Paused by Acme (automatically)" in paused and "Hookline" not in paused
+    await ui.api("PATCH", f"/v1/webhooks/{made['id']}", json={"status": "disabled"})
+    disabled = banner(await client.get(f"/ui/webhooks/{made['id']}"))
+    assert "Disabled by the operator" in disabled and "admin key" not in disabled
+    # The operator's own view still names the key that did it.
+    operator = visitor(ui)
+    await sign_in(operator)
+    assert "by the admin key" in banner(await operator.get(f"/ui/webhooks/{made['id']}"))
