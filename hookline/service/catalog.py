@@ -177,7 +177,8 @@ def parse_schema_version(value: Any) -> str | None:
 
 def _versions(body: dict[str, Any], current: dict[str, SchemaVersion]) -> dict[str, SchemaVersion]:
     """The versions after ``body``: ``schemas``/``examples`` replace every version's schema or
-    example; ``schema``/``example`` set version "1"'s alone."""
+    example (a version ``schemas`` leaves out loses its example too); ``schema``/``example``
+    set version "1"'s alone."""
     for one, many, code in (
         ("schema", "schemas", "invalid_schema"),
         ("example", "examples", "invalid_example"),
@@ -194,6 +195,8 @@ def _versions(body: dict[str, Any], current: dict[str, SchemaVersion]) -> dict[s
             _version_key(v, "schemas", "invalid_schema"): _checked_schema(s, v)
             for v, s in given.items()
         }
+        if "examples" not in body:  # a version removed goes with its example
+            examples = {v: e for v, e in examples.items() if v in schemas}
     if "schema" in body:
         schemas.pop(FIRST_VERSION, None)
         if body["schema"] is not None:
