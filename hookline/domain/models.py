@@ -106,6 +106,10 @@ class EventType:
         return max(self.versions, key=int) if self.versions else None
 
     @property
+    def newest_first(self) -> list[tuple[str, SchemaVersion]]:
+        return sorted(self.versions.items(), key=lambda item: int(item[0]), reverse=True)
+
+    @property
     def first(self) -> SchemaVersion:
         """Version "1", what the single ``schema`` and ``example`` fields read and write."""
         return self.versions.get(FIRST_VERSION) or SchemaVersion()
