@@ -24,9 +24,11 @@ from hookline.domain.limits import (
     MAX_HEADERS,
     MAX_NAME,
     MAX_RATE_LIMIT,
+    MAX_SCHEMA_VERSIONS,
     MAX_STATUS_REASON,
     MAX_URL,
     MIN_RATE_LIMIT,
+    SCHEMA_VERSION_PATTERN,
 )
 from hookline.domain.models import (
     STUCK_AFTER_FAULTS,
@@ -410,6 +412,22 @@ def api_key_out(key: ApiKey) -> ApiKeyOut:
 # -- event types ----------------------------------------------------------------
 
 
+SCHEMAS_DOC = (
+    "The JSON Schemas (2020-12) of the event type's data by version: positive integers as "
+    'text ("1", "2", …), at most ' + str(MAX_SCHEMA_VERSIONS) + ". An event is validated "
+    "against the version it names in schemaVersion, by default the latest. Replaces every "
+    "version's schema; schema alone is version 1."
+)
+EXAMPLES_DOC = (
+    "An example of the data by version, each valid against its version's schema (a version "
+    "other than 1 needs a schema). Replaces every version's example; example alone is version 1."
+)
+VERSION_KEYS: JsonDict = {"propertyNames": {"pattern": SCHEMA_VERSION_PATTERN}}
+DEPRECATED_DOC = (
+    "The event type is on its way out: the catalog says so; its events are still accepted."
+)
+
+
 class EventTypeCreate(In):
     name: str = Field(
         min_length=1,
@@ -419,15 +437,33 @@ class EventTypeCreate(In):
     )
     category: str | None = Field(None, max_length=128)
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)
-    schema_: dict[str, Any] | None = Field(None, alias="schema")
-    example: dict[str, Any] | None = None
+    schema_: dict[str, Any] | None = Field(
+        None, alias="schema", description="The JSON Schema of version 1."
+    )
+    example: dict[str, Any] | None = Field(None, description="The example of version 1.")
+    schemas: dict[str, dict[str, Any]] | None = Field(
+        None, description=SCHEMAS_DOC, json_schema_extra=VERSION_KEYS
+    )
+    examples: dict[str, dict[str, Any]] | None = Field(
+        None, description=EXAMPLES_DOC, json_schema_extra=VERSION_KEYS
+    )
+    deprecated: bool | None = Field(None, description=DEPRECATED_DOC)
 
 
 class EventTypePatch(In):
     category: str | None = Field(None, max_length=128)
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)
-    schema_: dict[str, Any] | None = Field(None, alias="schema")
-    example: dict[str, Any] | None = None
+    schema_: dict[str, Any] | None = Field(
+        None, alias="schema", description="The JSON Schema of version 1."
+    )
+    example: dict[str, Any] | None = Field(None, description="The example of version 1.")
+    schemas: dict[str, dict[str, Any]] | None = Field(
+        None, description=SCHEMAS_DOC, json_schema_extra=VERSION_KEYS
+    )
+    examples: dict[str, dict[str, Any]] | None = Field(
+        None, description=EXAMPLES_DOC, json_schema_extra=VERSION_KEYS
+    )
+    deprecated: bool | None = Field(None, description=DEPRECATED_DOC)
     archived: bool | None = None
 
 
@@ -435,8 +471,18 @@ class EventTypeOut(Out):
     name: str
     category: str
     description: str
-    schema_: dict[str, Any] | None = Field(alias="schema")
-    example: dict[str, Any] | None
+    schema_: dict[str, Any] | None = Field(alias="schema", description="Version 1's schema.")
+    example: dict[str, Any] | None = Field(description="Version 1's example.")
+    schemas: dict[str, dict[str, Any]] = Field(
+        description="Every version's schema.", json_schema_extra=VERSION_KEYS
+    )
+    examples: dict[str, dict[str, Any]] = Field(
+        description="Every version's example.", json_schema_extra=VERSION_KEYS
+    )
+    latestVersion: str | None = Field(
+        description="The version an event that names none is validated against."
+    )
+    deprecated: bool = Field(description=DEPRECATED_DOC)
     archived: bool
     createdAt: Timestamp
     updatedAt: Timestamp
@@ -448,8 +494,12 @@ def event_type_out(et: EventType) -> EventTypeOut:
             "name": et.name,
             "category": et.category,
             "description": et.description,
-            "schema": et.schema,
-            "example": et.example,
+            "schema": et.first.schema,
+            "example": et.first.example,
+            "schemas": {v: sv.schema for v, sv in et.versions.items() if sv.schema is not None},
+            "examples": {v: sv.example for v, sv in et.versions.items() if sv.example is not None},
+            "latestVersion": et.latest,
+            "deprecated": et.deprecated,
             "archived": et.archived,
             "createdAt": _t(et.created_at),
             "updatedAt": _t(et.updated_at),
@@ -786,6 +836,14 @@ class EventIn(In):
         description=EVENT_CHANNELS_DOC,
         examples=[["project_123", "project_group_11"]],
         json_schema_extra=CHANNELS_SCHEMA,
+    )
+    schemaVersion: str | int | None = Field(
+        None,
+        description="The version of the event type's schema the data follows (a positive "
+        "integer, as a number or as text); by default the latest. A version the event type "
+        "does not have is refused (422 unknown_schema_version).",
+        examples=["2"],
+        json_schema_extra={"pattern": SCHEMA_VERSION_PATTERN, "minimum": 1},
     )
 
 

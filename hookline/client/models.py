@@ -53,6 +53,10 @@ class EventType(Model):
     category: str | None
     schema_: dict[str, Any] | None = Field(alias="schema")
     example: dict[str, Any] | None
+    schemas: dict[str, dict[str, Any]] = {}
+    examples: dict[str, dict[str, Any]] = {}
+    latest_version: str | None = None
+    deprecated: bool = False
     archived: bool
     created_at: datetime
     updated_at: datetime

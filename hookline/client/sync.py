@@ -171,7 +171,8 @@ class Client:
         return self._all(EventType, "/v1/event-types", params)
 
     def create_event_type(self, name: str, **fields: Any) -> EventType:
-        """Fields: ``description``, ``category``, ``schema`` (JSON Schema), ``example``."""
+        """Fields: ``description``, ``category``, ``schemas`` and ``examples`` by version
+        (``{"1": …, "2": …}``), ``deprecated``; ``schema`` and ``example`` alone are version 1."""
         body = {"name": name, **base.fields(fields)}
         return self._one(EventType, "POST", "/v1/event-types", json=body)
 

@@ -14,6 +14,9 @@ MAX_HEADER_BYTES = 4096  # names and values of a webhook's custom headers, in al
 MIN_RATE_LIMIT = 0.001
 MAX_RATE_LIMIT = 10_000
 MAX_GRACE_SECONDS = 30 * 86400  # a rotated secret's grace period
+# An event type's schema versions: positive integers written as text ("1", "2", …).
+SCHEMA_VERSION_PATTERN = r"^[1-9][0-9]{0,8}$"
+MAX_SCHEMA_VERSIONS = 100
 MAX_DESTINATION_TEXT = 2048  # characters of each text field of a queue destination
 MAX_STREAM_LENGTH = 10**9  # a Redis destination's maxLen
 MAX_AUTH_TEXT = 4096  # characters of each field of endpoint auth but a PEM

@@ -75,15 +75,49 @@ class ApiKey:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class SchemaVersion:
+    """One version of an event type's data: its JSON Schema and its example, each optional."""
+
+    schema: dict[str, Any] | None = None
+    example: dict[str, Any] | None = None
+
+
+# The version a lone ``schema`` (and ``example``) stands for.
+FIRST_VERSION = "1"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class EventType:
     name: str
     category: str
     description: str
-    schema: dict[str, Any] | None
-    example: dict[str, Any] | None
+    # By version ("1", "2", …: positive integers as text); empty when the type has neither
+    # schema nor example.
+    versions: dict[str, SchemaVersion]
+    # The whole type is on its way out (the Svix flag); its events are still accepted.
+    deprecated: bool
     archived: bool
     created_at: int
     updated_at: int
+
+    @property
+    def latest(self) -> str | None:
+        """The newest version: the one an event that names none follows."""
+        return max(self.versions, key=int) if self.versions else None
+
+    @property
+    def newest_first(self) -> list[tuple[str, SchemaVersion]]:
+        return sorted(self.versions.items(), key=lambda item: int(item[0]), reverse=True)
+
+    @property
+    def first(self) -> SchemaVersion:
+        """Version "1", what the single ``schema`` and ``example`` fields read and write."""
+        return self.versions.get(FIRST_VERSION) or SchemaVersion()
+
+    @property
+    def latest_example(self) -> dict[str, Any] | None:
+        latest = self.latest
+        return None if latest is None else self.versions[latest].example
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

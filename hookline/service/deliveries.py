@@ -213,9 +213,13 @@ class Deliveries:
     ) -> tuple[Delivery, list[Attempt]]:
         """The catalog's example of ``et`` sent to ``wh_id`` now, as a test (flagged ``test``
         in its envelope, tagged ``test``), whether or not the webhook subscribes to it."""
-        if et.example is None:
-            raise Invalid(f"The event type {et.name!r} has no example.", code="no_example")
-        return await self._test(who, wh_id, et.name, jsjson.dumps(et.example))
+        example = et.latest_example
+        if example is None:
+            raise Invalid(
+                f"The latest schema version of the event type {et.name!r} has no example.",
+                code="no_example",
+            )
+        return await self._test(who, wh_id, et.name, jsjson.dumps(example))
 
     async def _test(
         self, who: Principal, wh_id: str, type: str, data_json: str

@@ -32,7 +32,7 @@ from hookline.errors import (
 )
 from hookline.ids import new_id, now_ms
 from hookline.service.access import Action, Principal
-from hookline.service.catalog import Catalog
+from hookline.service.catalog import Catalog, parse_schema_version
 from hookline.service.context import Context, clamp_limit
 from hookline.service.workspaces import Workspaces
 from hookline.store.port import Inserted, NewEvent, Page, StaleConfig
@@ -236,10 +236,11 @@ class Events:
             event_id = new_id("evt")
         elif not isinstance(event_id, str) or not IDEMPOTENCY_RE.fullmatch(event_id):
             raise Invalid("id is 1-128 of letters, digits and _ . : -.", code="invalid_id")
-        unknown = set(body) - {"type", "data", "id", "channels"}
+        unknown = set(body) - {"type", "data", "id", "channels", "schemaVersion"}
         if unknown:
             raise Invalid(f"Unknown field(s): {', '.join(sorted(unknown))}.", code="invalid_event")
-        await self.catalog.validate_event(event_type, data)
+        version = parse_schema_version(body.get("schemaVersion"))
+        await self.catalog.validate_event(event_type, data, version)
         return Event(
             id=event_id,
             workspace_id=ws_id,

@@ -31,6 +31,7 @@ from hookline.domain.models import (
     EventType,
     GraceKey,
     Role,
+    SchemaVersion,
     Webhook,
     Workspace,
 )
@@ -104,8 +105,11 @@ def event_type(row: Row) -> EventType:
         name=row["name"],
         category=row["category"],
         description=row["description"],
-        schema=json.loads(row["schema"]) if row["schema"] else None,
-        example=json.loads(row["example"]) if row["example"] else None,
+        versions={
+            version: SchemaVersion(schema=v.get("schema"), example=v.get("example"))
+            for version, v in json.loads(row["versions"]).items()
+        },
+        deprecated=bool(row["deprecated"]),
         archived=bool(row["archived"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -314,6 +318,13 @@ def attempt(row: Row) -> Attempt:
         response=json.loads(row["response"]) if row["response"] else None,
         error=row["error"],
         outcome=AttemptOutcome(row["outcome"]),
+    )
+
+
+def versions_column(et: EventType) -> str:
+    """An event type's versions as stored: ``{"1": {"schema": …, "example": …}, …}``."""
+    return json.dumps(
+        {v: {"schema": sv.schema, "example": sv.example} for v, sv in et.versions.items()}
     )
 
 

@@ -61,8 +61,10 @@ def test_event_types_with_schemas(svix: Svix) -> None:
     with pytest.raises(HttpError) as duplicate:
         svix.event_type.create(EventTypeIn(name=name, description="x"))
     assert duplicate.value.status_code == 409
-    with pytest.raises(HTTPValidationError):
-        svix.event_type.create(EventTypeIn(name=_name(), description="x", deprecated=True))
+    old = svix.event_type.create(EventTypeIn(name=_name(), description="x", deprecated=True))
+    assert old.deprecated is True and svix.event_type.get(old.name).deprecated is True
+    undeprecated = svix.event_type.patch(old.name, EventTypePatch(deprecated=False))
+    assert undeprecated.deprecated is False
 
     svix.event_type.delete(name)
     assert svix.event_type.get(name).archived is True
@@ -78,6 +80,33 @@ def test_a_schema_refuses_a_message_that_breaks_it(svix: Svix) -> None:
         svix.message.create(app.id, MessageIn(event_type=name, payload={"other": 1}))
     assert refused.value.detail[0].type == "schema_violation"
     svix.message.create(app.id, MessageIn(event_type=name, payload={"invoiceId": "i1"}))
+
+
+SCHEMA_V2 = {
+    **SCHEMA,
+    "required": ["invoiceId", "amount"],
+    "examples": [{"invoiceId": "i2", "amount": 5}],
+}
+
+
+def test_every_schema_version_is_kept_and_messages_follow_the_latest(svix: Svix, api: Api) -> None:
+    name = _name()
+    created = svix.event_type.create(
+        EventTypeIn(name=name, description="d", schemas={"1": SCHEMA, "2": SCHEMA_V2})
+    )
+    assert created.schemas == {"1": SCHEMA, "2": SCHEMA_V2}
+    assert svix.event_type.get(name).schemas == {"1": SCHEMA, "2": SCHEMA_V2}
+    native = api.get(f"/v1/event-types/{name}")
+    assert (native["latestVersion"], native["examples"]) == ("2", {"2": SCHEMA_V2["examples"][0]})
+    app = svix.application.create(ApplicationIn(name="Versions"))
+    with pytest.raises(HTTPValidationError) as refused:
+        svix.message.create(app.id, MessageIn(event_type=name, payload={"invoiceId": "i1"}))
+    assert refused.value.detail[0].type == "schema_violation"
+    svix.message.create(
+        app.id, MessageIn(event_type=name, payload={"invoiceId": "i1", "amount": 1})
+    )
+    patched = svix.event_type.patch(name, EventTypePatch(schemas={"3": SCHEMA}))
+    assert patched.schemas == {"3": SCHEMA}
 
 
 def test_app_portal_access_is_a_portal_link(svix: Svix, hookline: Hookline) -> None:

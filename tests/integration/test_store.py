@@ -25,6 +25,7 @@ from hookline.domain.models import (
     Event,
     EventType,
     Role,
+    SchemaVersion,
     Webhook,
     Workspace,
 )
@@ -341,8 +342,8 @@ async def test_event_types(store: Store) -> None:
             "name": name,
             "category": category,
             "description": "",
-            "schema": None,
-            "example": None,
+            "versions": {},
+            "deprecated": False,
             "archived": False,
             "created_at": T0,
             "updated_at": T0,
@@ -350,12 +351,22 @@ async def test_event_types(store: Store) -> None:
         }
         return EventType(**values)
 
-    created = et("course.completed", "course", schema={"type": "object"}, example={"a": 1})
+    created = et(
+        "course.completed",
+        "course",
+        versions={
+            "1": SchemaVersion(schema={"type": "object"}, example={"a": 1}),
+            "2": SchemaVersion(schema={"required": ["b"]}, example={"b": 2}),
+            "10": SchemaVersion(schema={"required": ["c"]}),
+        },
+        deprecated=True,
+    )
     assert await store.create_event_type(created)
     assert not await store.create_event_type(et("course.completed", "other"))
     assert await store.create_event_type(et("course/x", "course"))
     assert await store.create_event_type(et("message.sent", "message"))
     assert await store.get_event_type("course.completed") == created
+    assert created.latest == "10"
     assert await store.get_event_type("nope") is None
 
     async def names(**kw: Any) -> list[str]:
@@ -365,6 +376,10 @@ async def test_event_types(store: Store) -> None:
 
     assert await names() == ["message.sent", "course/x", "course.completed"]
     assert await names(category="course") == ["course/x", "course.completed"]
+    await store.update_event_type(replace(created, archived=True, description="old"))
+    changed = replace(created, versions={"3": SchemaVersion(example={"x": 1})}, deprecated=False)
+    await store.update_event_type(changed)
+    assert await store.get_event_type("course.completed") == changed
     await store.update_event_type(replace(created, archived=True, description="old"))
     assert await names(category="course") == ["course/x"]
     assert await names(category="course", include_archived=True) == [

@@ -22,7 +22,8 @@ router = v1_router("event types")
 
 @router.post("/event-types", status_code=201, response_model=Ok[EventTypeOut])
 async def create_event_type(body: EventTypeCreate, svc: Svc, who: Who) -> Ok[EventTypeOut]:
-    """Register an event type, optionally with a JSON Schema (2020-12) and an example."""
+    """Register an event type, optionally with JSON Schemas (2020-12) by version, each with an
+    example; ``schema`` and ``example`` alone are version 1."""
     et = await svc.catalog.create(who, body.model_dump(by_alias=True, exclude_unset=True))
     return Ok(data=event_type_out(et))
 
@@ -45,7 +46,7 @@ async def list_event_types(
 
 @router.get("/event-types/{name:path}", response_model=Ok[EventTypeOut])
 async def get_event_type(name: str, svc: Svc, who: Who) -> Ok[EventTypeOut]:
-    """One event type with its JSON Schema and example."""
+    """One event type with its schemas and examples by version."""
     return Ok(data=event_type_out(await svc.catalog.get(who, name)))
 
 
@@ -53,7 +54,8 @@ async def get_event_type(name: str, svc: Svc, who: Who) -> Ok[EventTypeOut]:
 async def update_event_type(
     name: str, body: EventTypePatch, svc: Svc, who: Who
 ) -> Ok[EventTypeOut]:
-    """Change an event type's category, description, schema or example (admin key only)."""
+    """Change an event type's category, description, schemas, examples or deprecated flag
+    (admin key only); ``schemas`` and ``examples`` replace every version's."""
     et = await svc.catalog.update(who, name, body.model_dump(by_alias=True, exclude_unset=True))
     return Ok(data=event_type_out(et))
 

@@ -258,7 +258,7 @@ async def send_example(
         id=dlv.event_id,
         eventId=None,
         eventType=et.name,
-        payload=et.example or {},
+        payload=et.latest_example or {},
         timestamp=format_ms(dlv.created_at) or "",
     )
 

@@ -1,6 +1,6 @@
-"""Event types: Hookline's catalog. ``schemas`` keeps one version, "1" (the catalog's
-schema), whose first ``examples`` entry is the type's example (what send-example sends);
-``groupName`` is the category."""
+"""Event types: Hookline's catalog. ``schemas`` are the catalog's versions, each schema's
+first ``examples`` entry that version's example (the latest one is what send-example sends);
+``deprecated`` is the type's flag; ``groupName`` is the category."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from fastapi import Query, Response
 from hookline.api.deps import Svc, Who
 from hookline.api.svix.common import Iterator, Limit, Order, svix_router
 from hookline.api.svix.wire import (
-    SCHEMA_VERSION,
     EventTypeFields,
     EventTypeIn,
     EventTypeOut,
@@ -31,9 +30,9 @@ def catalog_body(body: EventTypeFields, *, full: bool) -> dict[str, Any]:
     for field in ("featureFlag", "featureFlags"):
         if getattr(body, field):
             raise _not_offered(field, "Hookline has no feature flags.")
-    if body.deprecated:
-        raise _not_offered("deprecated", "archive the event type instead.")
     out: dict[str, Any] = {}
+    if full or body.deprecated is not None:
+        out["deprecated"] = bool(body.deprecated)
     if full or "description" in given:
         out["description"] = body.description or ""
     if body.groupName is not None:
@@ -42,14 +41,16 @@ def catalog_body(body: EventTypeFields, *, full: bool) -> dict[str, Any]:
         out["archived"] = body.archived
     if full or "schemas" in given:
         schemas = body.schemas or {}
-        if set(schemas) - {SCHEMA_VERSION}:
-            raise _not_offered("schemas", 'Hookline keeps one schema, version "1".')
-        schema = schemas.get(SCHEMA_VERSION)
-        out["schema"] = schema
-        examples = (schema or {}).get("examples")
-        if isinstance(examples, list) and examples and isinstance(examples[0], dict):
-            out["example"] = examples[0]
+        out["schemas"] = schemas
+        out["examples"] = {v: ex for v, s in schemas.items() if (ex := _first_example(s))}
     return out
+
+
+def _first_example(schema: dict[str, Any]) -> dict[str, Any] | None:
+    examples = schema.get("examples")
+    if isinstance(examples, list) and examples and isinstance(examples[0], dict):
+        return examples[0]
+    return None
 
 
 def _not_offered(field: str, why: str) -> Invalid:

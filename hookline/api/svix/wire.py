@@ -386,15 +386,12 @@ def event_type_out(et: EventType) -> EventTypeOut:
         name=et.name,
         description=et.description,
         archived=et.archived,
-        schemas=None if et.schema is None else {SCHEMA_VERSION: et.schema},
+        deprecated=et.deprecated,
+        schemas={v: sv.schema for v, sv in et.versions.items() if sv.schema is not None} or None,
         groupName=et.category,
         createdAt=_t(et.created_at),
         updatedAt=_t(et.updated_at),
     )
-
-
-# The one schema version Hookline's catalog keeps per event type.
-SCHEMA_VERSION = "1"
 
 
 class AppPortalAccessIn(SvixIn):

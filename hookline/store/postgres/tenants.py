@@ -103,14 +103,14 @@ class TenantQueries(Queries):
     async def create_event_type(self, et: EventType) -> bool:
         return (
             await self._db.execute(
-                "INSERT INTO event_types (name, category, description, schema, example, "
+                "INSERT INTO event_types (name, category, description, versions, deprecated, "
                 "archived, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) "
                 "ON CONFLICT (name) DO NOTHING",
                 et.name,
                 et.category,
                 et.description,
-                records.json_or_none(et.schema),
-                records.json_or_none(et.example),
+                records.versions_column(et),
+                et.deprecated,
                 et.archived,
                 et.created_at,
                 et.updated_at,
@@ -137,12 +137,12 @@ class TenantQueries(Queries):
 
     async def update_event_type(self, et: EventType) -> None:
         await self._db.execute(
-            "UPDATE event_types SET category=$1, description=$2, schema=$3, example=$4, "
+            "UPDATE event_types SET category=$1, description=$2, versions=$3, deprecated=$4, "
             "archived=$5, updated_at=$6 WHERE name=$7",
             et.category,
             et.description,
-            records.json_or_none(et.schema),
-            records.json_or_none(et.example),
+            records.versions_column(et),
+            et.deprecated,
             et.archived,
             et.updated_at,
             et.name,

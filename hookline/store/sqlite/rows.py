@@ -55,6 +55,9 @@ from hookline.store.records import (
     sealed_headers as sealed_headers,
 )
 from hookline.store.records import (
+    versions_column as versions_column,
+)
+from hookline.store.records import (
     webhook as webhook,
 )
 from hookline.store.records import (

@@ -123,15 +123,15 @@ class TenantQueries(Queries):
         return await self._writer.write(
             lambda c: (
                 c.execute(
-                    "INSERT INTO event_types (name, category, description, schema, example, "
+                    "INSERT INTO event_types (name, category, description, versions, deprecated, "
                     "archived, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?) "
                     "ON CONFLICT (name) DO NOTHING",
                     (
                         et.name,
                         et.category,
                         et.description,
-                        rows.json_or_none(et.schema),
-                        rows.json_or_none(et.example),
+                        rows.versions_column(et),
+                        int(et.deprecated),
                         int(et.archived),
                         et.created_at,
                         et.updated_at,
@@ -165,13 +165,13 @@ class TenantQueries(Queries):
     async def update_event_type(self, et: EventType) -> None:
         await self._writer.write(
             lambda c: c.execute(
-                "UPDATE event_types SET category=?, description=?, schema=?, example=?, "
+                "UPDATE event_types SET category=?, description=?, versions=?, deprecated=?, "
                 "archived=?, updated_at=? WHERE name=?",
                 (
                     et.category,
                     et.description,
-                    rows.json_or_none(et.schema),
-                    rows.json_or_none(et.example),
+                    rows.versions_column(et),
+                    int(et.deprecated),
                     int(et.archived),
                     et.updated_at,
                     et.name,
