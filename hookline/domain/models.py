@@ -29,6 +29,7 @@ class DeliveryStatus(StrEnum):
     SENDING = "sending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    EXPIRED = "expired"  # its event's ttl ran out before its next attempt could start
 
 
 # Faults of Hookline's own in a row (each a deferral without an attempt) after which an

@@ -28,7 +28,8 @@ from hookline.service.workspaces import Workspaces
 from hookline.store.port import DeliveryFilter, EndpointHealth, Page
 
 IN_PROGRESS = frozenset({DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.HELD})
-RECOVERABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED})
+# What recover may resend; only failed ones unless asked.
+RECOVERABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED, DeliveryStatus.EXPIRED})
 TEST_WAIT_MARGIN = 5.0
 ACTIVITY_MAX_DELIVERIES = 5000
 ACTIVITY_ATTEMPT_SAMPLE = 100
@@ -176,7 +177,9 @@ class Deliveries:
             )
         statuses = body.get("statuses") or [DeliveryStatus.FAILED]
         if not set(statuses) <= RECOVERABLE:
-            raise Invalid('statuses may hold "failed" and "succeeded".', code="invalid_statuses")
+            raise Invalid(
+                'statuses may hold "failed", "succeeded" and "expired".', code="invalid_statuses"
+            )
         since, until = body["since"], body.get("until")
         if until is not None and until <= since:
             raise Invalid("until must be after since.", code="invalid_time_range")
