@@ -204,6 +204,7 @@ async def _choose(
             rate_limit=r["rate_limit"],
             rate_clock=clocks.get(r["webhook_id"]),
             ready=not r["rate_limit"] or r["webhook_id"] in clocks,
+            expires_at=r["expires_at"],
         )
         for r in rows
     ]
