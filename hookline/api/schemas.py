@@ -113,6 +113,20 @@ TTL_DOC = (
 )
 
 
+# A workspace's default ttl, as the service checks it (422 invalid_settings).
+DefaultTtlIn = Annotated[
+    Any,
+    WithJsonSchema(
+        _range(
+            "integer",
+            MIN_TTL,
+            MAX_TTL,
+            "The ttl of the workspace's events that give none (null: none). " + TTL_DOC,
+        )
+    ),
+]
+
+
 # The retry policy as the service checks it (422 invalid_retry_policy, or invalid_settings in
 # a workspace's settings). Each top-level field may be left out or null: it then comes from
 # the workspace's policy, the deployment's, or the default; inside exponential, left out only.
@@ -327,12 +341,7 @@ class WorkspaceSettings(In):
     portal: PortalSettingsIn | None = Field(
         None, description="The customer portal's brand; fields left out take the deployment's."
     )
-    ttl: int | None = Field(
-        None,
-        ge=MIN_TTL,
-        le=MAX_TTL,
-        description="The default ttl of the workspace's events that give none. " + TTL_DOC,
-    )
+    ttl: DefaultTtlIn | None = None
 
 
 class WorkspaceCreate(In):
