@@ -168,6 +168,7 @@ class Dispatcher:
                 continue
             if expired:
                 self.metrics.deliveries.labels(outcome="expired").inc(len(expired))
+                self._recorder.expired(expired)
             for claim in claims:
                 self._start(claim)
             if len(claims) < min(free, settings.claim_batch):
