@@ -352,14 +352,25 @@ class Remaining:
     next_number: int
     total: int
     due: tuple[int, ...]
+    expires_at: int | None = None  # no attempt starts after this (the event's ttl)
 
 
-def remaining(policy: RetryPolicy, *, made: int, next_at: int) -> Remaining:
+def remaining(
+    policy: RetryPolicy, *, made: int, next_at: int, expires_at: int | None = None
+) -> Remaining:
     """The attempts left after ``made`` attempts, the next due at ``next_at``; each later one
     is due the schedule's wait after the one before, as far as one can tell ahead: the
     jitter and the attempts' own durations move them a little, and a ``Retry-After`` the
-    endpoint sends may put them later."""
+    endpoint sends may put them later. None of the later ones is due after ``expires_at``."""
     due = [next_at]
     for wait in policy.schedule[made + 1 :]:
-        due.append(due[-1] + round(min(wait, MAX_DELAY) * 1000))
-    return Remaining(next_number=made + 1, total=max(policy.max_attempts, made + 1), due=tuple(due))
+        at = due[-1] + round(min(wait, MAX_DELAY) * 1000)
+        if expires_at is not None and at > expires_at:
+            break
+        due.append(at)
+    return Remaining(
+        next_number=made + 1,
+        total=max(policy.max_attempts, made + 1),
+        due=tuple(due),
+        expires_at=expires_at,
+    )

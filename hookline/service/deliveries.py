@@ -108,7 +108,9 @@ class Deliveries:
         policy = RetryPolicy.resolve(
             self.ctx.settings.retry_policy, ws.settings.retry_policy, wh.retry_policy
         )
-        return remaining(policy, made=dlv.attempt_count, next_at=dlv.next_attempt_at)
+        return remaining(
+            policy, made=dlv.attempt_count, next_at=dlv.next_attempt_at, expires_at=dlv.expires_at
+        )
 
     async def retry_now(self, who: Principal, dlv_id: str) -> Delivery:
         """Move a pending delivery's next attempt to now and wake the dispatcher; no new

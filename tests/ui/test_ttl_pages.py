@@ -63,3 +63,20 @@ async def test_recover_takes_expired_deliveries_only_when_ticked(signed_in: Ui) 
         ("pending", dlv["id"]),
         ("expired", None),
     ]
+
+
+async def test_a_pending_delivery_shows_its_expiry_and_no_attempt_after_it(signed_in: Ui) -> None:
+    (wh,) = await signed_in.api("GET", "/v1/workspaces/acme/webhooks")
+    schedule = {"schedule": [0, 60, 600, 6000]}
+    await signed_in.api("PATCH", f"/v1/webhooks/{wh['id']}", json={"retryPolicy": schedule})
+    body = {"type": "order.paid", "data": {}, "ttl": 900}
+    await signed_in.api("POST", "/v1/workspaces/acme/events", 202, json=body)
+    (dlv,) = await signed_in.api("GET", f"/v1/webhooks/{wh['id']}/deliveries")
+    assert dlv["status"] == "pending"
+    page = (await signed_in.client.get(f"/ui/deliveries/{dlv['id']}")).text
+    assert "Attempt 1 of 4" in page
+    listed = re.search(r'<ol class="plain schedule" id="schedule">(.*?)</ol>', page, re.S)
+    assert listed is not None
+    # Attempt 4 would come 6660 s after the event, past its 900 s.
+    assert re.findall(r"<li>Attempt (\d+):", listed.group(1)) == ["2", "3"]
+    assert 'id="expires"' in page and "no attempt starts after that" in page

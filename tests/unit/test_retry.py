@@ -524,3 +524,11 @@ def test_the_expiry_changes_no_final_answer() -> None:
     assert decide(p, 1, Outcome(status_code=200), NOW, expires_at=expires_at).kind == "succeeded"
     assert decide(p, 2, Outcome(status_code=500), NOW, expires_at=expires_at).kind == "failed"
     assert decide(p, 1, Outcome(status_code=410), NOW, expires_at=expires_at).kind == "failed"
+
+
+def test_the_remaining_schedule_stops_at_the_expiry() -> None:
+    p = policy(schedule=(0, 5, 300, 1800))
+    assert remaining(p, made=1, next_at=10_000, expires_at=400_000) == Remaining(
+        next_number=2, total=4, due=(10_000, 310_000), expires_at=400_000
+    )
+    assert remaining(p, made=1, next_at=10_000).due == (10_000, 310_000, 2_110_000)
