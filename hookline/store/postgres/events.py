@@ -17,7 +17,7 @@ from hookline.store.port import Inserted, NewEvent, Page, StaleConfig
 from hookline.store.postgres.base import Queries
 from hookline.store.postgres.connection import Params
 
-# One call, one round trip (the function is in migration 0015): see its comment.
+# One call, one round trip (the function is in migration 0016): see its comment.
 _INGEST = (
     "SELECT * FROM hookline_ingest($1, $2::text[], $3::text[], $4::text[], $5::text[], "
     "$6::bigint[], $7::text[], $8::integer[], $9::text[], $10::text[], $11::text[], "
