@@ -45,7 +45,8 @@ class Metrics:
         )
         self.deliveries = Counter(
             "hookline_deliveries",
-            "Attempt outcomes for deliveries: succeeded, failed (final) or retry (rescheduled).",
+            "Delivery outcomes: succeeded, failed (final) or retry (rescheduled) after an attempt; "
+            "expired (its event's ttl ran out before the next attempt).",
             ["outcome"],
             registry=self.registry,
         )

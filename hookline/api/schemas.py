@@ -26,8 +26,10 @@ from hookline.domain.limits import (
     MAX_RATE_LIMIT,
     MAX_SCHEMA_VERSIONS,
     MAX_STATUS_REASON,
+    MAX_TTL,
     MAX_URL,
     MIN_RATE_LIMIT,
+    MIN_TTL,
     SCHEMA_VERSION_PATTERN,
 )
 from hookline.domain.models import (
@@ -102,6 +104,27 @@ def _exponential_field(key: str, description: str, default: float) -> JsonDict:
     low, high = EXPONENTIAL_FIELDS[key]
     kind = "integer" if key == "retries" else "number"
     return _range(kind, low, high, description, nullable=False, default=default)
+
+
+TTL_DOC = (
+    f"Seconds ({MIN_TTL} to {MAX_TTL}) the event stays worth delivering: a delivery whose "
+    "next attempt would start after the event's creation + ttl is not attempted and ends "
+    "expired."
+)
+
+
+# A workspace's default ttl, as the service checks it (422 invalid_settings).
+DefaultTtlIn = Annotated[
+    Any,
+    WithJsonSchema(
+        _range(
+            "integer",
+            MIN_TTL,
+            MAX_TTL,
+            "The ttl of the workspace's events that give none (null: none). " + TTL_DOC,
+        )
+    ),
+]
 
 
 # The retry policy as the service checks it (422 invalid_retry_policy, or invalid_settings in
@@ -318,6 +341,7 @@ class WorkspaceSettings(In):
     portal: PortalSettingsIn | None = Field(
         None, description="The customer portal's brand; fields left out take the deployment's."
     )
+    ttl: DefaultTtlIn | None = None
 
 
 class WorkspaceCreate(In):
@@ -845,6 +869,13 @@ class EventIn(In):
         examples=["2"],
         json_schema_extra={"pattern": SCHEMA_VERSION_PATTERN, "minimum": 1},
     )
+    ttl: int | None = Field(
+        None,
+        ge=MIN_TTL,
+        le=MAX_TTL,
+        description=TTL_DOC + " Left out: the workspace's settings.ttl, else none "
+        "(422 invalid_ttl otherwise).",
+    )
 
 
 class EventBatchIn(In):
@@ -872,7 +903,9 @@ class DeliveryOut(Out):
     eventType: str
     webhookId: str = prefixed("wh")
     workspaceId: str
-    status: Literal["pending", "held", "sending", "succeeded", "failed"]
+    status: Literal["pending", "held", "sending", "succeeded", "failed", "expired"] = Field(
+        description="expired: its event's ttl ran out before its next attempt could start."
+    )
     attemptCount: int
     nextAttemptAt: Timestamp | None
     lastStatusCode: int | None
@@ -1013,7 +1046,11 @@ class TestIn(In):
 class RecoverIn(In):
     since: TimeIn = Field(description="Resend deliveries created at or after this time.")
     until: TimeIn | None = Field(None, description="… and before this time (default: now).")
-    statuses: list[Literal["failed", "succeeded"]] | None = None
+    statuses: list[Literal["failed", "succeeded", "expired"]] | None = Field(
+        None,
+        description='Which deliveries to resend (default ["failed"]); expired ones only when '
+        "listed.",
+    )
 
 
 class RecoverOut(Out):

@@ -41,11 +41,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_REFUSED = 1
 EXIT_UNREACHABLE = 3
-DELIVERY_STATUSES = ["pending", "held", "sending", "succeeded", "failed"]
-FINAL = frozenset({"succeeded", "failed"})
+DELIVERY_STATUSES = ["pending", "held", "sending", "succeeded", "failed", "expired"]
+FINAL = frozenset({"succeeded", "failed", "expired"})
 STATUS_STYLE = {
     "succeeded": "green",
     "failed": "red",
+    "expired": "dim",
     "pending": "yellow",
     "sending": "cyan",
     "held": "magenta",

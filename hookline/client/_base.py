@@ -109,11 +109,17 @@ def new_event_id() -> str:
 
 
 def event(
-    type: str, data: Mapping[str, Any], id: str | None, channels: Iterable[str] | None = None
+    type: str,
+    data: Mapping[str, Any],
+    id: str | None,
+    channels: Iterable[str] | None = None,
+    ttl: int | None = None,
 ) -> dict[str, Any]:
-    body = {"type": type, "data": dict(data), "id": id or new_event_id()}
+    body: dict[str, Any] = {"type": type, "data": dict(data), "id": id or new_event_id()}
     if channels is not None:
         body["channels"] = list(channels)
+    if ttl is not None:
+        body["ttl"] = ttl
     return body
 
 

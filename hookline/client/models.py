@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-DeliveryStatus = Literal["pending", "held", "sending", "succeeded", "failed"]
+DeliveryStatus = Literal["pending", "held", "sending", "succeeded", "failed", "expired"]
 WebhookStatus = Literal["active", "paused", "disabled"]
 Role = Literal["owner", "admin", "member", "publisher"]
 

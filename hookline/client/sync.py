@@ -274,20 +274,23 @@ class Client:
         *,
         id: str | None = None,
         channels: Iterable[str] | None = None,
+        ttl: int | None = None,
     ) -> EventAccepted:
-        """Send one event (with ``channels``, also to the webhooks subscribed to one of them).
-        Its idempotency key (``id``, made here if not given) goes with every retry, so a send
-        repeated after a lost answer creates no second event."""
+        """Send one event (with ``channels``, also to the webhooks subscribed to one of them;
+        with ``ttl``, worth delivering for that many seconds). Its idempotency key (``id``,
+        made here if not given) goes with every retry, so a send repeated after a lost answer
+        creates no second event."""
         url = base.path("/v1/workspaces/{}/events", workspace_id)
-        body = base.event(type, data, id, channels)
+        body = base.event(type, data, id, channels, ttl)
         return self._one(EventAccepted, "POST", url, json=body, repeatable=True)
 
     def send_batch(self, workspace_id: str, events: Iterable[Mapping[str, Any]]) -> list[BatchItem]:
-        """Send up to 1,000 events ``{type, data, id?, channels?}``; one result per event, in order.
-        Each gets its idempotency key here if it has none, once, before any retry."""
+        """Send up to 1,000 events ``{type, data, id?, channels?, ttl?}``; one result per event,
+        in order. Each gets its idempotency key here if it has none, once, before any retry."""
         body = {
             "events": [
-                base.event(e["type"], e["data"], e.get("id"), e.get("channels")) for e in events
+                base.event(e["type"], e["data"], e.get("id"), e.get("channels"), e.get("ttl"))
+                for e in events
             ]
         }
         url = base.path("/v1/workspaces/{}/events/batch", workspace_id)

@@ -145,6 +145,7 @@ class Dispatcher:
             if self._recorder.waiting or not await self._writable():
                 await self._sleep(settings.poll_interval)
                 continue
+            expired: list[str] = []
             try:
                 claims = await self.queue.claim_due(
                     self.owner,
@@ -155,6 +156,7 @@ class Dispatcher:
                     per_webhook=settings.endpoint_concurrency,
                     busy_workspaces=self._per_workspace,
                     per_workspace=settings.workspace_concurrency,
+                    expired=expired,
                 )
             except StorageUnavailable as exc:
                 log.warning("claiming deliveries failed (%s); retrying", exc.__cause__ or exc)
@@ -164,6 +166,9 @@ class Dispatcher:
                 log.exception("claiming deliveries failed; retrying")
                 await self._sleep(settings.poll_interval)
                 continue
+            if expired:
+                self.metrics.deliveries.labels(outcome="expired").inc(len(expired))
+                self._recorder.expired(expired)
             for claim in claims:
                 self._start(claim)
             if len(claims) < min(free, settings.claim_batch):

@@ -46,7 +46,16 @@ class Failed:
     status: ClassVar[DeliveryStatus] = DeliveryStatus.FAILED
 
 
-Verdict = Succeeded | RetryAt | Failed
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """The delivery is done without success: its next attempt would have started after its
+    event's ttl ran out."""
+
+    kind: ClassVar[str] = "expired"
+    status: ClassVar[DeliveryStatus] = DeliveryStatus.EXPIRED
+
+
+Verdict = Succeeded | RetryAt | Failed | Expired
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -66,6 +75,8 @@ def verdict_of(decision: Decision, *, test: bool = False) -> Verdict:
     if decision.kind == "retry":
         assert decision.retry_at_ms is not None
         return RetryAt(decision.retry_at_ms)
+    if decision.kind == "expired":
+        return Expired()
     return Failed(stop_webhook=decision.stop_webhook)
 
 
@@ -87,9 +98,10 @@ def conclude(
         retry_after=result.retry_after,
         acknowledged=result.acknowledged,
     )
-    verdict = verdict_of(
-        decide(pending.policy, claim.attempt, outcome, finished, rng), test="test" in claim.tags
+    decision = decide(
+        pending.policy, claim.attempt, outcome, finished, rng, expires_at=claim.expires_at
     )
+    verdict = verdict_of(decision, test="test" in claim.tags)
     attempt = Attempt(
         id=attempt_id,
         delivery_id=claim.delivery_id,

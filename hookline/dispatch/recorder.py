@@ -249,10 +249,9 @@ class Recorder:
                     kind = f"endpoint.{reason.status.value}"
                     notices.append(Notice(type=kind, webhook=wh, fields=fields))
             for r in batch:
-                if r.status is DeliveryStatus.FAILED and (
-                    wh := await self._webhook(hooks, r.webhook_id)
-                ):
-                    notices += await self._exhausted(wh, r, now)
+                ended = _ENDED.get(r.status)
+                if ended is not None and (wh := await self._webhook(hooks, r.webhook_id)):
+                    notices += await self._ended(ended, wh, r, now)
             for wh_id in recovered:
                 if wh := await self._webhook(hooks, wh_id):
                     fields = about(wh, now, deliveryId=last[wh_id].attempt.delivery_id)
@@ -267,8 +266,9 @@ class Recorder:
             hooks[wh_id] = await self._operational.store.get_webhook(wh_id)
         return hooks[wh_id]
 
-    async def _exhausted(self, wh: Webhook, r: AttemptRecord, now: int) -> list[Notice]:
-        """``delivery.exhausted`` for a delivery that failed for good (not for a test ping)."""
+    async def _ended(self, kind: str, wh: Webhook, r: AttemptRecord, now: int) -> list[Notice]:
+        """``delivery.exhausted`` for a delivery that failed for good, ``delivery.expired`` for
+        one whose event's ttl ran out first (not for a test ping)."""
         dlv = await self.deliveries.get_delivery(r.attempt.delivery_id)
         if dlv is not None and "test" in dlv.tags:
             return []
@@ -282,4 +282,42 @@ class Recorder:
             lastStatusCode=r.status_code,
             lastError=r.error,
         )
-        return [Notice(type="delivery.exhausted", webhook=wh, fields=fields)]
+        return [Notice(type=kind, webhook=wh, fields=fields)]
+
+    def expired(self, dlv_ids: list[str]) -> None:
+        """Tell of deliveries a claim ended ``expired`` without an attempt (in the background,
+        like the batches' notices)."""
+        self._background(self._tell_expired(dlv_ids))
+
+    async def _tell_expired(self, dlv_ids: list[str]) -> None:
+        try:
+            if not await self._operational.enabled():
+                return
+            hooks: dict[str, Webhook | None] = {}
+            notices = []
+            for dlv_id in dlv_ids:
+                dlv = await self.deliveries.get_delivery(dlv_id)
+                if dlv is None or "test" in dlv.tags:
+                    continue
+                if wh := await self._webhook(hooks, dlv.webhook_id):
+                    fields = about(
+                        wh,
+                        dlv.completed_at or now_ms(),
+                        deliveryId=dlv.id,
+                        eventId=dlv.event_id,
+                        eventType=dlv.event_type,
+                        attemptCount=dlv.attempt_count,
+                        lastStatusCode=dlv.last_status_code,
+                        lastError=dlv.last_error,
+                    )
+                    notices.append(Notice(type="delivery.expired", webhook=wh, fields=fields))
+            await self._operational.tell(notices)
+        except Exception:
+            log.exception(
+                "the operational events of %d expired deliveries are not told", len(dlv_ids)
+            )
+            self._metrics.internal_errors.labels(stage="operational").inc()
+
+
+# The operational event of a delivery an attempt ended without success.
+_ENDED = {DeliveryStatus.FAILED: "delivery.exhausted", DeliveryStatus.EXPIRED: "delivery.expired"}

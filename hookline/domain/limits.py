@@ -23,3 +23,7 @@ MAX_AUTH_TEXT = 4096  # characters of each field of endpoint auth but a PEM
 MAX_PEM = 16384  # characters of an mTLS certificate or key
 MAX_CHANNELS = 10  # channels an event carries or a webhook subscribes to
 MAX_CHANNEL_LENGTH = 128  # characters of one channel name
+# An event's ttl (seconds), given on ingest or as a workspace's default: one second to a
+# year. An event older than the retention period is deleted whatever its ttl.
+MIN_TTL = 1
+MAX_TTL = 365 * 86400

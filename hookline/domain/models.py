@@ -29,6 +29,7 @@ class DeliveryStatus(StrEnum):
     SENDING = "sending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    EXPIRED = "expired"  # its event's ttl ran out before its next attempt could start
 
 
 # Faults of Hookline's own in a row (each a deferral without an attempt) after which an
@@ -186,6 +187,7 @@ class Delivery:
     resent_from: str | None
     tags: list[str] = field(default_factory=list)
     internal_faults: int = 0  # faults of Hookline's own in a row since its last attempt
+    expires_at: int | None = None  # when its event's ttl runs out (epoch ms); None: never
 
     @property
     def stuck(self) -> bool:

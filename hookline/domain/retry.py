@@ -296,12 +296,13 @@ class Outcome:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Decision:
-    kind: Literal["succeeded", "retry", "failed"]
+    kind: Literal["succeeded", "retry", "failed", "expired"]
     retry_at_ms: int | None = None
     stop_webhook: StopReason | None = None
 
 
 SUCCEEDED = Decision(kind="succeeded")
+EXPIRED = Decision(kind="expired")
 
 
 def decide(
@@ -310,8 +311,11 @@ def decide(
     outcome: Outcome,
     now_ms: int,
     rng: random.Random | None = None,
+    *,
+    expires_at: int | None = None,
 ) -> Decision:
-    """Decide what follows attempt number ``attempt`` (1-based)."""
+    """Decide what follows attempt number ``attempt`` (1-based). A retry that would start
+    after ``expires_at`` (the event's ttl, epoch ms) is not scheduled: the delivery expires."""
     if outcome.succeeded:
         return SUCCEEDED
     if outcome.status_code == GONE and outcome.error is None:
@@ -334,7 +338,10 @@ def decide(
     # At most MAX_DELAY, whatever a stored policy (or a Retry-After) asks for: the next
     # attempt's time always fits the store and the API's time format.
     delay = MAX_DELAY if not delay <= MAX_DELAY else max(delay, 0.0)
-    return Decision(kind="retry", retry_at_ms=now_ms + round(delay * 1000))
+    retry_at = now_ms + round(delay * 1000)
+    if expires_at is not None and retry_at > expires_at:
+        return EXPIRED
+    return Decision(kind="retry", retry_at_ms=retry_at)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -345,14 +352,25 @@ class Remaining:
     next_number: int
     total: int
     due: tuple[int, ...]
+    expires_at: int | None = None  # no attempt starts after this (the event's ttl)
 
 
-def remaining(policy: RetryPolicy, *, made: int, next_at: int) -> Remaining:
+def remaining(
+    policy: RetryPolicy, *, made: int, next_at: int, expires_at: int | None = None
+) -> Remaining:
     """The attempts left after ``made`` attempts, the next due at ``next_at``; each later one
     is due the schedule's wait after the one before, as far as one can tell ahead: the
     jitter and the attempts' own durations move them a little, and a ``Retry-After`` the
-    endpoint sends may put them later."""
+    endpoint sends may put them later. None of the later ones is due after ``expires_at``."""
     due = [next_at]
     for wait in policy.schedule[made + 1 :]:
-        due.append(due[-1] + round(min(wait, MAX_DELAY) * 1000))
-    return Remaining(next_number=made + 1, total=max(policy.max_attempts, made + 1), due=tuple(due))
+        at = due[-1] + round(min(wait, MAX_DELAY) * 1000)
+        if expires_at is not None and at > expires_at:
+            break
+        due.append(at)
+    return Remaining(
+        next_number=made + 1,
+        total=max(policy.max_attempts, made + 1),
+        due=tuple(due),
+        expires_at=expires_at,
+    )

@@ -6,6 +6,8 @@ decides; both stores share these rules, so they cannot drift apart:
 - a webhook gets at most ``per_webhook`` attempts in flight per worker (a hanging
   endpoint cannot take every slot), and a workspace at most ``per_workspace``
   (one tenant's hanging endpoints cannot take every slot from the others);
+- a candidate whose event expired (``expires_at`` before now) is not taken: the store ends it
+  ``expired`` within the rows it read, whatever the slots;
 - a candidate that is not ``ready`` (behind a FIFO webhook's head, or whose rate
   clock another claimer holds) is left where it is;
 - a rate-limited webhook gets one slot per ``1/rateLimit`` seconds: the
@@ -71,6 +73,12 @@ class Candidate:
     # False when it may not go now whatever the slots: behind a FIFO webhook's head,
     # or a rate-limited webhook whose clock another claimer holds.
     ready: bool = True
+    # When its event's ttl runs out (epoch ms); None: never.
+    expires_at: int | None = None
+
+    def expired(self, now: int) -> bool:
+        """Whether an attempt starting at ``now`` would start after the event expired."""
+        return self.expires_at is not None and now > self.expires_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +111,8 @@ class Choice:
     pushed: set[str]
     # The slots with the chosen ones counted as busy: for a further round of the same claim.
     slots: Slots
+    # Delivery ids whose event expired: they end ``expired``, unattempted.
+    expired: list[str] = field(default_factory=list)
 
     @property
     def full(self) -> set[str]:
@@ -124,9 +134,13 @@ def choose(candidates: Iterable[Candidate], slots: Slots, *, now: int, limit: in
     reserved: dict[str, int] = {}
     pushed: set[str] = set()
     next_slot: dict[str, int] = {}
+    expired: list[str] = []
     for c in candidates:
         if len(chosen) >= limit:
             break
+        if c.expired(now):
+            expired.append(c.id)
+            continue
         wh, ws = c.webhook_id, c.workspace_id
         if not c.ready or webhooks[wh] >= slots.per_webhook:
             continue
@@ -145,4 +159,4 @@ def choose(candidates: Iterable[Candidate], slots: Slots, *, now: int, limit: in
         webhooks[wh] += 1
         workspaces[ws] += 1
     after = Slots(slots.per_webhook, slots.per_workspace, dict(webhooks), dict(workspaces))
-    return Choice(chosen, deferred, reserved, pushed, after)
+    return Choice(chosen, deferred, reserved, pushed, after, expired)

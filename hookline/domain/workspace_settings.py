@@ -1,10 +1,11 @@
 """What a workspace may set for all its webhooks: the delivery format, a retry policy and its
 customer portal's brand. Pure.
 
-A workspace's ``settings`` is JSON with three optional members, each a layer over the
-deployment's own: ``delivery`` (``signature``, ``envelope``, ``brand``, ``userAgent``: how
+A workspace's ``settings`` is JSON with four optional members: three layers over the
+deployment's own, ``delivery`` (``signature``, ``envelope``, ``brand``, ``userAgent``: how
 deliveries are signed, shaped and named), ``retryPolicy`` (a ``PolicyLayer``) and
-``portal`` (a ``BrandLayer``: how the customer portal looks).
+``portal`` (a ``BrandLayer``: how the customer portal looks); and ``ttl``, the seconds an
+event that gives none stays worth delivering (``parse_ttl``).
 ``parse_settings`` turns the JSON into ``WorkspaceSettings`` or says every rule it breaks;
 ``DeliveryFormat.over`` gives the format a delivery is made in. ``SVIX_FORMAT`` is what a
 receiver written for Svix verifies and parses (``svix-*`` headers, the data as the body);
@@ -19,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hookline.domain.envelope import ENVELOPES
+from hookline.domain.limits import MAX_TTL, MIN_TTL
 from hookline.domain.portal_brand import BrandLayer, brand_problems, load_brand
 from hookline.domain.retry import InvalidPolicy, PolicyLayer, load_policy, parse_policy
 from hookline.signing import SCHEMES
@@ -92,6 +94,7 @@ class WorkspaceSettings:
     delivery: FormatLayer | None = None
     retry_policy: PolicyLayer | None = None
     portal: BrandLayer | None = None
+    ttl: int | None = None  # seconds an event that gives no ttl stays worth delivering
     nulls: frozenset[str] = frozenset()  # the settings given as null, shown as given
 
     def to_json(self) -> dict[str, Any]:
@@ -103,6 +106,8 @@ class WorkspaceSettings:
             shown["retryPolicy"] = self.retry_policy.to_json()
         if self.portal is not None:
             shown["portal"] = self.portal.to_json()
+        if self.ttl is not None:
+            shown["ttl"] = self.ttl
         return shown
 
 
@@ -128,7 +133,7 @@ def parse_settings(raw: Any) -> WorkspaceSettings:
         return WorkspaceSettings()
     if not isinstance(raw, dict):
         raise InvalidSettings(["settings must be an object"])
-    unknown = set(raw) - {"delivery", "retryPolicy", "portal"}
+    unknown = set(raw) - {"delivery", "retryPolicy", "portal", "ttl"}
     problems = [f"settings.{k} is not a known setting" for k in sorted(unknown)]
     delivery = raw.get("delivery")
     if delivery is not None:
@@ -136,6 +141,8 @@ def parse_settings(raw: Any) -> WorkspaceSettings:
     portal = raw.get("portal")
     if portal is not None:
         problems += brand_problems(portal, "settings.portal")
+    if raw.get("ttl") is not None and parse_ttl(raw["ttl"]) is None:
+        problems.append(f"settings.ttl {TTL_RULE}")
     try:
         parse_policy(raw.get("retryPolicy"), "settings.retryPolicy")
     except InvalidPolicy as exc:
@@ -152,8 +159,22 @@ def load_settings(raw: dict[str, Any]) -> WorkspaceSettings:
         delivery=None if delivery is None else _format_layer(delivery),
         retry_policy=None if policy is None else load_policy(policy),
         portal=None if portal is None else load_brand(portal),
+        ttl=None if raw.get("ttl") is None else int(raw["ttl"]),
         nulls=_nulls(raw),
     )
+
+
+TTL_RULE = f"must be a whole number of seconds from {MIN_TTL} to {MAX_TTL}"
+
+
+def parse_ttl(raw: Any) -> int | None:
+    """A ttl in seconds (an integer, or a float with no fraction, within the range), or None
+    when ``raw`` is not one."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None
+    if isinstance(raw, float) and not raw.is_integer():
+        return None
+    return int(raw) if MIN_TTL <= raw <= MAX_TTL else None
 
 
 def parse_format(raw: Any, name: str) -> DeliveryFormat:

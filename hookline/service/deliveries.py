@@ -28,7 +28,8 @@ from hookline.service.workspaces import Workspaces
 from hookline.store.port import DeliveryFilter, EndpointHealth, Page
 
 IN_PROGRESS = frozenset({DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.HELD})
-RECOVERABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED})
+# What recover may resend; only failed ones unless asked.
+RECOVERABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED, DeliveryStatus.EXPIRED})
 TEST_WAIT_MARGIN = 5.0
 ACTIVITY_MAX_DELIVERIES = 5000
 ACTIVITY_ATTEMPT_SAMPLE = 100
@@ -107,7 +108,9 @@ class Deliveries:
         policy = RetryPolicy.resolve(
             self.ctx.settings.retry_policy, ws.settings.retry_policy, wh.retry_policy
         )
-        return remaining(policy, made=dlv.attempt_count, next_at=dlv.next_attempt_at)
+        return remaining(
+            policy, made=dlv.attempt_count, next_at=dlv.next_attempt_at, expires_at=dlv.expires_at
+        )
 
     async def retry_now(self, who: Principal, dlv_id: str) -> Delivery:
         """Move a pending delivery's next attempt to now and wake the dispatcher; no new
@@ -176,7 +179,9 @@ class Deliveries:
             )
         statuses = body.get("statuses") or [DeliveryStatus.FAILED]
         if not set(statuses) <= RECOVERABLE:
-            raise Invalid('statuses may hold "failed" and "succeeded".', code="invalid_statuses")
+            raise Invalid(
+                'statuses may hold "failed", "succeeded" and "expired".', code="invalid_statuses"
+            )
         since, until = body["since"], body.get("until")
         if until is not None and until <= since:
             raise Invalid("until must be after since.", code="invalid_time_range")

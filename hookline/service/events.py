@@ -22,6 +22,7 @@ from hookline import tracing
 from hookline.domain import channels, jsjson
 from hookline.domain.matching import is_valid_event_type, matches_any
 from hookline.domain.models import Delivery, Event, Webhook
+from hookline.domain.workspace_settings import TTL_RULE, parse_ttl
 from hookline.errors import (
     BadRequest,
     HooklineError,
@@ -90,7 +91,7 @@ class Events:
         await self.store.ensure_writable()
 
         async def once(version: int | None) -> Accepted:
-            await self.workspaces.get(who, ws_id, Action.PUBLISH, cached=True)
+            ws = await self.workspaces.get(who, ws_id, Action.PUBLISH, cached=True)
             if len(raw) > self.body_limit(batch=False):
                 raise PayloadTooLarge(
                     f"The event is {len(raw)} bytes; the limit is {self.body_limit(batch=False)}."
@@ -98,10 +99,18 @@ class Events:
             body = _parse(raw)
             if idempotency_key is not None and isinstance(body, dict) and body.get("id") is None:
                 body = {**body, "id": idempotency_key}
-            event = await self._prepare(ws_id, body)
+            event, ttl = await self._prepare(ws_id, body)
             hooks = await self._subscribers(ws_id)
             (inserted,) = await self.store.insert_events(
-                [_fan_out(event, body["data"], hooks, tracing.context_of(span))],
+                [
+                    _fan_out(
+                        event,
+                        body["data"],
+                        hooks,
+                        tracing.context_of(span),
+                        _expires_at(event, ttl or ws.settings.ttl),
+                    )
+                ],
                 config_version=version,
             )
             return self._accepted(inserted)
@@ -116,7 +125,7 @@ class Events:
         await self.store.ensure_writable()
 
         async def once(version: int | None) -> list[Accepted | HooklineError]:
-            await self.workspaces.get(who, ws_id, Action.PUBLISH, cached=True)
+            ws = await self.workspaces.get(who, ws_id, Action.PUBLISH, cached=True)
             limit = self.body_limit(batch=True)
             if len(raw) > limit:
                 raise PayloadTooLarge(f"The batch is {len(raw)} bytes; the limit is {limit}.")
@@ -127,10 +136,10 @@ class Events:
             if not 1 <= len(items) <= MAX_BATCH:
                 raise Invalid(f"A batch holds 1 to {MAX_BATCH} events.", code="invalid_batch")
             results: list[Accepted | HooklineError | None] = []
-            ready: list[tuple[int, Event]] = []
+            ready: list[tuple[int, Event, int | None]] = []
             for item in items:
                 try:
-                    event = await self._prepare(ws_id, item)
+                    event, ttl = await self._prepare(ws_id, item)
                 except HooklineError as exc:
                     results.append(exc)
                     continue
@@ -138,7 +147,7 @@ class Events:
                 if size > self.ctx.settings.max_event_bytes:
                     results.append(PayloadTooLarge(f"The event's data is {size} bytes."))
                     continue
-                ready.append((len(results), event))
+                ready.append((len(results), event, ttl or ws.settings.ttl))
                 results.append(None)
             if len(ready) < len(items) and version is not None:
                 await self._check(version)  # the refusals came from current reads
@@ -148,8 +157,10 @@ class Events:
                 try:
                     inserted = await self.store.insert_events(
                         [
-                            _fan_out(e, items[i]["data"], hooks, tracing.context_of(s))
-                            for (i, e), s in zip(ready, spans, strict=True)
+                            _fan_out(
+                                e, items[i]["data"], hooks, tracing.context_of(s), _expires_at(e, t)
+                            )
+                            for (i, e, t), s in zip(ready, spans, strict=True)
                         ],
                         config_version=version,
                     )
@@ -160,7 +171,7 @@ class Events:
                         tracing.failed(s, exc)
                         s.end()
                     raise
-                for (index, _), done, s in zip(ready, inserted, spans, strict=True):
+                for (index, _, _), done, s in zip(ready, inserted, spans, strict=True):
                     results[index] = accepted = self._accepted(done)
                     _traced(s, accepted)
                     s.end()
@@ -218,7 +229,8 @@ class Events:
             event=inserted.event, created=inserted.created, deliveries=inserted.deliveries
         )
 
-    async def _prepare(self, ws_id: str, body: Any) -> Event:
+    async def _prepare(self, ws_id: str, body: Any) -> tuple[Event, int | None]:
+        """The event a body gives, and its own ttl (None: the workspace's default)."""
         if not isinstance(body, dict):
             raise Invalid("An event is a JSON object with type and data.", code="invalid_event")
         event_type = body.get("type")
@@ -236,12 +248,17 @@ class Events:
             event_id = new_id("evt")
         elif not isinstance(event_id, str) or not IDEMPOTENCY_RE.fullmatch(event_id):
             raise Invalid("id is 1-128 of letters, digits and _ . : -.", code="invalid_id")
-        unknown = set(body) - {"type", "data", "id", "channels", "schemaVersion"}
+        unknown = set(body) - {"type", "data", "id", "channels", "schemaVersion", "ttl"}
         if unknown:
             raise Invalid(f"Unknown field(s): {', '.join(sorted(unknown))}.", code="invalid_event")
         version = parse_schema_version(body.get("schemaVersion"))
+        ttl = body.get("ttl")
+        if ttl is not None:
+            ttl = parse_ttl(ttl)
+            if ttl is None:
+                raise Invalid(f"ttl {TTL_RULE}.", code="invalid_ttl")
         await self.catalog.validate_event(event_type, data, version)
-        return Event(
+        event = Event(
             id=event_id,
             workspace_id=ws_id,
             type=event_type,
@@ -249,6 +266,7 @@ class Events:
             created_at=now_ms(),
             channels=channels.parse(body.get("channels")),
         )
+        return event, ttl
 
     async def get(self, who: Principal, event_id: str) -> tuple[Event, list[Delivery]]:
         event = await self.store.get_event(event_id, ws_id=who.workspace_id)
@@ -282,8 +300,17 @@ def _parse(raw: bytes) -> Any:
         raise BadRequest(f"The body is not valid JSON: {exc}", code="malformed_json") from exc
 
 
+def _expires_at(event: Event, ttl: int | None) -> int | None:
+    """When the event's deliveries stop being worth attempting (epoch ms); None: never."""
+    return None if ttl is None else event.created_at + ttl * 1000
+
+
 def _fan_out(
-    event: Event, data: dict[str, Any], hooks: list[Webhook], trace_context: str | None
+    event: Event,
+    data: dict[str, Any],
+    hooks: list[Webhook],
+    trace_context: str | None,
+    expires_at: int | None,
 ) -> NewEvent:
     """The deliveries of ``event`` (whose ``data`` is given as parsed): one per webhook
     subscribed to its type and reached by its channels whose filter, if it has one, the data
@@ -300,6 +327,7 @@ def _fan_out(
         webhook_ids=targets,
         delivery_ids=[new_id("dlv") for _ in targets],
         trace_context=trace_context,
+        expires_at=expires_at,
     )
 
 

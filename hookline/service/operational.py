@@ -98,6 +98,12 @@ TYPES = (
         _schema(_DELIVERY, ["deliveryId", "attemptCount"]),
     ),
     OperationalType(
+        "delivery.expired",
+        "A delivery ended unsent: its next attempt would have started after its event's ttl "
+        "ran out (attemptCount: the attempts it had, maybe none).",
+        _schema(_DELIVERY, ["deliveryId", "attemptCount"]),
+    ),
+    OperationalType(
         "endpoint.secret_rotated",
         "A webhook's signing secret was rotated; the old one signs until graceUntil.",
         _schema({**_BY, "graceUntil": {"type": ["string", "null"]}}, ["by"]),

@@ -70,6 +70,8 @@ class NewEvent:
     webhook_ids: list[str]
     delivery_ids: list[str]
     trace_context: str | None = None
+    # When the event's deliveries stop being worth attempting (epoch ms); None: never.
+    expires_at: int | None = None
 
 
 class StaleConfig(Exception):
@@ -100,6 +102,7 @@ class Claim:
     previous_keys: list[GraceKey] = field(default_factory=list)
     internal_faults: int = 0  # Hookline's own faults in a row since the last attempt
     trace_context: str | None = None  # the W3C traceparent the attempt's span continues
+    expires_at: int | None = None  # when its event's ttl runs out (epoch ms); None: never
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -375,7 +378,12 @@ class Queue(Protocol):
         per_webhook: int | None = None,
         busy_workspaces: Mapping[str, int] | None = None,
         per_workspace: int | None = None,
-    ) -> list[Claim]: ...
+        expired: list[str] | None = None,
+    ) -> list[Claim]:
+        """Due deliveries, leased to ``owner``; a due delivery whose event expired is ended
+        ``expired`` instead, unattempted, and its id added to ``expired`` (when given)."""
+        ...
+
     async def record_attempts(
         self, owner: str, records: list[AttemptRecord]
     ) -> list[tuple[str, StopReason]]:

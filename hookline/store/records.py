@@ -304,6 +304,7 @@ def delivery(row: Row) -> Delivery:
         resent_from=row["resent_from"],
         tags=json.loads(row["tags"]),
         internal_faults=row["internal_faults"],
+        expires_at=row["expires_at"],
     )
 
 

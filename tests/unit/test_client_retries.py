@@ -3,6 +3,8 @@ only where repeating it has no second effect (reads, updates, deletes, sends wit
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from pydantic import ValidationError
@@ -68,3 +70,16 @@ def test_retry_after_is_honoured_up_to_the_maximum() -> None:
     assert retries.delay(0, httpx.Response(429, headers={"Retry-After": "2"})) == 2.0
     assert retries.delay(0, httpx.Response(429, headers={"Retry-After": "60"})) == 5.0
     assert 0 <= retries.delay(3, None) <= 0.8
+
+
+def test_a_send_carries_its_ttl_single_and_in_a_batch() -> None:
+    client, seen = scripted()
+    with pytest.raises(ValidationError):  # the canned answer is none
+        client.send("acme", "a.b", {}, ttl=60)
+    with pytest.raises(ValidationError):
+        client.send_batch(
+            "acme", [{"type": "a.b", "data": {}, "ttl": 5}, {"type": "a.b", "data": {}}]
+        )
+    single, batch = (json.loads(r.content) for r in seen)
+    assert single["ttl"] == 60
+    assert [e.get("ttl") for e in batch["events"]] == [5, None]

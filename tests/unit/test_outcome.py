@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hookline.dispatch.outcome import Failed, RetryAt, Succeeded, conclude, verdict_of
+from hookline.dispatch.outcome import Expired, Failed, RetryAt, Succeeded, conclude, verdict_of
 from hookline.dispatch.prepare import PendingDispatch
 from hookline.dispatch.transport import OutboundRequest, SendResult
 from hookline.domain.models import AttemptOutcome, DeliveryStatus, Event, Webhook
@@ -19,7 +19,9 @@ STARTED = 1_773_828_300_000
 FINISHED = STARTED + 120
 
 
-def claim(*, attempt: int = 1, tags: list[str] | None = None) -> Claim:
+def claim(
+    *, attempt: int = 1, tags: list[str] | None = None, expires_at: int | None = None
+) -> Claim:
     webhook = Webhook(
         id="wh_1",
         workspace_id="ws_1",
@@ -48,11 +50,18 @@ def claim(*, attempt: int = 1, tags: list[str] | None = None) -> Claim:
         webhook=webhook,
         webhook_secret="sealed",
         workspace_settings=WorkspaceSettings(),
+        expires_at=expires_at,
     )
 
 
-def pending(*, attempt: int = 1, tags: list[str] | None = None, **policy: Any) -> PendingDispatch:
-    c = claim(attempt=attempt, tags=tags)
+def pending(
+    *,
+    attempt: int = 1,
+    tags: list[str] | None = None,
+    expires_at: int | None = None,
+    **policy: Any,
+) -> PendingDispatch:
+    c = claim(attempt=attempt, tags=tags, expires_at=expires_at)
     return PendingDispatch(
         claim=c,
         request=OutboundRequest(
@@ -176,3 +185,20 @@ def test_verdict_of_maps_every_decision() -> None:
     gone = Decision(kind="failed", stop_webhook=StopReason.ENDPOINT_GONE)
     assert verdict_of(gone) == Failed(stop_webhook=StopReason.ENDPOINT_GONE)
     assert [v.kind for v in (Succeeded(), RetryAt(1), Failed())] == ["succeeded", "retry", "failed"]
+
+
+def test_a_retry_that_would_start_after_the_event_expired_ends_expired() -> None:
+    done = run(pending(expires_at=FINISHED + 4_999), result(503))
+    assert done.verdict == Expired()
+    record = done.record
+    assert record.status is DeliveryStatus.EXPIRED
+    assert record.completed_at == FINISHED
+    assert record.next_attempt_at is None
+    assert record.stop_webhook is None
+    assert record.status_code == 503
+    assert record.attempt.outcome is AttemptOutcome.FAILURE
+
+
+def test_a_retry_within_the_ttl_is_scheduled() -> None:
+    done = run(pending(expires_at=FINISHED + 5_000), result(503))
+    assert done.verdict == RetryAt(FINISHED + 5_000)

@@ -499,3 +499,36 @@ def test_a_delivery_past_a_shortened_schedule_has_its_next_attempt_left() -> Non
     assert remaining(RetryPolicy(schedule=(0, 5)), made=4, next_at=1) == Remaining(
         next_number=5, total=5, due=(1,)
     )
+
+
+def test_a_retry_after_the_event_expired_ends_the_delivery_expired() -> None:
+    p = policy(schedule=(0, 5, 300))
+    failure = Outcome(status_code=500)
+    # The next attempt would start 5 s from now: within the ttl it is scheduled, after it not.
+    assert decide(p, 1, failure, NOW, expires_at=NOW + 5_000) == Decision(
+        kind="retry", retry_at_ms=NOW + 5_000
+    )
+    assert decide(p, 1, failure, NOW, expires_at=NOW + 4_999) == Decision(kind="expired")
+    assert decide(p, 2, failure, NOW, expires_at=NOW + 60_000) == Decision(kind="expired")
+
+
+def test_a_retry_after_header_past_the_expiry_expires_the_delivery() -> None:
+    p = policy(schedule=(0, 1, 1))
+    asked = Outcome(status_code=429, retry_after=30)
+    assert decide(p, 1, asked, NOW, expires_at=NOW + 10_000) == Decision(kind="expired")
+
+
+def test_the_expiry_changes_no_final_answer() -> None:
+    p = policy(schedule=(0, 5))
+    expires_at = NOW - 1  # already past
+    assert decide(p, 1, Outcome(status_code=200), NOW, expires_at=expires_at).kind == "succeeded"
+    assert decide(p, 2, Outcome(status_code=500), NOW, expires_at=expires_at).kind == "failed"
+    assert decide(p, 1, Outcome(status_code=410), NOW, expires_at=expires_at).kind == "failed"
+
+
+def test_the_remaining_schedule_stops_at_the_expiry() -> None:
+    p = policy(schedule=(0, 5, 300, 1800))
+    assert remaining(p, made=1, next_at=10_000, expires_at=400_000) == Remaining(
+        next_number=2, total=4, due=(10_000, 310_000), expires_at=400_000
+    )
+    assert remaining(p, made=1, next_at=10_000).due == (10_000, 310_000, 2_110_000)

@@ -255,3 +255,27 @@ def test_a_choice_keeps_every_cap_and_the_queue_order(
         gaps = [b - a for a, b in itertools.pairwise(slots_of)]
         assert gaps == [rate_interval(rate)] * len(gaps)
         assert choice.reserved.get(wh) == (NOW + rate_interval(rate) if per_wh[wh] else None)
+
+
+def test_expired_candidates_are_ended_not_taken_and_take_no_slot() -> None:
+    fresh = due(2)
+    stale = [
+        Candidate("old:0", "wh_a", "ws_a", expires_at=NOW - 1),
+        Candidate("old:1", "wh_b", "ws_a", rate_limit=1.0, expires_at=NOW - 1000),
+    ]
+    just_in_time = Candidate("edge", "wh_a", "ws_a", expires_at=NOW)
+    choice = choose(
+        [stale[0], *fresh, stale[1], just_in_time], slots(per_webhook=3), now=NOW, limit=3
+    )
+    assert choice.chosen == ["wh_a:0", "wh_a:1", "edge"]
+    assert choice.expired == ["old:0", "old:1"]
+    assert choice.reserved == {}  # an expired candidate reserves no rate-limit slot
+    assert choice.slots.webhooks == {"wh_a": 3}
+
+
+def test_an_expired_candidate_behind_a_fifo_head_or_a_full_webhook_still_ends() -> None:
+    blocked = Candidate("held:0", "wh_a", "ws_a", ready=False, expires_at=NOW - 1)
+    full = Candidate("full:0", "wh_b", "ws_a", expires_at=NOW - 1)
+    choice = choose([blocked, full], slots(per_webhook=1, webhooks={"wh_b": 1}), now=NOW, limit=5)
+    assert choice.chosen == []
+    assert choice.expired == ["held:0", "full:0"]

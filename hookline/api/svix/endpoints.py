@@ -272,7 +272,8 @@ async def endpoint_stats(
     since: Annotated[str | None, Query(max_length=64)] = None,
     until: Annotated[str | None, Query(max_length=64)] = None,
 ) -> EndpointStats:
-    """The endpoint's messages in the window by status (held ones count as pending)."""
+    """The endpoint's messages in the window by status (held ones count as pending, expired
+    ones as failed)."""
     wh = await endpoint(svc, who, app_id, endpoint_id)
     flt = DeliveryFilter(
         webhook_id=wh.id, since=time_param(since, "since"), until=time_param(until, "until")
@@ -290,5 +291,5 @@ async def endpoint_stats(
         success=counts[DeliveryStatus.SUCCEEDED],
         pending=counts[DeliveryStatus.PENDING] + counts[DeliveryStatus.HELD],
         sending=counts[DeliveryStatus.SENDING],
-        fail=counts[DeliveryStatus.FAILED],
+        fail=counts[DeliveryStatus.FAILED] + counts[DeliveryStatus.EXPIRED],
     )

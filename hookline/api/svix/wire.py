@@ -286,6 +286,7 @@ DELIVERY_STATUS = {
     DeliveryStatus.HELD: PENDING,
     DeliveryStatus.SENDING: SENDING,
     DeliveryStatus.FAILED: FAIL,
+    DeliveryStatus.EXPIRED: FAIL,  # Svix has no such status: ended without success
 }
 # Svix's trigger types: an attempt on the schedule, or one a person asked for.
 SCHEDULED, MANUAL = 0, 1

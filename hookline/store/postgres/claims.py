@@ -47,7 +47,7 @@ _FIFO_HEAD = (
 )
 # Due deliveries in queue order, for FIFO webhooks only their heads.
 _CANDIDATES = (
-    "SELECT d.id, d.webhook_id, d.workspace_id, w.rate_limit FROM deliveries d "
+    "SELECT d.id, d.webhook_id, d.workspace_id, d.expires_at, w.rate_limit FROM deliveries d "
     "JOIN webhooks w ON w.id = d.webhook_id "
     "WHERE d.status = 'pending' AND d.next_attempt_at <= $1 "
     f"AND {_FIFO_HEAD.format(d='d')} "
@@ -62,7 +62,7 @@ _CANDIDATES = (
 # joined against every pending delivery, half a second a claim), and the check is a CASE so
 # that the rows are found by primary key, not by filtering a partial index believed empty.
 _CANDIDATES_EXCEPT = (
-    "SELECT d.id, d.webhook_id, d.workspace_id, w.rate_limit FROM deliveries d "
+    "SELECT d.id, d.webhook_id, d.workspace_id, d.expires_at, w.rate_limit FROM deliveries d "
     "JOIN webhooks w ON w.id = d.webhook_id "
     "WHERE d.id = ANY(ARRAY(SELECT q.id FROM webhooks w CROSS JOIN LATERAL ("
     "SELECT q.id, q.webhook_id, q.next_attempt_at FROM deliveries q "
@@ -85,7 +85,12 @@ _TAKE = (
     "UPDATE deliveries SET status = 'sending', lease_owner = $1, lease_until = $2 "
     "WHERE id = ANY($3::text[]) "
     "RETURNING id, attempt_count, internal_faults, tags, event_pk, webhook_id, next_attempt_at, "
-    "trace_context"
+    "trace_context, expires_at"
+)
+# A due delivery whose event expired ends unattempted (its last error stays its last attempt's).
+_EXPIRE = (
+    "UPDATE deliveries SET status = 'expired', completed_at = $1, next_attempt_at = NULL "
+    "WHERE id = ANY($2::text[])"
 )
 
 
@@ -101,8 +106,12 @@ class ClaimQueries(Queries):
         per_webhook: int | None = None,
         busy_workspaces: Mapping[str, int] | None = None,
         per_workspace: int | None = None,
+        expired: list[str] | None = None,
     ) -> list[Claim]:
         """Claim up to ``limit`` due deliveries, oldest due first, under a lease.
+
+        A due delivery whose event expired is not taken: it ends ``expired`` (its id added
+        to ``expired``, when given).
 
         A webhook gets at most ``per_webhook`` minus its ``busy`` count (this
         worker's attempts in flight to it), a workspace at most ``per_workspace``
@@ -122,6 +131,7 @@ class ClaimQueries(Queries):
         async with self._db.transaction() as c:
             skip, skip_workspaces = slots.full_webhooks(), slots.full_workspaces()
             found: list[Record] = []
+            ended: list[str] = []
             # Usually one round; another only without webhooks that just ran out of room.
             while len(found) < limit:
                 window = limit - len(found)
@@ -140,6 +150,7 @@ class ClaimQueries(Queries):
                 clocks = await _lock_rate_limited(c, rows)
                 choice = await _choose(c, rows, clocks, slots, now=now, limit=window)
                 slots = choice.slots
+                ended += choice.expired
                 if choice.chosen:
                     found += await c.fetch(_TAKE, owner, now + lease_ms, choice.chosen)
                 # Webhooks with nothing more to give now: filled up to the cap, out of
@@ -148,10 +159,14 @@ class ClaimQueries(Queries):
                 limited = {r["webhook_id"] for r in rows if r["rate_limit"]}
                 blocked = (choice.full | choice.pushed | (limited - clocks.keys())) - skip
                 filled = choice.full_workspaces - skip_workspaces
+                if choice.expired and len(rows) == window:
+                    continue  # the window's expired rows are finished: read the next ones
                 if len(rows) < window or not (blocked or filled):
                     break
                 skip |= blocked
                 skip_workspaces |= filled
+            if expired is not None:
+                expired += ended
             if not found:
                 return []
             found.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
@@ -189,10 +204,13 @@ async def _choose(
             rate_limit=r["rate_limit"],
             rate_clock=clocks.get(r["webhook_id"]),
             ready=not r["rate_limit"] or r["webhook_id"] in clocks,
+            expires_at=r["expires_at"],
         )
         for r in rows
     ]
     choice = scheduling.choose(candidates, slots, now=now, limit=limit)
+    if choice.expired:
+        await c.execute(_EXPIRE, now, choice.expired)
     if choice.reserved:
         await c.executemany(
             "UPDATE webhooks SET rate_next_at = $1 WHERE id = $2",
@@ -218,6 +236,7 @@ async def _claims(c: Connection, found: list[Record], box: SecretBox) -> list[Cl
             tags=json.loads(r["tags"]),
             internal_faults=r["internal_faults"],
             trace_context=r["trace_context"],
+            expires_at=r["expires_at"],
             event=records.event(events[r["event_pk"]]),
             webhook=records.webhook(hooks[r["webhook_id"]], box),
             webhook_secret=hooks[r["webhook_id"]]["secret"],

@@ -17,10 +17,11 @@ from hookline.store.port import Inserted, NewEvent, Page, StaleConfig
 from hookline.store.postgres.base import Queries
 from hookline.store.postgres.connection import Params
 
-# One call, one round trip (the function is in migration 0013): see its comment.
+# One call, one round trip (the function is in migration 0016): see its comment.
 _INGEST = (
     "SELECT * FROM hookline_ingest($1, $2::text[], $3::text[], $4::text[], $5::text[], "
-    "$6::bigint[], $7::text[], $8::integer[], $9::text[], $10::text[], $11::text[])"
+    "$6::bigint[], $7::text[], $8::integer[], $9::text[], $10::text[], $11::text[], "
+    "$12::bigint[])"
 )
 # What the function raises when the configuration's counter moved.
 _STALE = "HL001"
@@ -56,6 +57,7 @@ class EventQueries(Queries):
                     *fan_out,
                     [item.trace_context for item in batch],
                     [records.channels_column(e.channels) for e in events],
+                    [item.expires_at for item in batch],
                 )
         except asyncpg.exceptions.PostgresError as exc:
             if getattr(exc, "sqlstate", None) == _STALE:

@@ -95,8 +95,8 @@ def _insert_one(c: sqlite3.Connection, item: NewEvent) -> Inserted:
     for wh_id, dlv_id in zip(item.webhook_ids, item.delivery_ids, strict=True):
         statuses += c.execute(
             "INSERT INTO deliveries (id, event_pk, webhook_id, workspace_id, event_id, "
-            "event_type, status, next_attempt_at, created_at, trace_context) "
-            f"SELECT ?, ?, w.id, w.workspace_id, ?, ?, {rows.INITIAL}, ?, ?, ? "
+            "event_type, status, next_attempt_at, created_at, trace_context, expires_at) "
+            f"SELECT ?, ?, w.id, w.workspace_id, ?, ?, {rows.INITIAL}, ?, ?, ?, ? "
             "FROM webhooks w WHERE w.id = ? AND w.status != 'disabled' RETURNING status",
             (
                 dlv_id,
@@ -106,6 +106,7 @@ def _insert_one(c: sqlite3.Connection, item: NewEvent) -> Inserted:
                 ev.created_at,
                 ev.created_at,
                 item.trace_context,
+                item.expires_at,
                 wh_id,
             ),
         ).fetchall()

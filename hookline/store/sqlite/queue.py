@@ -34,8 +34,12 @@ class QueueQueries(Queries):
         per_webhook: int | None = None,
         busy_workspaces: Mapping[str, int] | None = None,
         per_workspace: int | None = None,
+        expired: list[str] | None = None,
     ) -> list[Claim]:
         """Claim up to ``limit`` due deliveries, oldest due first, under a lease.
+
+        A due delivery whose event expired is not taken: it ends ``expired`` (its id added
+        to ``expired``, when given).
 
         A webhook gets at most ``per_webhook`` minus its ``busy`` count (this
         worker's attempts in flight to it), a workspace at most ``per_workspace``
@@ -52,6 +56,8 @@ class QueueQueries(Queries):
             webhooks=dict(busy or {}),
             workspaces=dict(busy_workspaces or {}),
         )
+
+        ended: list[str] = []
 
         def claim(c: sqlite3.Connection) -> _Claimed:
             # The oldest due deliveries of all webhooks: usually enough.
@@ -73,13 +79,16 @@ class QueueQueries(Queries):
                     ),
                     (*full, *spaces, now, slots.per_webhook),
                 )
-                chosen += _choose(
+                again = _choose(
                     c,
                     [r for r in more if r.id not in seen],
                     choice.slots,
                     now=now,
                     limit=limit - len(chosen),
-                ).chosen
+                )
+                chosen += again.chosen
+                ended.extend(again.expired)
+            ended.extend(choice.expired)
             if not chosen:
                 return [], {}, {}, {}
             marks = rows.placeholders(len(chosen))
@@ -96,7 +105,10 @@ class QueueQueries(Queries):
 
         # Mapped to claims after the commit: work done under the write lock holds up every
         # other process's writes.
-        return _claims(*await self._writer.write(claim), box=self._box)
+        claimed = await self._writer.write(claim)
+        if expired is not None:
+            expired += ended
+        return _claims(*claimed, box=self._box)
 
     async def record_attempts(
         self, owner: str, records: list[AttemptRecord]
@@ -267,12 +279,12 @@ _FIFO_HEAD = (
 )
 _CANDIDATE = (
     "json_group_array(json_array(d.id, d.webhook_id, d.workspace_id, w.rate_limit, "
-    f"w.rate_next_at, {_FIFO_HEAD}, d.next_attempt_at))"
+    f"w.rate_next_at, {_FIFO_HEAD}, d.next_attempt_at, d.expires_at))"
 )
 # Due deliveries in queue order.
 _DUE = (
-    f"SELECT {_CANDIDATE} FROM (SELECT id, webhook_id, workspace_id, next_attempt_at "
-    "FROM deliveries WHERE status = 'pending' "
+    f"SELECT {_CANDIDATE} FROM (SELECT id, webhook_id, workspace_id, next_attempt_at, "
+    "expires_at FROM deliveries WHERE status = 'pending' "
     "AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?) AS d "
     "JOIN webhooks w ON w.id = d.webhook_id"
 )
@@ -303,8 +315,9 @@ def _candidates(
             rate_limit=rate_limit,
             rate_clock=rate_clock,
             ready=bool(ready),
+            expires_at=expires_at,
         )
-        for dlv_id, wh_id, ws_id, rate_limit, rate_clock, ready, _due in found
+        for dlv_id, wh_id, ws_id, rate_limit, rate_clock, ready, _due, expires_at in found
     ]
 
 
@@ -316,8 +329,14 @@ def _choose(
     now: int,
     limit: int,
 ) -> scheduling.Choice:
-    """Choose among the candidates; reserve rate-limit slots and push the rest to theirs."""
+    """Choose among the candidates; reserve rate-limit slots and push the rest to theirs;
+    end the expired ones."""
     choice = scheduling.choose(candidates, slots, now=now, limit=limit)
+    if choice.expired:
+        c.execute(
+            f"UPDATE deliveries SET {_EXPIRE} WHERE id IN ({rows.placeholders(len(choice.expired))})",
+            (now, *choice.expired),
+        )
     c.executemany(
         "UPDATE webhooks SET rate_next_at = ? WHERE id = ?",
         [(until, wh_id) for wh_id, until in choice.reserved.items()],
@@ -325,6 +344,9 @@ def _choose(
     c.executemany("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", choice.deferred)
     return choice
 
+
+# A due delivery whose event expired ends unattempted (its last error stays its last attempt's).
+_EXPIRE = "status = 'expired', completed_at = ?, next_attempt_at = NULL"
 
 _Rows = dict[Any, dict[str, Any]]
 # Claimed deliveries' rows with those of their events, webhooks and workspaces.
@@ -361,6 +383,7 @@ def _claims(
             event=rows.event(events[r["event_pk"]]),
             internal_faults=r["internal_faults"],
             trace_context=r["trace_context"],
+            expires_at=r["expires_at"],
             **shared[r["webhook_id"]],
         )
         for r in found
