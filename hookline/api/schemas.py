@@ -452,42 +452,32 @@ DEPRECATED_DOC = (
 )
 
 
-class EventTypeCreate(In):
+class EventTypeFields(In):
+    category: str | None = Field(None, max_length=128)
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION)
+    schema_: dict[str, Any] | None = Field(
+        None, alias="schema", description="The JSON Schema of version 1."
+    )
+    example: dict[str, Any] | None = Field(None, description="The example of version 1.")
+    schemas: dict[str, dict[str, Any]] | None = Field(
+        None, description=SCHEMAS_DOC, json_schema_extra=VERSION_KEYS
+    )
+    examples: dict[str, dict[str, Any]] | None = Field(
+        None, description=EXAMPLES_DOC, json_schema_extra=VERSION_KEYS
+    )
+    deprecated: bool | None = Field(None, description=DEPRECATED_DOC)
+
+
+class EventTypeCreate(EventTypeFields):
     name: str = Field(
         min_length=1,
         max_length=128,
         examples=["message.created", "course/completion/create"],
         json_schema_extra={"pattern": EVENT_TYPE_PATTERN},
     )
-    category: str | None = Field(None, max_length=128)
-    description: str | None = Field(None, max_length=MAX_DESCRIPTION)
-    schema_: dict[str, Any] | None = Field(
-        None, alias="schema", description="The JSON Schema of version 1."
-    )
-    example: dict[str, Any] | None = Field(None, description="The example of version 1.")
-    schemas: dict[str, dict[str, Any]] | None = Field(
-        None, description=SCHEMAS_DOC, json_schema_extra=VERSION_KEYS
-    )
-    examples: dict[str, dict[str, Any]] | None = Field(
-        None, description=EXAMPLES_DOC, json_schema_extra=VERSION_KEYS
-    )
-    deprecated: bool | None = Field(None, description=DEPRECATED_DOC)
 
 
-class EventTypePatch(In):
-    category: str | None = Field(None, max_length=128)
-    description: str | None = Field(None, max_length=MAX_DESCRIPTION)
-    schema_: dict[str, Any] | None = Field(
-        None, alias="schema", description="The JSON Schema of version 1."
-    )
-    example: dict[str, Any] | None = Field(None, description="The example of version 1.")
-    schemas: dict[str, dict[str, Any]] | None = Field(
-        None, description=SCHEMAS_DOC, json_schema_extra=VERSION_KEYS
-    )
-    examples: dict[str, dict[str, Any]] | None = Field(
-        None, description=EXAMPLES_DOC, json_schema_extra=VERSION_KEYS
-    )
-    deprecated: bool | None = Field(None, description=DEPRECATED_DOC)
+class EventTypePatch(EventTypeFields):
     archived: bool | None = None
 
 

@@ -31,7 +31,7 @@ from hookline.api.svix.wire import (
 from hookline.domain.models import Delivery, DeliveryStatus
 from hookline.errors import Invalid, NotFound
 from hookline.service import Principal, Services
-from hookline.store.port import DeliveryFilter
+from hookline.store.port import DeliveryFilter, Page
 
 router = svix_router("message attempts")
 WithContent = Annotated[bool, Query()]
@@ -63,6 +63,28 @@ class UnofferedFilters(BaseModel):
 
 
 Unoffered = Annotated[UnofferedFilters, Query()]
+
+
+async def _endpoint_deliveries(
+    svc: Services,
+    who: Principal,
+    app_id: str,
+    endpoint_id: str,
+    status: int | None,
+    before: str | None,
+    after: str | None,
+    limit: int,
+    iterator: str | None,
+) -> Page[Delivery]:
+    """A page of the endpoint's deliveries, newest first, by Svix's status and time window."""
+    wh = await endpoint(svc, who, app_id, endpoint_id)
+    flt = DeliveryFilter(
+        webhook_id=wh.id,
+        status=_status_of(status),
+        since=time_param(after, "after"),
+        until=time_param(before, "before"),
+    )
+    return await svc.deliveries.search(who, flt, limit=limit, cursor=iterator)
 
 
 def _status_of(number: int | None) -> DeliveryStatus | None:
@@ -107,14 +129,9 @@ async def list_by_endpoint(
     with_msg: Annotated[bool, Query()] = False,
 ) -> ListResponse[MessageAttemptOut]:
     unoffered.refuse()
-    wh = await endpoint(svc, who, app_id, endpoint_id)
-    flt = DeliveryFilter(
-        webhook_id=wh.id,
-        status=_status_of(status),
-        since=time_param(after, "after"),
-        until=time_param(before, "before"),
+    page = await _endpoint_deliveries(
+        svc, who, app_id, endpoint_id, status, before, after, limit, iterator
     )
-    page = await svc.deliveries.search(who, flt, limit=limit, cursor=iterator)
     out: list[MessageAttemptOut] = []
     for dlv in page.items:
         _dlv, event, attempts = await svc.deliveries.detail(who, dlv.id)
@@ -189,14 +206,9 @@ async def list_attempted_messages(
 ) -> ListResponse[EndpointMessageOut]:
     """The messages sent to the endpoint, one per delivery, newest first."""
     unoffered.refuse()
-    wh = await endpoint(svc, who, app_id, endpoint_id)
-    flt = DeliveryFilter(
-        webhook_id=wh.id,
-        status=_status_of(status),
-        since=time_param(after, "after"),
-        until=time_param(before, "before"),
+    page = await _endpoint_deliveries(
+        svc, who, app_id, endpoint_id, status, before, after, limit, iterator
     )
-    page = await svc.deliveries.search(who, flt, limit=limit, cursor=iterator)
     out: list[EndpointMessageOut] = []
     for dlv in page.items:
         _dlv, event, _attempts = await svc.deliveries.detail(who, dlv.id)
