@@ -1,0 +1,150 @@
+"""Sandbox processes for webhook transformations, driven from asyncio.
+
+``SandboxPool.run`` hands a transformation and its input to one of at most ``processes``
+sandbox processes (``hookline.sandbox.worker``, started when first needed) and awaits its
+answer without blocking the event loop. A process runs one transformation at a time; a caller
+waits for a free one. The customer's code never runs in this interpreter.
+
+What the code did wrong (it threw, ran past its time or memory limit, returned something that
+is not JSON) raises ``TransformationFailed`` with a message for the customer. A process that
+does not answer within ``backstop`` seconds is killed and replaced (``TransformationFailed``
+too: only the customer's code was running there). A process that cannot be started, or stops
+without an answer, raises ``SandboxUnavailable``: Hookline's own fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+WORKER = Path(__file__).with_name("worker.py")
+# Slack on the backstop: a new process's start and a new isolate's (a few hundred ms unloaded).
+BACKSTOP_SLACK = 5.0
+# Longest answer line read back: the transformed webhook (payload, URL, headers) as JSON.
+MAX_ANSWER = 16 * 1024 * 1024
+
+
+class TransformationFailed(Exception):
+    """The customer's code failed; the message says how."""
+
+
+class SandboxUnavailable(Exception):
+    """No sandbox process could run the transformation: Hookline's own fault."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SandboxLimits:
+    """Per run: ``time_ms`` of execution (the code's loading, then the call, each) and
+    ``memory_bytes`` of V8 heap; ``processes`` sandbox processes at most."""
+
+    time_ms: int
+    memory_bytes: int
+    processes: int
+
+    @property
+    def backstop(self) -> float:
+        """Seconds after which a process that has not answered is killed."""
+        return 2 * self.time_ms / 1000 + BACKSTOP_SLACK
+
+
+class _Process:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls) -> _Process:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-I",
+                str(WORKER),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+                env={},  # nothing of the deployment's environment
+                limit=MAX_ANSWER,
+            )
+        except OSError as exc:
+            raise SandboxUnavailable(f"a sandbox process could not start: {exc}") from exc
+        return cls(proc)
+
+    async def ask(self, request: bytes, backstop: float) -> dict[str, str]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(request)
+            async with asyncio.timeout(backstop):
+                await self.proc.stdin.drain()
+                line = await self.proc.stdout.readline()
+        except TimeoutError as exc:
+            raise TransformationFailed(
+                f"The transformation did not finish within {backstop:g} s; it was stopped."
+            ) from exc
+        except (OSError, ValueError) as exc:  # a broken pipe; a line over the limit
+            raise SandboxUnavailable(f"the sandbox process failed: {exc!r}") from exc
+        if not line:
+            raise SandboxUnavailable("the sandbox process stopped without an answer")
+        answer: dict[str, str] = json.loads(line)
+        return answer
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.returncode is None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+
+
+class SandboxPool:
+    def __init__(self, limits: SandboxLimits) -> None:
+        self.limits = limits
+        self._slots = asyncio.Semaphore(limits.processes)
+        self._idle: list[_Process] = []  # started, waiting for work
+        self._busy: set[_Process] = set()
+
+    async def run(self, code: str, webhook_json: str) -> str:
+        """Call ``handler`` of ``code`` with the webhook object that ``webhook_json`` holds;
+        return the JSON text of what it returned."""
+        limits = self.limits
+        request = json.dumps(
+            {
+                "code": code,
+                "input": webhook_json,
+                "timeoutMs": limits.time_ms,
+                "maxMemory": limits.memory_bytes,
+            }
+        ).encode()
+        async with self._slots:
+            process = await self._take()
+            self._busy.add(process)
+            try:
+                answer = await process.ask(request + b"\n", limits.backstop)
+            except BaseException:
+                process.kill()
+                raise
+            finally:
+                self._busy.discard(process)
+            self._idle.append(process)
+        if "error" in answer:
+            raise TransformationFailed(answer["error"])
+        return answer["output"]
+
+    async def _take(self) -> _Process:
+        while self._idle:
+            process = self._idle.pop()
+            if process.alive:
+                return process
+        return await _Process.start()
+
+    async def close(self) -> None:
+        """Stop every sandbox process."""
+        processes = [*self._idle, *self._busy]
+        self._idle.clear()
+        for process in processes:
+            process.kill()
+            with contextlib.suppress(Exception):
+                await process.proc.wait()

@@ -1,0 +1,113 @@
+"""One sandbox process: runs webhook transformations in V8, one at a time, and nothing else.
+
+Started by ``hookline.sandbox.pool`` as ``python -I worker.py`` with an empty environment; it
+imports nothing of Hookline's. Each line on stdin is a JSON request ``{"code", "input",
+"timeoutMs", "maxMemory"}`` (``input``: the webhook object as JSON text); each line written to
+stdout answers one: ``{"output": <JSON text of what handler returned>}`` or ``{"error": text}``.
+
+The code runs in a V8 isolate with no I/O at all (no ``require``, ``process``, ``fetch``, timers
+that outlive a run, or modules), under a time limit and a heap limit per run. Memory that V8's
+heap limit does not count (array buffers, WebAssembly memories) cannot be had: those globals are
+removed before the customer's code runs. An isolate is kept per code (by its hash) for the next
+run of the same code, and dropped after any error: a terminated isolate is not used again.
+"""
+
+import hashlib
+import json
+import os
+import re
+import sys
+from collections import OrderedDict
+
+from py_mini_racer import JSOOMException, JSTimeoutException, MiniRacer
+
+LOCATED = re.compile(r"<anonymous>:(?P<line>\d+): (?P<message>.*)")
+CACHED = 16  # isolates kept, one per code, most recently used first out last
+
+# Run before the customer's code: keep the JSON functions it cannot then replace for us, remove
+# what allocates outside the V8 heap's limit, and define the entry point.
+PRELUDE = """
+(() => {
+  const parse = JSON.parse, stringify = JSON.stringify;
+  for (const name of ["ArrayBuffer", "SharedArrayBuffer", "DataView", "Atomics", "WebAssembly",
+      "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array",
+      "Uint32Array", "Float16Array", "Float32Array", "Float64Array", "BigInt64Array",
+      "BigUint64Array", "setTimeout", "clearTimeout", "setInterval", "clearInterval"]) {
+    delete globalThis[name];
+  }
+  Object.defineProperty(globalThis, "__hookline_run", {
+    value: (text) => {
+      if (typeof handler !== "function") {
+        throw new TypeError("the code defines no function handler(webhook)");
+      }
+      const out = stringify(handler(parse(text)));
+      if (typeof out !== "string") {
+        throw new TypeError("handler(webhook) returned nothing");
+      }
+      return out;
+    },
+  });
+})();
+"""
+
+
+class Isolates:
+    """Isolates with a customer's code loaded, by the code's hash."""
+
+    def __init__(self) -> None:
+        self._isolates: OrderedDict[str, MiniRacer] = OrderedDict()
+
+    def run(self, code: str, text: str, *, timeout: float, max_memory: int) -> str:
+        key = hashlib.sha256(code.encode()).hexdigest()
+        racer = self._isolates.pop(key, None)
+        # Should this raise, the isolate is not kept: one terminated (time or memory) is done.
+        if racer is None:
+            racer = MiniRacer()
+            racer.eval(PRELUDE)
+            racer.eval(code, timeout_sec=timeout, max_memory=max_memory)
+        out = racer.eval(
+            f"__hookline_run({json.dumps(text)})", timeout_sec=timeout, max_memory=max_memory
+        )
+        self._isolates[key] = racer
+        while len(self._isolates) > CACHED:
+            self._isolates.popitem(last=False)
+        return str(out)
+
+
+def message(exc: Exception) -> str:
+    """What went wrong, in a line or a few, as the customer's code made it go wrong."""
+    if isinstance(exc, JSTimeoutException):
+        return "The transformation ran past its time limit."
+    if isinstance(exc, JSOOMException):
+        return "The transformation ran past its memory limit."
+    # V8's messages start with "<anonymous>:LINE: " and end with a stack: keep the error line.
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    first = lines[0].strip() if lines else type(exc).__name__
+    located = LOCATED.fullmatch(first)
+    if located:
+        first = f"{located['message']} (line {located['line']})"
+    return first[:1000]
+
+
+def main() -> None:
+    isolates = Isolates()
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            answer = {
+                "output": isolates.run(
+                    request["code"],
+                    request["input"],
+                    timeout=request["timeoutMs"] / 1000,
+                    max_memory=request["maxMemory"],
+                )
+            }
+        except Exception as exc:
+            answer = {"error": message(exc)}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    os._exit(0)  # V8's threads would hold a normal exit up
+
+
+if __name__ == "__main__":
+    main()
