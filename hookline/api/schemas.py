@@ -16,6 +16,7 @@ from hookline.domain import portal_brand as brand
 from hookline.domain.channels import CHANNEL_PATTERN
 from hookline.domain.envelope import ENVELOPES
 from hookline.domain.limits import (
+    MAX_TRANSFORMATION_CODE,
     MAX_CHANNEL_LENGTH,
     MAX_CHANNELS,
     MAX_DESCRIPTION,
@@ -672,6 +673,32 @@ DESTINATION_DOC = (
 )
 
 
+TRANSFORMATION_DOC = (
+    "JavaScript defining function handler(webhook), run before each attempt: it gets "
+    "{eventType, payload, url, headers} (payload: the body as it would be sent; headers: the "
+    "custom headers) and returns it changed, or with cancel: true to send nothing (the "
+    "delivery ends cancelled). The returned url and headers follow the rules of a webhook's "
+    "own; the delivered body is the returned payload, signed as such. Run in a sandbox without "
+    "I/O, with time and memory limits; a failure ends the attempt with transformation_error. "
+    "enabled: false keeps the code without running it. null: no transformation."
+)
+
+
+class TransformationIn(In):
+    code: str = Field(
+        min_length=1,
+        max_length=MAX_TRANSFORMATION_CODE,
+        description="JavaScript defining function handler(webhook).",
+        examples=["function handler(webhook) {\n  webhook.payload.source = 'hookline';\n  return webhook;\n}"],
+    )
+    enabled: StrictBool = Field(True, description="Whether it runs (default true).")
+
+
+class TransformationOut(Out):
+    code: str
+    enabled: bool
+
+
 class WebhookFields(In):
     url: str | None = Field(
         None,
@@ -722,6 +749,7 @@ class WebhookFields(In):
         examples=[["project_123"]],
         json_schema_extra=CHANNELS_SCHEMA,
     )
+    transformation: TransformationIn | None = Field(None, description=TRANSFORMATION_DOC)
     auth: dict[str, Any] | None = Field(None, description=AUTH_DOC, json_schema_extra=AUTH_SCHEMA)
     destination: dict[str, Any] | None = Field(
         None,
@@ -769,6 +797,7 @@ class WebhookOut(Out):
     metadata: dict[str, Any]
     filter: dict[str, Any] | None = Field(description=FILTER_DOC)
     channels: list[str] | None = Field(description=WEBHOOK_CHANNELS_DOC)
+    transformation: TransformationOut | None = Field(description=TRANSFORMATION_DOC)
     destination: dict[str, Any] | None = Field(
         description="The destination other than HTTP (null: HTTP to url), without its password "
         "or secret key."
@@ -802,6 +831,9 @@ def webhook_out(wh: Webhook) -> WebhookOut:
         metadata=wh.metadata,
         filter=None if wh.filter is None else wh.filter.to_json(),
         channels=list(wh.channels) or None,
+        transformation=None
+        if wh.transformation is None
+        else TransformationOut(**wh.transformation.to_json()),
         auth=None if wh.auth is None else wh.auth.public(),
         destination=None if wh.destination is None else wh.destination.public(),
         createdAt=_t(wh.created_at),
