@@ -16,7 +16,6 @@ from hookline.domain import portal_brand as brand
 from hookline.domain.channels import CHANNEL_PATTERN
 from hookline.domain.envelope import ENVELOPES
 from hookline.domain.limits import (
-    MAX_TRANSFORMATION_CODE,
     MAX_CHANNEL_LENGTH,
     MAX_CHANNELS,
     MAX_DESCRIPTION,
@@ -27,6 +26,7 @@ from hookline.domain.limits import (
     MAX_RATE_LIMIT,
     MAX_SCHEMA_VERSIONS,
     MAX_STATUS_REASON,
+    MAX_TRANSFORMATION_CODE,
     MAX_TTL,
     MAX_URL,
     MIN_RATE_LIMIT,
@@ -689,7 +689,9 @@ class TransformationIn(In):
         min_length=1,
         max_length=MAX_TRANSFORMATION_CODE,
         description="JavaScript defining function handler(webhook).",
-        examples=["function handler(webhook) {\n  webhook.payload.source = 'hookline';\n  return webhook;\n}"],
+        examples=[
+            "function handler(webhook) {\n  webhook.payload.source = 'hookline';\n  return webhook;\n}"
+        ],
     )
     enabled: StrictBool = Field(True, description="Whether it runs (default true).")
 
@@ -925,8 +927,11 @@ class DeliveryOut(Out):
     eventType: str
     webhookId: str = prefixed("wh")
     workspaceId: str
-    status: Literal["pending", "held", "sending", "succeeded", "failed", "expired"] = Field(
-        description="expired: its event's ttl ran out before its next attempt could start."
+    status: Literal["pending", "held", "sending", "succeeded", "failed", "expired", "cancelled"] = (
+        Field(
+            description="expired: its event's ttl ran out before its next attempt could start; "
+            "cancelled: its webhook's transformation said not to send it."
+        )
     )
     attemptCount: int
     nextAttemptAt: Timestamp | None

@@ -13,7 +13,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-DeliveryStatus = Literal["pending", "held", "sending", "succeeded", "failed", "expired"]
+DeliveryStatus = Literal[
+    "pending", "held", "sending", "succeeded", "failed", "expired", "cancelled"
+]
 WebhookStatus = Literal["active", "paused", "disabled"]
 Role = Literal["owner", "admin", "member", "publisher"]
 
