@@ -701,6 +701,31 @@ class TransformationOut(Out):
     enabled: bool
 
 
+class TransformationTry(In):
+    eventType: str = Field(
+        max_length=128, description="The event type whose example (latest version) to use."
+    )
+    code: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_TRANSFORMATION_CODE,
+        description="The JavaScript to try (default: the webhook's saved transformation).",
+    )
+
+
+class TransformationTried(Out):
+    given: dict[str, Any] = Field(
+        description="What handler(webhook) got: eventType, payload, url, headers."
+    )
+    cancelled: bool = Field(description="The code returned cancel: true: nothing would be sent.")
+    body: str | None = Field(description="The body that would be sent (null: none).")
+    url: str | None = Field(description="The URL it would be sent to (null: none).")
+    headers: dict[str, str] | None = Field(description="The custom headers it would carry.")
+    error: str | None = Field(
+        description="Why the attempt would fail with transformation_error (null: it would not)."
+    )
+
+
 class WebhookFields(In):
     url: str | None = Field(
         None,

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 
 from hookline.dispatch.prepare import PendingDispatch
 from hookline.domain import transformations
-from hookline.domain.models import Attempt, AttemptOutcome, DeliveryStatus
+from hookline.domain.models import Attempt, AttemptOutcome, DeliveryStatus, Webhook
 from hookline.domain.network_guard import Network, check_url
-from hookline.domain.transformations import Cancelled, InvalidResult
+from hookline.domain.transformations import Cancelled, InvalidResult, Transformed
 from hookline.domain.webhook_commands import parse_headers
 from hookline.sandbox.pool import SandboxPool, TransformationFailed
 from hookline.service.webhooks import is_reserved
@@ -63,8 +63,18 @@ async def transform(
     )
     try:
         text = await sandbox.run(wh.transformation.code, given)
-    except TransformationFailed as exc:
+        result = read(text, wh, rules=rules, brand=brand)
+    except (TransformationFailed, InvalidResult) as exc:
         return TransformFailed(str(exc))
+    if isinstance(result, Cancelled):
+        return result
+    changed = replace(claim, webhook=replace(wh, url=result.url, headers=result.headers))
+    return prepare_again(changed, result.body.encode())
+
+
+def read(text: str, wh: Webhook, *, rules: UrlRules, brand: str) -> Transformed | Cancelled:
+    """What the transformation of ``wh`` returned (JSON text), checked by the rules of a
+    webhook's URL and headers in this deployment and workspace (``brand``)."""
 
     def url_rule(url: str) -> str:
         if url == wh.url:
@@ -79,14 +89,7 @@ async def transform(
             if is_reserved(name, brand):
                 raise InvalidResult(f"Header {name!r} is reserved: Hookline sets it.")
 
-    try:
-        result = transformations.parse_result(text, check_url=url_rule, check_headers=header_rule)
-    except InvalidResult as exc:
-        return TransformFailed(str(exc))
-    if isinstance(result, Cancelled):
-        return result
-    changed = replace(claim, webhook=replace(wh, url=result.url, headers=result.headers))
-    return prepare_again(changed, result.body.encode())
+    return transformations.parse_result(text, check_url=url_rule, check_headers=header_rule)
 
 
 def failed_record(record: AttemptRecord, message: str) -> AttemptRecord:
