@@ -20,6 +20,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 WORKER = Path(__file__).with_name("worker.py")
 # Slack on the backstop: a new process's start and a new isolate's (a few hundred ms unloaded).
@@ -72,7 +73,7 @@ class _Process:
             raise SandboxUnavailable(f"a sandbox process could not start: {exc}") from exc
         return cls(proc)
 
-    async def ask(self, request: bytes, backstop: float) -> dict[str, str]:
+    async def ask(self, request: bytes, backstop: float) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         try:
             self.proc.stdin.write(request)
@@ -87,7 +88,7 @@ class _Process:
             raise SandboxUnavailable(f"the sandbox process failed: {exc!r}") from exc
         if not line:
             raise SandboxUnavailable("the sandbox process stopped without an answer")
-        answer: dict[str, str] = json.loads(line)
+        answer: dict[str, Any] = json.loads(line)
         return answer
 
     @property
@@ -128,10 +129,14 @@ class SandboxPool:
                 raise
             finally:
                 self._busy.discard(process)
-            self._idle.append(process)
+            if "exited" in answer:
+                await process.proc.wait()
+            else:
+                self._idle.append(process)
         if "error" in answer:
             raise TransformationFailed(answer["error"])
-        return answer["output"]
+        output: str = answer["output"]
+        return output
 
     async def _take(self) -> _Process:
         while self._idle:

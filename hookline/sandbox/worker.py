@@ -5,11 +5,12 @@ imports nothing of Hookline's. Each line on stdin is a JSON request ``{"code", "
 "timeoutMs", "maxMemory"}`` (``input``: the webhook object as JSON text); each line written to
 stdout answers one: ``{"output": <JSON text of what handler returned>}`` or ``{"error": text}``.
 
-The code runs in a V8 isolate with no I/O at all (no ``require``, ``process``, ``fetch``, timers
-that outlive a run, or modules), under a time limit and a heap limit per run. Memory that V8's
-heap limit does not count (array buffers, WebAssembly memories) cannot be had: those globals are
-removed before the customer's code runs. An isolate is kept per code (by its hash) for the next
-run of the same code, and dropped after any error: a terminated isolate is not used again.
+The code runs in a V8 isolate with no I/O at all (no ``require``, ``process``, ``fetch``,
+timers or modules), under a time limit and a heap limit per run; once a limit is reached the
+process answers (``"exited": true``) and exits, and the pool starts another. Memory that V8's
+heap limit does not count (array buffers, WebAssembly memories) cannot be had: those globals
+are removed before the customer's code runs. An isolate is kept per code (by its hash) for the
+next run of the same code, and dropped after any error.
 """
 
 import hashlib
@@ -20,6 +21,7 @@ import sys
 from collections import OrderedDict
 
 from py_mini_racer import JSOOMException, JSTimeoutException, MiniRacer
+from py_mini_racer._exc import JSTerminatedException
 
 LOCATED = re.compile(r"<anonymous>:(?P<line>\d+): (?P<message>.*)")
 CACHED = 16  # isolates kept, one per code, most recently used first out last
@@ -32,15 +34,20 @@ PRELUDE = """
   for (const name of ["ArrayBuffer", "SharedArrayBuffer", "DataView", "Atomics", "WebAssembly",
       "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array",
       "Uint32Array", "Float16Array", "Float32Array", "Float64Array", "BigInt64Array",
-      "BigUint64Array", "setTimeout", "clearTimeout", "setInterval", "clearInterval"]) {
-    delete globalThis[name];
+      "BigUint64Array", "setTimeout", "clearTimeout", "setInterval", "clearInterval",
+      "__timer_manager"]) {
+    if (!delete globalThis[name]) globalThis[name] = undefined;  // kept by the embedder
   }
   Object.defineProperty(globalThis, "__hookline_run", {
     value: (text) => {
       if (typeof handler !== "function") {
         throw new TypeError("the code defines no function handler(webhook)");
       }
-      const out = stringify(handler(parse(text)));
+      const returned = handler(parse(text));
+      if (returned instanceof Promise) {
+        throw new TypeError("handler(webhook) must return the webhook object, not a promise");
+      }
+      const out = stringify(returned);
       if (typeof out !== "string") {
         throw new TypeError("handler(webhook) returned nothing");
       }
@@ -56,18 +63,27 @@ class Isolates:
 
     def __init__(self) -> None:
         self._isolates: OrderedDict[str, MiniRacer] = OrderedDict()
+        # Isolates a limit terminated: never closed (closing one waits for its thread, which
+        # may still be in a builtin such as a huge Array.fill); the process exits instead.
+        self.terminated: list[MiniRacer] = []
 
     def run(self, code: str, text: str, *, timeout: float, max_memory: int) -> str:
         key = hashlib.sha256(code.encode()).hexdigest()
         racer = self._isolates.pop(key, None)
-        # Should this raise, the isolate is not kept: one terminated (time or memory) is done.
+        fresh = racer is None
         if racer is None:
             racer = MiniRacer()
             racer.eval(PRELUDE)
-            racer.eval(code, timeout_sec=timeout, max_memory=max_memory)
-        out = racer.eval(
-            f"__hookline_run({json.dumps(text)})", timeout_sec=timeout, max_memory=max_memory
-        )
+        try:
+            if fresh:
+                racer.eval(code, timeout_sec=timeout, max_memory=max_memory)
+            out = racer.eval(
+                f"__hookline_run({json.dumps(text)})", timeout_sec=timeout, max_memory=max_memory
+            )
+        except (JSTimeoutException, JSOOMException, JSTerminatedException):
+            self.terminated.append(racer)
+            raise
+        # After any other error the isolate is dropped too: the code may have half run.
         self._isolates[key] = racer
         while len(self._isolates) > CACHED:
             self._isolates.popitem(last=False)
@@ -93,6 +109,7 @@ def main() -> None:
     isolates = Isolates()
     for line in sys.stdin:
         request = json.loads(line)
+        answer: dict[str, object]
         try:
             answer = {
                 "output": isolates.run(
@@ -102,11 +119,17 @@ def main() -> None:
                     max_memory=request["maxMemory"],
                 )
             }
+        except (JSTimeoutException, JSOOMException, JSTerminatedException) as exc:
+            answer = {"error": message(exc), "exited": True}  # see Isolates.terminated
         except Exception as exc:
             answer = {"error": message(exc)}
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
-    os._exit(0)  # V8's threads would hold a normal exit up
+        if isolates.terminated:
+            break
+    os._exit(
+        0
+    )  # never closing an isolate: V8's threads would hold a normal exit up  # V8's threads would hold a normal exit up
 
 
 if __name__ == "__main__":
