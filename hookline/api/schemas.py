@@ -1044,6 +1044,18 @@ class RequestRecord(Out):
         description="For a webhook with OAuth2 auth: the token requests this attempt made "
         "(none when a kept token was used; a second after the endpoint answered 401).",
     )
+    transformationError: str | None = Field(
+        None,
+        exclude_if=lambda v: v is None,  # only in attempts a transformation failed
+        description="Why the webhook's transformation failed (the attempt's error is "
+        "transformation_error); the request is shown as it was before the transformation.",
+    )
+    cancelled: bool | None = Field(
+        None,
+        exclude_if=lambda v: v is None,  # only in attempts a transformation cancelled
+        description="true: the webhook's transformation cancelled the delivery and nothing was "
+        "sent; the request is shown as it was before the transformation.",
+    )
 
 
 class ResponseRecord(Out):

@@ -322,7 +322,7 @@ class Dispatcher:
             body="",
             truncated=False,
             error=AttemptError.TRANSFORMATION_ERROR,
-            duration_ms=float(finished - started),
+            duration_ms=outcome.duration_ms,
             retry_after=None,
             final_url=pending.request.url,
         )

@@ -29,6 +29,7 @@ class TransformFailed:
     """The customer's code failed: the attempt fails with ``transformation_error``."""
 
     message: str
+    duration_ms: float  # of the run in the sandbox
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,10 +63,13 @@ async def transform(
         event_type=claim.event.type, body=pending.request.body, url=wh.url, headers=wh.headers
     )
     try:
-        text = await sandbox.run(wh.transformation.code, given)
-        result = read(text, wh, rules=rules, brand=brand)
-    except (TransformationFailed, InvalidResult) as exc:
-        return TransformFailed(str(exc))
+        ran = await sandbox.run(wh.transformation.code, given)
+    except TransformationFailed as exc:
+        return TransformFailed(str(exc), exc.duration_ms)
+    try:
+        result = read(ran.output, wh, rules=rules, brand=brand)
+    except InvalidResult as exc:
+        return TransformFailed(str(exc), ran.duration_ms)
     if isinstance(result, Cancelled):
         return result
     changed = replace(claim, webhook=replace(wh, url=result.url, headers=result.headers))

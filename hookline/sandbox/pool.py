@@ -18,19 +18,34 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 WORKER = Path(__file__).with_name("worker.py")
-# Slack on the backstop: a new process's start and a new isolate's (a few hundred ms unloaded).
+# Slack on the backstop: a new isolate's start, a loaded machine.
 BACKSTOP_SLACK = 5.0
+# Seconds a new sandbox process has to be ready (a few hundred ms unloaded).
+START_TIMEOUT = 30.0
 # Longest answer line read back: the transformed webhook (payload, URL, headers) as JSON.
 MAX_ANSWER = 16 * 1024 * 1024
 
 
 class TransformationFailed(Exception):
     """The customer's code failed; the message says how."""
+
+    def __init__(self, message: str, *, duration_ms: float) -> None:
+        super().__init__(message)
+        self.duration_ms = duration_ms
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Ran:
+    """What ``handler`` returned, as JSON text, and the milliseconds the run took."""
+
+    output: str
+    duration_ms: float
 
 
 class SandboxUnavailable(Exception):
@@ -71,7 +86,17 @@ class _Process:
             )
         except OSError as exc:
             raise SandboxUnavailable(f"a sandbox process could not start: {exc}") from exc
-        return cls(proc)
+        process = cls(proc)
+        assert proc.stdout is not None
+        try:
+            async with asyncio.timeout(START_TIMEOUT):
+                ready = await proc.stdout.readline()
+        except (TimeoutError, ValueError):
+            ready = b""
+        if ready.strip() != b'{"ready": true}':
+            process.kill()
+            raise SandboxUnavailable("a sandbox process did not start")
+        return process
 
     async def ask(self, request: bytes, backstop: float) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -82,7 +107,8 @@ class _Process:
                 line = await self.proc.stdout.readline()
         except TimeoutError as exc:
             raise TransformationFailed(
-                f"The transformation did not finish within {backstop:g} s; it was stopped."
+                f"The transformation did not finish within {backstop:g} s; it was stopped.",
+                duration_ms=backstop * 1000,
             ) from exc
         except (OSError, ValueError) as exc:  # a broken pipe; a line over the limit
             raise SandboxUnavailable(f"the sandbox process failed: {exc!r}") from exc
@@ -106,10 +132,12 @@ class SandboxPool:
         self._slots = asyncio.Semaphore(limits.processes)
         self._idle: list[_Process] = []  # started, waiting for work
         self._busy: set[_Process] = set()
+        # Replacements of processes that exited, starting in the background.
+        self._starting: list[asyncio.Task[_Process]] = []
 
-    async def run(self, code: str, webhook_json: str) -> str:
-        """Call ``handler`` of ``code`` with the webhook object that ``webhook_json`` holds;
-        return the JSON text of what it returned."""
+    async def run(self, code: str, webhook_json: str) -> Ran:
+        """Call ``handler`` of ``code`` with the webhook object that ``webhook_json`` holds:
+        the JSON text of what it returned, and how long the run took in its process."""
         limits = self.limits
         request = json.dumps(
             {
@@ -122,31 +150,52 @@ class SandboxPool:
         async with self._slots:
             process = await self._take()
             self._busy.add(process)
+            started = time.perf_counter()
             try:
                 answer = await process.ask(request + b"\n", limits.backstop)
             except BaseException:
                 process.kill()
+                self._replace()
                 raise
             finally:
                 self._busy.discard(process)
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
             if "exited" in answer:
-                await process.proc.wait()
+                self._replace()
             else:
                 self._idle.append(process)
         if "error" in answer:
-            raise TransformationFailed(answer["error"])
-        output: str = answer["output"]
-        return output
+            raise TransformationFailed(answer["error"], duration_ms=duration_ms)
+        return Ran(output=answer["output"], duration_ms=duration_ms)
 
     async def _take(self) -> _Process:
         while self._idle:
             process = self._idle.pop()
             if process.alive:
                 return process
+        if self._starting:
+            with contextlib.suppress(SandboxUnavailable):
+                return await self._starting.pop()
         return await _Process.start()
+
+    def _replace(self) -> None:
+        """Start a process in the background in place of one that exited."""
+        task = asyncio.create_task(_Process.start())
+        self._starting.append(task)
+        task.add_done_callback(self._started)
+
+    def _started(self, task: asyncio.Task[_Process]) -> None:
+        if task not in self._starting:  # taken by a run meanwhile
+            return
+        self._starting.remove(task)
+        if not task.cancelled() and task.exception() is None:
+            self._idle.append(task.result())
 
     async def close(self) -> None:
         """Stop every sandbox process."""
+        for task in self._starting:
+            task.cancel()
+        self._starting.clear()
         processes = [*self._idle, *self._busy]
         self._idle.clear()
         for process in processes:

@@ -2,15 +2,16 @@
 
 Started by ``hookline.sandbox.pool`` as ``python -I worker.py`` with an empty environment; it
 imports nothing of Hookline's. Each line on stdin is a JSON request ``{"code", "input",
-"timeoutMs", "maxMemory"}`` (``input``: the webhook object as JSON text); each line written to
-stdout answers one: ``{"output": <JSON text of what handler returned>}`` or ``{"error": text}``.
+"timeoutMs", "maxMemory"}`` (``input``: the webhook object as JSON text). Once ready it writes
+``{"ready": true}``; then each line written to stdout answers one request: ``{"output": <JSON text of what handler returned>}`` or ``{"error": text}``.
 
 The code runs in a V8 isolate with no I/O at all (no ``require``, ``process``, ``fetch``,
 timers or modules), under a time limit and a heap limit per run; once a limit is reached the
 process answers (``"exited": true``) and exits, and the pool starts another. Memory that V8's
 heap limit does not count (array buffers, WebAssembly memories) cannot be had: those globals
 are removed before the customer's code runs. An isolate is kept per code (by its hash) for the
-next run of the same code, and dropped after any error.
+next run of the same code (dropped when a limit ends a run), and a blank one is made ready
+between runs for the next new code.
 """
 
 import hashlib
@@ -20,7 +21,7 @@ import re
 import sys
 from collections import OrderedDict
 
-from py_mini_racer import JSOOMException, JSTimeoutException, MiniRacer
+from py_mini_racer import JSOOMException, JSParseException, JSTimeoutException, MiniRacer
 from py_mini_racer._exc import JSTerminatedException
 
 LOCATED = re.compile(r"<anonymous>:(?P<line>\d+): (?P<message>.*)")
@@ -59,21 +60,29 @@ PRELUDE = """
 
 
 class Isolates:
-    """Isolates with a customer's code loaded, by the code's hash."""
+    """Isolates with a customer's code loaded, by the code's hash, and a blank one ready."""
 
     def __init__(self) -> None:
         self._isolates: OrderedDict[str, MiniRacer] = OrderedDict()
+        self._blank: MiniRacer | None = None
         # Isolates a limit terminated: never closed (closing one waits for its thread, which
         # may still be in a builtin such as a huge Array.fill); the process exits instead.
         self.terminated: list[MiniRacer] = []
+
+    def prepare(self) -> None:
+        """Have a blank isolate ready for the next new code (done between runs)."""
+        if self._blank is None:
+            self._blank = MiniRacer()
+            self._blank.eval(PRELUDE)
 
     def run(self, code: str, text: str, *, timeout: float, max_memory: int) -> str:
         key = hashlib.sha256(code.encode()).hexdigest()
         racer = self._isolates.pop(key, None)
         fresh = racer is None
         if racer is None:
-            racer = MiniRacer()
-            racer.eval(PRELUDE)
+            self.prepare()
+            racer, self._blank = self._blank, None
+            assert racer is not None
         try:
             if fresh:
                 racer.eval(code, timeout_sec=timeout, max_memory=max_memory)
@@ -83,11 +92,18 @@ class Isolates:
         except (JSTimeoutException, JSOOMException, JSTerminatedException):
             self.terminated.append(racer)
             raise
-        # After any other error the isolate is dropped too: the code may have half run.
+        except JSParseException:
+            raise  # the code does not load: not kept
+        except Exception:
+            self._keep(key, racer)  # a throw leaves the isolate as good as the code left it
+            raise
+        self._keep(key, racer)
+        return str(out)
+
+    def _keep(self, key: str, racer: MiniRacer) -> None:
         self._isolates[key] = racer
         while len(self._isolates) > CACHED:
             self._isolates.popitem(last=False)
-        return str(out)
 
 
 def message(exc: Exception) -> str:
@@ -107,6 +123,9 @@ def message(exc: Exception) -> str:
 
 def main() -> None:
     isolates = Isolates()
+    isolates.prepare()
+    sys.stdout.write('{"ready": true}\n')
+    sys.stdout.flush()
     for line in sys.stdin:
         request = json.loads(line)
         answer: dict[str, object]
@@ -127,6 +146,7 @@ def main() -> None:
         sys.stdout.flush()
         if isolates.terminated:
             break
+        isolates.prepare()
     os._exit(
         0
     )  # never closing an isolate: V8's threads would hold a normal exit up  # V8's threads would hold a normal exit up

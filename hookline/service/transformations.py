@@ -82,9 +82,9 @@ class Transformations:
         if self._sandbox is None:
             self._sandbox = SandboxPool(settings.sandbox_limits)
         try:
-            text = await self._sandbox.run(checked.code, given)
+            ran = await self._sandbox.run(checked.code, given)
             result = read(
-                text,
+                ran.output,
                 wh,
                 rules=UrlRules(
                     allow_http=settings.http_allowed,

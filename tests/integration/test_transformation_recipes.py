@@ -31,8 +31,8 @@ async def run(sandbox: SandboxPool, title: str, data: dict[str, object]) -> obje
         {"id": "evt_1", "type": "order.paid", "timestamp": "2026-01-01T00:00:00Z", "data": data}
     )
     given = webhook_input(event_type="order.paid", body=body, url=URL, headers={})
-    text = await sandbox.run(RECIPES[title], given)
-    return parse_result(text, check_url=lambda url: url, check_headers=lambda headers: None)
+    ran = await sandbox.run(RECIPES[title], given)
+    return parse_result(ran.output, check_url=lambda url: url, check_headers=lambda headers: None)
 
 
 def test_the_doc_has_the_three_recipes() -> None:
