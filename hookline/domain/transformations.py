@@ -103,7 +103,8 @@ def parse_result(
         return Cancelled()
     if "payload" not in result:
         raise InvalidResult("The returned webhook has no payload.")
-    url, headers = result.get("url"), result.get("headers") or {}
+    url, headers = result.get("url"), result.get("headers")
+    headers = {} if headers is None else headers
     if not isinstance(url, str):
         raise InvalidResult("The returned webhook's url must be a string.")
     if not isinstance(headers, dict):
