@@ -342,6 +342,7 @@ WEBHOOK_KEYS = {
     "events",
     "headers",
     "forwardHeadersOnRedirect",
+    "transformation",
     "status",
     "statusReason",
     "statusChangedBy",
