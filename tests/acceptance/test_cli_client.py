@@ -12,10 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.net import free_port
 from support.polling import poll
 from support.receiver import Receiver
 from support.server import Api, Hookline
+
+pytestmark = pytest.mark.store_independent
 
 HOOKLINE = str(Path(sys.executable).with_name("hookline"))
 
