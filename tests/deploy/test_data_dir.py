@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.deployed import VENV_BIN, Launched, Unprivileged
+from support.deployed import Launched, Unprivileged
+from support.images import VENV_BIN
 from support.net import free_port
 
 pytestmark = pytest.mark.slow

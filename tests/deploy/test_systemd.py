@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 from support.deployed import (
     RECEIVER_ALLOWED,
-    VENV_BIN,
     Launched,
     Unprivileged,
     delivers,
     unknown_settings,
 )
+from support.images import VENV_BIN
 from support.net import free_port
 from support.receiver import Receiver
 from support.requirements import unavailable

@@ -24,7 +24,6 @@ import pwd
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -43,8 +42,6 @@ from .server import Api
 
 READY_TIMEOUT = 30.0
 USER = "nobody"
-# The bin directory of the venv running the tests: where `hookline` is installed here.
-VENV_BIN = Path(sys.executable).parent
 # Production mode refuses the tests' receiver (plain HTTP on loopback); these open just that.
 RECEIVER_ALLOWED = {"HOOKLINE_ALLOW_HTTP": "true", "HOOKLINE_ALLOWED_NETWORKS": "127.0.0.1/32"}
 
