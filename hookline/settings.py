@@ -157,8 +157,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         Path(".hookline"),
-        description="Directory for the SQLite database, the generated admin key and encryption key; "
-        "kept private to its owner (0700, files 0600).",
+        description="Directory for the SQLite database when HOOKLINE_DATABASE_URL is unset and for "
+        "the keys generated when HOOKLINE_ADMIN_KEY or HOOKLINE_ENCRYPTION_KEY is; never touched "
+        "when all three are set. Kept private to its owner (0700, files 0600).",
     )
     database_url: str = Field(
         "",

@@ -11,6 +11,7 @@ does not have, an environment variable no setting reads, ports that do not meet.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from support.deployed import (
     Launched,
     Unprivileged,
     delivers,
+    doc_block,
     unknown_settings,
 )
 from support.images import ROOT, Image, extras, installed, read_image
@@ -81,6 +83,20 @@ def compose(shell: Mapping[str, str]) -> dict[str, Any]:
     document = interpolate(yaml.safe_load(COMPOSE.read_text()), shell)
     assert isinstance(document, dict)
     return document
+
+
+def keys_from_docs() -> dict[str, str]:
+    """The keys docs/deploy.md's export lines make for Compose, run by bash as written."""
+    block = doc_block("export HOOKLINE_ADMIN_KEY")
+    done = subprocess.run(
+        ["bash", "-euc", f"{block}\nenv -0"],
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    env = dict(item.split("=", 1) for item in done.stdout.split("\0") if item)
+    return {name: env[name] for name in ("HOOKLINE_ADMIN_KEY", "HOOKLINE_ENCRYPTION_KEY")}
 
 
 def on(argv: list[str], flag: str, value: str) -> list[str]:
@@ -169,8 +185,9 @@ def database_of(services: dict[str, Any], url: str, test_database: str) -> str:
 
 @pytest.mark.postgres
 def test_compose_services_run_on_postgresql_and_deliver(
-    user: Unprivileged, database: str, keys: dict[str, str], receiver: Receiver, tmp_path: Path
+    user: Unprivileged, database: str, receiver: Receiver, tmp_path: Path
 ) -> None:
+    keys = keys_from_docs()
     image = read_image()
     services = compose(keys)["services"]
     cwd = user.read_only_dir()

@@ -10,7 +10,8 @@ is readable by its user). Writes are checked against ``nobody``'s rights as they
 be against the service user's: ``read_only_dir`` makes a directory it cannot write,
 ``owned_dir`` one it owns (a state directory as systemd creates it).
 
-``Launched(argv, env=…, cwd=…, port=…)`` is one process, its output in a log file;
+``doc_block(text)`` is the block of docs/deploy.md that contains ``text``, for the tests
+that run it where a deploy file needs it. ``Launched(argv, env=…, cwd=…, port=…)`` is one process, its output in a log file;
 ``with launched:`` waits for ``/readyz`` (200) and, once the block ends, stops it with
 SIGTERM and checks that it exited 0. ``delivers(urls, …)`` creates a workspace and a
 webhook to the receiver through the API and checks that an event arrives.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -41,6 +43,8 @@ from .requirements import unavailable
 from .server import Api
 
 READY_TIMEOUT = 30.0
+DEPLOY_DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
+FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 USER = "nobody"
 # Production mode refuses the tests' receiver (plain HTTP on loopback); these open just that.
 RECEIVER_ALLOWED = {"HOOKLINE_ALLOW_HTTP": "true", "HOOKLINE_ALLOWED_NETWORKS": "127.0.0.1/32"}
@@ -58,6 +62,16 @@ def unknown_settings(names: Iterator[str] | Sequence[str]) -> list[str]:
     """The names among ``names`` that no setting of Hookline reads."""
     known = known_settings()
     return sorted(name for name in names if name not in known)
+
+
+def doc_block(containing: str) -> str:
+    """The one fenced block of docs/deploy.md that contains ``containing`` (a runnable one)."""
+    text = DEPLOY_DOC.read_text()
+    found = [m for m in FENCE.finditer(text) if containing in m[1]]
+    assert len(found) == 1, f"{len(found)} blocks of {DEPLOY_DOC} contain {containing!r}"
+    (block,) = found
+    assert "not run:" not in text[: block.start()].rstrip().rpartition("\n")[2]
+    return block[1]
 
 
 class Unprivileged:
