@@ -49,7 +49,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """What the docs' block prints, run in a copy of the repository's deploy/kubernetes."""
     kubectl = shutil.which("kubectl")
     if kubectl is None:
-        unavailable("kubectl is not installed", "HOOKLINE_REQUIRE_KUBECTL")
+        unavailable("kubectl is not installed", "HOOKLINE_REQUIRE_DEPLOY")
     root = tmp_path_factory.mktemp("checkout")
     # Without a keys.env an earlier run of the docs left in the checkout: the block makes it.
     shutil.copytree(

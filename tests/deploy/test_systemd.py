@@ -180,7 +180,7 @@ def write_env(path: Path, **values: str) -> None:
 def test_systemd_analyze_verify_finds_nothing_to_say(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None or not SYSTEM_UNITS.is_dir():
-        unavailable("systemd-analyze is not installed", "HOOKLINE_REQUIRE_SYSTEMD")
+        unavailable("systemd-analyze is not installed", "HOOKLINE_REQUIRE_DEPLOY")
     # A root with the unit installed where the docs install it, the system's own units (the
     # targets it depends on) and an executable where its commands are.
     root = tmp_path / "root"

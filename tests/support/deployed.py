@@ -8,7 +8,9 @@ and search files (the interpreter of the tests' venv may live in a home director
 ``nobody`` cannot enter, as pyenv's does under ``/root``; an installed service's venv
 is readable by its user). Writes are checked against ``nobody``'s rights as they would
 be against the service user's: ``read_only_dir`` makes a directory it cannot write,
-``owned_dir`` one it owns (a state directory as systemd creates it).
+``owned_dir`` one it owns (a state directory as systemd creates it). Where the tests do not
+run as root, or setpriv, systemd-analyze or kubectl is missing, the deploy tests are skipped,
+saying why, unless ``HOOKLINE_REQUIRE_DEPLOY=1`` (CI sets it): then they fail.
 
 ``doc_block(text)`` is the block of docs/deploy.md that contains ``text``, for the tests
 that run it where a deploy file needs it. ``Launched(argv, env=…, cwd=…, port=…)`` is one process, its output in a log file;
@@ -79,11 +81,9 @@ class Unprivileged:
 
     def __init__(self) -> None:
         if os.geteuid() != 0:
-            unavailable(
-                "switching to an unprivileged user needs root", "HOOKLINE_REQUIRE_UNPRIVILEGED"
-            )
+            unavailable("switching to an unprivileged user needs root", "HOOKLINE_REQUIRE_DEPLOY")
         if shutil.which("setpriv") is None:
-            unavailable("setpriv (util-linux) is not installed", "HOOKLINE_REQUIRE_UNPRIVILEGED")
+            unavailable("setpriv (util-linux) is not installed", "HOOKLINE_REQUIRE_DEPLOY")
         user = pwd.getpwnam(USER)
         self.uid, self.gid, self.home = user.pw_uid, user.pw_gid, user.pw_dir
         self._made: list[Path] = []
