@@ -126,15 +126,11 @@ class Instance:
         def expand(value: str) -> str:
             return specifiers(value, instance=name, state_root=state_root)
 
-        states = [
-            user.owned_dir(
-                state_root, state, mode=int(unit.get("StateDirectoryMode", ["0755"])[-1], 8)
-            )
-            if not (state_root / state).exists()
-            else state_root / state
-            for value in unit.get("StateDirectory", [])
-            for state in value.split()
-        ]
+        mode = int(unit.get("StateDirectoryMode", ["0755"])[-1], 8)
+        states = [state_root / s for value in unit.get("StateDirectory", []) for s in value.split()]
+        for state in states:
+            if not state.exists():  # systemd makes it at start, owned by the unit's user
+                user.owned_dir(state.parent, state.name, mode=mode)
         env = user.env(STATE_DIRECTORY=":".join(str(s) for s in states))
         for value in unit.get("Environment", []):
             for assignment in shlex.split(expand(value)):
