@@ -1,0 +1,5 @@
+"""docs/django.md takes a Django project with the outbox installed, and an invoice."""
+
+from _shop import django_app
+
+globals().update(django_app())

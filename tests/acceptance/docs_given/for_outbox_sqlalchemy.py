@@ -1,0 +1,5 @@
+"""docs/outbox-sqlalchemy.md takes the application's engine, models, a customer and an order."""
+
+from _shop import sqlalchemy_app
+
+globals().update(sqlalchemy_app())

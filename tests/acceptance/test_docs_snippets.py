@@ -1,0 +1,87 @@
+"""Every code block of README.md and docs/*.md that a reader would run runs as written.
+
+The blocks are found, not listed: a block added to a document is a test here. Each runs in
+its document's session (``support.doc_sessions``: the shell blocks in one shell, the Python
+blocks in one interpreter, in the document's order) against one ``hookline serve --dev``
+started as ``make run`` starts it, in a directory laid out like the project's root. The
+README's walk-through runs first, and every other document starts where it leaves a reader.
+A block the suite cannot run says why (``<!-- not run: … -->`` above its fence); a block in a
+language that is shown rather than run (JSON, HTTP, output, configuration files) is left by its
+fence language, and an unknown language fails until it is classified.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.doc_sessions import Sessions
+from support.server import Hookline
+from support.snippets import RUN, SHELL, Block, every_block
+
+pytestmark = pytest.mark.slow
+
+# Shown, not run: data and transcripts, other languages (the JavaScript of docs/svix.md runs in
+# test_svix_docs.py), configuration files and SQL to read.
+SHOWN = frozenset({"", "json", "http", "text", "html", "js", "javascript", "ts", "ini", "yaml", "sql"})
+
+BLOCKS = every_block()
+RUNNABLE = [block for block in BLOCKS if block.runs]
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sessions]:
+    root = tmp_path_factory.mktemp("docs") / "project"
+    root.mkdir()
+    (root / ".venv").symlink_to(Path(sys.executable).parents[1])
+    with Hookline(root / ".hookline", admin_key=None, console_script=True).running() as server:
+        key = (root / ".hookline" / "admin.key").read_text().strip()
+        sessions = Sessions(root, server.base_url, key)
+        # Every other document starts where the README's walk-through leaves its reader.
+        (walkthrough,) = (b for b in RUNNABLE if b.doc == "README.md" and b.lang in SHELL)
+        sessions.outcome(walkthrough)
+        yield sessions
+
+
+def test_every_block_is_classified() -> None:
+    unknown = [f"{b.id} ({b.lang})" for b in BLOCKS if b.lang not in RUN | SHOWN]
+    assert not unknown, "a fence language neither run nor shown: " + ", ".join(unknown)
+    stale = [b.id for b in BLOCKS if b.not_run and b.lang not in RUN]
+    assert not stale, "'not run' above a block that would not run anyway: " + ", ".join(stale)
+    assert len(RUNNABLE) >= 40
+
+
+@pytest.mark.parametrize("block", RUNNABLE, ids=lambda block: block.id)
+def test_block_runs_as_written(block: Block, sessions: Sessions) -> None:
+    outcome = sessions.outcome(block)
+    assert outcome.ran, outcome.error or "an earlier block of this document failed"
+    assert outcome.ok, f"{block.id} failed:\n{outcome.error}\noutput:\n{outcome.output}"
+    if block.lang in SHELL and "# refused" not in block.code:
+        refused = [line for line in outcome.output.splitlines() if line.startswith('{"ok":false')]
+        assert not refused, f"{block.id}: Hookline refused a request: {refused}"
+
+
+def _answers(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith('{"ok":')]
+
+
+def test_the_readme_walkthrough_reaches_its_receiver(sessions: Sessions) -> None:
+    (block,) = (b for b in RUNNABLE if b.doc == "README.md" and b.lang in SHELL)
+    outcome = sessions.outcome(block)
+    assert outcome.ok, outcome.error
+    workspace, event, send_logs, detail, resent, sent = _answers(outcome.output)
+    assert workspace["data"] == {**workspace["data"], "id": "acme"}  # type: ignore[dict-item]
+    data = [answer["data"] for answer in (event, send_logs, detail, resent, sent)]
+    assert data[0]["deliveries"] == 1  # type: ignore[index]
+    assert data[1][0]["status"] == "succeeded"  # type: ignore[index]
+    # The last attempt succeeded (on a loaded machine the listener may miss the first).
+    attempt = data[2]["attempts"][-1]  # type: ignore[index]
+    assert attempt["response"]["status"] == 200
+    assert attempt["request"]["url"] == f"http://127.0.0.1:{sessions.receiver_port}/hook"
+    assert data[3]["tags"] == ["resent"]  # type: ignore[index]
+    assert data[4]["deliveries"] == 1  # type: ignore[index]
+    assert "standard signature OK" in outcome.output
+    assert "REJECTED" not in outcome.output

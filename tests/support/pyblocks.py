@@ -1,0 +1,49 @@
+"""Run one document's Python blocks in order, in one namespace, as a reader's session would.
+
+    python pyblocks.py BLOCKS.json RESULTS.json [GIVEN.py]
+
+BLOCKS.json is a list of ``{"doc", "line", "code"}``. GIVEN.py, when named, runs first: it
+defines what the document takes from the reader's own application (an engine, a model, a
+delivery's headers), and may import its neighbours. Each block is compiled with its document's name and line numbers, so a
+traceback points into the document. The first block that raises ends the run; RESULTS.json
+gets, per block that ran, its printed output and, for the one that failed, its traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import runpy
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+
+def main(blocks_file: str, results_file: str, given: str | None = None) -> None:
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    if given:
+        sys.path.insert(0, str(Path(given).parent))
+        namespace.update(
+            {k: v for k, v in runpy.run_path(given).items() if not k.startswith("__")}
+        )
+    results = []
+    for block in json.loads(open(blocks_file).read()):
+        output = io.StringIO()
+        code = "\n" * (block["line"]) + block["code"]
+        try:
+            with contextlib.redirect_stdout(output):
+                exec(compile(code, block["doc"], "exec"), namespace)
+        except BaseException:
+            results.append(
+                {"line": block["line"], "output": output.getvalue(), "error": traceback.format_exc()}
+            )
+            break
+        results.append({"line": block["line"], "output": output.getvalue(), "error": None})
+    with open(results_file, "w") as out:
+        json.dump(results, out)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
