@@ -1,11 +1,12 @@
 """A reader's sessions with one document: its shell blocks in one shell, its Python blocks in one
-interpreter, each in the document's order, against a running server.
+process, each in the document's order, against a running server.
 
-A reader who follows a document pastes its blocks one after the other into one terminal (or
-one Python session), so a block may use what an earlier one set: an ``export``, a shell
-function, an id captured with ``$(…)``, an import. The shell blocks run in one
-``bash -euo pipefail``: the first command that fails ends the session there. The Python
-blocks run through ``support.pyblocks`` in one namespace. Both start where the README's
+A reader who follows a document pastes its shell blocks one after the other into one
+terminal, so a block may use what an earlier one set: an ``export``, a shell function, an id
+captured with ``$(…)``. They run in one ``bash -euo pipefail``: the first command that fails
+ends the session there. Each Python block is a file of its own (``support.pyblocks``): it
+imports what it uses, and takes only what the document says comes from the reader's
+application (``docs_given``). Both start where the README's
 walk-through leaves a reader: in the project's root, with ``HOOKLINE_URL`` and
 ``HOOKLINE_API_KEY`` exported and ``.venv/bin`` on the ``PATH``.
 

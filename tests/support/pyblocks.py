@@ -1,10 +1,12 @@
-"""Run one document's Python blocks in order, in one namespace, as a reader's session would.
+"""Run one document's Python blocks in order, each as a file of its own, in one process.
 
     python pyblocks.py BLOCKS.json RESULTS.json [GIVEN.py]
 
 BLOCKS.json is a list of ``{"doc", "line", "code"}``. GIVEN.py, when named, runs first: it
 defines what the document takes from the reader's own application (an engine, a model, a
-delivery's headers), and may import its neighbours. Each block is compiled with its document's name and line numbers, so a
+delivery's headers), and may import its neighbours. Each block runs in a namespace of its own
+that holds only those names: a block that forgets an import fails, as it would for a reader who
+pastes it into a file. Each block is compiled with its document's name and line numbers, so a
 traceback points into the document. The first block that raises ends the run; RESULTS.json
 gets, per block that ran, its printed output and, for the one that failed, its traceback.
 """
@@ -22,14 +24,13 @@ from typing import Any
 
 
 def main(blocks_file: str, results_file: str, given: str | None = None) -> None:
-    namespace: dict[str, Any] = {"__name__": "__main__"}
+    taken: dict[str, Any] = {}
     if given:
         sys.path.insert(0, str(Path(given).parent))
-        namespace.update(
-            {k: v for k, v in runpy.run_path(given).items() if not k.startswith("__")}
-        )
+        taken = {k: v for k, v in runpy.run_path(given).items() if not k.startswith("__")}
     results = []
-    for block in json.loads(open(blocks_file).read()):
+    for block in json.loads(Path(blocks_file).read_text()):
+        namespace = {"__name__": "__main__", **taken}
         output = io.StringIO()
         code = "\n" * (block["line"]) + block["code"]
         try:
@@ -41,8 +42,7 @@ def main(blocks_file: str, results_file: str, given: str | None = None) -> None:
             )
             break
         results.append({"line": block["line"], "output": output.getvalue(), "error": None})
-    with open(results_file, "w") as out:
-        json.dump(results, out)
+    Path(results_file).write_text(json.dumps(results))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ its SQLAlchemy models on a SQLite file, or the test Django project on another.""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import os
 import sys
 from decimal import Decimal
@@ -10,12 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hookline.outbox.sqlalchemy import create_table
 
 WORKDIR = Path(os.environ["SESSION_DIR"])
-DJANGO_PROJECT = Path(__file__).parents[2] / "django_project"
+TESTS = Path(__file__).parents[2]
+DJANGO_PROJECT = TESTS / "django_project"
+sys.path.insert(0, str(TESTS))
+from support.postgres import create_database, drop_database  # noqa: E402
 
 
 class Base(DeclarativeBase):
@@ -49,7 +55,25 @@ def sqlalchemy_app() -> dict[str, Any]:
         "total": total,
         "order": Order(customer_id=Customer.id, total=total),
         "order_id": 7,
+        "async_engine": _async_engine(),
     }
+
+
+def _async_engine() -> AsyncEngine:
+    """The shop's tables on a new PostgreSQL database, through asyncpg; dropped at exit."""
+    url = create_database()
+    sync = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    Base.metadata.create_all(sync)
+    create_table(sync)
+    sync.dispose()
+    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://"))
+
+    def drop() -> None:
+        asyncio.run(engine.dispose())
+        drop_database(url)
+
+    atexit.register(drop)
+    return engine
 
 
 def django_app() -> dict[str, Any]:
