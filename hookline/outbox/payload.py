@@ -73,7 +73,9 @@ def _scalar(value: Any, path: str) -> str | None:
         return value.isoformat()
     if isinstance(value, datetime.time):
         if value.utcoffset() is not None:
-            raise EventDataError(f"{path} is a time of day with a time zone, which JSON cannot hold")
+            raise EventDataError(
+                f"{path} is a time of day with a time zone, which JSON cannot hold"
+            )
         text = value.isoformat()
         return text[:12] if value.microsecond else text
     if isinstance(value, datetime.timedelta):
@@ -90,4 +92,3 @@ def _duration(value: datetime.timedelta) -> str:
     hours, minutes = divmod(minutes, 60)
     micro = f".{value.microseconds:06d}" if value.microseconds else ""
     return f"{sign}P{value.days}DT{hours:02d}H{minutes:02d}M{seconds:02d}{micro}S"
-

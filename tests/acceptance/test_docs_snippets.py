@@ -27,7 +27,9 @@ pytestmark = pytest.mark.slow
 
 # Shown, not run: data and transcripts, other languages (the JavaScript of docs/svix.md runs in
 # test_svix_docs.py), configuration files and SQL to read.
-SHOWN = frozenset({"", "json", "http", "text", "html", "js", "javascript", "ts", "ini", "yaml", "sql"})
+SHOWN = frozenset(
+    {"", "json", "http", "text", "html", "js", "javascript", "ts", "ini", "yaml", "sql"}
+)
 
 BLOCKS = every_block()
 RUNNABLE = [block for block in BLOCKS if block.runs]

@@ -74,7 +74,11 @@ class Sessions:
         kind = "sh" if block.lang in SHELL else "python"
         key = (block.doc, kind)
         if key not in self._done:
-            chosen = [b for b in blocks(ROOT / block.doc) if b.runs and (b.lang in SHELL) == (kind == "sh")]
+            chosen = [
+                b
+                for b in blocks(ROOT / block.doc)
+                if b.runs and (b.lang in SHELL) == (kind == "sh")
+            ]
             run = self._shell if kind == "sh" else self._python
             self._done[key] = run(block.doc, chosen)
         return self._done[key][block.line]
@@ -116,14 +120,16 @@ class Sessions:
         work = self._workdir(doc, "python")
         blocks_file, results_file = work / "blocks.json", work / "results.json"
         blocks_file.write_text(
-            json.dumps(
-                [{"doc": b.doc, "line": b.line, "code": self.as_written(b)} for b in blocks]
-            )
+            json.dumps([{"doc": b.doc, "line": b.line, "code": self.as_written(b)} for b in blocks])
         )
         given = given_module(doc)
         command = [sys.executable, str(PYBLOCKS), str(blocks_file), str(results_file)]
         log = self._run([*command, *([str(given)] if given.exists() else [])], work)
-        results = {r["line"]: r for r in json.loads(results_file.read_text())} if results_file.exists() else {}
+        results = (
+            {r["line"]: r for r in json.loads(results_file.read_text())}
+            if results_file.exists()
+            else {}
+        )
         outcomes = {}
         for block in blocks:
             result = results.get(block.line)

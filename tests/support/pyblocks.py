@@ -38,7 +38,11 @@ def main(blocks_file: str, results_file: str, given: str | None = None) -> None:
                 exec(compile(code, block["doc"], "exec"), namespace)
         except BaseException:
             results.append(
-                {"line": block["line"], "output": output.getvalue(), "error": traceback.format_exc()}
+                {
+                    "line": block["line"],
+                    "output": output.getvalue(),
+                    "error": traceback.format_exc(),
+                }
             )
             break
         results.append({"line": block["line"], "output": output.getvalue(), "error": None})
