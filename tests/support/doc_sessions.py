@@ -105,14 +105,14 @@ class Sessions:
             code.write_text(self.as_written(block))
             out, err, done = (work / f"{block.line}.{ext}" for ext in ("out", "err", "done"))
             script.append(f"{{ source {code}; }} >{out} 2>{err} </dev/null; touch {done}")
-        self._run(["bash", "-c", "\n".join(script)], work)
+        log = self._run(["bash", "-c", "\n".join(script)], work)
         outcomes = {}
         for block in blocks:
             out, err, done = (work / f"{block.line}.{ext}" for ext in ("out", "err", "done"))
             if not out.exists():
                 outcomes[block.line] = Outcome(ran=False, output="", error=None)
                 continue
-            error = None if done.exists() else f"a command failed:\n{err.read_text()}"
+            error = None if done.exists() else f"a command failed:\n{err.read_text()}{log}"
             outcomes[block.line] = Outcome(ran=True, output=out.read_text(), error=error)
         return outcomes
 
@@ -158,6 +158,7 @@ class Sessions:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+                log.write(f"\nthe session did not end within {TIMEOUT} s\n".encode())
             finally:
                 try:
                     os.killpg(proc.pid, signal.SIGTERM)

@@ -4,11 +4,11 @@
 
 BLOCKS.json is a list of ``{"doc", "line", "code"}``. GIVEN.py, when named, runs first: it
 defines what the document takes from the reader's own application (an engine, a model, a
-delivery's headers), and may import its neighbours. Each block runs in a namespace of its own
-that holds only those names: a block that forgets an import fails, as it would for a reader who
-pastes it into a file. Each block is compiled with its document's name and line numbers, so a
-traceback points into the document. The first block that raises ends the run; RESULTS.json
-gets, per block that ran, its printed output and, for the one that failed, its traceback.
+delivery's headers) and lists those names in ``__all__``; it may import its neighbours. Each
+block runs in a namespace of its own that holds only those names: a block that forgets an
+import fails, as it would for a reader who pastes it into a file. Each block is compiled with
+its document's name and line numbers, so a traceback points into the document. RESULTS.json
+gets, per block, its printed output and, if it raised, the traceback.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ def main(blocks_file: str, results_file: str, given: str | None = None) -> None:
     taken: dict[str, Any] = {}
     if given:
         sys.path.insert(0, str(Path(given).parent))
-        taken = {k: v for k, v in runpy.run_path(given).items() if not k.startswith("__")}
+        defined = runpy.run_path(given)
+        taken = {name: defined[name] for name in defined["__all__"]}
     results = []
     for block in json.loads(Path(blocks_file).read_text()):
         namespace = {"__name__": "__main__", **taken}
@@ -44,7 +45,6 @@ def main(blocks_file: str, results_file: str, given: str | None = None) -> None:
                     "error": traceback.format_exc(),
                 }
             )
-            break
         results.append({"line": block["line"], "output": output.getvalue(), "error": None})
     Path(results_file).write_text(json.dumps(results))
 

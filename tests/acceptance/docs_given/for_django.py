@@ -2,4 +2,6 @@
 
 from _shop import django_app
 
-globals().update(django_app())
+given = django_app()
+globals().update(given)
+__all__ = list(given)

@@ -2,4 +2,6 @@
 
 from _shop import sqlalchemy_app
 
-globals().update(sqlalchemy_app())
+given = sqlalchemy_app()
+globals().update(given)
+__all__ = list(given)

@@ -3,5 +3,6 @@ reader's application."""
 
 from _shop import django_app, sqlalchemy_app
 
-globals().update(sqlalchemy_app())
-globals().update(django_app())
+given = sqlalchemy_app() | django_app()
+globals().update(given)
+__all__ = list(given)

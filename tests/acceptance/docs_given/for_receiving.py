@@ -33,6 +33,7 @@ for name, brand in (("standard", "Hookline"), ("hmac-sha256-body", "Acme")):
         brand=brand,
         url="https://receiver.example/webhooks/hookline",
     )
+__all__ = ["headers", "public_key", "queue_work", "raw_body", "scheme", "secret"]
 queued: list[tuple[str, object]] = []
 
 

@@ -3,4 +3,5 @@ webhooks (tests/acceptance/test_svix_docs.py checks a delivery at a real receive
 
 import os
 
+__all__: list[str] = []
 os.environ["ENDPOINT_URL"] = "https://receiver.example/webhooks"
