@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from markdown_it import MarkdownIt
+
 ROOT = Path(__file__).parents[2]
 RUN = frozenset({"sh", "bash", "console", "python"})
 SHELL = frozenset({"sh", "bash", "console"})
 
-_FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,})(?P<lang>[\w+-]*)\s*$")
-_NOT_RUN = re.compile(r"^\s*<!-- not run: (?P<reason>.+?) -->\s*$")
+_NOT_RUN = re.compile(r"<!-- not run: (?P<reason>.+?) -->\s*$")
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Block:
     doc: str  # the path from the project root, e.g. "docs/cli.md"
     line: int  # of the opening fence, from 1
     lang: str
-    code: str  # dedented by the fence's own indent
+    code: str  # as a reader copies it (a fence inside a list item loses the item's indent)
     not_run: str | None  # the reason of a ``<!-- not run: … -->`` line above it
 
     @property
@@ -44,29 +45,23 @@ def docs() -> list[Path]:
 
 
 def blocks(path: Path) -> Iterator[Block]:
-    lines = path.read_text().splitlines()
     doc = path.relative_to(ROOT).as_posix()
-    i = 0
-    while i < len(lines):
-        opening = _FENCE.match(lines[i])
-        if opening is None:
-            i += 1
+    # The comment that ends on the line before a fence, by the line it ends on.
+    comments: dict[int, str] = {}
+    for token in MarkdownIt("commonmark").parse(path.read_text()):
+        if token.map is None:
             continue
-        indent, fence = len(opening["indent"]), opening["fence"]
-        end = i + 1
-        while end < len(lines) and lines[end].strip() != fence:
-            end += 1
-        if end == len(lines):
-            raise ValueError(f"{doc}:{i + 1}: a code fence that is never closed")
-        marker = _NOT_RUN.match(lines[i - 1]) if i else None
-        yield Block(
-            doc=doc,
-            line=i + 1,
-            lang=opening["lang"],
-            code="".join(f"{line[indent:]}\n" for line in lines[i + 1 : end]),
-            not_run=marker["reason"] if marker else None,
-        )
-        i = end + 1
+        if token.type == "html_block":
+            comments[token.map[1]] = token.content.strip().splitlines()[-1]
+        elif token.type == "fence":
+            marker = _NOT_RUN.match(comments.get(token.map[0], "").strip())
+            yield Block(
+                doc=doc,
+                line=token.map[0] + 1,
+                lang=token.info.strip().split(maxsplit=1)[0] if token.info.strip() else "",
+                code=token.content,
+                not_run=marker["reason"] if marker else None,
+            )
 
 
 def every_block() -> list[Block]:
