@@ -13,15 +13,20 @@ fence language, and an unknown language fails until it is classified.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import sqlalchemy as sa
 from support.doc_sessions import Sessions
 from support.server import Hookline
 from support.snippets import RUN, SHELL, Block, every_block
+
+from hookline.outbox.sqlalchemy import outbox
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +79,37 @@ def test_the_docs_use_the_readmes_workspace() -> None:
     workspace that does not exist (a relay retries its 404 for ever)."""
     named = [b.id for b in BLOCKS if "ws_acme" in b.code]
     assert not named, f"blocks naming ws_acme rather than acme: {named}"
+
+
+def test_the_outbox_docs_rows_reach_hookline(sessions: Sessions) -> None:
+    """What docs/outbox-sqlalchemy.md's examples write, ``hookline relay`` sends to Hookline."""
+    doc = "docs/outbox-sqlalchemy.md"
+    written = [b for b in RUNNABLE if b.doc == doc and b.lang == "python"]
+    assert all(sessions.outcome(b).ok for b in written)
+    database = sessions.workdir(doc, "python") / "app.db"
+    relay = subprocess.run(
+        ["hookline", "relay", "--database-url", f"sqlite:///{database}", "--once"],
+        cwd=sessions.root,
+        # As the page's relay is set up: rows without a workspace go to the README's.
+        env=sessions.env | {"HOOKLINE_WORKSPACE": "acme"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert relay.returncode == 0, relay.stderr
+    engine = sa.create_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        ids = conn.execute(sa.select(outbox.c.id).where(outbox.c.sent_at.is_not(None))).scalars()
+        sent = list(ids)
+    engine.dispose()
+    # The Session example's row and the Core connection's (the async one writes to PostgreSQL).
+    assert len(sent) == 2
+    with httpx.Client(base_url=sessions.env["HOOKLINE_URL"]) as hookline:
+        auth = {"Authorization": f"Bearer {sessions.env['HOOKLINE_API_KEY']}"}
+        events = [hookline.get(f"/v1/events/{event_id}", headers=auth).json() for event_id in sent]
+    assert {event["data"]["workspaceId"] for event in events} == {"acme"}
+    assert {event["data"]["type"] for event in events} == {"order.created"}
+    assert {"orderId": 1, "total": "12.50"} in [event["data"]["data"] for event in events]
 
 
 def _answers(output: str) -> list[dict[str, Any]]:

@@ -92,8 +92,13 @@ class Sessions:
         code = re.sub(r"(127\.0\.0\.1:|--port )9000\b", rf"\g<1>{self.receiver_port}", code)
         return code
 
+    def workdir(self, doc: str, kind: str) -> Path:
+        """Where a document's ``sh`` or ``python`` session keeps its files (``SESSION_DIR``:
+        the givens' databases too)."""
+        return self.root.parent / "sessions" / f"{Path(doc).stem}-{kind}"
+
     def _workdir(self, doc: str, kind: str) -> Path:
-        path = self.root.parent / "sessions" / f"{Path(doc).stem}-{kind}"
+        path = self.workdir(doc, kind)
         path.mkdir(parents=True)
         return path
 
