@@ -13,6 +13,7 @@ fence language, and an unknown language fails until it is classified.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 from support.doc_sessions import Sessions
 from support.server import Hookline
-from support.snippets import RUN, SHELL, Block, every_block
+from support.snippets import ROOT, RUN, SHELL, Block, every_block
 
 from hookline.outbox.sqlalchemy import outbox
 
@@ -45,6 +46,8 @@ def sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sessions]:
     root = tmp_path_factory.mktemp("docs") / "project"
     root.mkdir()
     (root / ".venv").symlink_to(Path(sys.executable).parents[1])
+    # A reader's clone has the deployment files the docs work with (without their keys).
+    shutil.copytree(ROOT / "deploy", root / "deploy", ignore=shutil.ignore_patterns("keys.env"))
     with Hookline(root / ".hookline", admin_key=None, console_script=True).running() as server:
         key = (root / ".hookline" / "admin.key").read_text().strip()
         sessions = Sessions(root, server.base_url, key)
@@ -113,7 +116,12 @@ def test_the_outbox_docs_rows_reach_hookline(sessions: Sessions) -> None:
 
 
 def _answers(output: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in output.splitlines() if line.startswith('{"ok":')]
+    """The API's answers, one a line; the listener in the background may have printed into the
+    same line after an answer, before its newline."""
+    decoder = json.JSONDecoder()
+    return [
+        decoder.raw_decode(line)[0] for line in output.splitlines() if line.startswith('{"ok":')
+    ]
 
 
 def test_the_readme_walkthrough_reaches_its_receiver(sessions: Sessions) -> None:
