@@ -31,9 +31,10 @@ from hookline.dispatch.dispatcher import Dispatcher
 from hookline.dispatch.transport import Transport
 from hookline.errors import HooklineError
 from hookline.ids import now_ms
-from hookline.logs import setup_logging
+from hookline.logs import announce, fatal, setup_logging
 from hookline.secrets import SecretBox
 from hookline.service import Context, Services
+from hookline.service.configuration import Process
 from hookline.service.operational import provision
 from hookline.settings import Settings, ensure_generated_keys
 from hookline.store import open_store
@@ -87,10 +88,10 @@ def dispatcher_for(ctx: Context, transport: Transport | None = None) -> Dispatch
 async def _serve(settings: Settings, role: Role, *, supervised: bool) -> None:
     admin_key, generated = ensure_generated_keys(settings)
     if generated:  # now: a start that fails later must not lose the only sight of it
-        print(
-            f"Admin key (generated, shown once; stored in {settings.data_dir}/admin.key):\n"
-            f"    {admin_key}",
-            flush=True,
+        announce(
+            settings,
+            f"Admin key (generated, shown once; stored in {settings.data_dir}/admin.key):",
+            adminKey=admin_key,
         )
     assert settings.encryption_key is not None
     box = SecretBox(settings.encryption_key.get_secret_value())
@@ -99,6 +100,7 @@ async def _serve(settings: Settings, role: Role, *, supervised: bool) -> None:
     await checked_key(store, box, settings)
     ctx = Context.build(settings, store, box)
     workers = dispatcher_processes(settings, role)
+    ctx.process = Process(role=role, dispatcher_processes=workers)
     supervisor = Supervisor(workers, _worker_env(settings), grace=settings.shutdown_grace)
     in_process = role == "worker" or (role == "all" and workers == 0)
     dispatcher = dispatcher_for(ctx) if in_process else None
@@ -290,7 +292,8 @@ def _banner(settings: Settings, role: Role, workers: int) -> None:
         lines.append(f"Tracing:  OTLP/HTTP to {tracing.traces_endpoint()}{sent}")
     if role != "worker":
         lines += [f"UI:       {base}/ui", f"API:      {base}/v1", f"API docs: {base}/docs"]
-    print("\n".join(lines), flush=True)
+    for line in lines:
+        announce(settings, line)
 
 
 def run(
@@ -305,6 +308,11 @@ def run(
         pass
     try:
         asyncio.run(serve(settings, role, supervised=supervised))
+    except SystemExit as exc:
+        if not isinstance(exc.code, str):
+            raise
+        fatal(settings.log_format, exc.code)  # why it cannot start (a port in use, a wrong key)
+        raise SystemExit(1) from None
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -115,6 +115,7 @@ def _portal_offer(value: Any) -> PortalOffer:
         raise ValueError(str(exc)) from exc
 
 
+MIN_METRICS_TOKEN = 16
 RETRY_POLICY, DELIVERY = "HOOKLINE_RETRY_POLICY", "HOOKLINE_DELIVERY"
 PORTAL_ORIGINS, PORTAL_BRAND = "HOOKLINE_PORTAL_ORIGINS", "HOOKLINE_PORTAL_BRAND"
 PORTAL_OFFER = "HOOKLINE_PORTAL_OFFER"
@@ -306,7 +307,17 @@ class Settings(BaseSettings):
         "role). Off: such a destination is refused, since any workspace could then write "
         "wherever the deployment's role may.",
     )
-    log_format: Literal["text", "json"] = Field("text", description="Log line format.")
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token `/metrics` requires (`Authorization: Bearer <token>`; 401 "
+        "`unauthorized` without it), at least 16 characters, no spaces. Unset: `/metrics` "
+        "answers anyone who reaches the port.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Log line format: `json` prints every line of every process (banner "
+        "included) as one JSON object.",
+    )
     tracing: Literal["off", "otlp"] = Field(
         "off",
         description="OpenTelemetry tracing: `off`, or `otlp` to export spans over OTLP/HTTP "
@@ -370,6 +381,19 @@ class Settings(BaseSettings):
     def _valid_operator_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("whsec_"):
             raise ValueError("HOOKLINE_OPERATOR_WEBHOOK_SECRET is a whsec_… secret")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _valid_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        if len(token) < MIN_METRICS_TOKEN or any(ch.isspace() for ch in token):
+            raise ValueError(
+                f"HOOKLINE_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters, "
+                "without spaces"
+            )
         return value
 
     @field_validator("plans")
@@ -444,7 +468,7 @@ class Settings(BaseSettings):
     def masked(self) -> dict[str, Any]:
         """The effective configuration with secrets masked, for `hookline config`."""
         shown = self.model_dump(mode="json")
-        for name in ("admin_key", "encryption_key", "operator_webhook_secret"):
+        for name in ("admin_key", "encryption_key", "operator_webhook_secret", "metrics_token"):
             shown[name] = "***" if shown[name] else None
         if self.database_url:
             shown["database_url"] = self.database_display

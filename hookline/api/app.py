@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from hookline import __version__, tracing, ui
 from hookline.api import errors, svix
 from hookline.api.routes import (
+    configuration,
     deliveries,
     event_types,
     events,
@@ -62,7 +63,15 @@ def create_app(services: Services) -> FastAPI:
     errors.install(app)
     if tracing.enabled():
         app.add_middleware(tracing.InboundContext)
-    for module in (workspaces, event_types, webhooks, events, deliveries, operations):
+    for module in (
+        workspaces,
+        event_types,
+        webhooks,
+        events,
+        deliveries,
+        operations,
+        configuration,
+    ):
         app.include_router(module.router)
     svix.install(app)
     app.include_router(ui.router)

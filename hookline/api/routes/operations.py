@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import hmac
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Security
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hookline.api.deps import Svc
-from hookline.api.schemas import Health
-from hookline.errors import StorageFull
+from hookline.api.schemas import ErrorResponse, Health
+from hookline.errors import StorageFull, Unauthorized
 from hookline.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
@@ -50,17 +52,43 @@ async def readyz(svc: Svc) -> Any:
     return Health(status="ok")
 
 
+_metrics_bearer = HTTPBearer(
+    scheme_name="metricsToken",
+    description="HOOKLINE_METRICS_TOKEN, when the deployment sets one.",
+    auto_error=False,
+)
+MetricsCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_metrics_bearer)]
+
+
 @router.get(
     "/metrics",
     response_class=Response,
     responses={
         200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format."},
+        401: {
+            "model": ErrorResponse,
+            "description": "The deployment sets HOOKLINE_METRICS_TOKEN and the request does "
+            "not bear it (`unauthorized`).",
+        },
         503: {"model": Health, "description": "The database is unreachable."},
     },
 )
-async def metrics(svc: Svc) -> Response:
+async def metrics(svc: Svc, credentials: MetricsCredentials) -> Response:
     """Prometheus metrics: events ingested, deliveries by outcome, attempt durations,
-    queue depth by status and the oldest due delivery's lag."""
+    queue depth by status and the oldest due delivery's lag.
+
+    With HOOKLINE_METRICS_TOKEN set, only for `Authorization: Bearer <that token>`."""
+    token = svc.ctx.settings.metrics_token
+    if token is not None and not (
+        credentials is not None
+        and hmac.compare_digest(
+            credentials.credentials.strip().encode(), token.get_secret_value().encode()
+        )
+    ):
+        raise Unauthorized(
+            "/metrics needs this deployment's metrics token: send it as "
+            "'Authorization: Bearer <HOOKLINE_METRICS_TOKEN>'."
+        )
     try:
         body = await svc.ctx.metrics.render(svc.ctx.store)
     except Exception:
