@@ -57,7 +57,7 @@ def test_every_line_of_every_process_is_a_json_object(tmp_path: Path, receiver: 
                 "json",
                 "--port",
                 str(port),
-            ],  # fmt: skip
+            ],
             env=environment(tmp_path / "data", HOOKLINE_WORKERS="2"),
             stdout=stdout,
             stderr=stderr,
