@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 import traceback
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -27,7 +28,7 @@ def json_line(
     level: str = "info",
     logger: str = "hookline",
     at: float | None = None,
-    **fields: Any,
+    fields: Mapping[str, Any] | None = None,
 ) -> str:
     """One log line as JSON: time, level, logger, message, then ``fields``."""
     when = datetime.now(UTC) if at is None else datetime.fromtimestamp(at, tz=UTC)
@@ -36,7 +37,7 @@ def json_line(
         "level": level,
         "logger": logger,
         "message": message,
-        **fields,
+        **(fields or {}),
     }
     return json.dumps(entry)
 
@@ -52,7 +53,7 @@ class JsonFormatter(logging.Formatter):
             level=record.levelname.lower(),
             logger=record.name,
             at=record.created,
-            **extra,
+            fields=extra,
         )
 
 
@@ -73,7 +74,7 @@ def announce(settings: Settings, message: str, **fields: str) -> None:
     """Print a line on stdout whatever the log level (the banner, a generated key): as it is,
     each field's value indented on a line of its own, or in JSON mode one JSON object."""
     if settings.log_format == "json":
-        print(json_line(message, **fields), flush=True)
+        print(json_line(message, fields=fields), flush=True)
         return
     print("\n".join([message, *(f"    {value}" for value in fields.values())]), flush=True)
 
@@ -87,4 +88,5 @@ def fatal(log_format: str, message: str) -> None:
 
 def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     text = "".join(traceback.format_exception(kind, exc, tb)).rstrip()
-    print(json_line(f"{kind.__name__}: {exc}", level="critical", exception=text), file=sys.stderr)
+    line = json_line(f"{kind.__name__}: {exc}", level="critical", fields={"exception": text})
+    print(line, file=sys.stderr, flush=True)

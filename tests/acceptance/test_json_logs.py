@@ -134,3 +134,17 @@ def test_a_start_that_fails_says_why_in_json(tmp_path: Path) -> None:
     assert invalid.returncode == 1 and invalid.stdout == ""
     (said,) = objects(invalid.stderr)
     assert said["level"] == "error" and "HOOKLINE_WORKSPACE_SHARE" in said["message"]
+
+
+def test_an_uncaught_exception_is_a_json_line_with_its_traceback(tmp_path: Path) -> None:
+    crashed = subprocess.run(
+        [sys.executable, "-m", "hookline", "serve", "--log-format", "json", "--port", "0"],
+        env=environment(tmp_path / "data", HOOKLINE_LOG_LEVEL="chatty"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert crashed.returncode == 1
+    (said,) = objects(crashed.stderr)
+    assert said["level"] == "critical" and "chatty" in said["message"]
+    assert "Traceback (most recent call last)" in said["exception"]
