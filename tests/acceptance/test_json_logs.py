@@ -146,5 +146,5 @@ def test_an_uncaught_exception_is_a_json_line_with_its_traceback(tmp_path: Path)
     )
     assert crashed.returncode == 1
     (said,) = objects(crashed.stderr)
-    assert said["level"] == "critical" and "chatty" in said["message"]
+    assert said["level"] == "critical" and "CHATTY" in said["message"]
     assert "Traceback (most recent call last)" in said["exception"]
