@@ -313,6 +313,13 @@ class Settings(BaseSettings):
         "`unauthorized` without it), at least 16 characters, no spaces. Unset: `/metrics` "
         "answers anyone who reaches the port.",
     )
+    metrics_address: str = Field(
+        "",
+        description="`host:port` of a listener of its own for `/metrics`, e.g. "
+        "`127.0.0.1:9464` or `[::1]:9464`: every process that serves HTTP (the API, a "
+        "worker) serves `/metrics` there and no longer on `HOOKLINE_PORT`. Empty: `/metrics` "
+        "is on `HOOKLINE_PORT`. A malformed address stops the server at start.",
+    )
     log_format: Literal["text", "json"] = Field(
         "text",
         description="Log line format: `json` prints every line of every process (banner "
@@ -396,6 +403,14 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("metrics_address")
+    @classmethod
+    def _valid_metrics_address(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_address(value, "HOOKLINE_METRICS_ADDRESS")  # ValueError says what is wrong
+        return value
+
     @field_validator("plans")
     @classmethod
     def _valid_plans(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -443,6 +458,11 @@ class Settings(BaseSettings):
         return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", self.database_url)
 
     @property
+    def metrics_listener(self) -> tuple[str, int] | None:
+        """Where ``/metrics`` has a listener of its own; None: on the HTTP port."""
+        return parse_address(self.metrics_address, "") if self.metrics_address else None
+
+    @property
     def egress(self) -> EgressProxy | None:
         """The egress proxy deliveries leave through, with its no-proxy list; None: none."""
         if self.egress_proxy is None:
@@ -478,6 +498,17 @@ class Settings(BaseSettings):
             scheme, _, rest = self.smtp_url.partition("://")
             shown["smtp_url"] = f"{scheme}://***@{rest.rpartition('@')[2]}"
         return shown
+
+
+def parse_address(text: str, name: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` for IPv6) as a host and a port from 1 to 65535."""
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{name} is host:port (e.g. 127.0.0.1:9464), not {text!r}")
+    if ":" in host and not text.startswith("["):
+        raise ValueError(f"{name}: an IPv6 address goes in brackets ([::1]:9464), not {text!r}")
+    return host, int(port)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -27,7 +27,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # labels, at most one trailing dot. Anything else (a "%", "<", an empty label) is refused.
 _HOST_NAME_RE = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
 LOCALHOST_NAMES = ("localhost", "localhost.localdomain")
-# What a localhost name resolves to: allowed once an allowed network holds either of them.
+# What a localhost name resolves to: a deployment that allows them is told to use the address.
 LOOPBACK = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 _EXTRA_BLOCKED: tuple[Network, ...] = (
     ipaddress.ip_network("100.64.0.0/10"),  # CGNAT
@@ -140,9 +140,13 @@ def check_host(url: URL, *, open_network: bool, allowed: Sequence[Network] = ())
                 code="url_not_allowed",
             )
     name = (url.raw_host or "").rstrip(".")
-    if (name in LOCALHOST_NAMES or name.endswith(".localhost")) and all(
-        is_blocked(loopback, allowed) for loopback in LOOPBACK
-    ):
+    if name in LOCALHOST_NAMES or name.endswith(".localhost"):
+        if any(not is_blocked(loopback, allowed) for loopback in LOOPBACK):
+            raise Invalid(
+                "The URL points at localhost: give the loopback address instead (this "
+                f"deployment allows {_networks(allowed)}).",
+                code="url_not_allowed",
+            )
         raise Invalid(f"The URL points at localhost{_outside(allowed)}.", code="url_not_allowed")
 
 

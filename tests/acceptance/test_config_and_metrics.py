@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -109,3 +110,50 @@ def test_a_bad_metrics_token_stops_the_start(tmp_path: Path, token: str, problem
     assert started.returncode == 1
     assert "HOOKLINE_METRICS_TOKEN" in started.stderr and problem in started.stderr
     assert token not in started.stderr
+
+
+def test_metrics_on_a_listener_of_their_own(tmp_path: Path) -> None:
+    metrics_port = free_port()
+    env = {"HOOKLINE_WORKERS": "1", "HOOKLINE_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}"}
+    with Hookline(tmp_path, env=env).running() as server:
+        with server.api() as api:
+            ws = api.workspace()
+            api.send(ws, "order.paid", {"n": 1})
+        assert httpx.get(f"{server.base_url}/metrics", timeout=5).status_code == 404
+        own = f"http://127.0.0.1:{metrics_port}"
+        scraped = httpx.get(f"{own}/metrics", timeout=5)
+        assert scraped.status_code == 200
+        samples = {
+            sample.name: sample.value
+            for family in text_string_to_metric_families(scraped.text)
+            for sample in family.samples
+        }
+        assert samples["hookline_events_ingested_total"] >= 1
+        assert httpx.get(f"{own}/v1/workspaces", timeout=5).status_code == 404
+        assert f"Metrics:  {own}/metrics" in server.output()
+
+
+@pytest.mark.parametrize("address", ["9464", "localhost:0", "::1:9464", "host:port"])
+def test_a_malformed_metrics_address_stops_the_start(tmp_path: Path, address: str) -> None:
+    started = cli(
+        "serve", "--port", "0", HOOKLINE_DATA_DIR=str(tmp_path), HOOKLINE_METRICS_ADDRESS=address
+    )
+    assert started.returncode == 1
+    assert "HOOKLINE_METRICS_ADDRESS" in started.stderr and "Traceback" not in started.stderr
+
+
+def test_a_metrics_port_in_use_stops_the_start_saying_which_setting(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        started = cli(
+            "serve",
+            "--port",
+            str(free_port()),
+            HOOKLINE_DATA_DIR=str(tmp_path),
+            HOOKLINE_METRICS_ADDRESS=address,
+        )
+    assert started.returncode == 1
+    assert f"cannot listen on {address} for /metrics" in started.stderr
+    assert "HOOKLINE_METRICS_ADDRESS" in started.stderr and "Traceback" not in started.stderr

@@ -232,7 +232,7 @@ def test_a_refused_address_names_the_networks_this_deployment_opens() -> None:
                      allowed=allowed) == "https://127.0.0.1:9000/h"  # fmt: skip
 
 
-def test_localhost_is_refused_unless_an_allowed_network_holds_loopback() -> None:
+def test_localhost_is_refused_saying_what_this_deployment_allows_instead() -> None:
     assert refusal("https://localhost/h") == ("url_not_allowed", "The URL points at localhost.")
     lan = parse_networks(["192.168.7.0/24"])
     assert refusal("https://localhost/h", allowed=lan) == (
@@ -241,12 +241,10 @@ def test_localhost_is_refused_unless_an_allowed_network_holds_loopback() -> None
         "(192.168.7.0/24).",
     )
     for loopback in ("127.0.0.0/8", "::1/128"):
-        opened = parse_networks([loopback])
-        assert (
-            check_url(
-                "https://localhost:9000/h", allow_http=False, open_network=False, allowed=opened
-            )
-            == "https://localhost:9000/h"
+        assert refusal("https://localhost:9000/h", allowed=parse_networks([loopback])) == (
+            "url_not_allowed",
+            "The URL points at localhost: give the loopback address instead (this deployment "
+            f"allows {loopback}).",
         )
 
 

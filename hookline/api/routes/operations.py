@@ -1,13 +1,13 @@
-"""Operations endpoints every process serves: /healthz, /readyz, /metrics."""
+"""Operations endpoints every process serves: /healthz, /readyz, and /metrics (``metrics_router``:
+on the HTTP port, or on a listener of its own with HOOKLINE_METRICS_ADDRESS)."""
 
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Security
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hookline.api.deps import Svc
 from hookline.api.schemas import ErrorResponse, Health
@@ -15,6 +15,7 @@ from hookline.errors import StorageFull, Unauthorized
 from hookline.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
+metrics_router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", response_model=Health)
@@ -52,15 +53,7 @@ async def readyz(svc: Svc) -> Any:
     return Health(status="ok")
 
 
-_metrics_bearer = HTTPBearer(
-    scheme_name="metricsToken",
-    description="HOOKLINE_METRICS_TOKEN, when the deployment sets one.",
-    auto_error=False,
-)
-MetricsCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_metrics_bearer)]
-
-
-@router.get(
+@metrics_router.get(
     "/metrics",
     response_class=Response,
     responses={
@@ -73,17 +66,16 @@ MetricsCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_me
         503: {"model": Health, "description": "The database is unreachable."},
     },
 )
-async def metrics(svc: Svc, credentials: MetricsCredentials) -> Response:
+async def metrics(svc: Svc, request: Request) -> Response:
     """Prometheus metrics: events ingested, deliveries by outcome, attempt durations,
     queue depth by status and the oldest due delivery's lag.
 
     With HOOKLINE_METRICS_TOKEN set, only for `Authorization: Bearer <that token>`."""
     token = svc.ctx.settings.metrics_token
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if token is not None and not (
-        credentials is not None
-        and hmac.compare_digest(
-            credentials.credentials.strip().encode(), token.get_secret_value().encode()
-        )
+        scheme.lower() == "bearer"
+        and hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode())
     ):
         raise Unauthorized(
             "/metrics needs this deployment's metrics token: send it as "
