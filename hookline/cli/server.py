@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import click
 from pydantic import ValidationError
 
+from hookline.cli.api import answered, api_client
+
 if TYPE_CHECKING:
     from hookline.settings import Settings
 
@@ -149,8 +151,6 @@ def config(url: str | None, key: str | None) -> None:
     """Print the effective configuration (secrets masked) and what it resolves to: this
     environment's, or with --url a running server's."""
     if url is not None:
-        from hookline.cli.api import answered, api_client
-
         client = api_client(url, key)
         with answered(client):
             shown = client.config()

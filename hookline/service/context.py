@@ -35,8 +35,9 @@ class Context:
     wake: Callable[[], None] = lambda: None
     allowed_networks: tuple[Network, ...] = field(default=())
     metrics: Metrics = field(default_factory=Metrics)
-    # What the running server is (its role, its dispatchers); None outside ``hookline serve``.
-    process: Process | None = None
+    # What this server is: its role and the dispatcher processes it runs (``hookline serve``
+    # sets them; an application built without it is one process that does everything).
+    process: Process = field(default_factory=lambda: Process(role="all", dispatcher_processes=0))
     cache: ConfigCache = field(init=False)
 
     def __post_init__(self) -> None:

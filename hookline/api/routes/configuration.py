@@ -7,7 +7,7 @@ from typing import Any
 from hookline.api.deps import Svc, Who
 from hookline.api.routes.common import v1_router
 from hookline.api.schemas import Ok
-from hookline.service.configuration import Process, server_configuration
+from hookline.service.configuration import server_configuration
 
 router = v1_router("configuration")
 
@@ -21,5 +21,4 @@ async def get_config(svc: Svc, who: Who) -> Ok[dict[str, Any]]:
     and under `effective` what they resolve to: `source` (`this server`), `mode`, `database`,
     `admin_key`, `retry_policy` with every field filled in, `role` and
     `dispatcher_processes` (those it runs beside itself)."""
-    process = svc.ctx.process or Process(role="all", dispatcher_processes=0)
-    return Ok(data=server_configuration(who, svc.ctx.settings, process))
+    return Ok(data=server_configuration(who, svc.ctx.settings, svc.ctx.process))
