@@ -27,6 +27,7 @@ from typing import Any, Literal
 import uvicorn
 
 from hookline import tracing
+from hookline.data_dir import ensure_generated_keys
 from hookline.dispatch.dispatcher import Dispatcher
 from hookline.dispatch.transport import Transport
 from hookline.errors import HooklineError
@@ -36,7 +37,7 @@ from hookline.secrets import SecretBox
 from hookline.service import Context, Services
 from hookline.service.configuration import Process
 from hookline.service.operational import provision
-from hookline.settings import Settings, ensure_generated_keys
+from hookline.settings import Settings
 from hookline.store import open_store
 from hookline.store.port import Store
 from hookline.supervisor import Supervisor, watch_parent

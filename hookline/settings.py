@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -159,8 +158,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         Path(".hookline"),
-        description="Directory for the SQLite database, the generated admin key and encryption key; "
-        "kept private to its owner (0700, files 0600).",
+        description="Directory for the SQLite database when HOOKLINE_DATABASE_URL is unset and for "
+        "the keys generated when HOOKLINE_ADMIN_KEY or HOOKLINE_ENCRYPTION_KEY is; never touched "
+        "when all three are set. Kept private to its owner (0700, files 0600).",
     )
     database_url: str = Field(
         "",
@@ -513,39 +513,3 @@ def parse_address(text: str, name: str) -> tuple[str, int]:
 
 def load_settings(**overrides: Any) -> Settings:
     return Settings(**overrides)
-
-
-def ensure_generated_keys(settings: Settings) -> tuple[str, bool]:
-    """Return the admin key, generating and storing it on first start.
-
-    Also makes sure an encryption key exists. Returns (admin key, newly generated).
-    """
-    ensure_encryption_key(settings)
-    if settings.admin_key is not None:
-        return settings.admin_key.get_secret_value(), False
-    path = settings.data_dir / "admin.key"
-    generated = not path.exists()
-    if generated:
-        _write_private(path, "hk_admin_" + secrets.token_urlsafe(32))
-    key = path.read_text().strip()
-    settings.admin_key = SecretStr(key)
-    return key, generated
-
-
-def ensure_encryption_key(settings: Settings) -> str:
-    """The deployment's encryption key, generated and stored on first use."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.data_dir.chmod(0o700)  # a mode given to mkdir would be cut by the umask
-    if settings.encryption_key is None:
-        from cryptography.fernet import Fernet
-
-        path = settings.data_dir / "encryption.key"
-        if not path.exists():
-            _write_private(path, Fernet.generate_key().decode())
-        settings.encryption_key = SecretStr(path.read_text().strip())
-    return settings.encryption_key.get_secret_value()
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.touch(mode=0o600)
-    path.write_text(text + "\n")

@@ -196,8 +196,22 @@ def outcome_text(d: Delivery) -> str:
 @click.option("--type", "-t", "event_type", required=True, help="Event type.")
 @click.option("--data", "-d", default="{}", show_default=True, help="Event data as JSON.")
 @click.option("--id", "event_id", default=None, help="Idempotency key (made for you if not given).")
+@click.option("--channel", "channels", multiple=True,
+              help="A channel the event carries (repeat for more).")  # fmt: skip
+@click.option("--ttl", type=int, default=None,
+              help="Seconds the event stays worth delivering (default: the workspace's).")  # fmt: skip
+@click.option("--schema-version", default=None,
+              help="The version of the type's schema the data follows (default: the latest).")  # fmt: skip
 def send(
-    client: Client, as_json: bool, workspace: str, event_type: str, data: str, event_id: str | None
+    client: Client,
+    as_json: bool,
+    workspace: str,
+    event_type: str,
+    data: str,
+    event_id: str | None,
+    channels: tuple[str, ...],
+    ttl: int | None,
+    schema_version: str | None,
 ) -> None:
     """Send an event through the API."""
     try:
@@ -206,7 +220,15 @@ def send(
         raise click.UsageError(f"--data is not JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise click.UsageError("--data must be a JSON object")
-    accepted = client.send(workspace, event_type, payload, id=event_id)
+    accepted = client.send(
+        workspace,
+        event_type,
+        payload,
+        id=event_id,
+        channels=channels or None,
+        ttl=ttl,
+        schema_version=schema_version,
+    )
     if as_json:
         print_json(accepted)
         return

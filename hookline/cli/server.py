@@ -103,18 +103,22 @@ def serve(
         # files here, which the API's /metrics adds up (the dispatcher processes inherit it).
         metrics_dir = Path(tempfile.mkdtemp(prefix="hookline-metrics-"))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    from hookline.data_dir import DataDirError
     from hookline.server import run
 
-    run(settings, role, supervised=supervised, metrics_dir=metrics_dir)  # type: ignore[arg-type]
+    try:
+        run(settings, role, supervised=supervised, metrics_dir=metrics_dir)  # type: ignore[arg-type]
+    except DataDirError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command()
 def migrate() -> None:
     """Apply schema migrations (and seal custom headers older versions stored in clear)."""
     settings = _settings()
+    from hookline.data_dir import DataDirError, ensure_encryption_key
     from hookline.secrets import SecretBox
     from hookline.server import checked_key
-    from hookline.settings import ensure_encryption_key
     from hookline.store import open_store
 
     async def go() -> None:
@@ -124,7 +128,10 @@ def migrate() -> None:
         await checked_key(store, box, settings)
         await store.close()
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    except DataDirError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo("migrations applied")
 
 

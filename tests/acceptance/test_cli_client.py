@@ -9,13 +9,18 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.net import free_port
 from support.polling import poll
 from support.receiver import Receiver
 from support.server import Api, Hookline
+
+pytestmark = pytest.mark.store_independent
 
 HOOKLINE = str(Path(sys.executable).with_name("hookline"))
 
@@ -29,6 +34,10 @@ def run(hookline: Hookline, *args: str, key: str | None = None) -> subprocess.Co
     return subprocess.run(
         [HOOKLINE, *args], env=env, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def data(result: subprocess.CompletedProcess[str]) -> Any:
@@ -100,6 +109,26 @@ def test_send_and_deliveries_list_with_filters(
     assert data(later) == []
     human = run(hookline, "deliveries", "list", "-w", ws)
     assert sent["id"] in human.stdout and "failed" in human.stdout
+
+
+def test_send_with_channels_ttl_and_a_schema_version(
+    hookline: Hookline, api: Api, ws: str, receiver: Receiver
+) -> None:
+    kind = f"plan.changed.{uuid.uuid4().hex[:8]}"
+    api.post("/v1/event-types", {"name": kind, "schemas": {"1": {"type": "object"},
+             "2": {"type": "object", "required": ["plan"]}}}, status=201)  # fmt: skip
+    eu = api.webhook(ws, receiver.endpoint().url, events=[kind], channels=["eu"])
+    args = ["send", "-w", ws, "-t", kind, "-d", '{"n": 1}', "--json"]
+
+    refused = run(hookline, *args)  # the latest version wants a plan
+    assert refused.returncode == 1 and "schema" in refused.stderr, refused.stderr
+    sent = data(run(hookline, *args, "--schema-version", "1", "--channel", "eu", "--ttl", "600"))
+    assert sent["deliveries"] == 1
+    (dlv,) = api.deliveries_of(sent["id"])
+    assert dlv["webhookId"] == eu["id"]
+    assert api.get(f"/v1/events/{sent['id']}")["channels"] == ["eu"]
+    lifetime = parse_time(dlv["expiresAt"]) - parse_time(dlv["createdAt"])
+    assert lifetime.total_seconds() == pytest.approx(600, abs=1)
 
 
 def test_recover_follows_the_resent_deliveries_until_they_settle(
