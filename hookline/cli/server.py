@@ -109,7 +109,12 @@ def serve(
     try:
         run(settings, role, supervised=supervised, metrics_dir=metrics_dir)  # type: ignore[arg-type]
     except DataDirError as exc:
-        raise click.ClickException(str(exc)) from None
+        if settings.log_format != "json":
+            raise click.ClickException(str(exc)) from None
+        from hookline.logs import fatal
+
+        fatal("json", str(exc))
+        sys.exit(1)
 
 
 @click.command()

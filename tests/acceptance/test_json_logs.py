@@ -148,3 +148,17 @@ def test_an_uncaught_exception_is_a_json_line_with_its_traceback(tmp_path: Path)
     (said,) = objects(crashed.stderr)
     assert said["level"] == "critical" and "CHATTY" in said["message"]
     assert "Traceback (most recent call last)" in said["exception"]
+
+
+def test_a_data_directory_that_cannot_be_used_is_a_json_line(tmp_path: Path) -> None:
+    (tmp_path / "file").touch()
+    refused = subprocess.run(
+        [sys.executable, "-m", "hookline", "serve", "--log-format", "json", "--port", "0"],
+        env=environment(tmp_path / "file" / "data"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1 and refused.stdout == ""
+    (said,) = objects(refused.stderr)
+    assert said["level"] == "error" and "HOOKLINE_DATA_DIR" in said["message"]
