@@ -213,6 +213,7 @@ OPERATIONS: dict[str, str] = {
     "healthz": "health",
     "readyz": "ready",
     "metrics": "metrics",
+    "get_config": "config",
     "list_workspaces": "workspaces",
     "create_workspace": "create_workspace",
     "get_workspace": "get_workspace",

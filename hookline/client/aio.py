@@ -125,6 +125,11 @@ class AsyncClient:
         """``/readyz``: the process can reach its database."""
         return Health.model_validate(base.answer(await self._send("GET", "/readyz")))
 
+    async def config(self) -> dict[str, Any]:
+        """``/v1/config`` (admin key): the server's effective configuration, secrets masked."""
+        data: dict[str, Any] = base.answer(await self._send("GET", "/v1/config"))
+        return data
+
     async def metrics(self) -> str:
         """``/metrics`` in the Prometheus text format."""
         response = await self._send("GET", "/metrics")

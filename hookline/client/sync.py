@@ -125,6 +125,11 @@ class Client:
         """``/readyz``: the process can reach its database."""
         return Health.model_validate(base.answer(self._send("GET", "/readyz")))
 
+    def config(self) -> dict[str, Any]:
+        """``/v1/config`` (admin key): the server's effective configuration, secrets masked."""
+        data: dict[str, Any] = base.answer(self._send("GET", "/v1/config"))
+        return data
+
     def metrics(self) -> str:
         """``/metrics`` in the Prometheus text format."""
         response = self._send("GET", "/metrics")

@@ -351,3 +351,38 @@ def test_errors_have_their_exit_codes(hookline: Hookline, ws: str) -> None:
         timeout=60,
     )
     assert nokey.returncode == 2 and "HOOKLINE_API_KEY" in nokey.stderr
+
+
+def test_tail_unreachable_from_the_start_exits_3_without_saying_it_follows(ws: str) -> None:
+    env = {
+        **os.environ,
+        "HOOKLINE_URL": f"http://127.0.0.1:{free_port()}",
+        "HOOKLINE_API_KEY": "hk_x",
+    }
+    down = subprocess.run(
+        [HOOKLINE, "tail", "-w", ws, "--interval", "0.1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert down.returncode == 3, down.stderr
+    assert "cannot reach Hookline at http://127.0.0.1:" in down.stderr
+    assert "following deliveries" not in down.stderr and down.stdout == ""
+
+
+def test_the_server_commands_exit_1_when_they_cannot_start_and_2_on_bad_usage(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
+    env |= {"HOOKLINE_DATA_DIR": str(tmp_path), "HOOKLINE_WORKSPACE_SHARE": "0"}
+    for command in (["serve", "--port", "0"], ["migrate"], ["config"]):
+        refused = subprocess.run(
+            [HOOKLINE, *command], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert refused.returncode == 1, (command, refused.stderr)
+        assert "HOOKLINE_WORKSPACE_SHARE" in refused.stderr and "Traceback" not in refused.stderr
+    bad = subprocess.run(
+        [HOOKLINE, "listen", "--status", "99"], capture_output=True, text=True, timeout=60
+    )
+    assert bad.returncode == 2 and "--status" in bad.stderr
