@@ -10,8 +10,9 @@
     ├── PayloadTooLarge                413 payload_too_large
     ├── Invalid                        422 validation_error (code set per case)
     ├── RateLimited                    429 rate_limited
-    └── StorageUnavailable             503 storage_unavailable (with Retry-After)
-        └── StorageFull                503 storage_full (with Retry-After)
+    ├── StorageUnavailable             503 storage_unavailable (with Retry-After)
+    │   └── StorageFull                503 storage_full (with Retry-After)
+    └── SandboxUnavailable             503 sandbox_unavailable (with Retry-After)
 
 Each class's docstring is its default message. ``hookline.api.errors`` is the
 one place that turns these into HTTP responses. The stores raise the storage
@@ -128,6 +129,14 @@ class StorageFull(StorageUnavailable):
 
     code = "storage_full"
     retry_after = 10
+
+
+class SandboxUnavailable(HooklineError):
+    """The sandbox that runs transformations cannot run one right now; try again in a moment."""
+
+    status = 503
+    code = "sandbox_unavailable"
+    retry_after = 5
 
 
 def summary(lead: str, problems: list[str]) -> str:

@@ -46,7 +46,8 @@ class Metrics:
         self.deliveries = Counter(
             "hookline_deliveries",
             "Delivery outcomes: succeeded, failed (final) or retry (rescheduled) after an attempt; "
-            "expired (its event's ttl ran out before the next attempt).",
+            "expired (its event's ttl ran out before the next attempt); cancelled (its webhook's "
+            "transformation said not to send it).",
             ["outcome"],
             registry=self.registry,
         )

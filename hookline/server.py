@@ -169,6 +169,7 @@ async def _serve(settings: Settings, role: Role, *, supervised: bool) -> None:
         stop()
         await asyncio.gather(*tasks)
     finally:
+        await services.transformations.close()
         await store.close()
         log.info("stopped")
 

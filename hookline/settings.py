@@ -30,6 +30,7 @@ from hookline.domain.portal_offer import InvalidOffer, PortalOffer, parse_offer
 from hookline.domain.retry import InvalidPolicy, PolicyLayer, parse_policy
 from hookline.domain.scheduling import workspace_slots
 from hookline.domain.workspace_settings import DeliveryFormat, InvalidSettings, parse_format
+from hookline.sandbox.pool import SandboxLimits
 
 DEFAULT_PLANS: dict[str, dict[str, Any]] = {
     "free": {"maxWebhooks": 10},
@@ -300,6 +301,27 @@ class Settings(BaseSettings):
         description="First wait before a delivery is tried again after a fault of Hookline's "
         "own (a bug, a database error); it doubles with each fault in a row, up to 10 minutes.",
     )
+    transform_time_ms: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Milliseconds a webhook transformation may run per attempt (1 to 10000); "
+        "past it the attempt fails with transformation_error.",
+    )
+    transform_memory_mb: int = Field(
+        64,
+        ge=8,
+        le=1024,
+        description="Megabytes of JavaScript heap a webhook transformation may use per "
+        "attempt (8 to 1024); past it the attempt fails with transformation_error.",
+    )
+    transform_processes: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Sandbox processes that run webhook transformations, per Hookline process "
+        "that needs them (1 to 64): the transformations that run at once.",
+    )
     aws_default_credentials: bool = Field(
         False,
         description="Let an SQS, SNS or EventBridge destination without keys of its own "
@@ -480,6 +502,15 @@ class Settings(BaseSettings):
     def workspace_concurrency(self) -> int:
         """Attempts in flight at once for one workspace, per worker process."""
         return workspace_slots(self.workspace_share, self.worker_concurrency)
+
+    @property
+    def sandbox_limits(self) -> SandboxLimits:
+        """What each webhook transformation may use, and how many run at once."""
+        return SandboxLimits(
+            time_ms=self.transform_time_ms,
+            memory_bytes=self.transform_memory_mb * 1024 * 1024,
+            processes=self.transform_processes,
+        )
 
     @property
     def base_url(self) -> str:

@@ -26,6 +26,7 @@ from hookline.domain.limits import (
     MAX_RATE_LIMIT,
     MAX_SCHEMA_VERSIONS,
     MAX_STATUS_REASON,
+    MAX_TRANSFORMATION_CODE,
     MAX_TTL,
     MAX_URL,
     MIN_RATE_LIMIT,
@@ -672,6 +673,59 @@ DESTINATION_DOC = (
 )
 
 
+TRANSFORMATION_DOC = (
+    "JavaScript defining function handler(webhook), run before each attempt: it gets "
+    "{eventType, payload, url, headers} (payload: the body as it would be sent; headers: the "
+    "custom headers) and returns it changed, or with cancel: true to send nothing (the "
+    "delivery ends cancelled). The returned url and headers follow the rules of a webhook's "
+    "own; the delivered body is the returned payload, signed as such. Run in a sandbox without "
+    "I/O, with time and memory limits; a failure ends the attempt with transformation_error. "
+    "enabled: false keeps the code without running it. null: no transformation."
+)
+
+
+class TransformationIn(In):
+    code: str = Field(
+        min_length=1,
+        max_length=MAX_TRANSFORMATION_CODE,
+        description="JavaScript defining function handler(webhook).",
+        examples=[
+            "function handler(webhook) {\n  webhook.payload.source = 'hookline';\n  return webhook;\n}"
+        ],
+    )
+    enabled: StrictBool = Field(True, description="Whether it runs (default true).")
+
+
+class TransformationOut(Out):
+    code: str
+    enabled: bool
+
+
+class TransformationTry(In):
+    eventType: str = Field(
+        max_length=128, description="The event type whose example (latest version) to use."
+    )
+    code: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_TRANSFORMATION_CODE,
+        description="The JavaScript to try (default: the webhook's saved transformation).",
+    )
+
+
+class TransformationTried(Out):
+    given: dict[str, Any] = Field(
+        description="What handler(webhook) got: eventType, payload, url, headers."
+    )
+    cancelled: bool = Field(description="The code returned cancel: true: nothing would be sent.")
+    body: str | None = Field(description="The body that would be sent (null: none).")
+    url: str | None = Field(description="The URL it would be sent to (null: none).")
+    headers: dict[str, str] | None = Field(description="The custom headers it would carry.")
+    error: str | None = Field(
+        description="Why the attempt would fail with transformation_error (null: it would not)."
+    )
+
+
 class WebhookFields(In):
     url: str | None = Field(
         None,
@@ -722,6 +776,7 @@ class WebhookFields(In):
         examples=[["project_123"]],
         json_schema_extra=CHANNELS_SCHEMA,
     )
+    transformation: TransformationIn | None = Field(None, description=TRANSFORMATION_DOC)
     auth: dict[str, Any] | None = Field(None, description=AUTH_DOC, json_schema_extra=AUTH_SCHEMA)
     destination: dict[str, Any] | None = Field(
         None,
@@ -769,6 +824,7 @@ class WebhookOut(Out):
     metadata: dict[str, Any]
     filter: dict[str, Any] | None = Field(description=FILTER_DOC)
     channels: list[str] | None = Field(description=WEBHOOK_CHANNELS_DOC)
+    transformation: TransformationOut | None = Field(description=TRANSFORMATION_DOC)
     destination: dict[str, Any] | None = Field(
         description="The destination other than HTTP (null: HTTP to url), without its password "
         "or secret key."
@@ -802,6 +858,9 @@ def webhook_out(wh: Webhook) -> WebhookOut:
         metadata=wh.metadata,
         filter=None if wh.filter is None else wh.filter.to_json(),
         channels=list(wh.channels) or None,
+        transformation=None
+        if wh.transformation is None
+        else TransformationOut(**wh.transformation.to_json()),
         auth=None if wh.auth is None else wh.auth.public(),
         destination=None if wh.destination is None else wh.destination.public(),
         createdAt=_t(wh.created_at),
@@ -893,8 +952,11 @@ class DeliveryOut(Out):
     eventType: str
     webhookId: str = prefixed("wh")
     workspaceId: str
-    status: Literal["pending", "held", "sending", "succeeded", "failed", "expired"] = Field(
-        description="expired: its event's ttl ran out before its next attempt could start."
+    status: Literal["pending", "held", "sending", "succeeded", "failed", "expired", "cancelled"] = (
+        Field(
+            description="expired: its event's ttl ran out before its next attempt could start; "
+            "cancelled: its webhook's transformation said not to send it."
+        )
     )
     attemptCount: int
     nextAttemptAt: Timestamp | None
@@ -986,6 +1048,18 @@ class RequestRecord(Out):
         exclude_if=lambda v: v is None,  # only in the attempts of OAuth2 webhooks
         description="For a webhook with OAuth2 auth: the token requests this attempt made "
         "(none when a kept token was used; a second after the endpoint answered 401).",
+    )
+    transformationError: str | None = Field(
+        None,
+        exclude_if=lambda v: v is None,  # only in attempts a transformation failed
+        description="Why the webhook's transformation failed (the attempt's error is "
+        "transformation_error); the request is shown as it was before the transformation.",
+    )
+    cancelled: bool | None = Field(
+        None,
+        exclude_if=lambda v: v is None,  # only in attempts a transformation cancelled
+        description="true: the webhook's transformation cancelled the delivery and nothing was "
+        "sent; the request is shown as it was before the transformation.",
     )
 
 

@@ -42,12 +42,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_REFUSED = 1
 EXIT_UNREACHABLE = 3
-DELIVERY_STATUSES = ["pending", "held", "sending", "succeeded", "failed", "expired"]
-FINAL = frozenset({"succeeded", "failed", "expired"})
+DELIVERY_STATUSES = ["pending", "held", "sending", "succeeded", "failed", "expired", "cancelled"]
+FINAL = frozenset({"succeeded", "failed", "expired", "cancelled"})
 STATUS_STYLE = {
     "succeeded": "green",
     "failed": "red",
     "expired": "dim",
+    "cancelled": "dim",
     "pending": "yellow",
     "sending": "cyan",
     "held": "magenta",

@@ -235,6 +235,7 @@ OPERATIONS: dict[str, str] = {
     "get_secret": "get_secret",
     "rotate_secret": "rotate_secret",
     "test_webhook": "test_webhook",
+    "try_transformation": "try_transformation",
     "recover": "recover",
     "send_event": "send",
     "send_events": "send_batch",

@@ -13,7 +13,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-DeliveryStatus = Literal["pending", "held", "sending", "succeeded", "failed", "expired"]
+DeliveryStatus = Literal[
+    "pending", "held", "sending", "succeeded", "failed", "expired", "cancelled"
+]
 WebhookStatus = Literal["active", "paused", "disabled"]
 Role = Literal["owner", "admin", "member", "publisher"]
 
@@ -62,6 +64,22 @@ class EventType(Model):
     updated_at: datetime
 
 
+class Transformation(Model):
+    code: str  # JavaScript defining function handler(webhook)
+    enabled: bool = True
+
+
+class TransformationTried(Model):
+    """What a transformation made of an event type's example (nothing was sent)."""
+
+    given: dict[str, Any]  # what handler(webhook) got
+    cancelled: bool
+    body: str | None
+    url: str | None
+    headers: dict[str, str] | None
+    error: str | None  # why an attempt would fail with transformation_error
+
+
 class Webhook(Model):
     id: str
     workspace_id: str
@@ -81,6 +99,7 @@ class Webhook(Model):
     retry_policy: dict[str, Any] | None
     filter: dict[str, Any] | None = None
     channels: list[str] | None = None  # None: every event
+    transformation: Transformation | None = None
     auth: dict[str, Any] | None = None  # the type and the parts that are not secret
     destination: dict[str, Any] | None = None  # not HTTP: a queue, stream or topic
     created_at: datetime
@@ -163,6 +182,8 @@ class RequestRecord(Model):
     headers: dict[str, str]
     body: str
     token_requests: list[TokenRequest] | None = None  # an OAuth2 webhook's token requests
+    transformation_error: str | None = None  # why the webhook's transformation failed
+    cancelled: bool | None = None  # the webhook's transformation cancelled the delivery
 
 
 class ResponseRecord(Model):

@@ -39,6 +39,7 @@ from hookline.client.models import (
     Recovered,
     Role,
     Secret,
+    TransformationTried,
     Webhook,
     WebhookStatus,
     Workspace,
@@ -208,7 +209,7 @@ class Client:
     ) -> Webhook:
         """Fields: ``name``, ``description``, ``secret``, ``headers``, ``metadata``,
         ``retry_policy``, ``ordering``, ``rate_limit``, ``status``, ``filter``, ``auth``,
-        ``destination`` (``url`` None: the destination's)."""
+        ``destination``, ``transformation`` (``url`` None: the destination's)."""
         body = {"events": list(events), **base.fields(fields)}
         if url is not None:
             body["url"] = url
@@ -251,6 +252,17 @@ class Client:
         body = {} if event_type is None else {"eventType": event_type}
         url = base.path("/v1/webhooks/{}/test", webhook_id)
         return self._one(DeliveryDetail, "POST", url, json=body)
+
+    def try_transformation(
+        self, webhook_id: str, event_type: str, *, code: str | None = None
+    ) -> TransformationTried:
+        """Run ``code`` (default: the webhook's saved transformation) on the latest example
+        of ``event_type`` as the webhook would get it; nothing is sent."""
+        body = (
+            {"eventType": event_type} if code is None else {"eventType": event_type, "code": code}
+        )
+        url = base.path("/v1/webhooks/{}/transformation/try", webhook_id)
+        return self._one(TransformationTried, "POST", url, json=body)
 
     def recover(
         self,

@@ -35,12 +35,21 @@ from hookline.dispatch.prepare import PendingDispatch, prepare
 from hookline.dispatch.publishers import Guard, Router
 from hookline.dispatch.recorder import Recorder
 from hookline.dispatch.sender import AiohttpTransport, make_session
+from hookline.dispatch.transform import (
+    UrlRules,
+    cancelled_record,
+    failed_record,
+    transform,
+)
 from hookline.dispatch.transport import SendResult, Transport
+from hookline.domain.attempt_errors import AttemptError
 from hookline.domain.network_guard import Network
+from hookline.domain.transformations import Cancelled
 from hookline.errors import StorageFull, StorageUnavailable
 from hookline.ids import format_ms, new_id, now_ms
 from hookline.metrics import Metrics
 from hookline.notify import Mailer, StopNotices
+from hookline.sandbox.pool import SandboxPool
 from hookline.secrets import SecretBox
 from hookline.service.operational import Operational
 from hookline.settings import Settings
@@ -105,6 +114,7 @@ class Dispatcher:
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._transport = transport
+        self._sandbox: SandboxPool | None = None  # started at the first transformation
 
     def wake(self) -> None:
         """Called by the API in the same process when new work is due now."""
@@ -243,6 +253,11 @@ class Dispatcher:
             except Exception as exc:
                 await self._internal_fault(claim, "prepare", span, exc)
                 return
+            if claim.webhook.transformation is not None:
+                transformed = await self._transform(pending, span)
+                if transformed is None:
+                    return
+                pending = transformed
             started = now_ms()
             try:
                 result = await self._send(pending)
@@ -256,6 +271,67 @@ class Dispatcher:
                 return
             tracing.attempted(span, result, concluded.verdict)
         self._recorder.add(concluded.record, faults=claim.internal_faults)
+
+    async def _transform(self, pending: PendingDispatch, span: Span) -> PendingDispatch | None:
+        """``pending`` as the webhook's transformation changed it; None when the attempt ends
+        here: the transformation failed or cancelled the delivery (recorded), or the sandbox
+        failed (a fault of Hookline's own)."""
+        claim = pending.claim
+        assert claim.webhook.transformation is not None
+        if not claim.webhook.transformation.enabled:
+            return pending
+        if self._sandbox is None:
+            self._sandbox = SandboxPool(self.settings.sandbox_limits)
+        fmt = self.settings.delivery.over(claim.workspace_settings.delivery)
+        started = now_ms()
+        try:
+            outcome = await transform(
+                pending,
+                self._sandbox,
+                rules=UrlRules(
+                    allow_http=self.settings.http_allowed,
+                    open_network=self.settings.dev,
+                    allowed=self.networks,
+                ),
+                brand=fmt.brand,
+                prepare_again=lambda changed, body: prepare(
+                    changed,
+                    box=self.box,
+                    delivery_defaults=self.settings.delivery,
+                    policy_defaults=self.settings.retry_policy,
+                    timestamp=pending.timestamp,
+                    body=body,
+                ),
+            )
+        except Exception as exc:  # SandboxUnavailable, or a bug
+            await self._internal_fault(claim, "transform", span, exc)
+            return None
+        if isinstance(outcome, PendingDispatch):
+            return outcome
+        finished = now_ms()
+        if isinstance(outcome, Cancelled):
+            self.metrics.deliveries.labels(outcome="cancelled").inc()
+            record = cancelled_record(
+                pending, attempt_id=new_id("att"), started=started, finished=finished
+            )
+            self._recorder.add(record, faults=claim.internal_faults)
+            return None
+        result = SendResult(
+            status_code=None,
+            headers={},
+            body="",
+            truncated=False,
+            error=AttemptError.TRANSFORMATION_ERROR,
+            duration_ms=outcome.duration_ms,
+            retry_after=None,
+            final_url=pending.request.url,
+        )
+        concluded = self._conclude(pending, result, started)
+        tracing.attempted(span, result, concluded.verdict)
+        self._recorder.add(
+            failed_record(concluded.record, outcome.message), faults=claim.internal_faults
+        )
+        return None
 
     async def _send(self, pending: PendingDispatch) -> SendResult:
         assert self._transport is not None
@@ -324,6 +400,8 @@ class Dispatcher:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._sandbox is not None:
+            await self._sandbox.close()
         if self._transport is not None:
             try:
                 await self._transport.close()

@@ -55,18 +55,25 @@ def prepare(
     delivery_defaults: DeliveryFormat,
     policy_defaults: PolicyLayer,
     timestamp: int,
+    body: bytes | None = None,
 ) -> PendingDispatch:
+    """The request of ``claim``'s attempt, its body the event's envelope unless ``body`` is
+    given (what a transformation returned)."""
     wh = claim.webhook
     fmt = delivery_defaults.over(claim.workspace_settings.delivery)
     test = "test" in claim.tags
-    body = envelope.render(
-        fmt.envelope,
-        event_id=claim.event.id,
-        event_type=claim.event.type,
-        workspace_id=claim.event.workspace_id,
-        created_at_ms=claim.event.created_at,
-        data_json=claim.event.data_json,
-        test=test,
+    body = (
+        body
+        if body is not None
+        else envelope.render(
+            fmt.envelope,
+            event_id=claim.event.id,
+            event_type=claim.event.type,
+            workspace_id=claim.event.workspace_id,
+            created_at_ms=claim.event.created_at,
+            data_json=claim.event.data_json,
+            test=test,
+        )
     )
     brand = fmt.brand
     headers = {

@@ -41,6 +41,9 @@ class AttemptError(StrEnum):
     NOT_ACKNOWLEDGED = "not_acknowledged"
     PUBLISH_ERROR = "publish_error"
     UNEXPECTED_RESPONSE = "unexpected_response"
+    # The webhook's transformation threw, ran past its limits or returned what cannot be sent:
+    # nothing was sent (its message is in the attempt's request record).
+    TRANSFORMATION_ERROR = "transformation_error"
 
 
 # Not an attempt's error: the start of a delivery's ``lastError`` when a fault of Hookline's
@@ -76,6 +79,8 @@ SENTENCES: dict[AttemptError, str] = {
     AttemptError.NOT_ACKNOWLEDGED: "The broker did not acknowledge the message.",
     AttemptError.PUBLISH_ERROR: "The broker refused to publish the message.",
     AttemptError.UNEXPECTED_RESPONSE: "The service answered in a way it should not have.",
+    AttemptError.TRANSFORMATION_ERROR: "The webhook's transformation failed, so nothing was "
+    "sent; its message says why.",
 }
 INTERNAL_SENTENCE = "A fault inside the delivery service held the attempt back; it is tried again."
 

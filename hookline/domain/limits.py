@@ -27,3 +27,4 @@ MAX_CHANNEL_LENGTH = 128  # characters of one channel name
 # year. An event older than the retention period is deleted whatever its ttl.
 MIN_TTL = 1
 MAX_TTL = 365 * 86400
+MAX_TRANSFORMATION_CODE = 65536  # characters of a webhook transformation's JavaScript

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # the settings' own modules: imported for annotations only
     from hookline.domain.filters import Filter
     from hookline.domain.queues import Destination
     from hookline.domain.retry import PolicyLayer
+    from hookline.domain.transformations import Transformation
     from hookline.domain.workspace_settings import WorkspaceSettings
 
 
@@ -30,6 +31,7 @@ class DeliveryStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     EXPIRED = "expired"  # its event's ttl ran out before its next attempt could start
+    CANCELLED = "cancelled"  # its webhook's transformation said not to send it
 
 
 # Faults of Hookline's own in a row (each a deferral without an attempt) after which an
@@ -148,6 +150,8 @@ class Webhook:
     forward_headers_on_redirect: bool = False
     # Only events sharing one of these channels reach it (empty: every event, channels or not).
     channels: tuple[str, ...] = ()
+    # JavaScript that reshapes each delivery before it is signed (``domain/transformations``).
+    transformation: Transformation | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

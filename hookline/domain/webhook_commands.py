@@ -3,7 +3,7 @@
 ``parse_create`` turns a body into a ``WebhookCreate``, ``parse_change`` into a
 ``WebhookChange`` (fields left ``UNSET`` stay as they are; ``None`` clears one). Each field is
 checked here for its shape and range and becomes a typed value: a ``PolicyLayer``, a
-``Filter``, an ``EndpointAuth``, a ``Destination``, a tuple of channel names. What needs the deployment or the stored
+``Filter``, an ``EndpointAuth``, a ``Destination``, a tuple of channel names, a ``Transformation``. What needs the deployment or the stored
 webhook is the service's to check on those values: whether a URL or host may be reached,
 which header names the workspace's brand reserves, plan limits, and whether a stored secret
 may go along with a change.
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hookline.domain import channels, endpoint_auth, filters, queues
+from hookline.domain import channels, endpoint_auth, filters, queues, transformations
 from hookline.domain.endpoint_auth import EndpointAuth, SecretLeftOut
 from hookline.domain.filters import Filter
 from hookline.domain.limits import (
@@ -33,6 +33,7 @@ from hookline.domain.matching import is_valid_pattern
 from hookline.domain.queues import Destination
 from hookline.domain.retry import InvalidPolicy, PolicyLayer, parse_policy
 from hookline.domain.statuses import WebhookStatus
+from hookline.domain.transformations import Transformation
 from hookline.errors import Invalid, summary
 from hookline.verify import VerificationError, secret_bytes
 
@@ -73,6 +74,7 @@ class WebhookPatch:
     destination: Destination | None = UNSET  # plain here too
     forward_headers_on_redirect: bool = UNSET
     channels: tuple[str, ...] = UNSET  # empty: every event
+    transformation: Transformation | None = UNSET
 
     def given(self) -> dict[str, Any]:
         """The fields set in this patch, by name."""
@@ -148,7 +150,7 @@ def _fields(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     if "events" in body or creating:
         out["events"] = _events(body.get("events"))
     if body.get("headers") is not None:
-        out["headers"] = _headers(body["headers"])
+        out["headers"] = parse_headers(body["headers"])
     if body.get("forwardHeadersOnRedirect") is not None:
         forward = body["forwardHeadersOnRedirect"]
         if not isinstance(forward, bool):
@@ -169,6 +171,8 @@ def _fields(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         out["filter"] = filters.parse(body["filter"])
     if "channels" in body:
         out["channels"] = channels.parse(body["channels"])
+    if "transformation" in body:
+        out["transformation"] = transformations.parse(body["transformation"])
     if body.get("ordering") is not None:
         if body["ordering"] not in ORDERINGS:
             raise Invalid('ordering is "none" or "fifo".', code="invalid_ordering")
@@ -198,7 +202,7 @@ def _events(events: Any) -> list[str]:
     return list(dict.fromkeys(events))
 
 
-def _headers(headers: Any) -> dict[str, str]:
+def parse_headers(headers: Any) -> dict[str, str]:
     """Custom headers as HTTP allows them (which names Hookline keeps for itself is the
     service's to say: it depends on the workspace's brand)."""
     if not isinstance(headers, dict):

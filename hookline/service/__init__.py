@@ -14,6 +14,7 @@ from hookline.service.events import Events
 from hookline.service.operational import Operational
 from hookline.service.portal_links import PortalLinks
 from hookline.service.sessions import Sessions
+from hookline.service.transformations import Transformations
 from hookline.service.webhooks import Webhooks
 from hookline.service.workspaces import Workspaces
 
@@ -31,6 +32,7 @@ class Services:
         self.deliveries = Deliveries(ctx, self.workspaces, self.webhooks)
         self.sessions = Sessions(ctx, self.workspaces)
         self.portal_links = PortalLinks(ctx, self.workspaces)
+        self.transformations = Transformations(ctx, self.workspaces, self.catalog, self.webhooks)
 
     async def authenticate(self, key: str | None) -> Principal:
         """The principal a bearer key stands for; revocations apply within seconds (at once

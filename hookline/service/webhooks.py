@@ -99,6 +99,7 @@ class Webhooks:
             destination=_or(fields.destination, None),
             forward_headers_on_redirect=_or(fields.forward_headers_on_redirect, False),
             channels=_or(fields.channels, ()),
+            transformation=_or(fields.transformation, None),
         )
         private, _public = generate_keypair()
         await self.store.create_webhook(

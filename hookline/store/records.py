@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from hookline.domain import endpoint_auth, filters, queues
+from hookline.domain import endpoint_auth, filters, queues, transformations
 from hookline.domain.endpoint_auth import EndpointAuth
 from hookline.domain.filters import Filter
 from hookline.domain.models import (
@@ -38,6 +38,7 @@ from hookline.domain.models import (
 from hookline.domain.queues import Destination
 from hookline.domain.retry import PolicyLayer, load_policy
 from hookline.domain.statuses import WebhookStatus
+from hookline.domain.transformations import Transformation
 from hookline.domain.webhook_commands import WebhookPatch
 from hookline.domain.workspace_settings import WorkspaceSettings, load_settings
 from hookline.secrets import SecretBox
@@ -140,6 +141,7 @@ def webhook(row: Row, box: SecretBox) -> Webhook:
         destination=_destination(box.open(row["destination"])) if row["destination"] else None,
         forward_headers_on_redirect=bool(row["forward_headers_on_redirect"]),
         channels=channels_of(row["channels"]),
+        transformation=_transformation(row["transformation"]) if row["transformation"] else None,
     )
 
 
@@ -154,6 +156,11 @@ def workspace_settings(column: str) -> WorkspaceSettings:
 @functools.lru_cache(maxsize=4096)
 def _policy(column: str) -> PolicyLayer:
     return load_policy(json.loads(column))
+
+
+@functools.lru_cache(maxsize=1024)
+def _transformation(column: str) -> Transformation:
+    return transformations.load(json.loads(column))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -221,7 +228,7 @@ def _json(value: Any, _box: SecretBox) -> str:
     return json.dumps(value)
 
 
-def _typed(value: Filter | PolicyLayer | None, _box: SecretBox) -> str | None:
+def _typed(value: Filter | PolicyLayer | Transformation | None, _box: SecretBox) -> str | None:
     return None if value is None else json.dumps(value.to_json())
 
 
@@ -244,6 +251,7 @@ _SETTINGS: dict[str, Callable[[Any, SecretBox], Any]] = {
     "ordering": _as_is,
     "metadata": _json,
     "filter": _typed,
+    "transformation": _typed,
     "auth": lambda auth, box: _sealed(auth, box),
     "destination": lambda destination, box: _sealed(destination, box),
 }

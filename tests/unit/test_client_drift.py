@@ -51,6 +51,7 @@ CALLS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "get_secret": (("wh_1",), {}),
     "rotate_secret": (("wh_1",), {}),
     "test_webhook": (("wh_1",), {}),
+    "try_transformation": (("wh_1", "a.b"), {}),
     "recover": (("wh_1", "2026-01-01T00:00:00Z"), {}),
     "send": (("acme", "a.b", {}), {}),
     "send_batch": (("acme", [{"type": "a.b", "data": {}}]), {}),

@@ -28,7 +28,9 @@ router = v1_router("deliveries")
 
 
 class DeliveryQuery(BaseModel):
-    status: Literal["pending", "held", "sending", "succeeded", "failed", "expired"] | None = None
+    status: (
+        Literal["pending", "held", "sending", "succeeded", "failed", "expired", "cancelled"] | None
+    ) = None
     eventType: str | None = Field(None, max_length=128)
     eventId: str | None = Field(None, max_length=128)
     since: TimeIn | None = Field(None, description="Created at or after (RFC 3339).")

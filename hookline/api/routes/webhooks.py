@@ -19,6 +19,8 @@ from hookline.api.schemas import (
     SecretOut,
     SecretRotate,
     TestIn,
+    TransformationTried,
+    TransformationTry,
     WebhookCreate,
     WebhookOut,
     WebhookPatch,
@@ -116,6 +118,27 @@ async def test_webhook(
         **delivery_out(dlv).model_dump(), event=None, attempts=[attempt_out(a) for a in attempts]
     )
     return Ok(data=detail)
+
+
+@router.post("/webhooks/{whId}/transformation/try", response_model=Ok[TransformationTried])
+async def try_transformation(
+    whId: str, body: TransformationTry, svc: Svc, who: Who
+) -> Ok[TransformationTried]:
+    """Run a transformation (the given code, else the webhook's own) on the latest example of
+    an event type, as the webhook would get it, and return what it made of it; nothing is
+    sent. A failure of the code is in error, as an attempt would record it; 422 no_example
+    when the type has no example; 503 sandbox_unavailable when no sandbox can run it."""
+    tried = await svc.transformations.try_code(who, whId, event_type=body.eventType, code=body.code)
+    return Ok(
+        data=TransformationTried(
+            given=tried.given,
+            cancelled=tried.cancelled,
+            body=tried.body,
+            url=tried.url,
+            headers=tried.headers,
+            error=tried.error,
+        )
+    )
 
 
 @router.post("/webhooks/{whId}/recover", status_code=202, response_model=Ok[RecoverOut])

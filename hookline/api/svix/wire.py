@@ -287,6 +287,7 @@ DELIVERY_STATUS = {
     DeliveryStatus.SENDING: SENDING,
     DeliveryStatus.FAILED: FAIL,
     DeliveryStatus.EXPIRED: FAIL,  # Svix has no such status: ended without success
+    DeliveryStatus.CANCELLED: SUCCESS,  # its transformation said not to send: as Svix counts it
 }
 # Svix's trigger types: an attempt on the schedule, or one a person asked for.
 SCHEDULED, MANUAL = 0, 1

@@ -3,14 +3,18 @@ ping), status changes, secret rotation and deletion."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from fastapi import Response
 
 from hookline.domain import queues
+from hookline.domain.limits import MAX_TRANSFORMATION_CODE
 from hookline.domain.models import Attempt, Delivery, Webhook, Workspace
 from hookline.domain.portal_offer import DESTINATIONS, PortalOffer
 from hookline.domain.webhook_commands import parse_change, parse_create
-from hookline.errors import Conflict, HooklineError, Invalid, StorageUnavailable
+from hookline.errors import Conflict, HooklineError, Invalid, NotFound, StorageUnavailable
 from hookline.ids import now_ms
+from hookline.service.transformations import Tried
 from hookline.store.port import FAILURE_STREAK_LIMIT
 from hookline.ui import charts
 from hookline.ui.forms import (
@@ -145,20 +149,84 @@ async def update_webhook(whId: str, posted: PostedDep) -> Response:
 @router.get("/webhooks/{whId}")
 async def webhook(whId: str, seen: ViewerDep, test: str | None = None) -> Response:
     wh, ws = await _webhook(seen, whId)
-    secret, public_key = await seen.svc.webhooks.secret(seen.who, wh.id)
-    now = now_ms()
-    since = charts.window_start(now)
-    activity = await seen.svc.deliveries.activity(seen.who, wh.id, since=since)
-    health = (await seen.svc.deliveries.health(seen.who, ws.id, [wh], since=since)).get(wh.id)
     test_result: tuple[Delivery, list[Attempt]] | None = None
     if test:
         dlv, _event, attempts = await seen.svc.deliveries.detail(seen.who, test)
         if dlv.webhook_id == wh.id and "test" in dlv.tags:
             test_result = (dlv, attempts)
+    return await _page(seen, wh, ws, test_result=test_result)
+
+
+@router.post("/webhooks/{whId}/transformation")
+async def transformation(whId: str, posted: PostedDep) -> Response:
+    """Save the transformation editor's code (empty: none) and toggle, or try the code on
+    the chosen event type's example and show the page with what it made of it."""
+    seen = posted.viewer
+    form = posted.form
+    code = form.get("code", "").replace("\r\n", "\n")
+    enabled = form.get("enabled") == "on"
+    event_type = form.get("eventType", "")
+    wh, ws = await _webhook(seen, whId)
+    editor = TransformationEditor(code=code, enabled=enabled, event_type=event_type)
+    if form.get("action") == "try":
+        try:
+            tried = await seen.svc.transformations.try_code(
+                seen.who, wh.id, event_type=event_type, code=code or None
+            )
+        except (Invalid, NotFound) as exc:
+            return await _page(
+                seen, wh, ws, editor=replace(editor, problem=exc.message), status=422
+            )
+        return await _page(seen, wh, ws, editor=replace(editor, tried=tried))
+    value = {"code": code, "enabled": enabled} if code.strip() else None
+    try:
+        await seen.svc.webhooks.update(seen.who, wh.id, parse_change({"transformation": value}))
+    except Invalid as exc:
+        return await _page(seen, wh, ws, editor=replace(editor, problem=exc.message), status=422)
+    seen.flash("success", "Transformation saved." if value else "Transformation removed.")
+    return redirect(f"/ui/webhooks/{wh.id}#transformation")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TransformationEditor:
+    """The transformation editor as posted: its code, toggle and event type, with what trying
+    it gave or why it was refused."""
+
+    code: str
+    enabled: bool
+    event_type: str = ""
+    tried: Tried | None = None
+    problem: str | None = None
+
+
+async def _page(
+    seen: Viewer,
+    wh: Webhook,
+    ws: Workspace,
+    *,
+    test_result: tuple[Delivery, list[Attempt]] | None = None,
+    editor: TransformationEditor | None = None,
+    status: int = 200,
+) -> Response:
+    secret, public_key = await seen.svc.webhooks.secret(seen.who, wh.id)
+    now = now_ms()
+    since = charts.window_start(now)
+    activity = await seen.svc.deliveries.activity(seen.who, wh.id, since=since)
+    health = (await seen.svc.deliveries.health(seen.who, ws.id, [wh], since=since)).get(wh.id)
     scheme = seen.svc.ctx.delivery_format(ws.settings).signature
+    saved = wh.transformation
+    if editor is None:
+        editor = TransformationEditor(
+            code=saved.code if saved else "", enabled=saved.enabled if saved else True
+        )
+    examples = [et.name for et in await whole_catalog(seen.svc, seen.who) if et.latest_example]
     return render(
         seen.request,
         "webhook.html",
+        status_code=status,
+        editor=editor,
+        example_types=examples,
+        max_transformation_code=MAX_TRANSFORMATION_CODE,
         viewer=seen,
         workspace=ws,
         webhook=wh,

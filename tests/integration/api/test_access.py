@@ -73,6 +73,14 @@ ROWS = [
     Row("GET", "/v1/webhooks/{whId}/secret", MANAGERS),
     Row("POST", "/v1/webhooks/{whId}/secret/rotate", MANAGERS),
     Row("POST", "/v1/webhooks/{whId}/test", MANAGERS),
+    # Past the access check, user.created has no example to try the code on: 422 no_example.
+    Row(
+        "POST",
+        "/v1/webhooks/{whId}/transformation/try",
+        MANAGERS,
+        422,
+        {"eventType": "user.created", "code": "function handler(w) { return w; }"},
+    ),
     Row("POST", "/v1/webhooks/{whId}/recover", MANAGERS, 202, {"since": "2020-01-01T00:00:00Z"}),
     Row("GET", "/v1/webhooks/{whId}/deliveries", READERS),
     # events

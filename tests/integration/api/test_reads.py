@@ -344,6 +344,7 @@ WEBHOOK_KEYS = {
     "events",
     "headers",
     "forwardHeadersOnRedirect",
+    "transformation",
     "status",
     "statusReason",
     "statusChangedBy",
