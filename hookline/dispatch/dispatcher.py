@@ -23,8 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-
-from opentelemetry.trace import Span
+from typing import TYPE_CHECKING
 
 from hookline import tracing
 from hookline.dispatch.faults import defer_once, fault_reason, log_fault
@@ -45,6 +44,9 @@ from hookline.secrets import SecretBox
 from hookline.service.operational import Operational
 from hookline.settings import Settings
 from hookline.store.port import Claim, Queue, Store
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 log = logging.getLogger("hookline.dispatch")
 attempts_log = logging.getLogger("hookline.attempts")
