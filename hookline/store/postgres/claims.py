@@ -87,6 +87,16 @@ _TAKE = (
     "RETURNING id, attempt_count, internal_faults, tags, event_pk, webhook_id, next_attempt_at, "
     "trace_context, expires_at"
 )
+# Rate-limited webhooks' next slots, and the deliveries pushed to theirs: one statement each
+# per claim, over arrays (the webhooks are locked already, see _LOCK_RATE_LIMITED).
+_RESERVE = (
+    "UPDATE webhooks SET rate_next_at = r.until "
+    "FROM unnest($1::bigint[], $2::text[]) AS r(until, id) WHERE webhooks.id = r.id"
+)
+_DEFER = (
+    "UPDATE deliveries SET next_attempt_at = r.at "
+    "FROM unnest($1::bigint[], $2::text[]) AS r(at, id) WHERE deliveries.id = r.id"
+)
 # The claimed deliveries' webhooks with their workspaces' settings, in one read.
 _HOOKS = (
     "SELECT w.*, s.settings AS workspace_settings FROM webhooks w "
@@ -217,14 +227,10 @@ async def _choose(
     if choice.expired:
         await c.execute(_EXPIRE, now, choice.expired)
     if choice.reserved:
-        await c.executemany(
-            "UPDATE webhooks SET rate_next_at = $1 WHERE id = $2",
-            [(until, wh_id) for wh_id, until in sorted(choice.reserved.items())],
-        )
+        hooks = sorted(choice.reserved)
+        await c.execute(_RESERVE, [choice.reserved[wh] for wh in hooks], hooks)
     if choice.deferred:
-        await c.executemany(
-            "UPDATE deliveries SET next_attempt_at = $1 WHERE id = $2", choice.deferred
-        )
+        await c.execute(_DEFER, [at for at, _ in choice.deferred], [d for _, d in choice.deferred])
     return choice
 
 
