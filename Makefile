@@ -1,17 +1,27 @@
 VENV := .venv
 PY := $(VENV)/bin/python
+# Each target installs what it needs: the server alone for `make run`, then the test and lint
+# tools (and the application-side extras the tests use) for everything else.
+SERVER_STAMP := $(VENV)/.installed-server
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast lint openapi bench clean
 
-$(STAMP): pyproject.toml
-	test -d $(VENV) || python3 -m venv $(VENV)
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(SERVER_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[server]'
+	touch $(SERVER_STAMP)
+
+# The test set includes the server's: once it is installed, so is the server's.
+$(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(SERVER_STAMP)
 
 # `make run PORT=8001` listens on another port.
-run: $(STAMP)
+run: $(SERVER_STAMP)
 	$(VENV)/bin/hookline serve --dev $(if $(PORT),--port $(PORT))
 
 test: $(STAMP)

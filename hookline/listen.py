@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from http import HTTPStatus
 
 from aiohttp import web
 
@@ -11,7 +12,9 @@ from hookline.verify import VerificationError, detect_scheme, verify
 
 
 def make_app(*, secret: str | None, status: int, public_key: str | None = None) -> web.Application:
-    """A receiver that detects each delivery's signature scheme and verifies it."""
+    """A receiver that detects each delivery's signature scheme and verifies it, and answers
+    ``status`` with its reason phrase as the body (``OK``, ``Internal Server Error``)."""
+    reply = _reason(status)
 
     async def receive(request: web.Request) -> web.Response:
         body = await request.read()
@@ -45,11 +48,21 @@ def make_app(*, secret: str | None, status: int, public_key: str | None = None) 
             print(json.dumps(json.loads(body), indent=2, ensure_ascii=False), flush=True)
         except ValueError:
             print(body.decode("utf-8", errors="replace"), flush=True)
-        return web.Response(status=status, text="ok")
+        return web.Response(status=status, text=None if status in _NO_BODY else reply)
 
     app = web.Application(client_max_size=16 * 1024 * 1024)
     app.router.add_route("*", "/{tail:.*}", receive)
     return app
+
+
+_NO_BODY = frozenset({204, 304})  # statuses whose answers have no body
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"status {status}"
 
 
 def run_listener(

@@ -22,20 +22,22 @@ import signal
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import uvicorn
 
 from hookline import tracing
+from hookline.data_dir import ensure_generated_keys
 from hookline.dispatch.dispatcher import Dispatcher
 from hookline.dispatch.transport import Transport
 from hookline.errors import HooklineError
 from hookline.ids import now_ms
-from hookline.logs import setup_logging
+from hookline.logs import announce, fatal, setup_logging
 from hookline.secrets import SecretBox
 from hookline.service import Context, Services
+from hookline.service.configuration import Process
 from hookline.service.operational import provision
-from hookline.settings import Settings, ensure_generated_keys
+from hookline.settings import Settings
 from hookline.store import open_store
 from hookline.store.port import Store
 from hookline.supervisor import Supervisor, watch_parent
@@ -87,10 +89,10 @@ def dispatcher_for(ctx: Context, transport: Transport | None = None) -> Dispatch
 async def _serve(settings: Settings, role: Role, *, supervised: bool) -> None:
     admin_key, generated = ensure_generated_keys(settings)
     if generated:  # now: a start that fails later must not lose the only sight of it
-        print(
-            f"Admin key (generated, shown once; stored in {settings.data_dir}/admin.key):\n"
-            f"    {admin_key}",
-            flush=True,
+        announce(
+            settings,
+            f"Admin key (generated, shown once; stored in {settings.data_dir}/admin.key):",
+            adminKey=admin_key,
         )
     assert settings.encryption_key is not None
     box = SecretBox(settings.encryption_key.get_secret_value())
@@ -99,39 +101,41 @@ async def _serve(settings: Settings, role: Role, *, supervised: bool) -> None:
     await checked_key(store, box, settings)
     ctx = Context.build(settings, store, box)
     workers = dispatcher_processes(settings, role)
+    ctx.process = Process(role=role, dispatcher_processes=workers)
     supervisor = Supervisor(workers, _worker_env(settings), grace=settings.shutdown_grace)
     in_process = role == "worker" or (role == "all" and workers == 0)
     dispatcher = dispatcher_for(ctx) if in_process else None
     ctx.wake = _wake(store, dispatcher.wake if dispatcher is not None else None)
-    server: _Server | None = None
-    sockets: list[socket.socket] = []
     services = Services(ctx)
     if role in ("all", "api") and settings.operator_webhook_url:
         await _provision_operator(services, settings, store)
+    # Bind first: a port in use fails the start before any delivery is claimed.
+    servers: list[tuple[_Server, socket.socket]] = []
     if role in ("all", "api") or settings.port != 0:
         from hookline.api.app import create_app, create_ops_app
 
         # The worker role serves only /healthz, /readyz and /metrics (none with --port 0).
         app = create_app(services) if role != "worker" else create_ops_app(services)
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
-        )
-        server = _Server(config)
         try:
-            # Bind first: a port in use fails the start before any delivery is claimed.
-            sockets.append(config.bind_socket())
+            servers.append(_listener(app, settings.host, settings.port, settings))
         except SystemExit:
             await store.close()
             raise SystemExit(
                 f"Hookline cannot listen on {settings.host}:{settings.port} (see above; usually "
                 "another program has the port). Choose another with --port or HOOKLINE_PORT "
                 "(make run PORT=…), or another address with --host or HOOKLINE_HOST."
+            ) from None
+    metrics_at = settings.metrics_listener
+    if metrics_at is not None and not supervised:  # a dispatcher's counters reach the API's
+        from hookline.api.app import create_metrics_app
+
+        try:
+            servers.append(_listener(create_metrics_app(services), *metrics_at, settings))
+        except SystemExit:
+            await store.close()
+            raise SystemExit(
+                f"Hookline cannot listen on {settings.metrics_address} for /metrics (see above; "
+                "usually another program has the port). Choose another HOOKLINE_METRICS_ADDRESS."
             ) from None
 
     stopped = asyncio.Event()
@@ -144,7 +148,7 @@ async def _serve(settings: Settings, role: Role, *, supervised: bool) -> None:
         if dispatcher is not None:
             dispatcher.stop()
         supervisor.stop()
-        if server is not None:
+        for server, _ in servers:
             server.should_exit = True
 
     loop = asyncio.get_running_loop()
@@ -159,14 +163,28 @@ async def _serve(settings: Settings, role: Role, *, supervised: bool) -> None:
             tasks.append(asyncio.create_task(dispatcher.run(), name="hookline-dispatcher"))
         if workers:
             tasks.append(asyncio.create_task(supervisor.run(), name="hookline-supervisor"))
-        if server is not None:
-            tasks.append(asyncio.create_task(server.serve(sockets), name="hookline-api"))
+        for server, bound in servers:
+            tasks.append(asyncio.create_task(server.serve([bound]), name="hookline-http"))
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop()
         await asyncio.gather(*tasks)
     finally:
         await store.close()
         log.info("stopped")
+
+
+def _listener(app: Any, host: str, port: int, settings: Settings) -> tuple[_Server, socket.socket]:
+    """An HTTP server of ``app`` and its socket, bound now (SystemExit if it cannot be)."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
+    )
+    return _Server(config), config.bind_socket()
 
 
 async def _provision_operator(services: Services, settings: Settings, store: Store) -> None:
@@ -290,7 +308,11 @@ def _banner(settings: Settings, role: Role, workers: int) -> None:
         lines.append(f"Tracing:  OTLP/HTTP to {tracing.traces_endpoint()}{sent}")
     if role != "worker":
         lines += [f"UI:       {base}/ui", f"API:      {base}/v1", f"API docs: {base}/docs"]
-    print("\n".join(lines), flush=True)
+    if settings.metrics_address:
+        token = " (bearer token required)" if settings.metrics_token is not None else ""
+        lines.append(f"Metrics:  http://{settings.metrics_address}/metrics{token}")
+    for line in lines:
+        announce(settings, line)
 
 
 def run(
@@ -305,6 +327,11 @@ def run(
         pass
     try:
         asyncio.run(serve(settings, role, supervised=supervised))
+    except SystemExit as exc:
+        if not isinstance(exc.code, str):
+            raise
+        fatal(settings.log_format, exc.code)  # why it cannot start (a port in use, a wrong key)
+        raise SystemExit(1) from None
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)

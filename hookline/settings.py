@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -115,6 +114,7 @@ def _portal_offer(value: Any) -> PortalOffer:
         raise ValueError(str(exc)) from exc
 
 
+MIN_METRICS_TOKEN = 16
 RETRY_POLICY, DELIVERY = "HOOKLINE_RETRY_POLICY", "HOOKLINE_DELIVERY"
 PORTAL_ORIGINS, PORTAL_BRAND = "HOOKLINE_PORTAL_ORIGINS", "HOOKLINE_PORTAL_BRAND"
 PORTAL_OFFER = "HOOKLINE_PORTAL_OFFER"
@@ -158,8 +158,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         Path(".hookline"),
-        description="Directory for the SQLite database, the generated admin key and encryption key; "
-        "kept private to its owner (0700, files 0600).",
+        description="Directory for the SQLite database when HOOKLINE_DATABASE_URL is unset and for "
+        "the keys generated when HOOKLINE_ADMIN_KEY or HOOKLINE_ENCRYPTION_KEY is; never touched "
+        "when all three are set. Kept private to its owner (0700, files 0600).",
     )
     database_url: str = Field(
         "",
@@ -306,7 +307,24 @@ class Settings(BaseSettings):
         "role). Off: such a destination is refused, since any workspace could then write "
         "wherever the deployment's role may.",
     )
-    log_format: Literal["text", "json"] = Field("text", description="Log line format.")
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token `/metrics` requires (`Authorization: Bearer <token>`; 401 "
+        "`unauthorized` without it), at least 16 characters, no spaces. Unset: `/metrics` "
+        "answers anyone who reaches the port.",
+    )
+    metrics_address: str = Field(
+        "",
+        description="`host:port` of a listener of its own for `/metrics`, e.g. "
+        "`127.0.0.1:9464` or `[::1]:9464`: every process that serves HTTP (the API, a "
+        "worker) serves `/metrics` there and no longer on `HOOKLINE_PORT`. Empty: `/metrics` "
+        "is on `HOOKLINE_PORT`. A malformed address stops the server at start.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Log line format: `json` prints every line of every process (banner "
+        "included) as one JSON object.",
+    )
     tracing: Literal["off", "otlp"] = Field(
         "off",
         description="OpenTelemetry tracing: `off`, or `otlp` to export spans over OTLP/HTTP "
@@ -372,6 +390,27 @@ class Settings(BaseSettings):
             raise ValueError("HOOKLINE_OPERATOR_WEBHOOK_SECRET is a whsec_… secret")
         return value
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _valid_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        if len(token) < MIN_METRICS_TOKEN or any(ch.isspace() for ch in token):
+            raise ValueError(
+                f"HOOKLINE_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters, "
+                "without spaces"
+            )
+        return value
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _valid_metrics_address(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_address(value, "HOOKLINE_METRICS_ADDRESS")  # ValueError says what is wrong
+        return value
+
     @field_validator("plans")
     @classmethod
     def _valid_plans(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -419,6 +458,11 @@ class Settings(BaseSettings):
         return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", self.database_url)
 
     @property
+    def metrics_listener(self) -> tuple[str, int] | None:
+        """Where ``/metrics`` has a listener of its own; None: on the HTTP port."""
+        return parse_address(self.metrics_address, "") if self.metrics_address else None
+
+    @property
     def egress(self) -> EgressProxy | None:
         """The egress proxy deliveries leave through, with its no-proxy list; None: none."""
         if self.egress_proxy is None:
@@ -444,7 +488,7 @@ class Settings(BaseSettings):
     def masked(self) -> dict[str, Any]:
         """The effective configuration with secrets masked, for `hookline config`."""
         shown = self.model_dump(mode="json")
-        for name in ("admin_key", "encryption_key", "operator_webhook_secret"):
+        for name in ("admin_key", "encryption_key", "operator_webhook_secret", "metrics_token"):
             shown[name] = "***" if shown[name] else None
         if self.database_url:
             shown["database_url"] = self.database_display
@@ -456,41 +500,16 @@ class Settings(BaseSettings):
         return shown
 
 
+def parse_address(text: str, name: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` for IPv6) as a host and a port from 1 to 65535."""
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{name} is host:port (e.g. 127.0.0.1:9464), not {text!r}")
+    if ":" in host and not text.startswith("["):
+        raise ValueError(f"{name}: an IPv6 address goes in brackets ([::1]:9464), not {text!r}")
+    return host, int(port)
+
+
 def load_settings(**overrides: Any) -> Settings:
     return Settings(**overrides)
-
-
-def ensure_generated_keys(settings: Settings) -> tuple[str, bool]:
-    """Return the admin key, generating and storing it on first start.
-
-    Also makes sure an encryption key exists. Returns (admin key, newly generated).
-    """
-    ensure_encryption_key(settings)
-    if settings.admin_key is not None:
-        return settings.admin_key.get_secret_value(), False
-    path = settings.data_dir / "admin.key"
-    generated = not path.exists()
-    if generated:
-        _write_private(path, "hk_admin_" + secrets.token_urlsafe(32))
-    key = path.read_text().strip()
-    settings.admin_key = SecretStr(key)
-    return key, generated
-
-
-def ensure_encryption_key(settings: Settings) -> str:
-    """The deployment's encryption key, generated and stored on first use."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.data_dir.chmod(0o700)  # a mode given to mkdir would be cut by the umask
-    if settings.encryption_key is None:
-        from cryptography.fernet import Fernet
-
-        path = settings.data_dir / "encryption.key"
-        if not path.exists():
-            _write_private(path, Fernet.generate_key().decode())
-        settings.encryption_key = SecretStr(path.read_text().strip())
-    return settings.encryption_key.get_secret_value()
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.touch(mode=0o600)
-    path.write_text(text + "\n")

@@ -67,9 +67,10 @@ def _records(claims: list[Any]) -> list[Any]:
 async def storeops(
     session: aiohttp.ClientSession, deploy: Deployment, receiver: str
 ) -> dict[str, Any]:
+    from hookline.data_dir import ensure_encryption_key
     from hookline.ids import now_ms
     from hookline.secrets import SecretBox
-    from hookline.settings import Settings, ensure_encryption_key
+    from hookline.settings import Settings
     from hookline.store import open_store
 
     api = Api(session, deploy.base)

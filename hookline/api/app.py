@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from hookline import __version__, tracing, ui
 from hookline.api import errors, svix
 from hookline.api.routes import (
+    configuration,
     deliveries,
     event_types,
     events,
@@ -62,8 +63,17 @@ def create_app(services: Services) -> FastAPI:
     errors.install(app)
     if tracing.enabled():
         app.add_middleware(tracing.InboundContext)
-    for module in (workspaces, event_types, webhooks, events, deliveries, operations):
+    for module in (
+        workspaces,
+        event_types,
+        webhooks,
+        events,
+        deliveries,
+        operations,
+        configuration,
+    ):
         app.include_router(module.router)
+    _metrics_here(app, services)
     svix.install(app)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
@@ -101,4 +111,26 @@ def create_ops_app(services: Services) -> FastAPI:
     app.state.services = services
     errors.install(app)
     app.include_router(operations.router)
+    _metrics_here(app, services)
     return app
+
+
+def create_metrics_app(services: Services) -> FastAPI:
+    """The listener of HOOKLINE_METRICS_ADDRESS: ``/metrics`` alone."""
+    app = FastAPI(
+        title="Hookline metrics",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.services = services
+    errors.install(app)
+    app.include_router(operations.metrics_router)
+    return app
+
+
+def _metrics_here(app: FastAPI, services: Services) -> None:
+    """``/metrics`` on the HTTP port, unless it has a listener of its own."""
+    if services.ctx.settings.metrics_listener is None:
+        app.include_router(operations.metrics_router)

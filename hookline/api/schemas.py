@@ -911,6 +911,10 @@ class DeliveryOut(Out):
     )
     createdAt: Timestamp
     completedAt: Timestamp | None
+    expiresAt: Timestamp | None = Field(
+        description="When its event's ttl runs out: an attempt that would start later is not "
+        "made and the delivery ends expired (null: the event has no ttl)."
+    )
     resentFrom: str | None
     tags: list[Literal["test", "resent", "recovered"]]
 
@@ -956,6 +960,7 @@ def delivery_out(d: Delivery) -> DeliveryOut:
         stuck=d.stuck,
         createdAt=_t(d.created_at),
         completedAt=format_ms(d.completed_at),
+        expiresAt=format_ms(d.expires_at),
         resentFrom=d.resent_from,
         tags=d.tags,
     )

@@ -10,12 +10,13 @@ Hookline at …`` on stderr: worth trying again later).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any, TypeVar
@@ -117,31 +118,42 @@ def api_command(
         @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
         @functools.wraps(fn)
         def run(url: str, key: str | None, as_json: bool, **kwargs: Any) -> Any:
-            if not key:
-                raise click.UsageError(
-                    "give --key or set HOOKLINE_API_KEY to a workspace or admin key"
-                )
-            try:
-                client = Client(url, key, retries=Retries(attempts=2, maximum=2.0))
-            except ClientError as exc:
-                raise click.UsageError(str(exc)) from exc
-            try:
-                with client:
-                    return fn(client=client, as_json=as_json, **kwargs)
-            except ApiError as exc:
-                click.echo(f"{exc.code}: {exc.message}", err=True)
-                sys.exit(EXIT_REFUSED)
-            except ConnectionFailed as exc:
-                click.echo(
-                    f"cannot reach Hookline at {client.base_url} (set HOOKLINE_URL or --url): {exc}",
-                    err=True,
-                )
-                sys.exit(EXIT_UNREACHABLE)
+            client = api_client(url, key)
+            with answered(client):
+                return fn(client=client, as_json=as_json, **kwargs)
 
         decorator = group.command(**settings) if group else click.command(**settings)
         return decorator(run)
 
     return wrap
+
+
+def api_client(url: str, key: str | None) -> Client:
+    """A client of Hookline at ``url`` with ``key``; bad usage (exit 2) without a key."""
+    if not key:
+        raise click.UsageError("give --key or set HOOKLINE_API_KEY to a workspace or admin key")
+    try:
+        return Client(url, key, retries=Retries(attempts=2, maximum=2.0))
+    except ClientError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def answered(client: Client) -> Iterator[None]:
+    """Use ``client`` (closed after), ending the command with this module's exit codes when
+    Hookline refuses (1) or cannot be reached (3)."""
+    try:
+        with client:
+            yield
+    except ApiError as exc:
+        click.echo(f"{exc.code}: {exc.message}", err=True)
+        sys.exit(EXIT_REFUSED)
+    except ConnectionFailed as exc:
+        click.echo(
+            f"cannot reach Hookline at {client.base_url} (set HOOKLINE_URL or --url): {exc}",
+            err=True,
+        )
+        sys.exit(EXIT_UNREACHABLE)
 
 
 def dump(value: BaseModel | Iterable[BaseModel] | dict[str, Any]) -> Any:
@@ -184,8 +196,22 @@ def outcome_text(d: Delivery) -> str:
 @click.option("--type", "-t", "event_type", required=True, help="Event type.")
 @click.option("--data", "-d", default="{}", show_default=True, help="Event data as JSON.")
 @click.option("--id", "event_id", default=None, help="Idempotency key (made for you if not given).")
+@click.option("--channel", "channels", multiple=True,
+              help="A channel the event carries (repeat for more).")  # fmt: skip
+@click.option("--ttl", type=int, default=None,
+              help="Seconds the event stays worth delivering (default: the workspace's).")  # fmt: skip
+@click.option("--schema-version", default=None,
+              help="The version of the type's schema the data follows (default: the latest).")  # fmt: skip
 def send(
-    client: Client, as_json: bool, workspace: str, event_type: str, data: str, event_id: str | None
+    client: Client,
+    as_json: bool,
+    workspace: str,
+    event_type: str,
+    data: str,
+    event_id: str | None,
+    channels: tuple[str, ...],
+    ttl: int | None,
+    schema_version: str | None,
 ) -> None:
     """Send an event through the API."""
     try:
@@ -194,7 +220,15 @@ def send(
         raise click.UsageError(f"--data is not JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise click.UsageError("--data must be a JSON object")
-    accepted = client.send(workspace, event_type, payload, id=event_id)
+    accepted = client.send(
+        workspace,
+        event_type,
+        payload,
+        id=event_id,
+        channels=channels or None,
+        ttl=ttl,
+        schema_version=schema_version,
+    )
     if as_json:
         print_json(accepted)
         return

@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING
 import click
 
 from hookline.client import Client, ClientError
-from hookline.outbox.relay import MAX_BATCH, Backoff, Relay
+from hookline.outbox.relay import EXIT_WAITING, MAX_BATCH, Backoff, Relay
 
 if TYPE_CHECKING:
     from hookline.outbox.sqlalchemy import SQLAlchemySource
 
 log = logging.getLogger("hookline.outbox")
 
-EXIT_WAITING = 3
 NO_SQLALCHEMY = "hookline relay needs SQLAlchemy: pip install 'hookline[sqlalchemy]'"
 
 
@@ -127,7 +126,7 @@ def relay(
             backoff=Backoff(maximum=backoff_max),
         )
         if once:
-            sys.exit(_drain(mover))
+            sys.exit(EXIT_WAITING if mover.drain().retried else 0)
         mover.run(_stop_on_signals(), idle=idle)
 
 
@@ -168,23 +167,6 @@ def _open_source(database_url: str, *, create_table: bool) -> SQLAlchemySource:
     except sa.exc.DBAPIError as exc:
         raise click.ClickException(f"cannot use {shown}: {exc.orig}") from exc
     return outbox.SQLAlchemySource(engine)
-
-
-def _drain(mover: Relay) -> int:
-    """Relay every due row once; the exit status: ``EXIT_WAITING`` (the CLI's status for an
-    unreachable Hookline) if some of them must wait for another try."""
-    waiting = 0
-    while True:
-        report = mover.run_once()
-        log.info(
-            "outbox pass: %d sent, %d retried, %d refused",
-            report.sent,
-            report.retried,
-            report.refused,
-        )
-        waiting += report.retried
-        if report.claimed < mover.batch_size:
-            return EXIT_WAITING if waiting else 0
 
 
 def _stop_on_signals() -> threading.Event:

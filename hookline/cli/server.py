@@ -8,12 +8,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
+
+from hookline.cli.api import answered, api_client
 
 if TYPE_CHECKING:
     from hookline.settings import Settings
@@ -77,25 +80,43 @@ def serve(
     log_format: str | None,
 ) -> None:
     """Run the server."""
-    settings = _settings(host=host, port=port, dev=dev, log_format=log_format)
+    try:
+        settings = _settings(host=host, port=port, dev=dev, log_format=log_format)
+    except click.ClickException as exc:
+        wanted = log_format or os.environ.get("HOOKLINE_LOG_FORMAT", "text")
+        if wanted.strip().lower() != "json":
+            raise
+        from hookline.logs import fatal
+
+        fatal("json", exc.message)
+        sys.exit(exc.exit_code)
     metrics_dir = None
     if role == "all" and settings.workers != 0:
         # Before the metrics library is imported: every process then keeps its counters in
         # files here, which the API's /metrics adds up (the dispatcher processes inherit it).
         metrics_dir = Path(tempfile.mkdtemp(prefix="hookline-metrics-"))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    from hookline.data_dir import DataDirError
     from hookline.server import run
 
-    run(settings, role, metrics_dir=metrics_dir)  # type: ignore[arg-type]
+    try:
+        run(settings, role, metrics_dir=metrics_dir)  # type: ignore[arg-type]
+    except DataDirError as exc:
+        if settings.log_format != "json":
+            raise click.ClickException(str(exc)) from None
+        from hookline.logs import fatal
+
+        fatal("json", str(exc))
+        sys.exit(1)
 
 
 @click.command()
 def migrate() -> None:
     """Apply schema migrations (and seal custom headers older versions stored in clear)."""
     settings = _settings()
+    from hookline.data_dir import DataDirError, ensure_encryption_key
     from hookline.secrets import SecretBox
     from hookline.server import checked_key
-    from hookline.settings import ensure_encryption_key
     from hookline.store import open_store
 
     async def go() -> None:
@@ -105,47 +126,46 @@ def migrate() -> None:
         await checked_key(store, box, settings)
         await store.close()
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    except DataDirError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo("migrations applied")
 
 
+LOCAL_VIEW = (
+    "the configuration this shell's environment gives (HOOKLINE_* here), not a running "
+    "server's: `hookline config --url URL` asks a server for its own (with the admin key)"
+)
+
+
 @click.command()
-def config() -> None:
-    """Print the effective configuration (secrets masked) and what it resolves to."""
-    settings = _settings()
-    shown = settings.masked()
-    shown["effective"] = _effective(settings)
-    click.echo(json.dumps(shown, indent=2, sort_keys=True))
-
-
-def _effective(settings: Settings) -> dict[str, Any]:
-    """What the settings amount to: the mode, the database, the keys, the default retry policy."""
-    from hookline.domain.retry import RetryPolicy
-
-    policy = RetryPolicy.resolve(settings.retry_policy)
-    key_file = settings.data_dir / "admin.key"
-    if settings.admin_key is not None:
-        admin_key = "*** (from HOOKLINE_ADMIN_KEY)"
-    elif key_file.exists():
-        admin_key = f"*** (in {key_file})"
+@click.option(
+    "--url",
+    default=None,
+    metavar="URL",
+    help="Ask the server at URL for its own configuration (admin key) instead.",
+)
+@click.option(
+    "--key",
+    envvar=["HOOKLINE_API_KEY", "HOOKLINE_ADMIN_KEY"],
+    default=None,
+    help="The admin key, with --url (HOOKLINE_API_KEY or HOOKLINE_ADMIN_KEY).",
+)
+def config(url: str | None, key: str | None) -> None:
+    """Print the effective configuration (secrets masked) and what it resolves to: this
+    environment's, or with --url a running server's."""
+    if url is not None:
+        client = api_client(url, key)
+        with answered(client):
+            shown = client.config()
     else:
-        admin_key = f"none yet: generated into {key_file} on the first start"
-    return {
-        "mode": "dev (http:// and private destinations allowed)" if settings.dev else "production",
-        "database": settings.database_display
-        if settings.database_url.startswith("postgres")
-        else str(settings.sqlite_path.absolute()),
-        "admin_key": admin_key,
-        "retry_policy": {
-            "schedule": list(policy.schedule),
-            "retryOn": policy.retry_on if policy.retry_on == "any" else sorted(policy.retry_on),
-            "timeout": policy.timeout,
-            "followRedirects": policy.follow_redirects,
-            "jitter": policy.jitter,
-            "onExhausted": policy.on_exhausted,
-            "maxRetryAfter": policy.max_retry_after,
-        },
-    }
+        settings = _settings()
+        from hookline.service.configuration import configuration
+
+        click.echo(LOCAL_VIEW, err=True)
+        shown = configuration(settings)
+    click.echo(json.dumps(shown, indent=2, sort_keys=True))
 
 
 @click.command()
@@ -153,7 +173,13 @@ def _effective(settings: Settings) -> dict[str, Any]:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--secret", default=None, help="The webhook's secret: verify signatures with it.")
 @click.option("--public-key", default=None, help="The whpk_ key, for the ed25519 scheme.")
-@click.option("--status", type=int, default=200, show_default=True, help="Status to answer.")
+@click.option(
+    "--status",
+    type=click.IntRange(200, 599),
+    default=200,
+    show_default=True,
+    help="Status to answer, with its reason phrase as the body.",
+)
 def listen(port: int, host: str, secret: str | None, public_key: str | None, status: int) -> None:
     """A local receiver that verifies (any scheme) and prints each delivery."""
     try:

@@ -61,8 +61,6 @@ def tail(
     # A supervisor's or ``timeout``'s SIGTERM ends it as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        # On stderr, so that it does not mix with JSON lines; it also says when tail is ready.
-        err.print(f"following deliveries of {workspace} (Ctrl-C to stop)", style="dim")
         lost: ConnectionFailed | None = None
         while deadline is None or time.monotonic() < deadline:
             try:
@@ -76,6 +74,9 @@ def tail(
                 lost = exc
                 time.sleep(interval)
                 continue
+            if follower.polls == 1:
+                # Once Hookline answered; on stderr, so that it does not mix with JSON lines.
+                err.print(f"following deliveries of {workspace} (Ctrl-C to stop)", style="dim")
             if lost is not None:
                 err.print("Hookline is back", style="dim")
                 lost = None

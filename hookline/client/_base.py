@@ -114,13 +114,34 @@ def event(
     id: str | None,
     channels: Iterable[str] | None = None,
     ttl: int | None = None,
+    schema_version: str | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"type": type, "data": dict(data), "id": id or new_event_id()}
     if channels is not None:
         body["channels"] = list(channels)
     if ttl is not None:
         body["ttl"] = ttl
+    if schema_version is not None:
+        body["schemaVersion"] = schema_version
     return body
+
+
+def batch(events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The body of a batch send: each event ``{type, data, id?, channels?, ttl?,
+    schema_version?}`` as :func:`event` makes it."""
+    return {
+        "events": [
+            event(
+                e["type"],
+                e["data"],
+                e.get("id"),
+                e.get("channels"),
+                e.get("ttl"),
+                e.get("schema_version"),
+            )
+            for e in events
+        ]
+    }
 
 
 def timestamp(value: datetime | timedelta | str | None) -> str | None:
@@ -192,6 +213,7 @@ OPERATIONS: dict[str, str] = {
     "healthz": "health",
     "readyz": "ready",
     "metrics": "metrics",
+    "get_config": "config",
     "list_workspaces": "workspaces",
     "create_workspace": "create_workspace",
     "get_workspace": "get_workspace",

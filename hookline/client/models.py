@@ -140,6 +140,8 @@ class Delivery(Model):
     stuck: bool = False
     created_at: datetime
     completed_at: datetime | None
+    # When its event's ttl runs out; an older server does not say.
+    expires_at: datetime | None = None
     resent_from: str | None
     tags: list[str]
 

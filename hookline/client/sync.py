@@ -124,6 +124,11 @@ class Client:
         """``/readyz``: the process can reach its database."""
         return Health.model_validate(base.answer(self._send("GET", "/readyz")))
 
+    def config(self) -> dict[str, Any]:
+        """``/v1/config`` (admin key): the server's effective configuration, secrets masked."""
+        data: dict[str, Any] = base.answer(self._send("GET", "/v1/config"))
+        return data
+
     def metrics(self) -> str:
         """``/metrics`` in the Prometheus text format."""
         response = self._send("GET", "/metrics")
@@ -275,24 +280,22 @@ class Client:
         id: str | None = None,
         channels: Iterable[str] | None = None,
         ttl: int | None = None,
+        schema_version: str | None = None,
     ) -> EventAccepted:
         """Send one event (with ``channels``, also to the webhooks subscribed to one of them;
-        with ``ttl``, worth delivering for that many seconds). Its idempotency key (``id``,
-        made here if not given) goes with every retry, so a send repeated after a lost answer
-        creates no second event."""
+        with ``ttl``, worth delivering for that many seconds; with ``schema_version``, checked
+        against that version of its type's schema rather than the latest). Its idempotency
+        key (``id``, made here if not given) goes with every retry, so a send repeated after a
+        lost answer creates no second event."""
         url = base.path("/v1/workspaces/{}/events", workspace_id)
-        body = base.event(type, data, id, channels, ttl)
+        body = base.event(type, data, id, channels, ttl, schema_version)
         return self._one(EventAccepted, "POST", url, json=body, repeatable=True)
 
     def send_batch(self, workspace_id: str, events: Iterable[Mapping[str, Any]]) -> list[BatchItem]:
-        """Send up to 1,000 events ``{type, data, id?, channels?, ttl?}``; one result per event,
-        in order. Each gets its idempotency key here if it has none, once, before any retry."""
-        body = {
-            "events": [
-                base.event(e["type"], e["data"], e.get("id"), e.get("channels"), e.get("ttl"))
-                for e in events
-            ]
-        }
+        """Send up to 1,000 events ``{type, data, id?, channels?, ttl?, schema_version?}``; one
+        result per event, in order. Each gets its idempotency key here if it has none, once,
+        before any retry."""
+        body = base.batch(events)
         url = base.path("/v1/workspaces/{}/events/batch", workspace_id)
         response = self._send("POST", url, json=body, repeatable=True)
         return [BatchItem.model_validate(item) for item in base.answer(response)]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
 from django.db.models import F, Q
+from django.utils.functional import Promise
 from ulid import ULID
 
 from hookline.django.models import OutboxEvent
+from hookline.outbox.payload import encode
 from hookline.outbox.relay import Pending
 
 MAX_ERROR = 2000  # characters of a failure kept in last_error
@@ -27,8 +27,7 @@ def enqueue(
 ) -> str:
     """Insert one outbox row on database ``using`` (default: where OutboxEvent is written),
     inside whatever transaction is open there; its event id."""
-    if not isinstance(data, Mapping):
-        raise TypeError(f"an event's data is a JSON object, not {data.__class__.__name__}")
+    payload = encode(data, default=_lazy_text)
     if not type or len(type) > 128:
         raise ValueError(f"an event type is 1 to 128 characters, not {type!r}")
     now = datetime.now(UTC)
@@ -36,13 +35,19 @@ def enqueue(
         id=f"evt_{ULID()}",
         workspace_id=workspace,
         event_type=type,
-        # Dates, decimals and UUIDs become the strings Django's JSON encoder makes of them.
-        payload=json.loads(json.dumps(dict(data), cls=DjangoJSONEncoder)),
+        payload=payload,
         created_at=now,
         next_attempt_at=now,
     )
     row.save(using=using or router.db_for_write(OutboxEvent), force_insert=True)
     return str(row.id)
+
+
+def _lazy_text(value: Any) -> str:
+    """A lazy translation becomes its text, as ``DjangoJSONEncoder`` writes it."""
+    if isinstance(value, Promise):
+        return str(value)
+    raise TypeError(value)
 
 
 def _pending(now: datetime) -> Q:

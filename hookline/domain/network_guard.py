@@ -27,6 +27,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # labels, at most one trailing dot. Anything else (a "%", "<", an empty label) is refused.
 _HOST_NAME_RE = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
 LOCALHOST_NAMES = ("localhost", "localhost.localdomain")
+# What a localhost name resolves to: a deployment that allows them is told to use the address.
+LOOPBACK = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 _EXTRA_BLOCKED: tuple[Network, ...] = (
     ipaddress.ip_network("100.64.0.0/10"),  # CGNAT
     ipaddress.ip_network("192.0.0.0/24"),  # IETF protocol assignments
@@ -88,7 +90,9 @@ def check_url(
     except (TypeError, ValueError) as exc:
         raise Invalid(f"The URL is malformed: {exc}.", code="invalid_url") from exc
     if parsed.scheme not in ("http", "https") or not parsed.raw_host:
-        raise Invalid("The URL must be an absolute https:// URL.", code="https_required")
+        raise Invalid(
+            f"The URL must be an absolute {_schemes(allow_http)} URL.", code="https_required"
+        )
     if parsed.scheme == "http" and not allow_http:
         raise Invalid("The URL must use https://; http:// is refused.", code="https_required")
     if parsed.raw_user is not None or parsed.raw_password is not None:
@@ -132,9 +136,50 @@ def check_host(url: URL, *, open_network: bool, allowed: Sequence[Network] = ())
     for address in addresses:
         if is_blocked(address, allowed):
             raise Invalid(
-                f"The URL points at {address}, a private or reserved address.",
+                f"The URL points at {address}, a private or reserved address{_outside(allowed)}.",
                 code="url_not_allowed",
             )
     name = (url.raw_host or "").rstrip(".")
     if name in LOCALHOST_NAMES or name.endswith(".localhost"):
-        raise Invalid("The URL points at localhost.", code="url_not_allowed")
+        if any(not is_blocked(loopback, allowed) for loopback in LOOPBACK):
+            raise Invalid(
+                "The URL points at localhost: give the loopback address instead (this "
+                f"deployment allows {_networks(allowed)}).",
+                code="url_not_allowed",
+            )
+        raise Invalid(f"The URL points at localhost{_outside(allowed)}.", code="url_not_allowed")
+
+
+def url_hint(*, allow_http: bool, open_network: bool, allowed: Sequence[Network] = ()) -> str:
+    """What a webhook URL may be on a deployment with these rules, in a sentence or two."""
+    if open_network:
+        return (
+            f"An absolute {_schemes(allow_http)} URL. Development mode: loopback and private "
+            "addresses such as http://127.0.0.1:9000/hook are allowed."
+        )
+    schemes = (
+        "An absolute https:// or http:// URL (http:// is allowed on this deployment)."
+        if allow_http
+        else "An absolute https:// URL."
+    )
+    if not allowed:
+        return f"{schemes} Private and loopback addresses are refused."
+    return (
+        f"{schemes} Private and loopback addresses are refused, except in "
+        f"{_networks(allowed)}, which this deployment allows."
+    )
+
+
+def _schemes(allow_http: bool) -> str:
+    return "http:// or https://" if allow_http else "https://"
+
+
+def _networks(allowed: Sequence[Network]) -> str:
+    return ", ".join(str(net) for net in allowed)
+
+
+def _outside(allowed: Sequence[Network]) -> str:
+    """The end of a refusal on a deployment that opens some networks: which ones."""
+    return (
+        f", outside the networks this deployment allows ({_networks(allowed)})" if allowed else ""
+    )

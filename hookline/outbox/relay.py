@@ -18,6 +18,9 @@ from hookline.client.models import BatchItem
 log = logging.getLogger("hookline.outbox")
 
 MAX_BATCH = 1000  # the most events Hookline accepts in one batch
+# A relay's exit status after ``--once`` left rows to wait for another run (Hookline
+# unreachable or busy): the command line's status for an unreachable Hookline.
+EXIT_WAITING = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,6 +130,26 @@ class Relay:
         for workspace, group in groups.items():
             self._send(report, workspace, group)
         return report
+
+    def drain(self) -> Report:
+        """Relay every row due now, batch after batch, logging each pass; what they did in all
+        (``retried``: rows that must wait for another run)."""
+        total = Report()
+        while True:
+            report = self.run_once()
+            log.info(
+                "outbox pass: %d sent, %d retried, %d refused",
+                report.sent,
+                report.retried,
+                report.refused,
+            )
+            total.claimed += report.claimed
+            total.sent += report.sent
+            total.retried += report.retried
+            total.refused += report.refused
+            total.errors += report.errors
+            if report.claimed < self.batch_size:
+                return total
 
     def run(self, stop: threading.Event, *, idle: float = 1.0) -> None:
         """Relay until ``stop`` is set, waiting ``idle`` seconds whenever nothing is due."""

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import Session
 from ulid import ULID
 
+from hookline.outbox.payload import encode
 from hookline.outbox.relay import Pending
 
 if TYPE_CHECKING:
@@ -107,8 +108,7 @@ outbox = outbox_table(metadata)
 
 
 def _row(type: str, data: Mapping[str, Any], workspace_id: str | None) -> dict[str, Any]:
-    if not isinstance(data, Mapping):
-        raise TypeError(f"an event's data is a JSON object, not {data.__class__.__name__}")
+    payload = encode(data)
     if not type or len(type) > 128:
         raise ValueError(f"an event type is 1 to 128 characters, not {type!r}")
     if workspace_id is not None and not 1 <= len(workspace_id) <= 128:
@@ -118,7 +118,7 @@ def _row(type: str, data: Mapping[str, Any], workspace_id: str | None) -> dict[s
         "id": f"evt_{ULID()}",
         "workspace_id": workspace_id,
         "event_type": type,
-        "payload": dict(data),
+        "payload": payload,
         "created_at": now,
         "attempts": 0,
         "next_attempt_at": now,

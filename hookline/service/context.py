@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookline.domain.models import Workspace
-from hookline.domain.network_guard import Network, parse_networks
+from hookline.domain.network_guard import Network, parse_networks, url_hint
 from hookline.domain.portal_brand import PortalBrand
 from hookline.domain.workspace_settings import (
     DeliveryFormat,
@@ -19,6 +19,7 @@ from hookline.errors import Invalid, summary
 from hookline.metrics import Metrics
 from hookline.secrets import SecretBox
 from hookline.service.cache import ConfigCache
+from hookline.service.configuration import Process
 from hookline.settings import Settings
 from hookline.store.port import Store
 
@@ -34,6 +35,9 @@ class Context:
     wake: Callable[[], None] = lambda: None
     allowed_networks: tuple[Network, ...] = field(default=())
     metrics: Metrics = field(default_factory=Metrics)
+    # What this server is: its role and the dispatcher processes it runs (``hookline serve``
+    # sets them; an application built without it is one process that does everything).
+    process: Process = field(default_factory=lambda: Process(role="all", dispatcher_processes=0))
     cache: ConfigCache = field(init=False)
 
     def __post_init__(self) -> None:
@@ -46,6 +50,15 @@ class Context:
             store=store,
             box=box,
             allowed_networks=parse_networks(settings.allowed_networks),
+        )
+
+    @property
+    def url_hint(self) -> str:
+        """What a webhook URL may be on this deployment (its mode, http://, allowed networks)."""
+        return url_hint(
+            allow_http=self.settings.http_allowed,
+            open_network=self.settings.dev,
+            allowed=self.allowed_networks,
         )
 
     def delivery_format(self, ws_settings: WorkspaceSettings) -> DeliveryFormat:

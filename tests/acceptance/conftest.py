@@ -11,7 +11,9 @@ server on its own new database, dropped at teardown. When the PostgreSQL server
 is unreachable, the PostgreSQL runs are skipped, saying why, unless
 ``HOOKLINE_REQUIRE_POSTGRES=1``: then they fail. Modules that start only their
 own servers without asking for a backend (the SSRF checks of ``test_safety``) run
-on SQLite only: what they test does not touch the store.
+on SQLite only: what they test does not touch the store. Nor do the modules marked
+``store_independent`` (a client, the CLI, a document's examples, all through the API, whose
+store every other module tests on both backends): their PostgreSQL runs are deselected.
 """
 
 from __future__ import annotations
@@ -21,6 +23,20 @@ from collections.abc import Iterator
 import pytest
 from support.postgres import BACKENDS, create_database, drop_database
 from support.server import Api, Hookline
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("backend") == "postgresql"
+        (dropped if on_postgres and item.get_closest_marker("store_independent") else kept).append(
+            item
+        )
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -9,13 +9,18 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.net import free_port
 from support.polling import poll
 from support.receiver import Receiver
 from support.server import Api, Hookline
+
+pytestmark = pytest.mark.store_independent
 
 HOOKLINE = str(Path(sys.executable).with_name("hookline"))
 
@@ -29,6 +34,10 @@ def run(hookline: Hookline, *args: str, key: str | None = None) -> subprocess.Co
     return subprocess.run(
         [HOOKLINE, *args], env=env, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def data(result: subprocess.CompletedProcess[str]) -> Any:
@@ -100,6 +109,26 @@ def test_send_and_deliveries_list_with_filters(
     assert data(later) == []
     human = run(hookline, "deliveries", "list", "-w", ws)
     assert sent["id"] in human.stdout and "failed" in human.stdout
+
+
+def test_send_with_channels_ttl_and_a_schema_version(
+    hookline: Hookline, api: Api, ws: str, receiver: Receiver
+) -> None:
+    kind = f"plan.changed.{uuid.uuid4().hex[:8]}"
+    api.post("/v1/event-types", {"name": kind, "schemas": {"1": {"type": "object"},
+             "2": {"type": "object", "required": ["plan"]}}}, status=201)  # fmt: skip
+    eu = api.webhook(ws, receiver.endpoint().url, events=[kind], channels=["eu"])
+    args = ["send", "-w", ws, "-t", kind, "-d", '{"n": 1}', "--json"]
+
+    refused = run(hookline, *args)  # the latest version wants a plan
+    assert refused.returncode == 1 and "schema" in refused.stderr, refused.stderr
+    sent = data(run(hookline, *args, "--schema-version", "1", "--channel", "eu", "--ttl", "600"))
+    assert sent["deliveries"] == 1
+    (dlv,) = api.deliveries_of(sent["id"])
+    assert dlv["webhookId"] == eu["id"]
+    assert api.get(f"/v1/events/{sent['id']}")["channels"] == ["eu"]
+    lifetime = parse_time(dlv["expiresAt"]) - parse_time(dlv["createdAt"])
+    assert lifetime.total_seconds() == pytest.approx(600, abs=1)
 
 
 def test_recover_follows_the_resent_deliveries_until_they_settle(
@@ -322,3 +351,38 @@ def test_errors_have_their_exit_codes(hookline: Hookline, ws: str) -> None:
         timeout=60,
     )
     assert nokey.returncode == 2 and "HOOKLINE_API_KEY" in nokey.stderr
+
+
+def test_tail_unreachable_from_the_start_exits_3_without_saying_it_follows(ws: str) -> None:
+    env = {
+        **os.environ,
+        "HOOKLINE_URL": f"http://127.0.0.1:{free_port()}",
+        "HOOKLINE_API_KEY": "hk_x",
+    }
+    down = subprocess.run(
+        [HOOKLINE, "tail", "-w", ws, "--interval", "0.1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert down.returncode == 3, down.stderr
+    assert "cannot reach Hookline at http://127.0.0.1:" in down.stderr
+    assert "following deliveries" not in down.stderr and down.stdout == ""
+
+
+def test_the_server_commands_exit_1_when_they_cannot_start_and_2_on_bad_usage(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
+    env |= {"HOOKLINE_DATA_DIR": str(tmp_path), "HOOKLINE_WORKSPACE_SHARE": "0"}
+    for command in (["serve", "--port", "0"], ["migrate"], ["config"]):
+        refused = subprocess.run(
+            [HOOKLINE, *command], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert refused.returncode == 1, (command, refused.stderr)
+        assert "HOOKLINE_WORKSPACE_SHARE" in refused.stderr and "Traceback" not in refused.stderr
+    bad = subprocess.run(
+        [HOOKLINE, "listen", "--status", "99"], capture_output=True, text=True, timeout=60
+    )
+    assert bad.returncode == 2 and "--status" in bad.stderr

@@ -30,6 +30,8 @@ from hookline.client import (
 )
 from hookline.client._base import OPERATIONS
 
+pytestmark = pytest.mark.store_independent
+
 FAST = Retries(attempts=3, initial=0.01, maximum=0.05)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
@@ -9,12 +10,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from support.net import free_port, listening
 from support.polling import poll
 from support.server import Api
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.store_independent]
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 bytes
 
@@ -29,14 +31,14 @@ class Listener:
         return self.log.read_text(errors="replace")
 
 
-@pytest.fixture
-def listener(tmp_path: Path) -> Iterator[Listener]:
+@contextlib.contextmanager
+def running_listener(tmp_path: Path, *args: str) -> Iterator[Listener]:
     port = free_port()
     listener = Listener(port, tmp_path / "listen.log")
-    command = [sys.executable, "-m", "hookline", "listen", "--port", str(port)]
+    command = [sys.executable, "-m", "hookline", "listen", "--port", str(port), *args]
     with listener.log.open("wb") as log:
         proc = subprocess.Popen(
-            [*command, "--secret", SECRET],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -57,6 +59,12 @@ def listener(tmp_path: Path) -> Iterator[Listener]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture
+def listener(tmp_path: Path) -> Iterator[Listener]:
+    with running_listener(tmp_path, "--secret", SECRET) as listener:
+        yield listener
 
 
 def test_listen_verifies_and_prints_a_delivery(api: Api, ws: str, listener: Listener) -> None:
@@ -86,3 +94,16 @@ def test_listen_rejects_a_delivery_signed_with_another_secret(
     (rejected,) = [line for line in out.splitlines() if "REJECTED" in line]
     assert re.match(r"\d\d:\d\d:\d\d\.\d{3} REJECTED POST /", rejected), rejected
     assert "l-78" not in out
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(200, "OK"), (202, "Accepted"), (410, "Gone"), (500, "Internal Server Error"), (204, "")],
+)
+def test_listen_answers_the_status_asked_with_a_body_that_says_it(
+    tmp_path: Path, status: int, body: str
+) -> None:
+    with running_listener(tmp_path, "--status", str(status)) as listener:
+        answer = httpx.post(listener.url, json={"type": "ping"}, timeout=10)
+    assert (answer.status_code, answer.text) == (status, body)
+    assert f"answering {status}" in listener.output()

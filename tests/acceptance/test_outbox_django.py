@@ -224,3 +224,32 @@ def test_the_migration_matches_the_model_and_bad_settings_stop_the_app(tmp_path:
         )
         assert done.returncode != 0 and "settings.HOOKLINE" in done.stderr, done.stderr
         assert problem in done.stderr, done.stderr
+
+
+def test_relay_once_exits_3_while_hookline_cannot_take_the_events(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """``--once`` exits as ``hookline relay --once`` does: 3 while events must wait, 0 once sent."""
+    server = Hookline(tmp_path / "hookline").start()
+    try:
+        with server.api() as api:
+            ws = api.workspace()
+            api.webhook(ws, receiver.endpoint().url)
+        app = App(f"sqlite:///{tmp_path / 'app.sqlite3'}", server, server.admin_key or "", ws)
+        app.manage("migrate", "--verbosity", "0")
+        app.manage("shell", "-c", SCRIPT)
+    finally:
+        server.terminate()
+    waited = subprocess.run(
+        [sys.executable, "manage.py", "hookline_relay", "--once"],
+        cwd=PROJECT,
+        env=app.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert waited.returncode == 3, waited.stdout + waited.stderr
+    assert "sent 0, retried 5, refused 0" in waited.stdout
+    assert "5 event(s) must wait for another run" in waited.stderr
+    assert "Traceback" not in waited.stderr
+    assert not any(sent for _, sent in app.outbox())

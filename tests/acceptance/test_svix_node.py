@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from support.receiver import Receiver
 from support.server import ADMIN_KEY, Hookline
 from support.svix_node import run_node
 from svix.webhooks import Webhook as SvixWebhook
+
+pytestmark = pytest.mark.store_independent
 
 
 def test_the_main_flow_with_the_javascript_sdk(hookline: Hookline, receiver: Receiver) -> None:

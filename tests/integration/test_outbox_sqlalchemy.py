@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from support.server import ADMIN_KEY, Hookline
 from hookline.client import Client, Retries
 from hookline.outbox import Relay
 from hookline.outbox import alembic as outbox_migration
+from hookline.outbox.payload import EventDataError
 from hookline.outbox.sqlalchemy import (
     SQLAlchemySource,
     aenqueue,
@@ -138,10 +140,26 @@ async def test_enqueue_in_an_async_session(postgres_app_url: str) -> None:
         sync.dispose()
 
 
+def test_enqueue_writes_decimals_dates_and_uuids_as_djangos_send_does(engine: sa.Engine) -> None:
+    placed = datetime(2026, 3, 18, 10, 5, 0, 123456, tzinfo=UTC)
+    customer = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    with engine.begin() as conn:
+        event_id = enqueue(
+            conn, "order.created", {"total": Decimal("12.50"), "at": placed, "by": customer}
+        )
+    assert rows(engine)[event_id]["payload"] == {
+        "total": "12.50",
+        "at": "2026-03-18T10:05:00.123Z",
+        "by": "12345678-1234-5678-1234-567812345678",
+    }
+
+
 def test_enqueue_refuses_what_cannot_be_an_event(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         with pytest.raises(TypeError):
             enqueue(conn, "order.created", [1, 2])  # type: ignore[arg-type]
+        with pytest.raises(EventDataError, match=r"data\['tags'\] is of type set"):
+            enqueue(conn, "order.created", {"tags": {"a"}})
         with pytest.raises(ValueError, match="an event type is 1 to 128 characters"):
             enqueue(conn, "", {})
     assert rows(engine) == {}

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from hookline.data_dir import ensure_generated_keys
 from hookline.secrets import SecretBox
-from hookline.settings import ensure_generated_keys, load_settings
+from hookline.settings import load_settings
 from hookline.store.sqlite import SqliteStore
 
 BOX = SecretBox(Fernet.generate_key().decode())

@@ -124,7 +124,9 @@ def test_create_an_endpoint_then_show_copy_and_rotate_its_secret(
     page.get_by_label("Endpoint URL").fill("ftp://files.example.com/drop")
     page.get_by_label("content.user_completed_quiz").check()
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("#url-error")).to_have_text("The URL must be an absolute https:// URL.")
+    expect(page.locator("#url-error")).to_have_text(
+        "The URL must be an absolute http:// or https:// URL."
+    )
     expect(page.get_by_label("Endpoint URL")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("content.user_completed_quiz")).to_be_checked()
     # A reserved header, then a valid endpoint.

@@ -14,7 +14,7 @@ from hookline.domain.statuses import WebhookStatus
 from hookline.ids import new_id, now_ms
 from hookline.store.port import AttemptRecord, StatusChange, WebhookChanges
 
-from .conftest import MakeUi, Ui
+from .conftest import ADMIN_KEY, MakeUi, Ui
 
 
 def field_error(html: str, name: str) -> str:
@@ -366,6 +366,42 @@ async def test_the_url_hint_says_what_this_mode_allows(make_ui: MakeUi) -> None:
     assert "loopback and private addresses" in hint.group(1) and "are allowed" in hint.group(1)
     data = {"url": "http://127.0.0.1:9000/hook", "events": ["*"]}
     made = await dev.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert made.status_code == 303
+
+
+async def test_url_messages_say_what_this_deployment_allows(make_ui: MakeUi) -> None:
+    dev = await make_ui(dev=True)
+    await dev.login()
+    await dev.api("POST", "/v1/workspaces", 201, json={"id": "acme", "name": "Acme"})
+    data = {"url": "example.com/hook", "events": ["*"]}
+    refused = await dev.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert field_error(refused.text, "url") == (
+        "The URL must be an absolute http:// or https:// URL."
+    )
+    api = await dev.client.post(
+        "/v1/workspaces/acme/webhooks", json=data, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+    )
+    assert api.status_code == 422
+    assert api.json()["error"]["code"] == "https_required"
+    assert api.json()["error"]["message"] == "The URL must be an absolute http:// or https:// URL."
+
+    opened = await make_ui(allowed_networks=["127.0.0.0/8"])
+    await opened.login()
+    await opened.api("POST", "/v1/workspaces", 201, json={"id": "acme", "name": "Acme"})
+    hint = re.search(
+        r'id="url-hint">([^<]*)<', (await opened.client.get("/ui/w/acme/webhooks/new")).text
+    )
+    assert hint and hint.group(1) == (
+        "An absolute https:// URL. Private and loopback addresses are refused, except in "
+        "127.0.0.0/8, which this deployment allows."
+    )
+    data = {"url": "https://10.1.2.3/hook", "events": ["*"]}
+    refused = await opened.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
+    assert "outside the networks this deployment allows (127.0.0.0/8)" in field_error(
+        refused.text, "url"
+    )
+    data = {"url": "https://127.0.0.1:9000/hook", "events": ["*"]}
+    made = await opened.post("/ui/w/acme/webhooks/new", data, page="/ui/w/acme/webhooks/new")
     assert made.status_code == 303
 
 

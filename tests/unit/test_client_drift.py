@@ -29,6 +29,7 @@ CALLS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "health": ((), {}),
     "ready": ((), {}),
     "metrics": ((), {}),
+    "config": ((), {}),
     "workspaces": ((), {}),
     "create_workspace": (("Acme",), {}),
     "get_workspace": (("acme",), {}),

@@ -72,14 +72,21 @@ def test_retry_after_is_honoured_up_to_the_maximum() -> None:
     assert 0 <= retries.delay(3, None) <= 0.8
 
 
-def test_a_send_carries_its_ttl_single_and_in_a_batch() -> None:
+def test_a_send_carries_its_ttl_and_schema_version_single_and_in_a_batch() -> None:
     client, seen = scripted()
     with pytest.raises(ValidationError):  # the canned answer is none
-        client.send("acme", "a.b", {}, ttl=60)
+        client.send("acme", "a.b", {}, ttl=60, schema_version="2")
     with pytest.raises(ValidationError):
         client.send_batch(
-            "acme", [{"type": "a.b", "data": {}, "ttl": 5}, {"type": "a.b", "data": {}}]
+            "acme",
+            [
+                {"type": "a.b", "data": {}, "ttl": 5, "schema_version": "1"},
+                {"type": "a.b", "data": {}},
+            ],
         )
     single, batch = (json.loads(r.content) for r in seen)
-    assert single["ttl"] == 60
-    assert [e.get("ttl") for e in batch["events"]] == [5, None]
+    assert (single["ttl"], single["schemaVersion"]) == (60, "2")
+    assert [(e.get("ttl"), e.get("schemaVersion")) for e in batch["events"]] == [
+        (5, "1"),
+        (None, None),
+    ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ from hookline.domain.network_guard import (
     ip_literal,
     is_blocked,
     parse_networks,
+    url_hint,
 )
 from hookline.errors import Invalid
 
@@ -189,3 +191,75 @@ def test_is_blocked_honours_the_allow_list() -> None:
     assert not is_blocked(ipaddress.ip_address("127.0.0.1"), allowed)
     assert not is_blocked(ipaddress.ip_address("::ffff:127.0.0.1"), allowed)
     assert is_blocked(ipaddress.ip_address("10.0.0.1"), allowed)
+
+
+def refusal(url: str, **rules: Any) -> tuple[str, str]:
+    with pytest.raises(Invalid) as caught:
+        check_url(url, **{"allow_http": False, "open_network": False, **rules})
+    return caught.value.error_code, str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ({}, "The URL must be an absolute https:// URL."),
+        ({"allow_http": True}, "The URL must be an absolute http:// or https:// URL."),
+        (
+            {"allow_http": True, "open_network": True},
+            "The URL must be an absolute http:// or https:// URL.",
+        ),
+    ],
+)
+def test_a_url_without_a_scheme_is_told_the_schemes_this_deployment_takes(
+    rules: dict[str, bool], message: str
+) -> None:
+    assert refusal("example.com/hook", **rules) == ("https_required", message)
+    assert refusal("ftp://example.com/hook", **rules) == ("https_required", message)
+
+
+def test_a_refused_address_names_the_networks_this_deployment_opens() -> None:
+    assert refusal("https://10.0.0.1/h") == (
+        "url_not_allowed",
+        "The URL points at 10.0.0.1, a private or reserved address.",
+    )
+    allowed = parse_networks(["192.168.7.0/24", "127.0.0.0/8"])
+    assert refusal("https://10.0.0.1/h", allowed=allowed) == (
+        "url_not_allowed",
+        "The URL points at 10.0.0.1, a private or reserved address, outside the networks "
+        "this deployment allows (192.168.7.0/24, 127.0.0.0/8).",
+    )
+    assert check_url("https://127.0.0.1:9000/h", allow_http=False, open_network=False,
+                     allowed=allowed) == "https://127.0.0.1:9000/h"  # fmt: skip
+
+
+def test_localhost_is_refused_saying_what_this_deployment_allows_instead() -> None:
+    assert refusal("https://localhost/h") == ("url_not_allowed", "The URL points at localhost.")
+    lan = parse_networks(["192.168.7.0/24"])
+    assert refusal("https://localhost/h", allowed=lan) == (
+        "url_not_allowed",
+        "The URL points at localhost, outside the networks this deployment allows "
+        "(192.168.7.0/24).",
+    )
+    for loopback in ("127.0.0.0/8", "::1/128"):
+        assert refusal("https://localhost:9000/h", allowed=parse_networks([loopback])) == (
+            "url_not_allowed",
+            "The URL points at localhost: give the loopback address instead (this deployment "
+            f"allows {loopback}).",
+        )
+
+
+def test_the_url_hint_says_what_each_deployment_allows() -> None:
+    assert url_hint(allow_http=False, open_network=False) == (
+        "An absolute https:// URL. Private and loopback addresses are refused."
+    )
+    assert url_hint(allow_http=True, open_network=False) == (
+        "An absolute https:// or http:// URL (http:// is allowed on this deployment). "
+        "Private and loopback addresses are refused."
+    )
+    opened = url_hint(allow_http=False, open_network=False, allowed=parse_networks(["127.0.0.0/8"]))
+    assert opened == (
+        "An absolute https:// URL. Private and loopback addresses are refused, except in "
+        "127.0.0.0/8, which this deployment allows."
+    )
+    dev = url_hint(allow_http=True, open_network=True)
+    assert dev.startswith("An absolute http:// or https:// URL. Development mode:")

@@ -164,7 +164,7 @@ def test_config_masks_the_proxy_password(monkeypatch: pytest.MonkeyPatch) -> Non
     result = CliRunner().invoke(main, ["config"])
     assert result.exit_code == 0, result.output
     assert "s3cret" not in result.output
-    assert json.loads(result.output)["egress_proxy"] == "http://***@proxy.internal:3128"
+    assert json.loads(result.stdout)["egress_proxy"] == "http://***@proxy.internal:3128"
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ def test_config_command_masks_secrets(monkeypatch) -> None:
     assert result.exit_code == 0, result.output
     assert "super-secret-admin-key" not in result.output
     assert "hunter2" not in result.output
-    shown = json.loads(result.output)
+    shown = json.loads(result.stdout)
     assert shown["admin_key"] == "***"
     assert shown["smtp_url"] == "smtp://***@mail.example:25"
 
@@ -61,13 +61,13 @@ def test_config_masks_the_database_password(monkeypatch) -> None:
     result = CliRunner().invoke(main, ["config"])
     assert result.exit_code == 0, result.output
     assert "s3cret" not in result.output
-    assert json.loads(result.output)["database_url"] == "postgresql://hook:***@db.example:5432/hook"
+    assert json.loads(result.stdout)["database_url"] == "postgresql://hook:***@db.example:5432/hook"
 
 
 def test_config_prints_what_the_settings_resolve_to(monkeypatch, tmp_path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOOKLINE_RETRY_POLICY", '{"exponential": {"initial": 1, "retries": 3}}')
-    effective = json.loads(CliRunner().invoke(main, ["config"]).output)["effective"]
+    effective = json.loads(CliRunner().invoke(main, ["config"]).stdout)["effective"]
     assert effective["mode"] == "production"
     assert effective["database"] == str(tmp_path / ".hookline" / "hookline.db")
     assert effective["admin_key"].startswith("none yet")
@@ -77,7 +77,7 @@ def test_config_prints_what_the_settings_resolve_to(monkeypatch, tmp_path) -> No
     (tmp_path / ".hookline").mkdir()
     (tmp_path / ".hookline" / "admin.key").write_text("hk_admin_secret-value\n")
     monkeypatch.setenv("HOOKLINE_DEV", "true")
-    output = CliRunner().invoke(main, ["config"]).output
+    output = CliRunner().invoke(main, ["config"]).stdout
     assert "secret-value" not in output
     effective = json.loads(output)["effective"]
     assert effective["admin_key"].startswith("*** (in ")
@@ -192,7 +192,7 @@ def test_the_portal_offer_is_typed_json_and_checked_at_start(monkeypatch) -> Non
         "HOOKLINE_PORTAL_OFFER",
         '{"auth": false, "filters": false, "headers": false, "rateLimit": false}',
     )
-    shown = json.loads(CliRunner().invoke(main, ["config"]).output)
+    shown = json.loads(CliRunner().invoke(main, ["config"]).stdout)
     assert shown["portal_offer"] == {
         "destinations": ["http"],
         "auth": False,

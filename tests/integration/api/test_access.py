@@ -91,6 +91,8 @@ ROWS = [
     Row("GET", "/v1/deliveries/{dlvId}", READERS),
     Row("POST", "/v1/deliveries/{dlvId}/resend", MANAGERS, 202),
     Row("POST", "/v1/deliveries/{dlvId}/retry", MANAGERS, 202, same_as={"dlvId": "pendingId"}),
+    # the deployment
+    Row("GET", "/v1/config", NOBODY, scoped=False),
 ]
 
 # Routes anyone may call without a key.

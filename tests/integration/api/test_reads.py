@@ -240,6 +240,7 @@ TIME_KEYS = {
     "completedAt",
     "nextAttemptAt",
     "startedAt",
+    "expiresAt",
 }
 
 
@@ -330,6 +331,7 @@ DELIVERY_KEYS = {
     "stuck",
     "createdAt",
     "completedAt",
+    "expiresAt",
     "resentFrom",
     "tags",
 }

@@ -13,13 +13,18 @@ from hookline.client import Client, ClientError
 from hookline.django.conf import config
 from hookline.django.outbox import DjangoSource
 from hookline.outbox import Relay
+from hookline.outbox.relay import EXIT_WAITING
 
 
 class Command(BaseCommand):
     help = "Relay the Hookline outbox: send pending events in batches until SIGTERM or Ctrl-C."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--once", action="store_true", help="One pass, then exit.")
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help=f"Relay what is due, then exit ({EXIT_WAITING} if some events must wait).",
+        )
         parser.add_argument("--batch-size", type=int, default=None, help="Events per batch.")
         parser.add_argument("--idle", type=float, default=None, help="Seconds between polls.")
         parser.add_argument("--database", default="default", help="The outbox's database alias.")
@@ -49,10 +54,15 @@ class Command(BaseCommand):
         )
         with client:
             if options["once"]:
-                report = relay.run_once()
+                report = relay.drain()
                 self.stdout.write(
                     f"sent {report.sent}, retried {report.retried}, refused {report.refused}"
                 )
+                if report.retried:
+                    raise CommandError(
+                        f"{report.retried} event(s) must wait for another run: {report.errors[-1]}",
+                        returncode=EXIT_WAITING,
+                    )
                 return
             stop = threading.Event()
             for signum in (signal.SIGTERM, signal.SIGINT):
