@@ -1,6 +1,7 @@
 """Dispatcher processes of ``hookline serve``: started beside the API, restarted when they die.
 
-Each is ``hookline serve --role worker --port 0`` with the parent's settings (the
+Each is the worker role with no HTTP port (``python -m hookline.worker``, which imports
+what a dispatcher needs and not the command line) with the parent's settings (the
 environment, plus the keys the parent generated and its command-line choices).
 They coordinate through the database as any workers do: leases on PostgreSQL and
 SQLite alike, so a dispatcher that dies gives its claims back when they expire.
@@ -76,13 +77,7 @@ class Supervisor:
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "hookline",
-            "serve",
-            "--role",
-            "worker",
-            "--port",
-            "0",
-            "--supervised",
+            "hookline.worker",
             env=self._env,
             stdin=asyncio.subprocess.PIPE,
             preexec_fn=_die_with_parent,

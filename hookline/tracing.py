@@ -3,7 +3,8 @@
 Off unless ``HOOKLINE_TRACING=otlp``; then ``setup`` installs a tracer provider whose
 spans go out in batches over OTLP/HTTP, configured by the SDK's standard ``OTEL_*``
 variables (endpoint, headers, service name, sampler, batch delays). Off, every function
-here hands out the API's invalid span, whose methods do nothing, and builds nothing.
+here hands out a span that records nothing (``OFF``), builds nothing, and OpenTelemetry is
+not even imported: a deployment without tracing does not carry its libraries.
 
 The trace crosses processes through the database: the span that creates deliveries (an
 ingest, a resend, a test ping) is stored with them as its W3C ``traceparent``
@@ -13,21 +14,20 @@ of it (``attempt``).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
 if TYPE_CHECKING:
+    from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import Span
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
     from starlette.types import ASGIApp, Receive, Scope, Send
 
     from hookline.dispatch.outcome import Verdict
@@ -37,8 +37,40 @@ if TYPE_CHECKING:
 SERVICE_NAME = "hookline"
 # Longest a stopping process waits for its last spans to be exported.
 FLUSH_SECONDS = 3.0
-_PROPAGATOR = TraceContextTextMapPropagator()
-_NO_SPAN: AbstractContextManager[Span] = nullcontext(trace.INVALID_SPAN)
+
+
+class _Off:
+    """The span handed out while tracing is off: it records nothing (as the API's invalid
+    span, without importing the API)."""
+
+    def is_recording(self) -> bool:
+        return False
+
+    def end(self, end_time: int | None = None) -> None:
+        pass
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        pass
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        pass
+
+    def set_status(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def record_exception(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+OFF = cast("Span", _Off())
+_NO_SPAN: AbstractContextManager[Span] = nullcontext(OFF)
+
+
+@functools.cache
+def _propagator() -> TraceContextTextMapPropagator:
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    return TraceContextTextMapPropagator()
 
 
 class _State:
@@ -109,7 +141,7 @@ def start(name: str) -> Span:
     ``InboundContext``) or else the root of a new trace. The caller ends it."""
     tracer = _state.tracer
     if tracer is None:
-        return trace.INVALID_SPAN
+        return OFF
     return tracer.start_span(name)
 
 
@@ -119,6 +151,8 @@ def span(name: str, *, links: Sequence[str] = ()) -> AbstractContextManager[Span
     tracer = _state.tracer
     if tracer is None:
         return _NO_SPAN
+    from opentelemetry import trace
+
     return tracer.start_as_current_span(
         name,
         links=[trace.Link(_span_context(tp)) for tp in links],
@@ -128,7 +162,9 @@ def span(name: str, *, links: Sequence[str] = ()) -> AbstractContextManager[Span
 
 
 def _span_context(traceparent: str) -> trace.SpanContext:
-    parent = _PROPAGATOR.extract({"traceparent": traceparent})
+    from opentelemetry import trace
+
+    parent = _propagator().extract({"traceparent": traceparent})
     return trace.get_current_span(parent).get_span_context()
 
 
@@ -157,7 +193,9 @@ class InboundContext:
         if scope["type"] != "http" or "traceparent" not in carrier:
             await self.app(scope, receive, send)
             return
-        token = otel_context.attach(_PROPAGATOR.extract(carrier))
+        from opentelemetry import context as otel_context
+
+        token = otel_context.attach(_propagator().extract(carrier))
         try:
             await self.app(scope, receive, send)
         finally:
@@ -168,14 +206,18 @@ def context_of(span: Span) -> str | None:
     """The span's W3C ``traceparent``, to store with what it created (None when off)."""
     if not span.is_recording():
         return None
+    from opentelemetry import trace
+
     carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier, trace.set_span_in_context(span))
+    _propagator().inject(carrier, trace.set_span_in_context(span))
     return carrier.get("traceparent")
 
 
 def failed(span: Span, exc: BaseException) -> None:
     """Mark the span failed by ``exc`` (an exception event and status ERROR)."""
     if span.is_recording():
+        from opentelemetry.trace import Status, StatusCode
+
         span.record_exception(exc)
         span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
 
@@ -189,8 +231,10 @@ def attempt(claim: Claim) -> AbstractContextManager[Span]:
 
 @contextmanager
 def _attempt(tracer: trace.Tracer, claim: Claim) -> Iterator[Span]:
+    from opentelemetry.trace import SpanKind
+
     parent = (
-        _PROPAGATOR.extract({"traceparent": claim.trace_context}) if claim.trace_context else None
+        _propagator().extract({"traceparent": claim.trace_context}) if claim.trace_context else None
     )
     attributes: dict[str, str | int] = {
         "hookline.delivery.id": claim.delivery_id,
@@ -234,6 +278,8 @@ def attempted(span: Span, result: SendResult, verdict: Verdict) -> None:
     span.set_attribute("hookline.outcome", verdict.kind)
     if verdict.kind == "succeeded":
         return
+    from opentelemetry.trace import Status, StatusCode
+
     error = result.error or (str(status) if status is not None else "failed")
     span.set_attribute("error.type", error)
     span.set_status(Status(StatusCode.ERROR, error if status is None else f"HTTP {status}"))
@@ -256,6 +302,8 @@ def headers(span: Span) -> dict[str, str]:
     receiver; none when the span is not recorded."""
     if not span.is_recording():
         return {}
+    from opentelemetry import trace
+
     carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier, trace.set_span_in_context(span))
+    _propagator().inject(carrier, trace.set_span_in_context(span))
     return carrier

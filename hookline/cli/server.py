@@ -72,19 +72,12 @@ def _problem(loc: tuple[int | str, ...], message: str) -> str:
     default=None,
     help="Log lines as text, or one JSON object a line (HOOKLINE_LOG_FORMAT, default text).",
 )
-@click.option(
-    "--supervised",
-    is_flag=True,
-    hidden=True,
-    help="Run as a dispatcher process of `hookline serve` (started by it, not by hand).",
-)
 def serve(
     host: str | None,
     port: int | None,
     role: str,
     dev: bool | None,
     log_format: str | None,
-    supervised: bool,
 ) -> None:
     """Run the server."""
     try:
@@ -107,7 +100,7 @@ def serve(
     from hookline.server import run
 
     try:
-        run(settings, role, supervised=supervised, metrics_dir=metrics_dir)  # type: ignore[arg-type]
+        run(settings, role, metrics_dir=metrics_dir)  # type: ignore[arg-type]
     except DataDirError as exc:
         if settings.log_format != "json":
             raise click.ClickException(str(exc)) from None

@@ -23,8 +23,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from opentelemetry.trace import Span
+import prometheus_client
 
 from hookline import tracing
 from hookline.dispatch.faults import defer_once, fault_reason, log_fault
@@ -54,6 +55,9 @@ from hookline.secrets import SecretBox
 from hookline.service.operational import Operational
 from hookline.settings import Settings
 from hookline.store.port import Claim, Queue, Store
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 log = logging.getLogger("hookline.dispatch")
 attempts_log = logging.getLogger("hookline.attempts")
@@ -89,6 +93,8 @@ class Dispatcher:
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._per_webhook: Counter[str] = Counter()
         self._per_workspace: Counter[str] = Counter()
+        # The deliveries counter's child per outcome, looked up once rather than per attempt.
+        self._outcomes: dict[str, prometheus_client.Counter] = {}
         self._recorder = Recorder(
             store,
             store,
@@ -377,9 +383,13 @@ class Dispatcher:
         verdict = concluded.verdict
         if attempts_log.isEnabledFor(self._attempt_log_level):
             _log_attempt(self._attempt_log_level, pending.claim, result, verdict)
-        metrics = self.metrics
-        metrics.deliveries.labels(outcome=verdict.kind).inc()
-        metrics.attempt_duration.observe(result.duration_ms / 1000)
+        counter = self._outcomes.get(verdict.kind)
+        if counter is None:
+            counter = self._outcomes[verdict.kind] = self.metrics.deliveries.labels(
+                outcome=verdict.kind
+            )
+        counter.inc()
+        self.metrics.attempt_duration.observe(result.duration_ms / 1000)
         return concluded
 
     # -- shutdown -------------------------------------------------------------

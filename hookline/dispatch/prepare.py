@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,9 +133,22 @@ def target_uri(url: str) -> str:
 def signing_keys(claim: Claim, box: SecretBox, *, now_ms: int) -> SigningKeys:
     """The claim's keys, unsealed: current first, then those still in their grace period."""
     live = [k for k in claim.previous_keys if k.expires_at > now_ms]
+    if not live:
+        return _current_keys(box, claim.webhook.id, claim.webhook_secret, claim.signing_key)
     seeds = [claim.signing_key, *(k.signing_key for k in live)]
     return SigningKeys(
         key_id=claim.webhook.id,
         secrets=(box.open(claim.webhook_secret), *(box.open(k.secret) for k in live)),
         ed25519_seeds=tuple(box.open(s) for s in seeds if s),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _current_keys(box: SecretBox, key_id: str, secret: str, seed: str | None) -> SigningKeys:
+    """A webhook's keys without any in their grace period, unsealed once per sealed value
+    (a rotation seals new ones): the keys of nearly every attempt."""
+    return SigningKeys(
+        key_id=key_id,
+        secrets=(box.open(secret),),
+        ed25519_seeds=(box.open(seed),) if seed else (),
     )

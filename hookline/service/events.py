@@ -14,9 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-from opentelemetry.trace import Span
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hookline import tracing
 from hookline.domain import channels, jsjson
@@ -37,6 +35,9 @@ from hookline.service.catalog import Catalog, parse_schema_version
 from hookline.service.context import Context, clamp_limit
 from hookline.service.workspaces import Workspaces
 from hookline.store.port import Inserted, NewEvent, Page, StaleConfig
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 T = TypeVar("T")
 IDEMPOTENCY_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")

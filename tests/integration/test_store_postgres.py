@@ -204,6 +204,37 @@ async def test_concurrent_workers_never_claim_one_delivery_twice(
     assert {d.status for d in await deliveries(first)} == {DeliveryStatus.SUCCEEDED}
 
 
+async def test_a_recorded_batch_costs_the_same_few_statements_however_many_records(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attempts and decisions are written one statement each per batch (arrays), not one per
+    record: counted on the connection, as the server executes them (executemany: a row each)."""
+    await add_workspace(store)
+    hooks = [await add_webhook(store) for _ in range(4)]
+    await store.insert_events([to(an_event(), *hooks) for _ in range(25)])  # 100 deliveries
+    executed = 0
+
+    def counting(name: str) -> None:
+        real = getattr(asyncpg.Connection, name)
+
+        async def spy(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+            nonlocal executed
+            executed += len(args[0]) if name == "executemany" else 1
+            return await real(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(asyncpg.Connection, name, spy)
+
+    for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+        counting(name)
+    for size in (1, 99):
+        batch = await store.claim_due("w", limit=size, now=T0, lease_ms=LEASE)
+        assert len(batch) == size
+        executed = 0
+        await store.record_attempts("w", [_done(c) for c in batch])
+        assert executed <= 4, f"{executed} statements for a batch of {size}"  # BEGIN … COMMIT
+    assert {d.status for d in await deliveries(store)} == {DeliveryStatus.SUCCEEDED}
+
+
 async def test_fifo_and_rate_limits_hold_across_workers(
     store_factory: Callable[[], Store],
 ) -> None:

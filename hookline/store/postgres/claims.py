@@ -87,6 +87,21 @@ _TAKE = (
     "RETURNING id, attempt_count, internal_faults, tags, event_pk, webhook_id, next_attempt_at, "
     "trace_context, expires_at"
 )
+# Rate-limited webhooks' next slots, and the deliveries pushed to theirs: one statement each
+# per claim, over arrays (the webhooks are locked already, see _LOCK_RATE_LIMITED).
+_RESERVE = (
+    "UPDATE webhooks SET rate_next_at = r.until "
+    "FROM unnest($1::bigint[], $2::text[]) AS r(until, id) WHERE webhooks.id = r.id"
+)
+_DEFER = (
+    "UPDATE deliveries SET next_attempt_at = r.at "
+    "FROM unnest($1::bigint[], $2::text[]) AS r(at, id) WHERE deliveries.id = r.id"
+)
+# The claimed deliveries' webhooks with their workspaces' settings, in one read.
+_HOOKS = (
+    "SELECT w.*, s.settings AS workspace_settings FROM webhooks w "
+    "JOIN workspaces s ON s.id = w.workspace_id WHERE w.id = ANY($1::text[])"
+)
 # A due delivery whose event expired ends unattempted (its last error stays its last attempt's).
 _EXPIRE = (
     "UPDATE deliveries SET status = 'expired', completed_at = $1, next_attempt_at = NULL "
@@ -212,23 +227,27 @@ async def _choose(
     if choice.expired:
         await c.execute(_EXPIRE, now, choice.expired)
     if choice.reserved:
-        await c.executemany(
-            "UPDATE webhooks SET rate_next_at = $1 WHERE id = $2",
-            [(until, wh_id) for wh_id, until in sorted(choice.reserved.items())],
-        )
+        hooks = sorted(choice.reserved)
+        await c.execute(_RESERVE, [choice.reserved[wh] for wh in hooks], hooks)
     if choice.deferred:
-        await c.executemany(
-            "UPDATE deliveries SET next_attempt_at = $1 WHERE id = $2", choice.deferred
-        )
+        await c.execute(_DEFER, [at for at, _ in choice.deferred], [d for _, d in choice.deferred])
     return choice
 
 
 async def _claims(c: Connection, found: list[Record], box: SecretBox) -> list[Claim]:
     events = await _by_key(c, "events", "pk", "bigint", {r["event_pk"] for r in found})
-    hooks = await _by_key(c, "webhooks", "id", "text", {r["webhook_id"] for r in found})
-    spaces = await _by_key(
-        c, "workspaces", "id", "text", {h["workspace_id"] for h in hooks.values()}
-    )
+    hooks = await c.fetch(_HOOKS, sorted({r["webhook_id"] for r in found}))
+    # Each webhook and workspace is mapped once per claim, however many deliveries it has.
+    shared = {
+        h["id"]: {
+            "webhook": records.webhook(h, box),
+            "webhook_secret": h["secret"],
+            "signing_key": h["signing_key"],
+            "previous_keys": records.grace_keys(h["previous_keys"]),
+            "workspace_settings": records.workspace_settings(h["workspace_settings"]),
+        }
+        for h in hooks
+    }
     return [
         Claim(
             delivery_id=r["id"],
@@ -238,13 +257,7 @@ async def _claims(c: Connection, found: list[Record], box: SecretBox) -> list[Cl
             trace_context=r["trace_context"],
             expires_at=r["expires_at"],
             event=records.event(events[r["event_pk"]]),
-            webhook=records.webhook(hooks[r["webhook_id"]], box),
-            webhook_secret=hooks[r["webhook_id"]]["secret"],
-            signing_key=hooks[r["webhook_id"]]["signing_key"],
-            previous_keys=records.grace_keys(hooks[r["webhook_id"]]["previous_keys"]),
-            workspace_settings=records.workspace_settings(
-                spaces[hooks[r["webhook_id"]]["workspace_id"]]["settings"]
-            ),
+            **shared[r["webhook_id"]],
         )
         for r in found
     ]

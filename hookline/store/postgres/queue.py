@@ -14,6 +14,7 @@ deliveries, in every transaction that waits for locks, so none can deadlock.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from hookline.domain.statuses import StopReason
@@ -23,18 +24,26 @@ from hookline.store.port import AttemptRecord, QueueStats
 from hookline.store.postgres.base import HOLD, REQUEUE, Queries, notify_work
 from hookline.store.postgres.connection import Connection, rowcount
 
-_INSERT_ATTEMPT = (
+# One statement each for a whole batch, its columns passed as arrays (executemany would run
+# a statement per record). An attempt is logged while its delivery exists.
+_INSERT_ATTEMPTS = (
     "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, "
-    "response, error, outcome, webhook_id) SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10 "
-    "WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = $2)"
+    "response, error, outcome, webhook_id) SELECT a.* FROM unnest($1::text[], $2::text[], "
+    "$3::int[], $4::bigint[], $5::float8[], $6::text[], $7::text[], $8::text[], $9::text[], "
+    "$10::text[]) AS a(id, delivery_id, number, started_at, duration_ms, request, response, "
+    "error, outcome, webhook_id) "
+    "WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)"
 )
-_APPLY_DECISION = (
+# Only the lease owner's record changes its delivery.
+_APPLY_DECISIONS = (
     "UPDATE deliveries SET "
-    f"status = CASE WHEN $1 = 'pending' THEN {REQUEUE} ELSE $1 END, "
-    "attempt_count = attempt_count + 1, next_attempt_at = $2, last_status_code = $3, "
-    "last_error = $4, completed_at = $5, internal_faults = 0, lease_owner = NULL, "
-    "lease_until = NULL "
-    "WHERE id = $6 AND lease_owner = $7"
+    f"status = CASE WHEN r.status = 'pending' THEN {REQUEUE} ELSE r.status END, "
+    "attempt_count = attempt_count + 1, next_attempt_at = r.next_attempt_at, "
+    "last_status_code = r.status_code, last_error = r.error, completed_at = r.completed_at, "
+    "internal_faults = 0, lease_owner = NULL, lease_until = NULL "
+    "FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::text[]) "
+    "AS r(status, next_attempt_at, status_code, error, completed_at, id) "
+    "WHERE deliveries.id = r.id AND deliveries.lease_owner = $7"
 )
 _STOP = (
     "UPDATE webhooks SET status = $1, status_reason = $2, "
@@ -226,8 +235,8 @@ async def _record(
             for r in stopping
             if r.stop_webhook is not None and r.attempt.delivery_id in owned
         ]
-    await c.executemany(_INSERT_ATTEMPT, [_attempt_args(r) for r in batch])
-    await c.executemany(_APPLY_DECISION, [_decision_args(owner, r) for r in batch])
+    await c.execute(_INSERT_ATTEMPTS, *_columns(_attempt_args(r) for r in batch))
+    await c.execute(_APPLY_DECISIONS, *_columns(_decision_args(r) for r in batch), owner)
     stopped = []
     now = now_ms()
     for wh_id, reason in dict.fromkeys(to_stop):
@@ -256,7 +265,7 @@ def _attempt_args(r: AttemptRecord) -> tuple[Any, ...]:
     )
 
 
-def _decision_args(owner: str, r: AttemptRecord) -> tuple[Any, ...]:
+def _decision_args(r: AttemptRecord) -> tuple[Any, ...]:
     return (
         r.status,
         r.next_attempt_at,
@@ -264,5 +273,9 @@ def _decision_args(owner: str, r: AttemptRecord) -> tuple[Any, ...]:
         r.error,
         r.completed_at,
         r.attempt.delivery_id,
-        owner,
     )
+
+
+def _columns(rows: Iterable[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows of arguments as one list per column, the arrays a batch statement unnests."""
+    return [list(column) for column in zip(*rows, strict=True)]
