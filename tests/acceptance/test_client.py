@@ -4,6 +4,7 @@ API's codes, pagination; and a send retried after a lost answer is still one eve
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -51,7 +52,8 @@ def test_every_operation_against_the_server(
 
     assert client.health().status == "ok" and client.ready().status == "ok"
     assert "hookline_" in client.metrics()
-    did("health", "ready", "metrics")
+    assert client.config()["effective"]["source"] == "this server"
+    did("health", "ready", "metrics", "config")
 
     ws = client.create_workspace("Client", plan="pro")
     assert client.get_workspace(ws.id).name == "Client"
@@ -66,7 +68,7 @@ def test_every_operation_against_the_server(
 
     name = f"client.{ws.id}"
     schema = {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}
-    et = client.create_event_type(name, schema=schema, description="A test type")
+    et = client.create_event_type(name, schema=schema, example={"n": 1}, description="A test type")
     assert et.schema_ == schema and client.get_event_type(name).description == "A test type"
     assert client.update_event_type(name, description="Changed").description == "Changed"
     assert name in {t.name for t in client.event_types()}
@@ -78,6 +80,10 @@ def test_every_operation_against_the_server(
     assert client.get_webhook(wh.id).name == "Billing"
     assert client.update_webhook(wh.id, description="desc").description == "desc"
     assert [w.id for w in client.webhooks(ws.id)] == [wh.id]
+    doubled = "function handler(w) { w.payload.data.n *= 2; return w; }"
+    tried = client.try_transformation(wh.id, name, code=doubled)
+    assert tried.error is None and json.loads(tried.body or "")["data"] == {"n": 2}
+    did("try_transformation")
     secret = client.get_secret(wh.id)
     rotated = client.rotate_secret(wh.id, grace_seconds=0)
     assert rotated.secret != secret.secret and client.get_secret(wh.id).secret == rotated.secret

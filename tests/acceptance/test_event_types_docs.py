@@ -8,7 +8,10 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 from support.server import ADMIN_KEY, Hookline
+
+pytestmark = pytest.mark.store_independent
 
 DOC = Path(__file__).parents[2] / "docs" / "event-types.md"
 

@@ -12,11 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support.receiver import Endpoint, Receiver
 from support.server import ADMIN_KEY, Hookline
 from support.svix_node import run_node
 from svix.api import Svix, SvixOptions
 from svix.webhooks import Webhook as SvixWebhook
+
+pytestmark = pytest.mark.store_independent
 
 ROOT = Path(__file__).parents[2]
 DOC = ROOT / "docs" / "svix.md"

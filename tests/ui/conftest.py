@@ -19,6 +19,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 from support.app import start
+from support.browser import DESKTOP
 from support.requirements import unavailable
 from support.server import Api as ProcessApi
 from support.server import Hookline
@@ -157,6 +158,29 @@ def browser(chromium_path: Path) -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture
+def context(browser: Any, hookline: Hookline) -> Iterator[Any]:
+    """A desktop browser context on this module's server, allowed the clipboard."""
+    ctx = browser.new_context(
+        base_url=hookline.base_url,
+        viewport=DESKTOP,
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    ctx.set_default_timeout(10_000)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    """A page that accepts every confirmation it asks for."""
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    return page
 
 
 @pytest.fixture(scope="module")

@@ -7,22 +7,17 @@ the main pages are saved to docs/screenshots/.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support.browser import DESKTOP, PHONE, shot, sign_in
 from support.polling import poll
 from support.receiver import Receiver
 from support.server import Api, Hookline
 
 pytestmark = pytest.mark.slow
 
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
-DESKTOP = {"width": 1280, "height": 860}
-PHONE = {"width": 390, "height": 844}
 
 CATALOG = [
     {
@@ -57,48 +52,11 @@ CATALOG = [
 ]
 
 
-def shot(page: Any, name: str) -> None:
-    """Save the page for the README when HOOKLINE_SCREENSHOTS=1."""
-    if os.environ.get("HOOKLINE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 @pytest.fixture(scope="module")
 def catalog(api: Api) -> list[dict[str, Any]]:
     for et in CATALOG:
         api.post("/v1/event-types", et, status=201)
     return CATALOG
-
-
-@pytest.fixture
-def context(browser: Any, hookline: Hookline) -> Iterator[Any]:
-    ctx = browser.new_context(
-        base_url=hookline.base_url,
-        viewport=DESKTOP,
-        permissions=["clipboard-read", "clipboard-write"],
-    )
-    ctx.set_default_timeout(10_000)
-    try:
-        yield ctx
-    finally:
-        ctx.close()
-
-
-@pytest.fixture
-def page(context: Any) -> Any:
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())
-    return page
-
-
-def sign_in(page: Any, key: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto("/ui/login")
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def settled_all(api: Api, webhook_id: str, count: int) -> list[dict[str, Any]]:

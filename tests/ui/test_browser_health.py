@@ -9,11 +9,10 @@ import re
 from typing import Any
 
 import pytest
+from support.browser import sign_in
 from support.polling import poll
 from support.receiver import Receiver
 from support.server import Api, Hookline
-
-from ui.test_browser import context, page, sign_in  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +33,7 @@ def retrying(api: Api, wh_id: str, count: int) -> list[dict[str, Any]]:
 
 
 def test_an_endpoint_failing_every_attempt_shows_as_failing_while_retried(
-    page: Any,  # noqa: F811
+    page: Any,
     api: Api,
     hookline: Hookline,
     receiver: Receiver,
@@ -82,7 +81,7 @@ def test_an_endpoint_failing_every_attempt_shows_as_failing_while_retried(
 
 
 def test_retry_now_sends_the_next_attempt_at_once_without_a_new_delivery(
-    context: Any,  # noqa: F811
+    context: Any,
     api: Api,
     receiver: Receiver,
 ) -> None:

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.browser import sign_in
 from support.receiver import Receiver
 from support.server import Api, Hookline
-
-from ui.test_browser import context, sign_in  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +53,7 @@ def opened(page: Any) -> None:
 
 
 def test_a_portal_user_sees_no_queue_kind_and_no_admin_instruction(
-    context: Any,  # noqa: F811
+    context: Any,
     browser: Any,
     api: Api,
     hookline: Hookline,
@@ -86,7 +85,7 @@ def test_a_portal_user_sees_no_queue_kind_and_no_admin_instruction(
 
 
 def test_a_deployment_that_offers_rabbitmq_shows_it_in_the_portal(
-    context: Any,  # noqa: F811
+    context: Any,
     generous: Hookline,
 ) -> None:
     with generous.api() as api:
@@ -105,7 +104,7 @@ def test_a_deployment_that_offers_rabbitmq_shows_it_in_the_portal(
 
 
 def test_send_example_from_the_portal_arrives_as_a_test(
-    context: Any,  # noqa: F811
+    context: Any,
     api: Api,
     receiver: Receiver,
 ) -> None:

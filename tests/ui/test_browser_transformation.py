@@ -8,11 +8,10 @@ import json
 from typing import Any
 
 import pytest
+from support.browser import sign_in
 from support.polling import poll
 from support.receiver import Receiver
 from support.server import Api, Hookline
-
-from ui.test_browser import context, page, sign_in  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +22,7 @@ CODE = """function handler(webhook) {
 
 
 def test_write_try_save_and_switch_off_a_transformation(
-    page: Any,  # noqa: F811
+    page: Any,
     api: Api,
     hookline: Hookline,
     receiver: Receiver,

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.browser import DESKTOP, PHONE, shot, sign_in
 from support.polling import poll
 from support.receiver import Receiver
 from support.server import Api, Hookline
 
-from .test_browser import CATALOG, DESKTOP, PHONE, shot, sign_in
+from .test_browser import CATALOG
 
 pytestmark = pytest.mark.slow
 

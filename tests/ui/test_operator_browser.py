@@ -12,9 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from support.browser import DESKTOP, sign_in
 from support.server import Api, Hookline
-
-from .test_browser import DESKTOP, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -28,25 +27,6 @@ def hookline(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> I
         tmp_path_factory.mktemp("hookline-ui"), env={"HOOKLINE_PLANS": json.dumps(PLANS)}
     ).running() as server:
         yield server
-
-
-@pytest.fixture
-def context(browser: Any, hookline: Hookline) -> Iterator[Any]:
-    ctx = browser.new_context(
-        base_url=hookline.base_url,
-        viewport=DESKTOP,
-        permissions=["clipboard-read", "clipboard-write"],
-    )
-    ctx.set_default_timeout(10_000)
-    try:
-        yield ctx
-    finally:
-        ctx.close()
-
-
-@pytest.fixture
-def page(context: Any) -> Any:
-    return context.new_page()
 
 
 def status_with(hookline: Hookline, key: str, ws: str) -> int:

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.browser import DESKTOP, PHONE, shot
 from support.polling import poll
 from support.receiver import Receiver
 from support.server import Api, Hookline
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
-from .test_browser import DESKTOP, PHONE, shot
 
 pytestmark = pytest.mark.slow
 
