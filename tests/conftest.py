@@ -3,7 +3,8 @@
 
 ``receiver`` is a recording receiver for the session (each test takes its own endpoints).
 ``postgres_server`` is the PostgreSQL server's URL once it answered; a test asking for it
-is skipped, saying why, when it does not (or fails, with ``HOOKLINE_REQUIRE_POSTGRES=1``).
+is skipped, saying why, when it does not (or fails, with ``HOOKLINE_REQUIRE_POSTGRES=1``);
+``database`` is a new database on it for one test.
 """
 
 from __future__ import annotations
@@ -27,6 +28,17 @@ def receiver() -> Iterator[Receiver]:
 def postgres_server() -> str:
     """The PostgreSQL server's URL, once it answered; skips (or fails) the test if it does not."""
     return require_server()
+
+
+@pytest.fixture
+def database(postgres_server: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database of this test, dropped afterwards (the integration
+    tier's ``database`` is either store instead)."""
+    url = create_database(postgres_server)
+    try:
+        yield url
+    finally:
+        drop_database(url, postgres_server)
 
 
 @pytest.fixture(params=BACKENDS)

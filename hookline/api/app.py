@@ -101,15 +101,7 @@ def create_app(services: Services) -> FastAPI:
 
 def create_ops_app(services: Services) -> FastAPI:
     """The worker role's HTTP surface: only the operations endpoints."""
-    app = FastAPI(
-        title="Hookline worker",
-        version=__version__,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
-    app.state.services = services
-    errors.install(app)
+    app = _undocumented("Hookline worker", services)
     app.include_router(operations.router)
     _metrics_here(app, services)
     return app
@@ -117,16 +109,16 @@ def create_ops_app(services: Services) -> FastAPI:
 
 def create_metrics_app(services: Services) -> FastAPI:
     """The listener of HOOKLINE_METRICS_ADDRESS: ``/metrics`` alone."""
-    app = FastAPI(
-        title="Hookline metrics",
-        version=__version__,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
+    app = _undocumented("Hookline metrics", services)
+    app.include_router(operations.metrics_router)
+    return app
+
+
+def _undocumented(title: str, services: Services) -> FastAPI:
+    """An app without API docs, with the services and the error answers of every app."""
+    app = FastAPI(title=title, version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     errors.install(app)
-    app.include_router(operations.metrics_router)
     return app
 
 

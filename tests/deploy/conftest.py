@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 from cryptography.fernet import Fernet
 from support.deployed import Unprivileged
-from support.postgres import create_database, drop_database
 
 
 @pytest.fixture
@@ -18,16 +17,6 @@ def user() -> Iterator[Unprivileged]:
         yield unprivileged
     finally:
         unprivileged.cleanup()
-
-
-@pytest.fixture
-def database(postgres_server: str) -> Iterator[str]:
-    """A new PostgreSQL database of this test, dropped afterwards."""
-    url = create_database(postgres_server)
-    try:
-        yield url
-    finally:
-        drop_database(url, postgres_server)
 
 
 @pytest.fixture

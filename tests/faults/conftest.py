@@ -19,22 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.postgres import create_database, drop_database
 from support.requirements import unavailable
 from support.storage import SmallDisk, Unavailable
 
 from .cluster import BIN, Cluster
 from .fleet import Fleet
-
-
-@pytest.fixture
-def database(postgres_server: str) -> Iterator[str]:
-    """A new, empty database on the shared server; dropped after the test."""
-    url = create_database(postgres_server)
-    try:
-        yield url
-    finally:
-        drop_database(url, postgres_server)
 
 
 @pytest.fixture
