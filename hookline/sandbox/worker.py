@@ -2,8 +2,10 @@
 
 Started by ``hookline.sandbox.pool`` as ``python -I worker.py`` with an empty environment; it
 imports nothing of Hookline's. Each line on stdin is a JSON request ``{"code", "input",
-"timeoutMs", "maxMemory"}`` (``input``: the webhook object as JSON text). Once ready it writes
-``{"ready": true}``; then each line written to stdout answers one request: ``{"output": <JSON text of what handler returned>}`` or ``{"error": text}``.
+"timeoutMs", "maxMemory", "maxAnswer"}`` (``input``: the webhook object as JSON text). Once
+ready it writes ``{"ready": true}``; then each line written to stdout answers one request:
+``{"output": <JSON text of what handler returned>}`` or ``{"error": text}``, an error too when
+the answer would be longer than ``maxAnswer``.
 
 The code runs in a V8 isolate with no I/O at all (no ``require``, ``process``, ``fetch``,
 timers or modules), under a time limit and a heap limit per run; once a limit is reached the
@@ -142,7 +144,11 @@ def main() -> None:
             answer = {"error": message(exc), "exited": True}  # see Isolates.terminated
         except Exception as exc:
             answer = {"error": message(exc)}
-        sys.stdout.write(json.dumps(answer) + "\n")
+        written = json.dumps(answer)
+        if len(written) > request["maxAnswer"]:
+            mib = round(request["maxAnswer"] / (1024 * 1024))
+            written = json.dumps({"error": f"The transformation returned more than {mib} MiB."})
+        sys.stdout.write(written + "\n")
         sys.stdout.flush()
         if isolates.terminated:
             break

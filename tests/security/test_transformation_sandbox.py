@@ -120,6 +120,18 @@ async def test_a_loop_a_huge_allocation_and_a_throw_end_within_the_limits(
     assert out["payload"] == 2  # and the pool goes on
 
 
+async def test_a_result_too_large_to_send_is_the_codes_failure() -> None:
+    # Within the time and memory limits, but more than any answer the sandbox gives back:
+    # the customer's fault, not Hookline's.
+    roomy = SandboxPool(SandboxLimits(time_ms=5000, memory_bytes=256 * 2**20, processes=1))
+    try:
+        with pytest.raises(TransformationFailed, match="returned more than 16 MiB"):
+            await roomy.run(returning("new Array(3e6).fill('abcdefgh')"), GIVEN)
+        assert json.loads((await roomy.run(returning("4"), GIVEN)).output)["payload"] == 4
+    finally:
+        await roomy.close()
+
+
 async def test_a_hung_process_is_killed_and_replaced(
     sandbox: SandboxPool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
