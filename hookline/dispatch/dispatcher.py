@@ -37,7 +37,6 @@ from hookline.dispatch.publishers import Guard, Router
 from hookline.dispatch.recorder import Recorder
 from hookline.dispatch.sender import AiohttpTransport, make_session
 from hookline.dispatch.transform import (
-    UrlRules,
     cancelled_record,
     failed_record,
     transform,
@@ -45,6 +44,7 @@ from hookline.dispatch.transform import (
 from hookline.dispatch.transport import SendResult, Transport
 from hookline.domain.attempt_errors import AttemptError
 from hookline.domain.network_guard import Network
+from hookline.domain.transformation_rules import UrlRules
 from hookline.domain.transformations import Cancelled
 from hookline.errors import StorageFull, StorageUnavailable
 from hookline.ids import format_ms, new_id, now_ms

@@ -1,4 +1,5 @@
-"""Custom headers in what Hookline shows: credentials redacted, other values masked. Pure.
+"""Custom headers: the names a webhook may not set (``is_reserved``), and what Hookline shows
+of the others: credentials redacted, other values masked. Pure.
 
 A webhook's custom headers often authenticate to the receiving endpoint
 (``Authorization: Bearer …``). An attempt's request record keeps every header
@@ -19,6 +20,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+# Headers Hookline sets, or that only a connection may carry: no webhook sets them.
+RESERVED_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "host",
+        "user-agent",
+        "signature",
+        "signature-input",
+        "content-digest",
+        "connection",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "keep-alive",
+        "proxy-connection",
+        "expect",
+    }
+)
 REDACTED = "[redacted]"
 MASKED = "***"
 CREDENTIAL_WORDS = (
@@ -58,3 +79,9 @@ def redacted(
             elif mask:
                 shown[name] = MASKED
     return shown
+
+
+def is_reserved(name: str, brand: str) -> bool:
+    """Whether Hookline sets the header ``name`` itself (so a webhook cannot)."""
+    lower = name.lower()
+    return lower in RESERVED_HEADERS or lower.startswith(("webhook-", f"x-{brand.lower()}-"))

@@ -15,7 +15,7 @@ from typing import Any
 
 from hookline import tracing
 from hookline.domain import jsjson
-from hookline.domain.headers import redacted
+from hookline.domain.headers import is_reserved, redacted
 from hookline.domain.models import Attempt, Delivery, DeliveryStatus, Event, EventType, Webhook
 from hookline.domain.retry import Remaining, RetryPolicy, remaining
 from hookline.domain.statuses import WebhookStatus
@@ -23,7 +23,7 @@ from hookline.errors import Conflict, Invalid, NotFound
 from hookline.ids import new_id, now_ms
 from hookline.service.access import Action, Principal
 from hookline.service.context import MAX_LIMIT, Context, clamp_limit
-from hookline.service.webhooks import Webhooks, is_reserved
+from hookline.service.webhooks import Webhooks
 from hookline.service.workspaces import Workspaces
 from hookline.store.port import DeliveryFilter, EndpointHealth, Page
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hookline.dispatch.transform import UrlRules, read
 from hookline.domain import envelope, jsjson, transformations
+from hookline.domain.transformation_rules import UrlRules, read
 from hookline.domain.transformations import Cancelled, InvalidResult
 from hookline.errors import Invalid, SandboxUnavailable
 from hookline.ids import new_id, now_ms

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from hookline.domain import endpoint_auth, queues
 from hookline.domain.endpoint_auth import MTLS, EndpointAuth, SecretLeftOut
-from hookline.domain.headers import masked
+from hookline.domain.headers import is_reserved, masked
 from hookline.domain.limits import MAX_GRACE_SECONDS
 from hookline.domain.models import GraceKey, Webhook, Workspace
 from hookline.domain.network_guard import check_host, check_url
@@ -33,25 +33,6 @@ from hookline.store.port import Page, StatusChange, WebhookChanges
 from hookline.tls import client_context
 
 T = TypeVar("T")
-RESERVED_HEADERS = frozenset(
-    {
-        "content-type",
-        "content-length",
-        "host",
-        "user-agent",
-        "signature",
-        "signature-input",
-        "content-digest",
-        "connection",
-        "transfer-encoding",
-        "te",
-        "trailer",
-        "upgrade",
-        "keep-alive",
-        "proxy-connection",
-        "expect",
-    }
-)
 MAX_PREVIOUS_KEYS = 4
 
 
@@ -367,12 +348,6 @@ def _check_not_reserved(headers: dict[str, str], brand: str) -> None:
     for name in headers:
         if is_reserved(name, brand):
             raise Invalid(f"Header {name!r} is reserved: Hookline sets it.", code="reserved_header")
-
-
-def is_reserved(name: str, brand: str) -> bool:
-    """Whether Hookline sets the header ``name`` itself (so a webhook cannot)."""
-    lower = name.lower()
-    return lower in RESERVED_HEADERS or lower.startswith(("webhook-", f"x-{brand.lower()}-"))
 
 
 def _shown(who: Principal, wh: Webhook) -> Webhook:
