@@ -93,8 +93,11 @@ class Dispatcher:
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._per_webhook: Counter[str] = Counter()
         self._per_workspace: Counter[str] = Counter()
-        # The deliveries counter's child per outcome, looked up once rather than per attempt.
-        self._outcomes: dict[str, prometheus_client.Counter] = {}
+        self._outcomes: dict[str, prometheus_client.Counter] = {}  # see _outcome
+        # Where a transformation may send a request: a webhook URL's rules here.
+        self._url_rules = UrlRules(
+            allow_http=settings.http_allowed, open_network=settings.dev, allowed=networks
+        )
         self._recorder = Recorder(
             store,
             store,
@@ -183,7 +186,7 @@ class Dispatcher:
                 await self._sleep(settings.poll_interval)
                 continue
             if expired:
-                self.metrics.deliveries.labels(outcome="expired").inc(len(expired))
+                self._outcome("expired").inc(len(expired))
                 self._recorder.expired(expired)
             for claim in claims:
                 self._start(claim)
@@ -247,23 +250,18 @@ class Dispatcher:
     async def _dispatch(self, claim: Claim) -> None:
         with tracing.attempt(claim) as span:
             try:
-                pending = prepare(
-                    claim,
-                    box=self.box,
-                    delivery_defaults=self.settings.delivery,
-                    policy_defaults=self.settings.retry_policy,
-                    timestamp=int(time.time()),
-                )
-                if self.settings.trace_propagation and span.is_recording():
-                    pending = _carrying(pending, tracing.headers(span))
+                pending = self._prepare(claim, timestamp=int(time.time()))
             except Exception as exc:
                 await self._internal_fault(claim, "prepare", span, exc)
                 return
-            if claim.webhook.transformation is not None:
+            transformation = claim.webhook.transformation
+            if transformation is not None and transformation.enabled:
                 transformed = await self._transform(pending, span)
                 if transformed is None:
                     return
                 pending = transformed
+            if self.settings.trace_propagation and span.is_recording():
+                pending = _carrying(pending, tracing.headers(span))
             started = now_ms()
             try:
                 result = await self._send(pending)
@@ -278,14 +276,24 @@ class Dispatcher:
             tracing.attempted(span, result, concluded.verdict)
         self._recorder.add(concluded.record, faults=claim.internal_faults)
 
+    def _prepare(
+        self, claim: Claim, *, timestamp: int, body: bytes | None = None
+    ) -> PendingDispatch:
+        settings = self.settings
+        return prepare(
+            claim,
+            box=self.box,
+            delivery_defaults=settings.delivery,
+            policy_defaults=settings.retry_policy,
+            timestamp=timestamp,
+            body=body,
+        )
+
     async def _transform(self, pending: PendingDispatch, span: Span) -> PendingDispatch | None:
-        """``pending`` as the webhook's transformation changed it; None when the attempt ends
-        here: the transformation failed or cancelled the delivery (recorded), or the sandbox
-        failed (a fault of Hookline's own)."""
+        """``pending`` as the webhook's enabled transformation changed it; None when the
+        attempt ends here: the transformation failed or cancelled the delivery (recorded), or
+        the sandbox failed (a fault of Hookline's own)."""
         claim = pending.claim
-        assert claim.webhook.transformation is not None
-        if not claim.webhook.transformation.enabled:
-            return pending
         if self._sandbox is None:
             self._sandbox = SandboxPool(self.settings.sandbox_limits)
         fmt = self.settings.delivery.over(claim.workspace_settings.delivery)
@@ -294,19 +302,10 @@ class Dispatcher:
             outcome = await transform(
                 pending,
                 self._sandbox,
-                rules=UrlRules(
-                    allow_http=self.settings.http_allowed,
-                    open_network=self.settings.dev,
-                    allowed=self.networks,
-                ),
+                rules=self._url_rules,
                 brand=fmt.brand,
-                prepare_again=lambda changed, body: prepare(
-                    changed,
-                    box=self.box,
-                    delivery_defaults=self.settings.delivery,
-                    policy_defaults=self.settings.retry_policy,
-                    timestamp=pending.timestamp,
-                    body=body,
+                prepare_again=lambda changed, body: self._prepare(
+                    changed, timestamp=pending.timestamp, body=body
                 ),
             )
         except Exception as exc:  # SandboxUnavailable, or a bug
@@ -316,7 +315,7 @@ class Dispatcher:
             return outcome
         finished = now_ms()
         if isinstance(outcome, Cancelled):
-            self.metrics.deliveries.labels(outcome="cancelled").inc()
+            self._outcome("cancelled").inc()
             record = cancelled_record(
                 pending, attempt_id=new_id("att"), started=started, finished=finished
             )
@@ -383,14 +382,16 @@ class Dispatcher:
         verdict = concluded.verdict
         if attempts_log.isEnabledFor(self._attempt_log_level):
             _log_attempt(self._attempt_log_level, pending.claim, result, verdict)
-        counter = self._outcomes.get(verdict.kind)
-        if counter is None:
-            counter = self._outcomes[verdict.kind] = self.metrics.deliveries.labels(
-                outcome=verdict.kind
-            )
-        counter.inc()
+        self._outcome(verdict.kind).inc()
         self.metrics.attempt_duration.observe(result.duration_ms / 1000)
         return concluded
+
+    def _outcome(self, kind: str) -> prometheus_client.Counter:
+        """The deliveries counter of one outcome, looked up once rather than per attempt."""
+        counter = self._outcomes.get(kind)
+        if counter is None:
+            counter = self._outcomes[kind] = self.metrics.deliveries.labels(outcome=kind)
+        return counter
 
     # -- shutdown -------------------------------------------------------------
 

@@ -63,10 +63,8 @@ def prepare(
     wh = claim.webhook
     fmt = delivery_defaults.over(claim.workspace_settings.delivery)
     test = "test" in claim.tags
-    body = (
-        body
-        if body is not None
-        else envelope.render(
+    if body is None:
+        body = envelope.render(
             fmt.envelope,
             event_id=claim.event.id,
             event_type=claim.event.type,
@@ -75,7 +73,6 @@ def prepare(
             data_json=claim.event.data_json,
             test=test,
         )
-    )
     brand = fmt.brand
     headers = {
         **wh.headers,

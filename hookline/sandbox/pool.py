@@ -21,7 +21,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 WORKER = Path(__file__).with_name("worker.py")
 # Slack on the backstop: a new isolate's start, a loaded machine.
@@ -67,6 +66,23 @@ class SandboxLimits:
         return 2 * self.time_ms / 1000 + BACKSTOP_SLACK
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """One answer of a sandbox process: the JSON text of what ``handler`` returned, or the
+    error; ``exited`` when the process exits after it (its run reached a limit)."""
+
+    output: str | None
+    error: str | None
+    exited: bool
+
+    @classmethod
+    def parse(cls, line: bytes) -> _Answer:
+        answer = json.loads(line)
+        return cls(
+            output=answer.get("output"), error=answer.get("error"), exited="exited" in answer
+        )
+
+
 class _Process:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
@@ -98,7 +114,7 @@ class _Process:
             raise SandboxUnavailable("a sandbox process did not start")
         return process
 
-    async def ask(self, request: bytes, backstop: float) -> dict[str, Any]:
+    async def ask(self, request: bytes, backstop: float) -> _Answer:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         try:
             self.proc.stdin.write(request)
@@ -114,8 +130,7 @@ class _Process:
             raise SandboxUnavailable(f"the sandbox process failed: {exc!r}") from exc
         if not line:
             raise SandboxUnavailable("the sandbox process stopped without an answer")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
+        return _Answer.parse(line)
 
     @property
     def alive(self) -> bool:
@@ -161,13 +176,14 @@ class SandboxPool:
             finally:
                 self._busy.discard(process)
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            if "exited" in answer:
+            if answer.exited:
                 self._replace()
             else:
                 self._idle.append(process)
-        if "error" in answer:
-            raise TransformationFailed(answer["error"], duration_ms=duration_ms)
-        return Ran(output=answer["output"], duration_ms=duration_ms)
+        if answer.error is not None:
+            raise TransformationFailed(answer.error, duration_ms=duration_ms)
+        assert answer.output is not None
+        return Ran(output=answer.output, duration_ms=duration_ms)
 
     async def _take(self) -> _Process:
         while self._idle:

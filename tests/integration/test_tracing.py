@@ -205,6 +205,22 @@ async def test_traceparent_reaches_the_receiver_only_when_propagation_is_on(
     assert attempt.attributes["hookline.outcome"] == "succeeded"
 
 
+async def test_a_transformed_request_carries_the_attempts_traceparent_too(
+    rig: Callable[..., Awaitable[Rig]], receiver: Receiver, spans: InMemorySpanExporter
+) -> None:
+    r = await rig(trace_propagation=True)
+    ws = await r.workspace()
+    seen = Headers(receiver)
+    code = "function handler(w) { w.headers['X-Team'] = 'blue'; return w; }"
+    await r.webhook(ws, seen.route("/t"), transformation={"code": code})
+    await r.send(ws)
+    r.start()
+    (attempt,) = await attempts(spans, 1)
+    await r.stop()
+    (headers,) = seen.seen
+    assert headers["traceparent"].split("-")[2] == hexid(attempt.context.span_id, 16)
+
+
 async def test_with_tracing_off_nothing_is_traced_stored_or_sent(
     rig: Callable[..., Awaitable[Rig]], receiver: Receiver
 ) -> None:

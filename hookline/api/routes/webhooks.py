@@ -129,16 +129,7 @@ async def try_transformation(
     sent. A failure of the code is in error, as an attempt would record it; 422 no_example
     when the type has no example; 503 sandbox_unavailable when no sandbox can run it."""
     tried = await svc.transformations.try_code(who, whId, event_type=body.eventType, code=body.code)
-    return Ok(
-        data=TransformationTried(
-            given=tried.given,
-            cancelled=tried.cancelled,
-            body=tried.body,
-            url=tried.url,
-            headers=tried.headers,
-            error=tried.error,
-        )
-    )
+    return Ok(data=TransformationTried.model_validate(tried, from_attributes=True))
 
 
 @router.post("/webhooks/{whId}/recover", status_code=202, response_model=Ok[RecoverOut])
