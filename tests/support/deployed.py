@@ -29,7 +29,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -217,24 +216,21 @@ class Launched:
         return self.log_path.read_text(errors="replace")
 
     def _wait_ready(self) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + READY_TIMEOUT
+        proc = self.proc
+        assert proc is not None
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"{self.argv} exited with {proc.returncode}:\n{self.output()}")
+            try:
+                return client.get("/readyz").status_code == 200
+            except httpx.TransportError:
+                return False
+
         with httpx.Client(base_url=self.base_url, timeout=2.0) as client:
-            while True:
-                if self.proc.poll() is not None:
-                    raise AssertionError(
-                        f"{self.argv} exited with {self.proc.returncode}:\n{self.output()}"
-                    )
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() >= deadline:
-                    raise AssertionError(
-                        f"{self.argv}: /readyz not 200 within {READY_TIMEOUT} s:\n{self.output()}"
-                    )
-                time.sleep(0.05)
+            poll(
+                ready, bool, timeout=READY_TIMEOUT, interval=0.05, what=f"{self.argv}: /readyz 200"
+            )
 
 
 def delivers(api_url: str, admin_key: str, receiver: Receiver) -> None:
