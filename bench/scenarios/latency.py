@@ -85,6 +85,7 @@ async def latency(
         "rate": rate,
         "seconds": seconds,
         "events": len(ids),
+        "sent": total,
         "received": sum(1 for i in ids if i in arrivals),
         "failures": failures,
         "schedule_lag_s": behind,
