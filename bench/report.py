@@ -587,25 +587,29 @@ def _latency(w: Any, res: dict[str, Any]) -> None:
                 + ", ".join(f"{k} {v:.1f} s" for k, v in r.get("cpu", {}).items())
                 + f" in {r.get('cpu_window_s', 0):.1f} s."
             )
+    cpus = res.get("machine", {}).get("cpus", "?")
     for name, store, d in found:
         runs = [r for r in d["runs"] if r.get("sent") and "hookline" in r.get("cpu", {})]
         if runs:
             per = sum(r["cpu"]["hookline"] for r in runs) / sum(r["sent"] for r in runs)
             w(
                 f"- CPU {name}: Hookline's processes used {1000 * per:.2f} ms per event, "
-                f"ingest and delivery together, over the runs; at {_f(d['rate'])} events/s "
-                f"that is {per * d['rate']:.2f} of the machine's cores, beside the bench's "
-                "client and receiver."
+                f"ingest and delivery together, over the runs; at {_f(d['rate'])} events/s it "
+                f"would take {per * d['rate']:.2f} of the machine's {cpus} cores, beside the "
+                "bench's client and receiver."
             )
         request = _med(d["ingest_request_ms"]["p50"])
         after = _med(d["accepted_to_received_ms"]["p50"])
         if request > TARGETS["p99_ms"] and request > after:
+            load = res["scenarios"][name].get("loadavg_end", [float("nan")])[0]
             w(
                 f"- Reading {name}: the ingest request itself took a median {request:.0f} ms "
-                f"against {after:.1f} ms from its 202 to the arrival, so at "
-                f"{_f(d['rate'])} events/s on {store} the single-event endpoint (and the "
-                "bench's client beside it on the same cores) fell behind the schedule: requests "
-                "queued, and sent → received grew through the run (its p99 by second above)."
+                f"against {after:.1f} ms from its 202 to the arrival: at {_f(d['rate'])} "
+                f"events/s on {store} the requests queued before the server answered them, so "
+                "sent → received is mostly that wait (its p99 by second above grows through "
+                "the run). Whether the server or the machine was short of CPU: the cores "
+                f"Hookline used (above) against the 1-minute load at the scenario's end, "
+                f"{load:.1f} on {cpus} cores."
             )
     w("")
 
