@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import shlex
@@ -36,6 +37,7 @@ from bench.scenarios import (
     latency,
     memory,
     noisy,
+    outbox,
     peer,
     profile,
     purge,
@@ -51,6 +53,8 @@ N_THROUGHPUT = 20_000
 REPEATS = 3
 CONCURRENCY = 128  # the limit's requests in flight = Hookline's attempts in flight
 PG_WORKERS = 2
+# The outbox peer delivers a few dozen per second: enough events for ~10 s of delivery a run.
+N_OUTBOX = 300
 
 # name → (estimated seconds, needs PostgreSQL)
 PLAN: dict[str, tuple[float, bool]] = {
@@ -59,12 +63,16 @@ PLAN: dict[str, tuple[float, bool]] = {
     "ingest": (45, False),
     "latency": (40, False),
     "latency_pg": (45, True),
+    "latency_1000": (45, False),
+    "latency_1000_pg": (50, True),
     "isolation": (100, False),
     "noisy": (90, False),
     "memory": (130, False),
     "scale": (110, False),
     "scale_pg": (180, True),
     "peer": (100, False),
+    "outbox": (80, False),
+    "outbox_pg": (60, True),
     "profile": (45, False),
     "storeops": (25, False),
     "purge": (240, False),
@@ -202,20 +210,21 @@ class Bench:
             ),
         )
         secs = 2.0 if self.quick else 6.0
-        await self.scenario(
-            "latency",
-            lambda: self._combined(
-                latency.combine,
-                repeated("sqlite", lambda d: latency.latency(s, d, rcv, seconds=secs)),
-            ),
-        )
-        await self.scenario(
-            "latency_pg",
-            lambda: self._combined(
-                latency.combine,
-                repeated("postgres", lambda d: latency.latency(s, d, rcv, seconds=secs)),
-            ),
-        )
+
+        async def latency_runs(kind: str, rate: float) -> dict[str, Any]:
+            runs = await repeated(
+                kind, lambda d: latency.latency(s, d, rcv, rate=rate, seconds=secs)
+            )
+            return latency.combine(runs)
+
+        # 200 events/s as in every earlier report, and 1,000 (the target's rate).
+        for name, kind, rate in (
+            ("latency", "sqlite", 200.0),
+            ("latency_pg", "postgres", 200.0),
+            ("latency_1000", "sqlite", 1000.0),
+            ("latency_1000_pg", "postgres", 1000.0),
+        ):
+            await self.scenario(name, functools.partial(latency_runs, kind, rate))
         await self.scenario("isolation", lambda: self._isolation(s))
         events, wait = (10, 5.0) if self.quick else (20, 15.0)
         await self.scenario(
@@ -268,6 +277,8 @@ class Bench:
             ),
         )
         await self.scenario("peer", lambda: self._peer(s))
+        for name, kind in (("outbox", "sqlite"), ("outbox_pg", "postgres")):
+            await self.scenario(name, functools.partial(self._outbox, s, kind))
         await self.scenario(
             "profile",
             lambda: in_deploy(
@@ -346,6 +357,14 @@ class Bench:
             ]
             out[f"{pool}-{conc}"] = peer.combine(runs)
         return out
+
+    async def _outbox(self, s: aiohttp.ClientSession, store: str) -> dict[str, Any]:
+        n = 100 if self.quick else N_OUTBOX
+        runs = [
+            await outbox.outbox(s, self.dir, self.receiver, store=store, n=n)
+            for _ in range(REPEATS)
+        ]
+        return outbox.combine(runs)
 
 
 def main() -> None:

@@ -15,6 +15,15 @@ TARGETS = {
 }
 
 
+# The latency scenarios: name → (store, events/s), in the order the report lists them.
+LATENCY = {
+    "latency": ("SQLite", 200),
+    "latency_1000": ("SQLite", 1000),
+    "latency_pg": ("PostgreSQL", 200),
+    "latency_1000_pg": ("PostgreSQL", 1000),
+}
+
+
 def _f(x: Any, digits: int = 0) -> str:
     if x is None:
         return "–"
@@ -115,6 +124,11 @@ def _machine(w: Any, res: dict[str, Any]) -> None:
         ("PostgreSQL (server) / asyncpg", f"{m.get('postgresql')} / {m.get('asyncpg')}"),
         ("Redis / Celery", f"{m.get('redis')} / {m.get('celery')}"),
         ("Django / django-webhook", f"{m.get('django')} / {m.get('django_webhook')}"),
+        (
+            "django-outbound-webhooks / django-domain-events / httpx2",
+            f"{m.get('django_outbound_webhooks')} / {m.get('django_domain_events')} / "
+            f"{m.get('httpx2')}",
+        ),
         ("Hookline", m.get("hookline")),
         (
             "Hookline processes",
@@ -166,7 +180,7 @@ def _summary(w: Any, res: dict[str, Any]) -> None:
         w(f"| Ingest (SQLite, 1 webhook) | {'; '.join(parts)} | | |")
     else:
         w(f"| Ingest | {_why(res, 'ingest')} | | |")
-    for name, label in (("latency", "SQLite"), ("latency_pg", "PostgreSQL")):
+    for name, (label, rate) in LATENCY.items():
         d = _get(res, name)
         if d:
             p = d["sent_to_received_ms"]
@@ -177,7 +191,7 @@ def _summary(w: Any, res: dict[str, Any]) -> None:
                 f"{_met(_med(p['p99']) <= TARGETS['p99_ms'])} |"
             )
         else:
-            w(f"| Latency, {label} | {_why(res, name)} | p99 ≤ 25 ms | – |")
+            w(f"| Latency at {_f(rate)} events/s, {label} | {_why(res, name)} | p99 ≤ 25 ms | – |")
     d = _get(res, "isolation")
     if d:
         w(
@@ -235,20 +249,49 @@ def _summary(w: Any, res: dict[str, Any]) -> None:
     sqlite = _get(res, "sqlite")
     if d:
         for key, v in d.items():
-            vs = ""
-            rate = _med(v["rate"])
-            if sqlite:
-                vs = (
-                    f" = {rate / _med(sqlite['limit_rate']):.2f} × the limit, "
-                    f"{rate / _med(sqlite['rate']):.2f} × Hookline on SQLite (medians)"
-                )
             w(
                 f"| Python peer: django-webhook + Celery ({key}), SQLite | {_sp(v['rate'])} "
-                f"deliveries/s{vs}; log: {v['logged']} | | |"
+                f"deliveries/s{_vs(v['rate'], sqlite, 'SQLite')}; log: {v['logged']} | | |"
             )
     else:
         w(f"| Python peer (django-webhook) | {_why(res, 'peer')} | | |")
+    for name, tp_name, store in (
+        ("outbox", "sqlite", "SQLite"),
+        ("outbox_pg", "postgres", "PostgreSQL"),
+    ):
+        d = _get(res, name)
+        if d:
+            relays = "1 relay" if d["relays"] == 1 else f"{d['relays']} relays"
+            w(
+                f"| Python peer: django-outbound-webhooks, {store} ({relays}) | "
+                f"{_sp(d['rate'], 1)} deliveries/s{_vs(d['rate'], _get(res, tp_name), store)}; "
+                f"log: {_logged(d)} | | |"
+            )
+        else:
+            w(f"| Python peer: django-outbound-webhooks, {store} | {_why(res, name)} | | |")
     w("")
+
+
+def _vs(rate: dict[str, Any], tp: dict[str, Any] | None, store: str) -> str:
+    """A peer's median rate against the limit's and Hookline's medians of the same run."""
+    if not tp:
+        return ""
+    peer = _med(rate)
+    if not peer > 0:
+        return ""
+    return (
+        f" = {peer / _med(tp['limit_rate']):.3f} × the limit; Hookline on {store} ÷ this "
+        f"= **{_med(tp['rate']) / peer:,.0f} ×** (medians)"
+    )
+
+
+def _logged(d: dict[str, Any]) -> str:
+    """The outbox peer's log: delivery rows by status, attempt rows by verdict."""
+    complete = "complete" if d["complete"] else "**incomplete**"
+    return (
+        f"{complete}, {_f(d['received'])}/{_f(d['n'])} received, delivery rows "
+        f"{d['deliveries']}, attempt rows {d['attempts']}"
+    )
 
 
 def _details(w: Any, res: dict[str, Any]) -> None:
@@ -335,50 +378,7 @@ def _details(w: Any, res: dict[str, Any]) -> None:
             f"stored at the end of the runs: {_f(d['deliveries_stored'])} (≥ the "
             f"{_f(d['events_accepted'])} events counted, plus the warm-ups).\n"
         )
-    for name in ("latency", "latency_pg"):
-        d = _get(res, name)
-        if not d:
-            continue
-        if name == "latency":
-            w(
-                "**Latency.** One active webhook; events go through the single endpoint on a fixed "
-                "open-loop schedule (each in its own task), after a 1 s warm-up that is not "
-                f"counted, for {_f(d['seconds'])} s per run, each run a fresh deployment. Each "
-                "event carries its send time in `data.sentAt` and its own id; the receiver notes "
-                "each arrival (`time.monotonic()`, one clock for every process on the machine) "
-                "under `X-Hookline-Delivery`. Each run's percentiles are taken over its own "
-                "events; the table gives their median (min–max) over the runs.\n"
-            )
-            w("| store | measure | p50 | p95 | p99 | max | events |")
-            w("|---|---|---|---|---|---|---|")
-        store = "SQLite" if name == "latency" else "PostgreSQL"
-        for key, label in (
-            ("sent_to_received_ms", "sent → received"),
-            ("accepted_to_received_ms", "202 returned → received"),
-            ("ingest_request_ms", "ingest request (sent → 202)"),
-        ):
-            p = d[key]
-            w(
-                f"| {store} | {label} | {_sp(p['p50'], 1)} ms | {_sp(p['p95'], 1)} ms | "
-                f"{_sp(p['p99'], 1)} ms | {_sp(p['max'], 1)} ms | {p.get('n')} |"
-            )
-        if name == "latency_pg" or not _get(res, "latency_pg"):
-            w("")
-    for name in ("latency", "latency_pg"):
-        d = _get(res, name)
-        if not d:
-            continue
-        for i, r in enumerate(d["runs"], 1):
-            w(
-                f"- {name} run {i}: {r['received']}/{r['events']} received, {r['failures']} "
-                f"failed requests; {r['before_202']} deliveries arrived before their 202 was "
-                f"read by the client; the sender ended {r['schedule_lag_s'] * 1000:.0f} ms behind "
-                f"its schedule. p99 of each second (ms): "
-                f"{', '.join(str(x) for x in r.get('p99_by_second_ms', []))}. CPU: "
-                + ", ".join(f"{k} {v:.1f} s" for k, v in r.get("cpu", {}).items())
-                + f" in {r.get('cpu_window_s', 0):.1f} s."
-            )
-    w("")
+    _latency(w, res)
     d = _get(res, "isolation")
     w(
         "**Isolation.** Fresh SQLite deployments do the same healthy work, 8 webhooks × "
@@ -480,6 +480,138 @@ def _details(w: Any, res: dict[str, Any]) -> None:
                 f"{_sp(v['enqueue_rate'])} events/s; log {v['logged']}."
             )
         w("")
+    _outbox(w, res)
+
+
+def _outbox(w: Any, res: dict[str, Any]) -> None:
+    found = [
+        (name, tp, d)
+        for name, tp in (("outbox", "sqlite"), ("outbox_pg", "postgres"))
+        if (d := _get(res, name))
+    ]
+    if not found:
+        return
+    w(
+        "**The closest Python peer.** "
+        "[django-outbound-webhooks](https://pypi.org/project/django-outbound-webhooks/) on "
+        "[django-domain-events](https://pypi.org/project/django-domain-events/): a database "
+        "outbox claimed with `SELECT … FOR UPDATE SKIP LOCKED` under leases, Standard Webhooks "
+        "signing, no broker. A minimal Django project (`bench/outbox/`: settings in code; "
+        "SQLite in WAL mode like Hookline's, or a fresh PostgreSQL database through psycopg 3, "
+        "so that the relays wait on `LISTEN`/`NOTIFY` as the package documents). One endpoint "
+        "is registered through the package's `register_endpoint` (the receiver's URL, a "
+        "`whsec_` secret, the default `envelope` format, subscribed to the one event "
+        "`bench.outbox`, whose data is the other runs' event data); `ALLOW_PRIVATE_ADDRESSES` "
+        "lets it post to 127.0.0.1, and its address check still runs on every attempt. The "
+        "events are fired in advance, each `fire()` in its own transaction as an "
+        "application's change would be (the package writes the event row and one delivery row "
+        "per subscribed endpoint in it); then the relays start, and the rate runs from the "
+        "first to the last arrival at the receiver (the relays' start-up is not counted, which "
+        "favours the peer). A run ends when the peer's own log is complete, read in SQL: one "
+        "`succeeded` delivery row and one `succeeded` attempt row (`DeliveryAttempt`, the "
+        "package's delivery log) per event.\n"
+    )
+    w(
+        "Processes: django-domain-events runs one delivery at a time in each relay process "
+        "(its concurrency is the number of processes). On PostgreSQL the bench runs the "
+        "package's own `deliver_events` command once per core, as many processes as Hookline's "
+        "dispatchers; on SQLite the package refuses a second relay (SQLite has no `SKIP "
+        "LOCKED`), so the bench runs exactly one, `bench/outbox/relay.py`: `run_relay` with "
+        "`allow_unsafe_concurrency`, the package's one-relay shape, which `deliver_events` does "
+        "not expose. Every other setting is the package's default (claims of 50, the delivery "
+        "receiver's 60 s lease). Each delivery builds a new httpx2 client (the package's "
+        "`webhook_client()`: a new TLS context with the CA bundle loaded, even for an `http://` "
+        "URL, and a new connection), posts through its address-pinning transport, and writes "
+        "its attempt row in the transaction that acknowledges the delivery row.\n"
+    )
+    for name, tp_name, d in found:
+        per = d["cpu"].get("relays", 0) / d["n"] if d["n"] else 0
+        tp = _get(res, tp_name)
+        hook = ""
+        if tp and per:
+            h = tp["hookline"]
+            hook_per = h.get("cpu", {}).get("hookline", 0) / h["n"]
+            hook = (
+                f", {per / hook_per:,.0f} × Hookline's {1000 * hook_per:.3f} ms in the "
+                f"{tp_name} throughput run"
+                if hook_per
+                else ""
+            )
+        w(
+            f"- {name}: {d['relays']} relay process(es), {len(d['runs'])} runs, "
+            f"{_f(d['received'])}/{_f(d['n'])} received; {_values(d['rate'], 1)} deliveries/s, "
+            f"first to last arrival {_values(d['first_to_last_s'], 1)} s; firing at "
+            f"{_sp(d['enqueue_rate'])} events/s beforehand; log: delivery rows {d['deliveries']}, "
+            f"attempt rows {d['attempts']}. The relays' CPU: "
+            f"{1000 * per:.1f} ms per delivery{hook}."
+        )
+    w("")
+
+
+def _latency(w: Any, res: dict[str, Any]) -> None:
+    found = [(name, store, d) for name, (store, _) in LATENCY.items() if (d := _get(res, name))]
+    if not found:
+        return
+    w(
+        "**Latency.** One active webhook; events go through the single endpoint on a fixed "
+        "open-loop schedule (each in its own task), after a 1 s warm-up that is not "
+        f"counted, for {_f(found[0][2]['seconds'])} s per run, each run a fresh deployment, at "
+        "200 and at 1,000 events per second. Each event carries its send time in `data.sentAt` "
+        "and its own id; the receiver notes each arrival (`time.monotonic()`, one clock for "
+        "every process on the machine) under `X-Hookline-Delivery`. Each run's percentiles are "
+        "taken over its own events; the table gives their median (min–max) over the runs.\n"
+    )
+    w("| store | events/s | measure | p50 | p95 | p99 | max | events |")
+    w("|---|---|---|---|---|---|---|---|")
+    for _, store, d in found:
+        for key, label in (
+            ("sent_to_received_ms", "sent → received"),
+            ("accepted_to_received_ms", "202 returned → received"),
+            ("ingest_request_ms", "ingest request (sent → 202)"),
+        ):
+            p = d[key]
+            w(
+                f"| {store} | {_f(d['rate'])} | {label} | {_sp(p['p50'], 1)} ms | "
+                f"{_sp(p['p95'], 1)} ms | {_sp(p['p99'], 1)} ms | {_sp(p['max'], 1)} ms | "
+                f"{p.get('n')} |"
+            )
+    w("")
+    for name, _, d in found:
+        for i, r in enumerate(d["runs"], 1):
+            w(
+                f"- {name} run {i}: {r['received']}/{r['events']} received, {r['failures']} "
+                f"failed requests; {r['before_202']} deliveries arrived before their 202 was "
+                f"read by the client; the sender ended {r['schedule_lag_s'] * 1000:.0f} ms behind "
+                f"its schedule. p99 of each second (ms): "
+                f"{', '.join(str(x) for x in r.get('p99_by_second_ms', []))}. CPU: "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in r.get("cpu", {}).items())
+                + f" in {r.get('cpu_window_s', 0):.1f} s."
+            )
+    cpus = res.get("machine", {}).get("cpus", "?")
+    for name, store, d in found:
+        runs = [r for r in d["runs"] if r.get("sent") and "hookline" in r.get("cpu", {})]
+        if runs:
+            per = sum(r["cpu"]["hookline"] for r in runs) / sum(r["sent"] for r in runs)
+            w(
+                f"- CPU {name}: Hookline's processes used {1000 * per:.2f} ms per event, "
+                f"ingest and delivery together, over the runs; at {_f(d['rate'])} events/s it "
+                f"would take {per * d['rate']:.2f} of the machine's {cpus} cores, beside the "
+                "bench's client and receiver."
+            )
+        request = _med(d["ingest_request_ms"]["p50"])
+        after = _med(d["accepted_to_received_ms"]["p50"])
+        if request > TARGETS["p99_ms"] and request > after:
+            load = res["scenarios"][name].get("loadavg_end", [float("nan")])[0]
+            w(
+                f"- Reading {name}: the ingest request itself took a median {request:.0f} ms "
+                f"against {after:.1f} ms from its 202 to the arrival: at {_f(d['rate'])} "
+                f"events/s on {store} the requests queued before the server answered them, so "
+                "sent → received is mostly that wait (its p99 by second above grows through "
+                "the run). Whether the server or the machine was short of CPU: the cores "
+                f"Hookline used (above) against the 1-minute load at the scenario's end, "
+                f"{load:.1f} on {cpus} cores."
+            )
+    w("")
 
 
 def _noisy(w: Any, res: dict[str, Any]) -> None:

@@ -59,6 +59,7 @@ async def latency(
     measured_from = int(rate * warmup)
     tasks = []
     meter = deploy.cpu_meter().start()
+    client_cpu = time.process_time()  # this process alone: the sending client's share
     t0 = time.monotonic()
     for i in range(total):
         delay = t0 + i / rate - time.monotonic()
@@ -68,7 +69,7 @@ async def latency(
     behind = time.monotonic() - (t0 + (total - 1) / rate)
     await asyncio.gather(*tasks)
     await rcv.wait_count(total, timeout=15)
-    cpu = meter.stop()
+    cpu = {**meter.stop(), "bench client": round(time.process_time() - client_cpu, 3)}
     cpu_window = time.monotonic() - t0
     arrivals = dict(await rcv.arrivals())
     await rcv.record(False)
@@ -85,6 +86,7 @@ async def latency(
         "rate": rate,
         "seconds": seconds,
         "events": len(ids),
+        "sent": total,
         "received": sum(1 for i in ids if i in arrivals),
         "failures": failures,
         "schedule_lag_s": behind,
