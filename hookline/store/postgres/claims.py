@@ -81,11 +81,13 @@ _LOCK_RATE_LIMITED = (
     "SELECT id, rate_next_at FROM webhooks WHERE id = ANY($1::text[]) "
     "ORDER BY id FOR NO KEY UPDATE SKIP LOCKED"
 )
+# The chosen deliveries become sending, read back with their events in the same statement.
 _TAKE = (
-    "UPDATE deliveries SET status = 'sending', lease_owner = $1, lease_until = $2 "
-    "WHERE id = ANY($3::text[]) "
+    "WITH taken AS (UPDATE deliveries SET status = 'sending', lease_owner = $1, "
+    "lease_until = $2 WHERE id = ANY($3::text[]) "
     "RETURNING id, attempt_count, internal_faults, tags, event_pk, webhook_id, next_attempt_at, "
-    "trace_context, expires_at"
+    "trace_context, expires_at) "
+    "SELECT t.*, e AS event FROM taken t JOIN events e ON e.pk = t.event_pk"
 )
 # Rate-limited webhooks' next slots, and the deliveries pushed to theirs: one statement each
 # per claim, over arrays (the webhooks are locked already, see _LOCK_RATE_LIMITED).
@@ -235,7 +237,6 @@ async def _choose(
 
 
 async def _claims(c: Connection, found: list[Record], box: SecretBox) -> list[Claim]:
-    events = await _by_key(c, "events", "pk", "bigint", {r["event_pk"] for r in found})
     hooks = await c.fetch(_HOOKS, sorted({r["webhook_id"] for r in found}))
     # Each webhook and workspace is mapped once per claim, however many deliveries it has.
     shared = {
@@ -256,17 +257,8 @@ async def _claims(c: Connection, found: list[Record], box: SecretBox) -> list[Cl
             internal_faults=r["internal_faults"],
             trace_context=r["trace_context"],
             expires_at=r["expires_at"],
-            event=records.event(events[r["event_pk"]]),
+            event=records.event(r["event"]),
             **shared[r["webhook_id"]],
         )
         for r in found
     ]
-
-
-async def _by_key(
-    c: Connection, table: str, column: str, type_: str, keys: set[object]
-) -> dict[object, Record]:
-    rows = await c.fetch(
-        f"SELECT * FROM {table} WHERE {column} = ANY($1::{type_}[])", sorted(keys, key=str)
-    )
-    return {r[column]: r for r in rows}

@@ -83,10 +83,12 @@ class DeliveryQueries(Queries):
             ("webhook_id", flt.webhook_id),
             ("status", flt.status),
             ("event_type", flt.event_type),
-            ("event_id", flt.event_id),
         ):
             if value is not None:
                 sql += f" AND d.{column} = {p(value)}"
+        if flt.event_id is not None:
+            # By the event's id, then its deliveries (deliveries_event).
+            sql += f" AND d.event_pk IN (SELECT e.pk FROM events e WHERE e.id = {p(flt.event_id)})"
         if flt.since is not None:
             sql += f" AND d.created_at >= {p(flt.since)}"
         if flt.until is not None:
@@ -108,7 +110,8 @@ class DeliveryQueries(Queries):
 
     async def list_event_deliveries(self, ws_id: str, event_id: str) -> list[Delivery]:
         found = await self._db.fetch(
-            "SELECT * FROM deliveries WHERE workspace_id = $1 AND event_id = $2 ORDER BY id",
+            "SELECT d.* FROM events e JOIN deliveries d ON d.event_pk = e.pk "
+            "WHERE e.workspace_id = $1 AND e.id = $2 ORDER BY d.id",
             ws_id,
             event_id,
         )

@@ -24,26 +24,24 @@ from hookline.store.port import AttemptRecord, QueueStats
 from hookline.store.postgres.base import HOLD, REQUEUE, Queries, notify_work
 from hookline.store.postgres.connection import Connection, rowcount
 
-# One statement each for a whole batch, its columns passed as arrays (executemany would run
-# a statement per record). An attempt is logged while its delivery exists.
-_INSERT_ATTEMPTS = (
-    "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, request, "
-    "response, error, outcome, webhook_id) SELECT a.* FROM unnest($1::text[], $2::text[], "
-    "$3::int[], $4::bigint[], $5::float8[], $6::text[], $7::text[], $8::text[], $9::text[], "
-    "$10::text[]) AS a(id, delivery_id, number, started_at, duration_ms, request, response, "
-    "error, outcome, webhook_id) "
-    "WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)"
-)
-# Only the lease owner's record changes its delivery.
-_APPLY_DECISIONS = (
+# A whole batch in one statement, its columns passed as arrays (executemany would run a
+# statement per record): the attempts are logged, each while its delivery exists, and only
+# the lease owner's record changes its delivery.
+_RECORD = (
+    "WITH logged AS (INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, "
+    "request, response, error, outcome, webhook_id) SELECT a.* FROM unnest($1::text[], "
+    "$2::text[], $3::int[], $4::bigint[], $5::float8[], $6::text[], $7::text[], $8::text[], "
+    "$9::text[], $10::text[]) AS a(id, delivery_id, number, started_at, duration_ms, request, "
+    "response, error, outcome, webhook_id) "
+    "WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)) "
     "UPDATE deliveries SET "
     f"status = CASE WHEN r.status = 'pending' THEN {REQUEUE} ELSE r.status END, "
     "attempt_count = attempt_count + 1, next_attempt_at = r.next_attempt_at, "
     "last_status_code = r.status_code, last_error = r.error, completed_at = r.completed_at, "
     "internal_faults = 0, lease_owner = NULL, lease_until = NULL "
-    "FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::text[]) "
-    "AS r(status, next_attempt_at, status_code, error, completed_at, id) "
-    "WHERE deliveries.id = r.id AND deliveries.lease_owner = $7"
+    "FROM unnest($11::text[], $12::bigint[], $13::int[], $14::text[], $15::bigint[], "
+    "$16::text[]) AS r(status, next_attempt_at, status_code, error, completed_at, id) "
+    "WHERE deliveries.id = r.id AND deliveries.lease_owner = $17"
 )
 _STOP = (
     "UPDATE webhooks SET status = $1, status_reason = $2, "
@@ -64,8 +62,16 @@ class QueueQueries(Queries):
         """
         if not records:
             return []
+        # The webhooks whose status this batch reads (retries) or changes (stops).
+        guarded = sorted(
+            {r.webhook_id for r in records if r.status == "pending" or r.stop_webhook is not None}
+        )
+        if not guarded:
+            # Nothing to lock first: one statement, one round trip, its own transaction.
+            await self._db.execute(_RECORD, *_record_args(owner, records))
+            return []
         async with self._db.transaction() as c:
-            return await _record(c, owner, records)
+            return await _record(c, owner, records, guarded)
 
     async def track_outcomes(
         self, *, failed: list[str], succeeded: list[str], now: int
@@ -206,18 +212,14 @@ class QueueQueries(Queries):
 
 
 async def _record(
-    c: Connection, owner: str, batch: list[AttemptRecord]
+    c: Connection, owner: str, batch: list[AttemptRecord], guarded: list[str]
 ) -> list[tuple[str, StopReason]]:
-    # Lock the webhooks whose status this batch reads (retries) or changes (stops).
+    """Record ``batch`` after locking the ``guarded`` webhooks it reads or stops."""
     stopping = [r for r in batch if r.stop_webhook is not None]
-    guarded = sorted(
-        {r.webhook_id for r in batch if r.status == "pending" or r.stop_webhook is not None}
+    mode = "UPDATE" if stopping else "SHARE"
+    await c.execute(
+        f"SELECT 1 FROM webhooks WHERE id = ANY($1::text[]) ORDER BY id FOR {mode}", guarded
     )
-    if guarded:
-        mode = "UPDATE" if stopping else "SHARE"
-        await c.execute(
-            f"SELECT 1 FROM webhooks WHERE id = ANY($1::text[]) ORDER BY id FOR {mode}", guarded
-        )
     # Whether a record may stop its webhook must be read before the leases are cleared.
     to_stop: list[tuple[str, StopReason]] = []
     if stopping:
@@ -235,8 +237,7 @@ async def _record(
             for r in stopping
             if r.stop_webhook is not None and r.attempt.delivery_id in owned
         ]
-    await c.execute(_INSERT_ATTEMPTS, *_columns(_attempt_args(r) for r in batch))
-    await c.execute(_APPLY_DECISIONS, *_columns(_decision_args(r) for r in batch), owner)
+    await c.execute(_RECORD, *_record_args(owner, batch))
     stopped = []
     now = now_ms()
     for wh_id, reason in dict.fromkeys(to_stop):
@@ -247,6 +248,15 @@ async def _record(
             await c.execute(HOLD, wh_id)
             stopped.append((wh_id, reason))
     return stopped
+
+
+def _record_args(owner: str, batch: list[AttemptRecord]) -> list[Any]:
+    """The arguments of ``_RECORD``: the attempts' columns, the decisions' columns, the owner."""
+    return [
+        *_columns(_attempt_args(r) for r in batch),
+        *_columns(_decision_args(r) for r in batch),
+        owner,
+    ]
 
 
 def _attempt_args(r: AttemptRecord) -> tuple[Any, ...]:
