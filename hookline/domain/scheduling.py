@@ -105,14 +105,14 @@ class Windows:
     """
 
     def __init__(self, cap: int, *, remembered: int = REMEMBERED_WINDOWS) -> None:
-        self.cap = cap
+        self._cap = cap
         self._remembered = remembered
         self._windows: OrderedDict[str, int] = OrderedDict()
 
     def ended(self, webhook_id: str, *, timed_out: bool) -> None:
         """An attempt to ``webhook_id`` ended: it timed out, or it did not."""
         window = self._windows.pop(webhook_id, FIRST_WINDOW)
-        window = max(1, window // 2) if timed_out else min(self.cap, window + 1)
+        window = max(1, window // 2) if timed_out else min(self._cap, window + 1)
         self._windows[webhook_id] = window  # the most recently attempted last
         if len(self._windows) > self._remembered:
             self._windows.popitem(last=False)
