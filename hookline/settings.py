@@ -277,7 +277,11 @@ class Settings(BaseSettings):
         128, description="Attempts in flight at once per worker process."
     )
     endpoint_concurrency: int = Field(
-        16, description="Attempts in flight at once to one webhook, per worker process."
+        16,
+        description="Most attempts in flight at once to one webhook, per worker process. A "
+        "webhook starts with 2 and gets one more for each attempt that ends without timing "
+        "out; a timeout halves its number (down to 1), so an endpoint that hangs holds one or "
+        "two slots, not all of these.",
     )
     workspace_share: float = Field(
         0.75,

@@ -44,6 +44,7 @@ from hookline.dispatch.transform import (
 from hookline.dispatch.transport import SendResult, Transport
 from hookline.domain.attempt_errors import AttemptError
 from hookline.domain.network_guard import Network
+from hookline.domain.scheduling import Windows
 from hookline.domain.transformation_rules import UrlRules
 from hookline.domain.transformations import Cancelled
 from hookline.errors import StorageFull, StorageUnavailable
@@ -93,6 +94,8 @@ class Dispatcher:
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._per_webhook: Counter[str] = Counter()
         self._per_workspace: Counter[str] = Counter()
+        # How many attempts in flight each webhook may have, from how its attempts ended.
+        self._windows = Windows(settings.endpoint_concurrency)
         self._outcomes: dict[str, prometheus_client.Counter] = {}  # see _outcome
         # Where a transformation may send a request: a webhook URL's rules here.
         self._url_rules = UrlRules(
@@ -175,6 +178,7 @@ class Dispatcher:
                     per_webhook=settings.endpoint_concurrency,
                     busy_workspaces=self._per_workspace,
                     per_workspace=settings.workspace_concurrency,
+                    windows=self._windows.known(),
                     expired=expired,
                 )
             except StorageUnavailable as exc:
@@ -340,7 +344,10 @@ class Dispatcher:
 
     async def _send(self, pending: PendingDispatch) -> SendResult:
         assert self._transport is not None
-        return await self._transport.send(pending.request)
+        result = await self._transport.send(pending.request)
+        timed_out = result.error is AttemptError.TIMEOUT
+        self._windows.ended(pending.claim.webhook.id, timed_out=timed_out)
+        return result
 
     async def _internal_fault(self, claim: Claim, stage: str, span: Span, exc: Exception) -> None:
         """A fault of Hookline's own ends no delivery: it goes back to the queue, unattempted.

@@ -6,6 +6,10 @@ decides; both stores share these rules, so they cannot drift apart:
 - a webhook gets at most ``per_webhook`` attempts in flight per worker (a hanging
   endpoint cannot take every slot), and a workspace at most ``per_workspace``
   (one tenant's hanging endpoints cannot take every slot from the others);
+- within that cap, a webhook gets at most its window (``Windows``): a webhook starts
+  with ``FIRST_WINDOW`` attempts in flight, one more for each of its attempts that
+  ends without timing out, and half as many after one that times out, so an endpoint
+  that hangs holds one or two of its workspace's slots rather than the whole cap;
 - a candidate whose event expired (``expires_at`` before now) is not taken: the store ends it
   ``expired`` within the rows it read, whatever the slots;
 - a candidate that is not ``ready`` (behind a FIFO webhook's head, or whose rate
@@ -18,12 +22,18 @@ decides; both stores share these rules, so they cannot drift apart:
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 # The longest wait between two attempts of a rate-limited webhook, whatever its row says.
 MAX_RATE_INTERVAL_MS = 86_400_000
+# Attempts in flight a worker allows a webhook whose attempts it has not seen end yet.
+FIRST_WINDOW = 2
+# Webhooks whose window a worker remembers, the most recently attempted ones: a webhook
+# it forgot starts again from FIRST_WINDOW.
+REMEMBERED_WINDOWS = 2048
 
 
 def rate_interval(rate_limit: float) -> int:
@@ -81,6 +91,38 @@ class Candidate:
         return self.expires_at is not None and now > self.expires_at
 
 
+class Windows:
+    """How many attempts in flight this worker allows each webhook: its window, 1 to ``cap``.
+
+    Slow start and multiplicative decrease, as TCP paces a connection: a webhook not seen
+    yet gets ``FIRST_WINDOW``; each attempt that ends without timing out (whatever the
+    answer: it held its slot only as long as the endpoint took to answer) widens the window
+    by one, up to ``cap``, so an endpoint that answers doubles its window with each round of
+    attempts; an attempt that timed out halves it, down to one. An endpoint that hangs thus
+    holds ``FIRST_WINDOW`` slots until its first timeouts, then one, instead of ``cap`` for
+    every timeout's length. The windows of the ``REMEMBERED_WINDOWS`` most recently attempted
+    webhooks are kept.
+    """
+
+    def __init__(self, cap: int, *, remembered: int = REMEMBERED_WINDOWS) -> None:
+        self._cap = cap
+        self._remembered = remembered
+        self._windows: OrderedDict[str, int] = OrderedDict()
+
+    def ended(self, webhook_id: str, *, timed_out: bool) -> None:
+        """An attempt to ``webhook_id`` ended: it timed out, or it did not."""
+        window = self._windows.pop(webhook_id, FIRST_WINDOW)
+        window = max(1, window // 2) if timed_out else min(self._cap, window + 1)
+        self._windows[webhook_id] = window  # the most recently attempted last
+        if len(self._windows) > self._remembered:
+            self._windows.popitem(last=False)
+
+    def known(self) -> Mapping[str, int]:
+        """The windows this worker remembers (a live view: a claim copies it, as it does its
+        counts in flight), for ``Slots.windows``."""
+        return MappingProxyType(self._windows)
+
+
 @dataclass(frozen=True, slots=True)
 class Slots:
     """This worker's attempts in flight, per webhook and per workspace, and their caps."""
@@ -89,9 +131,18 @@ class Slots:
     per_workspace: int
     webhooks: Mapping[str, int] = field(default_factory=dict)
     workspaces: Mapping[str, int] = field(default_factory=dict)
+    # Each webhook's window (``Windows.known``), a webhook not in it ``FIRST_WINDOW``, each at
+    # most ``per_webhook``; None: every webhook gets ``per_webhook``.
+    windows: Mapping[str, int] | None = None
+
+    def cap(self, webhook_id: str) -> int:
+        """The most attempts in flight ``webhook_id`` may have."""
+        if self.windows is None:
+            return self.per_webhook
+        return min(self.per_webhook, self.windows.get(webhook_id, FIRST_WINDOW))
 
     def full_webhooks(self) -> set[str]:
-        return {wh for wh, n in self.webhooks.items() if n >= self.per_webhook}
+        return {wh for wh, n in self.webhooks.items() if n >= self.cap(wh)}
 
     def full_workspaces(self) -> set[str]:
         return {ws for ws, n in self.workspaces.items() if n >= self.per_workspace}
@@ -142,7 +193,7 @@ def choose(candidates: Iterable[Candidate], slots: Slots, *, now: int, limit: in
             expired.append(c.id)
             continue
         wh, ws = c.webhook_id, c.workspace_id
-        if not c.ready or webhooks[wh] >= slots.per_webhook:
+        if not c.ready or webhooks[wh] >= slots.cap(wh):
             continue
         if workspaces[ws] >= slots.per_workspace:
             continue
@@ -158,5 +209,7 @@ def choose(candidates: Iterable[Candidate], slots: Slots, *, now: int, limit: in
         chosen.append(c.id)
         webhooks[wh] += 1
         workspaces[ws] += 1
-    after = Slots(slots.per_webhook, slots.per_workspace, dict(webhooks), dict(workspaces))
+    after = Slots(
+        slots.per_webhook, slots.per_workspace, dict(webhooks), dict(workspaces), slots.windows
+    )
     return Choice(chosen, deferred, reserved, pushed, after, expired)

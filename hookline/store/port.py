@@ -378,10 +378,13 @@ class Queue(Protocol):
         per_webhook: int | None = None,
         busy_workspaces: Mapping[str, int] | None = None,
         per_workspace: int | None = None,
+        windows: Mapping[str, int] | None = None,
         expired: list[str] | None = None,
     ) -> list[Claim]:
         """Due deliveries, leased to ``owner``; a due delivery whose event expired is ended
-        ``expired`` instead, unattempted, and its id added to ``expired`` (when given)."""
+        ``expired`` instead, unattempted, and its id added to ``expired`` (when given).
+        The caps (``per_webhook``, each webhook's ``windows``, ``per_workspace``) are
+        hookline.domain.scheduling's."""
         ...
 
     async def record_attempts(

@@ -23,6 +23,8 @@ from hookline.dispatch.dispatcher import Dispatcher
 from hookline.dispatch.sender import AiohttpTransport, make_session
 from hookline.dispatch.transport import Transport
 from hookline.domain.models import Delivery
+from hookline.domain.retry import MAX_TIMEOUT
+from hookline.domain.scheduling import FIRST_WINDOW
 from hookline.domain.webhook_commands import parse_create
 from hookline.ids import now_ms
 from hookline.secrets import SecretBox
@@ -417,6 +419,40 @@ async def test_a_workspace_of_hanging_endpoints_leaves_slots_to_the_others(
     assert held == await hanging() == 8 * share  # A never held more than its share
     receiver.release()
     await rig.settled(b, 1)
+    await rig.stop()
+
+
+async def test_a_hanging_endpoint_holds_few_of_its_workspace_slots(
+    rigs: Callable[..., Awaitable[Rig]], receiver: Receiver, database: str
+) -> None:
+    """On each backend, one workspace: a hanging endpoint whose backlog is first in the queue,
+    and four healthy ones. Its cap is the workspace's whole share, yet every healthy delivery
+    arrives and succeeds while its first attempts are still held: an endpoint whose attempts
+    have not ended holds its first window of slots, not its cap."""
+    rig = await rigs(
+        database_url=database,
+        worker_concurrency=8,
+        endpoint_concurrency=4,
+        claim_batch=8,
+        workspace_share=0.5,
+    )
+    ws = await rig.workspace()
+    hanging = receiver.endpoint(path="/iso/hang", default=HANG)
+    await rig.webhook(ws, hanging.url, events=["stuck"], retryPolicy={"timeout": MAX_TIMEOUT})
+    healthy = [receiver.endpoint(path=f"/iso/ok{n}") for n in range(4)]
+    for endpoint in healthy:
+        await rig.webhook(ws, endpoint.url, events=["fine"])
+    await rig.send(ws, 8, type="stuck")  # older than the healthy ones: first in the queue
+    await rig.send(ws, 10, type="fine")
+    rig.start()
+
+    done = await rig.settled(ws, 40)
+    assert {d.event_type for d in done} == {"fine"}
+    assert all(len(endpoint.requests) == 10 for endpoint in healthy)  # once each
+    assert len(hanging.requests) == FIRST_WINDOW
+    assert all(r.answered is None for r in hanging.requests)  # still held
+    receiver.release()
+    await rig.settled(ws, 48)
     await rig.stop()
 
 

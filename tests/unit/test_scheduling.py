@@ -8,9 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hookline.domain.scheduling import (
+    FIRST_WINDOW,
     MAX_RATE_INTERVAL_MS,
     Candidate,
     Slots,
+    Windows,
     choose,
     first_slot,
     rate_interval,
@@ -90,6 +92,60 @@ def test_the_input_slots_are_left_as_they_were() -> None:
     given_slots = slots(4, webhooks=busy)
     choose(due(3), given_slots, now=NOW, limit=9)
     assert busy == {"wh_a": 1} and given_slots.webhooks == {"wh_a": 1}
+
+
+# -- windows -----------------------------------------------------------------------------------
+
+
+def test_a_webhook_not_seen_yet_gets_the_first_window_and_a_known_one_its_own() -> None:
+    candidates = due(10, "wh_new") + due(10, "wh_known")
+    windows = Slots(16, 100, windows={"wh_known": 5})
+    choice = choose(candidates, windows, now=NOW, limit=50)
+    assert Counter(d.split(":")[0] for d in choice.chosen) == {
+        "wh_new": FIRST_WINDOW,
+        "wh_known": 5,
+    }
+    assert choice.full == {"wh_new", "wh_known"}
+    assert choice.slots.windows == {"wh_known": 5}  # a further round keeps them
+
+
+def test_a_window_never_lifts_the_cap() -> None:
+    choice = choose(due(10), Slots(3, 100, windows={"wh_a": 8}), now=NOW, limit=50)
+    assert len(choice.chosen) == 3
+
+
+def test_without_windows_every_webhook_gets_the_cap() -> None:
+    assert len(choose(due(10), Slots(6, 100), now=NOW, limit=50).chosen) == 6
+
+
+def test_answers_widen_a_window_up_to_the_cap_and_timeouts_halve_it_down_to_one() -> None:
+    windows = Windows(16)
+    seen: list[int] = []
+    for _ in range(20):
+        windows.ended("wh_a", timed_out=False)
+        seen.append(windows.known()["wh_a"])
+    assert seen == [*range(FIRST_WINDOW + 1, 16), *[16] * (20 - (16 - FIRST_WINDOW - 1))]
+    cut: list[int] = []
+    for _ in range(6):
+        windows.ended("wh_a", timed_out=True)
+        cut.append(windows.known()["wh_a"])
+    assert cut == [8, 4, 2, 1, 1, 1]
+    windows.ended("wh_a", timed_out=False)
+    assert windows.known()["wh_a"] == 2  # it answered again: the window opens again
+
+
+def test_a_hanging_endpoint_never_gets_more_than_its_first_window() -> None:
+    windows = Windows(16)
+    windows.ended("wh_hang", timed_out=True)
+    assert Slots(16, 100, windows=windows.known()).cap("wh_hang") == 1
+    assert Slots(16, 100, windows=windows.known()).cap("wh_other") == FIRST_WINDOW
+
+
+def test_only_the_most_recently_attempted_windows_are_remembered() -> None:
+    windows = Windows(16, remembered=2)
+    for wh in ("wh_a", "wh_b", "wh_a", "wh_c"):
+        windows.ended(wh, timed_out=False)
+    assert set(windows.known()) == {"wh_a", "wh_c"}
 
 
 # -- FIFO and held clocks ----------------------------------------------------------------------

@@ -16,7 +16,7 @@ One short transaction per claim, never held across an HTTP call:
    takes its slot). ``NO KEY`` does not conflict with the ``KEY SHARE`` locks of
    concurrent ingestion; ``SKIP LOCKED`` means a claim never waits for a lock,
    so it can never be part of a deadlock.
-3. Choose (hookline.domain.scheduling): at most ``per_webhook - busy[wh]`` per
+3. Choose (hookline.domain.scheduling): at most its cap ``- busy[wh]`` per
    webhook and ``per_workspace - busy_workspaces[ws]`` per workspace; a
    rate-limited webhook gets the candidate whose slot is now and pushes the
    others to their own slots; the chosen ones become ``sending`` under this
@@ -123,6 +123,7 @@ class ClaimQueries(Queries):
         per_webhook: int | None = None,
         busy_workspaces: Mapping[str, int] | None = None,
         per_workspace: int | None = None,
+        windows: Mapping[str, int] | None = None,
         expired: list[str] | None = None,
     ) -> list[Claim]:
         """Claim up to ``limit`` due deliveries, oldest due first, under a lease.
@@ -130,8 +131,8 @@ class ClaimQueries(Queries):
         A due delivery whose event expired is not taken: it ends ``expired`` (its id added
         to ``expired``, when given).
 
-        A webhook gets at most ``per_webhook`` minus its ``busy`` count (this
-        worker's attempts in flight to it), a workspace at most ``per_workspace``
+        A webhook gets at most ``per_webhook`` (or, with ``windows``, its window) minus
+        its ``busy`` count (this worker's attempts in flight to it), a workspace at most ``per_workspace``
         minus its ``busy_workspaces`` count; a ``fifo`` webhook only its oldest
         unfinished delivery, and only when none is in flight; a rate-limited
         webhook one attempt per ``1/rateLimit`` seconds across all workers (the
@@ -144,6 +145,7 @@ class ClaimQueries(Queries):
             per_workspace=per_workspace or limit,
             webhooks=dict(busy or {}),
             workspaces=dict(busy_workspaces or {}),
+            windows=None if windows is None else dict(windows),
         )
         async with self._db.transaction() as c:
             skip, skip_workspaces = slots.full_webhooks(), slots.full_workspaces()

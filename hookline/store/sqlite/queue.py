@@ -34,6 +34,7 @@ class QueueQueries(Queries):
         per_webhook: int | None = None,
         busy_workspaces: Mapping[str, int] | None = None,
         per_workspace: int | None = None,
+        windows: Mapping[str, int] | None = None,
         expired: list[str] | None = None,
     ) -> list[Claim]:
         """Claim up to ``limit`` due deliveries, oldest due first, under a lease.
@@ -41,8 +42,8 @@ class QueueQueries(Queries):
         A due delivery whose event expired is not taken: it ends ``expired`` (its id added
         to ``expired``, when given).
 
-        A webhook gets at most ``per_webhook`` minus its ``busy`` count (this
-        worker's attempts in flight to it), a workspace at most ``per_workspace``
+        A webhook gets at most ``per_webhook`` (or, with ``windows``, its window) minus
+        its ``busy`` count (this worker's attempts in flight to it), a workspace at most ``per_workspace``
         minus its ``busy_workspaces`` count; a ``fifo`` webhook only its oldest
         unfinished delivery, and only when none is in flight; a rate-limited
         webhook one attempt per ``1/rateLimit`` seconds across all workers (the
@@ -55,6 +56,7 @@ class QueueQueries(Queries):
             per_workspace=per_workspace or limit,
             webhooks=dict(busy or {}),
             workspaces=dict(busy_workspaces or {}),
+            windows=None if windows is None else dict(windows),
         )
 
         ended: list[str] = []
