@@ -2,8 +2,8 @@
 
 SQLite all-in-one. Workspace A has ``hooks`` webhooks whose endpoint never
 answers, each with ``per_hook`` deliveries queued (created paused, then resumed
-together) and a ``timeout`` s attempt timeout, so A's attempts take every slot
-A is given. Once the receiver's count of hanging requests has reached the
+together) and a ``timeout`` s attempt timeout, so A's attempts hold as many slots
+as A's share and each webhook's window allow (a hanging webhook's window stays small). Once the receiver's count of hanging requests has reached the
 server's slots (``worker_concurrency`` per dispatcher process) or stopped growing, workspace B sends ``events`` events, one
 every ``1 / rate`` s, to one healthy webhook; each one's sent → received time is
 taken as in the latency run. An event still missing ``wait`` s after the last
