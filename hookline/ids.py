@@ -8,16 +8,46 @@ UTC with milliseconds (``2026-03-18T10:05:00.000Z``).
 from __future__ import annotations
 
 import functools
+import os
+import threading
 import time
 from datetime import UTC, datetime
 
-from ulid import ULID
-
 PREFIXES = ("ws", "wh", "evt", "dlv", "att", "key")
+
+# Every pair of characters of the Crockford base32 alphabet of ULIDs: one per 10 bits.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+_lock = threading.Lock()
+_last = 0  # the last ULID made, as an integer
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{ULID()}"
+    """``prefix`` and a new ULID: 48 bits of milliseconds and 80 random bits, the last one
+    plus one within the same millisecond (or if the clock went back), so this process's ids
+    sort in the order they were made, as python-ulid's monotonic ``ULID()`` does, in a third
+    of its instructions: every attempt, event and delivery takes one."""
+    global _last
+    ms = time.time_ns() // 1_000_000
+    with _lock:
+        if ms > _last >> 80:
+            _last = ms << 80 | int.from_bytes(os.urandom(10))
+        else:
+            _last += 1
+        value = _last
+    return f"{prefix}_{ulid_text(value)}"
+
+
+def ulid_text(value: int) -> str:
+    """The 26 characters of the 128-bit ULID ``value`` (130 bits, two of them leading zeros):
+    13 pairs of characters, the first 6 from the high 60 bits, the other 7 from the low 70."""
+    p, high, low = _PAIRS, value >> 70, value & (1 << 70) - 1
+    return (
+        f"{p[high >> 50]}{p[high >> 40 & 1023]}{p[high >> 30 & 1023]}{p[high >> 20 & 1023]}"
+        f"{p[high >> 10 & 1023]}{p[high & 1023]}{p[low >> 60]}{p[low >> 50 & 1023]}"
+        f"{p[low >> 40 & 1023]}{p[low >> 30 & 1023]}{p[low >> 20 & 1023]}"
+        f"{p[low >> 10 & 1023]}{p[low & 1023]}"
+    )
 
 
 def now_ms() -> int:

@@ -118,10 +118,12 @@ def prepare(
     return PendingDispatch(claim=claim, request=request, policy=policy, timestamp=timestamp)
 
 
+@functools.lru_cache(maxsize=4096)
 def target_uri(url: str) -> str:
     """The URL as the request goes out, which is what a receiver rebuilds from its request line
     and ``Host`` header and what RFC 9421 signs as ``@target-uri``: scheme and host in lower case,
-    no default port, ``/`` for an empty path, percent-encoded as sent, no fragment."""
+    no default port, ``/`` for an empty path, percent-encoded as sent, no fragment. Made once
+    per URL, not per attempt."""
     u = URL(url)
     port = "" if u.is_default_port() else f":{u.port}"
     return f"{u.scheme}://{u.host_subcomponent}{port}{u.raw_path_qs}"

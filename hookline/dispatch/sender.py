@@ -19,6 +19,7 @@ What aiohttp, ssl and the OS raise becomes the attempt's error through one table
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import ipaddress
 import socket
@@ -337,9 +338,11 @@ class ClientContexts:
         return context
 
 
-def _first_hop(url: str, *, open_network: bool, allowed: Sequence[Network]) -> URL:
+@functools.lru_cache(maxsize=4096)
+def _first_hop(url: str, *, open_network: bool, allowed: tuple[Network, ...]) -> URL:
     """The webhook's URL as aiohttp will use it. Its rules were checked when it was saved;
-    an address it names directly is checked again here, names are left to the resolver."""
+    an address it names directly is checked again here, names are left to the resolver.
+    Parsed and checked once per URL and rules (a refusal is not kept: it raises)."""
     try:
         target = URL(url)
     except ValueError as exc:
