@@ -2,7 +2,7 @@
 share the modules it imported (copy-on-write), as gunicorn's ``--preload`` does.
 
 At start, before its event loop and before any thread, ``hookline serve`` imports what
-its API and its dispatchers run, takes those objects out of the cyclic garbage
+its dispatchers run, takes those objects out of the cyclic garbage
 collector's sight (``gc.freeze``: it never writes to them, so their pages stay shared)
 and forks this server (``fork_preloaded``). The server stays single-threaded and idle:
 told to, it forks a dispatcher (``worker.main`` in the environment it is sent), signals
@@ -35,12 +35,11 @@ from typing import Any, NoReturn
 
 
 def fork_preloaded() -> tuple[int, socket.socket, int] | None:
-    """Import what the API and the dispatchers run, freeze it, and fork the fork server
+    """Import what the dispatchers run, freeze it, and fork the fork server
     from this process: its pid, the socket to it and the write end of its stdin. None
     when this process already runs a thread (a fork would copy its locks mid-use)."""
     if threading.active_count() > 1:
         return None
-    import hookline.api.app
     import hookline.worker  # noqa: F401
 
     preload()
