@@ -11,10 +11,8 @@ and pays in memory only for the pages it writes. Should the server itself be los
 supervisor starts a fresh one, an interpreter that imports the dispatcher's modules
 itself (``python -m hookline.forkserver FD``).
 
-It speaks JSON lines on a socket pair. It is told ``{"spawn": n, "env": {…}}`` and
-``{"signal": pid, "signum": s}``; it answers ``{"started": n, "pid": p}`` (or
-``{"started": n, "error": "…"}``) and ``{"exited": pid, "returncode": r}`` (negative:
-killed by that signal). Nothing outlives ``hookline serve``: the server and each
+It speaks JSON lines on a socket pair, each a message below (``encode``/``decode``): it is
+told ``Spawn`` and ``Kill``; it answers ``Started`` (or ``SpawnFailed``) and ``Exited``. Nothing outlives ``hookline serve``: the server and each
 dispatcher ask Linux to kill them when their parent dies; the server kills its
 dispatchers when the socket closes; and every one of them has as stdin a pipe whose
 only writer is ``hookline serve`` (``supervisor.watch_parent``).
@@ -31,7 +29,63 @@ import signal
 import socket
 import sys
 import threading
-from typing import Any, NoReturn
+from dataclasses import asdict, dataclass
+from typing import NoReturn
+
+
+@dataclass(frozen=True, slots=True)
+class Spawn:
+    """Fork dispatcher ``n`` in the environment ``env``."""
+
+    n: int
+    env: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Kill:
+    """Send ``signum`` to the dispatcher ``pid``, unless it has already exited."""
+
+    pid: int
+    signum: int
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    n: int
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnFailed:
+    n: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exited:
+    """A dispatcher ended: its exit status, or minus the signal that killed it."""
+
+    pid: int
+    returncode: int
+
+
+Message = Spawn | Kill | Started | SpawnFailed | Exited
+_KINDS: dict[str, type[Message]] = {
+    kind.__name__: kind for kind in (Spawn, Kill, Started, SpawnFailed, Exited)
+}
+
+
+def encode(message: Message) -> bytes:
+    return json.dumps({"kind": type(message).__name__, **asdict(message)}).encode() + b"\n"
+
+
+def decode(line: bytes) -> Message:
+    """The message a line holds (``ValueError`` when it holds none)."""
+    try:
+        fields = json.loads(line)
+        return _KINDS[fields.pop("kind")](**fields)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a fork server message: {line!r}") from exc
 
 
 def fork_preloaded() -> tuple[int, socket.socket, int] | None:
@@ -105,7 +159,7 @@ def serve_forks(sock: socket.socket) -> NoReturn:
             if pid == 0:
                 return
             children.discard(pid)
-            _send(sock, exited=pid, returncode=os.waitstatus_to_exitcode(status))
+            sock.sendall(encode(Exited(pid, os.waitstatus_to_exitcode(status))))
 
     while True:
         for key, _ in sel.select():
@@ -121,11 +175,11 @@ def serve_forks(sock: socket.socket) -> NoReturn:
                 os._exit(0)
             *lines, pending = (pending + data).split(b"\n")
             for line in lines:
-                order = json.loads(line)
-                if "spawn" in order:
-                    _spawn(sock, order["spawn"], order["env"], children, closing)
-                elif order["pid"] in children:  # never one reaped: its pid may be reused
-                    os.kill(order["pid"], order["signum"])
+                match decode(line):
+                    case Spawn(n, env):
+                        _spawn(sock, n, env, children, closing)
+                    case Kill(pid, signum) if pid in children:  # never one reaped: reusable pid
+                        os.kill(pid, signum)
 
 
 def _spawn(
@@ -140,12 +194,12 @@ def _spawn(
     try:
         pid = os.fork()
     except OSError as exc:
-        _send(sock, started=n, error=str(exc))
+        sock.sendall(encode(SpawnFailed(n, str(exc))))
         return
     if pid == 0:
         _dispatcher(env, parent, closing)
     children.add(pid)
-    _send(sock, started=n, pid=pid)
+    sock.sendall(encode(Started(n, pid)))
 
 
 def _dispatcher(
@@ -181,10 +235,6 @@ def _dispatcher(
         logging.shutdown()
         _flush()
         os._exit(code)
-
-
-def _send(sock: socket.socket, **message: Any) -> None:
-    sock.sendall(json.dumps(message).encode() + b"\n")
 
 
 def _drained(fd: int) -> bool:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import os
 import signal
@@ -25,7 +24,17 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from hookline.forkserver import die_with_parent
+from hookline.forkserver import (
+    Exited,
+    Kill,
+    Message,
+    Spawn,
+    SpawnFailed,
+    Started,
+    decode,
+    die_with_parent,
+    encode,
+)
 
 log = logging.getLogger("hookline.supervisor")
 
@@ -98,13 +107,13 @@ class ForkServer:
             raise ForkServerLost
         started: asyncio.Future[Child] = asyncio.get_running_loop().create_future()
         self._starting[n] = started
-        self._order(spawn=n, env=dict(env))
+        self._order(Spawn(n, dict(env)))
         return await started
 
     def signal(self, child: Child, signum: int) -> None:
         """Send ``signum`` to ``child`` unless it has exited (the fork server checks)."""
         if not self.lost:
-            self._order(signal=child.pid, signum=int(signum))
+            self._order(Kill(child.pid, int(signum)))
 
     async def close(self) -> None:
         """Close the socket and the pipe (the fork server exits, killing what it still
@@ -122,23 +131,24 @@ class ForkServer:
             with contextlib.suppress(ChildProcessError):
                 await asyncio.to_thread(os.waitpid, self.pid, 0)
 
-    def _order(self, **message: object) -> None:
+    def _order(self, message: Message) -> None:
         assert self._writer is not None
-        self._writer.write(json.dumps(message).encode() + b"\n")
+        self._writer.write(encode(message))
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         try:
             async for line in reader:
-                message = json.loads(line)
-                if "started" in message:
-                    started = self._starting.pop(message["started"])
-                    if "error" in message:
-                        started.set_exception(OSError(message["error"]))
-                    else:
-                        child = self._children[message["pid"]] = Child(message["pid"])
-                        started.set_result(child)
-                elif (gone := self._children.pop(message["exited"], None)) is not None:
-                    gone.exited.set_result(message["returncode"])
+                match decode(line):
+                    case Started(n, pid):
+                        child = self._children[pid] = Child(pid)
+                        self._starting.pop(n).set_result(child)
+                    case SpawnFailed(n, error):
+                        self._starting.pop(n).set_exception(OSError(error))
+                    case Exited(pid, returncode):
+                        if (gone := self._children.pop(pid, None)) is not None:
+                            gone.exited.set_result(returncode)
+                    case other:
+                        raise ValueError(f"not an answer: {other!r}")
         except (ConnectionError, ValueError, KeyError) as exc:
             log.error("the fork server (pid %d) broke its protocol: %r", self.pid, exc)
         finally:
