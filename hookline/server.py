@@ -31,6 +31,7 @@ from hookline.data_dir import ensure_generated_keys
 from hookline.dispatch.dispatcher import Dispatcher
 from hookline.dispatch.transport import Transport
 from hookline.errors import HooklineError
+from hookline.forkserver import fork_preloaded
 from hookline.ids import now_ms
 from hookline.logs import announce, fatal, setup_logging
 from hookline.secrets import SecretBox
@@ -40,7 +41,7 @@ from hookline.service.operational import provision
 from hookline.settings import Settings
 from hookline.store import open_store
 from hookline.store.port import Store
-from hookline.supervisor import Supervisor, watch_parent
+from hookline.supervisor import ForkServer, Supervisor, watch_parent
 
 Role = Literal["all", "api", "worker"]
 log = logging.getLogger("hookline")
@@ -61,13 +62,17 @@ def dispatcher_processes(settings: Settings, role: Role) -> int:
     return os.cpu_count() or 1 if settings.workers is None else settings.workers
 
 
-async def serve(settings: Settings, role: Role, *, supervised: bool = False) -> None:
+async def serve(
+    settings: Settings, role: Role, *, supervised: bool = False, forks: ForkServer | None = None
+) -> None:
+    """Serve ``role`` until stopped; ``forks`` (a fork server this process forked) forks the
+    dispatcher processes (else a fresh one is started for them)."""
     setup_logging(settings)
     if supervised:
         watch_parent()
     tracing.setup(settings.tracing, role)
     try:
-        await _serve(settings, role, supervised=supervised)
+        await _serve(settings, role, supervised=supervised, forks=forks)
     finally:
         tracing.shutdown()  # export the spans still buffered
 
@@ -86,7 +91,9 @@ def dispatcher_for(ctx: Context, transport: Transport | None = None) -> Dispatch
     )
 
 
-async def _serve(settings: Settings, role: Role, *, supervised: bool) -> None:
+async def _serve(
+    settings: Settings, role: Role, *, supervised: bool, forks: ForkServer | None
+) -> None:
     admin_key, generated = ensure_generated_keys(settings)
     if generated:  # now: a start that fails later must not lose the only sight of it
         announce(
@@ -102,7 +109,9 @@ async def _serve(settings: Settings, role: Role, *, supervised: bool) -> None:
     ctx = Context.build(settings, store, box)
     workers = dispatcher_processes(settings, role)
     ctx.process = Process(role=role, dispatcher_processes=workers)
-    supervisor = Supervisor(workers, _worker_env(settings), grace=settings.shutdown_grace)
+    supervisor = Supervisor(
+        workers, _worker_env(settings), grace=settings.shutdown_grace, forks=forks
+    )
     in_process = role == "worker" or (role == "all" and workers == 0)
     dispatcher = dispatcher_for(ctx) if in_process else None
     ctx.wake = _wake(store, dispatcher.wake if dispatcher is not None else None)
@@ -326,8 +335,11 @@ def run(
         uvloop.install()
     except ImportError:
         pass
+    forks = None
+    if dispatcher_processes(settings, role) and (preloaded := fork_preloaded()) is not None:
+        forks = ForkServer(*preloaded)
     try:
-        asyncio.run(serve(settings, role, supervised=supervised))
+        asyncio.run(serve(settings, role, supervised=supervised, forks=forks))
     except SystemExit as exc:
         if not isinstance(exc.code, str):
             raise

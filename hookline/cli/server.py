@@ -1,7 +1,8 @@
 """The server's commands: serve, migrate, config, listen.
 
 They import the server lazily, so ``hookline --help`` and the client's commands
-work where only the client side is installed."""
+work where only the client side is installed, and the client lazily, so that
+``hookline serve`` does not hold it."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
-
-from hookline.cli.api import answered, api_client
 
 if TYPE_CHECKING:
     from hookline.settings import Settings
@@ -156,6 +155,8 @@ def config(url: str | None, key: str | None) -> None:
     """Print the effective configuration (secrets masked) and what it resolves to: this
     environment's, or with --url a running server's."""
     if url is not None:
+        from hookline.cli.api import answered, api_client
+
         client = api_client(url, key)
         with answered(client):
             shown = client.config()

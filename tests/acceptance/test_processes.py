@@ -1,8 +1,10 @@
 """``hookline serve`` runs the API here and its dispatchers in processes of their own.
 
-The dispatchers are the server's children: the API wakes them across processes
-the moment it accepts work (on SQLite through datagrams, on PostgreSQL through
-``NOTIFY``), a dispatcher that dies is started again, and none outlives the server.
+The dispatchers are forked by the server's fork server, itself a fork of the server
+made once it had imported its modules: the API wakes them across processes the
+moment it accepts work (on SQLite through datagrams, on PostgreSQL through
+``NOTIFY``), a dispatcher that dies is forked again, a fork server that dies is
+replaced, and none of them outlives the server.
 """
 
 from __future__ import annotations
@@ -23,11 +25,24 @@ pytestmark = pytest.mark.slow
 SLOW_POLL = {"HOOKLINE_POLL_INTERVAL": "60", "HOOKLINE_WORKERS": "2"}
 
 
-def dispatchers(server: Hookline) -> list[int]:
-    """The pids of the server's dispatcher processes now running."""
+def children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def fork_server(server: Hookline) -> int:
+    """The pid of the server's fork server: its one child."""
     assert server.proc is not None
-    children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text()
-    return [int(pid) for pid in children.split()]
+    (forks,) = children(server.proc.pid)
+    return forks
+
+
+def dispatchers(server: Hookline) -> list[int]:
+    """The pids of the server's dispatcher processes now running (its fork server's children)."""
+    return children(fork_server(server))
+
+
+def command(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
 def alive(pid: int) -> bool:
@@ -69,10 +84,23 @@ def test_the_api_wakes_dispatchers_in_other_processes_at_once(
         assert server.terminate() == 0, server.output()
 
 
+def test_dispatchers_are_forks_of_the_preloaded_server(server: Hookline) -> None:
+    server.start()
+    try:
+        pids = poll(lambda: dispatchers(server), lambda found: len(found) == 2, what="dispatchers")
+        assert server.proc is not None
+        # Forked, never exec'd: each runs the server's own command line.
+        for pid in [fork_server(server), *pids]:
+            assert command(pid) == command(server.proc.pid)
+    finally:
+        assert server.terminate() == 0, server.output()
+
+
 def test_a_dispatcher_that_dies_is_started_again(server: Hookline, receiver: Receiver) -> None:
     server.start()
     try:
         first = poll(lambda: started(server), lambda pids: len(pids) == 2, what="dispatchers")
+        forks = fork_server(server)
         os.kill(first[0], signal.SIGKILL)
         again = poll(
             lambda: started(server), lambda pids: len(pids) == 3, what="a dispatcher restarted"
@@ -80,6 +108,8 @@ def test_a_dispatcher_that_dies_is_started_again(server: Hookline, receiver: Rec
         assert again[2] not in first
         assert "exited with status -9; restarting" in server.output()
         poll(lambda: dispatchers(server), lambda pids: len(pids) == 2, what="two running")
+        assert fork_server(server) == forks  # forked again from the same preloaded process
+        assert command(again[2]) == command(forks)
         with server.api() as api:
             ws = api.workspace()
             endpoint = receiver.endpoint()
@@ -90,9 +120,41 @@ def test_a_dispatcher_that_dies_is_started_again(server: Hookline, receiver: Rec
         assert server.terminate() == 0, server.output()
 
 
+def test_a_lost_fork_server_is_replaced_and_its_dispatchers_started_again(
+    server: Hookline, receiver: Receiver
+) -> None:
+    server.start()
+    try:
+        first = poll(lambda: dispatchers(server), lambda found: len(found) == 2, what="dispatchers")
+        lost = fork_server(server)
+        os.kill(lost, signal.SIGKILL)
+        poll(
+            lambda: [pid for pid in first if alive(pid)],
+            lambda left: not left,
+            what="its dispatchers gone with the fork server",
+        )
+        again = poll(
+            lambda: dispatchers(server) if fork_server(server) != lost else [],
+            lambda found: len(found) == 2,
+            what="two dispatchers of a fresh fork server",
+        )
+        assert not set(again) & set(first)
+        assert f"the fork server (pid {lost}) exited; starting a fresh one" in server.output()
+        assert b"hookline.forkserver" in command(fork_server(server))
+        with server.api() as api:
+            ws = api.workspace()
+            endpoint = receiver.endpoint()
+            api.webhook(ws, endpoint.url, events=["*"])
+            api.send(ws, "after.replacement", {})
+            endpoint.wait(1)
+    finally:
+        assert server.terminate() == 0, server.output()
+
+
 def test_no_dispatcher_outlives_the_server(server: Hookline) -> None:
     server.start()
-    pids = poll(lambda: dispatchers(server), lambda found: len(found) == 2, what="dispatchers")
+    found = poll(lambda: dispatchers(server), lambda found: len(found) == 2, what="dispatchers")
+    pids = [fork_server(server), *found]
     server.kill()
     poll(
         lambda: [pid for pid in pids if alive(pid)],
@@ -103,6 +165,7 @@ def test_no_dispatcher_outlives_the_server(server: Hookline) -> None:
 
 def test_a_graceful_stop_stops_the_dispatchers_too(server: Hookline) -> None:
     server.start()
-    pids = poll(lambda: dispatchers(server), lambda found: len(found) == 2, what="dispatchers")
+    found = poll(lambda: dispatchers(server), lambda found: len(found) == 2, what="dispatchers")
+    pids = [fork_server(server), *found]
     assert server.terminate() == 0, server.output()
     assert not [pid for pid in pids if alive(pid)]

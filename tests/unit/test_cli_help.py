@@ -11,8 +11,12 @@ from hookline.cli import main
 
 
 def commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """The path of every command under ``group``, subcommands of groups included."""
-    for name, command in group.commands.items():
+    """The path of every command under ``group``, subcommands of groups included (through
+    click's lookup: the top group imports a command's module when asked for it)."""
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         yield (*prefix, name)
         if isinstance(command, click.Group):
             yield from commands(command, (*prefix, name))
@@ -22,7 +26,9 @@ def command_at(path: tuple[str, ...]) -> click.Command:
     command: click.Command = main
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        found = command.get_command(click.Context(command), name)
+        assert found is not None, path
+        command = found
     return command
 
 

@@ -57,6 +57,12 @@ def test_the_dispatcher_process_does_not_import_the_command_line() -> None:
     assert held.isdisjoint(CLIENT), held & set(CLIENT)
 
 
+def test_the_serve_command_does_not_import_the_client() -> None:
+    # What hookline serve holds before it forks its dispatchers, they hold too.
+    held = loaded("hookline.cli", "hookline.cli.server", "hookline.server")
+    assert held.isdisjoint(CLIENT), held & set(CLIENT)
+
+
 def test_the_api_imports_no_destination_client() -> None:
     held = loaded("hookline.api.app", "hookline.server")
     assert held.isdisjoint(DESTINATIONS), held & set(DESTINATIONS)
