@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check hookline tests
 	$(VENV)/bin/mypy
 
-# Not part of `make test`: about 30 minutes of load on 127.0.0.1; writes docs/benchmarks.md.
+# Not part of `make test`: about 15 minutes of load on 127.0.0.1; writes docs/benchmarks.md.
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
