@@ -103,6 +103,11 @@ async def profile(
     }
 
 
+# A dispatcher is forked inside the server's start-up, so each of its samples begins with
+# the frames that forked it and then its own entry point: cut there, as they say nothing.
+_FORKED_AT = "hookline/worker.py:main"
+
+
 def _frame(text: str) -> str:
     """``func (path/to/file.py)`` → ``file.py:func`` with its package, short."""
     func, _, where = text.rpartition(" (")
@@ -128,6 +133,8 @@ def summarize(raw: Path, top: int = 18) -> dict[str, Any]:
         # One root frame per process from the server down to the sampled one, then the thread.
         depth = next((i for i, f in enumerate(frames) if not f.startswith("process ")), 0)
         frames = [_frame(f) for f in frames[depth + 1 :]]
+        if _FORKED_AT in frames:
+            frames = frames[frames.index(_FORKED_AT) + 1 :]
         total += n
         processes["server process" if depth <= 1 else "its child processes"] += n
         threads[_thread_role(frames)] += n
