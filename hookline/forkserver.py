@@ -5,13 +5,14 @@ At start, before its event loop and before any thread, ``hookline serve`` import
 its dispatchers run, takes those objects out of the cyclic garbage
 collector's sight (``gc.freeze``: it never writes to them, so their pages stay shared)
 and forks this server (``fork_preloaded``). The server stays single-threaded and idle:
-told to, it forks a dispatcher (``worker.main`` in the environment it is sent), signals
-one, and reports each one's exit. A dispatcher thus starts without importing anything
+told to, it forks a dispatcher (the function it was handed, in the environment it is
+sent), signals one, and reports each one's exit. A dispatcher thus starts without importing anything
 and pays in memory only for the pages it writes. Should the server itself be lost, the
 supervisor starts a fresh one, an interpreter that imports the dispatcher's modules
-itself (``python -m hookline.forkserver FD``).
+itself (``python -m hookline.worker FD``).
 
-It speaks JSON lines on a socket pair, each a message below (``encode``/``decode``): it is
+It knows nothing of what a dispatcher is: the caller hands it the function a forked child
+runs (``server.run_dispatcher``). It speaks JSON lines on a socket pair, each a message below (``encode``/``decode``): it is
 told ``Spawn`` and ``Kill``; it answers ``Started`` (or ``SpawnFailed``) and ``Exited``. Nothing outlives ``hookline serve``: the server and each
 dispatcher ask Linux to kill them when their parent dies; the server kills its
 dispatchers when the socket closes; and every one of them has as stdin a pipe whose
@@ -29,8 +30,12 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import NoReturn
+
+# What a forked dispatcher runs, in the environment it was sent; it returns when it stops.
+Child = Callable[[], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +93,12 @@ def decode(line: bytes) -> Message:
         raise ValueError(f"not a fork server message: {line!r}") from exc
 
 
-def fork_preloaded() -> tuple[int, socket.socket, int] | None:
-    """Import what the dispatchers run, freeze it, and fork the fork server
-    from this process: its pid, the socket to it and the write end of its stdin. None
-    when this process already runs a thread (a fork would copy its locks mid-use)."""
+def fork_preloaded(child: Child) -> tuple[int, socket.socket, int] | None:
+    """Freeze what this process imported and fork from it the fork server of ``child``: its
+    pid, the socket to it and the write end of its stdin. None when this process already
+    runs a thread (a fork would copy its locks mid-use)."""
     if threading.active_count() > 1:
         return None
-    import hookline.worker  # noqa: F401
-
     preload()
     ours, theirs = socket.socketpair()
     lifeline_r, lifeline_w = os.pipe()
@@ -109,7 +112,7 @@ def fork_preloaded() -> tuple[int, socket.socket, int] | None:
             os.dup2(lifeline_r, 0)
             os.close(lifeline_r)
             die_with_parent(parent)
-            serve_forks(theirs)
+            serve_forks(theirs, child)
         finally:
             os._exit(1)
     theirs.close()
@@ -136,9 +139,9 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def serve_forks(sock: socket.socket) -> NoReturn:
-    """The fork server's loop: fork, signal and reap dispatchers as ``sock`` says, until it
-    closes; then kill what is left and exit."""
+def serve_forks(sock: socket.socket, child: Child) -> NoReturn:
+    """The fork server's loop: fork (each running ``child``), signal and reap dispatchers as
+    ``sock`` says, until it closes; then kill what is left and exit."""
     for sig in (signal.SIGINT, signal.SIGTERM):  # hookline serve stops the dispatchers
         signal.signal(sig, signal.SIG_IGN)
     wake_r, wake_w = os.pipe()
@@ -177,7 +180,7 @@ def serve_forks(sock: socket.socket) -> NoReturn:
             for line in lines:
                 match decode(line):
                     case Spawn(n, env):
-                        _spawn(sock, n, env, children, closing)
+                        _spawn(sock, n, env, child, children, closing)
                     case Kill(pid, signum) if pid in children:  # never one reaped: reusable pid
                         os.kill(pid, signum)
 
@@ -186,6 +189,7 @@ def _spawn(
     sock: socket.socket,
     n: int,
     env: dict[str, str],
+    child: Child,
     children: set[int],
     closing: tuple[socket.socket, selectors.BaseSelector, int, int],
 ) -> None:
@@ -197,17 +201,18 @@ def _spawn(
         sock.sendall(encode(SpawnFailed(n, str(exc))))
         return
     if pid == 0:
-        _dispatcher(env, parent, closing)
+        _dispatcher(env, child, parent, closing)
     children.add(pid)
     sock.sendall(encode(Started(n, pid)))
 
 
 def _dispatcher(
     env: dict[str, str],
+    child: Child,
     parent: int,
     closing: tuple[socket.socket, selectors.BaseSelector, int, int],
 ) -> NoReturn:
-    """In a forked dispatcher: shed the fork server's part, then be the worker role."""
+    """In a forked dispatcher: shed the fork server's part, then run ``child``."""
     code = 1
     try:
         sock, sel, wake_r, wake_w = closing
@@ -221,9 +226,7 @@ def _dispatcher(
         die_with_parent(parent)
         os.environ.clear()
         os.environ.update(env)
-        from hookline.worker import main
-
-        main()
+        child()
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
@@ -249,10 +252,3 @@ def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             stream.flush()
-
-
-if __name__ == "__main__":  # a fresh fork server, started when the first one was lost
-    import hookline.worker  # noqa: F401
-
-    preload()
-    serve_forks(socket.socket(fileno=int(sys.argv[1])))

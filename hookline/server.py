@@ -38,7 +38,7 @@ from hookline.secrets import SecretBox
 from hookline.service import Context, Services
 from hookline.service.configuration import Process
 from hookline.service.operational import provision
-from hookline.settings import Settings
+from hookline.settings import Settings, load_settings
 from hookline.store import open_store
 from hookline.store.port import Store
 from hookline.supervisor import ForkServer, Supervisor, watch_parent
@@ -325,6 +325,12 @@ def _banner(settings: Settings, role: Role, workers: int) -> None:
         announce(settings, line)
 
 
+def run_dispatcher() -> None:
+    """A dispatcher of ``hookline serve``, forked by its fork server in the environment the
+    supervisor sent: the worker role, supervised, with no HTTP port."""
+    run(load_settings(port=0), "worker", supervised=True)
+
+
 def run(
     settings: Settings, role: Role, *, supervised: bool = False, metrics_dir: Path | None = None
 ) -> None:
@@ -336,7 +342,10 @@ def run(
     except ImportError:
         pass
     forks = None
-    if dispatcher_processes(settings, role) and (preloaded := fork_preloaded()) is not None:
+    if (
+        dispatcher_processes(settings, role)
+        and (preloaded := fork_preloaded(run_dispatcher)) is not None
+    ):
         forks = ForkServer(*preloaded)
     try:
         asyncio.run(serve(settings, role, supervised=supervised, forks=forks))

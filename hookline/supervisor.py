@@ -1,7 +1,7 @@
 """Dispatcher processes of ``hookline serve``: started beside the API, restarted when they die.
 
-Each is the worker role with no HTTP port (``worker.main``), forked by the fork server
-(``forkserver.py``) from modules it imported once, in the parent's settings (the
+Each is the worker role with no HTTP port (``server.run_dispatcher``), forked by the fork
+server (``forkserver.py``) from modules it imported once, in the parent's settings (the
 environment, plus the keys the parent generated and its command-line choices).
 They coordinate through the database as any workers do: leases on PostgreSQL and
 SQLite alike, so a dispatcher that dies gives its claims back when they expire.
@@ -84,7 +84,7 @@ class ForkServer:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "hookline.forkserver",
+                "hookline.worker",
                 str(theirs.fileno()),
                 stdin=lifeline_r,
                 pass_fds=(theirs.fileno(),),

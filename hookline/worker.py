@@ -1,11 +1,16 @@
-"""A dispatcher process of ``hookline serve``, forked by the fork server (``forkserver.py``)
-in the environment its parent hands it: the worker role, supervised, with no HTTP port."""
+"""A fresh fork server of ``hookline serve``'s dispatchers (``python -m hookline.worker FD``),
+started by the supervisor when the one forked at start-up was lost: it imports what a
+dispatcher runs, freezes it, and forks each dispatcher (``server.run_dispatcher``) as the
+socket ``FD`` tells it (``forkserver.py``)."""
 
 from __future__ import annotations
 
-from hookline.server import run
-from hookline.settings import load_settings
+import socket
+import sys
 
+from hookline.forkserver import preload, serve_forks
+from hookline.server import run_dispatcher
 
-def main() -> None:
-    run(load_settings(port=0), "worker", supervised=True)
+if __name__ == "__main__":
+    preload()
+    serve_forks(socket.socket(fileno=int(sys.argv[1])), run_dispatcher)

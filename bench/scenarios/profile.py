@@ -105,7 +105,7 @@ async def profile(
 
 # A dispatcher is forked inside the server's start-up, so each of its samples begins with
 # the frames that forked it and then its own entry point: cut there, as they say nothing.
-_FORKED_AT = "hookline/worker.py:main"
+_FORKED_AT = "hookline/forkserver.py:_dispatcher"
 
 
 def _frame(text: str) -> str:

@@ -140,7 +140,7 @@ def test_a_lost_fork_server_is_replaced_and_its_dispatchers_started_again(
         )
         assert not set(again) & set(first)
         assert f"the fork server (pid {lost}) exited; starting a fresh one" in server.output()
-        assert b"hookline.forkserver" in command(fork_server(server))
+        assert b"hookline.worker" in command(fork_server(server))
         with server.api() as api:
             ws = api.workspace()
             endpoint = receiver.endpoint()

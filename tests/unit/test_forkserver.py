@@ -26,7 +26,7 @@ def test_a_process_running_a_thread_does_not_fork_the_fork_server() -> None:
     thread = threading.Thread(target=release.wait)
     thread.start()
     try:
-        assert fork_preloaded() is None
+        assert fork_preloaded(release.set) is None
     finally:
         release.set()
         thread.join()
