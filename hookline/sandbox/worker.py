@@ -1,11 +1,11 @@
 """One sandbox process: runs webhook transformations in V8, one at a time, and nothing else.
 
-Started by ``hookline.sandbox.pool`` as ``python -I worker.py`` with an empty environment; it
-imports nothing of Hookline's. Each line on stdin is a JSON request ``{"code", "input",
-"timeoutMs", "maxMemory", "maxAnswer"}`` (``input``: the webhook object as JSON text). Once
-ready it writes ``{"ready": true}``; then each line written to stdout answers one request:
-``{"output": <JSON text of what handler returned>}`` or ``{"error": text}``, an error too when
-the answer would be longer than ``maxAnswer``.
+Started by ``hookline.sandbox.pool`` as ``python -I worker.py PARENT_PID`` with an empty
+environment; it imports nothing of Hookline's, and dies with its parent. Each line on stdin
+is a JSON request ``{"code", "input", "timeoutMs", "maxMemory", "maxAnswer"}`` (``input``:
+the webhook object as JSON text). Once ready it writes ``{"ready": true}``; then each line
+written to stdout answers one request: ``{"output": <JSON text of what handler returned>}``
+or ``{"error": text}``, an error too when the answer would be longer than ``maxAnswer``.
 
 The code runs in a V8 isolate with no I/O at all (no ``require``, ``process``, ``fetch``,
 timers or modules), under a time limit and a heap limit per run; once a limit is reached the
@@ -16,10 +16,12 @@ next run of the same code (dropped when a limit ends a run), and a blank one is 
 between runs for the next new code.
 """
 
+import ctypes
 import hashlib
 import json
 import os
 import re
+import signal
 import sys
 from collections import OrderedDict
 
@@ -123,7 +125,18 @@ def message(exc: Exception) -> str:
     return first[:1000]
 
 
+def die_with(parent: int) -> None:
+    """Ask Linux to kill this process when ``parent`` dies, whatever it is doing then: a run,
+    or waiting on V8 (a process stuck there would otherwise never read its stdin's end)."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
+
+
 def main() -> None:
+    die_with(int(sys.argv[1]))
     isolates = Isolates()
     isolates.prepare()
     sys.stdout.write('{"ready": true}\n')
@@ -153,9 +166,7 @@ def main() -> None:
         if isolates.terminated:
             break
         isolates.prepare()
-    os._exit(
-        0
-    )  # never closing an isolate: V8's threads would hold a normal exit up  # V8's threads would hold a normal exit up
+    os._exit(0)  # never closing an isolate: V8's threads would hold a normal exit up
 
 
 if __name__ == "__main__":

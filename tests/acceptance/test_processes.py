@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from support.polling import poll
+from support.procfs import alive, children
 from support.receiver import Receiver
 from support.server import Hookline
 
@@ -23,10 +24,6 @@ pytestmark = pytest.mark.slow
 
 # Far longer than any deadline below: a delivery that arrives in time was woken, not polled.
 SLOW_POLL = {"HOOKLINE_POLL_INTERVAL": "60", "HOOKLINE_WORKERS": "2"}
-
-
-def children(pid: int) -> list[int]:
-    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def fork_server(server: Hookline) -> int:
@@ -43,14 +40,6 @@ def dispatchers(server: Hookline) -> list[int]:
 
 def command(pid: int) -> bytes:
     return Path(f"/proc/{pid}/cmdline").read_bytes()
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def started(server: Hookline) -> list[int]:

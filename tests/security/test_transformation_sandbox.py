@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support.polling import poll
+from support.procfs import alive, children
 
 from hookline.sandbox import pool
 from hookline.sandbox.pool import SandboxLimits, SandboxPool, TransformationFailed
@@ -153,3 +157,37 @@ async def test_runs_go_on_in_parallel_while_one_loops(sandbox: SandboxPool) -> N
     assert len(quick) == 5 and time.monotonic() - started < 1.0
     with pytest.raises(TransformationFailed):
         await looping
+
+
+# A process that owns a pool of one sandbox process on uvloop, as a dispatcher does: it starts
+# the process, gives it an endless loop with a minute's limit, says so, and waits to be killed.
+HOLDER = """
+import asyncio, sys
+import uvloop
+from hookline.sandbox.pool import SandboxLimits, SandboxPool
+
+async def main():
+    pool = SandboxPool(SandboxLimits(time_ms=60_000, memory_bytes=64 * 2**20, processes=1))
+    await pool.run("function handler(w) { return w; }", sys.argv[1])
+    looping = asyncio.create_task(pool.run("function handler(w) { for (;;) {} }", sys.argv[1]))
+    await asyncio.sleep(0.5)  # the request is written at once; the loop has begun by now
+    print("ready", flush=True)
+    await looping
+
+uvloop.run(main())
+"""
+
+
+def test_a_sandbox_process_ends_with_the_process_that_started_it() -> None:
+    """Killed at once (as the kernel kills a dispatcher whose server died), the pool's owner
+    leaves no sandbox process behind, even one in the middle of a run."""
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER, GIVEN], stdout=subprocess.PIPE, text=True
+    ) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == "ready"
+            (sandbox,) = children(holder.pid)
+        finally:
+            holder.kill()
+    poll(lambda: alive(sandbox), lambda running: not running, timeout=10, what="the sandbox gone")
